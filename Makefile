@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh Debian machine with python3:
+#   make run    install, initialise ./prepaid-data (SQLite) and serve http://127.0.0.1:8000
+#   make test   install test dependencies (Python and Debian packages) and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PREPAID_HOME ?= $(CURDIR)/prepaid-data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PREPAID_HOME
+
+.PHONY: install install-test system-deps run test lint typecheck bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+run: install
+	$(BIN)/prepaid init
+	$(BIN)/prepaid serve --host $(HOST) --port $(PORT)
+
+# Debian packages the tests use: the PC/SC stack with its virtual reader driver, the pieces
+# pyscard builds with, PostgreSQL, Chromium for the browser tests, gettext for the catalogs.
+system-deps:
+	@bash scripts/system-deps.sh
+
+install-test: $(BIN)/python system-deps
+	$(BIN)/python -m pip install --quiet -e '.[test,pcsc,postgres]'
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install-test
+	$(BIN)/mypy
+
+test: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python bench/core.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+from prepaid.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The audit log: every state change, hash-chained so that an edited row is detected."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    time = models.DateTimeField(db_index=True)
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    operator_name = models.CharField(max_length=150)
+    station = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, db_index=True)  # stable action code
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+
+class AuditHead(models.Model):
+    """One row, locked while appending so that the chain stays a chain with several stations."""
+
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)

@@ -1,0 +1,36 @@
+"""The office's register of cards it has written, and of every card operation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class CardOperation(models.Model):
+    """One card operation, append-only: formats, recycles, tool cards, opens, reissues,
+    meter changes. Tool cards issued are the rows of kind ``tool_card``."""
+
+    class Kind(models.TextChoices):
+        FORMAT = "format"
+        RECYCLE = "recycle"
+        TOOL_CARD = "tool_card"
+        OPEN = "open"
+        REISSUE = "reissue"
+        METER_CHANGE = "meter_change"
+        RESTORE = "restore"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    card_serial = models.CharField(max_length=16, db_index=True)
+    tool_type = models.CharField(max_length=16, blank=True)  # setting|clear_all|zero|check
+    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.PROTECT,
+                                related_name="+")
+    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT,
+                                 related_name="card_operations")
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    station = models.CharField(max_length=64, blank=True)
+    time = models.DateTimeField(db_index=True)
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,24 @@
+"""``prepaid init``: create or complete the data directory. Safe to run again."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("init", parents=[common],
+                                   help="create the data directory and database")
+    parser.add_argument("--admin-password", help="password of the admin operator "
+                        "(unattended installs; otherwise 1111, to be changed at first login)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.setup import initialise
+
+    result = initialise(ctx.home, admin_password=args.admin_password)
+    ctx.say(ctx.gettext("Data directory ready: %(path)s") % {"path": result["home"]})
+    if result["admin_created"]:
+        ctx.say(ctx.gettext("Operator “admin” created."))
+    return result

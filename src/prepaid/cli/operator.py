@@ -1,0 +1,85 @@
+"""``prepaid operator add|passwd|list|disable``. Passwords come from stdin, never arguments."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import Any
+
+from prepaid.core.errors import InvalidInput, _
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("operator", parents=[common], help="manage operators")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = sub.add_parser("add", parents=[common], help="add an operator (admin)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["operator", "admin"], default="operator")
+    add.set_defaults(handler=handle_add)
+    passwd = sub.add_parser("passwd", parents=[common], help="change a password")
+    passwd.add_argument("name")
+    passwd.set_defaults(handler=handle_passwd)
+    lst = sub.add_parser("list", parents=[common], help="list operators")
+    lst.set_defaults(handler=handle_list)
+    disable = sub.add_parser("disable", parents=[common], help="disable an operator (admin)")
+    disable.add_argument("name")
+    disable.set_defaults(handler=handle_disable)
+
+
+def read_new_password(ctx: Any) -> str:
+    """From stdin when it is not a terminal (first line); otherwise prompt twice."""
+    if not ctx.stdin.isatty():
+        password = ctx.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(ctx.gettext("New password: "))
+        again = getpass.getpass(ctx.gettext("Repeat the new password: "))
+        if password != again:
+            raise InvalidInput("password_mismatch", _("The two passwords differ."))
+    if not password:
+        raise InvalidInput("empty_password", _("No password given on standard input."))
+    return password
+
+
+def _operator_json(operator: Any) -> dict[str, Any]:
+    return {"id": operator.pk, "name": operator.username, "role": operator.role,
+            "active": operator.is_active, "must_change_password": operator.must_change_password}
+
+
+def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.operators.services import add_operator
+
+    actor = ctx.operator
+    operator = add_operator(actor, args.name, args.role, read_new_password(ctx))
+    ctx.say(ctx.gettext("Operator %(name)s added.") % {"name": operator.username})
+    return _operator_json(operator)
+
+
+def handle_passwd(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import os
+
+    from prepaid.operators.services import authenticate, change_password
+
+    # Changing one's own password is allowed while a change is required.
+    actor = authenticate(os.environ.get("PREPAID_OPERATOR") or "admin",
+                         os.environ.get("PREPAID_PASSWORD", ""))
+    operator = change_password(actor, args.name, read_new_password(ctx))
+    ctx.say(ctx.gettext("Password of %(name)s changed.") % {"name": operator.username})
+    return _operator_json(operator)
+
+
+def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from prepaid.operators.services import list_operators
+
+    ctx.operator  # noqa: B018 - authenticates
+    operators = [_operator_json(o) for o in list_operators()]
+    for o in operators:
+        ctx.say(f"{o['name']:<20} {o['role']:<10} {'active' if o['active'] else 'disabled'}")
+    return operators
+
+
+def handle_disable(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.operators.services import disable_operator
+
+    operator = disable_operator(ctx.operator, args.name)
+    ctx.say(ctx.gettext("Operator %(name)s disabled.") % {"name": operator.username})
+    return _operator_json(operator)

@@ -1,0 +1,20 @@
+"""``prepaid serve``: the operator web UI (a threaded WSGI server for one station)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("serve", parents=[common], help="serve the web UI")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.set_defaults(handler=handle)
+
+
+def handle(ctx: Any, args: argparse.Namespace) -> None:
+    from prepaid.server import serve
+
+    ctx.home.require()
+    serve(args.host, args.port)

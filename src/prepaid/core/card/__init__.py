@@ -1,0 +1,1 @@
+"""Card images: the logical model and the byte codec (layout: docs/card-format.md)."""

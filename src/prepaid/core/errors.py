@@ -1,0 +1,52 @@
+"""The error family of the whole system.
+
+Every refusal carries a stable ``code`` (CLI JSON, API, tests rely on it) and a message
+template in English marked for translation with :func:`_`. The domain core has no
+framework, so it does not translate: the edge (CLI, web) translates ``message_template``
+with the operator's language and fills in ``params``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _(message: str) -> str:
+    """Mark a string for translation (extracted by makemessages); returns it unchanged."""
+    return message
+
+
+class PrepaidError(Exception):
+    """A refusal by a business rule (CLI exit status 1)."""
+
+    exit_status = 1
+
+    def __init__(self, code: str, message_template: str, **params: Any) -> None:
+        self.code = code
+        self.message_template = message_template
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The message in English (untranslated); the edge translates ``message_template``."""
+        return self.message_template % self.params if self.params else self.message_template
+
+    def translate(self, gettext: Any) -> str:
+        """The message through a translation function, parameters filled in afterwards."""
+        template = gettext(self.message_template)
+        return template % self.params if self.params else template
+
+
+class InvalidInput(PrepaidError):
+    """Bad input: wrong number, wrong format, missing value (CLI exit status 2)."""
+
+    exit_status = 2
+
+
+class CardError(PrepaidError):
+    """A card image that cannot be used: unreadable, forged, torn or of the wrong kind."""
+
+
+class ReaderError(PrepaidError):
+    """The card reader failed: no reader, no card, a write that did not complete."""

@@ -1,0 +1,149 @@
+"""The data directory (``$PREPAID_HOME``, default ``./prepaid-data``).
+
+Layout::
+
+    prepaid.sqlite3      the database (unless DATABASE_URL points elsewhere)
+    secrets.json         per-site secrets, mode 0600, created once and never overwritten
+    cards/NAME.card      the virtual reader's card store (256-byte images)
+    cards/READER         name of the card now in the virtual reader (absent = empty reader)
+    meters/ID.json       simulated meters
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from prepaid.core.errors import InvalidInput, _
+
+SECRETS_FILE = "secrets.json"
+DATABASE_FILE = "prepaid.sqlite3"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("PREPAID_HOME") or "prepaid-data").resolve()
+
+
+@dataclass(frozen=True)
+class SiteSecrets:
+    """Secrets of one site (utility office). Losing them makes every card unreadable."""
+
+    django_secret_key: str
+    card_key: bytes  # 32 bytes: root of the per-card office and meter MAC keys
+    key_version: int
+    psc: bytes  # 3 bytes: SLE4442 programmable security code
+    mifare_key: bytes  # 6 bytes: Mifare Classic sector key (A and B)
+
+    @classmethod
+    def generate(cls) -> SiteSecrets:
+        return cls(
+            django_secret_key=secrets.token_urlsafe(50),
+            card_key=secrets.token_bytes(32),
+            key_version=1,
+            psc=secrets.token_bytes(3),
+            mifare_key=secrets.token_bytes(6),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "django_secret_key": self.django_secret_key,
+                "card_key": self.card_key.hex(),
+                "key_version": self.key_version,
+                "psc": self.psc.hex(),
+                "mifare_key": self.mifare_key.hex(),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SiteSecrets:
+        data = json.loads(text)
+        return cls(
+            django_secret_key=data["django_secret_key"],
+            card_key=bytes.fromhex(data["card_key"]),
+            key_version=int(data["key_version"]),
+            psc=bytes.fromhex(data["psc"]),
+            mifare_key=bytes.fromhex(data["mifare_key"]),
+        )
+
+
+@dataclass(frozen=True)
+class DataHome:
+    """Paths of one data directory."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / DATABASE_FILE
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.root / SECRETS_FILE
+
+    @property
+    def cards(self) -> Path:
+        return self.root / "cards"
+
+    @property
+    def meters(self) -> Path:
+        return self.root / "meters"
+
+    def exists(self) -> bool:
+        return self.secrets_file.is_file()
+
+    def require(self) -> DataHome:
+        """Refuse to go on without an initialised data directory."""
+        if not self.exists():
+            raise InvalidInput(
+                "no_data_directory",
+                _("No data directory at %(path)s: run “prepaid init” first "
+                  "(or set PREPAID_HOME)."),
+                path=str(self.root),
+            )
+        return self
+
+    def create_dirs(self) -> None:
+        for path in (self.root, self.cards, self.meters):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def ensure_secrets(self) -> bool:
+        """Create the secrets file (mode 0600) unless present. True when it was created."""
+        self.create_dirs()
+        try:
+            fd = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(SiteSecrets.generate().to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True
+
+    def load_secrets(self) -> SiteSecrets:
+        self.require()
+        return SiteSecrets.from_json(self.secrets_file.read_text(encoding="utf-8"))
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: write a temporary file, fsync, rename, fsync the dir."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,173 @@
+"""Operators: log in (with throttling), add, change passwords, disable; role checks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from prepaid.audit.services import log_action
+from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.operators.models import Operator, Role
+
+DEFAULT_ADMIN = "admin"
+DEFAULT_PASSWORD = "1111"  # as the manual says; must be changed at first login
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+
+
+def auth_failed() -> PrepaidError:
+    return PrepaidError("auth_failed", _("Wrong operator name or password."))
+
+
+def permission_denied() -> PrepaidError:
+    return PrepaidError("permission_denied",
+                        _("Only an administrator may do this."))
+
+
+def require_admin(operator: Operator) -> None:
+    if not operator.is_admin:
+        raise permission_denied()
+
+
+def _snapshot(operator: Operator) -> dict[str, object]:
+    return {"username": operator.username, "role": operator.role,
+            "is_active": operator.is_active,
+            "must_change_password": operator.must_change_password}
+
+
+@transaction.atomic
+def ensure_admin(password: str | None) -> tuple[Operator, bool]:
+    """Create the ``admin`` operator unless present. Returns (admin, created)."""
+    existing = Operator.objects.filter(username=DEFAULT_ADMIN).first()
+    if existing is not None:
+        return existing, False
+    admin = Operator(username=DEFAULT_ADMIN, role=Role.ADMIN, is_staff=True,
+                     must_change_password=password is None)
+    admin.set_password(password if password is not None else DEFAULT_PASSWORD)
+    admin.save()
+    log_action(None, "operator.create", admin, after=_snapshot(admin))
+    return admin, True
+
+
+def authenticate(username: str, password: str) -> Operator:
+    """Check a name and password; 5 failures lock the operator for 15 minutes.
+
+    Returns the operator even when the password must still be changed: callers that do
+    anything else first call :func:`require_password_changed`.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        operator = Operator.objects.select_for_update().filter(username=username).first()
+        if operator is None or not operator.is_active:
+            raise auth_failed()
+        if operator.locked_until is not None and operator.locked_until > now:
+            raise PrepaidError(
+                "account_locked",
+                _("Too many failed logins: operator %(name)s is locked until %(until)s."),
+                name=username, until=timezone.localtime(operator.locked_until).strftime("%H:%M"),
+            )
+        if operator.check_password(password):
+            if operator.failed_logins or operator.locked_until:
+                operator.failed_logins = 0
+                operator.locked_until = None
+                operator.save(update_fields=["failed_logins", "locked_until"])
+            return operator
+        operator.failed_logins += 1
+        if operator.failed_logins >= MAX_FAILED_LOGINS:
+            operator.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            operator.failed_logins = 0
+            log_action(operator, "operator.lock", operator,
+                       after={"locked_until": operator.locked_until.isoformat()})
+        operator.save(update_fields=["failed_logins", "locked_until"])
+    raise auth_failed()
+
+
+def require_password_changed(operator: Operator) -> None:
+    if operator.must_change_password:
+        raise PrepaidError(
+            "password_change_required",
+            _("The password of %(name)s must be changed first (prepaid operator passwd "
+              "%(name)s)."),
+            name=operator.username,
+        )
+
+
+def authenticate_cli(username: str, password: str) -> Operator:
+    operator = authenticate(username, password)
+    require_password_changed(operator)
+    return operator
+
+
+def _validate_password(password: str, operator: Operator | None) -> None:
+    if password == DEFAULT_PASSWORD:
+        raise InvalidInput("weak_password", _("The new password must not be the default one."))
+    try:
+        password_validation.validate_password(password, operator)
+    except ValidationError as exc:
+        raise InvalidInput("weak_password", _("The password is not acceptable: %(reasons)s"),
+                           reasons=" ".join(str(m) for m in exc.messages)) from None
+
+
+@transaction.atomic
+def add_operator(actor: Operator, username: str, role: str, password: str) -> Operator:
+    require_admin(actor)
+    username = username.strip()
+    if not username or len(username) > 150 or any(c.isspace() for c in username):
+        raise InvalidInput("bad_name", _("Operator names are 1 to 150 characters without "
+                                         "spaces."))
+    if role not in Role.values:
+        raise InvalidInput("bad_role", _("The role must be “operator” or “admin”."))
+    if Operator.objects.filter(username=username).exists():
+        raise PrepaidError("operator_exists", _("Operator %(name)s already exists."),
+                           name=username)
+    operator = Operator(username=username, role=role, is_staff=role == Role.ADMIN)
+    _validate_password(password, operator)
+    operator.set_password(password)
+    operator.save()
+    log_action(actor, "operator.create", operator, after=_snapshot(operator))
+    return operator
+
+
+@transaction.atomic
+def change_password(actor: Operator, username: str, new_password: str) -> Operator:
+    """An operator changes their own password; an admin may set anyone's."""
+    operator = Operator.objects.select_for_update().filter(username=username).first()
+    if operator is None:
+        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."),
+                           name=username)
+    if actor.pk != operator.pk:
+        require_password_changed(actor)
+        require_admin(actor)
+    _validate_password(new_password, operator)
+    before = _snapshot(operator)
+    operator.set_password(new_password)
+    operator.must_change_password = False
+    operator.failed_logins = 0
+    operator.locked_until = None
+    operator.save()
+    log_action(actor, "operator.password", operator, before=before, after=_snapshot(operator))
+    return operator
+
+
+@transaction.atomic
+def disable_operator(actor: Operator, username: str) -> Operator:
+    require_admin(actor)
+    operator = Operator.objects.select_for_update().filter(username=username).first()
+    if operator is None:
+        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."),
+                           name=username)
+    if operator.pk == actor.pk:
+        raise PrepaidError("cannot_disable_self", _("You cannot disable yourself."))
+    before = _snapshot(operator)
+    operator.is_active = False
+    operator.save(update_fields=["is_active"])
+    log_action(actor, "operator.disable", operator, before=before, after=_snapshot(operator))
+    return operator
+
+
+def list_operators() -> list[Operator]:
+    return list(Operator.objects.order_by("username"))

@@ -1,0 +1,119 @@
+"""The virtual card reader: cards are 256-byte files in the card store.
+
+One card at a time is "in the reader" (its name in ``cards/READER``). Writes replace the
+file atomically (write + fsync + rename) and are verified by reading back. For tests a write
+can be cut after N bytes (``cut_after``), leaving the card as a real chip would be when pulled
+out mid-write: the first N bytes new, the rest as before.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prepaid.core.errors import InvalidInput, ReaderError, _
+from prepaid.home import atomic_write
+from prepaid.readers.base import CARD_IMAGE_SIZE, check_region, no_card, write_failed
+
+CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SUFFIX = ".card"
+
+
+def check_card_name(name: str) -> str:
+    if not CARD_NAME.match(name) or name.endswith(SUFFIX):
+        raise InvalidInput(
+            "bad_card_name",
+            _("Card name “%(name)s” is not valid: use letters, digits, “_”, “-” or “.” "
+              "(at most 64)."),
+            name=name,
+        )
+    return name
+
+
+class CardStore:
+    """The virtual cards of one data directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.slot_file = root / "READER"
+
+    def path(self, name: str) -> Path:
+        return self.root / (check_card_name(name) + SUFFIX)
+
+    def names(self) -> list[str]:
+        return sorted(p.name[: -len(SUFFIX)] for p in self.root.glob("*" + SUFFIX))
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).is_file()
+
+    def require(self, name: str) -> Path:
+        path = self.path(name)
+        if not path.is_file():
+            raise InvalidInput("unknown_card", _("There is no card named “%(name)s” in the "
+                                                 "card store."), name=name)
+        return path
+
+    def create(self, name: str, image: bytes) -> None:
+        path = self.path(name)
+        if path.exists():
+            raise InvalidInput("card_exists", _("A card named “%(name)s” already exists."),
+                               name=name)
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, image)
+
+    def inserted(self) -> str | None:
+        try:
+            name = self.slot_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name and self.exists(name) else None
+
+    def insert(self, name: str) -> None:
+        self.require(name)
+        atomic_write(self.slot_file, name.encode())
+
+    def eject(self) -> str | None:
+        name = self.inserted()
+        self.slot_file.unlink(missing_ok=True)
+        return name
+
+
+class VirtualReader:
+    """A `CardReader` over the card store."""
+
+    def __init__(self, store: CardStore, cut_after: int | None = None) -> None:
+        self.store = store
+        self.cut_after = cut_after  # fault injection: pull the card after N bytes written
+
+    def card_present(self) -> bool:
+        return self.store.inserted() is not None
+
+    def serial(self) -> str:
+        name = self.store.inserted()
+        if name is None:
+            raise no_card()
+        return name
+
+    def read(self) -> bytes:
+        # A damaged file of the wrong size is handed over as it is: the codec refuses it.
+        return self.store.path(self.serial()).read_bytes()
+
+    def write(self, data: bytes, offset: int = 0) -> None:
+        check_region(data, offset)
+        name = self.serial()
+        path = self.store.path(name)
+        old = path.read_bytes()
+        if len(old) != CARD_IMAGE_SIZE:
+            old = old[:CARD_IMAGE_SIZE].ljust(CARD_IMAGE_SIZE, b"\0")
+        if self.cut_after is not None and self.cut_after < len(data):
+            torn = old[:offset] + data[: self.cut_after] + old[offset + self.cut_after:]
+            atomic_write(path, torn)
+            self.store.eject()  # the card left the reader mid-write
+            raise ReaderError(
+                "card_removed",
+                _("The card was removed during the write; put it back and read it again."),
+            )
+        new = old[:offset] + data + old[offset + len(data):]
+        atomic_write(path, new)
+        if path.read_bytes()[offset: offset + len(data)] != data:
+            raise write_failed()
