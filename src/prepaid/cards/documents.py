@@ -1,0 +1,114 @@
+"""Cards as JSON documents (DESIGN §8 ``card read``) and as lines for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prepaid.core.card.model import Card, CardType, CheckReading, MeterParameters, WriteBack
+from prepaid.core.money import format_centi
+
+METER_STATES = {0: "cleared", 1: "set", 2: "bound"}
+
+
+def user_number_text(number: int) -> str:
+    return f"{number:08d}" if number else ""
+
+
+def _write_back(wb: WriteBack | None) -> dict[str, Any] | None:
+    if wb is None:
+        return None
+    return {
+        "last_serial": wb.last_serial,
+        "balance": format_centi(wb.balance_centi),
+        "cumulative": format_centi(wb.cumulative_centi),
+        "status": wb.status.codes if hasattr(wb.status, "codes") else [],
+        "result": "ok" if wb.result == 0 else f"E{wb.result:02d}",
+        "time": wb.time,
+    }
+
+
+def _parameters(p: MeterParameters) -> dict[str, Any]:
+    return {
+        "sub_meter": p.sub_meter,
+        "meter_type": p.meter_type.code,
+        "maintenance_code": p.maintenance_code,
+        "limit": format_centi(p.limit_centi),
+        "prestore": format_centi(p.prestore_centi),
+        "alarm": format_centi(p.alarm_centi),
+        "overdraft": format_centi(p.overdraft_centi),
+    }
+
+
+def _check(c: CheckReading) -> dict[str, Any]:
+    return {
+        "sub_meter": c.sub_meter,
+        "meter_type": c.meter_type.code,
+        "maintenance_code": c.maintenance_code,
+        "state": METER_STATES.get(c.state, str(c.state)),
+        "user_number": user_number_text(c.user_number),
+        "generation": c.generation,
+        "last_serial": c.last_serial,
+        "balance": format_centi(c.balance_centi),
+        "cumulative": format_centi(c.cumulative_centi),
+        "status": c.status.codes,
+        "time": c.time,
+    }
+
+
+def card_document(card: Card) -> dict[str, Any]:
+    """The JSON shape of ``prepaid card read``."""
+    doc: dict[str, Any] = {"type": card.type.code}
+    if card.type == CardType.BLANK:
+        return doc
+    doc.update(serial=card.serial, generation=card.generation, key_version=card.key_version)
+    if card.type == CardType.USER:
+        doc["user_number"] = user_number_text(card.user_number)
+        doc["slots"] = [
+            {
+                "sub_meter": s.sub_meter,
+                "meter_type": s.meter_type.code,
+                "maintenance_code": s.maintenance_code,
+                "serial": s.serial,
+                "kind": s.kind.code,
+                "quantity": format_centi(s.quantity_centi),
+                "swiped": card.swiped(s.sub_meter),
+                "meter": _write_back(card.write_back(s.sub_meter)),
+            }
+            for s in card.slots
+        ]
+        doc["write_back_damaged"] = card.write_back_damaged
+    elif card.type == CardType.SETTING and card.parameters is not None:
+        doc["parameters"] = _parameters(card.parameters)
+    elif card.type in (CardType.CLEAR_ALL, CardType.ZERO):
+        doc["maintenance_code"] = card.maintenance_code
+    elif card.type == CardType.CHECK:
+        doc["reading"] = _check(card.check) if card.check is not None else None
+    return doc
+
+
+def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
+    """A short human rendering of a card document."""
+    lines = [gettext("Card type: %(type)s") % {"type": doc["type"]}]
+    if doc["type"] == "blank":
+        return lines
+    lines.append(gettext("Serial: %(serial)s  generation %(generation)s") % doc)
+    if doc.get("user_number"):
+        lines.append(gettext("User number: %(user_number)s") % doc)
+    for slot in doc.get("slots", []):
+        swiped = gettext("swiped") if slot["swiped"] else gettext("not swiped")
+        lines.append(
+            gettext("Sub-meter %(sub_meter)s: purchase %(serial)s, %(quantity)s (%(kind)s), "
+                    "%(swiped)s") % {**slot, "swiped": swiped}
+        )
+        meter = slot.get("meter")
+        if meter:
+            lines.append(
+                "  " + gettext("meter: balance %(balance)s, cumulative %(cumulative)s, "
+                               "last purchase applied %(last_serial)s") % meter
+            )
+    for key in ("parameters", "reading"):
+        if doc.get(key):
+            lines.extend(f"  {k}: {v}" for k, v in doc[key].items())
+    if "maintenance_code" in doc:
+        lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
+    return lines
