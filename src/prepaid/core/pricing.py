@@ -40,8 +40,6 @@ from prepaid.core.money import (
 MAX_TIERS = 16
 # parse_unit_price refuses more than this many hao.
 MAX_UNIT_PRICE_HAO = MAX_FEN
-# The largest exact product (1/10000 fen) a quote may reach and still round to MAX_FEN.
-_MAX_PRODUCT = MAX_FEN * PRODUCT_PER_FEN + (PRODUCT_PER_FEN - 1) // 2
 
 
 class Period(enum.Enum):
@@ -131,11 +129,11 @@ class Quote:
 def quote_quantity(tariff: Tariff, quantity_centi: int, prior_centi: int = 0) -> Quote:
     """The price of ``quantity_centi`` for a customer who already bought ``prior_centi`` in
     the current period (0 for a flat price)."""
-    _check_positive(quantity_centi, "quantity", MAX_CENTI)
+    _check_positive(quantity_centi, "quantity", MAX_CENTI, format_centi(MAX_CENTI))
     _check_prior(prior_centi)
     quote = _quote(tariff, quantity_centi, prior_centi)
     if quote.amount_fen > MAX_FEN:
-        raise _too_large("amount", MAX_FEN)
+        raise _too_large("amount", format_fen(MAX_FEN))
     return quote
 
 
@@ -147,7 +145,7 @@ def quote_amount(tariff: Tariff, amount_fen: int, prior_centi: int = 0) -> Quote
     ``amount / unit price`` still round down to the amount (1.00 yuan at 0.30 buys 3.34 units:
     1.002 rounds to 1.00), so the search is over exact products, not over divided amounts.
     """
-    _check_positive(amount_fen, "amount", MAX_FEN)
+    _check_positive(amount_fen, "amount", MAX_FEN, format_fen(MAX_FEN))
     _check_prior(prior_centi)
     quantity_centi = _largest_quantity_centi(tariff, _largest_product(amount_fen), prior_centi)
     if quantity_centi == 0:
@@ -157,7 +155,7 @@ def quote_amount(tariff: Tariff, amount_fen: int, prior_centi: int = 0) -> Quote
             amount=format_fen(amount_fen),
         )
     if quantity_centi > MAX_CENTI:
-        raise _too_large("quantity", MAX_CENTI)
+        raise _too_large("quantity", format_centi(MAX_CENTI))
     quote = _quote(tariff, quantity_centi, prior_centi)
     assert quote.amount_fen <= amount_fen
     assert (
@@ -244,13 +242,13 @@ def _largest_quantity_centi(tariff: Tariff, budget_product: int, prior_centi: in
     raise AssertionError("the last tier of a tariff is open-ended")
 
 
-def _check_positive(value: int, field: str, maximum: int) -> None:
+def _check_positive(value: int, field: str, maximum: int, maximum_text: str) -> None:
     if value < 0:
         raise InvalidInput("negative", _("%(field)s must not be negative."), field=field)
     if value == 0:
         raise InvalidInput("zero", _("%(field)s must be greater than zero."), field=field)
     if value > maximum:
-        raise _too_large(field, maximum)
+        raise _too_large(field, maximum_text)
 
 
 def _check_prior(prior_centi: int) -> None:
@@ -260,12 +258,12 @@ def _check_prior(prior_centi: int) -> None:
         )
 
 
-def _too_large(field: str, maximum: int) -> InvalidInput:
+def _too_large(field: str, maximum: str) -> InvalidInput:
     return InvalidInput(
         "too_large",
         _("%(field)s is too large (at most %(maximum)s)."),
         field=field,
-        maximum=format_fen(maximum) if field == "amount" else format_centi(maximum),
+        maximum=maximum,
     )
 
 
@@ -288,8 +286,11 @@ def _check_tiers(tiers: tuple[Tier, ...], period: Period) -> None:
             _("The first tier must start at 0, not at %(start)s."),
             start=_format_quantity(tiers[0].start_centi),
         )
+    # Order first, so that tiers written out of order are not reported as gaps or overlaps.
     for position, (previous, tier) in enumerate(pairwise(tiers), start=2):
-        _check_neighbours(position, previous, tier)
+        _check_order(position, previous, tier)
+    for position, (previous, tier) in enumerate(pairwise(tiers), start=2):
+        _check_contiguous(position, previous, tier)
     if tiers[-1].end_centi is not None:
         raise _bad_tiers(
             _(
@@ -329,14 +330,19 @@ def _check_tier(position: int, tier: Tier) -> None:
         )
 
 
-def _check_neighbours(position: int, previous: Tier, tier: Tier) -> None:
-    """Tier ``position`` (counted from 1) against the tier just before it."""
-    params = {
+def _neighbour_params(position: int, previous: Tier, tier: Tier) -> dict[str, object]:
+    return {
         "position": position,
         "previous": position - 1,
         "start": _format_quantity(tier.start_centi),
         "previous_start": _format_quantity(previous.start_centi),
+        "previous_end": _format_quantity(previous.end_centi or 0),
     }
+
+
+def _check_order(position: int, previous: Tier, tier: Tier) -> None:
+    """Tier ``position`` (counted from 1) comes after the one before it, which is closed."""
+    params = _neighbour_params(position, previous, tier)
     if previous.end_centi is None:
         raise _bad_tiers(
             _(
@@ -345,7 +351,6 @@ def _check_neighbours(position: int, previous: Tier, tier: Tier) -> None:
             ),
             **params,
         )
-    params["previous_end"] = _format_quantity(previous.end_centi)
     if tier.start_centi == previous.start_centi:
         raise _bad_tiers(
             _("Duplicate tier: tiers %(previous)s and %(position)s both start at %(start)s."),
@@ -359,6 +364,12 @@ def _check_neighbours(position: int, previous: Tier, tier: Tier) -> None:
             ),
             **params,
         )
+
+
+def _check_contiguous(position: int, previous: Tier, tier: Tier) -> None:
+    """Tier ``position`` starts exactly where the one before it ends."""
+    assert previous.end_centi is not None  # checked by _check_order
+    params = _neighbour_params(position, previous, tier)
     if tier.start_centi < previous.end_centi:
         raise _bad_tiers(
             _(
