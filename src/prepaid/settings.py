@@ -47,7 +47,10 @@ def _database() -> dict[str, object]:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PREPAID_DEBUG") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("PREPAID_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    host for host in os.environ.get("PREPAID_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if host
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -23,6 +23,16 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         .set_defaults(handler=handle_list)
     sub.add_parser("read", parents=[common], help="read the card in the reader") \
         .set_defaults(handler=handle_read)
+    sub.add_parser("format", parents=[common], help="format the card as a new card (admin)") \
+        .set_defaults(handler=handle_format)
+    sub.add_parser("recycle", parents=[common], help="recycle a card back to a new card") \
+        .set_defaults(handler=handle_recycle)
+    make = sub.add_parser("make", parents=[common], help="make a tool card (admin)")
+    make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
+    make.add_argument("--account", type=int, help="account whose parameters it carries")
+    make.set_defaults(handler=handle_make)
+    sub.add_parser("tools", parents=[common], help="register of tool cards issued") \
+        .set_defaults(handler=handle_tools)
 
 
 def _store(ctx: Any) -> Any:
@@ -84,3 +94,54 @@ def handle_read(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     for line in card_lines(doc, ctx.gettext):
         ctx.say(line)
     return doc
+
+
+def _office_card(ctx: Any, card: Any, headline: str) -> dict[str, Any]:
+    from prepaid.cards.documents import card_document, card_lines
+
+    doc = card_document(card)
+    ctx.say(headline)
+    for line in card_lines(doc, ctx.gettext):
+        ctx.say(line)
+    return doc
+
+
+def handle_format(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cards.services import format_card
+    from prepaid.cli.vend import station
+
+    return _office_card(ctx, format_card(station(ctx)), ctx.gettext("Card formatted as a new "
+                                                                   "card."))
+
+
+def handle_recycle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cards.services import recycle_card
+    from prepaid.cli.vend import station
+
+    return _office_card(ctx, recycle_card(station(ctx)), ctx.gettext("Card recycled."))
+
+
+def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cards.services import make_tool_card
+    from prepaid.cli.vend import station
+    from prepaid.vending import lookups
+
+    here = station(ctx)
+    account = lookups.account(args.account) if args.account is not None else None
+    card = make_tool_card(here, args.tool, account)
+    return _office_card(ctx, card, ctx.gettext("Tool card written successfully."))
+
+
+def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from prepaid.cards.services import tool_card_register
+
+    ctx.operator  # noqa: B018 - authenticates
+    rows = []
+    for op in tool_card_register():
+        row = {"serial": op.card_serial, "type": op.tool_type,
+               "account": op.account_id, "operator": op.operator.username,
+               "time": op.time.isoformat()}
+        rows.append(row)
+        ctx.say(f"{row['time'][:19]}  {row['type']:<10} {row['serial']}  "
+                f"{row['account'] or '-'}  {row['operator']}")
+    return rows

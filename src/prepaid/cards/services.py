@@ -1,0 +1,152 @@
+"""Card operations of the office: format (new card), recycle, tool cards, read any card.
+
+Tool cards and formatting are for administrators. Every card written is registered as a
+``CardOperation``; tool cards so form the register of every tool card issued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from prepaid.accounts.models import Account
+from prepaid.audit.services import log_action
+from prepaid.cards.models import CardOperation
+from prepaid.core.card import codec
+from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType
+from prepaid.core.errors import CardError, InvalidInput, PrepaidError, _
+from prepaid.operators.services import require_admin
+from prepaid.vending import cardio
+from prepaid.vending.models import CustomerCard
+from prepaid.vending.services import Station, card_not_swiped
+
+TOOL_TYPES = {
+    "setting": CardType.SETTING,
+    "clear-all": CardType.CLEAR_ALL,
+    "clear_all": CardType.CLEAR_ALL,
+    "zero": CardType.ZERO,
+    "check": CardType.CHECK,
+}
+
+
+def _read_any(station: Station) -> tuple[Card | None, str | None]:
+    """The card in the reader, or None for one that fails its checks (torn, foreign)."""
+    read = cardio.read(station.reader, station.site_key)
+    return read.card, read.serial
+
+
+def _write_whole(station: Station, card: Card) -> Card:
+    """Write a whole new image (office area and an empty meter area) and read it back."""
+    image = codec.encode(card, station.site_key, base=station.reader.read())
+    station.reader.write(image[codec.OFFICE_AREA.start:codec.RESERVED_AREA.stop],
+                         codec.OFFICE_AREA.start)
+    written = codec.decode(station.reader.read(), station.site_key)
+    if written != card:
+        raise CardError("write_failed", _("The card does not read back as written; read it "
+                                          "again."))
+    return written
+
+
+def _record(station: Station, kind: str, card: Card, *, tool_type: str = "",
+            account: Account | None = None, details: dict[str, Any] | None = None) -> None:
+    operation = CardOperation.objects.create(
+        kind=kind, card_serial=card.serial, tool_type=tool_type, account=account,
+        operator=station.operator, station=station.name, time=timezone.now(),
+        details=details or {})
+    log_action(station.operator, f"card.{kind}", operation, station=station.name,
+               after={"serial": card.serial, "type": card.type.code, "tool_type": tool_type,
+                      "account": account.pk if account else None, **(details or {})})
+
+
+def format_card(station: Station) -> Card:
+    """Make the card in the reader a new card (新卡) with a fresh random serial (admin).
+
+    Blank, new, tool, torn and foreign cards may be formatted; a user card is recycled."""
+    require_admin(station.operator)
+    current, serial = _read_any(station)
+    if (current is not None and current.type == CardType.USER) or (
+            current is None and _registered_user_card(serial) is not None):
+        raise PrepaidError("user_card_recycle",
+                           _("This is a user card: recycle it instead of formatting it."))
+    card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
+    with transaction.atomic():
+        _record(station, CardOperation.Kind.FORMAT, card,
+                details={"previous": current.type.code if current else "unreadable"})
+    return card
+
+
+def _registered_user_card(serial: str | None) -> CustomerCard | None:
+    if serial is None:
+        return None
+    return CustomerCard.objects.filter(serial=serial).first()
+
+
+def recycle_card(station: Station) -> Card:
+    """卡片回收: format any card back to a new card. A customer's active card may be
+    recycled only when its last purchases have been swiped (no credit is lost)."""
+    require_admin(station.operator)
+    current, serial = _read_any(station)
+    record = _registered_user_card(current.serial if current else serial)
+    if record is not None and record.status == CustomerCard.Status.ACTIVE:
+        if current is None:
+            raise PrepaidError("bad_card", _("This card is damaged: read it at the sale "
+                                             "screen to restore it before recycling."))
+        if any(not current.swiped(slot.sub_meter) for slot in current.slots):
+            raise card_not_swiped()
+    card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
+    with transaction.atomic():
+        if record is not None and record.status != CustomerCard.Status.RECYCLED:
+            before = record.status
+            record.status = CustomerCard.Status.RECYCLED
+            record.revoked_at = record.revoked_at or timezone.now()
+            record.save(update_fields=["status", "revoked_at"])
+            log_action(station.operator, "card.recycle_user", record, station=station.name,
+                       before={"status": before}, after={"status": "recycled"})
+        _record(station, CardOperation.Kind.RECYCLE, card,
+                details={"previous_serial": record.serial if record else serial,
+                         "previous": current.type.code if current else "unreadable"})
+    return card
+
+
+def parameters_of(account: Account) -> MeterParameters:
+    return MeterParameters(
+        sub_meter=account.sub_meter, meter_type=MeterType(account.meter_type),
+        maintenance_code=account.maintenance_code, limit_centi=account.limit_centi,
+        prestore_centi=account.prestore_centi, alarm_centi=account.alarm_centi,
+        overdraft_centi=account.overdraft_centi)
+
+
+def make_tool_card(station: Station, tool: str, account: Account | None) -> Card:
+    """Write a setting, clear-all, zero or check card from an account's parameters (admin)."""
+    require_admin(station.operator)
+    card_type = TOOL_TYPES.get(tool)
+    if card_type is None:
+        raise InvalidInput("bad_tool_card", _("Unknown tool card “%(tool)s”: use setting, "
+                                              "clear-all, zero or check."), tool=tool)
+    if card_type == CardType.SETTING and account is None:
+        raise InvalidInput("account_required",
+                           _("A setting card needs an account (--account)."))
+    current, _serial = _read_any(station)
+    if current is None or (current.type not in (CardType.NEW, CardType.BLANK)
+                           and not current.type.is_tool):
+        raise cardio.not_a_new_card(current.type.code if current else "unreadable")
+    card = Card(
+        type=card_type,
+        serial=current.serial if current.type != CardType.BLANK else codec.new_serial(),
+        parameters=parameters_of(account) if card_type == CardType.SETTING and account
+        else None,
+        maintenance_code=account.maintenance_code
+        if account and card_type in (CardType.CLEAR_ALL, CardType.ZERO) else 0,
+    )
+    card = _write_whole(station, card)
+    with transaction.atomic():
+        _record(station, CardOperation.Kind.TOOL_CARD, card, tool_type=card_type.code,
+                account=account)
+    return card
+
+
+def tool_card_register() -> list[CardOperation]:
+    return list(CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD)
+                .select_related("account", "operator").order_by("-time"))

@@ -1,0 +1,54 @@
+"""``prepaid reconcile``: settle purchases left pending (a crash or a pulled card between
+the ledger and the card). With a card in the reader its purchases are settled now: completed
+if the card carries them, voided otherwise, the card restored first if a write was torn."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("reconcile", parents=[common],
+                              help="settle pending purchases (card in the reader)")
+    p.add_argument("--void", type=int, metavar="PURCHASE_ID",
+                   help="admin: void a pending purchase whose card is lost")
+    p.add_argument("--complete", type=int, metavar="PURCHASE_ID",
+                   help="admin: complete a pending purchase whose card is lost")
+    p.set_defaults(handler=handle)
+
+
+def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cli.vend import station
+    from prepaid.core.errors import PrepaidError
+    from prepaid.vending.services import (
+        pending_purchases,
+        purchase_document,
+        read_user_card,
+        resolve_lost_card,
+    )
+
+    here = station(ctx)
+    settled: list[dict[str, Any]] = []
+    card_error = None
+    if args.void or args.complete:
+        outcome = "void" if args.void else "complete"
+        purchase = resolve_lost_card(here, args.void or args.complete, outcome)
+        settled.append(purchase_document(purchase))
+    elif here.reader.card_present():
+        before = {p.pk for p in pending_purchases()}
+        try:
+            read_user_card(here)
+        except PrepaidError as exc:
+            card_error = {"error": exc.code, "message": exc.translate(ctx.gettext)}
+        after = {p.pk for p in pending_purchases()}
+        from prepaid.vending.models import Purchase
+
+        settled = [purchase_document(p) for p in Purchase.objects.filter(pk__in=before - after)]
+    pending = [purchase_document(p) for p in pending_purchases()]
+    for doc in settled:
+        ctx.say(ctx.gettext("Purchase %(serial)s of user %(user_number)s: %(status)s") % doc)
+    if card_error:
+        ctx.say(card_error["message"])
+    ctx.say(ctx.gettext("%(count)s purchases still pending.") % {"count": len(pending)})
+    return {"settled": settled, "pending": pending, "card_error": card_error}

@@ -1,0 +1,158 @@
+"""Vending commands: ``prepaid open|sell|correct|reissue|meter-change`` (the card in the
+reader is the customer's card)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
+
+
+def _quantity_or_amount(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--quantity", help="quantity to sell (the amount is computed)")
+    group.add_argument("--amount", help="amount paid (the largest quantity it buys is sold)")
+
+
+def _key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--key", help="request key: a retry with the same key is charged once")
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("open", parents=[common], help="open an account (开户)")
+    p.add_argument("user_number")
+    p.add_argument("--account", type=int, required=True)
+    p.add_argument("--price", type=int, required=True)
+    _quantity_or_amount(p)
+    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    _key(p)
+    p.set_defaults(handler=handle_open)
+
+    p = subparsers.add_parser("sell", parents=[common], help="sell to the card in the reader")
+    _quantity_or_amount(p)
+    p.add_argument("--account", type=int)
+    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    _key(p)
+    p.set_defaults(handler=handle_sell)
+
+    p = subparsers.add_parser("correct", parents=[common],
+                              help="correct the last, unswiped purchase (充值修改)")
+    _quantity_or_amount(p)
+    p.add_argument("--account", type=int)
+    p.add_argument("--pay", choices=PAYMENTS)
+    _key(p)
+    p.set_defaults(handler=handle_correct)
+
+    p = subparsers.add_parser("reissue", parents=[common],
+                              help="reissue a lost or broken card onto the new card in the "
+                                   "reader (补卡)")
+    p.add_argument("user_number")
+    p.add_argument("--fee", help="reissue fee (optional)")
+    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    _key(p)
+    p.set_defaults(handler=handle_reissue)
+
+    p = subparsers.add_parser("meter-change", parents=[common],
+                              help="move the credit to a new meter (换表卡调整, admin)")
+    p.add_argument("--remaining", required=True, help="quantity left on the old meter")
+    p.add_argument("--account", type=int)
+    p.add_argument("--reason", default="")
+    _key(p)
+    p.set_defaults(handler=handle_meter_change)
+
+
+def station(ctx: Any) -> Any:
+    from prepaid.vending.services import Station
+
+    ctx.home.require()
+    return Station(operator=ctx.operator, reader=ctx.reader(), site_key=ctx.site_key,
+                   name=ctx.station)
+
+
+def request_key(args: argparse.Namespace) -> str:
+    import uuid
+
+    return args.key or uuid.uuid4().hex
+
+
+def _say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
+    ctx.say(headline)
+    ctx.say(ctx.gettext("User %(user_number)s %(customer)s, sub-meter %(sub_meter)s, purchase "
+                        "%(serial)s: %(quantity)s for %(amount)s") % doc)
+    for line in doc.get("tiers", []):
+        ctx.say("  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = "
+                                   "%(amount)s") % line)
+
+
+def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.vending import lookups
+    from prepaid.vending.services import open_account, purchase_document
+
+    here = station(ctx)
+    customer = lookups.customer(args.user_number)
+    account = lookups.account(args.account)
+    price = lookups.price(args.price)
+    purchase = open_account(here, customer, account, price, quantity=args.quantity,
+                            amount=args.amount, payment=args.pay, key=request_key(args))
+    doc = purchase_document(purchase)
+    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    return doc
+
+
+def handle_sell(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.vending.services import purchase_document, sell
+
+    purchase = sell(station(ctx), account_id=args.account, quantity=args.quantity,
+                    amount=args.amount, payment=args.pay, key=request_key(args))
+    doc = purchase_document(purchase)
+    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    return doc
+
+
+def handle_correct(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.vending.services import correct, purchase_document
+
+    purchase = correct(station(ctx), account_id=args.account, quantity=args.quantity,
+                       amount=args.amount, payment=args.pay, key=request_key(args))
+    doc = purchase_document(purchase)
+    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    return doc
+
+
+def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cards.documents import card_document
+    from prepaid.core.money import format_fen
+    from prepaid.vending import lookups
+    from prepaid.vending.services import reissue
+
+    customer = lookups.customer(args.user_number)
+    result = reissue(station(ctx), customer, fee=args.fee, payment=args.pay,
+                     key=request_key(args))
+    card = card_document(result.card)
+    slots = card.get("slots", [])
+    ctx.say(ctx.gettext("Card reissued successfully."))
+    doc = {
+        "user_number": customer.user_number,
+        "card_serial": result.record.serial,
+        "generation": result.record.generation,
+        "revoked_serial": result.revoked.serial if result.revoked else None,
+        "fee": format_fen(result.fee.amount_fen) if result.fee else "0.00",
+        "slots": slots,
+    }
+    if len(slots) == 1:
+        doc.update(sub_meter=slots[0]["sub_meter"], serial=slots[0]["serial"],
+                   quantity=slots[0]["quantity"])
+    return doc
+
+
+def handle_meter_change(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.vending.services import meter_change, meter_change_document, purchase_document
+
+    purchase, record = meter_change(station(ctx), remaining=args.remaining,
+                                    account_id=args.account, reason=args.reason,
+                                    key=request_key(args))
+    doc = {**purchase_document(purchase), **meter_change_document(record)}
+    ctx.say(ctx.gettext("Meter change written: %(transfer)s moves to the new meter "
+                        "(worth %(value)s at the current price).") % doc)
+    return doc

@@ -1,0 +1,132 @@
+"""Reading and writing customers' cards: identify, build the expected content, restore.
+
+The office writes only the office area of a card (header, slots, office MAC); the meter area
+belongs to the meters and is carried over untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from prepaid.core.card import codec
+from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
+from prepaid.core.errors import CardError, PrepaidError, ReaderError, _
+from prepaid.readers.base import CardReader
+from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
+
+
+def card_revoked() -> PrepaidError:
+    return PrepaidError(
+        "card_revoked",
+        _("This card has been replaced by a reissued card and is no longer valid."),
+    )
+
+
+def not_a_user_card(card_type: str) -> PrepaidError:
+    return PrepaidError("not_a_user_card",
+                        _("The card in the reader is not a user card (it is a “%(type)s” card)."),
+                        type=card_type)
+
+
+def not_a_new_card(card_type: str) -> PrepaidError:
+    return PrepaidError(
+        "not_a_new_card",
+        _("A new card is needed (format it first); the card in the reader is a “%(type)s” "
+          "card."),
+        type=card_type,
+    )
+
+
+def unknown_card() -> PrepaidError:
+    return PrepaidError("unknown_card",
+                        _("This user card is not known to this office."))
+
+
+def raw_serial(image: bytes) -> str | None:
+    """The serial in a card's header even when the card fails its MAC (a torn write)."""
+    header = image[codec.HEADER_AREA]
+    if len(image) != codec.CARD_SIZE or header[:2] != codec.MAGIC:
+        return None
+    return header[8:16].hex()
+
+
+@dataclass(frozen=True)
+class ReadCard:
+    """What was read: the decoded card, or the serial of a card that failed its MAC."""
+
+    image: bytes
+    card: Card | None
+    error: CardError | None
+    serial: str | None
+
+
+def read(reader: CardReader, site_key: bytes) -> ReadCard:
+    image = reader.read()
+    try:
+        card = codec.decode(image, site_key)
+    except CardError as exc:
+        return ReadCard(image, None, exc, raw_serial(image))
+    return ReadCard(image, card, None, card.serial or None)
+
+
+def live_purchase(customer_account: CustomerAccount) -> Purchase | None:
+    """What the card should carry for this account: a pending purchase, else the latest
+    completed one."""
+    pending = customer_account.purchases.filter(status=Purchase.Status.PENDING).first()
+    if pending is not None:
+        return pending
+    return (customer_account.purchases.filter(status=Purchase.Status.COMPLETED)
+            .order_by("-serial", "-id").first())
+
+
+def slot_for(purchase: Purchase) -> Slot:
+    account = purchase.customer_account.account
+    return Slot(
+        sub_meter=account.sub_meter,
+        meter_type=MeterType(account.meter_type),
+        maintenance_code=account.maintenance_code,
+        serial=purchase.serial,
+        quantity_centi=purchase.quantity_centi,
+        kind=SlotKind.TRANSFER if purchase.kind == Purchase.Kind.TRANSFER else SlotKind.PURCHASE,
+    )
+
+
+def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
+    """The user card as the database says it should be, with any pending purchase on it."""
+    slots = []
+    accounts = (CustomerAccount.objects.filter(customer_id=card_record.customer_id)
+                .select_related("account"))
+    for customer_account in accounts:
+        purchase = live_purchase(customer_account)
+        if purchase is not None:
+            slots.append(slot_for(purchase))
+    card = Card(
+        type=CardType.USER,
+        serial=card_record.serial,
+        generation=card_record.generation,
+        user_number=int(card_record.customer.user_number),
+        slots=tuple(sorted(slots, key=lambda s: s.sub_meter)),
+    )
+    if write_backs is not None:
+        card = replace(card, write_backs=write_backs.write_backs)
+    return card
+
+
+def carries(card: Card, purchase: Purchase) -> bool:
+    """Whether the card holds exactly this purchase in its slot."""
+    slot = card.slot(purchase.customer_account.account.sub_meter)
+    return (slot is not None and card.serial == purchase.card_serial
+            and card.generation == purchase.card_generation
+            and slot == slot_for(purchase))
+
+
+def write_office_area(reader: CardReader, card: Card, site_key: bytes) -> Card:
+    """Write the office area and check that the card now reads back as ``card``."""
+    reader.write(codec.encode_office_area(card, site_key), codec.OFFICE_AREA.start)
+    written = codec.decode(reader.read(), site_key)
+    if replace(written, write_backs=(), write_back_damaged=False) != replace(
+        card, write_backs=(), write_back_damaged=False
+    ):
+        raise ReaderError("write_failed",
+                          _("The card does not read back as written; read it again."))
+    return written

@@ -1,0 +1,834 @@
+"""Vending use cases: open account, sale, correction, reissue, meter change, reconcile.
+
+Every purchase is two-phase. Phase one commits a *pending* purchase with its serial; the card
+is then written and read back; phase two completes the purchase and books it in the ledger.
+If the card write fails, the purchase stays pending until the card is seen again: a card that
+carries it completes it, a card that does not voids it, and a torn card is first restored from
+the database (with the pending purchase on it). So no sale is ever charged without credit on
+the card, nor credited without a charge.
+
+Services take explicit arguments (operator, reader, site key, station) and own their
+transactions; views and CLI commands call one of them and render the result.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from prepaid.accounts.models import Account, Price, PriceVersion
+from prepaid.audit.services import log_action
+from prepaid.cards.models import CardOperation
+from prepaid.core import pricing
+from prepaid.core.card.model import Card, CardType
+from prepaid.core.errors import CardError, InvalidInput, PrepaidError, ReaderError, _
+from prepaid.core.money import format_centi, format_fen, parse_money, parse_quantity
+from prepaid.customers.models import Customer
+from prepaid.operators.models import Operator
+from prepaid.operators.services import require_admin
+from prepaid.readers.base import CardReader
+from prepaid.vending import cardio
+from prepaid.vending.models import (
+    CustomerAccount,
+    CustomerCard,
+    LedgerEntry,
+    MeterChange,
+    Purchase,
+)
+from prepaid.vending.shifts import current_shift
+
+# A pending purchase younger than this belongs to a sale still running at some station:
+# reading the card elsewhere must not void it under that station's feet.
+IN_FLIGHT = timedelta(seconds=60)
+PAYMENT_METHODS = tuple(LedgerEntry.Payment.values)
+
+
+@dataclass(frozen=True)
+class Station:
+    """Who acts, where, with which reader."""
+
+    operator: Operator
+    reader: CardReader
+    site_key: bytes
+    name: str
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+
+def card_not_swiped() -> PrepaidError:
+    # The manual's message: 该卡没有刷表，请刷表后再进行操作
+    return PrepaidError("card_not_swiped",
+                        _("This card has not been swiped on the meter; swipe it on the meter "
+                          "and try again."))
+
+
+def sale_in_progress() -> PrepaidError:
+    return PrepaidError("sale_in_progress",
+                        _("A purchase for this customer is still being written at another "
+                          "station; wait for it to finish and read the card again."))
+
+
+def _over_limit(limit_centi: int, room_centi: int) -> PrepaidError:
+    return PrepaidError(
+        "over_limit",
+        _("This purchase would exceed the purchase limit of %(limit)s; at most %(room)s can "
+          "be bought now."),
+        limit=format_centi(limit_centi), room=format_centi(max(room_centi, 0)),
+    )
+
+
+def _check_payment(payment: str) -> str:
+    if payment not in PAYMENT_METHODS:
+        raise InvalidInput("bad_payment_method",
+                           _("Unknown payment method “%(method)s”: use cash, wechat, alipay, "
+                             "bank_card or other."), method=payment)
+    return payment
+
+
+# -- reading the card --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserCard:
+    record: CustomerCard
+    card: Card
+
+    @property
+    def customer(self) -> Customer:
+        return self.record.customer
+
+
+def read_user_card(station: Station) -> UserCard:
+    """读卡 for vending: identify the customer's card, restore it if a write was torn, and
+    settle purchases left pending on it."""
+    read = cardio.read(station.reader, station.site_key)
+    record = _registered_card(read.serial)
+    if read.card is None or read.card.type == CardType.NEW:
+        if record is None or record.status != CustomerCard.Status.ACTIVE:
+            if read.card is None:
+                assert read.error is not None
+                raise read.error
+            raise cardio.not_a_user_card(read.card.type.code)
+        card = restore_card(station, record, read.card)
+    else:
+        card = read.card
+    if card.type != CardType.USER:
+        raise cardio.not_a_user_card(card.type.code)
+    if record is None:
+        raise cardio.unknown_card()
+    if record.status == CustomerCard.Status.REVOKED or card.generation < record.generation:
+        raise cardio.card_revoked()
+    if record.status != CustomerCard.Status.ACTIVE:
+        raise cardio.unknown_card()
+    _settle_pending(station, record, card)
+    return UserCard(record, card)
+
+
+def _registered_card(serial: str | None) -> CustomerCard | None:
+    if not serial:
+        return None
+    return CustomerCard.objects.select_related("customer").filter(serial=serial).first()
+
+
+def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -> Card:
+    """Write the card back as the database knows it (a torn or unwritten card)."""
+    expected = cardio.expected_card(record, write_backs=damaged)
+    written = cardio.write_office_area(station.reader, expected, station.site_key)
+    with transaction.atomic():
+        CardOperation.objects.create(
+            kind=CardOperation.Kind.RESTORE, card_serial=record.serial,
+            customer=record.customer, operator=station.operator, station=station.name,
+            time=timezone.now(), details={"generation": record.generation},
+        )
+        log_action(station.operator, "card.restore", record, station=station.name,
+                   after={"serial": record.serial, "generation": record.generation})
+    return written
+
+
+def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
+    pendings = Purchase.objects.filter(customer_account__customer=record.customer,
+                                       status=Purchase.Status.PENDING)
+    for purchase in pendings.select_related("customer_account__account"):
+        if cardio.carries(card, purchase):
+            complete_purchase(station, purchase.pk)
+        elif (purchase.station != station.name
+              and timezone.now() - purchase.created_at < IN_FLIGHT):
+            raise sale_in_progress()
+        else:
+            void_purchase(station, purchase.pk, reason="card does not carry it")
+
+
+# -- the customer's account on the card ---------------------------------------------------
+
+
+def _customer_account(customer: Customer, account_id: int | None) -> CustomerAccount:
+    accounts = CustomerAccount.objects.filter(customer=customer).select_related(
+        "account", "price")
+    if account_id is not None:
+        accounts = accounts.filter(account_id=account_id)
+    found = list(accounts[:2])
+    if not found:
+        raise PrepaidError("account_not_open",
+                           _("This customer has no account opened on that utility."))
+    if len(found) > 1:
+        raise InvalidInput("account_required",
+                           _("This card carries several accounts: choose one (--account)."))
+    return found[0]
+
+
+def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) -> None:
+    """The card's slot must hold the office's last purchase: anything else is a stale copy."""
+    slot = user_card.card.slot(customer_account.account.sub_meter)
+    expected = customer_account.last_serial
+    if (slot.serial if slot else 0) != expected:
+        raise PrepaidError(
+            "card_mismatch",
+            _("The card does not carry the office's last purchase (%(expected)s); it may be an "
+              "old copy. Read the customer's current card."),
+            expected=expected,
+        )
+
+
+# -- pricing -------------------------------------------------------------------------------
+
+
+def _tariff(price: Price, day: datetime.date) -> tuple[PriceVersion, pricing.Tariff]:
+    from prepaid.accounts.services import current_version, tariff_of
+
+    version = current_version(price, day)
+    return version, tariff_of(version)
+
+
+def _period_quantity(customer_account: CustomerAccount, start: datetime.date | None,
+                     exclude: Purchase | None = None) -> int:
+    if start is None:
+        return 0
+    purchases = customer_account.purchases.filter(
+        status=Purchase.Status.COMPLETED, kind=Purchase.Kind.PURCHASE, period_start=start)
+    if exclude is not None:
+        purchases = purchases.exclude(pk=exclude.pk)
+    total = purchases.aggregate(total=Sum("quantity_centi"))["total"]
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class Priced:
+    version: PriceVersion
+    quote: pricing.Quote
+    period_start: datetime.date | None
+    tendered_fen: int
+
+
+def price_purchase(customer_account: CustomerAccount, quantity: Any, amount: Any,
+                   exclude: Purchase | None = None) -> Priced:
+    """Quantity → amount or amount → quantity at today's price, tiers split."""
+    if (quantity is None) == (amount is None):
+        raise InvalidInput("quantity_or_amount",
+                           _("Give either a quantity or an amount, not both."))
+    today = timezone.localdate()
+    version, tariff = _tariff(customer_account.price, today)
+    start = pricing.period_start(today, tariff.period)
+    prior = _period_quantity(customer_account, start, exclude)
+    if quantity is not None:
+        quote = pricing.quote_quantity(tariff, parse_quantity(quantity), prior)
+        tendered = quote.amount_fen
+    else:
+        tendered = parse_money(amount)
+        quote = pricing.quote_amount(tariff, tendered, prior)
+    if quote.amount_fen <= 0:
+        raise InvalidInput("amount_too_small",
+                           _("This quantity costs nothing at this price: buy more."))
+    return Priced(version, quote, start, tendered)
+
+
+def _tier_lines(quote: pricing.Quote) -> list[dict[str, Any]]:
+    from prepaid.core.money import format_hao
+
+    return [{"tier": line.tier_index + 1, "quantity": format_centi(line.quantity_centi),
+             "unit_price": format_hao(line.unit_price_hao),
+             "amount": format_fen(line.amount_fen)} for line in quote.lines]
+
+
+# -- phase one: a pending purchase --------------------------------------------------------
+
+
+def _new_purchase(station: Station, customer_account: CustomerAccount, *, serial: int,
+                  kind: str, quantity_centi: int, priced: Priced | None, payment: str,
+                  card: CustomerCard, key: str, supersedes: Purchase | None = None) -> Purchase:
+    assert transaction.get_connection().in_atomic_block
+    purchase = Purchase.objects.create(
+        customer_account=customer_account, serial=serial, kind=kind,
+        status=Purchase.Status.PENDING, quantity_centi=quantity_centi,
+        amount_fen=priced.quote.amount_fen if priced else 0,
+        tendered_fen=priced.tendered_fen if priced else 0,
+        price_version=priced.version if priced else None,
+        tier_lines=_tier_lines(priced.quote) if priced else [],
+        period_start=priced.period_start if priced else None,
+        payment_method=payment, card_serial=card.serial, card_generation=card.generation,
+        supersedes=supersedes, idempotency_key=key, operator=station.operator,
+        shift=current_shift(station.operator, station.name), station=station.name,
+        created_at=timezone.now(),
+    )
+    log_action(station.operator, f"{_action(purchase)}.begin", purchase, station=station.name,
+               after=purchase_document(purchase))
+    return purchase
+
+
+def _lock_for_purchase(customer_account_id: int) -> CustomerAccount:
+    customer_account = (CustomerAccount.objects.select_for_update()
+                        .select_related("account", "customer", "price")
+                        .get(pk=customer_account_id))
+    if customer_account.purchases.filter(status=Purchase.Status.PENDING).exists():
+        raise sale_in_progress()
+    return customer_account
+
+
+def _replay(key: str) -> Purchase | None:
+    """A retried request (same idempotency key) gets the first result, charged once."""
+    purchase = Purchase.objects.filter(idempotency_key=key).first()
+    if purchase is None:
+        return None
+    if purchase.status == Purchase.Status.PENDING:
+        raise PrepaidError("purchase_pending",
+                           _("This request is still pending: read the card to finish it."))
+    if purchase.status == Purchase.Status.VOIDED:
+        raise PrepaidError("purchase_voided",
+                           _("This request was voided because the card was not written; "
+                             "start a new one."))
+    return purchase
+
+
+def _check_key(key: str) -> str:
+    if not key or len(key) > 64:
+        raise InvalidInput("bad_idempotency_key", _("The request key must be 1–64 characters."))
+    return key
+
+
+# -- phase two: write the card, complete or void -------------------------------------------
+
+
+def _write_and_complete(station: Station, purchase: Purchase, card_record: CustomerCard,
+                        current: Card | None) -> Purchase:
+    expected = cardio.expected_card(card_record, write_backs=current)
+    try:
+        cardio.write_office_area(station.reader, expected, station.site_key)
+    except (ReaderError, CardError):
+        _after_failed_write(station, purchase)
+        raise
+    return complete_purchase(station, purchase.pk)
+
+
+def _after_failed_write(station: Station, purchase: Purchase) -> None:
+    """Settle at once when the card can still be read; otherwise leave it pending."""
+    try:
+        read = cardio.read(station.reader, station.site_key)
+    except ReaderError:
+        return  # card gone: the next read of it settles the purchase
+    if read.card is None or read.card.serial != purchase.card_serial:
+        return  # torn: the next read restores it and completes
+    if cardio.carries(read.card, purchase):
+        complete_purchase(station, purchase.pk)
+    elif read.card.type == CardType.USER:
+        void_purchase(station, purchase.pk, reason="card write failed")
+
+
+@transaction.atomic
+def complete_purchase(station: Station, purchase_id: int) -> Purchase:
+    purchase = (Purchase.objects.select_for_update()
+                .select_related("customer_account__account", "customer_account__customer",
+                                "supersedes").get(pk=purchase_id))
+    if purchase.status == Purchase.Status.COMPLETED:
+        return purchase
+    if purchase.status != Purchase.Status.PENDING:
+        raise PrepaidError("purchase_voided",
+                           _("This purchase was voided and cannot be completed."))
+    customer_account = CustomerAccount.objects.select_for_update().get(
+        pk=purchase.customer_account_id)
+    original = purchase.supersedes
+    if original is not None:
+        original.status = Purchase.Status.CORRECTED
+        original.resolved_at = timezone.now()
+        original.save(update_fields=["status", "resolved_at"])
+        _book_reversal(station, original, purchase)
+    purchase.status = Purchase.Status.COMPLETED
+    purchase.resolved_at = timezone.now()
+    purchase.save(update_fields=["status", "resolved_at"])
+    customer_account.last_serial = purchase.serial
+    customer_account.save(update_fields=["last_serial"])
+    _book(station, purchase)
+    log_action(station.operator, f"{_action(purchase)}.complete", purchase,
+               station=station.name, before={"status": "pending"},
+               after={"status": "completed", "serial": purchase.serial})
+    return purchase
+
+
+@transaction.atomic
+def void_purchase(station: Station, purchase_id: int, reason: str) -> Purchase:
+    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    if purchase.status != Purchase.Status.PENDING:
+        return purchase
+    purchase.status = Purchase.Status.VOIDED
+    purchase.resolved_at = timezone.now()
+    purchase.save(update_fields=["status", "resolved_at"])
+    log_action(station.operator, f"{_action(purchase)}.void", purchase, station=station.name,
+               before={"status": "pending"}, after={"status": "voided", "reason": reason})
+    return purchase
+
+
+def _action(purchase: Purchase) -> str:
+    if purchase.kind == Purchase.Kind.TRANSFER:
+        return "transfer"
+    return "correction" if purchase.supersedes_id else "sale"
+
+
+# -- the ledger: money moves only here -----------------------------------------------------
+
+
+def _entry(station: Station, purchase: Purchase | None, *, kind: str, amount_fen: int,
+           quantity_centi: int, customer: Customer, account: Account | None, payment: str,
+           key: str, reverses: LedgerEntry | None = None, remarks: str = "") -> LedgerEntry:
+    assert transaction.get_connection().in_atomic_block
+    entry = LedgerEntry.objects.create(
+        kind=kind, time=timezone.now(), customer=customer, account=account,
+        purchase=purchase, reverses=reverses,
+        serial=purchase.serial if purchase else None, quantity_centi=quantity_centi,
+        amount_fen=amount_fen, payment_method=payment,
+        price_version=purchase.price_version if purchase else None,
+        operator=station.operator, shift=current_shift(station.operator, station.name),
+        station=station.name, idempotency_key=key, remarks=remarks,
+    )
+    log_action(station.operator, f"ledger.{kind}", entry, station=station.name,
+               after={"amount": format_fen(amount_fen), "quantity": format_centi(quantity_centi),
+                      "serial": entry.serial, "payment": payment})
+    return entry
+
+
+def _book(station: Station, purchase: Purchase) -> LedgerEntry:
+    customer_account = purchase.customer_account
+    transfer = purchase.kind == Purchase.Kind.TRANSFER
+    return _entry(
+        station, purchase,
+        kind=LedgerEntry.Kind.TRANSFER if transfer else LedgerEntry.Kind.SALE,
+        amount_fen=purchase.amount_fen, quantity_centi=purchase.quantity_centi,
+        customer=customer_account.customer, account=customer_account.account,
+        payment=purchase.payment_method, key=f"{purchase.idempotency_key}:book",
+    )
+
+
+def _book_reversal(station: Station, original: Purchase, correction: Purchase) -> LedgerEntry:
+    sale = LedgerEntry.objects.get(purchase=original, kind=LedgerEntry.Kind.SALE)
+    return _entry(
+        station, original, kind=LedgerEntry.Kind.REVERSAL, amount_fen=-sale.amount_fen,
+        quantity_centi=-sale.quantity_centi, customer=sale.customer, account=sale.account,
+        payment=sale.payment_method, key=f"{correction.idempotency_key}:reverse",
+        reverses=sale, remarks=f"correction of purchase {original.serial}",
+    )
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def purchase_document(purchase: Purchase) -> dict[str, Any]:
+    customer_account = purchase.customer_account
+    return {
+        "purchase_id": purchase.pk,
+        "user_number": customer_account.customer.user_number,
+        "customer": customer_account.customer.name,
+        "account": customer_account.account_id,
+        "sub_meter": customer_account.account.sub_meter,
+        "serial": purchase.serial,
+        "kind": purchase.kind,
+        "status": purchase.status,
+        "quantity": format_centi(purchase.quantity_centi),
+        "amount": format_fen(purchase.amount_fen),
+        "tendered": format_fen(purchase.tendered_fen),
+        "change": format_fen(purchase.tendered_fen - purchase.amount_fen),
+        "price": customer_account.price.name,
+        "price_version": purchase.price_version.number if purchase.price_version else None,
+        "tiers": purchase.tier_lines,
+        "payment": purchase.payment_method,
+        "card_serial": purchase.card_serial,
+        "generation": purchase.card_generation,
+        "corrects": purchase.supersedes.serial if purchase.supersedes_id else None,
+    }
+
+
+# -- 开户 open account -------------------------------------------------------------------------
+
+
+def open_account(station: Station, customer: Customer, account: Account, price: Price, *,
+                 quantity: Any = None, amount: Any = None, payment: str = "cash",
+                 key: str) -> Purchase:
+    """Give a registered customer a card on an account, with a first purchase.
+
+    The card in the reader is a new card, or the customer's own card to which another
+    account (sub-meter) is added."""
+    _check_key(key)
+    _check_payment(payment)
+    replayed = _replay(key)
+    if replayed is not None:
+        return replayed
+    if price.account_id != account.pk:
+        raise InvalidInput("price_not_of_account",
+                           _("That price belongs to another account."))
+    card_record, card = _card_for_opening(station, customer)
+    customer_account = _open_customer_account(station, customer, account, price)
+    priced = price_purchase(customer_account, quantity, amount)
+    room = account.limit_centi - account.prestore_centi
+    if priced.quote.quantity_centi > room:
+        raise _over_limit(account.limit_centi, room)
+    with transaction.atomic():
+        customer_account = _lock_for_purchase(customer_account.pk)
+        if customer_account.last_serial:
+            raise PrepaidError("already_open",
+                               _("This customer already has an account on %(account)s."),
+                               account=account.name)
+        card_record = _register_card(station, customer, card_record, card)
+        purchase = _new_purchase(station, customer_account, serial=1,
+                                 kind=Purchase.Kind.PURCHASE,
+                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
+                                 payment=payment, card=card_record, key=key)
+        CardOperation.objects.create(
+            kind=CardOperation.Kind.OPEN, card_serial=card_record.serial, account=account,
+            customer=customer, operator=station.operator, station=station.name,
+            time=timezone.now(), details={"purchase": purchase.pk})
+    return _write_and_complete(station, purchase, card_record, card)
+
+
+def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCard | None, Card]:
+    active = customer.cards.filter(status=CustomerCard.Status.ACTIVE).first()
+    read = cardio.read(station.reader, station.site_key)
+    if active is not None and read.serial == active.serial:
+        user_card = read_user_card(station)
+        return user_card.record, user_card.card
+    if read.card is None:
+        assert read.error is not None
+        raise read.error
+    if read.card.type != CardType.NEW:
+        raise cardio.not_a_new_card(read.card.type.code)
+    if active is not None:
+        raise PrepaidError(
+            "customer_has_card",
+            _("This customer already has card %(serial)s: put that card in the reader to add "
+              "an account, or reissue it if it is lost."), serial=active.serial)
+    if CustomerCard.objects.filter(serial=read.card.serial).exists():
+        raise cardio.not_a_new_card("user")
+    return None, read.card
+
+
+def _open_customer_account(station: Station, customer: Customer, account: Account,
+                           price: Price) -> CustomerAccount:
+    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
+    if existing is not None:
+        if existing.last_serial:
+            raise PrepaidError("already_open",
+                               _("This customer already has an account on %(account)s."),
+                               account=account.name)
+        if existing.price_id != price.pk:
+            with transaction.atomic():
+                existing.price = price
+                existing.save(update_fields=["price"])
+                log_action(station.operator, "customer_account.price", existing,
+                           station=station.name, after={"price": price.pk})
+        return existing
+    try:
+        with transaction.atomic():
+            customer_account = CustomerAccount.objects.create(
+                customer=customer, account=account, price=price, opened_at=timezone.now())
+            log_action(station.operator, "customer_account.open", customer_account,
+                       station=station.name,
+                       after={"customer": customer.user_number, "account": account.pk,
+                              "price": price.pk})
+    except IntegrityError:
+        customer_account = CustomerAccount.objects.get(customer=customer, account=account)
+    return customer_account
+
+
+def _register_card(station: Station, customer: Customer, record: CustomerCard | None,
+                   card: Card) -> CustomerCard:
+    if record is not None:
+        return record
+    generation = (customer.cards.order_by("-generation").values_list("generation", flat=True)
+                  .first() or 0) + 1
+    record = CustomerCard.objects.create(
+        customer=customer, serial=card.serial, generation=generation,
+        status=CustomerCard.Status.ACTIVE, issued_at=timezone.now())
+    log_action(station.operator, "card.issue", record, station=station.name,
+               after={"serial": record.serial, "generation": generation,
+                      "customer": customer.user_number})
+    return record
+
+
+# -- 销售 sale --------------------------------------------------------------------------------
+
+
+def sell(station: Station, *, account_id: int | None = None, quantity: Any = None,
+         amount: Any = None, payment: str = "cash", key: str) -> Purchase:
+    """A further purchase written to the customer's card (the card in the reader)."""
+    _check_key(key)
+    _check_payment(payment)
+    replayed = _replay(key)
+    if replayed is not None:
+        return replayed
+    user_card = read_user_card(station)
+    customer_account = _customer_account(user_card.customer, account_id)
+    sub_meter = customer_account.account.sub_meter
+    if not user_card.card.swiped(sub_meter):
+        raise card_not_swiped()
+    _check_card_matches(user_card, customer_account)
+    priced = price_purchase(customer_account, quantity, amount)
+    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+    with transaction.atomic():
+        customer_account = _lock_for_purchase(customer_account.pk)
+        _check_card_matches(user_card, customer_account)
+        purchase = _new_purchase(station, customer_account,
+                                 serial=customer_account.last_serial + 1,
+                                 kind=Purchase.Kind.PURCHASE,
+                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
+                                 payment=payment, card=user_card.record, key=key)
+    return _write_and_complete(station, purchase, user_card.record, user_card.card)
+
+
+def _check_limit(card: Card, customer_account: CustomerAccount, quantity_centi: int,
+                 carried_centi: int = 0) -> None:
+    """Refuse a sale the meter would refuse, from the balance it last wrote back."""
+    account = customer_account.account
+    write_back = card.write_back(account.sub_meter)
+    balance = write_back.balance_centi if write_back is not None else account.prestore_centi
+    room = account.limit_centi - balance - carried_centi
+    if quantity_centi > room:
+        raise _over_limit(account.limit_centi, room)
+
+
+# -- 充值修改 correction ------------------------------------------------------------------------
+
+
+def correct(station: Station, *, account_id: int | None = None, quantity: Any = None,
+            amount: Any = None, payment: str | None = None, key: str) -> Purchase:
+    """Change the last purchase while it is not yet swiped: the original is reversed in the
+    ledger and the new quantity written under the same purchase serial."""
+    _check_key(key)
+    replayed = _replay(key)
+    if replayed is not None:
+        return replayed
+    user_card = read_user_card(station)
+    customer_account = _customer_account(user_card.customer, account_id)
+    if user_card.card.swiped(customer_account.account.sub_meter):
+        raise PrepaidError("already_swiped",
+                           _("The last purchase has already been swiped on the meter and can "
+                             "no longer be corrected."))
+    _check_card_matches(user_card, customer_account)
+    original = cardio.live_purchase(customer_account)
+    if original is None or original.kind != Purchase.Kind.PURCHASE:
+        raise PrepaidError("nothing_to_correct",
+                           _("The last entry on this card is not a purchase that can be "
+                             "corrected."))
+    payment = _check_payment(payment or original.payment_method or "cash")
+    priced = price_purchase(customer_account, quantity, amount, exclude=original)
+    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+    with transaction.atomic():
+        customer_account = _lock_for_purchase(customer_account.pk)
+        purchase = _new_purchase(station, customer_account, serial=original.serial,
+                                 kind=Purchase.Kind.PURCHASE,
+                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
+                                 payment=payment, card=user_card.record, key=key,
+                                 supersedes=original)
+    return _write_and_complete(station, purchase, user_card.record, user_card.card)
+
+
+# -- 补卡 reissue -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reissue:
+    record: CustomerCard
+    revoked: CustomerCard | None
+    card: Card
+    fee: LedgerEntry | None
+
+
+def reissue(station: Station, customer: Customer, *, fee: Any = None,
+            payment: str = "cash", key: str) -> Reissue:
+    """A new card for a lost or broken one: same last purchases, generation + 1. The old
+    card is revoked at once here, and in the meter at the new card's first swipe."""
+    _check_key(key)
+    _check_payment(payment)
+    fee_fen = parse_money(fee, field="fee") if fee not in (None, "", "0", "0.00") else 0
+    read = cardio.read(station.reader, station.site_key)
+    if read.card is None:
+        assert read.error is not None
+        raise read.error
+    if read.card.type != CardType.NEW:
+        raise cardio.not_a_new_card(read.card.type.code)
+    registered = _registered_card(read.card.serial)
+    if registered is not None:
+        if registered.customer_id != customer.pk or registered.status != "active":
+            raise cardio.not_a_new_card("user")
+        # A reissue whose card write failed: finish writing the same card.
+        card = restore_card(station, registered, read.card)
+        return Reissue(registered, None, card, None)
+    with transaction.atomic():
+        if Purchase.objects.filter(customer_account__customer=customer,
+                                   status=Purchase.Status.PENDING).exists():
+            raise sale_in_progress()
+        record, revoked = _swap_cards(station, customer, read.card)
+        fee_entry = None
+        if fee_fen:
+            fee_entry = _entry(station, None, kind=LedgerEntry.Kind.FEE, amount_fen=fee_fen,
+                               quantity_centi=0, customer=customer, account=None,
+                               payment=payment, key=f"{key}:fee", remarks="reissue fee")
+    card = cardio.write_office_area(station.reader, cardio.expected_card(record),
+                                    station.site_key)
+    return Reissue(record, revoked, card, fee_entry)
+
+
+def _swap_cards(station: Station, customer: Customer,
+                new_card: Card) -> tuple[CustomerCard, CustomerCard | None]:
+    old = (CustomerCard.objects.select_for_update()
+           .filter(customer=customer, status=CustomerCard.Status.ACTIVE).first())
+    if old is None and not CustomerAccount.objects.filter(customer=customer).exists():
+        raise PrepaidError("nothing_to_reissue",
+                           _("This customer has no card to reissue: open an account first."))
+    if old is not None:
+        old.status = CustomerCard.Status.REVOKED
+        old.revoked_at = timezone.now()
+        old.save(update_fields=["status", "revoked_at"])
+        log_action(station.operator, "card.revoke", old, station=station.name,
+                   before={"status": "active"}, after={"status": "revoked"})
+    record = _register_card(station, customer, None, new_card)
+    CardOperation.objects.create(
+        kind=CardOperation.Kind.REISSUE, card_serial=record.serial, customer=customer,
+        operator=station.operator, station=station.name, time=timezone.now(),
+        details={"generation": record.generation,
+                 "revoked": old.serial if old is not None else None})
+    return record, old
+
+
+# -- 换表 meter change -------------------------------------------------------------------------
+
+
+def meter_change(station: Station, *, remaining: Any, account_id: int | None = None,
+                 reason: str = "", key: str) -> tuple[Purchase, MeterChange]:
+    """Move the customer's remaining credit from a replaced meter to the new one (admin).
+
+    Transfer = remaining on the old meter − the new meter's pre-stored quantity + an
+    unswiped last purchase. It is written as a transfer that only a set, not yet bound
+    meter takes, so the old meter can never take it too."""
+    require_admin(station.operator)
+    _check_key(key)
+    if len(reason) > 200:
+        raise InvalidInput("too_long", _("%(field)s is too long (at most %(maximum)s "
+                                         "characters)."), field="reason", maximum=200)
+    remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
+    replayed = _replay(key)
+    if replayed is not None:
+        return replayed, MeterChange.objects.get(transfer=replayed)
+    user_card = read_user_card(station)
+    customer_account = _customer_account(user_card.customer, account_id)
+    _check_card_matches(user_card, customer_account)
+    change = _plan_meter_change(user_card, customer_account, remaining_centi)
+    with transaction.atomic():
+        customer_account = _lock_for_purchase(customer_account.pk)
+        purchase = _new_purchase(station, customer_account,
+                                 serial=customer_account.last_serial + 1,
+                                 kind=Purchase.Kind.TRANSFER,
+                                 quantity_centi=change.transfer_centi, priced=None,
+                                 payment="", card=user_card.record, key=key)
+        record = _record_meter_change(station, customer_account, purchase, change, reason)
+    purchase = _write_and_complete(station, purchase, user_card.record, user_card.card)
+    return purchase, record
+
+
+@dataclass(frozen=True)
+class MeterChangePlan:
+    remaining_centi: int
+    prestore_centi: int
+    carried_centi: int
+    transfer_centi: int
+    value_fen: int
+    old_balance_centi: int | None
+    old_cumulative_centi: int | None
+
+
+def _plan_meter_change(user_card: UserCard, customer_account: CustomerAccount,
+                       remaining_centi: int) -> MeterChangePlan:
+    account = customer_account.account
+    last = cardio.live_purchase(customer_account)
+    swiped = user_card.card.swiped(account.sub_meter)
+    if last is not None and last.kind == Purchase.Kind.TRANSFER and not swiped:
+        raise card_not_swiped()
+    carried = last.quantity_centi if last is not None and not swiped else 0
+    transfer = remaining_centi - account.prestore_centi + carried
+    if account.prestore_centi + transfer > account.limit_centi:
+        raise _over_limit(account.limit_centi, account.limit_centi - account.prestore_centi)
+    _, tariff = _tariff(customer_account.price, timezone.localdate())
+    value = pricing.quote_quantity(tariff, transfer).amount_fen if transfer > 0 else 0
+    write_back = user_card.card.write_back(account.sub_meter)
+    return MeterChangePlan(
+        remaining_centi=remaining_centi, prestore_centi=account.prestore_centi,
+        carried_centi=carried, transfer_centi=transfer, value_fen=value,
+        old_balance_centi=write_back.balance_centi if write_back else None,
+        old_cumulative_centi=write_back.cumulative_centi if write_back else None,
+    )
+
+
+def _record_meter_change(station: Station, customer_account: CustomerAccount,
+                         purchase: Purchase, plan: MeterChangePlan, reason: str) -> MeterChange:
+    record = MeterChange.objects.create(
+        customer_account=customer_account, transfer=purchase,
+        remaining_centi=plan.remaining_centi, prestore_centi=plan.prestore_centi,
+        carried_centi=plan.carried_centi, value_fen=plan.value_fen,
+        old_cumulative_centi=plan.old_cumulative_centi,
+        old_balance_centi=plan.old_balance_centi, reason=reason,
+        operator=station.operator, time=timezone.now())
+    CardOperation.objects.create(
+        kind=CardOperation.Kind.METER_CHANGE, card_serial=purchase.card_serial,
+        account=customer_account.account, customer=customer_account.customer,
+        operator=station.operator, station=station.name, time=timezone.now(),
+        details={"transfer": format_centi(plan.transfer_centi), "reason": reason})
+    log_action(station.operator, "meter_change.record", record, station=station.name,
+               after=meter_change_document(record))
+    return record
+
+
+def meter_change_document(record: MeterChange) -> dict[str, Any]:
+    def centi(value: int | None) -> str | None:
+        return None if value is None else format_centi(value)
+
+    return {
+        "remaining": format_centi(record.remaining_centi),
+        "prestore_deducted": format_centi(record.prestore_centi),
+        "carried": format_centi(record.carried_centi),
+        "transfer": format_centi(record.transfer.quantity_centi),
+        "value": format_fen(record.value_fen),
+        "old_balance": centi(record.old_balance_centi),
+        "old_cumulative": centi(record.old_cumulative_centi),
+        "reason": record.reason,
+    }
+
+
+# -- reconcile ------------------------------------------------------------------------------
+
+
+def pending_purchases() -> list[Purchase]:
+    return list(Purchase.objects.filter(status=Purchase.Status.PENDING)
+                .select_related("customer_account__customer", "customer_account__account",
+                                "customer_account__price", "price_version", "supersedes")
+                .order_by("created_at"))
+
+
+def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purchase:
+    """An admin settles a pending purchase whose card will not be seen again."""
+    require_admin(station.operator)
+    if outcome == "void":
+        return void_purchase(station, purchase_id, reason="settled by an administrator")
+    if outcome == "complete":
+        return complete_purchase(station, purchase_id)
+    raise InvalidInput("bad_outcome", _("The outcome must be “void” or “complete”."))

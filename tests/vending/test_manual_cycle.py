@@ -1,0 +1,168 @@
+"""The manual end to end through the service layer, with the meter model in the loop."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from prepaid.core.errors import PrepaidError
+from prepaid.core.meter import SwipeResult
+from prepaid.vending import services as vending
+from prepaid.vending.models import LedgerEntry, Purchase
+
+pytestmark = pytest.mark.django_db
+
+
+def _ledger_total() -> Decimal:
+    total = sum(e.amount_fen for e in LedgerEntry.objects.all())
+    return Decimal(total) / 100
+
+
+def test_open_sell_refuse_unswiped_then_swipe_and_sell(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    opened = vending.open_account(office.station, office.customer, office.account,
+                                  office.price, quantity="10", key=key())
+    assert (opened.serial, opened.quantity_centi, opened.amount_fen) == (1, 1000, 3450)
+    assert opened.status == Purchase.Status.COMPLETED
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, quantity="5", key=key())
+    assert refused.value.code == "card_not_swiped"
+
+    outcome = office.swipe(meter)
+    assert outcome.result is SwipeResult.OK
+    assert meter.balance_centi == 500 + 1000  # pre-stored + first purchase
+
+    sale = vending.sell(office.station, amount="19.99", key=key())
+    assert sale.serial == 2
+    assert sale.quantity_centi == 579  # 5.79 × 3.45 = 19.9755 → 19.98 ≤ 19.99
+    assert sale.amount_fen == 1998
+    assert _ledger_total() == Decimal("54.48")
+    office.swipe(meter)
+    assert meter.balance_centi == 1500 + 579
+    assert meter.last_serial == 2
+
+
+def test_correction_reverses_and_rewrites_same_serial(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="10", key=key())
+    office.swipe(meter)
+    first = vending.sell(office.station, quantity="20", key=key())
+    fixed = vending.correct(office.station, quantity="2", key=key())
+    assert fixed.serial == first.serial == 2
+    first.refresh_from_db()
+    assert first.status == Purchase.Status.CORRECTED
+    kinds = list(LedgerEntry.objects.values_list("kind", "amount_fen"))
+    assert kinds == [("sale", 3450), ("sale", 6900), ("reversal", -6900), ("sale", 690)]
+    office.swipe(meter)
+    assert meter.balance_centi == 500 + 1000 + 200
+    with pytest.raises(PrepaidError) as refused:
+        vending.correct(office.station, quantity="3", key=key())
+    assert refused.value.code == "already_swiped"
+
+
+def test_limit_guard_uses_meter_write_back(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="900", key=key())
+    office.swipe(meter)
+    assert meter.balance_centi == 90500
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, quantity="95", key=key())
+    assert refused.value.code == "over_limit"
+    assert Purchase.objects.count() == 1
+    sale = vending.sell(office.station, quantity="94", key=key())
+    assert sale.status == Purchase.Status.COMPLETED
+
+
+def test_reissue_revokes_old_card_and_never_credits_twice(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="10", key=key())
+    office.swipe(meter)
+    vending.sell(office.station, quantity="7", key=key())  # serial 2, not swiped
+    old_image = office.station.reader.read()
+
+    office.new_card("u2")
+    result = vending.reissue(office.station, office.customer, fee="5", key=key())
+    assert result.record.generation == 2 and result.revoked is not None
+    assert result.card.slot(1).serial == 2
+
+    # The old card is refused in the office at once.
+    office.insert("u1")
+    with pytest.raises(PrepaidError) as refused:
+        vending.read_user_card(office.station)
+    assert refused.value.code == "card_revoked"
+
+    # The new card must be swiped before the next sale, and credits serial 2 once.
+    office.insert("u2")
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, quantity="1", key=key())
+    assert refused.value.code == "card_not_swiped"
+    assert office.swipe(meter).result is SwipeResult.OK
+    assert meter.balance_centi == 500 + 1000 + 700
+    # The old card, swiped afterwards, is revoked in the meter and adds nothing.
+    assert meter.swipe(old_image, office.site_key, office.tick()).result is SwipeResult.E05
+    assert office.swipe(meter).result is SwipeResult.OK
+    assert meter.balance_centi == 2200
+    fees = LedgerEntry.objects.filter(kind="fee")
+    assert [f.amount_fen for f in fees] == [500]
+
+
+def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="20", key=key())
+    office.swipe(old_meter)
+    old_meter.use(1200, office.tick())  # 25.00 - 12.00 = 13.00 left
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="10", key=key())  # unswiped, carried over
+
+    new = office.meter("NEW")  # cleared and set: balance = pre-stored 5.00
+    transfer, record = vending.meter_change(office.station, remaining="13", reason="坏表",
+                                            key=key())
+    assert transfer.kind == Purchase.Kind.TRANSFER and transfer.serial == 3
+    assert transfer.quantity_centi == 1300 - 500 + 1000
+    assert record.value_fen == 6210  # 18.00 × 3.45
+    assert record.old_balance_centi == 1300
+
+    # The old meter can never take the transfer; the new one binds and takes it once.
+    assert office.swipe(old_meter).result is SwipeResult.E09
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 500 + 1800 == 1300 + 1000
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 2300
+    sale = vending.sell(office.station, quantity="1", key=key())
+    assert sale.serial == 4
+
+
+def test_idempotent_retry_charges_once(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="10", key=key())
+    office.swipe(meter)
+    again = key()
+    first = vending.sell(office.station, quantity="3", key=again)
+    second = vending.sell(office.station, quantity="3", key=again)
+    assert first.pk == second.pk
+    assert LedgerEntry.objects.filter(kind="sale").count() == 2  # open + one sale
+
+
+def test_tiered_price_splits_across_boundaries(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    opened = vending.open_account(office.station, office.customer, office.account,
+                                  office.tiered, quantity="170", key=key())
+    assert opened.amount_fen == 85000
+    office.swipe(meter)
+    sale = vending.sell(office.station, quantity="100", key=key())
+    assert sale.amount_fen == 10 * 500 + 80 * 700 + 10 * 900
+    assert [line["quantity"] for line in sale.tier_lines] == ["10.00", "80.00", "10.00"]
