@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "prepaid.customers",
     "prepaid.cards",
     "prepaid.vending",
+    "prepaid.reports",
+    "prepaid.web",
 ]
 
 MIDDLEWARE = [

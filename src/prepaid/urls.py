@@ -1,9 +1,8 @@
-"""URL configuration."""
+"""URL configuration: the operator web UI and the reports."""
 
-from django.urls import path
-
-from prepaid import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("reports/", include("prepaid.reports.urls")),
+    path("", include("prepaid.web.urls")),
 ]
