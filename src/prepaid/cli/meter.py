@@ -1,0 +1,185 @@
+"""``prepaid meter add|swipe|use|show|list``: simulated meters (DESIGN §4, §8).
+
+Meters live under the data directory (``meters/ID.json``). ``meter swipe`` inserts the card
+in the reader into a meter: the meter reads the whole card and writes back only into the
+card's meter area. A refused swipe exits with status 1 and the display code in ``result``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("meter", parents=[common], help="simulated meters (刷表)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = sub.add_parser("add", parents=[common], help="add a factory-new (cleared) meter")
+    add.add_argument("meter_id")
+    add.set_defaults(handler=handle_add)
+    swipe = sub.add_parser(
+        "swipe", parents=[common], help="insert the card in the reader into the meter"
+    )
+    swipe.add_argument("meter_id")
+    swipe.set_defaults(handler=handle_swipe)
+    use = sub.add_parser("use", parents=[common], help="consume a quantity through the meter")
+    use.add_argument("meter_id")
+    use.add_argument("quantity", help="quantity to draw, e.g. 2.50")
+    use.set_defaults(handler=handle_use)
+    show = sub.add_parser("show", parents=[common], help="show a meter's display and state")
+    show.add_argument("meter_id")
+    show.set_defaults(handler=handle_show)
+    sub.add_parser("list", parents=[common], help="list the meters").set_defaults(
+        handler=handle_list
+    )
+
+
+def _store(ctx: Any) -> Any:
+    from prepaid.simulator.meter_store import MeterStore
+
+    ctx.home.require()
+    return MeterStore(ctx.home.meters)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def meter_document(meter: Any) -> dict[str, Any]:
+    """The JSON shape of ``meter show`` / ``meter swipe`` (DESIGN §8)."""
+    from prepaid.core.money import format_centi
+
+    params = meter.parameters
+    return {
+        "meter_id": meter.meter_id,
+        "state": meter.state.code,
+        "balance": format_centi(meter.balance_centi),
+        "cumulative": format_centi(meter.cumulative_centi),
+        "alarm": meter.alarm,
+        "valve": "open" if meter.valve_open else "closed",
+        "last_serial": meter.last_serial,
+        "result": None if meter.last_result is None else meter.last_result.code,
+        "status": meter.status.codes,
+        "user_number": str(meter.user_number) if meter.user_number else None,
+        "generation": meter.generation or None,
+        "sub_meter": params.sub_meter if params else None,
+        "meter_type": params.meter_type.code if params else None,
+        "parameters": None
+        if params is None
+        else {
+            "maintenance_code": params.maintenance_code,
+            "limit": format_centi(params.limit_centi),
+            "prestore": format_centi(params.prestore_centi),
+            "alarm": format_centi(params.alarm_centi),
+            "overdraft": format_centi(params.overdraft_centi),
+        },
+        "clock": meter.clock,
+    }
+
+
+def _say_meter(ctx: Any, document: dict[str, Any]) -> None:
+    ctx.say(
+        ctx.gettext(
+            "Meter %(meter_id)s: %(state)s, balance %(balance)s, cumulative "
+            "%(cumulative)s, valve %(valve)s, last serial %(last_serial)s"
+        )
+        % document
+    )
+    if document["status"]:
+        ctx.say(ctx.gettext("Status: %(status)s") % {"status": ", ".join(document["status"])})
+
+
+def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    meter = _store(ctx).add(args.meter_id, _now())
+    document = meter_document(meter)
+    ctx.say(
+        ctx.gettext("Meter %(meter_id)s added (cleared: swipe a setting card next).") % document
+    )
+    return document
+
+
+def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    document = meter_document(_store(ctx).load(args.meter_id))
+    _say_meter(ctx, document)
+    return document
+
+
+def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    store = _store(ctx)
+    documents = [meter_document(store.load(meter_id)) for meter_id in store.ids()]
+    for d in documents:
+        ctx.say(
+            f"{d['meter_id']:<32} {d['state']:<8} {d['balance']:>12} {d['valve']:<6} "
+            f"{d['result'] or '-'}"
+        )
+    return documents
+
+
+def handle_use(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.core.money import format_centi, parse_quantity
+
+    store = _store(ctx)
+    quantity_centi = parse_quantity(args.quantity)
+    with store.locked():
+        meter = store.load(args.meter_id)
+        used_centi = meter.use(quantity_centi, _now())
+        store.save(meter)
+    document = meter_document(meter)
+    document["requested"] = format_centi(quantity_centi)
+    document["used"] = format_centi(used_centi)
+    ctx.say(ctx.gettext("Used %(used)s of %(requested)s.") % document)
+    _say_meter(ctx, document)
+    return document
+
+
+def handle_swipe(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.core.card.codec import METER_AREA
+    from prepaid.core.money import format_centi
+
+    store = _store(ctx)
+    store.load(args.meter_id)  # an unknown meter is bad input, before touching the reader
+    reader = ctx.reader()
+    image = reader.read()
+    with store.locked():
+        meter = store.load(args.meter_id)
+        outcome = meter.swipe(image, ctx.site_key, _now())
+        store.save(meter)  # the meter has acted, whatever happens to the card now
+    if outcome.meter_area is not None:
+        reader.write(outcome.meter_area, METER_AREA.start)
+    document = meter_document(meter)
+    document.update(
+        {
+            "card_type": None if outcome.card_type is None else outcome.card_type.code,
+            "applied": format_centi(outcome.applied_centi),
+            "applied_serial": outcome.applied_serial or None,
+            "written_back": outcome.meter_area is not None,
+        }
+    )
+    if not outcome.ok:
+        raise _refusal(ctx, outcome, document)
+    ctx.say(
+        ctx.gettext(
+            "Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s."
+        )
+        % document
+    )
+    _say_meter(ctx, document)
+    return document
+
+
+def _refusal(ctx: Any, outcome: Any, document: dict[str, Any]) -> Exception:
+    """The refused swipe as an error (exit 1): the display code and the meter's state."""
+    from prepaid.core.errors import PrepaidError, _
+
+    error = PrepaidError(
+        outcome.error_code,
+        _("Meter %(meter_id)s shows %(result)s: %(reason)s"),
+        meter_id=document["meter_id"],
+        result=outcome.result.code,
+        reason=ctx.gettext(outcome.message),
+    )
+    # run() adds ``extra`` to the JSON error document: the display code and the meter's state
+    extra = {key: value for key, value in document.items() if key not in ("error", "message")}
+    error.extra = extra  # type: ignore[attr-defined]
+    return error
