@@ -57,6 +57,12 @@ FORMAT_VERSION = 1  # of to_dict()
 # Flags the meter derives from its balance and valve; the others are kept until reset.
 NO_FLAGS = MeterStatus(0)
 DERIVED_FLAGS = MeterStatus.ALARM | MeterStatus.VALVE_CLOSED | MeterStatus.OVERDRAFT
+# Flag arithmetic on plain ints: IntFlag operators cost microseconds each, on every swipe.
+_ALARM = int(MeterStatus.ALARM)
+_VALVE_CLOSED = int(MeterStatus.VALVE_CLOSED)
+_OVERDRAFT = int(MeterStatus.OVERDRAFT)
+_WRONG_METER = int(MeterStatus.WRONG_METER)
+_DERIVED = int(DERIVED_FLAGS)
 
 
 class MeterState(enum.IntEnum):
@@ -224,21 +230,21 @@ class Meter:
     @property
     def status(self) -> MeterStatus:
         """All status flags, as written back to cards."""
-        status = self.flags & ~DERIVED_FLAGS
+        bits = int(self.flags) & ~_DERIVED
         if self.alarm:
-            status |= MeterStatus.ALARM
+            bits |= _ALARM
         if not self.valve_open:
-            status |= MeterStatus.VALVE_CLOSED
+            bits |= _VALVE_CLOSED
         if self.balance_centi < 0:
-            status |= MeterStatus.OVERDRAFT
-        return status
+            bits |= _OVERDRAFT
+        return MeterStatus(bits)
 
     def check_invariants(self) -> None:
         """Assert the meter's invariants (called after every change)."""
         assert self.clock >= 0
         assert self.cumulative_centi >= 0
         assert self.last_serial >= 0
-        assert not (self.flags & DERIVED_FLAGS)
+        assert not (int(self.flags) & _DERIVED)
         assert (self.parameters is None) == (self.state is MeterState.CLEARED)
         assert (self.state is MeterState.BOUND) == (self.generation > 0)
         if self.state is MeterState.CLEARED:
@@ -360,13 +366,12 @@ class Meter:
     # ------------------------------------------------------------------ user cards
 
     def _swipe_user(self, card: Card, site_key: bytes, now: int) -> SwipeOutcome:
-        refusal = self._check_user_card(card)
+        slot = None if self.parameters is None else card.slot(self.parameters.sub_meter)
+        refusal = self._check_user_card(card, slot)
         if refusal is not None:
             if refusal is SwipeResult.E04:
-                self.flags |= MeterStatus.WRONG_METER
+                self.flags = MeterStatus(int(self.flags) | _WRONG_METER)
             return SwipeOutcome(refusal, CardType.USER)
-        assert self.parameters is not None
-        slot = card.slot(self.parameters.sub_meter)
         assert slot is not None
         if self.state is MeterState.SET:
             result, applied = self._credit_first(card, slot, now)
@@ -378,15 +383,14 @@ class Meter:
             return SwipeOutcome(result, CardType.USER, None, applied_centi, applied_serial)
         self.valve_open = self.balance_centi > self.floor_centi  # a card was inserted
         area = self._write_back(card, result, site_key, now)
-        if result is SwipeResult.OK:  # reported on this card once, then cleared
-            self.flags &= ~MeterStatus.WRONG_METER
+        if result is SwipeResult.OK and int(self.flags) & _WRONG_METER:
+            self.flags = MeterStatus(int(self.flags) & ~_WRONG_METER)  # reported once: cleared
         return SwipeOutcome(result, CardType.USER, area, applied_centi, applied_serial)
 
-    def _check_user_card(self, card: Card) -> SwipeResult | None:
+    def _check_user_card(self, card: Card, slot: Slot | None) -> SwipeResult | None:
         """The refusals before any credit, in the order of DESIGN §4."""
         if self.parameters is None:
             return SwipeResult.E03
-        slot = card.slot(self.parameters.sub_meter)
         if slot is None or slot.meter_type is not self.parameters.meter_type:
             return SwipeResult.E10
         if card.generation < 1 or (slot.quantity_centi < 0 and slot.kind is SlotKind.PURCHASE):
