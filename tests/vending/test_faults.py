@@ -1,0 +1,158 @@
+"""Faults: a card write cut at every byte offset, and a station killed mid-sale.
+
+Whatever happens, once the card has been read again: no purchase is left pending, every
+completed purchase is on the card and in the ledger, and nothing else is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from prepaid.core.card import codec
+from prepaid.core.errors import ReaderError
+from prepaid.readers.virtual import VirtualReader
+from prepaid.vending import services as vending
+from prepaid.vending.models import LedgerEntry, Purchase
+
+OFFICE_AREA_SIZE = codec.OFFICE_AREA.stop - codec.OFFICE_AREA.start
+
+
+def _with_reader(office, reader):
+    return vending.Station(operator=office.station.operator, reader=reader,
+                           site_key=office.site_key, name=office.station.name)
+
+
+@pytest.mark.django_db
+def test_sale_cut_at_every_byte_leaves_card_and_ledger_agreeing(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(office.station, office.customer, office.account, office.price,
+                         quantity="1", key=key())
+    office.swipe(meter)
+    outcomes = {"completed": 0, "voided": 0}
+    for cut in range(OFFICE_AREA_SIZE):
+        cutting = _with_reader(office, VirtualReader(office.store, cut_after=cut))
+        with pytest.raises(ReaderError):
+            vending.sell(cutting, quantity="1", key=key())
+        assert Purchase.objects.filter(status="pending").count() == 1
+        assert not office.store.inserted()  # the card left the reader mid-write
+
+        office.insert("u1")
+        user_card = vending.read_user_card(office.station)  # restores / settles
+        assert not Purchase.objects.filter(status="pending").exists()
+        last = Purchase.objects.order_by("-id").first()
+        outcomes[last.status] += 1
+        completed = Purchase.objects.filter(status="completed").order_by("-serial").first()
+        slot = user_card.card.slot(1)
+        assert (slot.serial, slot.quantity_centi) == (completed.serial, completed.quantity_centi)
+        office.swipe(meter)
+
+    completed = Purchase.objects.filter(status="completed")
+    charged = sum(e.amount_fen for e in LedgerEntry.objects.all())
+    assert charged == sum(p.amount_fen for p in completed)
+    # Credit the meter applied = what was charged for: pre-stored + every completed purchase.
+    assert meter.balance_centi == 500 + sum(p.quantity_centi for p in completed)
+    assert meter.last_serial == max(p.serial for p in completed)
+    assert outcomes["completed"] > 0 and outcomes["voided"] > 0
+
+
+_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    import django
+    os.environ["DJANGO_SETTINGS_MODULE"] = "prepaid.settings"
+    django.setup()
+    from prepaid.home import DataHome, default_home
+    from prepaid.operators.models import Operator
+    from prepaid.readers.virtual import CardStore, VirtualReader
+    from prepaid.vending import services as vending
+
+    step = sys.argv[1]
+    home = DataHome(default_home())
+
+    class KillingReader(VirtualReader):
+        def write(self, data, offset=0):
+            if step == "before_write":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if step == "mid_write":
+                self.cut_after = 60  # past the changed slot, before the MAC
+                try:
+                    super().write(data, offset)
+                finally:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            super().write(data, offset)
+            if step == "after_write":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    station = vending.Station(operator=Operator.objects.get(username="admin"),
+                              reader=KillingReader(CardStore(home.cards)),
+                              site_key=home.load_secrets().card_key, name="counter-1")
+    vending.sell(station, quantity="2", key="kill-" + step)
+""")
+
+
+def _cli(home: Path, *args: str, stdin: str = "") -> dict:
+    env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_PASSWORD": "s3cret-admin!",
+           "PREPAID_STATION": "counter-1"}
+    run = subprocess.run([sys.executable, "-m", "prepaid", "--json", *args], env=env,
+                         input=stdin, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout) if run.stdout.strip() else {}
+
+
+@pytest.fixture(scope="module")
+def killed_sales(tmp_path_factory):
+    """A customer with an opened, swiped card; then one copy of that data directory per kill
+    point, where a station process is killed during a sale."""
+    base = tmp_path_factory.mktemp("base") / "home"
+    _cli(base, "init", "--admin-password", "s3cret-admin!")
+    account = _cli(base, "account", "create", "--meter-type", "water", "--sub-meter", "1",
+                   "--limit", "999", "--prestore", "0", "--alarm", "1", "--overdraft", "0",
+                   "--maintenance-code", "1")
+    price = _cli(base, "price", "add", "--account", str(account["id"]), "--name", "p",
+                 "--unit-price", "2.50")
+    user = _cli(base, "user", "register", "--name", "李四")
+    for name in ("s1", "c1"):
+        _cli(base, "card", "blank", name)
+    _cli(base, "card", "insert", "s1")
+    _cli(base, "card", "make", "setting", "--account", str(account["id"]))
+    _cli(base, "meter", "add", "M1")
+    _cli(base, "meter", "swipe", "M1")
+    _cli(base, "card", "insert", "c1")
+    _cli(base, "card", "format")
+    _cli(base, "open", user["user_number"], "--account", str(account["id"]), "--price",
+         str(price["id"]), "--quantity", "1")
+    _cli(base, "meter", "swipe", "M1")
+    results = {}
+    for step in ("before_write", "mid_write", "after_write"):
+        home = base.parent / step
+        shutil.copytree(base, home)
+        killer = subprocess.run(
+            [sys.executable, "-c", _KILLER, step],
+            env={**os.environ, "PREPAID_HOME": str(home)}, capture_output=True, timeout=60)
+        assert killer.returncode == -signal.SIGKILL, killer.stderr
+        results[step] = home
+    return results
+
+
+@pytest.mark.parametrize("step,expected", [
+    ("before_write", "voided"), ("mid_write", "completed"), ("after_write", "completed"),
+])
+def test_station_killed_mid_sale_is_reconciled(killed_sales, step, expected):
+    home = killed_sales[step]
+    _cli(home, "card", "insert", "c1")  # the operator puts the card back in the reader
+    before = _cli(home, "reconcile")
+    assert [p["status"] for p in before["settled"]] == [expected], before
+    assert before["pending"] == []
+    card = _cli(home, "card", "read")
+    quantities = {"voided": "1.00", "completed": "2.00"}
+    assert card["slots"][0]["quantity"] == quantities[expected]
+    assert card["slots"][0]["serial"] == (1 if expected == "voided" else 2)
