@@ -706,7 +706,9 @@ def _with_meter_area(card: Card, area: bytes, site_key: bytes) -> Card:
     try:
         if card.type == CardType.USER and records[0] != CHECK_TAG:
             write_backs = _unpack_write_backs(records)
-            if _pack_write_backs(write_backs) == records:
+            # No records under a MAC is not how encode writes "none yet" (all zeros): refuse
+            # it, so that each card has exactly one image.
+            if write_backs and _pack_write_backs(write_backs) == records:
                 return dataclasses.replace(card, write_backs=write_backs)
         elif card.type == CardType.CHECK and records[0] == CHECK_TAG:
             check = _unpack_check(records)
