@@ -6,7 +6,9 @@ virtual card store and a site key; an initialised admin and operator are at hand
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,53 @@ def clerk(db):
     operator.set_password("s3cret-clerk")
     operator.save()
     return operator
+
+
+# -- the database: SQLite by default, a throwaway PostgreSQL server on request ---------------
+#
+# PREPAID_TEST_DATABASE=postgres runs every database test on a PostgreSQL server this run
+# starts itself (tests/postgres_server.py). When the server cannot start the database tests
+# are skipped with the reason, or fail under CI=true so that CI never passes without them.
+
+
+def test_database() -> str:
+    return os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower()
+
+
+def postgres_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The throwaway PostgreSQL server of this run (started on first use)."""
+    from postgres_server import PostgresServer, PostgresUnavailable
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+        postgres_unavailable(f"PostgreSQL test server unavailable: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """Point Django's default database at the PostgreSQL server before the test database
+    is created (PREPAID_TEST_DATABASE=postgres); SQLite is left alone."""
+    if test_database() != "postgres":
+        return
+    import dj_database_url
+    from django.conf import settings
+    from django.db import connections
+
+    server = request.getfixturevalue("postgres_server")
+    config = dj_database_url.parse(server.url("prepaid"), conn_max_age=0)
+    settings.DATABASES["default"].clear()
+    settings.DATABASES["default"].update(config)
+    connections._settings = connections.configure_settings(settings.DATABASES)
+    if "default" in connections._connections.__dict__:  # no stale SQLite wrapper
+        del connections["default"]
