@@ -134,7 +134,8 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
         raise cardio.not_a_new_card(current.type.code if current else "unreadable")
     card = Card(
         type=card_type,
-        serial=current.serial if current.type != CardType.BLANK else codec.new_serial(),
+        # A fresh serial: a cut write can then never pair new content with an old reading.
+        serial=codec.new_serial(),
         parameters=parameters_of(account) if card_type == CardType.SETTING and account
         else None,
         maintenance_code=account.maintenance_code

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -226,16 +226,18 @@ class Priced:
     tendered_fen: int
 
 
-def price_purchase(customer_account: CustomerAccount, quantity: Any, amount: Any,
+def price_purchase(price: Price, quantity: Any, amount: Any,
+                   customer_account: CustomerAccount | None = None,
                    exclude: Purchase | None = None) -> Priced:
-    """Quantity → amount or amount → quantity at today's price, tiers split."""
+    """Quantity → amount or amount → quantity at today's price, tiers split by what the
+    customer bought on that account in the period (nothing yet for a new account)."""
     if (quantity is None) == (amount is None):
         raise InvalidInput("quantity_or_amount",
                            _("Give either a quantity or an amount, not both."))
     today = timezone.localdate()
-    version, tariff = _tariff(customer_account.price, today)
+    version, tariff = _tariff(price, today)
     start = pricing.period_start(today, tariff.period)
-    prior = _period_quantity(customer_account, start, exclude)
+    prior = _period_quantity(customer_account, start, exclude) if customer_account else 0
     if quantity is not None:
         quote = pricing.quote_quantity(tariff, parse_quantity(quantity), prior)
         tendered = quote.amount_fen
@@ -479,12 +481,17 @@ def open_account(station: Station, customer: Customer, account: Account, price: 
         raise InvalidInput("price_not_of_account",
                            _("That price belongs to another account."))
     card_record, card = _card_for_opening(station, customer)
-    customer_account = _open_customer_account(station, customer, account, price)
-    priced = price_purchase(customer_account, quantity, amount)
+    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
+    if existing is not None and existing.last_serial:
+        raise PrepaidError("already_open",
+                           _("This customer already has an account on %(account)s."),
+                           account=account.name)
+    priced = price_purchase(price, quantity, amount, existing)
     room = account.limit_centi - account.prestore_centi
     if priced.quote.quantity_centi > room:
         raise _over_limit(account.limit_centi, room)
     with transaction.atomic():
+        customer_account = _open_customer_account(station, customer, account, price)
         customer_account = _lock_for_purchase(customer_account.pk)
         if customer_account.last_serial:
             raise PrepaidError("already_open",
@@ -525,29 +532,20 @@ def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCar
 
 def _open_customer_account(station: Station, customer: Customer, account: Account,
                            price: Price) -> CustomerAccount:
-    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
-    if existing is not None:
-        if existing.last_serial:
-            raise PrepaidError("already_open",
-                               _("This customer already has an account on %(account)s."),
-                               account=account.name)
-        if existing.price_id != price.pk:
-            with transaction.atomic():
-                existing.price = price
-                existing.save(update_fields=["price"])
-                log_action(station.operator, "customer_account.price", existing,
-                           station=station.name, after={"price": price.pk})
-        return existing
-    try:
-        with transaction.atomic():
-            customer_account = CustomerAccount.objects.create(
-                customer=customer, account=account, price=price, opened_at=timezone.now())
-            log_action(station.operator, "customer_account.open", customer_account,
-                       station=station.name,
-                       after={"customer": customer.user_number, "account": account.pk,
-                              "price": price.pk})
-    except IntegrityError:
-        customer_account = CustomerAccount.objects.get(customer=customer, account=account)
+    """The customer's account row (an earlier opening that was voided leaves one behind)."""
+    customer_account, created = CustomerAccount.objects.get_or_create(
+        customer=customer, account=account,
+        defaults={"price": price, "opened_at": timezone.now()})
+    if created:
+        log_action(station.operator, "customer_account.open", customer_account,
+                   station=station.name,
+                   after={"customer": customer.user_number, "account": account.pk,
+                          "price": price.pk})
+    elif customer_account.price_id != price.pk and not customer_account.last_serial:
+        customer_account.price = price
+        customer_account.save(update_fields=["price"])
+        log_action(station.operator, "customer_account.price", customer_account,
+                   station=station.name, after={"price": price.pk})
     return customer_account
 
 
@@ -583,7 +581,7 @@ def sell(station: Station, *, account_id: int | None = None, quantity: Any = Non
     if not user_card.card.swiped(sub_meter):
         raise card_not_swiped()
     _check_card_matches(user_card, customer_account)
-    priced = price_purchase(customer_account, quantity, amount)
+    priced = price_purchase(customer_account.price, quantity, amount, customer_account)
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
@@ -631,7 +629,8 @@ def correct(station: Station, *, account_id: int | None = None, quantity: Any = 
                            _("The last entry on this card is not a purchase that can be "
                              "corrected."))
     payment = _check_payment(payment or original.payment_method or "cash")
-    priced = price_purchase(customer_account, quantity, amount, exclude=original)
+    priced = price_purchase(customer_account.price, quantity, amount, customer_account,
+                            exclude=original)
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
