@@ -1,0 +1,103 @@
+"""``prepaid account create|list|show``: the utility slots of the system (admin creates)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+METER_TYPES = ("water", "electricity", "gas", "heat")
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("account", parents=[common], help="accounts (admin)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = sub.add_parser("create", parents=[common], help="create an account (admin)")
+    create.add_argument("--meter-type", required=True, choices=METER_TYPES)
+    create.add_argument("--sub-meter", required=True, help="sub-meter number 1-4")
+    create.add_argument("--limit", required=True, help="purchase limit (限购量)")
+    create.add_argument("--prestore", default="0", help="pre-stored quantity (预存量)")
+    create.add_argument("--alarm", default="0", help="alarm level (报警量)")
+    create.add_argument("--overdraft", default="0", help="overdraft (透支量)")
+    create.add_argument("--maintenance-code", required=True, help="1 to 8 digits (系统维护码)")
+    create.add_argument("--name", help="default: the meter type and sub-meter number")
+    create.set_defaults(handler=handle_create)
+    sub.add_parser("list", parents=[common], help="list the accounts").set_defaults(
+        handler=handle_list
+    )
+    show = sub.add_parser("show", parents=[common], help="show an account and its prices")
+    show.add_argument("id")
+    show.set_defaults(handler=handle_show)
+
+
+def account_document(account: Any) -> dict[str, Any]:
+    from prepaid.accounts.services import account_snapshot, meter_unit
+
+    return {
+        "id": account.pk,
+        **account_snapshot(account),
+        "unit": meter_unit(account),
+        "created_at": account.created_at.isoformat(),
+    }
+
+
+def account_line(ctx: Any, doc: dict[str, Any]) -> str:
+    return (
+        ctx.gettext(
+            "%(id)s. [%(sub_meter)s] %(name)s (%(meter_type)s, %(unit)s): limit %(limit)s, "
+            "pre-stored %(prestore)s, alarm %(alarm)s, overdraft %(overdraft)s, "
+            "maintenance code %(maintenance_code)s"
+        )
+        % doc
+    )
+
+
+def handle_create(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.accounts.services import create_account
+
+    account = create_account(
+        ctx.operator,
+        meter_type=args.meter_type,
+        sub_meter=args.sub_meter,
+        limit=args.limit,
+        prestore=args.prestore,
+        alarm=args.alarm,
+        overdraft=args.overdraft,
+        maintenance_code=args.maintenance_code,
+        name=args.name,
+    )
+    doc = account_document(account)
+    command = (
+        f"prepaid price add --account {account.pk} --name NAME "
+        '(--unit-price X | --tiers "0-180:5.00,180-:7.00" --period year)'
+    )
+    ctx.say(ctx.gettext("Account %(name)s created (id %(id)s).") % doc)
+    ctx.say(account_line(ctx, doc))
+    ctx.say(ctx.gettext("Do you want to add a price for this account?"))
+    ctx.say("  " + command)
+    return {**doc, "offer_price": True, "add_price_command": command}
+
+
+def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from prepaid.accounts.services import list_accounts
+
+    ctx.operator  # noqa: B018 - authenticates
+    docs = [account_document(account) for account in list_accounts()]
+    for doc in docs:
+        ctx.say(account_line(ctx, doc))
+    if not docs:
+        ctx.say(ctx.gettext("No accounts yet."))
+    return docs
+
+
+def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.accounts.services import get_account, list_prices
+    from prepaid.cli.price import price_document, price_line
+
+    ctx.operator  # noqa: B018 - authenticates
+    account = get_account(args.id)
+    doc = account_document(account)
+    doc["prices"] = [price_document(price) for price in list_prices(account.pk)]
+    ctx.say(account_line(ctx, doc))
+    for price in doc["prices"]:
+        ctx.say("  " + price_line(ctx, price))
+    return doc

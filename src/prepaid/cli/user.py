@@ -1,0 +1,174 @@
+"""``prepaid user register|show|find``: customers (用户) and their user numbers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("user", parents=[common], help="customers")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    reg = sub.add_parser("register", parents=[common], help="register a customer")
+    reg.add_argument("--name", required=True)
+    reg.add_argument("--phone", default="")
+    reg.add_argument("--address", default="")
+    reg.add_argument("--id-number", default="", help="resident ID or other document number")
+    reg.add_argument("--remarks", default="")
+    reg.set_defaults(handler=handle_register)
+    show = sub.add_parser("show", parents=[common], help="show a customer by user number")
+    show.add_argument("number")
+    show.set_defaults(handler=handle_show)
+    find = sub.add_parser(
+        "find", parents=[common], help="find customers by user number, name or phone"
+    )
+    find.add_argument("text")
+    find.set_defaults(handler=handle_find)
+
+
+def customer_document(customer: Any) -> dict[str, Any]:
+    from prepaid.customers.services import customer_snapshot
+
+    return {
+        "id": customer.pk,
+        **customer_snapshot(customer),
+        "created_at": customer.created_at.isoformat(),
+    }
+
+
+def customer_line(doc: dict[str, Any]) -> str:
+    parts = [doc["user_number"], doc["name"], doc["phone"], doc["address"]]
+    return "  ".join(part for part in parts if part)
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _account_document(opened: Any) -> dict[str, Any]:
+    return {
+        "id": opened.pk,
+        "account": opened.account_id,
+        "account_name": opened.account.name,
+        "sub_meter": opened.account.sub_meter,
+        "price": opened.price_id,
+        "price_name": opened.price.name,
+        "last_serial": opened.last_serial,
+        "opened_at": _time(opened.opened_at),
+    }
+
+
+def _card_document(card: Any) -> dict[str, Any]:
+    return {
+        "serial": card.serial,
+        "generation": card.generation,
+        "status": card.status,
+        "issued_at": _time(card.issued_at),
+        "revoked_at": _time(card.revoked_at),
+    }
+
+
+def _purchase_document(purchase: Any) -> dict[str, Any]:
+    from prepaid.core.money import format_centi, format_fen
+
+    version = purchase.price_version
+    return {
+        "id": purchase.pk,
+        "sub_meter": purchase.customer_account.account.sub_meter,
+        "serial": purchase.serial,
+        "kind": purchase.kind,
+        "status": purchase.status,
+        "quantity": format_centi(purchase.quantity_centi),
+        "amount": format_fen(purchase.amount_fen),
+        "price_version": None if version is None else version.number,
+        "payment_method": purchase.payment_method,
+        "operator": purchase.operator.username,
+        "created_at": _time(purchase.created_at),
+    }
+
+
+def _ledger_document(entry: Any) -> dict[str, Any]:
+    from prepaid.core.money import format_centi, format_fen
+
+    return {
+        "id": entry.pk,
+        "kind": entry.kind,
+        "time": _time(entry.time),
+        "sub_meter": None if entry.account is None else entry.account.sub_meter,
+        "serial": entry.serial,
+        "quantity": format_centi(entry.quantity_centi),
+        "amount": format_fen(entry.amount_fen),
+        "payment_method": entry.payment_method,
+        "operator": entry.operator.username,
+        "remarks": entry.remarks,
+    }
+
+
+def handle_register(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.customers.services import register_customer
+
+    customer = register_customer(
+        ctx.operator,
+        name=args.name,
+        phone=args.phone,
+        address=args.address,
+        id_number=args.id_number,
+        remarks=args.remarks,
+    )
+    doc = customer_document(customer)
+    ctx.say(ctx.gettext("Customer %(name)s registered with user number %(user_number)s.") % doc)
+    return doc
+
+
+def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.customers.services import customer_overview
+
+    ctx.operator  # noqa: B018 - authenticates
+    overview = customer_overview(args.number)
+    doc = customer_document(overview.customer)
+    doc["accounts"] = [_account_document(a) for a in overview.accounts]
+    doc["cards"] = [_card_document(c) for c in overview.cards]
+    doc["purchases"] = [_purchase_document(p) for p in overview.purchases]
+    doc["ledger"] = [_ledger_document(e) for e in overview.ledger]
+    _say_overview(ctx, doc)
+    return doc
+
+
+def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
+    ctx.say(customer_line(doc))
+    if doc["id_number"]:
+        ctx.say(ctx.gettext("ID number: %(id_number)s") % doc)
+    if doc["remarks"]:
+        ctx.say(ctx.gettext("Remarks: %(remarks)s") % doc)
+    for opened in doc["accounts"]:
+        ctx.say(
+            ctx.gettext(
+                "Account [%(sub_meter)s] %(account_name)s, price %(price_name)s, "
+                "last purchase serial %(last_serial)s"
+            )
+            % opened
+        )
+    for card in doc["cards"]:
+        ctx.say(ctx.gettext("Card %(serial)s, generation %(generation)s: %(status)s") % card)
+    for purchase in doc["purchases"]:
+        ctx.say(
+            ctx.gettext(
+                "%(created_at)s [%(sub_meter)s] #%(serial)s %(kind)s %(status)s: "
+                "%(quantity)s for %(amount)s"
+            )
+            % purchase
+        )
+    if not doc["accounts"]:
+        ctx.say(ctx.gettext("No account opened yet."))
+
+
+def handle_find(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from prepaid.customers.services import find_customers
+
+    ctx.operator  # noqa: B018 - authenticates
+    docs = [customer_document(c) for c in find_customers(args.text)]
+    for doc in docs:
+        ctx.say(customer_line(doc))
+    if not docs:
+        ctx.say(ctx.gettext("No customer found."))
+    return docs

@@ -1,0 +1,206 @@
+"""Customers (用户): register, look up, find. Any logged-in operator; every change audited.
+
+User numbers (用户编号) are 8 digits, zero-padded, issued in order: the largest existing
+8-digit number plus one. Two stations registering at the same moment may compute the same
+number; the unique constraint refuses the second insert, which then takes the next number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from prepaid.accounts.services import clean_text
+from prepaid.audit.services import log_action
+from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.customers.models import Customer
+from prepaid.operators.services import permission_denied
+
+USER_NUMBER_DIGITS = 8
+MAX_USER_NUMBER = 10**USER_NUMBER_DIGITS - 1
+MAX_NAME_LENGTH = 64
+MAX_PHONE_LENGTH = 32
+MAX_ADDRESS_LENGTH = 200
+MAX_ID_NUMBER_LENGTH = 32
+MAX_REMARKS_LENGTH = 200
+MAX_FOUND = 50  # customers listed by one search
+HISTORY_LENGTH = 50  # purchases and ledger entries shown with a customer
+NUMBER_ATTEMPTS = 5  # tries to take a user number while other stations take them too
+
+_PHONE = re.compile(r"[0-9+\- ]+")
+_ID_NUMBER = re.compile(r"[0-9A-Za-z]+")
+# Chinese resident identity number (GB 11643-1999): 17 digits and an ISO 7064 MOD 11-2
+# check character.
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK = "10X98765432"
+
+
+def resident_id_check_char(first17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of the first 17 digits of a resident ID."""
+    total = sum(int(d) * w for d, w in zip(first17, _RESIDENT_ID_WEIGHTS, strict=True))
+    return _RESIDENT_ID_CHECK[total % 11]
+
+
+def _clean_phone(value: str | None) -> str:
+    phone = clean_text(value, field="phone", max_length=MAX_PHONE_LENGTH)
+    if phone and (not _PHONE.fullmatch(phone) or not any(c.isdigit() for c in phone)):
+        raise InvalidInput(
+            "bad_phone",
+            _("The phone number may contain only digits, “+”, “-” and spaces, not “%(value)s”."),
+            value=phone,
+        )
+    return phone
+
+
+def _clean_id_number(value: str | None) -> str:
+    number = clean_text(value, field="ID number", max_length=MAX_ID_NUMBER_LENGTH)
+    if not number:
+        return ""
+    if not _ID_NUMBER.fullmatch(number) or not number.isascii():
+        raise InvalidInput(
+            "bad_id_number",
+            _("The ID number may contain only letters and digits, not “%(value)s”."),
+            value=number,
+        )
+    if len(number) == 18 and number[:17].isdigit():
+        number = number.upper()
+        if not _RESIDENT_ID.fullmatch(number) or resident_id_check_char(number[:17]) != number[17]:
+            raise InvalidInput(
+                "bad_id_number",
+                _("The resident ID number %(value)s is wrong: its check digit does not match."),
+                value=number,
+            )
+    return number
+
+
+def _require_operator(operator: Any) -> None:
+    if operator is None or not getattr(operator, "pk", None) or not operator.is_active:
+        raise permission_denied()
+
+
+def customer_snapshot(customer: Customer) -> dict[str, Any]:
+    return {
+        "user_number": customer.user_number,
+        "name": customer.name,
+        "phone": customer.phone,
+        "address": customer.address,
+        "id_number": customer.id_number,
+        "remarks": customer.remarks,
+    }
+
+
+def _next_user_number() -> str:
+    last = (
+        Customer.objects.filter(user_number__regex=rf"^[0-9]{{{USER_NUMBER_DIGITS}}}$")
+        .order_by("-user_number")
+        .values_list("user_number", flat=True)
+        .first()
+    )
+    number = int(last) + 1 if last else 1
+    if number > MAX_USER_NUMBER:
+        raise PrepaidError("user_numbers_exhausted", _("No user numbers are left."))
+    return f"{number:0{USER_NUMBER_DIGITS}d}"
+
+
+@transaction.atomic
+def register_customer(
+    operator: Any,
+    *,
+    name: str,
+    phone: str | None = "",
+    address: str | None = "",
+    id_number: str | None = "",
+    remarks: str | None = "",
+) -> Customer:
+    """Register a customer (注册用户) with the next user number. Any logged-in operator."""
+    _require_operator(operator)
+    customer = Customer(
+        name=clean_text(name, field="name", max_length=MAX_NAME_LENGTH, required=True),
+        phone=_clean_phone(phone),
+        address=clean_text(address, field="address", max_length=MAX_ADDRESS_LENGTH),
+        id_number=_clean_id_number(id_number),
+        remarks=clean_text(remarks, field="remarks", max_length=MAX_REMARKS_LENGTH),
+        created_at=timezone.now(),
+    )
+    for attempt in range(NUMBER_ATTEMPTS):
+        customer.user_number = _next_user_number()
+        try:
+            with transaction.atomic():  # a savepoint: another station may take the number
+                customer.save(force_insert=True)
+            break
+        except IntegrityError:
+            customer.pk = None
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    log_action(operator, "customer.register", customer, after=customer_snapshot(customer))
+    return customer
+
+
+def _unknown_customer(number: str) -> InvalidInput:
+    return InvalidInput(
+        "unknown_customer", _("There is no customer with user number %(number)s."), number=number
+    )
+
+
+def get_customer(user_number: str) -> Customer:
+    """The customer with this user number; ``123`` finds ``00000123``."""
+    number = str(user_number).strip()
+    if not number or len(number) > 12:
+        raise _unknown_customer(number)
+    customer = Customer.objects.filter(user_number=number).first()
+    if customer is None and number.isdigit() and len(number) < USER_NUMBER_DIGITS:
+        customer = Customer.objects.filter(user_number=number.zfill(USER_NUMBER_DIGITS)).first()
+    if customer is None:
+        raise _unknown_customer(number)
+    return customer
+
+
+def find_customers(text: str, *, limit: int = MAX_FOUND) -> list[Customer]:
+    """Customers whose user number starts with ``text`` or whose name or phone contains it."""
+    query = clean_text(text, field="search text", max_length=MAX_NAME_LENGTH, required=True)
+    from django.db.models import Q
+
+    matches = Q(user_number__startswith=query) | Q(name__icontains=query)
+    matches |= Q(phone__contains=query)
+    return list(Customer.objects.filter(matches).order_by("user_number")[: min(limit, MAX_FOUND)])
+
+
+@dataclass
+class CustomerOverview:
+    """A customer with the accounts opened, the cards and the latest history (newest first)."""
+
+    customer: Customer
+    accounts: list[Any] = field(default_factory=list)  # vending.CustomerAccount
+    cards: list[Any] = field(default_factory=list)  # vending.CustomerCard
+    purchases: list[Any] = field(default_factory=list)  # vending.Purchase
+    ledger: list[Any] = field(default_factory=list)  # vending.LedgerEntry
+
+
+def customer_overview(user_number: str, *, history: int = HISTORY_LENGTH) -> CustomerOverview:
+    """What the office shows for a customer looked up by user number (用户资料)."""
+    from prepaid.vending.models import CustomerAccount, CustomerCard, LedgerEntry, Purchase
+
+    customer = get_customer(user_number)
+    accounts = CustomerAccount.objects.filter(customer=customer).select_related("account", "price")
+    purchases = (
+        Purchase.objects.filter(customer_account__customer=customer)
+        .select_related("customer_account__account", "price_version", "operator")
+        .order_by("-id")
+    )
+    ledger = (
+        LedgerEntry.objects.filter(customer=customer)
+        .select_related("account", "operator")
+        .order_by("-id")
+    )
+    return CustomerOverview(
+        customer=customer,
+        accounts=list(accounts.order_by("account__sub_meter")),
+        cards=list(CustomerCard.objects.filter(customer=customer).order_by("id")),
+        purchases=list(purchases[:history]),
+        ledger=list(ledger[:history]),
+    )
