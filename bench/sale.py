@@ -1,0 +1,139 @@
+"""End-to-end sale benchmark (service layer + SQLite WAL/synchronous=FULL + virtual card).
+
+Each sale: read the card, verify it, price it, commit the pending purchase, write the card,
+read it back, complete and book it. Between sales the card is swiped in a simulated meter
+(not timed) so that the next sale is allowed. Printed beside it, from the same run: the raw
+rate of the same three SQL statements (serial update, purchase insert, ledger insert) in one
+transaction through plain ``sqlite3`` with the same pragmas — the physical limit here.
+
+    python bench/sale.py [--sales N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _setup(home: Path):
+    os.environ["PREPAID_HOME"] = str(home)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "prepaid.settings"
+    import django
+
+    django.setup()
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.cards.services import format_card, make_tool_card
+    from prepaid.core.card import codec
+    from prepaid.core.meter import new_meter
+    from prepaid.customers.services import register_customer
+    from prepaid.home import DataHome
+    from prepaid.operators.models import Operator
+    from prepaid.readers.virtual import CardStore, VirtualReader
+    from prepaid.setup import initialise
+    from prepaid.vending.services import Station, open_account
+
+    data = DataHome(home)
+    initialise(data, admin_password="bench-admin-pw")
+    admin = Operator.objects.get(username="admin")
+    store = CardStore(data.cards)
+    station = Station(admin, VirtualReader(store), data.load_secrets().card_key, "bench")
+    account = create_account(admin, meter_type="water", sub_meter=1, limit="9999999",
+                             prestore="0", alarm="1", overdraft="0", maintenance_code="1")
+    price = add_price(admin, account_id=account.pk, name="p", unit_price="3.45")
+    customer = register_customer(admin, name="bench")
+    meter = new_meter("M1", 0)
+    for name, make in (("s", lambda: make_tool_card(station, "setting", account)),
+                       ("u", lambda: format_card(station))):
+        store.create(name, codec.blank_image())
+        store.insert(name)
+        make()
+        if name == "s":
+            meter.swipe(station.reader.read(), station.site_key, 1)
+    open_account(station, customer, account, price, quantity="1", key="open")
+    return station, meter
+
+
+def _swipe(station, meter, now: int) -> None:
+    from prepaid.core.card import codec
+
+    outcome = meter.swipe(station.reader.read(), station.site_key, now)
+    assert outcome.ok, outcome.result
+    station.reader.write(outcome.meter_area, codec.METER_AREA.start)
+
+
+def bench_sales(sales: int, home: Path) -> list[float]:
+    station, meter = _setup(home)
+    from prepaid.vending.services import sell
+
+    _swipe(station, meter, 2)
+    latencies = []
+    for i in range(sales):
+        start = time.perf_counter()
+        purchase = sell(station, quantity="1.5", key=f"bench-{i}")
+        latencies.append(time.perf_counter() - start)
+        assert purchase.status == "completed"
+        _swipe(station, meter, 3 + i)
+    return latencies
+
+
+def bench_raw(transactions: int, path: Path) -> float:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "CREATE TABLE ca (id INTEGER PRIMARY KEY, last_serial INTEGER);"
+                     "CREATE TABLE purchase (id INTEGER PRIMARY KEY, ca INTEGER, serial INTEGER,"
+                     " quantity INTEGER, amount INTEGER, status TEXT, key TEXT UNIQUE);"
+                     "CREATE TABLE ledger (id INTEGER PRIMARY KEY, purchase INTEGER,"
+                     " amount INTEGER, key TEXT UNIQUE);"
+                     "INSERT INTO ca VALUES (1, 0);")
+    start = time.perf_counter()
+    for i in range(transactions):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE ca SET last_serial = last_serial + 1 WHERE id = 1")
+        cur = db.execute("INSERT INTO purchase (ca, serial, quantity, amount, status, key) "
+                         "VALUES (1, ?, 150, 518, 'completed', ?)", (i + 1, f"k{i}"))
+        db.execute("INSERT INTO ledger (purchase, amount, key) VALUES (?, 518, ?)",
+                   (cur.lastrowid, f"k{i}:book"))
+        db.execute("COMMIT")
+    return transactions / (time.perf_counter() - start)
+
+
+def bench_cli(home: Path, runs: int = 5) -> float:
+    env = {**os.environ, "PREPAID_HOME": str(home)}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "prepaid", "card", "list"], env=env, check=True,
+                       capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sales", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_rate = bench_raw(args.sales * 3, Path(tmp) / "raw.sqlite3")
+        latencies = bench_sales(args.sales, Path(tmp) / "home")
+        cli_seconds = bench_cli(Path(tmp) / "home")
+    ms = sorted(x * 1000 for x in latencies)
+    rate = len(ms) / (sum(ms) / 1000)
+    p50 = ms[len(ms) // 2]
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    print(f"end-to-end sales:   {len(ms)} sales, {rate:8.1f} sales/s, "
+          f"p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
+    print(f"raw sqlite3 (3 statements + commit, WAL, synchronous=FULL): {raw_rate:8.1f} tx/s")
+    print(f"sales / raw:        {100 * rate / raw_rate:5.1f} %  (target >= 12 %)")
+    print(f"CLI command (prepaid card list), median of 5: {cli_seconds * 1000:6.0f} ms "
+          "(target <= 400 ms)")
+
+
+if __name__ == "__main__":
+    main()
