@@ -1,0 +1,380 @@
+"""The PC/SC reader backend: pure parts first, then through a real pcscd + vpcd + emulator."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from prepaid.core.errors import ReaderError
+from prepaid.readers.base import CardReader
+from prepaid.readers.emulator import (
+    MIFARE_1K_ATR,
+    SLE4442_ATR,
+    EmulatedCard,
+    MifareClassic1kCard,
+    Sle4442Card,
+    VpcdEmulator,
+    make_access_bytes,
+)
+from prepaid.readers.pcsc import (
+    Mifare1kProfile,
+    PcscReader,
+    Sle4442Profile,
+    _changed_runs,
+    mifare_block,
+)
+from prepaid.readers.testing_stack import READER_NAME, PcscStack
+
+InsertCard = Callable[..., VpcdEmulator]  # the insert_card fixture (conftest.py)
+
+PSC = bytes.fromhex("5A1C3E")
+MIFARE_KEY = bytes.fromhex("A0A1A2A3A4A5")
+MIFARE_KEY_B = bytes.fromhex("B0B1B2B3B4B5")
+FACTORY = bytes.fromhex("A2131091FFFF8115FFFFD27600000400") + bytes(range(0x10, 0x20))
+IRREVERSIBLE = ("ffd1", "ffd2")  # write protection memory, change PSC
+
+
+def sle_card(counter: int = 0x07, psc: bytes = PSC) -> Sle4442Card:
+    memory = bytearray(256)
+    memory[:32] = FACTORY
+    memory[32:] = b"\xff" * 224  # a fresh chip reads FF
+    return Sle4442Card(memory=memory, psc=psc, error_counter=counter)
+
+
+def mifare_card(key_a: bytes = MIFARE_KEY, access_hex: str = "FF078069") -> MifareClassic1kCard:
+    card = MifareClassic1kCard()
+    for sector in range(1, 16):
+        card.set_trailer(sector, key_a, MIFARE_KEY_B, bytes.fromhex(access_hex))
+    return card
+
+
+def mifare_image(card: MifareClassic1kCard) -> bytes:
+    return b"".join(card.data_block(mifare_block(index)) for index in range(16))
+
+
+def image(seed: int) -> bytes:
+    return FACTORY + bytes((seed + 7 * index) % 256 for index in range(224))
+
+
+def sle_reader(dialect: str = "acs", psc: bytes = PSC) -> PcscReader:
+    return PcscReader.from_settings(READER_NAME, "sle4442", psc, b"", dialect)
+
+
+def mifare_reader(key: bytes = MIFARE_KEY) -> PcscReader:
+    return PcscReader.from_settings(READER_NAME, "mifare1k", b"", key)
+
+
+def sent(trace: list[tuple[str, str]]) -> list[str]:
+    return [command for command, _response in trace]
+
+
+# -- without a stack ---------------------------------------------------------------------------
+
+
+def test_mifare_block_map_avoids_sector_0_and_trailers() -> None:
+    blocks = [mifare_block(index) for index in range(16)]
+    assert blocks[:4] == [4, 5, 6, 8]
+    assert blocks[-1] == 24
+    assert len(set(blocks)) == 16
+    assert all(block % 4 != 3 and block >= 4 for block in blocks)
+    with pytest.raises(ValueError):
+        mifare_block(16)
+
+
+def test_changed_runs_merge_close_changes_and_skip_the_factory_area() -> None:
+    old = bytes(64)
+    new = bytearray(old)
+    new[3] = new[33] = new[36] = new[50] = 1
+    assert _changed_runs(old, bytes(new), 32, gap=6) == [(33, 37), (50, 51)]
+
+
+def test_profiles_recognise_their_atrs() -> None:
+    sle = Sle4442Profile(PSC)
+    mifare = Mifare1kProfile(MIFARE_KEY)
+    assert sle.accepts(SLE4442_ATR) and not sle.accepts(MIFARE_1K_ATR)
+    assert mifare.accepts(MIFARE_1K_ATR) and not mifare.accepts(SLE4442_ATR)
+    mifare_4k = MIFARE_1K_ATR[:13] + b"\x00\x02" + MIFARE_1K_ATR[15:]
+    assert not mifare.accepts(mifare_4k)
+
+
+@pytest.mark.parametrize(
+    ("profile", "psc", "key", "dialect"),
+    [
+        ("sle4442", b"\x01\x02", b"", "acs"),
+        ("sle4442", PSC, b"", "gemalto"),
+        ("mifare1k", b"", b"\x01" * 5, "acs"),
+        ("cpu", PSC, MIFARE_KEY, "acs"),
+    ],
+)
+def test_bad_settings_are_refused(profile: str, psc: bytes, key: bytes, dialect: str) -> None:
+    with pytest.raises(ReaderError) as refused:
+        PcscReader.from_settings("", profile, psc, key, dialect)
+    assert refused.value.code == "reader_config"
+
+
+def test_settings_from_the_environment() -> None:
+    env = {"PREPAID_PCSC_READER": "ACR39", "PREPAID_CARD_PROFILE": "mifare1k"}
+    reader = PcscReader.from_environment(env, PSC, MIFARE_KEY + MIFARE_KEY_B)
+    assert reader.reader_pattern == "ACR39"
+    assert isinstance(reader.profile, Mifare1kProfile) and reader.profile.key_b == MIFARE_KEY_B
+    assert isinstance(reader, CardReader)
+
+
+def test_without_pyscard_the_reader_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "smartcard", None)
+    with pytest.raises(ReaderError) as refused:
+        sle_reader().read()
+    assert refused.value.code == "no_reader"
+    assert "pip install 'prepaid[pcsc]'" in refused.value.message
+    assert "apt-get install pcscd" in refused.value.message
+
+
+# -- through pcscd + vpcd + the emulator --------------------------------------------------------
+
+pcsc = pytest.mark.pcsc
+
+
+@pcsc
+def test_sle4442_full_read(insert_card: InsertCard) -> None:
+    card = sle_card()
+    card.memory[32:] = image(3)[32:]
+    insert_card(card)
+    reader = sle_reader()
+    assert reader.card_present()
+    assert reader.read() == bytes(card.memory)
+    assert reader.serial() == FACTORY.hex().upper()
+
+
+@pcsc
+def test_sle4442_write_and_verify_whole_image(insert_card: InsertCard) -> None:
+    card = sle_card()
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = sle_reader()
+    reader.write(image(1))
+    assert bytes(card.memory) == image(1)
+    assert reader.read() == image(1)
+    commands = sent(trace)
+    assert commands.count("ff20000003" + PSC.hex()) == 1
+    assert commands.index("ffb1000004") < commands.index("ff20000003" + PSC.hex())
+    assert not [c for c in commands if c.startswith(IRREVERSIBLE)]
+    assert not [c for c in commands if c.startswith("ffd0") and int(c[6:8], 16) < 0x20]
+    assert card.error_counter == 0x07 and card.psc_presentations == 1
+
+
+@pcsc
+def test_sle4442_partial_write_sends_only_changed_bytes(insert_card: InsertCard) -> None:
+    card = sle_card()
+    card.memory[:] = image(2)
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    sle_reader().write(b"\x01\x02\x03", 0x90)
+    assert bytes(card.memory) == image(2)[:0x90] + b"\x01\x02\x03" + image(2)[0x93:]
+    writes = [c for c in sent(trace) if c.startswith("ffd0")]
+    assert writes == ["ffd0009003010203"]
+
+
+@pcsc
+def test_sle4442_factory_area_is_never_written(insert_card: InsertCard) -> None:
+    card = sle_card()
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    with pytest.raises(ValueError):
+        sle_reader().write(b"\x00" * 4, 0x00)
+    assert not [c for c in sent(trace) if c.startswith(("ffd0", "ff20"))]
+    assert bytes(card.memory[:32]) == FACTORY
+
+
+@pcsc
+def test_sle4442_omnikey_dialect(insert_card: InsertCard) -> None:
+    card = sle_card()
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = sle_reader("omnikey")
+    reader.write(image(5))
+    assert reader.read() == image(5) == bytes(card.memory)
+    commands = sent(trace)
+    assert not [c for c in commands if c.startswith(("ffa4", "ffd0"))]
+    assert [c for c in commands if c.startswith("ffd6")]
+
+
+@pcsc
+def test_wrong_psc_reports_tries_left(insert_card: InsertCard) -> None:
+    card = sle_card(psc=b"\x11\x22\x33")
+    insert_card(card)
+    with pytest.raises(ReaderError) as refused:
+        sle_reader().write(image(1))
+    assert refused.value.code == "psc_wrong"
+    assert refused.value.params == {"tries_left": 2}
+    assert "2" in refused.value.message
+    assert card.tries_left == 2
+    assert bytes(card.memory[32:]) == b"\xff" * 224
+
+
+@pcsc
+def test_psc_not_presented_at_the_last_try(insert_card: InsertCard) -> None:
+    card = sle_card(counter=0x01)
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = sle_reader()
+    with pytest.raises(ReaderError) as refused:
+        reader.write(image(1))
+    assert refused.value.code == "psc_last_try"
+    assert refused.value.params == {"tries_left": 1}
+    assert not [c for c in sent(trace) if c.startswith("ff20")]
+    assert card.error_counter == 0x01 and card.psc_presentations == 0
+    assert reader.read() == bytes(card.memory)  # reading needs no PSC
+
+
+@pcsc
+def test_locked_card_is_reported(insert_card: InsertCard) -> None:
+    card = sle_card(counter=0x00)
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    with pytest.raises(ReaderError) as refused:
+        sle_reader().write(image(1))
+    assert refused.value.code == "card_locked"
+    assert not [c for c in sent(trace) if c.startswith("ff20")]
+
+
+@pcsc
+def test_card_pulled_mid_write_leaves_a_torn_image(
+    insert_card: InsertCard, pcsc_stack: PcscStack
+) -> None:
+    card = sle_card()
+    before = bytes(card.memory)
+    emulator = insert_card(card, cut_after=100)
+    reader = sle_reader()
+    with pytest.raises(ReaderError) as failed:
+        reader.write(image(9))
+    assert failed.value.code == "write_failed"
+    assert isinstance(failed.value.__cause__, ReaderError)
+    assert failed.value.__cause__.code == "card_removed"
+    assert emulator.pulled
+    pcsc_stack.wait_for_card(False)
+    with pytest.raises(ReaderError) as empty:
+        reader.read()
+    assert empty.value.code == "no_card"
+
+    insert_card(card)  # the operator puts it back
+    torn = reader.read()
+    assert torn[:132] == image(9)[:132]
+    assert torn[132:] == before[132:]
+    reader.write(image(9))  # and the office restores it in one step
+    assert reader.read() == image(9)
+
+
+@pcsc
+def test_no_card(pcsc_stack: PcscStack) -> None:
+    reader = sle_reader()
+    assert not reader.card_present()
+    for operation in (reader.read, reader.serial, lambda: reader.write(b"\x01", 0x40)):
+        with pytest.raises(ReaderError) as refused:
+            operation()
+        assert refused.value.code == "no_card"
+
+
+@pcsc
+def test_no_matching_reader(pcsc_stack: PcscStack) -> None:
+    reader = PcscReader.from_settings("ACR39U", "sle4442", PSC, b"")
+    with pytest.raises(ReaderError) as refused:
+        reader.card_present()
+    assert refused.value.code == "no_reader"
+    assert READER_NAME in refused.value.message
+
+
+@pcsc
+@pytest.mark.parametrize(
+    ("card", "reader_profile"),
+    [
+        (MifareClassic1kCard(), "sle4442"),
+        (Sle4442Card(), "mifare1k"),
+        (Sle4442Card(atr=bytes.fromhex("3B8F8001804F0CA0000003060300020000000069")), "mifare1k"),
+    ],
+    ids=["mifare-in-sle-reader", "sle-in-mifare-reader", "mifare-4k"],
+)
+def test_unsupported_card(insert_card: InsertCard, card: EmulatedCard, reader_profile: str) -> None:
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = PcscReader.from_settings(READER_NAME, reader_profile, PSC, MIFARE_KEY)
+    for operation in (reader.read, lambda: reader.write(b"\x01", 0x40)):
+        with pytest.raises(ReaderError) as refused:
+            operation()
+        assert refused.value.code == "unsupported_card"
+        assert card.atr.hex(" ").upper() in refused.value.message
+    assert trace == []
+
+
+@pcsc
+def test_mifare_read_write_and_verify(insert_card: InsertCard) -> None:
+    card = mifare_card()
+    trailers = {sector: card.data_block(sector * 4 + 3) for sector in range(16)}
+    sector_0 = [card.data_block(block) for block in range(4)]
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = mifare_reader()
+    assert reader.read() == bytes(256)
+    assert reader.serial() == "5A3C9E01"
+    reader.write(image(4))
+    assert mifare_image(card) == image(4)
+    assert reader.read() == image(4)
+    assert {sector: card.data_block(sector * 4 + 3) for sector in range(16)} == trailers
+    assert [card.data_block(block) for block in range(4)] == sector_0
+    written = {int(c[6:8], 16) for c in sent(trace) if c.startswith("ffd6")}
+    assert written == {mifare_block(index) for index in range(16)}
+    for block in range(25, 64):
+        assert card.data_block(block) == (trailers[block // 4] if block % 4 == 3 else bytes(16))
+
+
+@pcsc
+def test_mifare_partial_write_touches_one_block(insert_card: InsertCard) -> None:
+    card = mifare_card()
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    mifare_reader().write(b"\xaa\xbb", 0x31)  # image block 3 = sector 2 block 8
+    assert card.data_block(8) == b"\x00\xaa\xbb" + bytes(13)
+    assert [c[:8] for c in sent(trace) if c.startswith("ffd6")] == ["ffd60008"]
+
+
+@pcsc
+def test_mifare_key_b_writes(insert_card: InsertCard) -> None:
+    access = make_access_bytes([(1, 0, 0)] * 3 + [(0, 1, 1)]).hex() + "69"  # write with B
+    card = mifare_card(access_hex=access)
+    insert_card(card)
+    with pytest.raises(ReaderError) as refused:
+        mifare_reader(MIFARE_KEY).write(image(6))
+    assert refused.value.code == "card_foreign_keys"  # refused at the first block: intact
+    assert mifare_image(card) == bytes(256)
+    reader = mifare_reader(MIFARE_KEY + MIFARE_KEY_B)
+    reader.write(image(6))
+    assert reader.read() == image(6) == mifare_image(card)
+
+
+@pcsc
+def test_mifare_foreign_keys(insert_card: InsertCard) -> None:
+    card = mifare_card(key_a=bytes.fromhex("FFFFFFFFFFFF"))
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = mifare_reader()
+    for operation in (reader.read, lambda: reader.write(image(1))):
+        with pytest.raises(ReaderError) as refused:
+            operation()
+        assert refused.value.code == "card_foreign_keys"
+        assert "key" in refused.value.message
+    assert not [c for c in sent(trace) if c.startswith("ffd6")]
+
+
+@pcsc
+def test_mifare_card_pulled_mid_write(insert_card: InsertCard) -> None:
+    card = mifare_card()
+    insert_card(card, cut_after=16 * 5 + 7)
+    reader = mifare_reader()
+    with pytest.raises(ReaderError) as failed:
+        reader.write(image(8))
+    assert failed.value.code == "write_failed"
+    insert_card(card)
+    torn = reader.read()
+    assert torn[: 16 * 5 + 7] == image(8)[: 16 * 5 + 7]
+    assert torn[16 * 5 + 7 :] == bytes(256 - 16 * 5 - 7)
