@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Refresh the translation catalogs from the code and templates, then compile them.
+# Needs GNU gettext (Debian package gettext). Run after changing user-visible strings, then
+# translate the new entries in src/prepaid/locale/zh_Hans/LC_MESSAGES/django.po.
+set -euo pipefail
+cd "$(dirname "$0")/../src/prepaid"
+export DJANGO_SETTINGS_MODULE=prepaid.settings
+export PREPAID_HOME="${PREPAID_HOME:-$(mktemp -d)}"
+DJANGO_ADMIN="$(dirname "$0")/../../.venv/bin/django-admin"
+[ -x "$DJANGO_ADMIN" ] || DJANGO_ADMIN=django-admin
+"$DJANGO_ADMIN" makemessages -l zh_Hans -l en --no-obsolete --no-location \
+  -i "migrations/*" -i "*/static/*"
+"$DJANGO_ADMIN" compilemessages -l zh_Hans -l en
