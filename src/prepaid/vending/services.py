@@ -188,12 +188,16 @@ def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) 
     slot = user_card.card.slot(customer_account.account.sub_meter)
     expected = customer_account.last_serial
     if (slot.serial if slot else 0) != expected:
-        raise PrepaidError(
-            "card_mismatch",
-            _("The card does not carry the office's last purchase (%(expected)s); it may be an "
-              "old copy. Read the customer's current card."),
-            expected=expected,
-        )
+        raise card_mismatch(expected)
+
+
+def card_mismatch(expected: int) -> PrepaidError:
+    return PrepaidError(
+        "card_mismatch",
+        _("The card does not carry the office's last purchase (%(expected)s); it may be an "
+          "old copy. Read the customer's current card."),
+        expected=expected,
+    )
 
 
 # -- pricing -------------------------------------------------------------------------------
@@ -265,6 +269,11 @@ def _new_purchase(station: Station, customer_account: CustomerAccount, *, serial
                   kind: str, quantity_centi: int, priced: Priced | None, payment: str,
                   card: CustomerCard, key: str, supersedes: Purchase | None = None) -> Purchase:
     assert transaction.get_connection().in_atomic_block
+    # Locked after the account: a reissue (which locks the card first) waits for this sale,
+    # and a sale never books on a card a reissue has just revoked.
+    if not CustomerCard.objects.select_for_update().filter(
+            pk=card.pk, status=CustomerCard.Status.ACTIVE).values_list("pk").first():
+        raise cardio.card_revoked()
     purchase = Purchase.objects.create(
         customer_account=customer_account, serial=serial, kind=kind,
         status=Purchase.Status.PENDING, quantity_centi=quantity_centi,
@@ -634,6 +643,8 @@ def correct(station: Station, *, account_id: int | None = None, quantity: Any = 
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
+        if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
+            raise card_mismatch(customer_account.last_serial)
         purchase = _new_purchase(station, customer_account, serial=original.serial,
                                  kind=Purchase.Kind.PURCHASE,
                                  quantity_centi=priced.quote.quantity_centi, priced=priced,
@@ -674,9 +685,7 @@ def reissue(station: Station, customer: Customer, *, fee: Any = None,
         card = restore_card(station, registered, read.card)
         return Reissue(registered, None, card, None)
     with transaction.atomic():
-        if Purchase.objects.filter(customer_account__customer=customer,
-                                   status=Purchase.Status.PENDING).exists():
-            raise sale_in_progress()
+        Customer.objects.select_for_update().get(pk=customer.pk)  # one reissue at a time
         record, revoked = _swap_cards(station, customer, read.card)
         fee_entry = None
         if fee_fen:
@@ -692,6 +701,10 @@ def _swap_cards(station: Station, customer: Customer,
                 new_card: Card) -> tuple[CustomerCard, CustomerCard | None]:
     old = (CustomerCard.objects.select_for_update()
            .filter(customer=customer, status=CustomerCard.Status.ACTIVE).first())
+    # After the card lock: a sale that got it first has committed its pending purchase.
+    if Purchase.objects.filter(customer_account__customer=customer,
+                               status=Purchase.Status.PENDING).exists():
+        raise sale_in_progress()
     if old is None and not CustomerAccount.objects.filter(customer=customer).exists():
         raise PrepaidError("nothing_to_reissue",
                            _("This customer has no card to reissue: open an account first."))
@@ -735,6 +748,8 @@ def meter_change(station: Station, *, remaining: Any, account_id: int | None = N
     change = _plan_meter_change(user_card, customer_account, remaining_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
+        _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
+        change = _plan_meter_change(user_card, customer_account, remaining_centi)
         purchase = _new_purchase(station, customer_account,
                                  serial=customer_account.last_serial + 1,
                                  kind=Purchase.Kind.TRANSFER,
