@@ -44,13 +44,23 @@ def _setup(home: Path):
     admin = Operator.objects.get(username="admin")
     store = CardStore(data.cards)
     station = Station(admin, VirtualReader(store), data.load_secrets().card_key, "bench")
-    account = create_account(admin, meter_type="water", sub_meter=1, limit="9999999",
-                             prestore="0", alarm="1", overdraft="0", maintenance_code="1")
+    account = create_account(
+        admin,
+        meter_type="water",
+        sub_meter=1,
+        limit="9999999",
+        prestore="0",
+        alarm="1",
+        overdraft="0",
+        maintenance_code="1",
+    )
     price = add_price(admin, account_id=account.pk, name="p", unit_price="3.45")
     customer = register_customer(admin, name="bench")
     meter = new_meter("M1", 0)
-    for name, make in (("s", lambda: make_tool_card(station, "setting", account)),
-                       ("u", lambda: format_card(station))):
+    for name, make in (
+        ("s", lambda: make_tool_card(station, "setting", account)),
+        ("u", lambda: format_card(station)),
+    ):
         store.create(name, codec.blank_image())
         store.insert(name)
         make()
@@ -85,21 +95,28 @@ def bench_sales(sales: int, home: Path) -> list[float]:
 
 def bench_raw(transactions: int, path: Path) -> float:
     db = sqlite3.connect(path, isolation_level=None)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE ca (id INTEGER PRIMARY KEY, last_serial INTEGER);"
-                     "CREATE TABLE purchase (id INTEGER PRIMARY KEY, ca INTEGER, serial INTEGER,"
-                     " quantity INTEGER, amount INTEGER, status TEXT, key TEXT UNIQUE);"
-                     "CREATE TABLE ledger (id INTEGER PRIMARY KEY, purchase INTEGER,"
-                     " amount INTEGER, key TEXT UNIQUE);"
-                     "INSERT INTO ca VALUES (1, 0);")
+    db.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE ca (id INTEGER PRIMARY KEY, last_serial INTEGER);"
+        "CREATE TABLE purchase (id INTEGER PRIMARY KEY, ca INTEGER, serial INTEGER,"
+        " quantity INTEGER, amount INTEGER, status TEXT, key TEXT UNIQUE);"
+        "CREATE TABLE ledger (id INTEGER PRIMARY KEY, purchase INTEGER,"
+        " amount INTEGER, key TEXT UNIQUE);"
+        "INSERT INTO ca VALUES (1, 0);"
+    )
     start = time.perf_counter()
     for i in range(transactions):
         db.execute("BEGIN IMMEDIATE")
         db.execute("UPDATE ca SET last_serial = last_serial + 1 WHERE id = 1")
-        cur = db.execute("INSERT INTO purchase (ca, serial, quantity, amount, status, key) "
-                         "VALUES (1, ?, 150, 518, 'completed', ?)", (i + 1, f"k{i}"))
-        db.execute("INSERT INTO ledger (purchase, amount, key) VALUES (?, 518, ?)",
-                   (cur.lastrowid, f"k{i}:book"))
+        cur = db.execute(
+            "INSERT INTO purchase (ca, serial, quantity, amount, status, key) "
+            "VALUES (1, ?, 150, 518, 'completed', ?)",
+            (i + 1, f"k{i}"),
+        )
+        db.execute(
+            "INSERT INTO ledger (purchase, amount, key) VALUES (?, 518, ?)",
+            (cur.lastrowid, f"k{i}:book"),
+        )
         db.execute("COMMIT")
     return transactions / (time.perf_counter() - start)
 
@@ -109,8 +126,12 @@ def bench_cli(home: Path, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "prepaid", "card", "list"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "prepaid", "card", "list"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -127,12 +148,16 @@ def main() -> None:
     rate = len(ms) / (sum(ms) / 1000)
     p50 = ms[len(ms) // 2]
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    print(f"end-to-end sales:   {len(ms)} sales, {rate:8.1f} sales/s, "
-          f"p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
+    print(
+        f"end-to-end sales:   {len(ms)} sales, {rate:8.1f} sales/s, "
+        f"p50 {p50:6.2f} ms, p99 {p99:6.2f} ms"
+    )
     print(f"raw sqlite3 (3 statements + commit, WAL, synchronous=FULL): {raw_rate:8.1f} tx/s")
     print(f"sales / raw:        {100 * rate / raw_rate:5.1f} %  (target >= 12 %)")
-    print(f"CLI command (prepaid card list), median of 5: {cli_seconds * 1000:6.0f} ms "
-          "(target <= 400 ms)")
+    print(
+        f"CLI command (prepaid card list), median of 5: {cli_seconds * 1000:6.0f} ms "
+        "(target <= 400 ms)"
+    )
 
 
 if __name__ == "__main__":

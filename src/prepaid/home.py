@@ -101,8 +101,7 @@ class DataHome:
         if not self.exists():
             raise InvalidInput(
                 "no_data_directory",
-                _("No data directory at %(path)s: run “prepaid init” first "
-                  "(or set PREPAID_HOME)."),
+                _("No data directory at %(path)s: run “prepaid init” first (or set PREPAID_HOME)."),
                 path=str(self.root),
             )
         return self

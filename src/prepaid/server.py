@@ -21,8 +21,9 @@ def serve(host: str, port: int) -> None:
     from django.core.wsgi import get_wsgi_application
 
     application = StaticFilesHandler(get_wsgi_application())
-    with make_server(host, port, application, server_class=_ThreadingServer,
-                     handler_class=_QuietHandler) as server:
+    with make_server(
+        host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler
+    ) as server:
         sys.stderr.write(f"Prepaid serving on http://{host}:{port}/ (Ctrl+C to stop)\n")
         try:
             server.serve_forever()

@@ -48,7 +48,8 @@ def _database() -> dict[str, object]:
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PREPAID_DEBUG") == "1"
 ALLOWED_HOSTS = [
-    host for host in os.environ.get("PREPAID_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    host
+    for host in os.environ.get("PREPAID_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if host
 ]
 
@@ -107,8 +108,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 6}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 6},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

@@ -85,12 +85,26 @@ def office(admin, tmp_path, site_key) -> Office:
 
     store = CardStore(tmp_path / "cards")
     store.root.mkdir()
-    station = Station(operator=admin, reader=VirtualReader(store), site_key=site_key,
-                      name="counter-1")
-    account = create_account(admin, meter_type="water", sub_meter=1, limit="999",
-                             prestore="5", alarm="10", overdraft="5", maintenance_code="1234")
+    station = Station(
+        operator=admin, reader=VirtualReader(store), site_key=site_key, name="counter-1"
+    )
+    account = create_account(
+        admin,
+        meter_type="water",
+        sub_meter=1,
+        limit="999",
+        prestore="5",
+        alarm="10",
+        overdraft="5",
+        maintenance_code="1234",
+    )
     price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
-    tiered = add_price(admin, account_id=account.pk, name="阶梯水价",
-                       tiers="0-180:5.00,180-260:7.00,260-:9.00", period="year")
+    tiered = add_price(
+        admin,
+        account_id=account.pk,
+        name="阶梯水价",
+        tiers="0-180:5.00,180-260:7.00,260-:9.00",
+        period="year",
+    )
     customer = register_customer(admin, name="张三", phone="13800000000", address="幸福路1号")
     return Office(station, store, account, price, tiered, customer, site_key)

@@ -27,16 +27,21 @@ OFFICE_AREA_SIZE = codec.OFFICE_AREA.stop - codec.OFFICE_AREA.start
 
 
 def _with_reader(office, reader):
-    return vending.Station(operator=office.station.operator, reader=reader,
-                           site_key=office.site_key, name=office.station.name)
+    return vending.Station(
+        operator=office.station.operator,
+        reader=reader,
+        site_key=office.site_key,
+        name=office.station.name,
+    )
 
 
 @pytest.mark.django_db
 def test_sale_cut_at_every_byte_leaves_card_and_ledger_agreeing(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="1", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
     office.swipe(meter)
     outcomes = {"completed": 0, "voided": 0}
     for cut in range(OFFICE_AREA_SIZE):
@@ -100,10 +105,20 @@ _KILLER = textwrap.dedent("""
 
 
 def _cli(home: Path, *args: str, stdin: str = "") -> dict:
-    env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_PASSWORD": "s3cret-admin!",
-           "PREPAID_STATION": "counter-1"}
-    run = subprocess.run([sys.executable, "-m", "prepaid", "--json", *args], env=env,
-                         input=stdin, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "PREPAID_HOME": str(home),
+        "PREPAID_PASSWORD": "s3cret-admin!",
+        "PREPAID_STATION": "counter-1",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "prepaid", "--json", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(run.stdout) if run.stdout.strip() else {}
 
@@ -114,11 +129,28 @@ def killed_sales(tmp_path_factory):
     point, where a station process is killed during a sale."""
     base = tmp_path_factory.mktemp("base") / "home"
     _cli(base, "init", "--admin-password", "s3cret-admin!")
-    account = _cli(base, "account", "create", "--meter-type", "water", "--sub-meter", "1",
-                   "--limit", "999", "--prestore", "0", "--alarm", "1", "--overdraft", "0",
-                   "--maintenance-code", "1")
-    price = _cli(base, "price", "add", "--account", str(account["id"]), "--name", "p",
-                 "--unit-price", "2.50")
+    account = _cli(
+        base,
+        "account",
+        "create",
+        "--meter-type",
+        "water",
+        "--sub-meter",
+        "1",
+        "--limit",
+        "999",
+        "--prestore",
+        "0",
+        "--alarm",
+        "1",
+        "--overdraft",
+        "0",
+        "--maintenance-code",
+        "1",
+    )
+    price = _cli(
+        base, "price", "add", "--account", str(account["id"]), "--name", "p", "--unit-price", "2.50"
+    )
     user = _cli(base, "user", "register", "--name", "李四")
     for name in ("s1", "c1"):
         _cli(base, "card", "blank", name)
@@ -128,8 +160,17 @@ def killed_sales(tmp_path_factory):
     _cli(base, "meter", "swipe", "M1")
     _cli(base, "card", "insert", "c1")
     _cli(base, "card", "format")
-    _cli(base, "open", user["user_number"], "--account", str(account["id"]), "--price",
-         str(price["id"]), "--quantity", "1")
+    _cli(
+        base,
+        "open",
+        user["user_number"],
+        "--account",
+        str(account["id"]),
+        "--price",
+        str(price["id"]),
+        "--quantity",
+        "1",
+    )
     _cli(base, "meter", "swipe", "M1")
     results = {}
     for step in ("before_write", "mid_write", "after_write"):
@@ -137,15 +178,23 @@ def killed_sales(tmp_path_factory):
         shutil.copytree(base, home)
         killer = subprocess.run(
             [sys.executable, "-c", _KILLER, step],
-            env={**os.environ, "PREPAID_HOME": str(home)}, capture_output=True, timeout=60)
+            env={**os.environ, "PREPAID_HOME": str(home)},
+            capture_output=True,
+            timeout=60,
+        )
         assert killer.returncode == -signal.SIGKILL, killer.stderr
         results[step] = home
     return results
 
 
-@pytest.mark.parametrize("step,expected", [
-    ("before_write", "voided"), ("mid_write", "completed"), ("after_write", "completed"),
-])
+@pytest.mark.parametrize(
+    "step,expected",
+    [
+        ("before_write", "voided"),
+        ("mid_write", "completed"),
+        ("after_write", "completed"),
+    ],
+)
 def test_station_killed_mid_sale_is_reconciled(killed_sales, step, expected):
     home = killed_sales[step]
     _cli(home, "card", "insert", "c1")  # the operator puts the card back in the reader

@@ -22,8 +22,9 @@ def _ledger_total() -> Decimal:
 def test_open_sell_refuse_unswiped_then_swipe_and_sell(office, key):
     meter = office.meter()
     office.new_card("u1")
-    opened = vending.open_account(office.station, office.customer, office.account,
-                                  office.price, quantity="10", key=key())
+    opened = vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
     assert (opened.serial, opened.quantity_centi, opened.amount_fen) == (1, 1000, 3450)
     assert opened.status == Purchase.Status.COMPLETED
 
@@ -48,8 +49,9 @@ def test_open_sell_refuse_unswiped_then_swipe_and_sell(office, key):
 def test_correction_reverses_and_rewrites_same_serial(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="10", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
     office.swipe(meter)
     first = vending.sell(office.station, quantity="20", key=key())
     fixed = vending.correct(office.station, quantity="2", key=key())
@@ -68,8 +70,9 @@ def test_correction_reverses_and_rewrites_same_serial(office, key):
 def test_limit_guard_uses_meter_write_back(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="900", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="900", key=key()
+    )
     office.swipe(meter)
     assert meter.balance_centi == 90500
     with pytest.raises(PrepaidError) as refused:
@@ -83,8 +86,9 @@ def test_limit_guard_uses_meter_write_back(office, key):
 def test_reissue_revokes_old_card_and_never_credits_twice(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="10", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
     office.swipe(meter)
     vending.sell(office.station, quantity="7", key=key())  # serial 2, not swiped
     old_image = office.station.reader.read()
@@ -118,16 +122,18 @@ def test_reissue_revokes_old_card_and_never_credits_twice(office, key):
 def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
     old_meter = office.meter("OLD")
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="20", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="20", key=key()
+    )
     office.swipe(old_meter)
     old_meter.use(1200, office.tick())  # 25.00 - 12.00 = 13.00 left
     office.swipe(old_meter)
     vending.sell(office.station, quantity="10", key=key())  # unswiped, carried over
 
     new = office.meter("NEW")  # cleared and set: balance = pre-stored 5.00
-    transfer, record = vending.meter_change(office.station, remaining="13", reason="坏表",
-                                            key=key())
+    transfer, record = vending.meter_change(
+        office.station, remaining="13", reason="坏表", key=key()
+    )
     assert transfer.kind == Purchase.Kind.TRANSFER and transfer.serial == 3
     assert transfer.quantity_centi == 1300 - 500 + 1000
     assert record.value_fen == 6210  # 18.00 × 3.45
@@ -146,8 +152,9 @@ def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
 def test_idempotent_retry_charges_once(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="10", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
     office.swipe(meter)
     again = key()
     first = vending.sell(office.station, quantity="3", key=again)
@@ -159,8 +166,9 @@ def test_idempotent_retry_charges_once(office, key):
 def test_tiered_price_splits_across_boundaries(office, key):
     meter = office.meter()
     office.new_card("u1")
-    opened = vending.open_account(office.station, office.customer, office.account,
-                                  office.tiered, quantity="170", key=key())
+    opened = vending.open_account(
+        office.station, office.customer, office.account, office.tiered, quantity="170", key=key()
+    )
     assert opened.amount_fen == 85000
     office.swipe(meter)
     sale = vending.sell(office.station, quantity="100", key=key())

@@ -17,15 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _as(office, operator):
-    return vending.Station(operator=operator, reader=office.station.reader,
-                           site_key=office.site_key, name="counter-2")
+    return vending.Station(
+        operator=operator, reader=office.station.reader, site_key=office.site_key, name="counter-2"
+    )
 
 
 def _opened(office, key):
     meter = office.meter()
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="10", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
     office.swipe(meter)
     return meter
 
@@ -39,8 +41,7 @@ class Unchanged:
         self.image = office.station.reader.read() if office.store.inserted() else None
 
     def _counts(self):
-        return (Purchase.objects.count(), LedgerEntry.objects.count(),
-                AuditEntry.objects.count())
+        return (Purchase.objects.count(), LedgerEntry.objects.count(), AuditEntry.objects.count())
 
     def check(self):
         assert self._counts() == self.counts
@@ -70,10 +71,18 @@ def test_operator_may_sell(office, clerk, key):
     assert sale.operator == clerk and sale.status == "completed"
 
 
-@pytest.mark.parametrize("quantity,code", [
-    ("-1", "negative"), ("0", "zero"), ("abc", "not_a_number"), ("1.234", "too_many_decimals"),
-    ("99999999999", "too_large"), ("1e3", "not_a_number"), ("", "not_a_number"),
-])
+@pytest.mark.parametrize(
+    "quantity,code",
+    [
+        ("-1", "negative"),
+        ("0", "zero"),
+        ("abc", "not_a_number"),
+        ("1.234", "too_many_decimals"),
+        ("99999999999", "too_large"),
+        ("1e3", "not_a_number"),
+        ("", "not_a_number"),
+    ],
+)
 def test_bad_quantity_changes_nothing(office, key, quantity, code):
     _opened(office, key)
     before = Unchanged(office)
@@ -120,8 +129,13 @@ def test_card_of_another_site_is_a_bad_card(office, key):
     from prepaid.core.card.model import Card, CardType, MeterType, Slot
 
     _opened(office, key)
-    foreign = Card(type=CardType.USER, serial=codec.new_serial(), generation=1, user_number=1,
-                   slots=(Slot(1, MeterType.WATER, 1234, 1, 1000),))
+    foreign = Card(
+        type=CardType.USER,
+        serial=codec.new_serial(),
+        generation=1,
+        user_number=1,
+        slots=(Slot(1, MeterType.WATER, 1234, 1, 1000),),
+    )
     office.store.create("foreign", codec.encode(foreign, b"\x01" * 32))
     office.insert("foreign")
     before = Unchanged(office)
@@ -147,15 +161,18 @@ def test_open_requires_a_new_card_and_refuses_a_second_open(office, key):
     office.blank("b1")
     office.insert("b1")
     with pytest.raises(PrepaidError) as refused:
-        vending.open_account(office.station, office.customer, office.account, office.price,
-                             quantity="1", key=key())
+        vending.open_account(
+            office.station, office.customer, office.account, office.price, quantity="1", key=key()
+        )
     assert refused.value.code == "not_a_new_card"
     office.new_card("u1")
-    vending.open_account(office.station, office.customer, office.account, office.price,
-                         quantity="1", key=key())
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
     with pytest.raises(PrepaidError) as refused:
-        vending.open_account(office.station, office.customer, office.account, office.price,
-                             quantity="1", key=key())
+        vending.open_account(
+            office.station, office.customer, office.account, office.price, quantity="1", key=key()
+        )
     assert refused.value.code == "already_open"
 
 
@@ -163,8 +180,9 @@ def test_open_refuses_above_the_limit(office, key):
     office.new_card("u1")
     before = Unchanged(office)
     with pytest.raises(PrepaidError) as refused:
-        vending.open_account(office.station, office.customer, office.account, office.price,
-                             quantity="995", key=key())  # pre-stored 5 + 995 > 999
+        vending.open_account(
+            office.station, office.customer, office.account, office.price, quantity="995", key=key()
+        )  # pre-stored 5 + 995 > 999
     assert refused.value.code == "over_limit"
     before.check()
 
@@ -173,11 +191,20 @@ def test_a_second_account_is_added_to_the_same_card(office, admin, key):
     from prepaid.accounts.services import add_price, create_account
 
     _opened(office, key)
-    power = create_account(admin, meter_type="electricity", sub_meter=2, limit="500",
-                           prestore="0", alarm="5", overdraft="0", maintenance_code="1234")
+    power = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="1234",
+    )
     tariff = add_price(admin, account_id=power.pk, name="居民用电", unit_price="0.4883")
-    opened = vending.open_account(office.station, office.customer, power, tariff,
-                                  amount="100", key=key())
+    opened = vending.open_account(
+        office.station, office.customer, power, tariff, amount="100", key=key()
+    )
     assert (opened.serial, opened.quantity_centi, opened.amount_fen) == (1, 20480, 10000)
     card = vending.read_user_card(office.station).card
     assert [s.sub_meter for s in card.slots] == [1, 2]

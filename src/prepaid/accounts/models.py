@@ -28,8 +28,10 @@ class Account(models.Model):
     class Meta:
         ordering = ["sub_meter"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(sub_meter__gte=1, sub_meter__lte=4),
-                                   name="account_sub_meter_1_to_4"),
+            models.CheckConstraint(
+                condition=models.Q(sub_meter__gte=1, sub_meter__lte=4),
+                name="account_sub_meter_1_to_4",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -60,8 +62,9 @@ class PriceVersion(models.Model):
     period = models.CharField(max_length=8)  # none | month | year (prepaid.core.pricing)
     tiers = models.CharField(max_length=400)  # "0-180:5.00,180-260:7.00,260-:9.00"
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["price_id", "number"]

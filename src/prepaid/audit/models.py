@@ -8,8 +8,9 @@ from django.db import models
 
 class AuditEntry(models.Model):
     time = models.DateTimeField(db_index=True)
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
-                                 related_name="+")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     operator_name = models.CharField(max_length=150)
     station = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64, db_index=True)  # stable action code

@@ -22,8 +22,9 @@ GENESIS = "0" * 64
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str).encode()
+    return json.dumps(
+        entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    ).encode()
 
 
 def _row_hash(previous_hash: str, fields: dict[str, Any]) -> str:
@@ -45,9 +46,15 @@ def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
 
 
 def log_action(
-    operator: Any, action: str, obj: Any = None, *, object_type: str = "",
-    object_id: str = "", before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None, station: str = "",
+    operator: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    station: str = "",
 ) -> AuditEntry:
     """Append one audit entry. Must run inside the transaction of the change it records."""
     assert transaction.get_connection().in_atomic_block, "audit outside a transaction"

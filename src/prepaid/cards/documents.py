@@ -97,14 +97,20 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
     for slot in doc.get("slots", []):
         swiped = gettext("swiped") if slot["swiped"] else gettext("not swiped")
         lines.append(
-            gettext("Sub-meter %(sub_meter)s: purchase %(serial)s, %(quantity)s (%(kind)s), "
-                    "%(swiped)s") % {**slot, "swiped": swiped}
+            gettext(
+                "Sub-meter %(sub_meter)s: purchase %(serial)s, %(quantity)s (%(kind)s), %(swiped)s"
+            )
+            % {**slot, "swiped": swiped}
         )
         meter = slot.get("meter")
         if meter:
             lines.append(
-                "  " + gettext("meter: balance %(balance)s, cumulative %(cumulative)s, "
-                               "last purchase applied %(last_serial)s") % meter
+                "  "
+                + gettext(
+                    "meter: balance %(balance)s, cumulative %(cumulative)s, "
+                    "last purchase applied %(last_serial)s"
+                )
+                % meter
             )
     for key in ("parameters", "reading"):
         if doc.get(key):

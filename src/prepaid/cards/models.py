@@ -22,12 +22,15 @@ class CardOperation(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     card_serial = models.CharField(max_length=16, db_index=True)
     tool_type = models.CharField(max_length=16, blank=True)  # setting|clear_all|zero|check
-    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.PROTECT,
-                                related_name="+")
-    customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT,
-                                 related_name="card_operations")
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    account = models.ForeignKey(
+        "accounts.Account", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, on_delete=models.PROTECT, related_name="card_operations"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     station = models.CharField(max_length=64, blank=True)
     time = models.DateTimeField(db_index=True)
     details = models.JSONField(default=dict)

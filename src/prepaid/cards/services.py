@@ -40,24 +40,47 @@ def _read_any(station: Station) -> tuple[Card | None, str | None]:
 def _write_whole(station: Station, card: Card) -> Card:
     """Write a whole new image (office area and an empty meter area) and read it back."""
     image = codec.encode(card, station.site_key, base=station.reader.read())
-    station.reader.write(image[codec.OFFICE_AREA.start:codec.RESERVED_AREA.stop],
-                         codec.OFFICE_AREA.start)
+    station.reader.write(
+        image[codec.OFFICE_AREA.start : codec.RESERVED_AREA.stop], codec.OFFICE_AREA.start
+    )
     written = codec.decode(station.reader.read(), station.site_key)
     if written != card:
-        raise CardError("write_failed", _("The card does not read back as written; read it "
-                                          "again."))
+        raise CardError("write_failed", _("The card does not read back as written; read it again."))
     return written
 
 
-def _record(station: Station, kind: str, card: Card, *, tool_type: str = "",
-            account: Account | None = None, details: dict[str, Any] | None = None) -> None:
+def _record(
+    station: Station,
+    kind: str,
+    card: Card,
+    *,
+    tool_type: str = "",
+    account: Account | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     operation = CardOperation.objects.create(
-        kind=kind, card_serial=card.serial, tool_type=tool_type, account=account,
-        operator=station.operator, station=station.name, time=timezone.now(),
-        details=details or {})
-    log_action(station.operator, f"card.{kind}", operation, station=station.name,
-               after={"serial": card.serial, "type": card.type.code, "tool_type": tool_type,
-                      "account": account.pk if account else None, **(details or {})})
+        kind=kind,
+        card_serial=card.serial,
+        tool_type=tool_type,
+        account=account,
+        operator=station.operator,
+        station=station.name,
+        time=timezone.now(),
+        details=details or {},
+    )
+    log_action(
+        station.operator,
+        f"card.{kind}",
+        operation,
+        station=station.name,
+        after={
+            "serial": card.serial,
+            "type": card.type.code,
+            "tool_type": tool_type,
+            "account": account.pk if account else None,
+            **(details or {}),
+        },
+    )
 
 
 def format_card(station: Station) -> Card:
@@ -67,13 +90,19 @@ def format_card(station: Station) -> Card:
     require_admin(station.operator)
     current, serial = _read_any(station)
     if (current is not None and current.type == CardType.USER) or (
-            current is None and _registered_user_card(serial) is not None):
-        raise PrepaidError("user_card_recycle",
-                           _("This is a user card: recycle it instead of formatting it."))
+        current is None and _registered_user_card(serial) is not None
+    ):
+        raise PrepaidError(
+            "user_card_recycle", _("This is a user card: recycle it instead of formatting it.")
+        )
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
     with transaction.atomic():
-        _record(station, CardOperation.Kind.FORMAT, card,
-                details={"previous": current.type.code if current else "unreadable"})
+        _record(
+            station,
+            CardOperation.Kind.FORMAT,
+            card,
+            details={"previous": current.type.code if current else "unreadable"},
+        )
     return card
 
 
@@ -91,8 +120,13 @@ def recycle_card(station: Station) -> Card:
     record = _registered_user_card(current.serial if current else serial)
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         if current is None:
-            raise PrepaidError("bad_card", _("This card is damaged: read it at the sale "
-                                             "screen to restore it before recycling."))
+            raise PrepaidError(
+                "bad_card",
+                _(
+                    "This card is damaged: read it at the sale "
+                    "screen to restore it before recycling."
+                ),
+            )
         if any(not current.swiped(slot.sub_meter) for slot in current.slots):
             raise card_not_swiped()
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
@@ -102,20 +136,36 @@ def recycle_card(station: Station) -> Card:
             record.status = CustomerCard.Status.RECYCLED
             record.revoked_at = record.revoked_at or timezone.now()
             record.save(update_fields=["status", "revoked_at"])
-            log_action(station.operator, "card.recycle_user", record, station=station.name,
-                       before={"status": before}, after={"status": "recycled"})
-        _record(station, CardOperation.Kind.RECYCLE, card,
-                details={"previous_serial": record.serial if record else serial,
-                         "previous": current.type.code if current else "unreadable"})
+            log_action(
+                station.operator,
+                "card.recycle_user",
+                record,
+                station=station.name,
+                before={"status": before},
+                after={"status": "recycled"},
+            )
+        _record(
+            station,
+            CardOperation.Kind.RECYCLE,
+            card,
+            details={
+                "previous_serial": record.serial if record else serial,
+                "previous": current.type.code if current else "unreadable",
+            },
+        )
     return card
 
 
 def parameters_of(account: Account) -> MeterParameters:
     return MeterParameters(
-        sub_meter=account.sub_meter, meter_type=MeterType(account.meter_type),
-        maintenance_code=account.maintenance_code, limit_centi=account.limit_centi,
-        prestore_centi=account.prestore_centi, alarm_centi=account.alarm_centi,
-        overdraft_centi=account.overdraft_centi)
+        sub_meter=account.sub_meter,
+        meter_type=MeterType(account.meter_type),
+        maintenance_code=account.maintenance_code,
+        limit_centi=account.limit_centi,
+        prestore_centi=account.prestore_centi,
+        alarm_centi=account.alarm_centi,
+        overdraft_centi=account.overdraft_centi,
+    )
 
 
 def make_tool_card(station: Station, tool: str, account: Account | None) -> Card:
@@ -123,31 +173,38 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
     require_admin(station.operator)
     card_type = TOOL_TYPES.get(tool)
     if card_type is None:
-        raise InvalidInput("bad_tool_card", _("Unknown tool card “%(tool)s”: use setting, "
-                                              "clear-all, zero or check."), tool=tool)
+        raise InvalidInput(
+            "bad_tool_card",
+            _("Unknown tool card “%(tool)s”: use setting, clear-all, zero or check."),
+            tool=tool,
+        )
     if card_type == CardType.SETTING and account is None:
-        raise InvalidInput("account_required",
-                           _("A setting card needs an account (--account)."))
+        raise InvalidInput("account_required", _("A setting card needs an account (--account)."))
     current, _serial = _read_any(station)
-    if current is None or (current.type not in (CardType.NEW, CardType.BLANK)
-                           and not current.type.is_tool):
+    if current is None or (
+        current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool
+    ):
         raise cardio.not_a_new_card(current.type.code if current else "unreadable")
     card = Card(
         type=card_type,
         # A fresh serial: a cut write can then never pair new content with an old reading.
         serial=codec.new_serial(),
-        parameters=parameters_of(account) if card_type == CardType.SETTING and account
-        else None,
+        parameters=parameters_of(account) if card_type == CardType.SETTING and account else None,
         maintenance_code=account.maintenance_code
-        if account and card_type in (CardType.CLEAR_ALL, CardType.ZERO) else 0,
+        if account and card_type in (CardType.CLEAR_ALL, CardType.ZERO)
+        else 0,
     )
     card = _write_whole(station, card)
     with transaction.atomic():
-        _record(station, CardOperation.Kind.TOOL_CARD, card, tool_type=card_type.code,
-                account=account)
+        _record(
+            station, CardOperation.Kind.TOOL_CARD, card, tool_type=card_type.code, account=account
+        )
     return card
 
 
 def tool_card_register() -> list[CardOperation]:
-    return list(CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD)
-                .select_related("account", "operator").order_by("-time"))
+    return list(
+        CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD)
+        .select_related("account", "operator")
+        .order_by("-time")
+    )

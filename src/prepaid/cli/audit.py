@@ -9,8 +9,9 @@ from typing import Any
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("audit", parents=[common], help="the audit log")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("verify", parents=[common], help="verify the hash chain") \
-        .set_defaults(handler=handle_verify)
+    sub.add_parser("verify", parents=[common], help="verify the hash chain").set_defaults(
+        handler=handle_verify
+    )
 
 
 def handle_verify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -19,12 +20,19 @@ def handle_verify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     ctx.operator  # noqa: B018 - authenticates
     report = verify_chain()
-    doc = {"ok": report.ok, "entries": report.entries, "first_bad_id": report.first_bad_id,
-           "reason": report.reason}
+    doc = {
+        "ok": report.ok,
+        "entries": report.entries,
+        "first_bad_id": report.first_bad_id,
+        "reason": report.reason,
+    }
     if not report.ok:
-        error = PrepaidError("audit_broken",
-                             _("The audit log has been tampered with at entry %(id)s: "
-                               "%(reason)s."), id=report.first_bad_id, reason=report.reason)
+        error = PrepaidError(
+            "audit_broken",
+            _("The audit log has been tampered with at entry %(id)s: %(reason)s."),
+            id=report.first_bad_id,
+            reason=report.reason,
+        )
         error.extra = doc  # type: ignore[attr-defined]
         raise error
     ctx.say(ctx.gettext("Audit log intact: %(entries)s entries.") % doc)

@@ -10,29 +10,36 @@ from typing import Any
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("card", parents=[common], help="cards and the card reader")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    blank = sub.add_parser("blank", parents=[common],
-                           help="put a factory-blank card in the card store")
+    blank = sub.add_parser(
+        "blank", parents=[common], help="put a factory-blank card in the card store"
+    )
     blank.add_argument("name")
     blank.set_defaults(handler=handle_blank)
     insert = sub.add_parser("insert", parents=[common], help="put a card in the reader")
     insert.add_argument("name")
     insert.set_defaults(handler=handle_insert)
-    sub.add_parser("eject", parents=[common], help="take the card out of the reader") \
-        .set_defaults(handler=handle_eject)
-    sub.add_parser("list", parents=[common], help="list the card store") \
-        .set_defaults(handler=handle_list)
-    sub.add_parser("read", parents=[common], help="read the card in the reader") \
-        .set_defaults(handler=handle_read)
-    sub.add_parser("format", parents=[common], help="format the card as a new card (admin)") \
-        .set_defaults(handler=handle_format)
-    sub.add_parser("recycle", parents=[common], help="recycle a card back to a new card") \
-        .set_defaults(handler=handle_recycle)
+    sub.add_parser("eject", parents=[common], help="take the card out of the reader").set_defaults(
+        handler=handle_eject
+    )
+    sub.add_parser("list", parents=[common], help="list the card store").set_defaults(
+        handler=handle_list
+    )
+    sub.add_parser("read", parents=[common], help="read the card in the reader").set_defaults(
+        handler=handle_read
+    )
+    sub.add_parser(
+        "format", parents=[common], help="format the card as a new card (admin)"
+    ).set_defaults(handler=handle_format)
+    sub.add_parser(
+        "recycle", parents=[common], help="recycle a card back to a new card"
+    ).set_defaults(handler=handle_recycle)
     make = sub.add_parser("make", parents=[common], help="make a tool card (admin)")
     make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
     make.add_argument("--account", type=int, help="account whose parameters it carries")
     make.set_defaults(handler=handle_make)
-    sub.add_parser("tools", parents=[common], help="register of tool cards issued") \
-        .set_defaults(handler=handle_tools)
+    sub.add_parser("tools", parents=[common], help="register of tool cards issued").set_defaults(
+        handler=handle_tools
+    )
 
 
 def _store(ctx: Any) -> Any:
@@ -110,8 +117,9 @@ def handle_format(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cards.services import format_card
     from prepaid.cli.vend import station
 
-    return _office_card(ctx, format_card(station(ctx)), ctx.gettext("Card formatted as a new "
-                                                                   "card."))
+    return _office_card(
+        ctx, format_card(station(ctx)), ctx.gettext("Card formatted as a new card.")
+    )
 
 
 def handle_recycle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -138,10 +146,16 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     ctx.operator  # noqa: B018 - authenticates
     rows = []
     for op in tool_card_register():
-        row = {"serial": op.card_serial, "type": op.tool_type,
-               "account": op.account_id, "operator": op.operator.username,
-               "time": op.time.isoformat()}
+        row = {
+            "serial": op.card_serial,
+            "type": op.tool_type,
+            "account": op.account_id,
+            "operator": op.operator.username,
+            "time": op.time.isoformat(),
+        }
         rows.append(row)
-        ctx.say(f"{row['time'][:19]}  {row['type']:<10} {row['serial']}  "
-                f"{row['account'] or '-'}  {row['operator']}")
+        ctx.say(
+            f"{row['time'][:19]}  {row['type']:<10} {row['serial']}  "
+            f"{row['account'] or '-'}  {row['operator']}"
+        )
     return rows

@@ -7,10 +7,14 @@ from typing import Any
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("init", parents=[common],
-                                   help="create the data directory and database")
-    parser.add_argument("--admin-password", help="password of the admin operator "
-                        "(unattended installs; otherwise 1111, to be changed at first login)")
+    parser = subparsers.add_parser(
+        "init", parents=[common], help="create the data directory and database"
+    )
+    parser.add_argument(
+        "--admin-password",
+        help="password of the admin operator "
+        "(unattended installs; otherwise 1111, to be changed at first login)",
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -45,15 +45,22 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print one JSON document on stdout")
-    common.add_argument("--lang", default=argparse.SUPPRESS,
-                        help="message language: zh-hans (default) or en")
-    common.add_argument("--home", default=argparse.SUPPRESS,
-                        help="data directory (default $PREPAID_HOME or ./prepaid-data)")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON document on stdout",
+    )
+    common.add_argument(
+        "--lang", default=argparse.SUPPRESS, help="message language: zh-hans (default) or en"
+    )
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="data directory (default $PREPAID_HOME or ./prepaid-data)",
+    )
     parser = _Parser(prog="prepaid", description="Prepaid IC-card vending", parents=[common])
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
-                                       parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for name in COMMAND_MODULES:
         try:
@@ -115,8 +122,9 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(json_output: bool, code: str, message: str, status: int,
-          extra: dict[str, Any] | None = None) -> int:
+def _fail(
+    json_output: bool, code: str, message: str, status: int, extra: dict[str, Any] | None = None
+) -> int:
     if json_output:
         document = {"error": code, "message": message, **(extra or {})}
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")

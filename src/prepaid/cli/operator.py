@@ -41,8 +41,13 @@ def read_new_password(ctx: Any) -> str:
 
 
 def _operator_json(operator: Any) -> dict[str, Any]:
-    return {"id": operator.pk, "name": operator.username, "role": operator.role,
-            "active": operator.is_active, "must_change_password": operator.must_change_password}
+    return {
+        "id": operator.pk,
+        "name": operator.username,
+        "role": operator.role,
+        "active": operator.is_active,
+        "must_change_password": operator.must_change_password,
+    }
 
 
 def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -60,8 +65,9 @@ def handle_passwd(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.operators.services import authenticate, change_password
 
     # Changing one's own password is allowed while a change is required.
-    actor = authenticate(os.environ.get("PREPAID_OPERATOR") or "admin",
-                         os.environ.get("PREPAID_PASSWORD", ""))
+    actor = authenticate(
+        os.environ.get("PREPAID_OPERATOR") or "admin", os.environ.get("PREPAID_PASSWORD", "")
+    )
     operator = change_password(actor, args.name, read_new_password(ctx))
     ctx.say(ctx.gettext("Password of %(name)s changed.") % {"name": operator.username})
     return _operator_json(operator)

@@ -9,12 +9,21 @@ from typing import Any
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("reconcile", parents=[common],
-                              help="settle pending purchases (card in the reader)")
-    p.add_argument("--void", type=int, metavar="PURCHASE_ID",
-                   help="admin: void a pending purchase whose card is lost")
-    p.add_argument("--complete", type=int, metavar="PURCHASE_ID",
-                   help="admin: complete a pending purchase whose card is lost")
+    p = subparsers.add_parser(
+        "reconcile", parents=[common], help="settle pending purchases (card in the reader)"
+    )
+    p.add_argument(
+        "--void",
+        type=int,
+        metavar="PURCHASE_ID",
+        help="admin: void a pending purchase whose card is lost",
+    )
+    p.add_argument(
+        "--complete",
+        type=int,
+        metavar="PURCHASE_ID",
+        help="admin: complete a pending purchase whose card is lost",
+    )
     p.set_defaults(handler=handle)
 
 

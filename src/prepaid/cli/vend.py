@@ -36,25 +36,29 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     _key(p)
     p.set_defaults(handler=handle_sell)
 
-    p = subparsers.add_parser("correct", parents=[common],
-                              help="correct the last, unswiped purchase (充值修改)")
+    p = subparsers.add_parser(
+        "correct", parents=[common], help="correct the last, unswiped purchase (充值修改)"
+    )
     _quantity_or_amount(p)
     p.add_argument("--account", type=int)
     p.add_argument("--pay", choices=PAYMENTS)
     _key(p)
     p.set_defaults(handler=handle_correct)
 
-    p = subparsers.add_parser("reissue", parents=[common],
-                              help="reissue a lost or broken card onto the new card in the "
-                                   "reader (补卡)")
+    p = subparsers.add_parser(
+        "reissue",
+        parents=[common],
+        help="reissue a lost or broken card onto the new card in the reader (补卡)",
+    )
     p.add_argument("user_number")
     p.add_argument("--fee", help="reissue fee (optional)")
     p.add_argument("--pay", choices=PAYMENTS, default="cash")
     _key(p)
     p.set_defaults(handler=handle_reissue)
 
-    p = subparsers.add_parser("meter-change", parents=[common],
-                              help="move the credit to a new meter (换表卡调整, admin)")
+    p = subparsers.add_parser(
+        "meter-change", parents=[common], help="move the credit to a new meter (换表卡调整, admin)"
+    )
     p.add_argument("--remaining", required=True, help="quantity left on the old meter")
     p.add_argument("--account", type=int)
     p.add_argument("--reason", default="")
@@ -66,8 +70,9 @@ def station(ctx: Any) -> Any:
     from prepaid.vending.services import Station
 
     ctx.home.require()
-    return Station(operator=ctx.operator, reader=ctx.reader(), site_key=ctx.site_key,
-                   name=ctx.station)
+    return Station(
+        operator=ctx.operator, reader=ctx.reader(), site_key=ctx.site_key, name=ctx.station
+    )
 
 
 def request_key(args: argparse.Namespace) -> str:
@@ -78,11 +83,17 @@ def request_key(args: argparse.Namespace) -> str:
 
 def _say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
     ctx.say(headline)
-    ctx.say(ctx.gettext("User %(user_number)s %(customer)s, sub-meter %(sub_meter)s, purchase "
-                        "%(serial)s: %(quantity)s for %(amount)s") % doc)
+    ctx.say(
+        ctx.gettext(
+            "User %(user_number)s %(customer)s, sub-meter %(sub_meter)s, purchase "
+            "%(serial)s: %(quantity)s for %(amount)s"
+        )
+        % doc
+    )
     for line in doc.get("tiers", []):
-        ctx.say("  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = "
-                                   "%(amount)s") % line)
+        ctx.say(
+            "  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = %(amount)s") % line
+        )
 
 
 def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -93,8 +104,16 @@ def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     customer = lookups.customer(args.user_number)
     account = lookups.account(args.account)
     price = lookups.price(args.price)
-    purchase = open_account(here, customer, account, price, quantity=args.quantity,
-                            amount=args.amount, payment=args.pay, key=request_key(args))
+    purchase = open_account(
+        here,
+        customer,
+        account,
+        price,
+        quantity=args.quantity,
+        amount=args.amount,
+        payment=args.pay,
+        key=request_key(args),
+    )
     doc = purchase_document(purchase)
     _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
@@ -103,8 +122,14 @@ def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_sell(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.vending.services import purchase_document, sell
 
-    purchase = sell(station(ctx), account_id=args.account, quantity=args.quantity,
-                    amount=args.amount, payment=args.pay, key=request_key(args))
+    purchase = sell(
+        station(ctx),
+        account_id=args.account,
+        quantity=args.quantity,
+        amount=args.amount,
+        payment=args.pay,
+        key=request_key(args),
+    )
     doc = purchase_document(purchase)
     _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
@@ -113,8 +138,14 @@ def handle_sell(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_correct(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.vending.services import correct, purchase_document
 
-    purchase = correct(station(ctx), account_id=args.account, quantity=args.quantity,
-                       amount=args.amount, payment=args.pay, key=request_key(args))
+    purchase = correct(
+        station(ctx),
+        account_id=args.account,
+        quantity=args.quantity,
+        amount=args.amount,
+        payment=args.pay,
+        key=request_key(args),
+    )
     doc = purchase_document(purchase)
     _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
@@ -127,8 +158,7 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.vending.services import reissue
 
     customer = lookups.customer(args.user_number)
-    result = reissue(station(ctx), customer, fee=args.fee, payment=args.pay,
-                     key=request_key(args))
+    result = reissue(station(ctx), customer, fee=args.fee, payment=args.pay, key=request_key(args))
     card = card_document(result.card)
     slots = card.get("slots", [])
     ctx.say(ctx.gettext("Card reissued successfully."))
@@ -141,18 +171,30 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         "slots": slots,
     }
     if len(slots) == 1:
-        doc.update(sub_meter=slots[0]["sub_meter"], serial=slots[0]["serial"],
-                   quantity=slots[0]["quantity"])
+        doc.update(
+            sub_meter=slots[0]["sub_meter"],
+            serial=slots[0]["serial"],
+            quantity=slots[0]["quantity"],
+        )
     return doc
 
 
 def handle_meter_change(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.vending.services import meter_change, meter_change_document, purchase_document
 
-    purchase, record = meter_change(station(ctx), remaining=args.remaining,
-                                    account_id=args.account, reason=args.reason,
-                                    key=request_key(args))
+    purchase, record = meter_change(
+        station(ctx),
+        remaining=args.remaining,
+        account_id=args.account,
+        reason=args.reason,
+        key=request_key(args),
+    )
     doc = {**purchase_document(purchase), **meter_change_document(record)}
-    ctx.say(ctx.gettext("Meter change written: %(transfer)s moves to the new meter "
-                        "(worth %(value)s at the current price).") % doc)
+    ctx.say(
+        ctx.gettext(
+            "Meter change written: %(transfer)s moves to the new meter "
+            "(worth %(value)s at the current price)."
+        )
+        % doc
+    )
     return doc

@@ -34,7 +34,7 @@ class PrepaidError(Exception):
 
     def translate(self, gettext: Any) -> str:
         """The message through a translation function, parameters filled in afterwards."""
-        template = gettext(self.message_template)
+        template = str(gettext(self.message_template))
         return template % self.params if self.params else template
 
 

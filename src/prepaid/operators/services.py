@@ -24,8 +24,7 @@ def auth_failed() -> PrepaidError:
 
 
 def permission_denied() -> PrepaidError:
-    return PrepaidError("permission_denied",
-                        _("Only an administrator may do this."))
+    return PrepaidError("permission_denied", _("Only an administrator may do this."))
 
 
 def require_admin(operator: Operator) -> None:
@@ -34,9 +33,12 @@ def require_admin(operator: Operator) -> None:
 
 
 def _snapshot(operator: Operator) -> dict[str, object]:
-    return {"username": operator.username, "role": operator.role,
-            "is_active": operator.is_active,
-            "must_change_password": operator.must_change_password}
+    return {
+        "username": operator.username,
+        "role": operator.role,
+        "is_active": operator.is_active,
+        "must_change_password": operator.must_change_password,
+    }
 
 
 @transaction.atomic
@@ -45,8 +47,12 @@ def ensure_admin(password: str | None) -> tuple[Operator, bool]:
     existing = Operator.objects.filter(username=DEFAULT_ADMIN).first()
     if existing is not None:
         return existing, False
-    admin = Operator(username=DEFAULT_ADMIN, role=Role.ADMIN, is_staff=True,
-                     must_change_password=password is None)
+    admin = Operator(
+        username=DEFAULT_ADMIN,
+        role=Role.ADMIN,
+        is_staff=True,
+        must_change_password=password is None,
+    )
     admin.set_password(password if password is not None else DEFAULT_PASSWORD)
     admin.save()
     log_action(None, "operator.create", admin, after=_snapshot(admin))
@@ -68,7 +74,8 @@ def authenticate(username: str, password: str) -> Operator:
             raise PrepaidError(
                 "account_locked",
                 _("Too many failed logins: operator %(name)s is locked until %(until)s."),
-                name=username, until=timezone.localtime(operator.locked_until).strftime("%H:%M"),
+                name=username,
+                until=timezone.localtime(operator.locked_until).strftime("%H:%M"),
             )
         if operator.check_password(password):
             if operator.failed_logins or operator.locked_until:
@@ -80,8 +87,12 @@ def authenticate(username: str, password: str) -> Operator:
         if operator.failed_logins >= MAX_FAILED_LOGINS:
             operator.locked_until = now + timedelta(minutes=LOCK_MINUTES)
             operator.failed_logins = 0
-            log_action(operator, "operator.lock", operator,
-                       after={"locked_until": operator.locked_until.isoformat()})
+            log_action(
+                operator,
+                "operator.lock",
+                operator,
+                after={"locked_until": operator.locked_until.isoformat()},
+            )
         operator.save(update_fields=["failed_logins", "locked_until"])
     raise auth_failed()
 
@@ -90,8 +101,7 @@ def require_password_changed(operator: Operator) -> None:
     if operator.must_change_password:
         raise PrepaidError(
             "password_change_required",
-            _("The password of %(name)s must be changed first (prepaid operator passwd "
-              "%(name)s)."),
+            _("The password of %(name)s must be changed first (prepaid operator passwd %(name)s)."),
             name=operator.username,
         )
 
@@ -108,8 +118,11 @@ def _validate_password(password: str, operator: Operator | None) -> None:
     try:
         password_validation.validate_password(password, operator)
     except ValidationError as exc:
-        raise InvalidInput("weak_password", _("The password is not acceptable: %(reasons)s"),
-                           reasons=" ".join(str(m) for m in exc.messages)) from None
+        raise InvalidInput(
+            "weak_password",
+            _("The password is not acceptable: %(reasons)s"),
+            reasons=" ".join(str(m) for m in exc.messages),
+        ) from None
 
 
 @transaction.atomic
@@ -117,13 +130,11 @@ def add_operator(actor: Operator, username: str, role: str, password: str) -> Op
     require_admin(actor)
     username = username.strip()
     if not username or len(username) > 150 or any(c.isspace() for c in username):
-        raise InvalidInput("bad_name", _("Operator names are 1 to 150 characters without "
-                                         "spaces."))
+        raise InvalidInput("bad_name", _("Operator names are 1 to 150 characters without spaces."))
     if role not in Role.values:
         raise InvalidInput("bad_role", _("The role must be “operator” or “admin”."))
     if Operator.objects.filter(username=username).exists():
-        raise PrepaidError("operator_exists", _("Operator %(name)s already exists."),
-                           name=username)
+        raise PrepaidError("operator_exists", _("Operator %(name)s already exists."), name=username)
     operator = Operator(username=username, role=role, is_staff=role == Role.ADMIN)
     _validate_password(password, operator)
     operator.set_password(password)
@@ -137,8 +148,9 @@ def change_password(actor: Operator, username: str, new_password: str) -> Operat
     """An operator changes their own password; an admin may set anyone's."""
     operator = Operator.objects.select_for_update().filter(username=username).first()
     if operator is None:
-        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."),
-                           name=username)
+        raise InvalidInput(
+            "unknown_operator", _("There is no operator named %(name)s."), name=username
+        )
     if actor.pk != operator.pk:
         require_password_changed(actor)
         require_admin(actor)
@@ -158,8 +170,9 @@ def disable_operator(actor: Operator, username: str) -> Operator:
     require_admin(actor)
     operator = Operator.objects.select_for_update().filter(username=username).first()
     if operator is None:
-        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."),
-                           name=username)
+        raise InvalidInput(
+            "unknown_operator", _("There is no operator named %(name)s."), name=username
+        )
     if operator.pk == actor.pk:
         raise PrepaidError("cannot_disable_self", _("You cannot disable yourself."))
     before = _snapshot(operator)

@@ -29,5 +29,6 @@ def reader_for_station(home: DataHome, secrets: SiteSecrets, env: Mapping[str, s
             mifare_key=secrets.mifare_key,
             dialect=env.get("PREPAID_PCSC_DIALECT", "acs"),
         )
-    raise InvalidInput("bad_reader", _("PREPAID_READER must be “virtual” or “pcsc”, not "
-                                       "“%(kind)s”."), kind=kind)
+    raise InvalidInput(
+        "bad_reader", _("PREPAID_READER must be “virtual” or “pcsc”, not “%(kind)s”."), kind=kind
+    )

@@ -23,8 +23,10 @@ def check_card_name(name: str) -> str:
     if not CARD_NAME.match(name) or name.endswith(SUFFIX):
         raise InvalidInput(
             "bad_card_name",
-            _("Card name “%(name)s” is not valid: use letters, digits, “_”, “-” or “.” "
-              "(at most 64)."),
+            _(
+                "Card name “%(name)s” is not valid: use letters, digits, “_”, “-” or “.” "
+                "(at most 64)."
+            ),
             name=name,
         )
     return name
@@ -49,15 +51,17 @@ class CardStore:
     def require(self, name: str) -> Path:
         path = self.path(name)
         if not path.is_file():
-            raise InvalidInput("unknown_card", _("There is no card named “%(name)s” in the "
-                                                 "card store."), name=name)
+            raise InvalidInput(
+                "unknown_card", _("There is no card named “%(name)s” in the card store."), name=name
+            )
         return path
 
     def create(self, name: str, image: bytes) -> None:
         path = self.path(name)
         if path.exists():
-            raise InvalidInput("card_exists", _("A card named “%(name)s” already exists."),
-                               name=name)
+            raise InvalidInput(
+                "card_exists", _("A card named “%(name)s” already exists."), name=name
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write(path, image)
 
@@ -106,14 +110,14 @@ class VirtualReader:
         if len(old) != CARD_IMAGE_SIZE:
             old = old[:CARD_IMAGE_SIZE].ljust(CARD_IMAGE_SIZE, b"\0")
         if self.cut_after is not None and self.cut_after < len(data):
-            torn = old[:offset] + data[: self.cut_after] + old[offset + self.cut_after:]
+            torn = old[:offset] + data[: self.cut_after] + old[offset + self.cut_after :]
             atomic_write(path, torn)
             self.store.eject()  # the card left the reader mid-write
             raise ReaderError(
                 "card_removed",
                 _("The card was removed during the write; put it back and read it again."),
             )
-        new = old[:offset] + data + old[offset + len(data):]
+        new = old[:offset] + data + old[offset + len(data) :]
         atomic_write(path, new)
-        if path.read_bytes()[offset: offset + len(data)] != data:
+        if path.read_bytes()[offset : offset + len(data)] != data:
             raise write_failed()

@@ -23,23 +23,23 @@ def card_revoked() -> PrepaidError:
 
 
 def not_a_user_card(card_type: str) -> PrepaidError:
-    return PrepaidError("not_a_user_card",
-                        _("The card in the reader is not a user card (it is a “%(type)s” card)."),
-                        type=card_type)
+    return PrepaidError(
+        "not_a_user_card",
+        _("The card in the reader is not a user card (it is a “%(type)s” card)."),
+        type=card_type,
+    )
 
 
 def not_a_new_card(card_type: str) -> PrepaidError:
     return PrepaidError(
         "not_a_new_card",
-        _("A new card is needed (format it first); the card in the reader is a “%(type)s” "
-          "card."),
+        _("A new card is needed (format it first); the card in the reader is a “%(type)s” card."),
         type=card_type,
     )
 
 
 def unknown_card() -> PrepaidError:
-    return PrepaidError("unknown_card",
-                        _("This user card is not known to this office."))
+    return PrepaidError("unknown_card", _("This user card is not known to this office."))
 
 
 def raw_serial(image: bytes) -> str | None:
@@ -75,8 +75,11 @@ def live_purchase(customer_account: CustomerAccount) -> Purchase | None:
     pending = customer_account.purchases.filter(status=Purchase.Status.PENDING).first()
     if pending is not None:
         return pending
-    return (customer_account.purchases.filter(status=Purchase.Status.COMPLETED)
-            .order_by("-serial", "-id").first())
+    return (
+        customer_account.purchases.filter(status=Purchase.Status.COMPLETED)
+        .order_by("-serial", "-id")
+        .first()
+    )
 
 
 def slot_for(purchase: Purchase) -> Slot:
@@ -94,8 +97,9 @@ def slot_for(purchase: Purchase) -> Slot:
 def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
     """The user card as the database says it should be, with any pending purchase on it."""
     slots = []
-    accounts = (CustomerAccount.objects.filter(customer_id=card_record.customer_id)
-                .select_related("account"))
+    accounts = CustomerAccount.objects.filter(customer_id=card_record.customer_id).select_related(
+        "account"
+    )
     for customer_account in accounts:
         purchase = live_purchase(customer_account)
         if purchase is not None:
@@ -115,9 +119,12 @@ def expected_card(card_record: CustomerCard, write_backs: Card | None = None) ->
 def carries(card: Card, purchase: Purchase) -> bool:
     """Whether the card holds exactly this purchase in its slot."""
     slot = card.slot(purchase.customer_account.account.sub_meter)
-    return (slot is not None and card.serial == purchase.card_serial
-            and card.generation == purchase.card_generation
-            and slot == slot_for(purchase))
+    return (
+        slot is not None
+        and card.serial == purchase.card_serial
+        and card.generation == purchase.card_generation
+        and slot == slot_for(purchase)
+    )
 
 
 def write_office_area(reader: CardReader, card: Card, site_key: bytes) -> Card:
@@ -127,6 +134,7 @@ def write_office_area(reader: CardReader, card: Card, site_key: bytes) -> Card:
     if replace(written, write_backs=(), write_back_damaged=False) != replace(
         card, write_backs=(), write_back_damaged=False
     ):
-        raise ReaderError("write_failed",
-                          _("The card does not read back as written; read it again."))
+        raise ReaderError(
+            "write_failed", _("The card does not read back as written; read it again.")
+        )
     return written

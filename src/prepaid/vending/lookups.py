@@ -10,8 +10,11 @@ from prepaid.customers.models import Customer
 def customer(user_number: str) -> Customer:
     found = Customer.objects.filter(user_number=user_number.strip()).first()
     if found is None:
-        raise InvalidInput("unknown_customer", _("There is no customer with user number "
-                                                 "%(number)s."), number=user_number)
+        raise InvalidInput(
+            "unknown_customer",
+            _("There is no customer with user number %(number)s."),
+            number=user_number,
+        )
     return found
 
 

@@ -15,17 +15,20 @@ from django.db.models import Q
 class Shift(models.Model):
     """An operator's shift at one station; every ledger entry belongs to one."""
 
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="shifts")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts"
+    )
     station = models.CharField(max_length=64)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["operator", "station"],
-                                    condition=Q(closed_at__isnull=True),
-                                    name="one_open_shift_per_operator_station"),
+            models.UniqueConstraint(
+                fields=["operator", "station"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_shift_per_operator_station",
+            ),
         ]
 
 
@@ -37,8 +40,9 @@ class CustomerCard(models.Model):
         REVOKED = "revoked"
         RECYCLED = "recycled"
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
-                                 related_name="cards")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="cards"
+    )
     serial = models.CharField(max_length=16, unique=True)
     generation = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices)
@@ -48,22 +52,25 @@ class CustomerCard(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["customer"], condition=Q(status="active"),
-                                    name="one_active_card_per_customer"),
-            models.UniqueConstraint(fields=["customer", "generation"],
-                                    name="card_generation_once"),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(status="active"),
+                name="one_active_card_per_customer",
+            ),
+            models.UniqueConstraint(fields=["customer", "generation"], name="card_generation_once"),
         ]
 
 
 class CustomerAccount(models.Model):
     """A customer opened on an account (开户): price type, purchase serial counter, meter."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
-                                 related_name="accounts")
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT,
-                                related_name="customers")
-    price = models.ForeignKey("accounts.Price", on_delete=models.PROTECT,
-                              related_name="customers")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="accounts"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="customers"
+    )
+    price = models.ForeignKey("accounts.Price", on_delete=models.PROTECT, related_name="customers")
     last_serial = models.PositiveIntegerField(default=0)  # last purchase serial issued
     opened_at = models.DateTimeField()
 
@@ -91,26 +98,28 @@ class Purchase(models.Model):
         VOIDED = "voided"
         CORRECTED = "corrected"
 
-    customer_account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT,
-                                         related_name="purchases")
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="purchases"
+    )
     serial = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, db_index=True)
     quantity_centi = models.BigIntegerField()
     amount_fen = models.BigIntegerField()
     tendered_fen = models.BigIntegerField(default=0)
-    price_version = models.ForeignKey("accounts.PriceVersion", null=True,
-                                      on_delete=models.PROTECT, related_name="purchases")
+    price_version = models.ForeignKey(
+        "accounts.PriceVersion", null=True, on_delete=models.PROTECT, related_name="purchases"
+    )
     tier_lines = models.JSONField(default=list)
     period_start = models.DateField(null=True)
     payment_method = models.CharField(max_length=16, blank=True)
     card_serial = models.CharField(max_length=16)
     card_generation = models.PositiveIntegerField()
-    supersedes = models.ForeignKey("self", null=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    supersedes = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=64, unique=True)
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="purchases")
     station = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_index=True)
@@ -121,12 +130,16 @@ class Purchase(models.Model):
         constraints = [
             # A purchase serial is issued once: at most one live purchase per serial
             # (a correction of the same serial may be pending beside the completed one).
-            models.UniqueConstraint(fields=["customer_account", "serial"],
-                                    condition=Q(status="completed"),
-                                    name="serial_completed_once"),
-            models.UniqueConstraint(fields=["customer_account"],
-                                    condition=Q(status="pending"),
-                                    name="one_pending_purchase_per_account"),
+            models.UniqueConstraint(
+                fields=["customer_account", "serial"],
+                condition=Q(status="completed"),
+                name="serial_completed_once",
+            ),
+            models.UniqueConstraint(
+                fields=["customer_account"],
+                condition=Q(status="pending"),
+                name="one_pending_purchase_per_account",
+            ),
         ]
 
 
@@ -148,22 +161,28 @@ class LedgerEntry(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     time = models.DateTimeField(db_index=True)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
-                                 related_name="ledger")
-    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.PROTECT,
-                                related_name="+")
-    purchase = models.ForeignKey(Purchase, null=True, on_delete=models.PROTECT,
-                                 related_name="ledger")
-    reverses = models.OneToOneField("self", null=True, on_delete=models.PROTECT,
-                                    related_name="reversed_by")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="ledger"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    purchase = models.ForeignKey(
+        Purchase, null=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
     serial = models.PositiveIntegerField(null=True)
     quantity_centi = models.BigIntegerField(default=0)
     amount_fen = models.BigIntegerField()
     payment_method = models.CharField(max_length=16, choices=Payment.choices, blank=True)
-    price_version = models.ForeignKey("accounts.PriceVersion", null=True,
-                                      on_delete=models.PROTECT, related_name="+")
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    price_version = models.ForeignKey(
+        "accounts.PriceVersion", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="ledger")
     station = models.CharField(max_length=64)
     idempotency_key = models.CharField(max_length=80, unique=True)
@@ -172,16 +191,18 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["purchase"], condition=Q(kind="sale"),
-                                    name="one_sale_entry_per_purchase"),
+            models.UniqueConstraint(
+                fields=["purchase"], condition=Q(kind="sale"), name="one_sale_entry_per_purchase"
+            ),
         ]
 
 
 class MeterChange(models.Model):
     """A meter replacement (换表): readings of the old meter and the credit moved."""
 
-    customer_account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT,
-                                         related_name="meter_changes")
+    customer_account = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="meter_changes"
+    )
     transfer = models.OneToOneField(Purchase, on_delete=models.PROTECT, related_name="+")
     remaining_centi = models.BigIntegerField()  # left on the old meter, as the operator read it
     prestore_centi = models.BigIntegerField()  # the new meter's pre-stored quantity, deducted
@@ -190,6 +211,7 @@ class MeterChange(models.Model):
     old_cumulative_centi = models.BigIntegerField(null=True)
     old_balance_centi = models.BigIntegerField(null=True)
     reason = models.CharField(max_length=200, blank=True)
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     time = models.DateTimeField()

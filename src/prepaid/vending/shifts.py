@@ -12,16 +12,15 @@ from prepaid.vending.models import Shift
 
 def current_shift(operator: Operator, station: str) -> Shift:
     """The operator's open shift at this station, opened now if there is none."""
-    shift = Shift.objects.filter(operator=operator, station=station,
-                                 closed_at__isnull=True).first()
+    shift = Shift.objects.filter(operator=operator, station=station, closed_at__isnull=True).first()
     if shift is not None:
         return shift
     try:
         with transaction.atomic():
-            shift = Shift.objects.create(operator=operator, station=station,
-                                         opened_at=timezone.now())
-            log_action(operator, "shift.open", shift, after={"station": station},
-                       station=station)
+            shift = Shift.objects.create(
+                operator=operator, station=station, opened_at=timezone.now()
+            )
+            log_action(operator, "shift.open", shift, after={"station": station}, station=station)
             return shift
     except IntegrityError:  # opened by a concurrent request of the same operator
         return Shift.objects.get(operator=operator, station=station, closed_at__isnull=True)
