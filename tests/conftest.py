@@ -14,6 +14,17 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Argon2 is slow on purpose; tests in this process hash with a fast hasher instead."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield  # core tests run without Django at all
+        return
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
 @pytest.fixture
 def site_key() -> bytes:
     return secrets.token_bytes(32)
