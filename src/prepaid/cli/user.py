@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import InvalidInput, _
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("user", parents=[common], help="customers")
@@ -15,6 +17,21 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     reg.add_argument("--address", default="")
     reg.add_argument("--id-number", default="", help="resident ID or other document number")
     reg.add_argument("--remarks", default="")
+    reg.add_argument(
+        "--open",
+        action="store_true",
+        help="go straight on to opening an account (是否进行发卡（开户）操作) on the "
+        "new card in the reader",
+    )
+    reg.add_argument("--account", type=int, help="with --open: the account")
+    reg.add_argument("--price", type=int, help="with --open: the price type")
+    amount = reg.add_mutually_exclusive_group()
+    amount.add_argument("--quantity", help="with --open: first purchase quantity")
+    amount.add_argument("--amount", help="with --open: first purchase amount")
+    reg.add_argument(
+        "--pay", choices=["cash", "wechat", "alipay", "bank_card", "other"], default="cash"
+    )
+    reg.add_argument("--key", help="request key of the first purchase")
     reg.set_defaults(handler=handle_register)
     show = sub.add_parser("show", parents=[common], help="show a customer by user number")
     show.add_argument("number")
@@ -107,6 +124,15 @@ def _ledger_document(entry: Any) -> dict[str, Any]:
 def handle_register(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.customers.services import register_customer
 
+    if args.open and (
+        args.account is None
+        or args.price is None
+        or (args.quantity is None and args.amount is None)
+    ):
+        raise InvalidInput(
+            "open_arguments",
+            _("To open an account as well, give --account, --price and --quantity or --amount."),
+        )
     customer = register_customer(
         ctx.operator,
         name=args.name,
@@ -117,7 +143,35 @@ def handle_register(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     )
     doc = customer_document(customer)
     ctx.say(ctx.gettext("Customer %(name)s registered with user number %(user_number)s.") % doc)
+    if args.open:
+        doc["opened"] = _open_after_registering(ctx, args, customer)
     return doc
+
+
+def _open_after_registering(ctx: Any, args: argparse.Namespace, customer: Any) -> dict[str, Any]:
+    from prepaid.cli.vend import request_key, say_purchase, station
+    from prepaid.core.errors import PrepaidError
+    from prepaid.vending import lookups
+    from prepaid.vending.services import open_account, purchase_document
+
+    try:
+        purchase = open_account(
+            station(ctx),
+            customer,
+            lookups.account(args.account),
+            lookups.price(args.price),
+            quantity=args.quantity,
+            amount=args.amount,
+            payment=args.pay,
+            key=request_key(args),
+        )
+    except PrepaidError as exc:
+        # The customer stays registered: say so with the refusal.
+        exc.extra = {"user_number": customer.user_number}  # type: ignore[attr-defined]
+        raise
+    opened = purchase_document(purchase)
+    say_purchase(ctx, opened, ctx.gettext("Card written successfully."))
+    return opened
 
 
 def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def request_key(args: argparse.Namespace) -> str:
     return args.key or uuid.uuid4().hex
 
 
-def _say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
+def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
     ctx.say(headline)
     ctx.say(
         ctx.gettext(
@@ -115,7 +115,7 @@ def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         key=request_key(args),
     )
     doc = purchase_document(purchase)
-    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
 
 
@@ -131,7 +131,7 @@ def handle_sell(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         key=request_key(args),
     )
     doc = purchase_document(purchase)
-    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
 
 
@@ -147,7 +147,7 @@ def handle_correct(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         key=request_key(args),
     )
     doc = purchase_document(purchase)
-    _say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc
 
 

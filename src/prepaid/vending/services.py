@@ -64,31 +64,41 @@ class Station:
 
 def card_not_swiped() -> PrepaidError:
     # The manual's message: 该卡没有刷表，请刷表后再进行操作
-    return PrepaidError("card_not_swiped",
-                        _("This card has not been swiped on the meter; swipe it on the meter "
-                          "and try again."))
+    return PrepaidError(
+        "card_not_swiped",
+        _("This card has not been swiped on the meter; swipe it on the meter and try again."),
+    )
 
 
 def sale_in_progress() -> PrepaidError:
-    return PrepaidError("sale_in_progress",
-                        _("A purchase for this customer is still being written at another "
-                          "station; wait for it to finish and read the card again."))
+    return PrepaidError(
+        "sale_in_progress",
+        _(
+            "A purchase for this customer is still being written at another "
+            "station; wait for it to finish and read the card again."
+        ),
+    )
 
 
 def _over_limit(limit_centi: int, room_centi: int) -> PrepaidError:
     return PrepaidError(
         "over_limit",
-        _("This purchase would exceed the purchase limit of %(limit)s; at most %(room)s can "
-          "be bought now."),
-        limit=format_centi(limit_centi), room=format_centi(max(room_centi, 0)),
+        _(
+            "This purchase would exceed the purchase limit of %(limit)s; at most %(room)s can "
+            "be bought now."
+        ),
+        limit=format_centi(limit_centi),
+        room=format_centi(max(room_centi, 0)),
     )
 
 
 def _check_payment(payment: str) -> str:
     if payment not in PAYMENT_METHODS:
-        raise InvalidInput("bad_payment_method",
-                           _("Unknown payment method “%(method)s”: use cash, wechat, alipay, "
-                             "bank_card or other."), method=payment)
+        raise InvalidInput(
+            "bad_payment_method",
+            _("Unknown payment method “%(method)s”: use cash, wechat, alipay, bank_card or other."),
+            method=payment,
+        )
     return payment
 
 
@@ -143,23 +153,32 @@ def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -
     written = cardio.write_office_area(station.reader, expected, station.site_key)
     with transaction.atomic():
         CardOperation.objects.create(
-            kind=CardOperation.Kind.RESTORE, card_serial=record.serial,
-            customer=record.customer, operator=station.operator, station=station.name,
-            time=timezone.now(), details={"generation": record.generation},
+            kind=CardOperation.Kind.RESTORE,
+            card_serial=record.serial,
+            customer=record.customer,
+            operator=station.operator,
+            station=station.name,
+            time=timezone.now(),
+            details={"generation": record.generation},
         )
-        log_action(station.operator, "card.restore", record, station=station.name,
-                   after={"serial": record.serial, "generation": record.generation})
+        log_action(
+            station.operator,
+            "card.restore",
+            record,
+            station=station.name,
+            after={"serial": record.serial, "generation": record.generation},
+        )
     return written
 
 
 def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
-    pendings = Purchase.objects.filter(customer_account__customer=record.customer,
-                                       status=Purchase.Status.PENDING)
+    pendings = Purchase.objects.filter(
+        customer_account__customer=record.customer, status=Purchase.Status.PENDING
+    )
     for purchase in pendings.select_related("customer_account__account"):
         if cardio.carries(card, purchase):
             complete_purchase(station, purchase.pk)
-        elif (purchase.station != station.name
-              and timezone.now() - purchase.created_at < IN_FLIGHT):
+        elif purchase.station != station.name and timezone.now() - purchase.created_at < IN_FLIGHT:
             raise sale_in_progress()
         else:
             void_purchase(station, purchase.pk, reason="card does not carry it")
@@ -169,17 +188,18 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
 
 
 def _customer_account(customer: Customer, account_id: int | None) -> CustomerAccount:
-    accounts = CustomerAccount.objects.filter(customer=customer).select_related(
-        "account", "price")
+    accounts = CustomerAccount.objects.filter(customer=customer).select_related("account", "price")
     if account_id is not None:
         accounts = accounts.filter(account_id=account_id)
     found = list(accounts[:2])
     if not found:
-        raise PrepaidError("account_not_open",
-                           _("This customer has no account opened on that utility."))
+        raise PrepaidError(
+            "account_not_open", _("This customer has no account opened on that utility.")
+        )
     if len(found) > 1:
-        raise InvalidInput("account_required",
-                           _("This card carries several accounts: choose one (--account)."))
+        raise InvalidInput(
+            "account_required", _("This card carries several accounts: choose one (--account).")
+        )
     return found[0]
 
 
@@ -194,8 +214,10 @@ def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) 
 def card_mismatch(expected: int) -> PrepaidError:
     return PrepaidError(
         "card_mismatch",
-        _("The card does not carry the office's last purchase (%(expected)s); it may be an "
-          "old copy. Read the customer's current card."),
+        _(
+            "The card does not carry the office's last purchase (%(expected)s); it may be an "
+            "old copy. Read the customer's current card."
+        ),
         expected=expected,
     )
 
@@ -210,12 +232,14 @@ def _tariff(price: Price, day: datetime.date) -> tuple[PriceVersion, pricing.Tar
     return version, tariff_of(version)
 
 
-def _period_quantity(customer_account: CustomerAccount, start: datetime.date | None,
-                     exclude: Purchase | None = None) -> int:
+def _period_quantity(
+    customer_account: CustomerAccount, start: datetime.date | None, exclude: Purchase | None = None
+) -> int:
     if start is None:
         return 0
     purchases = customer_account.purchases.filter(
-        status=Purchase.Status.COMPLETED, kind=Purchase.Kind.PURCHASE, period_start=start)
+        status=Purchase.Status.COMPLETED, kind=Purchase.Kind.PURCHASE, period_start=start
+    )
     if exclude is not None:
         purchases = purchases.exclude(pk=exclude.pk)
     total = purchases.aggregate(total=Sum("quantity_centi"))["total"]
@@ -230,14 +254,19 @@ class Priced:
     tendered_fen: int
 
 
-def price_purchase(price: Price, quantity: Any, amount: Any,
-                   customer_account: CustomerAccount | None = None,
-                   exclude: Purchase | None = None) -> Priced:
+def price_purchase(
+    price: Price,
+    quantity: Any,
+    amount: Any,
+    customer_account: CustomerAccount | None = None,
+    exclude: Purchase | None = None,
+) -> Priced:
     """Quantity → amount or amount → quantity at today's price, tiers split by what the
     customer bought on that account in the period (nothing yet for a new account)."""
     if (quantity is None) == (amount is None):
-        raise InvalidInput("quantity_or_amount",
-                           _("Give either a quantity or an amount, not both."))
+        raise InvalidInput(
+            "quantity_or_amount", _("Give either a quantity or an amount, not both.")
+        )
     today = timezone.localdate()
     version, tariff = _tariff(price, today)
     start = pricing.period_start(today, tariff.period)
@@ -249,53 +278,101 @@ def price_purchase(price: Price, quantity: Any, amount: Any,
         tendered = parse_money(amount)
         quote = pricing.quote_amount(tariff, tendered, prior)
     if quote.amount_fen <= 0:
-        raise InvalidInput("amount_too_small",
-                           _("This quantity costs nothing at this price: buy more."))
+        raise InvalidInput(
+            "amount_too_small", _("This quantity costs nothing at this price: buy more.")
+        )
     return Priced(version, quote, start, tendered)
+
+
+def check_quantity_or_amount(quantity: Any, amount: Any) -> None:
+    """Refuse bad input before the card is read or anything else happens."""
+    if (quantity is None) == (amount is None):
+        raise InvalidInput(
+            "quantity_or_amount", _("Give either a quantity or an amount, not both.")
+        )
+    if quantity is not None:
+        parse_quantity(quantity)
+    else:
+        parse_money(amount)
 
 
 def _tier_lines(quote: pricing.Quote) -> list[dict[str, Any]]:
     from prepaid.core.money import format_hao
 
-    return [{"tier": line.tier_index + 1, "quantity": format_centi(line.quantity_centi),
-             "unit_price": format_hao(line.unit_price_hao),
-             "amount": format_fen(line.amount_fen)} for line in quote.lines]
+    return [
+        {
+            "tier": line.tier_index + 1,
+            "quantity": format_centi(line.quantity_centi),
+            "unit_price": format_hao(line.unit_price_hao),
+            "amount": format_fen(line.amount_fen),
+        }
+        for line in quote.lines
+    ]
 
 
 # -- phase one: a pending purchase --------------------------------------------------------
 
 
-def _new_purchase(station: Station, customer_account: CustomerAccount, *, serial: int,
-                  kind: str, quantity_centi: int, priced: Priced | None, payment: str,
-                  card: CustomerCard, key: str, supersedes: Purchase | None = None) -> Purchase:
+def _new_purchase(
+    station: Station,
+    customer_account: CustomerAccount,
+    *,
+    serial: int,
+    kind: str,
+    quantity_centi: int,
+    priced: Priced | None,
+    payment: str,
+    card: CustomerCard,
+    key: str,
+    supersedes: Purchase | None = None,
+) -> Purchase:
     assert transaction.get_connection().in_atomic_block
     # Locked after the account: a reissue (which locks the card first) waits for this sale,
     # and a sale never books on a card a reissue has just revoked.
-    if not CustomerCard.objects.select_for_update().filter(
-            pk=card.pk, status=CustomerCard.Status.ACTIVE).values_list("pk").first():
+    if (
+        not CustomerCard.objects.select_for_update()
+        .filter(pk=card.pk, status=CustomerCard.Status.ACTIVE)
+        .values_list("pk")
+        .first()
+    ):
         raise cardio.card_revoked()
     purchase = Purchase.objects.create(
-        customer_account=customer_account, serial=serial, kind=kind,
-        status=Purchase.Status.PENDING, quantity_centi=quantity_centi,
+        customer_account=customer_account,
+        serial=serial,
+        kind=kind,
+        status=Purchase.Status.PENDING,
+        quantity_centi=quantity_centi,
         amount_fen=priced.quote.amount_fen if priced else 0,
         tendered_fen=priced.tendered_fen if priced else 0,
         price_version=priced.version if priced else None,
         tier_lines=_tier_lines(priced.quote) if priced else [],
         period_start=priced.period_start if priced else None,
-        payment_method=payment, card_serial=card.serial, card_generation=card.generation,
-        supersedes=supersedes, idempotency_key=key, operator=station.operator,
-        shift=current_shift(station.operator, station.name), station=station.name,
+        payment_method=payment,
+        card_serial=card.serial,
+        card_generation=card.generation,
+        supersedes=supersedes,
+        idempotency_key=key,
+        operator=station.operator,
+        shift=current_shift(station.operator, station.name),
+        station=station.name,
         created_at=timezone.now(),
     )
-    log_action(station.operator, f"{_action(purchase)}.begin", purchase, station=station.name,
-               after=purchase_document(purchase))
+    log_action(
+        station.operator,
+        f"{_action(purchase)}.begin",
+        purchase,
+        station=station.name,
+        after=purchase_document(purchase),
+    )
     return purchase
 
 
 def _lock_for_purchase(customer_account_id: int) -> CustomerAccount:
-    customer_account = (CustomerAccount.objects.select_for_update()
-                        .select_related("account", "customer", "price")
-                        .get(pk=customer_account_id))
+    customer_account = (
+        CustomerAccount.objects.select_for_update()
+        .select_related("account", "customer", "price")
+        .get(pk=customer_account_id)
+    )
     if customer_account.purchases.filter(status=Purchase.Status.PENDING).exists():
         raise sale_in_progress()
     return customer_account
@@ -307,12 +384,14 @@ def _replay(key: str) -> Purchase | None:
     if purchase is None:
         return None
     if purchase.status == Purchase.Status.PENDING:
-        raise PrepaidError("purchase_pending",
-                           _("This request is still pending: read the card to finish it."))
+        raise PrepaidError(
+            "purchase_pending", _("This request is still pending: read the card to finish it.")
+        )
     if purchase.status == Purchase.Status.VOIDED:
-        raise PrepaidError("purchase_voided",
-                           _("This request was voided because the card was not written; "
-                             "start a new one."))
+        raise PrepaidError(
+            "purchase_voided",
+            _("This request was voided because the card was not written; start a new one."),
+        )
     return purchase
 
 
@@ -325,8 +404,9 @@ def _check_key(key: str) -> str:
 # -- phase two: write the card, complete or void -------------------------------------------
 
 
-def _write_and_complete(station: Station, purchase: Purchase, card_record: CustomerCard,
-                        current: Card | None) -> Purchase:
+def _write_and_complete(
+    station: Station, purchase: Purchase, card_record: CustomerCard, current: Card | None
+) -> Purchase:
     expected = cardio.expected_card(card_record, write_backs=current)
     try:
         cardio.write_office_area(station.reader, expected, station.site_key)
@@ -352,16 +432,20 @@ def _after_failed_write(station: Station, purchase: Purchase) -> None:
 
 @transaction.atomic
 def complete_purchase(station: Station, purchase_id: int) -> Purchase:
-    purchase = (Purchase.objects.select_for_update()
-                .select_related("customer_account__account", "customer_account__customer",
-                                "supersedes").get(pk=purchase_id))
+    purchase = (
+        Purchase.objects.select_for_update()
+        .select_related("customer_account__account", "customer_account__customer", "supersedes")
+        .get(pk=purchase_id)
+    )
     if purchase.status == Purchase.Status.COMPLETED:
         return purchase
     if purchase.status != Purchase.Status.PENDING:
-        raise PrepaidError("purchase_voided",
-                           _("This purchase was voided and cannot be completed."))
+        raise PrepaidError(
+            "purchase_voided", _("This purchase was voided and cannot be completed.")
+        )
     customer_account = CustomerAccount.objects.select_for_update().get(
-        pk=purchase.customer_account_id)
+        pk=purchase.customer_account_id
+    )
     original = purchase.supersedes
     if original is not None:
         original.status = Purchase.Status.CORRECTED
@@ -374,9 +458,14 @@ def complete_purchase(station: Station, purchase_id: int) -> Purchase:
     customer_account.last_serial = purchase.serial
     customer_account.save(update_fields=["last_serial"])
     _book(station, purchase)
-    log_action(station.operator, f"{_action(purchase)}.complete", purchase,
-               station=station.name, before={"status": "pending"},
-               after={"status": "completed", "serial": purchase.serial})
+    log_action(
+        station.operator,
+        f"{_action(purchase)}.complete",
+        purchase,
+        station=station.name,
+        before={"status": "pending"},
+        after={"status": "completed", "serial": purchase.serial},
+    )
     return purchase
 
 
@@ -388,8 +477,14 @@ def void_purchase(station: Station, purchase_id: int, reason: str) -> Purchase:
     purchase.status = Purchase.Status.VOIDED
     purchase.resolved_at = timezone.now()
     purchase.save(update_fields=["status", "resolved_at"])
-    log_action(station.operator, f"{_action(purchase)}.void", purchase, station=station.name,
-               before={"status": "pending"}, after={"status": "voided", "reason": reason})
+    log_action(
+        station.operator,
+        f"{_action(purchase)}.void",
+        purchase,
+        station=station.name,
+        before={"status": "pending"},
+        after={"status": "voided", "reason": reason},
+    )
     return purchase
 
 
@@ -402,22 +497,51 @@ def _action(purchase: Purchase) -> str:
 # -- the ledger: money moves only here -----------------------------------------------------
 
 
-def _entry(station: Station, purchase: Purchase | None, *, kind: str, amount_fen: int,
-           quantity_centi: int, customer: Customer, account: Account | None, payment: str,
-           key: str, reverses: LedgerEntry | None = None, remarks: str = "") -> LedgerEntry:
+def _entry(
+    station: Station,
+    purchase: Purchase | None,
+    *,
+    kind: str,
+    amount_fen: int,
+    quantity_centi: int,
+    customer: Customer,
+    account: Account | None,
+    payment: str,
+    key: str,
+    reverses: LedgerEntry | None = None,
+    remarks: str = "",
+) -> LedgerEntry:
     assert transaction.get_connection().in_atomic_block
     entry = LedgerEntry.objects.create(
-        kind=kind, time=timezone.now(), customer=customer, account=account,
-        purchase=purchase, reverses=reverses,
-        serial=purchase.serial if purchase else None, quantity_centi=quantity_centi,
-        amount_fen=amount_fen, payment_method=payment,
+        kind=kind,
+        time=timezone.now(),
+        customer=customer,
+        account=account,
+        purchase=purchase,
+        reverses=reverses,
+        serial=purchase.serial if purchase else None,
+        quantity_centi=quantity_centi,
+        amount_fen=amount_fen,
+        payment_method=payment,
         price_version=purchase.price_version if purchase else None,
-        operator=station.operator, shift=current_shift(station.operator, station.name),
-        station=station.name, idempotency_key=key, remarks=remarks,
+        operator=station.operator,
+        shift=current_shift(station.operator, station.name),
+        station=station.name,
+        idempotency_key=key,
+        remarks=remarks,
     )
-    log_action(station.operator, f"ledger.{kind}", entry, station=station.name,
-               after={"amount": format_fen(amount_fen), "quantity": format_centi(quantity_centi),
-                      "serial": entry.serial, "payment": payment})
+    log_action(
+        station.operator,
+        f"ledger.{kind}",
+        entry,
+        station=station.name,
+        after={
+            "amount": format_fen(amount_fen),
+            "quantity": format_centi(quantity_centi),
+            "serial": entry.serial,
+            "payment": payment,
+        },
+    )
     return entry
 
 
@@ -425,21 +549,32 @@ def _book(station: Station, purchase: Purchase) -> LedgerEntry:
     customer_account = purchase.customer_account
     transfer = purchase.kind == Purchase.Kind.TRANSFER
     return _entry(
-        station, purchase,
+        station,
+        purchase,
         kind=LedgerEntry.Kind.TRANSFER if transfer else LedgerEntry.Kind.SALE,
-        amount_fen=purchase.amount_fen, quantity_centi=purchase.quantity_centi,
-        customer=customer_account.customer, account=customer_account.account,
-        payment=purchase.payment_method, key=f"{purchase.idempotency_key}:book",
+        amount_fen=purchase.amount_fen,
+        quantity_centi=purchase.quantity_centi,
+        customer=customer_account.customer,
+        account=customer_account.account,
+        payment=purchase.payment_method,
+        key=f"{purchase.idempotency_key}:book",
     )
 
 
 def _book_reversal(station: Station, original: Purchase, correction: Purchase) -> LedgerEntry:
     sale = LedgerEntry.objects.get(purchase=original, kind=LedgerEntry.Kind.SALE)
     return _entry(
-        station, original, kind=LedgerEntry.Kind.REVERSAL, amount_fen=-sale.amount_fen,
-        quantity_centi=-sale.quantity_centi, customer=sale.customer, account=sale.account,
-        payment=sale.payment_method, key=f"{correction.idempotency_key}:reverse",
-        reverses=sale, remarks=f"correction of purchase {original.serial}",
+        station,
+        original,
+        kind=LedgerEntry.Kind.REVERSAL,
+        amount_fen=-sale.amount_fen,
+        quantity_centi=-sale.quantity_centi,
+        customer=sale.customer,
+        account=sale.account,
+        payment=sale.payment_method,
+        key=f"{correction.idempotency_key}:reverse",
+        reverses=sale,
+        remarks=f"correction of purchase {original.serial}",
     )
 
 
@@ -474,27 +609,37 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
 # -- 开户 open account -------------------------------------------------------------------------
 
 
-def open_account(station: Station, customer: Customer, account: Account, price: Price, *,
-                 quantity: Any = None, amount: Any = None, payment: str = "cash",
-                 key: str) -> Purchase:
+def open_account(
+    station: Station,
+    customer: Customer,
+    account: Account,
+    price: Price,
+    *,
+    quantity: Any = None,
+    amount: Any = None,
+    payment: str = "cash",
+    key: str,
+) -> Purchase:
     """Give a registered customer a card on an account, with a first purchase.
 
     The card in the reader is a new card, or the customer's own card to which another
     account (sub-meter) is added."""
     _check_key(key)
+    check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
     replayed = _replay(key)
     if replayed is not None:
         return replayed
     if price.account_id != account.pk:
-        raise InvalidInput("price_not_of_account",
-                           _("That price belongs to another account."))
+        raise InvalidInput("price_not_of_account", _("That price belongs to another account."))
     card_record, card = _card_for_opening(station, customer)
     existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
     if existing is not None and existing.last_serial:
-        raise PrepaidError("already_open",
-                           _("This customer already has an account on %(account)s."),
-                           account=account.name)
+        raise PrepaidError(
+            "already_open",
+            _("This customer already has an account on %(account)s."),
+            account=account.name,
+        )
     priced = price_purchase(price, quantity, amount, existing)
     room = account.limit_centi - account.prestore_centi
     if priced.quote.quantity_centi > room:
@@ -503,18 +648,33 @@ def open_account(station: Station, customer: Customer, account: Account, price: 
         customer_account = _open_customer_account(station, customer, account, price)
         customer_account = _lock_for_purchase(customer_account.pk)
         if customer_account.last_serial:
-            raise PrepaidError("already_open",
-                               _("This customer already has an account on %(account)s."),
-                               account=account.name)
+            raise PrepaidError(
+                "already_open",
+                _("This customer already has an account on %(account)s."),
+                account=account.name,
+            )
         card_record = _register_card(station, customer, card_record, card)
-        purchase = _new_purchase(station, customer_account, serial=1,
-                                 kind=Purchase.Kind.PURCHASE,
-                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
-                                 payment=payment, card=card_record, key=key)
+        purchase = _new_purchase(
+            station,
+            customer_account,
+            serial=1,
+            kind=Purchase.Kind.PURCHASE,
+            quantity_centi=priced.quote.quantity_centi,
+            priced=priced,
+            payment=payment,
+            card=card_record,
+            key=key,
+        )
         CardOperation.objects.create(
-            kind=CardOperation.Kind.OPEN, card_serial=card_record.serial, account=account,
-            customer=customer, operator=station.operator, station=station.name,
-            time=timezone.now(), details={"purchase": purchase.pk})
+            kind=CardOperation.Kind.OPEN,
+            card_serial=card_record.serial,
+            account=account,
+            customer=customer,
+            operator=station.operator,
+            station=station.name,
+            time=timezone.now(),
+            details={"purchase": purchase.pk},
+        )
     return _write_and_complete(station, purchase, card_record, card)
 
 
@@ -532,54 +692,85 @@ def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCar
     if active is not None:
         raise PrepaidError(
             "customer_has_card",
-            _("This customer already has card %(serial)s: put that card in the reader to add "
-              "an account, or reissue it if it is lost."), serial=active.serial)
+            _(
+                "This customer already has card %(serial)s: put that card in the reader to add "
+                "an account, or reissue it if it is lost."
+            ),
+            serial=active.serial,
+        )
     if CustomerCard.objects.filter(serial=read.card.serial).exists():
         raise cardio.not_a_new_card("user")
     return None, read.card
 
 
-def _open_customer_account(station: Station, customer: Customer, account: Account,
-                           price: Price) -> CustomerAccount:
+def _open_customer_account(
+    station: Station, customer: Customer, account: Account, price: Price
+) -> CustomerAccount:
     """The customer's account row (an earlier opening that was voided leaves one behind)."""
     customer_account, created = CustomerAccount.objects.get_or_create(
-        customer=customer, account=account,
-        defaults={"price": price, "opened_at": timezone.now()})
+        customer=customer, account=account, defaults={"price": price, "opened_at": timezone.now()}
+    )
     if created:
-        log_action(station.operator, "customer_account.open", customer_account,
-                   station=station.name,
-                   after={"customer": customer.user_number, "account": account.pk,
-                          "price": price.pk})
+        log_action(
+            station.operator,
+            "customer_account.open",
+            customer_account,
+            station=station.name,
+            after={"customer": customer.user_number, "account": account.pk, "price": price.pk},
+        )
     elif customer_account.price_id != price.pk and not customer_account.last_serial:
         customer_account.price = price
         customer_account.save(update_fields=["price"])
-        log_action(station.operator, "customer_account.price", customer_account,
-                   station=station.name, after={"price": price.pk})
+        log_action(
+            station.operator,
+            "customer_account.price",
+            customer_account,
+            station=station.name,
+            after={"price": price.pk},
+        )
     return customer_account
 
 
-def _register_card(station: Station, customer: Customer, record: CustomerCard | None,
-                   card: Card) -> CustomerCard:
+def _register_card(
+    station: Station, customer: Customer, record: CustomerCard | None, card: Card
+) -> CustomerCard:
     if record is not None:
         return record
-    generation = (customer.cards.order_by("-generation").values_list("generation", flat=True)
-                  .first() or 0) + 1
+    generation = (
+        customer.cards.order_by("-generation").values_list("generation", flat=True).first() or 0
+    ) + 1
     record = CustomerCard.objects.create(
-        customer=customer, serial=card.serial, generation=generation,
-        status=CustomerCard.Status.ACTIVE, issued_at=timezone.now())
-    log_action(station.operator, "card.issue", record, station=station.name,
-               after={"serial": record.serial, "generation": generation,
-                      "customer": customer.user_number})
+        customer=customer,
+        serial=card.serial,
+        generation=generation,
+        status=CustomerCard.Status.ACTIVE,
+        issued_at=timezone.now(),
+    )
+    log_action(
+        station.operator,
+        "card.issue",
+        record,
+        station=station.name,
+        after={"serial": record.serial, "generation": generation, "customer": customer.user_number},
+    )
     return record
 
 
 # -- 销售 sale --------------------------------------------------------------------------------
 
 
-def sell(station: Station, *, account_id: int | None = None, quantity: Any = None,
-         amount: Any = None, payment: str = "cash", key: str) -> Purchase:
+def sell(
+    station: Station,
+    *,
+    account_id: int | None = None,
+    quantity: Any = None,
+    amount: Any = None,
+    payment: str = "cash",
+    key: str,
+) -> Purchase:
     """A further purchase written to the customer's card (the card in the reader)."""
     _check_key(key)
+    check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
     replayed = _replay(key)
     if replayed is not None:
@@ -595,16 +786,23 @@ def sell(station: Station, *, account_id: int | None = None, quantity: Any = Non
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
         _check_card_matches(user_card, customer_account)
-        purchase = _new_purchase(station, customer_account,
-                                 serial=customer_account.last_serial + 1,
-                                 kind=Purchase.Kind.PURCHASE,
-                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
-                                 payment=payment, card=user_card.record, key=key)
+        purchase = _new_purchase(
+            station,
+            customer_account,
+            serial=customer_account.last_serial + 1,
+            kind=Purchase.Kind.PURCHASE,
+            quantity_centi=priced.quote.quantity_centi,
+            priced=priced,
+            payment=payment,
+            card=user_card.record,
+            key=key,
+        )
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
 
 
-def _check_limit(card: Card, customer_account: CustomerAccount, quantity_centi: int,
-                 carried_centi: int = 0) -> None:
+def _check_limit(
+    card: Card, customer_account: CustomerAccount, quantity_centi: int, carried_centi: int = 0
+) -> None:
     """Refuse a sale the meter would refuse, from the balance it last wrote back."""
     account = customer_account.account
     write_back = card.write_back(account.sub_meter)
@@ -617,39 +815,60 @@ def _check_limit(card: Card, customer_account: CustomerAccount, quantity_centi: 
 # -- 充值修改 correction ------------------------------------------------------------------------
 
 
-def correct(station: Station, *, account_id: int | None = None, quantity: Any = None,
-            amount: Any = None, payment: str | None = None, key: str) -> Purchase:
+def correct(
+    station: Station,
+    *,
+    account_id: int | None = None,
+    quantity: Any = None,
+    amount: Any = None,
+    payment: str | None = None,
+    key: str,
+) -> Purchase:
     """Change the last purchase while it is not yet swiped: the original is reversed in the
     ledger and the new quantity written under the same purchase serial."""
     _check_key(key)
+    check_quantity_or_amount(quantity, amount)
     replayed = _replay(key)
     if replayed is not None:
         return replayed
     user_card = read_user_card(station)
     customer_account = _customer_account(user_card.customer, account_id)
     if user_card.card.swiped(customer_account.account.sub_meter):
-        raise PrepaidError("already_swiped",
-                           _("The last purchase has already been swiped on the meter and can "
-                             "no longer be corrected."))
+        raise PrepaidError(
+            "already_swiped",
+            _(
+                "The last purchase has already been swiped on the meter and can "
+                "no longer be corrected."
+            ),
+        )
     _check_card_matches(user_card, customer_account)
     original = cardio.live_purchase(customer_account)
     if original is None or original.kind != Purchase.Kind.PURCHASE:
-        raise PrepaidError("nothing_to_correct",
-                           _("The last entry on this card is not a purchase that can be "
-                             "corrected."))
+        raise PrepaidError(
+            "nothing_to_correct",
+            _("The last entry on this card is not a purchase that can be corrected."),
+        )
     payment = _check_payment(payment or original.payment_method or "cash")
-    priced = price_purchase(customer_account.price, quantity, amount, customer_account,
-                            exclude=original)
+    priced = price_purchase(
+        customer_account.price, quantity, amount, customer_account, exclude=original
+    )
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account.pk)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
             raise card_mismatch(customer_account.last_serial)
-        purchase = _new_purchase(station, customer_account, serial=original.serial,
-                                 kind=Purchase.Kind.PURCHASE,
-                                 quantity_centi=priced.quote.quantity_centi, priced=priced,
-                                 payment=payment, card=user_card.record, key=key,
-                                 supersedes=original)
+        purchase = _new_purchase(
+            station,
+            customer_account,
+            serial=original.serial,
+            kind=Purchase.Kind.PURCHASE,
+            quantity_centi=priced.quote.quantity_centi,
+            priced=priced,
+            payment=payment,
+            card=user_card.record,
+            key=key,
+            supersedes=original,
+        )
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
 
 
@@ -664,8 +883,9 @@ class Reissue:
     fee: LedgerEntry | None
 
 
-def reissue(station: Station, customer: Customer, *, fee: Any = None,
-            payment: str = "cash", key: str) -> Reissue:
+def reissue(
+    station: Station, customer: Customer, *, fee: Any = None, payment: str = "cash", key: str
+) -> Reissue:
     """A new card for a lost or broken one: same last purchases, generation + 1. The old
     card is revoked at once here, and in the meter at the new card's first swipe."""
     _check_key(key)
@@ -689,45 +909,73 @@ def reissue(station: Station, customer: Customer, *, fee: Any = None,
         record, revoked = _swap_cards(station, customer, read.card)
         fee_entry = None
         if fee_fen:
-            fee_entry = _entry(station, None, kind=LedgerEntry.Kind.FEE, amount_fen=fee_fen,
-                               quantity_centi=0, customer=customer, account=None,
-                               payment=payment, key=f"{key}:fee", remarks="reissue fee")
-    card = cardio.write_office_area(station.reader, cardio.expected_card(record),
-                                    station.site_key)
+            fee_entry = _entry(
+                station,
+                None,
+                kind=LedgerEntry.Kind.FEE,
+                amount_fen=fee_fen,
+                quantity_centi=0,
+                customer=customer,
+                account=None,
+                payment=payment,
+                key=f"{key}:fee",
+                remarks="reissue fee",
+            )
+    card = cardio.write_office_area(station.reader, cardio.expected_card(record), station.site_key)
     return Reissue(record, revoked, card, fee_entry)
 
 
-def _swap_cards(station: Station, customer: Customer,
-                new_card: Card) -> tuple[CustomerCard, CustomerCard | None]:
-    old = (CustomerCard.objects.select_for_update()
-           .filter(customer=customer, status=CustomerCard.Status.ACTIVE).first())
+def _swap_cards(
+    station: Station, customer: Customer, new_card: Card
+) -> tuple[CustomerCard, CustomerCard | None]:
+    old = (
+        CustomerCard.objects.select_for_update()
+        .filter(customer=customer, status=CustomerCard.Status.ACTIVE)
+        .first()
+    )
     # After the card lock: a sale that got it first has committed its pending purchase.
-    if Purchase.objects.filter(customer_account__customer=customer,
-                               status=Purchase.Status.PENDING).exists():
+    if Purchase.objects.filter(
+        customer_account__customer=customer, status=Purchase.Status.PENDING
+    ).exists():
         raise sale_in_progress()
     if old is None and not CustomerAccount.objects.filter(customer=customer).exists():
-        raise PrepaidError("nothing_to_reissue",
-                           _("This customer has no card to reissue: open an account first."))
+        raise PrepaidError(
+            "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
+        )
     if old is not None:
         old.status = CustomerCard.Status.REVOKED
         old.revoked_at = timezone.now()
         old.save(update_fields=["status", "revoked_at"])
-        log_action(station.operator, "card.revoke", old, station=station.name,
-                   before={"status": "active"}, after={"status": "revoked"})
+        log_action(
+            station.operator,
+            "card.revoke",
+            old,
+            station=station.name,
+            before={"status": "active"},
+            after={"status": "revoked"},
+        )
     record = _register_card(station, customer, None, new_card)
     CardOperation.objects.create(
-        kind=CardOperation.Kind.REISSUE, card_serial=record.serial, customer=customer,
-        operator=station.operator, station=station.name, time=timezone.now(),
-        details={"generation": record.generation,
-                 "revoked": old.serial if old is not None else None})
+        kind=CardOperation.Kind.REISSUE,
+        card_serial=record.serial,
+        customer=customer,
+        operator=station.operator,
+        station=station.name,
+        time=timezone.now(),
+        details={
+            "generation": record.generation,
+            "revoked": old.serial if old is not None else None,
+        },
+    )
     return record, old
 
 
 # -- 换表 meter change -------------------------------------------------------------------------
 
 
-def meter_change(station: Station, *, remaining: Any, account_id: int | None = None,
-                 reason: str = "", key: str) -> tuple[Purchase, MeterChange]:
+def meter_change(
+    station: Station, *, remaining: Any, account_id: int | None = None, reason: str = "", key: str
+) -> tuple[Purchase, MeterChange]:
     """Move the customer's remaining credit from a replaced meter to the new one (admin).
 
     Transfer = remaining on the old meter − the new meter's pre-stored quantity + an
@@ -736,8 +984,12 @@ def meter_change(station: Station, *, remaining: Any, account_id: int | None = N
     require_admin(station.operator)
     _check_key(key)
     if len(reason) > 200:
-        raise InvalidInput("too_long", _("%(field)s is too long (at most %(maximum)s "
-                                         "characters)."), field="reason", maximum=200)
+        raise InvalidInput(
+            "too_long",
+            _("%(field)s is too long (at most %(maximum)s characters)."),
+            field="reason",
+            maximum=200,
+        )
     remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
     replayed = _replay(key)
     if replayed is not None:
@@ -750,11 +1002,17 @@ def meter_change(station: Station, *, remaining: Any, account_id: int | None = N
         customer_account = _lock_for_purchase(customer_account.pk)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi)
-        purchase = _new_purchase(station, customer_account,
-                                 serial=customer_account.last_serial + 1,
-                                 kind=Purchase.Kind.TRANSFER,
-                                 quantity_centi=change.transfer_centi, priced=None,
-                                 payment="", card=user_card.record, key=key)
+        purchase = _new_purchase(
+            station,
+            customer_account,
+            serial=customer_account.last_serial + 1,
+            kind=Purchase.Kind.TRANSFER,
+            quantity_centi=change.transfer_centi,
+            priced=None,
+            payment="",
+            card=user_card.record,
+            key=key,
+        )
         record = _record_meter_change(station, customer_account, purchase, change, reason)
     purchase = _write_and_complete(station, purchase, user_card.record, user_card.card)
     return purchase, record
@@ -771,8 +1029,9 @@ class MeterChangePlan:
     old_cumulative_centi: int | None
 
 
-def _plan_meter_change(user_card: UserCard, customer_account: CustomerAccount,
-                       remaining_centi: int) -> MeterChangePlan:
+def _plan_meter_change(
+    user_card: UserCard, customer_account: CustomerAccount, remaining_centi: int
+) -> MeterChangePlan:
     account = customer_account.account
     last = cardio.live_purchase(customer_account)
     swiped = user_card.card.swiped(account.sub_meter)
@@ -786,29 +1045,53 @@ def _plan_meter_change(user_card: UserCard, customer_account: CustomerAccount,
     value = pricing.quote_quantity(tariff, transfer).amount_fen if transfer > 0 else 0
     write_back = user_card.card.write_back(account.sub_meter)
     return MeterChangePlan(
-        remaining_centi=remaining_centi, prestore_centi=account.prestore_centi,
-        carried_centi=carried, transfer_centi=transfer, value_fen=value,
+        remaining_centi=remaining_centi,
+        prestore_centi=account.prestore_centi,
+        carried_centi=carried,
+        transfer_centi=transfer,
+        value_fen=value,
         old_balance_centi=write_back.balance_centi if write_back else None,
         old_cumulative_centi=write_back.cumulative_centi if write_back else None,
     )
 
 
-def _record_meter_change(station: Station, customer_account: CustomerAccount,
-                         purchase: Purchase, plan: MeterChangePlan, reason: str) -> MeterChange:
+def _record_meter_change(
+    station: Station,
+    customer_account: CustomerAccount,
+    purchase: Purchase,
+    plan: MeterChangePlan,
+    reason: str,
+) -> MeterChange:
     record = MeterChange.objects.create(
-        customer_account=customer_account, transfer=purchase,
-        remaining_centi=plan.remaining_centi, prestore_centi=plan.prestore_centi,
-        carried_centi=plan.carried_centi, value_fen=plan.value_fen,
+        customer_account=customer_account,
+        transfer=purchase,
+        remaining_centi=plan.remaining_centi,
+        prestore_centi=plan.prestore_centi,
+        carried_centi=plan.carried_centi,
+        value_fen=plan.value_fen,
         old_cumulative_centi=plan.old_cumulative_centi,
-        old_balance_centi=plan.old_balance_centi, reason=reason,
-        operator=station.operator, time=timezone.now())
+        old_balance_centi=plan.old_balance_centi,
+        reason=reason,
+        operator=station.operator,
+        time=timezone.now(),
+    )
     CardOperation.objects.create(
-        kind=CardOperation.Kind.METER_CHANGE, card_serial=purchase.card_serial,
-        account=customer_account.account, customer=customer_account.customer,
-        operator=station.operator, station=station.name, time=timezone.now(),
-        details={"transfer": format_centi(plan.transfer_centi), "reason": reason})
-    log_action(station.operator, "meter_change.record", record, station=station.name,
-               after=meter_change_document(record))
+        kind=CardOperation.Kind.METER_CHANGE,
+        card_serial=purchase.card_serial,
+        account=customer_account.account,
+        customer=customer_account.customer,
+        operator=station.operator,
+        station=station.name,
+        time=timezone.now(),
+        details={"transfer": format_centi(plan.transfer_centi), "reason": reason},
+    )
+    log_action(
+        station.operator,
+        "meter_change.record",
+        record,
+        station=station.name,
+        after=meter_change_document(record),
+    )
     return record
 
 
@@ -832,10 +1115,17 @@ def meter_change_document(record: MeterChange) -> dict[str, Any]:
 
 
 def pending_purchases() -> list[Purchase]:
-    return list(Purchase.objects.filter(status=Purchase.Status.PENDING)
-                .select_related("customer_account__customer", "customer_account__account",
-                                "customer_account__price", "price_version", "supersedes")
-                .order_by("created_at"))
+    return list(
+        Purchase.objects.filter(status=Purchase.Status.PENDING)
+        .select_related(
+            "customer_account__customer",
+            "customer_account__account",
+            "customer_account__price",
+            "price_version",
+            "supersedes",
+        )
+        .order_by("created_at")
+    )
 
 
 def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purchase:

@@ -1,0 +1,171 @@
+"""The operator manual end to end through the command line (DESIGN §8), as an acceptance test:
+every number compared, every refusal with its code and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ADMIN_PASSWORD = "Counter-9-admin"
+
+
+class Cli:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_STATION": "counter-1",
+                    "PREPAID_OPERATOR": "admin", "PREPAID_PASSWORD": ADMIN_PASSWORD}
+
+    def run(self, *args: str, status: int = 0, stdin: str = "", **env: str):
+        result = subprocess.run(
+            [sys.executable, "-m", "prepaid", "--json", *args], env={**self.env, **env},
+            input=stdin, capture_output=True, text=True, timeout=120)
+        assert result.returncode == status, (args, result.stdout, result.stderr)
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory) -> Cli:
+    cli = Cli(tmp_path_factory.mktemp("office") / "data")
+    first = cli.run("init")
+    assert first["admin_created"] and first["secrets_created"]
+    assert (cli.home / "secrets.json").stat().st_mode & 0o777 == 0o600
+    again = cli.run("init")  # idempotent
+    assert not again["admin_created"] and not again["secrets_created"]
+    refused = cli.run("account", "list", status=1, PREPAID_PASSWORD="1111")
+    assert refused["error"] == "password_change_required"
+    cli.run("operator", "passwd", "admin", stdin=ADMIN_PASSWORD + "\n",
+            PREPAID_PASSWORD="1111")
+    return cli
+
+
+def test_manual_from_first_account_to_meter_change(cli):
+    account = cli.run("account", "create", "--meter-type", "water", "--sub-meter", "1",
+                      "--limit", "999", "--prestore", "5", "--alarm", "10", "--overdraft", "5",
+                      "--maintenance-code", "1234", "--name", "自来水")
+    assert account["offer_price"] is True
+    price = cli.run("price", "add", "--account", str(account["id"]), "--name", "居民用水",
+                    "--unit-price", "3.45")
+    for name in ("setting", "zero", "user1", "user2", "blank"):
+        cli.run("card", "blank", name)
+
+    # Tool cards (admin): zero then setting, as the manual says for a new meter.
+    cli.run("card", "insert", "zero")
+    assert cli.run("card", "make", "zero", "--account", str(account["id"]))["type"] == "zero"
+    cli.run("card", "insert", "setting")
+    setting = cli.run("card", "make", "setting", "--account", str(account["id"]))
+    assert setting["parameters"]["limit"] == "999.00"
+    cli.run("meter", "add", "M1")
+    cli.run("card", "insert", "zero")
+    cli.run("meter", "swipe", "M1")
+    cli.run("card", "insert", "setting")
+    meter = cli.run("meter", "swipe", "M1")
+    assert (meter["state"], meter["balance"]) == ("set", "5.00")
+
+    # Register and open on a new card in one go.
+    cli.run("card", "insert", "user1")
+    cli.run("card", "format")
+    user = cli.run("user", "register", "--name", "王五", "--phone", "13912345678", "--open",
+                   "--account", str(account["id"]), "--price", str(price["id"]),
+                   "--quantity", "10")
+    number = user["user_number"]
+    opened = user["opened"]
+    assert (opened["serial"], opened["quantity"], opened["amount"]) == (1, "10.00", "34.50")
+
+    # Not swiped: the next sale is refused with the manual's message.
+    refused = cli.run("sell", "--quantity", "5", status=1)
+    assert refused["error"] == "card_not_swiped"
+    assert refused["message"] == "该卡没有刷表，请刷表后再进行操作"
+    english = cli.run("sell", "--quantity", "5", "--lang", "en", status=1)
+    assert "swiped" in english["message"]
+
+    meter = cli.run("meter", "swipe", "M1")
+    assert (meter["state"], meter["balance"], meter["last_serial"]) == ("bound", "15.00", 1)
+    card = cli.run("card", "read")
+    assert card["slots"][0]["swiped"] is True
+    assert card["slots"][0]["meter"]["balance"] == "15.00"
+
+    sale = cli.run("sell", "--amount", "19.99", "--pay", "wechat")
+    assert (sale["serial"], sale["quantity"], sale["amount"]) == (2, "5.79", "19.98")
+    fixed = cli.run("correct", "--quantity", "2")
+    assert (fixed["serial"], fixed["quantity"], fixed["amount"]) == (2, "2.00", "6.90")
+    meter = cli.run("meter", "swipe", "M1")
+    assert meter["balance"] == "17.00"
+    assert cli.run("correct", "--quantity", "1", status=1)["error"] == "already_swiped"
+    used = cli.run("meter", "use", "M1", "4.5")
+    assert used["balance"] == "12.50"
+
+    # Reissue onto a new card: the old one is revoked at once in the office.
+    cli.run("card", "insert", "user2")
+    cli.run("card", "format")
+    reissued = cli.run("reissue", number, "--fee", "10")
+    assert (reissued["generation"], reissued["serial"], reissued["fee"]) == (2, 2, "10.00")
+    cli.run("card", "insert", "user1")
+    assert cli.run("sell", "--quantity", "1", status=1)["error"] == "card_revoked"
+    cli.run("card", "insert", "user2")
+    assert cli.run("sell", "--quantity", "1", status=1)["error"] == "card_not_swiped"
+    meter = cli.run("meter", "swipe", "M1")
+    assert (meter["balance"], meter["last_serial"]) == ("12.50", 2)  # not credited twice
+    cli.run("card", "insert", "user1")
+    old = cli.run("meter", "swipe", "M1", status=1)
+    assert (old["error"], old["result"]) == ("card_revoked", "E05")
+    cli.run("card", "insert", "user2")
+
+    # Meter change: the new meter is zeroed and set, then takes the transfer.
+    sale = cli.run("sell", "--quantity", "3")  # unswiped, carried over
+    assert sale["serial"] == 3
+    cli.run("meter", "add", "M2")
+    for tool in ("zero", "setting"):
+        cli.run("card", "insert", tool)
+        cli.run("meter", "swipe", "M2")
+    cli.run("card", "insert", "user2")
+    change = cli.run("meter-change", "--remaining", "12.5", "--reason", "表坏")
+    assert (change["serial"], change["kind"], change["transfer"]) == (4, "transfer", "10.50")
+    assert (change["carried"], change["prestore_deducted"], change["value"]) == (
+        "3.00", "5.00", "36.23")
+    assert cli.run("meter", "swipe", "M1", status=1)["result"] == "E09"
+    meter = cli.run("meter", "swipe", "M2")
+    assert (meter["state"], meter["balance"], meter["last_serial"]) == ("bound", "15.50", 4)
+
+    history = cli.run("user", "show", number)
+    assert history["user_number"] == number
+    audit = cli.run("audit", "verify")
+    assert audit["ok"] is True and audit["entries"] > 20
+
+
+def test_operator_permissions_and_bad_input(cli):
+    cli.run("operator", "add", "clerk", "--role", "operator", stdin="Clerk-pass-77\n")
+    clerk = {"PREPAID_OPERATOR": "clerk", "PREPAID_PASSWORD": "Clerk-pass-77"}
+    cli.run("card", "blank", "tool-x")
+    cli.run("card", "insert", "tool-x")
+    for args in (("card", "make", "check"), ("card", "format"),
+                 ("account", "create", "--meter-type", "gas", "--sub-meter", "3", "--limit",
+                  "9", "--prestore", "0", "--alarm", "1", "--overdraft", "0",
+                  "--maintenance-code", "1"),
+                 ("price", "add", "--account", "1", "--name", "x", "--unit-price", "1"),
+                 ("meter-change", "--remaining", "1")):
+        assert cli.run(*args, status=1, **clerk)["error"] == "permission_denied", args
+    assert cli.run("sell", "--quantity", "1", status=1, PREPAID_PASSWORD="wrong")["error"] == (
+        "auth_failed")
+    for bad in ("-1", "0", "abc", "1.234", "1e5", "99999999999"):
+        result = cli.run("sell", "--quantity", bad, status=2, **clerk)
+        assert result["error"] in {"negative", "zero", "not_a_number", "too_many_decimals",
+                                   "too_large"}, result
+    assert cli.run("sell", status=2)["error"] == "usage"
+    assert cli.run("card", "insert", "no-such-card", status=2)["error"] == "unknown_card"
+    assert cli.run("meter", "show", "NOPE", status=2)["error"] == "unknown_meter"
+    cli.run("card", "insert", "tool-x")
+    (cli.home / "cards" / "tool-x.card").write_bytes(b"PP" + bytes(10))
+    before = (cli.home / "cards" / "tool-x.card").read_bytes()
+    assert cli.run("card", "read", status=1)["error"] == "bad_card"
+    assert (cli.home / "cards" / "tool-x.card").read_bytes() == before
+
+
+def test_missing_data_directory_is_a_clear_usage_error(tmp_path):
+    cli = Cli(tmp_path / "nowhere")
+    result = cli.run("card", "list", status=2)
+    assert result["error"] == "no_data_directory"
