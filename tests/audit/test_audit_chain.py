@@ -1,0 +1,55 @@
+"""The audit log is a hash chain: every change, in order; any edit or deletion is found."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from prepaid.audit.models import AuditEntry
+from prepaid.audit.services import log_action, verify_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def _log(admin, n):
+    for i in range(n):
+        with transaction.atomic():
+            log_action(
+                admin,
+                "test.change",
+                object_type="thing",
+                object_id=str(i),
+                before={"v": i},
+                after={"v": i + 1},
+            )
+
+
+def test_chain_verifies_and_links_each_row_to_the_previous(admin):
+    _log(admin, 5)
+    entries = list(AuditEntry.objects.order_by("id"))
+    assert [e.previous_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    report = verify_chain()
+    assert report.ok and report.entries == 5
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditentry SET after = '{\"v\": 99}' WHERE object_id = '2'",
+        "UPDATE audit_auditentry SET operator_name = 'someone' WHERE object_id = '1'",
+        "DELETE FROM audit_auditentry WHERE object_id = '2'",
+        "DELETE FROM audit_auditentry WHERE object_id = '4'",
+    ],
+)
+def test_tampering_is_detected(admin, sql):
+    _log(admin, 5)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    report = verify_chain()
+    assert not report.ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_must_run_inside_the_changes_transaction(admin):
+    with pytest.raises(AssertionError):
+        log_action(admin, "test.change", object_type="thing", object_id="1")

@@ -1,0 +1,102 @@
+"""Operators: the default password must be changed first, logins are throttled, roles hold."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from prepaid.audit.models import AuditEntry
+from prepaid.core.errors import InvalidInput, PrepaidError
+from prepaid.operators import services
+from prepaid.operators.models import Operator
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fresh_admin_has_the_manuals_password_and_must_change_it():
+    admin, created = services.ensure_admin(None)
+    assert created and admin.check_password("1111") and admin.must_change_password
+    assert services.ensure_admin(None) == (admin, False)
+    operator = services.authenticate("admin", "1111")
+    with pytest.raises(PrepaidError) as refused:
+        services.require_password_changed(operator)
+    assert refused.value.code == "password_change_required"
+    with pytest.raises(PrepaidError) as refused:
+        services.authenticate_cli("admin", "1111")
+    assert refused.value.code == "password_change_required"
+    with pytest.raises(InvalidInput):
+        services.change_password(operator, "admin", "1111")
+    services.change_password(operator, "admin", "Better-pass-1")
+    assert services.authenticate_cli("admin", "Better-pass-1").pk == admin.pk
+
+
+def test_unattended_install_sets_the_given_password():
+    admin, _ = services.ensure_admin("Given-pass-22")
+    assert not admin.must_change_password
+    assert services.authenticate_cli("admin", "Given-pass-22") == admin
+
+
+def test_five_failures_lock_the_operator_for_fifteen_minutes(clerk):
+    for _ in range(4):
+        with pytest.raises(PrepaidError) as refused:
+            services.authenticate("clerk", "wrong")
+        assert refused.value.code == "auth_failed"
+    with pytest.raises(PrepaidError):
+        services.authenticate("clerk", "wrong")
+    clerk.refresh_from_db()
+    assert clerk.locked_until > timezone.now() + timedelta(minutes=14)
+    with pytest.raises(PrepaidError) as refused:
+        services.authenticate("clerk", "s3cret-clerk")  # right password, still locked
+    assert refused.value.code == "account_locked"
+    Operator.objects.filter(pk=clerk.pk).update(locked_until=timezone.now() - timedelta(1))
+    assert services.authenticate("clerk", "s3cret-clerk").pk == clerk.pk
+    assert AuditEntry.objects.filter(action="operator.lock").count() == 1
+
+
+def test_unknown_and_disabled_operators_cannot_log_in(admin, clerk):
+    with pytest.raises(PrepaidError) as refused:
+        services.authenticate("nobody", "x")
+    assert refused.value.code == "auth_failed"
+    services.disable_operator(admin, "clerk")
+    with pytest.raises(PrepaidError) as refused:
+        services.authenticate("clerk", "s3cret-clerk")
+    assert refused.value.code == "auth_failed"
+
+
+def test_only_admins_manage_operators(admin, clerk):
+    with pytest.raises(PrepaidError) as refused:
+        services.add_operator(clerk, "x1", "operator", "Long-enough-9")
+    assert refused.value.code == "permission_denied"
+    with pytest.raises(PrepaidError) as refused:
+        services.change_password(clerk, "admin", "Long-enough-9")
+    assert refused.value.code == "permission_denied"
+    with pytest.raises(PrepaidError) as refused:
+        services.disable_operator(clerk, "admin")
+    assert refused.value.code == "permission_denied"
+    added = services.add_operator(admin, "张收费员", "operator", "Long-enough-9")
+    assert added.role == "operator" and not added.is_admin
+    with pytest.raises(PrepaidError) as refused:
+        services.add_operator(admin, "张收费员", "operator", "Long-enough-9")
+    assert refused.value.code == "operator_exists"
+    services.change_password(clerk, "clerk", "Own-new-pass-3")  # one's own password
+
+
+@pytest.mark.parametrize(
+    "name,role,password,code",
+    [
+        ("", "operator", "Long-enough-9", "bad_name"),
+        ("a b", "operator", "Long-enough-9", "bad_name"),
+        ("x" * 151, "operator", "Long-enough-9", "bad_name"),
+        ("ok", "boss", "Long-enough-9", "bad_role"),
+        ("ok", "operator", "123", "weak_password"),
+        ("ok", "operator", "password", "weak_password"),
+    ],
+)
+def test_bad_operator_input_writes_nothing(admin, name, role, password, code):
+    before = (Operator.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(InvalidInput) as refused:
+        services.add_operator(admin, name, role, password)
+    assert refused.value.code == code
+    assert (Operator.objects.count(), AuditEntry.objects.count()) == before
