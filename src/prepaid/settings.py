@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import dj_database_url
-
 from prepaid.home import DataHome, default_home
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -27,6 +25,8 @@ def _secret_key() -> str:
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL")
     if url:
+        import dj_database_url  # only stations on a shared database pay for the import
+
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
         return config
     return {
@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # the operator's language, idle session expiry, the forced password change (web UI)
+    "prepaid.web.middleware.OperatorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -104,6 +106,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "operators.Operator"
 
 PASSWORD_HASHERS = [
+    "prepaid.operators.hashers.PrepaidArgon2Hasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
@@ -115,7 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "web:login"
+# A stale form (expired session) gets a clear page in the operator's language.
+CSRF_FAILURE_VIEW = "prepaid.web.views.home.csrf_failure"
 
 SESSION_COOKIE_AGE = 8 * 3600  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

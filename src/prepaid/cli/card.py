@@ -9,6 +9,8 @@ from typing import Any
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("card", parents=[common], help="cards and the card reader")
+    # The card store commands need no database; the office's card operations do.
+    parser.set_defaults(needs_django=False)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     blank = sub.add_parser(
         "blank", parents=[common], help="put a factory-blank card in the card store"
@@ -29,16 +31,16 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     sub.add_parser(
         "format", parents=[common], help="format the card as a new card (admin)"
-    ).set_defaults(handler=handle_format)
+    ).set_defaults(handler=handle_format, needs_django=True)
     sub.add_parser(
         "recycle", parents=[common], help="recycle a card back to a new card"
-    ).set_defaults(handler=handle_recycle)
+    ).set_defaults(handler=handle_recycle, needs_django=True)
     make = sub.add_parser("make", parents=[common], help="make a tool card (admin)")
     make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
     make.add_argument("--account", type=int, help="account whose parameters it carries")
-    make.set_defaults(handler=handle_make)
+    make.set_defaults(handler=handle_make, needs_django=True)
     sub.add_parser("tools", parents=[common], help="register of tool cards issued").set_defaults(
-        handler=handle_tools
+        handler=handle_tools, needs_django=True
     )
 
 

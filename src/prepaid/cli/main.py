@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "meter",
     "reconcile",
     "audit",
+    "backup",
+    "restore",
 )
 
 LANGUAGES = {"zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-hans", "en": "en"}
@@ -105,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "home", None):
         os.environ["PREPAID_HOME"] = str(Path(args.home).resolve())
     ctx = Context(home=DataHome(default_home()), json_output=json_output, language=language)
-    _setup_django(language)
+    if getattr(args, "needs_django", True):
+        _setup_django(language)
     return run(ctx, args)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("meter", parents=[common], help="simulated meters (刷表)")
+    parser.set_defaults(needs_django=False)  # the meter simulator needs no database
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = sub.add_parser("add", parents=[common], help="add a factory-new (cleared) meter")
     add.add_argument("meter_id")
