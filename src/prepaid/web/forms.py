@@ -1,0 +1,463 @@
+"""Forms of the operator UI.
+
+They only parse what was typed: numbers stay text (``"19.99"``) and go to the services, which
+validate and refuse with a :class:`~prepaid.core.errors.PrepaidError`; :meth:`ServiceForm.
+add_service_error` shows that refusal inline, next to the field it concerns. No ``float``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from prepaid.accounts.models import MeterTypeChoice
+from prepaid.core.errors import PrepaidError
+from prepaid.web.errors import field_of, message
+
+PAYMENT_CHOICES = (
+    ("cash", _("Cash")),
+    ("wechat", _("WeChat Pay")),
+    ("alipay", _("Alipay")),
+    ("bank_card", _("Bank card")),
+    ("other", _("Other")),
+)
+METER_TYPE_CHOICES = tuple((choice.name.lower(), choice.label) for choice in MeterTypeChoice)
+SUB_METER_CHOICES = tuple((str(n), str(n)) for n in range(1, 5))
+PERIOD_CHOICES = (("year", _("Year")), ("month", _("Month")))
+TARIFF_KINDS = (("flat", _("Flat unit price")), ("tiered", _("Tiered")))
+TOOL_CHOICES = (
+    ("setting", _("Setting card")),
+    ("clear-all", _("Clear-all card")),
+    ("zero", _("Zero card")),
+    ("check", _("Check card")),
+)
+BASIS_CHOICES = (("quantity", _("Quantity")), ("amount", _("Amount")))
+
+TEXT = 200  # longest text a field accepts before the service sees it (services check exactly)
+
+
+def _text(label: Any, *, required: bool = False, max_length: int = TEXT, **attrs: Any) -> Any:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=max_length,
+        strip=False,
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+def _decimal(label: Any, *, required: bool = False, **attrs: Any) -> Any:
+    """A number typed as text (``inputmode=decimal``); the service parses it exactly."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=40,
+        strip=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs}),
+    )
+
+
+def new_key() -> str:
+    """An idempotency key made when a money form is rendered (a resubmit is charged once)."""
+    return uuid.uuid4().hex
+
+
+class ServiceForm(forms.Form):
+    """A form whose refusals come from a service."""
+
+    # error code or the service's field name → form field; anything else is a form-wide error
+    error_fields: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_codes: list[str] = []
+        for bound in self.fields.values():
+            css = "form-select" if isinstance(bound.widget, forms.Select) else "form-control"
+            if isinstance(bound.widget, forms.CheckboxInput | forms.RadioSelect):
+                css = "form-check-input"
+            bound.widget.attrs.setdefault("class", css)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._mark_invalid()
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        """Bootstrap's ``is-invalid`` and ``aria-invalid`` on the fields with errors."""
+        for name in getattr(self, "_errors", None) or {}:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = (attrs.get("class", "") + " is-invalid").strip()
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"id_{name}-error"
+
+    def add_service_error(self, exc: PrepaidError) -> None:
+        self.error_codes.append(exc.code)
+        field = field_of(exc, self.error_fields)
+        self.add_error(field if field in self.fields else None, message(exc))
+
+    def text(self, name: str) -> str | None:
+        """A cleaned optional value: ``None`` when left empty."""
+        value = self.cleaned_data.get(name)
+        return value if value not in (None, "") else None
+
+
+class KeyedForm(ServiceForm):
+    """A form that moves money or writes a card: carries its idempotency key."""
+
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("key", new_key())
+
+
+# -- operators ------------------------------------------------------------------------------
+
+
+class LoginForm(ServiceForm):
+    username = _text(
+        _("Operator"), required=True, max_length=150, autofocus=True, autocomplete="username"
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    error_fields = {"auth_failed": "password"}
+
+
+class PasswordChangeForm(ServiceForm):
+    current = forms.CharField(
+        label=_("Current password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    repeat = forms.CharField(
+        label=_("New password again"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    error_fields = {"auth_failed": "current", "weak_password": "new"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("repeat") and data["new"] != data["repeat"]:
+            self.add_error("repeat", _("The two passwords differ."))
+        return data
+
+
+class SetPasswordForm(ServiceForm):
+    new = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    repeat = forms.CharField(
+        label=_("New password again"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    error_fields = {"weak_password": "new"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("repeat") and data["new"] != data["repeat"]:
+            self.add_error("repeat", _("The two passwords differ."))
+        return data
+
+
+class OperatorAddForm(SetPasswordForm):
+    username = _text(_("Operator name"), required=True, max_length=150, autocomplete="off")
+    role = forms.ChoiceField(
+        label=_("Role"), choices=(("operator", _("Operator")), ("admin", _("Administrator")))
+    )
+    field_order = ["username", "role", "new", "repeat"]
+    error_fields = {
+        "bad_name": "username",
+        "operator_exists": "username",
+        "bad_role": "role",
+        "weak_password": "new",
+    }
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"), choices=(("zh-hans", "简体中文"), ("en", "English"))
+    )
+
+
+# -- accounts and prices ------------------------------------------------------------------
+
+
+class AccountForm(ServiceForm):
+    meter_type = forms.ChoiceField(label=_("Meter type"), choices=METER_TYPE_CHOICES)
+    sub_meter = forms.ChoiceField(label=_("Sub-meter number"), choices=SUB_METER_CHOICES)
+    name = _text(_("Account name"), max_length=100)
+    limit = _decimal(_("Purchase limit"), required=True)
+    prestore = _decimal(_("Pre-stored quantity"), required=True)
+    alarm = _decimal(_("Alarm level"), required=True)
+    overdraft = _decimal(_("Overdraft"), required=True)
+    maintenance_code = _text(
+        _("Maintenance code"), required=True, max_length=20, inputmode="numeric", autocomplete="off"
+    )
+    error_fields = {
+        "bad_meter_type": "meter_type",
+        "bad_sub_meter": "sub_meter",
+        "sub_meter_taken": "sub_meter",
+        "bad_maintenance_code": "maintenance_code",
+        "prestore_over_limit": "prestore",
+        "alarm_not_below_limit": "alarm",
+        "purchase limit": "limit",
+        "pre-stored quantity": "prestore",
+        "alarm level": "alarm",
+        "overdraft": "overdraft",
+        "name": "name",
+    }
+
+
+class TariffFields(ServiceForm):
+    """A flat unit price or a tier table with its period."""
+
+    kind = forms.ChoiceField(
+        label=_("Price kind"), choices=TARIFF_KINDS, widget=forms.RadioSelect, initial="flat"
+    )
+    unit_price = _decimal(_("Unit price (yuan)"))
+    tiers = _text(_("Tiers"), max_length=400, placeholder="0-180:5.00,180-260:7.00,260-:9.00")
+    period = forms.ChoiceField(label=_("Tier period"), choices=PERIOD_CHOICES, required=False)
+    error_fields = {
+        "unit price": "unit_price",
+        "bad_tiers": "tiers",
+        "bad_tariff": "tiers",
+        "bad_period": "period",
+        "bad_date": "effective_from",
+        "effective_date_too_early": "effective_from",
+        "name": "name",
+        "remarks": "remarks",
+        "price_name_taken": "name",
+        "unknown_account": "account",
+    }
+
+    def tariff(self, *, keep_blank: bool = False) -> dict[str, str | None]:
+        """The tariff arguments of the services: a unit price, or tiers and a period."""
+        if self.cleaned_data.get("kind") == "tiered":
+            tiers = self.text("tiers")
+            if tiers is None and keep_blank:
+                return {}
+            return {"tiers": tiers or "", "period": self.text("period") or "year"}
+        unit_price = self.text("unit_price")
+        if unit_price is None and keep_blank:
+            return {}
+        return {"unit_price": unit_price or ""}
+
+
+class PriceAddForm(TariffFields):
+    account = forms.ChoiceField(label=_("Account"), choices=())
+    name = _text(_("Price name"), required=True, max_length=100)
+    remarks = _text(_("Remarks"))
+    effective_from = forms.CharField(
+        label=_("Effective from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    field_order = [
+        "account",
+        "name",
+        "kind",
+        "unit_price",
+        "tiers",
+        "period",
+        "effective_from",
+        "remarks",
+    ]
+
+    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [
+            (str(a.pk), f"[{a.sub_meter}] {a.name}") for a in accounts
+        ]
+
+
+class PriceAdjustForm(TariffFields):
+    effective_from = forms.CharField(
+        label=_("Effective from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class PriceModifyForm(TariffFields):
+    name = _text(_("Price name"), required=True, max_length=100)
+    remarks = _text(_("Remarks"))
+    field_order = ["name", "remarks", "kind", "unit_price", "tiers", "period"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].required = False
+        self.fields["unit_price"].help_text = _("Leave the tariff empty to keep it.")
+
+
+# -- customers -----------------------------------------------------------------------------
+
+
+class CustomerForm(ServiceForm):
+    name = _text(_("Customer name"), required=True, max_length=100, autofocus=True)
+    phone = _text(_("Phone"), max_length=40, inputmode="tel")
+    address = _text(_("Address"))
+    id_number = _text(_("ID number"), max_length=40)
+    remarks = _text(_("Remarks"))
+    open_now = forms.BooleanField(label=_("Issue a card (open an account) now"), required=False)
+    error_fields = {
+        "name": "name",
+        "phone": "phone",
+        "bad_phone": "phone",
+        "address": "address",
+        "ID number": "id_number",
+        "bad_id_number": "id_number",
+        "remarks": "remarks",
+    }
+
+
+class SearchForm(ServiceForm):
+    q = _text(
+        _("User number, name or phone"),
+        required=True,
+        max_length=100,
+        autofocus=True,
+        type="search",
+    )
+    error_fields = {"search text": "q"}
+
+
+# -- vending -------------------------------------------------------------------------------
+
+
+class QuantityAmountFields(KeyedForm):
+    """Quantity or amount: the one typed last (``basis``) is sold, the other is computed."""
+
+    quantity = _decimal(_("Quantity"))
+    amount = _decimal(_("Amount (yuan)"), autofocus=True)
+    basis = forms.ChoiceField(choices=BASIS_CHOICES, required=False, widget=forms.HiddenInput)
+    error_fields = {
+        "quantity": "quantity",
+        "amount": "amount",
+        "over_limit": "quantity",
+        "amount_too_small": "quantity",
+        "quantity_or_amount": "amount",
+        "bad_payment_method": "payment",
+    }
+
+    def quantity_or_amount(self) -> dict[str, str | None]:
+        quantity, amount = self.text("quantity"), self.text("amount")
+        basis = self.cleaned_data.get("basis")
+        if basis == "quantity" and quantity is not None:
+            return {"quantity": quantity, "amount": None}
+        if basis == "amount" and amount is not None:
+            return {"quantity": None, "amount": amount}
+        return {"quantity": quantity, "amount": amount}
+
+
+class OpenForm(QuantityAmountFields):
+    account = forms.ChoiceField(label=_("Account"), choices=())
+    price = forms.ChoiceField(label=_("Price type"), choices=())
+    payment = forms.ChoiceField(label=_("Payment method"), choices=PAYMENT_CHOICES)
+    field_order = ["account", "price", "quantity", "amount", "payment"]
+
+    def __init__(self, *args: Any, accounts: list[Any], prices: list[Any], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [
+            (str(a.pk), f"[{a.sub_meter}] {a.name}") for a in accounts
+        ]
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for price in prices:
+            label = f"[{price.account.sub_meter}] {price.account.name}"
+            groups.setdefault(label, []).append((str(price.pk), price.name))
+        self.fields["price"].choices = list(groups.items())
+        self.error_fields = {
+            **self.error_fields,
+            "price_not_of_account": "price",
+            "price_not_in_effect": "price",
+            "already_open": "account",
+        }
+
+
+class SaleForm(QuantityAmountFields):
+    account = forms.ChoiceField(label=_("Account"), choices=(), widget=forms.Select)
+    payment = forms.ChoiceField(label=_("Payment method"), choices=PAYMENT_CHOICES)
+    field_order = ["account", "quantity", "amount", "payment"]
+
+    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [
+            (str(ca.account_id), f"[{ca.account.sub_meter}] {ca.account.name} — {ca.price.name}")
+            for ca in accounts
+        ]
+
+
+class ReissueForm(KeyedForm):
+    fee = _decimal(_("Reissue fee (yuan)"))
+    payment = forms.ChoiceField(label=_("Payment method"), choices=PAYMENT_CHOICES)
+    error_fields = {"fee": "fee", "bad_payment_method": "payment"}
+
+
+class MeterChangeForm(KeyedForm):
+    account = forms.ChoiceField(label=_("Account"), choices=())
+    remaining = _decimal(_("Remaining quantity on the old meter"), required=True, autofocus=True)
+    reason = _text(_("Reason"))
+    error_fields = {
+        "remaining": "remaining",
+        "reason": "reason",
+        "too_long": "reason",
+        "over_limit": "remaining",
+    }
+
+    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [
+            (str(ca.account_id), f"[{ca.account.sub_meter}] {ca.account.name}") for ca in accounts
+        ]
+
+
+# -- cards, reader and meters -----------------------------------------------------------------
+
+
+class ToolCardForm(KeyedForm):
+    tool = forms.ChoiceField(label=_("Tool card"), choices=TOOL_CHOICES)
+    account = forms.ChoiceField(label=_("Account"), choices=(), required=False)
+    error_fields = {"bad_tool_card": "tool", "account_required": "account"}
+
+    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = [("", "—")] + [
+            (str(a.pk), f"[{a.sub_meter}] {a.name}") for a in accounts
+        ]
+
+
+class BlankCardForm(ServiceForm):
+    name = _text(_("Card name"), max_length=64, autocomplete="off")
+    error_fields = {"bad_card_name": "name", "card_exists": "name"}
+
+
+class MeterAddForm(ServiceForm):
+    meter_id = _text(_("Meter id"), required=True, max_length=32, autocomplete="off")
+    error_fields = {"bad_meter_id": "meter_id", "meter_exists": "meter_id"}
+
+
+class MeterUseForm(ServiceForm):
+    quantity = _decimal(_("Quantity to use"), required=True)
+    error_fields = {"quantity": "quantity"}

@@ -1,0 +1,81 @@
+"""Per-request language, idle session expiry and the forced password change.
+
+* The operator's language (``Operator.language``) is activated for every request after login;
+  before login the language of the last operator on this browser (the language cookie), else
+  the site default (zh-hans) — not the browser's Accept-Language: the office decides.
+* A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out.
+* An operator who must change the password (``must_change_password``) reaches nothing but the
+  password page and logout until it is changed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from prepaid.web.http import redirect_to
+
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
+IDLE_TOUCH_SECONDS = 60  # write the last-seen time at most once a minute
+LAST_SEEN = "prepaid_last_seen"
+PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login"}
+
+
+def idle_seconds() -> int:
+    return int(os.environ.get("PREPAID_WEB_IDLE_MINUTES", "30")) * 60
+
+
+def operator_language(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.language in LANGUAGES:
+        language: str = user.language
+        return language
+    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return cookie if cookie in LANGUAGES else settings.LANGUAGE_CODE
+
+
+class OperatorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        expired = self._expire_idle(request)
+        language = operator_language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        if expired:
+            response = redirect_to(request, "web:login", query="expired=1")
+        else:
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+    def _expire_idle(self, request: HttpRequest) -> bool:
+        if not request.user.is_authenticated:
+            return False
+        now = int(time.time())
+        last = request.session.get(LAST_SEEN)
+        if isinstance(last, int) and now - last > idle_seconds():
+            logout(request)
+            return True
+        if not isinstance(last, int) or now - last >= IDLE_TOUCH_SECONDS:
+            request.session[LAST_SEEN] = now
+        return False
+
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or not getattr(user, "must_change_password", False):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in PASSWORD_EXEMPT:
+            return None
+        return redirect_to(request, "web:password")

@@ -1,0 +1,99 @@
+"""The meter simulator as the web drives it, mirroring ``prepaid meter …`` (prepaid.cli.meter).
+
+The device is :mod:`prepaid.core.meter`, stored by :mod:`prepaid.simulator.meter_store`; a swipe
+inserts the card in this station's reader into the meter, and the meter writes back only into
+the card's meter area. Meters live in the data directory, so the CLI and the web see the same.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from prepaid.core.card.codec import METER_AREA
+from prepaid.core.meter import Meter, SwipeOutcome
+from prepaid.core.money import format_centi, parse_quantity
+from prepaid.simulator.meter_store import MeterStore
+from prepaid.vending.services import Station
+from prepaid.web.station import data_home
+
+
+def store() -> MeterStore:
+    return MeterStore(data_home().meters)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def add(meter_id: str) -> Meter:
+    return store().add(meter_id.strip(), now())
+
+
+@dataclass(frozen=True)
+class Swipe:
+    meter: Meter
+    outcome: SwipeOutcome
+
+
+def swipe(meter_id: str, station: Station) -> Swipe:
+    """Insert the card in the reader into the meter; write the meter's record back."""
+    meters = store()
+    meters.load(meter_id)  # an unknown meter is refused before the reader is touched
+    image = station.reader.read()
+    with meters.locked():
+        meter = meters.load(meter_id)
+        outcome = meter.swipe(image, station.site_key, now())
+        meters.save(meter)  # the meter has acted, whatever happens to the card now
+    if outcome.meter_area is not None:
+        station.reader.write(outcome.meter_area, METER_AREA.start)
+    return Swipe(meter, outcome)
+
+
+def use(meter_id: str, quantity: str) -> tuple[Meter, int, int]:
+    """Draw water/electricity through the meter: (meter, requested, used) in centi-units."""
+    meters = store()
+    quantity_centi = parse_quantity(quantity)
+    with meters.locked():
+        meter = meters.load(meter_id)
+        used_centi = meter.use(quantity_centi, now())
+        meters.save(meter)
+    return meter, quantity_centi, used_centi
+
+
+def display(meter: Meter) -> dict[str, Any]:
+    """What the meter's display and state show (the fields of ``prepaid meter show``)."""
+    params = meter.parameters
+    result = meter.last_result
+    return {
+        "meter_id": meter.meter_id,
+        "state": meter.state.code,
+        "balance": format_centi(meter.balance_centi),
+        "cumulative": format_centi(meter.cumulative_centi),
+        "alarm": meter.alarm,
+        "valve_open": meter.valve_open,
+        "last_serial": meter.last_serial,
+        "result": None if result is None else result.code,
+        "result_message": None if result is None else result.message,
+        "status": meter.status.codes,
+        "user_number": f"{meter.user_number:08d}" if meter.user_number else "",
+        "generation": meter.generation or None,
+        "parameters": None
+        if params is None
+        else {
+            "sub_meter": params.sub_meter,
+            "meter_type": params.meter_type.code,
+            "unit": params.meter_type.unit,
+            "maintenance_code": params.maintenance_code,
+            "limit": format_centi(params.limit_centi),
+            "prestore": format_centi(params.prestore_centi),
+            "alarm": format_centi(params.alarm_centi),
+            "overdraft": format_centi(params.overdraft_centi),
+        },
+        "clock": meter.clock,
+        "events": [
+            {"time": e.time, "code": e.code, "details": e.details}
+            for e in reversed(meter.events[-50:])
+        ],
+    }

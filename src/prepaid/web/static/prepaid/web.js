@@ -1,0 +1,93 @@
+/* Prepaid operator UI: no double submit, keyboard, live quote, reader panel buttons. */
+(function () {
+  "use strict";
+
+  function submitButtons(form) {
+    var inside = Array.prototype.slice.call(form.querySelectorAll("button, input[type=submit]"));
+    if (form.id) {
+      inside = inside.concat(Array.prototype.slice.call(
+        document.querySelectorAll('button[form="' + form.id + '"]')));
+    }
+    return inside.filter(function (b) { return !b.type || b.type === "submit"; });
+  }
+
+  // A form posts once: a double click or a second Enter does nothing. (The server charges a
+  // resubmitted idempotency key once anyway.) Forms may ask for a confirmation first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) { return; }
+    if (form.dataset.submitted === "1") { event.preventDefault(); return; }
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    window.setTimeout(function () {
+      submitButtons(form).forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-submitted]").forEach(function (form) {
+      delete form.dataset.submitted;
+      submitButtons(form).forEach(function (b) { b.disabled = false; });
+    });
+  });
+
+  // Keyboard: Enter reads the card (or does the page's main action), Esc cancels.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var cancel = document.querySelector("[data-hotkey-esc]");
+      if (cancel && !document.querySelector(".dropdown-menu.show")) {
+        event.preventDefault();
+        cancel.click();
+      }
+      return;
+    }
+    if (event.key === "Enter" && !event.isComposing) {
+      var active = document.activeElement;
+      if (active && active !== document.body) { return; }
+      var target = document.querySelector("[data-hotkey-enter]");
+      if (target && !target.disabled) { event.preventDefault(); target.click(); }
+    }
+  });
+
+  // Quantity or amount: the one typed last is sold (basis); the quote fills in the other.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.form || (input.name !== "quantity" && input.name !== "amount")) { return; }
+    var basis = input.form.querySelector("input[name=basis]");
+    if (basis) { basis.value = input.name; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var quote = event.target.querySelector ? event.target.querySelector("[data-quote]") : null;
+    if (!quote) { return; }
+    var form = event.target.closest("form") || document.getElementById(quote.dataset.form);
+    if (!form) { return; }
+    var other = quote.dataset.basis === "quantity" ? "amount" : "quantity";
+    var field = form.querySelector("input[name=" + other + "]");
+    if (field) { field.value = quote.dataset[other] || ""; }
+  });
+
+  // The reader panel's 读卡 / 写卡 act on the page's read and write forms.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-reader-action]") : null;
+    if (!button) { return; }
+    var action = button.getAttribute("data-reader-action");
+    var form = document.getElementById(action === "read" ? "read-form" : "write-form");
+    event.preventDefault();
+    if (form) {
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    } else if (action === "read" && window.htmx) {
+      window.htmx.trigger("#reader-panel", "reader-refresh");
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "reader-panel") { return; }
+    var write = event.target.querySelector("[data-reader-action=write]");
+    if (write) { write.disabled = !document.getElementById("write-form"); }
+  });
+
+  // A receipt opened to print prints itself.
+  window.addEventListener("load", function () {
+    if (document.body.hasAttribute("data-autoprint")) { window.setTimeout(window.print, 300); }
+  });
+})();

@@ -1,0 +1,87 @@
+"""Template helpers of the operator UI: menus and locale-aware money and quantities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from prepaid.web import formatting
+from prepaid.web.menus import menus_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def operator_menus(context: Any) -> list[dict[str, Any]]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    return menus_for(user)
+
+
+@register.filter
+def money(value: object) -> str:
+    """A two-decimal yuan string or Decimal → ``¥19.99`` in the locale."""
+    return formatting.money(value)
+
+
+@register.filter
+def fen(value: int | None) -> str:
+    return formatting.money_fen(value)
+
+
+@register.filter
+def qty(value: object) -> str:
+    """A two-decimal quantity string or Decimal → ``19.99`` in the locale."""
+    return formatting.number(value, 2)
+
+
+@register.filter
+def centi(value: int | None) -> str:
+    return formatting.quantity_centi(value)
+
+
+@register.filter
+def translated(value: object) -> str:
+    """A message the services marked for translation, in the active language."""
+    from django.utils.translation import gettext
+
+    return gettext(str(value)) if value else ""
+
+
+@register.filter
+def card_type(code: str) -> str:
+    from prepaid.web.presenters import CARD_TYPES
+
+    return str(CARD_TYPES.get(code, code))
+
+
+@register.filter
+def meter_state(code: str) -> str:
+    from prepaid.web.presenters import METER_STATES
+
+    return str(METER_STATES.get(code, code))
+
+
+@register.filter
+def payment(code: str) -> str:
+    from prepaid.web.presenters import PAYMENTS
+
+    return str(PAYMENTS.get(code, code))
+
+
+@register.filter
+def unix_time(seconds: int | None) -> Any:
+    """A meter clock (Unix seconds) as an aware datetime, for the ``date`` filter."""
+    import datetime
+
+    if not seconds:
+        return None
+    return datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC)
+
+
+@register.filter
+def dictget(mapping: dict[Any, Any] | None, key: Any) -> Any:
+    return None if mapping is None else mapping.get(key)

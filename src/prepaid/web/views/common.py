@@ -1,0 +1,54 @@
+"""What every page needs: rendering with the reader panel, the 403 page, done-once posts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+from prepaid.core.errors import PrepaidError
+from prepaid.web.errors import message, raise_if_forbidden
+
+DONE_KEYS = "prepaid_done"  # idempotency key → URL of the result, per session
+DONE_KEEP = 50
+
+
+def page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    return render(request, f"prepaid/web/{template}", context or {}, status=status)
+
+
+def refusal(exc: PrepaidError) -> dict[str, str]:
+    """A service refusal for the template: its stable code and the localized message."""
+    raise_if_forbidden(exc)
+    return {"code": exc.code, "message": message(exc)}
+
+
+def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
+    """A resubmitted form (same idempotency key) goes to the first result again."""
+    if not key:
+        return None
+    url = request.session.get(DONE_KEYS, {}).get(key)
+    return HttpResponseRedirect(url) if url else None
+
+
+def remember_done(request: HttpRequest, key: str | None, url: str) -> HttpResponse:
+    if key:
+        done = dict(request.session.get(DONE_KEYS, {}))
+        done[key] = url
+        request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])
+    return HttpResponseRedirect(url)
+
+
+def or_404(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Look an object up through a service; an unknown id is a 404, not a refusal."""
+    from django.http import Http404
+
+    try:
+        return function(*args, **kwargs)
+    except PrepaidError as exc:
+        if exc.code.startswith("unknown_"):
+            raise Http404(message(exc)) from None
+        raise

@@ -1,0 +1,63 @@
+"""Operator management (admin): add operators, set a password, disable."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prepaid.core.errors import PrepaidError
+from prepaid.operators import services as operators
+from prepaid.web.decorators import admin_required
+from prepaid.web.errors import raise_if_forbidden
+from prepaid.web.forms import OperatorAddForm, SetPasswordForm
+from prepaid.web.views.common import page, refusal
+
+
+@admin_required
+def operator_list(request: HttpRequest) -> HttpResponse:
+    form = OperatorAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            operator = operators.add_operator(
+                request.user, data["username"], data["role"], data["new"]
+            )
+        except PrepaidError as exc:
+            raise_if_forbidden(exc)
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Operator %(name)s added.") % {"name": operator.username})
+            return redirect("web:operators")
+    return page(
+        request, "operators/list.html", {"form": form, "operators": operators.list_operators()}
+    )
+
+
+@admin_required
+def operator_password(request: HttpRequest, username: str) -> HttpResponse:
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operators.change_password(request.user, username, form.cleaned_data["new"])
+        except PrepaidError as exc:
+            raise_if_forbidden(exc)
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Password of %(name)s changed.") % {"name": username})
+            return redirect("web:operators")
+    return page(request, "operators/password.html", {"form": form, "username": username})
+
+
+@require_POST
+@admin_required
+def operator_disable(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        operators.disable_operator(request.user, username)
+    except PrepaidError as exc:
+        messages.error(request, refusal(exc)["message"])
+    else:
+        messages.success(request, _("Operator %(name)s disabled.") % {"name": username})
+    return redirect("web:operators")

@@ -1,0 +1,98 @@
+"""The card reader panel (htmx): status, the card in the reader, and the virtual card store."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_noop
+from django.views.decorators.http import require_POST
+
+from prepaid.core.card.codec import blank_image
+from prepaid.core.errors import PrepaidError
+from prepaid.web import station as stations
+from prepaid.web.decorators import operator_required
+from prepaid.web.forms import BlankCardForm
+from prepaid.web.http import is_htmx
+from prepaid.web.presenters import reader_view
+from prepaid.web.views.common import page, refusal
+
+
+def panel_context(request: HttpRequest) -> dict[str, object]:
+    station = stations.station_for(request)
+    store = stations.card_store(request.user)
+    return {
+        "reader": reader_view(station, store),
+        "reader_kind": stations.reader_kind(),
+        "station_name": station.name,
+    }
+
+
+def _respond(request: HttpRequest, error: dict[str, str] | None = None) -> HttpResponse:
+    if not is_htmx(request):
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+            target = reverse("web:home")
+        return HttpResponseRedirect(target)
+    context = panel_context(request)
+    context["reader_error"] = error
+    response = page(request, "reader/_panel.html", context)
+    response["HX-Trigger"] = "reader-changed"
+    return response
+
+
+@operator_required
+def panel(request: HttpRequest) -> HttpResponse:
+    return page(request, "reader/_panel.html", panel_context(request))
+
+
+def _store_or_refuse(request: HttpRequest):  # type: ignore[no-untyped-def]
+    store = stations.card_store(request.user)
+    if store is None:
+        raise PrepaidError(
+            "not_virtual", gettext_noop("The card store exists only with the virtual reader.")
+        )
+    return store
+
+
+@require_POST
+@operator_required
+def insert(request: HttpRequest) -> HttpResponse:
+    try:
+        _store_or_refuse(request).insert(request.POST.get("name", ""))
+    except PrepaidError as exc:
+        return _respond(request, refusal(exc))
+    return _respond(request)
+
+
+@require_POST
+@operator_required
+def eject(request: HttpRequest) -> HttpResponse:
+    try:
+        _store_or_refuse(request).eject()
+    except PrepaidError as exc:
+        return _respond(request, refusal(exc))
+    return _respond(request)
+
+
+def next_card_name(names: list[str]) -> str:
+    taken = set(names)
+    number = len(taken) + 1
+    while f"card{number:03d}" in taken:
+        number += 1
+    return f"card{number:03d}"
+
+
+@require_POST
+@operator_required
+def blank(request: HttpRequest) -> HttpResponse:
+    """Take a new factory-blank card and put it in the reader."""
+    form = BlankCardForm(request.POST)
+    try:
+        store = _store_or_refuse(request)
+        name = (form.data.get("name") or "").strip() or next_card_name(store.names())
+        store.create(name, blank_image())
+        store.insert(name)
+    except PrepaidError as exc:
+        return _respond(request, refusal(exc))
+    return _respond(request)

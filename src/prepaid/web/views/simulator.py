@@ -1,0 +1,108 @@
+"""The meter simulator (training and demos): meters, swipe the card in the reader, use water or
+electricity, the display (balance, alarm, valve, result code E01…) and the event log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prepaid.core.errors import PrepaidError
+from prepaid.core.money import format_centi
+from prepaid.web import simulator
+from prepaid.web import station as stations
+from prepaid.web.decorators import operator_required
+from prepaid.web.errors import message
+from prepaid.web.forms import MeterAddForm, MeterUseForm
+from prepaid.web.views.common import or_404, page
+
+
+@operator_required
+def meter_list(request: HttpRequest) -> HttpResponse:
+    form = MeterAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            meter = simulator.add(form.cleaned_data["meter_id"])
+        except PrepaidError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(
+                request,
+                _("Meter %(meter_id)s added (cleared: swipe a setting card next).")
+                % {"meter_id": meter.meter_id},
+            )
+            return redirect("web:meter", meter.meter_id)
+    store = simulator.store()
+    meters = []
+    for meter_id in store.ids():
+        try:
+            meters.append(simulator.display(store.load(meter_id)))
+        except PrepaidError as exc:
+            meters.append({"meter_id": meter_id, "damaged": message(exc)})
+    return page(request, "simulator/list.html", {"form": form, "meters": meters})
+
+
+@operator_required
+def meter_detail(request: HttpRequest, meter_id: str) -> HttpResponse:
+    meter = or_404(simulator.store().load, meter_id)
+    return page(
+        request,
+        "simulator/meter.html",
+        {"meter": simulator.display(meter), "use_form": MeterUseForm()},
+    )
+
+
+@require_POST
+@operator_required
+def meter_swipe(request: HttpRequest, meter_id: str) -> HttpResponse:
+    or_404(simulator.store().load, meter_id)
+    try:
+        swipe = simulator.swipe(meter_id, stations.station_for(request))
+    except PrepaidError as exc:
+        messages.error(request, message(exc), extra_tags="swipe-error")
+        return redirect("web:meter", meter_id)
+    outcome = swipe.outcome
+    card_type = outcome.card_type.code if outcome.card_type is not None else "bad"
+    if outcome.ok:
+        messages.success(
+            request,
+            _("Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s.")
+            % {
+                "meter_id": meter_id,
+                "card_type": card_type,
+                "applied": format_centi(outcome.applied_centi),
+            },
+            extra_tags="swipe-ok",
+        )
+    else:
+        messages.error(
+            request,
+            _("Meter %(meter_id)s shows %(result)s: %(reason)s")
+            % {"meter_id": meter_id, "result": outcome.result.code, "reason": _(outcome.message)},
+            extra_tags=f"swipe-refused {outcome.result.code}",
+        )
+    return redirect("web:meter", meter_id)
+
+
+@require_POST
+@operator_required
+def meter_use(request: HttpRequest, meter_id: str) -> HttpResponse:
+    meter = or_404(simulator.store().load, meter_id)
+    form = MeterUseForm(request.POST)
+    if form.is_valid():
+        try:
+            meter, requested, used = simulator.use(meter_id, form.cleaned_data["quantity"])
+        except PrepaidError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(
+                request,
+                _("Used %(used)s of %(requested)s.")
+                % {"used": format_centi(used), "requested": format_centi(requested)},
+            )
+            return redirect("web:meter", meter_id)
+    return page(
+        request, "simulator/meter.html", {"meter": simulator.display(meter), "use_form": form}
+    )

@@ -1,0 +1,565 @@
+"""充值管理: 开户 (open), 销售 (sale), 充值修改 (correction), 补卡 (reissue), 换表卡调整.
+
+Each page follows the manual: 读卡 (read the card in the reader) → the customer → quantity or
+amount (the other computed live) → confirm → 写卡 → 写卡成功. The money forms carry an
+idempotency key made when the form is rendered; the services charge a resubmitted key once.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
+from django.views.decorators.http import require_POST
+
+from prepaid.accounts import services as accounts
+from prepaid.core.errors import PrepaidError
+from prepaid.core.money import format_centi, format_fen, format_hao
+from prepaid.customers import services as customers
+from prepaid.vending import cardio
+from prepaid.vending import services as vending
+from prepaid.vending.models import CustomerAccount, MeterChange, Purchase
+from prepaid.web import station as stations
+from prepaid.web.decorators import admin_required, operator_required
+from prepaid.web.forms import (
+    MeterChangeForm,
+    OpenForm,
+    ReissueForm,
+    SaleForm,
+    new_key,
+)
+from prepaid.web.presenters import card_view
+from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
+from prepaid.web.views.customers import recent_customers, search
+
+FIRST_RESULT_WAIT = 5.0  # seconds a double submit waits for the first request to finish
+
+
+# -- helpers ----------
+
+
+def _rekeyed(data: QueryDict) -> QueryDict:
+    """The posted form again, with a fresh idempotency key (the old one may be spent)."""
+    fresh = data.copy()
+    fresh["key"] = new_key()
+    return fresh
+
+
+def _first_result(key: str) -> Purchase | None:
+    """The purchase an earlier submit of this key made, once it is settled."""
+    deadline = time.monotonic() + FIRST_RESULT_WAIT
+    while True:
+        purchase = Purchase.objects.filter(idempotency_key=key).first()
+        if purchase is None or purchase.status in (Purchase.Status.VOIDED,):
+            return None
+        if purchase.status != Purchase.Status.PENDING:
+            return purchase
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
+def _purchase_url(purchase: Purchase) -> str:
+    return reverse("web:purchase", args=[purchase.pk])
+
+
+def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
+    overview = customers.customer_overview(user_card.customer.user_number)
+    opened = [ca for ca in overview.accounts if ca.last_serial]
+    card = user_card.card
+    doc = card_view(card)
+    slots = {slot["sub_meter"]: slot for slot in doc.get("slots", [])}
+    rows = [
+        {
+            "ca": ca,
+            "unit": accounts.meter_unit(ca.account),
+            "swiped": card.swiped(ca.account.sub_meter),
+            "slot": slots.get(ca.account.sub_meter),
+            "last": cardio.live_purchase(ca),
+        }
+        for ca in opened
+    ]
+    return {
+        "card": doc,
+        "overview": overview,
+        "customer": overview.customer,
+        "opened": opened,
+        "rows": rows,
+        "unswiped": [row["ca"] for row in rows if not row["swiped"]],
+        "not_swiped": refusal(vending.card_not_swiped()),
+        # the refusal of vending.correct for a swiped purchase, shown when the card is read
+        "already_swiped": {
+            "code": "already_swiped",
+            "message": gettext(
+                "The last purchase has already been swiped on the meter and can no longer be "
+                "corrected."
+            ),
+        },
+    }
+
+
+def _pick(opened: list[CustomerAccount], account_id: str | None) -> CustomerAccount:
+    for customer_account in opened:
+        if str(customer_account.account_id) == str(account_id):
+            return customer_account
+    raise PrepaidError(
+        "account_not_open", gettext_noop("This customer has no account opened on that utility.")
+    )
+
+
+def quote_view(priced: vending.Priced, unit: str) -> dict[str, Any]:
+    """A priced purchase for display: quantity, amount, change and the tier split."""
+    quote = priced.quote
+    return {
+        "quantity": format_centi(quote.quantity_centi),
+        "amount": format_fen(quote.amount_fen),
+        "tendered": format_fen(priced.tendered_fen),
+        "change": format_fen(priced.tendered_fen - quote.amount_fen),
+        "unit": unit,
+        "version": priced.version.number,
+        "lines": [
+            {
+                "tier": line.tier_index + 1,
+                "quantity": format_centi(line.quantity_centi),
+                "unit_price": format_hao(line.unit_price_hao),
+                "amount": format_fen(line.amount_fen),
+            }
+            for line in quote.lines
+        ],
+        "tiered": len(quote.lines) > 1 or priced.period_start is not None,
+    }
+
+
+def _read_stage(
+    request: HttpRequest,
+    template: str,
+    extra: dict[str, Any] | None = None,
+    error: dict[str, str] | None = None,
+) -> HttpResponse:
+    return page(request, template, {"stage": "read", "error": error, **(extra or {})})
+
+
+# -- 销售 sale and 充值修改 correction ----------
+
+
+def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
+    template = "vending/correct.html" if correction else "vending/sell.html"
+    if request.method != "POST":
+        return _read_stage(request, template)
+    station = stations.station_for(request)
+    action = request.POST.get("action", "read")
+    data: QueryDict | None = request.POST if action in ("review", "write") else None
+    write_error = None
+    if action == "write" and data is not None:
+        key = data.get("key", "")
+        replay = done_before(request, key)
+        if replay is not None:
+            return replay
+        outcome = _write_sale(request, station, data, correction=correction)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        write_error = outcome
+        data = _rekeyed(data)
+    try:
+        user_card = vending.read_user_card(station)
+    except PrepaidError as exc:
+        return _read_stage(request, template, error=write_error or refusal(exc))
+    context = _card_context(user_card)
+    form = SaleForm(data, accounts=context["opened"])
+    context.update(stage="form", form=form, correction=correction)
+    if write_error is not None:
+        form.is_valid()
+        form.add_error(None, write_error["message"])
+        form.error_codes.append(write_error["code"])
+        return page(request, template, context)
+    if action == "review" and form.is_valid():
+        review = _review_sale(form, context, correction=correction)
+        if review is not None:
+            context.update(stage="review", quote=review["quote"], chosen=review["chosen"])
+    return page(request, template, context)
+
+
+def _review_sale(
+    form: SaleForm, context: dict[str, Any], *, correction: bool
+) -> dict[str, Any] | None:
+    try:
+        chosen = _pick(context["opened"], form.cleaned_data["account"])
+        if not correction and chosen in context["unswiped"]:
+            raise vending.card_not_swiped()
+        exclude = cardio.live_purchase(chosen) if correction else None
+        priced = vending.price_purchase(chosen, exclude=exclude, **form.quantity_or_amount())
+    except PrepaidError as exc:
+        form.add_service_error(exc)
+        return None
+    return {"chosen": chosen, "quote": quote_view(priced, accounts.meter_unit(chosen.account))}
+
+
+def _write_sale(
+    request: HttpRequest, station: vending.Station, data: QueryDict, *, correction: bool
+) -> HttpResponse | dict[str, str]:
+    key = data.get("key", "")
+    basis = data.get("basis")
+    quantity = (data.get("quantity") or "").strip() or None
+    amount = (data.get("amount") or "").strip() or None
+    if basis == "quantity" and quantity:
+        amount = None
+    elif basis == "amount" and amount:
+        quantity = None
+    account_id = data.get("account") or None
+    try:
+        service = vending.correct if correction else vending.sell
+        purchase = service(
+            station,
+            account_id=int(account_id) if account_id and account_id.isdigit() else None,
+            quantity=quantity,
+            amount=amount,
+            payment=data.get("payment") or "cash",
+            key=key,
+        )
+    except PrepaidError as exc:
+        first = _first_result(key) if key else None
+        if first is not None:
+            return remember_done(request, key, _purchase_url(first))
+        return refusal(exc)
+    return remember_done(request, key, _purchase_url(purchase))
+
+
+@operator_required
+def sell(request: HttpRequest) -> HttpResponse:
+    return _sale_like(request, correction=False)
+
+
+@operator_required
+def correct(request: HttpRequest) -> HttpResponse:
+    return _sale_like(request, correction=True)
+
+
+# -- the live quote (htmx) ----------
+
+
+def _opening_account(customer: Any, account: Any, price: Any) -> Any:
+    """What ``price_purchase`` needs for a customer not yet opened on the account: the price,
+    and the purchases so far (none: a first purchase counts no earlier tier quantity)."""
+    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
+    purchases = existing.purchases if existing is not None else Purchase.objects.none()
+    return SimpleNamespace(price=price, purchases=purchases, account=account)
+
+
+@require_POST
+@operator_required
+def quote(request: HttpRequest) -> HttpResponse:
+    data = request.POST
+    basis = data.get("basis") or "amount"
+    typed = (data.get(basis) or "").strip()
+    if not typed:
+        return page(request, "vending/_quote.html", {"empty": True})
+    arguments = {
+        "quantity": typed if basis == "quantity" else None,
+        "amount": typed if basis == "amount" else None,
+    }
+    try:
+        customer = customers.get_customer(data.get("customer", ""))
+        if data.get("mode") == "open":
+            account = accounts.get_account(data.get("account", ""))
+            price = accounts.get_price(data.get("price", ""))
+            target: Any = _opening_account(customer, account, price)
+            exclude = None
+        else:
+            overview = customers.customer_overview(customer.user_number)
+            target = _pick(overview.accounts, data.get("account"))
+            account = target.account
+            exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
+        priced = vending.price_purchase(target, exclude=exclude, **arguments)
+    except PrepaidError as exc:
+        return page(request, "vending/_quote.html", {"error": refusal(exc)})
+    return page(
+        request,
+        "vending/_quote.html",
+        {"quote": quote_view(priced, accounts.meter_unit(account)), "basis": basis},
+    )
+
+
+# -- 开户 open account ----------
+
+
+def _customer_picker(request: HttpRequest, template: str) -> HttpResponse:
+    form, found = search(request)
+    return page(
+        request,
+        template,
+        {
+            "stage": "pick",
+            "search": form,
+            "found": found,
+            "recent": recent_customers() if found is None else None,
+        },
+    )
+
+
+@operator_required
+def open_account(request: HttpRequest) -> HttpResponse:
+    number = request.POST.get("customer") or request.GET.get("customer")
+    if not number:
+        return _customer_picker(request, "vending/open.html")
+    overview = or_404(customers.customer_overview, number)
+    account_list, price_list = accounts.list_accounts(), accounts.list_prices()
+    action = request.POST.get("action") if request.method == "POST" else None
+    data: QueryDict | None = request.POST if action in ("review", "write") else None
+    if action == "write" and data is not None:
+        replay = done_before(request, data.get("key"))
+        if replay is not None:
+            return replay
+    initial = {"account": request.GET.get("account", "")}
+    form = OpenForm(data, accounts=account_list, prices=price_list, initial=initial)
+    context: dict[str, Any] = {
+        "stage": "form",
+        "overview": overview,
+        "form": form,
+        "customer": overview.customer,
+    }
+    if data is None or not form.is_valid():
+        return page(request, "vending/open.html", context)
+    try:
+        account = accounts.get_account(form.cleaned_data["account"])
+        price = accounts.get_price(form.cleaned_data["price"])
+        if action == "review":
+            target = _opening_account(overview.customer, account, price)
+            priced = vending.price_purchase(target, **form.quantity_or_amount())
+            context.update(
+                stage="review",
+                account=account,
+                price=price,
+                quote=quote_view(priced, accounts.meter_unit(account)),
+            )
+            return page(request, "vending/open.html", context)
+        purchase = vending.open_account(
+            stations.station_for(request),
+            overview.customer,
+            account,
+            price,
+            payment=form.cleaned_data["payment"],
+            key=form.cleaned_data["key"],
+            **form.quantity_or_amount(),
+        )
+    except PrepaidError as exc:
+        key = form.cleaned_data["key"]
+        first = _first_result(key) if action == "write" else None
+        if first is not None:
+            return remember_done(request, key, _purchase_url(first))
+        if action == "write":
+            form = OpenForm(_rekeyed(request.POST), accounts=account_list, prices=price_list)
+            form.is_valid()
+            context["form"] = form
+        form.add_service_error(exc)
+        return page(request, "vending/open.html", context)
+    return remember_done(request, form.cleaned_data["key"], _purchase_url(purchase))
+
+
+# -- 补卡 reissue ----------
+
+
+@operator_required
+def reissue(request: HttpRequest) -> HttpResponse:
+    number = request.POST.get("customer") or request.GET.get("customer")
+    if not number:
+        return _customer_picker(request, "vending/reissue.html")
+    overview = or_404(customers.customer_overview, number)
+    action = request.POST.get("action") if request.method == "POST" else None
+    data = request.POST if action in ("review", "write") else None
+    form = ReissueForm(data)
+    context: dict[str, Any] = {
+        "stage": "form",
+        "overview": overview,
+        "form": form,
+        "customer": overview.customer,
+        "last": {ca.account_id: cardio.live_purchase(ca) for ca in overview.accounts},
+    }
+    if data is None or not form.is_valid():
+        return page(request, "vending/reissue.html", context)
+    key = form.cleaned_data["key"]
+    if action == "review":
+        context["stage"] = "review"
+        return page(request, "vending/reissue.html", context)
+    replay = done_before(request, key)
+    if replay is not None:
+        return replay
+    try:
+        result = vending.reissue(
+            stations.station_for(request),
+            overview.customer,
+            fee=form.text("fee"),
+            payment=form.cleaned_data["payment"],
+            key=key,
+        )
+    except PrepaidError as exc:
+        form = ReissueForm(_rekeyed(request.POST))
+        form.is_valid()
+        form.add_service_error(exc)
+        context["form"] = form
+        return page(request, "vending/reissue.html", context)
+    url = reverse("web:reissued", args=[overview.customer.user_number, result.record.serial])
+    return remember_done(request, key, url)
+
+
+@operator_required
+def reissued(request: HttpRequest, user_number: str, serial: str) -> HttpResponse:
+    """补卡成功: the new card, the revoked one, and the purchases it carries."""
+    overview = or_404(customers.customer_overview, user_number)
+    card = next((c for c in overview.cards if c.serial == serial), None)
+    if card is None:
+        raise Http404(serial)
+    fees = [e for e in overview.ledger if e.kind == "fee"]
+    return page(
+        request,
+        "vending/reissued.html",
+        {
+            "overview": overview,
+            "card": card,
+            "customer": overview.customer,
+            "revoked": [c for c in overview.cards if c.status == "revoked"],
+            "last": {ca.account_id: cardio.live_purchase(ca) for ca in overview.accounts},
+            "fee": fees[0] if fees else None,
+        },
+    )
+
+
+# -- 换表卡调整 meter change (admin) ----------
+
+
+@admin_required
+def meter_change(request: HttpRequest) -> HttpResponse:
+    template = "vending/meter_change.html"
+    if request.method != "POST":
+        return _read_stage(request, template)
+    station = stations.station_for(request)
+    action = request.POST.get("action", "read")
+    data = request.POST if action in ("review", "write") else None
+    write_error = None
+    if action == "write" and data is not None:
+        key = data.get("key", "")
+        replay = done_before(request, key)
+        if replay is not None:
+            return replay
+        try:
+            account_id = data.get("account") or ""
+            purchase, _record = vending.meter_change(
+                station,
+                remaining=(data.get("remaining") or "").strip(),
+                account_id=int(account_id) if account_id.isdigit() else None,
+                reason=(data.get("reason") or "").strip(),
+                key=key,
+            )
+        except PrepaidError as exc:
+            first = _first_result(key)
+            if first is not None:
+                return remember_done(request, key, _purchase_url(first))
+            write_error = refusal(exc)
+            data = _rekeyed(data)
+        else:
+            return remember_done(request, key, _purchase_url(purchase))
+    try:
+        user_card = vending.read_user_card(station)
+    except PrepaidError as exc:
+        return _read_stage(request, template, error=write_error or refusal(exc))
+    context = _card_context(user_card)
+    form = MeterChangeForm(data, accounts=context["opened"])
+    context.update(stage="form", form=form)
+    if write_error is not None:
+        form.is_valid()
+        form.add_error(None, write_error["message"])
+        form.error_codes.append(write_error["code"])
+    elif action == "review" and form.is_valid():
+        context.update(
+            stage="review", chosen=_pick(context["opened"], form.cleaned_data["account"])
+        )
+    return page(request, template, context)
+
+
+# -- 写卡成功: the result, the receipt ----------
+
+
+def _purchase(purchase_id: int) -> Purchase:
+    purchase = (
+        Purchase.objects.select_related(
+            "customer_account__customer",
+            "customer_account__account",
+            "customer_account__price",
+            "price_version",
+            "operator",
+            "supersedes",
+        )
+        .filter(pk=purchase_id)
+        .first()
+    )
+    if purchase is None:
+        raise Http404(str(purchase_id))
+    return purchase
+
+
+def _purchase_context(purchase: Purchase) -> dict[str, Any]:
+    from prepaid.web.receipts import prints
+
+    change = None
+    if purchase.kind == Purchase.Kind.TRANSFER:
+        record = MeterChange.objects.filter(transfer=purchase).first()
+        change = vending.meter_change_document(record) if record is not None else None
+    return {
+        "purchase": purchase,
+        "doc": vending.purchase_document(purchase),
+        "unit": accounts.meter_unit(purchase.customer_account.account),
+        "meter_change": change,
+        "prints": prints(purchase.pk),
+    }
+
+
+@operator_required
+def purchase_done(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    return page(request, "vending/done.html", _purchase_context(_purchase(purchase_id)))
+
+
+PAPERS = ("58", "80", "a4")
+
+
+@require_POST
+@operator_required
+def receipt_print(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    from prepaid.web.receipts import record_print
+
+    purchase = _purchase(purchase_id)
+    paper = request.POST.get("paper") if request.POST.get("paper") in PAPERS else "80"
+    copy = record_print(request.user, purchase, stations.station_name(), paper)
+    url = reverse("web:receipt", args=[purchase.pk, copy])
+    return HttpResponseRedirect(f"{url}?{urlencode({'paper': paper, 'print': 1})}")
+
+
+@operator_required
+def receipt(request: HttpRequest, purchase_id: int, copy: int) -> HttpResponse:
+    purchase = _purchase(purchase_id)
+    context = _purchase_context(purchase)
+    if not 1 <= copy <= context["prints"]:
+        raise Http404(str(copy))
+    paper = request.GET.get("paper") if request.GET.get("paper") in PAPERS else "80"
+    context.update(
+        copy=copy,
+        reprint=copy > 1,
+        paper=paper,
+        autoprint=request.GET.get("print") == "1",
+        station=stations.station_name(),
+    )
+    return page(request, "vending/receipt.html", context)
+
+
+@operator_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """充值管理 as in the manual's figure 4: find the customer, then 开户 / 补卡 / details."""
+    form, found = search(request)
+    return page(
+        request,
+        "vending/index.html",
+        {"search": form, "found": found, "recent": recent_customers() if found is None else None},
+    )
