@@ -369,7 +369,7 @@ def _new_purchase(
 
 def _lock_for_purchase(customer_account_id: int) -> CustomerAccount:
     customer_account = (
-        CustomerAccount.objects.select_for_update()
+        CustomerAccount.objects.select_for_update(of=("self",))  # not the shared account row
         .select_related("account", "customer", "price")
         .get(pk=customer_account_id)
     )
@@ -433,7 +433,8 @@ def _after_failed_write(station: Station, purchase: Purchase) -> None:
 @transaction.atomic
 def complete_purchase(station: Station, purchase_id: int) -> Purchase:
     purchase = (
-        Purchase.objects.select_for_update()
+        # Lock the purchase only: PostgreSQL refuses FOR UPDATE of the outer-joined original.
+        Purchase.objects.select_for_update(of=("self",))
         .select_related("customer_account__account", "customer_account__customer", "supersedes")
         .get(pk=purchase_id)
     )
