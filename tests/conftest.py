@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pcsc_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(request):
@@ -115,6 +117,9 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
     config = dj_database_url.parse(server.url("prepaid"), conn_max_age=0)
     settings.DATABASES["default"].clear()
     settings.DATABASES["default"].update(config)
-    connections._settings = connections.configure_settings(settings.DATABASES)
-    if "default" in connections._connections.__dict__:  # no stale SQLite wrapper
-        del connections["default"]
+    connections._settings = settings.DATABASES
+    connections.__dict__.pop("settings", None)  # a cached_property: read them again
+    try:
+        del connections["default"]  # a SQLite connection made before now
+    except AttributeError:
+        pass
