@@ -35,9 +35,9 @@ def number(value: object, places: int = 2) -> str:
     return formats.number_format(decimal, places, use_l10n=True, force_grouping=True)
 
 
-def money(value: object) -> str:
+def money(value: object, places: int = 2) -> str:
     """Yuan: ``¥1,234.50`` (English) or ``¥1234.50`` (zh-hans)."""
-    text = number(value, 2)
+    text = number(value, places)
     if not text:
         return text
     # Translators: the currency format; %(amount)s is the amount in yuan.
@@ -50,3 +50,13 @@ def money_fen(value_fen: int | None) -> str:
 
 def quantity_centi(value_centi: int | None) -> str:
     return "" if value_centi is None else number(centi_to_decimal(value_centi), 2)
+
+
+def unit_price(value: object) -> str:
+    """A unit price with the decimals it has (at least two): ``¥0.4883``."""
+    decimal = _decimal(value)
+    if decimal is None:
+        return "" if value is None else str(value)
+    exponent = decimal.as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return money(decimal, places)

@@ -28,6 +28,12 @@ def money(value: object) -> str:
 
 
 @register.filter
+def unit_price(value: object) -> str:
+    """A unit price string (``"0.4883"``) → ``¥0.4883``: all its decimals kept."""
+    return formatting.unit_price(value)
+
+
+@register.filter
 def fen(value: int | None) -> str:
     return formatting.money_fen(value)
 

@@ -8,7 +8,6 @@ idempotency key made when the form is rendered; the services charge a resubmitte
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +25,7 @@ from prepaid.vending import services as vending
 from prepaid.vending.models import CustomerAccount, MeterChange, Purchase
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required, operator_required
+from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import (
     MeterChangeForm,
     OpenForm,
@@ -168,14 +168,14 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     try:
         user_card = vending.read_user_card(station)
     except PrepaidError as exc:
-        return _read_stage(request, template, error=write_error or refusal(exc))
+        shown = write_error if write_error is not None else exc
+        return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
     form = SaleForm(data, accounts=context["opened"])
     context.update(stage="form", form=form, correction=correction)
     if write_error is not None:
         form.is_valid()
-        form.add_error(None, write_error["message"])
-        form.error_codes.append(write_error["code"])
+        form.add_service_error(write_error)
         return page(request, template, context)
     if action == "review" and form.is_valid():
         review = _review_sale(form, context, correction=correction)
@@ -192,7 +192,9 @@ def _review_sale(
         if not correction and chosen in context["unswiped"]:
             raise vending.card_not_swiped()
         exclude = cardio.live_purchase(chosen) if correction else None
-        priced = vending.price_purchase(chosen, exclude=exclude, **form.quantity_or_amount())
+        priced = vending.price_purchase(
+            chosen.price, customer_account=chosen, exclude=exclude, **form.quantity_or_amount()
+        )
     except PrepaidError as exc:
         form.add_service_error(exc)
         return None
@@ -201,7 +203,7 @@ def _review_sale(
 
 def _write_sale(
     request: HttpRequest, station: vending.Station, data: QueryDict, *, correction: bool
-) -> HttpResponse | dict[str, str]:
+) -> HttpResponse | PrepaidError:
     key = data.get("key", "")
     basis = data.get("basis")
     quantity = (data.get("quantity") or "").strip() or None
@@ -225,7 +227,8 @@ def _write_sale(
         first = _first_result(key) if key else None
         if first is not None:
             return remember_done(request, key, _purchase_url(first))
-        return refusal(exc)
+        raise_if_forbidden(exc)
+        return exc
     return remember_done(request, key, _purchase_url(purchase))
 
 
@@ -242,12 +245,9 @@ def correct(request: HttpRequest) -> HttpResponse:
 # -- the live quote (htmx) ----------
 
 
-def _opening_account(customer: Any, account: Any, price: Any) -> Any:
-    """What ``price_purchase`` needs for a customer not yet opened on the account: the price,
-    and the purchases so far (none: a first purchase counts no earlier tier quantity)."""
-    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
-    purchases = existing.purchases if existing is not None else Purchase.objects.none()
-    return SimpleNamespace(price=price, purchases=purchases, account=account)
+def _opened_on(customer: Any, account: Any) -> CustomerAccount | None:
+    """The customer's account being opened, when an earlier attempt created it."""
+    return CustomerAccount.objects.filter(customer=customer, account=account).first()
 
 
 @require_POST
@@ -267,14 +267,16 @@ def quote(request: HttpRequest) -> HttpResponse:
         if data.get("mode") == "open":
             account = accounts.get_account(data.get("account", ""))
             price = accounts.get_price(data.get("price", ""))
-            target: Any = _opening_account(customer, account, price)
+            target = _opened_on(customer, account)
             exclude = None
         else:
             overview = customers.customer_overview(customer.user_number)
             target = _pick(overview.accounts, data.get("account"))
-            account = target.account
+            account, price = target.account, target.price
             exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
-        priced = vending.price_purchase(target, exclude=exclude, **arguments)
+        priced = vending.price_purchase(
+            price, customer_account=target, exclude=exclude, **arguments
+        )
     except PrepaidError as exc:
         return page(request, "vending/_quote.html", {"error": refusal(exc)})
     return page(
@@ -328,8 +330,11 @@ def open_account(request: HttpRequest) -> HttpResponse:
         account = accounts.get_account(form.cleaned_data["account"])
         price = accounts.get_price(form.cleaned_data["price"])
         if action == "review":
-            target = _opening_account(overview.customer, account, price)
-            priced = vending.price_purchase(target, **form.quantity_or_amount())
+            priced = vending.price_purchase(
+                price,
+                customer_account=_opened_on(overview.customer, account),
+                **form.quantity_or_amount(),
+            )
             context.update(
                 stage="review",
                 account=account,
@@ -458,21 +463,22 @@ def meter_change(request: HttpRequest) -> HttpResponse:
             first = _first_result(key)
             if first is not None:
                 return remember_done(request, key, _purchase_url(first))
-            write_error = refusal(exc)
+            raise_if_forbidden(exc)
+            write_error = exc
             data = _rekeyed(data)
         else:
             return remember_done(request, key, _purchase_url(purchase))
     try:
         user_card = vending.read_user_card(station)
     except PrepaidError as exc:
-        return _read_stage(request, template, error=write_error or refusal(exc))
+        shown = write_error if write_error is not None else exc
+        return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
     form = MeterChangeForm(data, accounts=context["opened"])
     context.update(stage="form", form=form)
     if write_error is not None:
         form.is_valid()
-        form.add_error(None, write_error["message"])
-        form.error_codes.append(write_error["code"])
+        form.add_service_error(write_error)
     elif action == "review" and form.is_valid():
         context.update(
             stage="review", chosen=_pick(context["opened"], form.cleaned_data["account"])

@@ -1,0 +1,215 @@
+"""账户管理 and 价格管理 through the pages: every refusal is inline and nothing is written."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from prepaid.accounts.models import Account, Price, PriceVersion
+
+from web_helpers import codes, field_errors, html
+
+pytestmark = pytest.mark.django_db
+
+GOOD_ACCOUNT = {
+    "meter_type": "electricity",
+    "sub_meter": "2",
+    "name": "居民用电",
+    "limit": "999",
+    "prestore": "5",
+    "alarm": "10",
+    "overdraft": "5",
+    "maintenance_code": "1234",
+}
+
+
+def test_create_account_then_the_add_price_dialog(admin_client, web_home):
+    response = admin_client.post("/accounts/create/", GOOD_ACCOUNT)
+    account = Account.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/{account.pk}/created/"
+    dialog = admin_client.get(response["Location"])
+    assert 'data-testid="add-price-dialog"' in html(dialog)
+    assert "Do you want to add a price for this account?" in html(dialog)
+    assert f'href="/prices/add/?account={account.pk}"' in html(dialog)
+    assert 'href="/accounts/"' in html(dialog)
+    add = admin_client.get(f"/prices/add/?account={account.pk}")
+    assert f'<option value="{account.pk}" selected>' in html(add)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"limit": ""}, "limit", None),
+        ({"limit": "-5"}, "limit", "negative"),
+        ({"limit": "99999999999999999999"}, "limit", "too_large"),
+        ({"limit": "1.234"}, "limit", "too_many_decimals"),
+        ({"limit": "1e3"}, "limit", "not_a_number"),
+        ({"limit": "abc"}, "limit", "not_a_number"),
+        ({"prestore": "1000"}, "prestore", "prestore_over_limit"),
+        ({"alarm": "999"}, "alarm", "alarm_not_below_limit"),
+        ({"overdraft": "-1"}, "overdraft", "negative"),
+        ({"maintenance_code": "12a4"}, "maintenance_code", "bad_maintenance_code"),
+        ({"maintenance_code": "123456789"}, "maintenance_code", "bad_maintenance_code"),
+        ({"sub_meter": "5"}, "sub_meter", None),
+        ({"meter_type": "steam"}, "meter_type", None),
+        ({"name": "x" * 65}, "name", "too_long"),
+        ({"name": "a\x07b"}, "name", "bad_text"),
+    ],
+)
+def test_account_bad_input_is_refused_inline(admin_client, web_home, change, field, code):
+    response = admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, **change})
+    assert response.status_code == 200
+    assert field in field_errors(response)
+    if code:
+        assert code in codes(response)
+    assert not Account.objects.exists()
+
+
+def test_sub_meter_taken_and_fifth_account(admin_client, office):
+    taken = admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, "sub_meter": "1"})
+    assert "sub_meter_taken" in codes(taken) and "sub_meter" in field_errors(taken)
+    for number in ("2", "3", "4"):
+        admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, "sub_meter": number})
+    assert Account.objects.count() == 4
+    listing = html(admin_client.get("/accounts/"))
+    assert "/accounts/create/" not in listing.split("<main")[1]
+    fifth = admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, "sub_meter": "2"})
+    assert codes(fifth) & {"too_many_accounts", "sub_meter_taken"}
+    assert Account.objects.count() == 4
+
+
+def test_script_in_account_name_is_escaped(admin_client, web_home):
+    admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, "name": "<script>alert(1)</script>"})
+    page = html(admin_client.get("/accounts/"))
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_add_flat_and_tiered_prices(admin_client, office):
+    flat = admin_client.post(
+        "/prices/add/",
+        {"account": office.account.pk, "name": "商业用水", "kind": "flat", "unit_price": "5.6789"},
+    )
+    assert flat.status_code == 302
+    tiered = admin_client.post(
+        "/prices/add/",
+        {
+            "account": office.account.pk,
+            "name": "阶梯2",
+            "kind": "tiered",
+            "tiers": "0-100:2.00,100-:3.00",
+            "period": "month",
+        },
+    )
+    assert tiered.status_code == 302
+    version = PriceVersion.objects.get(price__name="阶梯2")
+    assert (version.tiers, version.period) == ("0-100:2.00,100-:3.00", "month")
+    listing = html(admin_client.get("/prices/"))
+    assert "商业用水" in listing and "5.6789" in listing
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"name": ""}, "name", None),
+        ({"unit_price": ""}, None, None),
+        ({"unit_price": "-1"}, "unit_price", "negative"),
+        ({"unit_price": "0"}, "unit_price", "zero"),
+        ({"unit_price": "1.23456"}, "unit_price", "too_many_decimals"),
+        ({"unit_price": "999999999999"}, "unit_price", "too_large"),
+        ({"kind": "tiered", "tiers": "0-100:2.00,90-:3.00"}, "tiers", "bad_tiers"),
+        ({"kind": "tiered", "tiers": "garbage"}, "tiers", "bad_tiers"),
+        ({"effective_from": "2025-13-01"}, "effective_from", "bad_date"),
+        ({"effective_from": "2305-01-01"}, "effective_from", "bad_date"),
+        ({"name": "居民用水"}, "name", "price_name_taken"),
+        ({"account": "999"}, "account", None),
+    ],
+)
+def test_price_bad_input_is_refused_inline(admin_client, office, change, field, code):
+    before = Price.objects.count()
+    data = {
+        "account": office.account.pk,
+        "name": "新价格",
+        "kind": "flat",
+        "unit_price": "2",
+        **change,
+    }
+    response = admin_client.post("/prices/add/", data)
+    assert response.status_code == 200
+    assert "alert" in html(response) or field_errors(response)
+    if field:
+        assert field in field_errors(response)
+    if code:
+        assert code in codes(response)
+    assert Price.objects.count() == before
+
+
+def test_price_list_filters_by_action(admin_client, office):
+    page = html(admin_client.get("/prices/?action=delete"))
+    assert f"/prices/{office.price.pk}/delete/" in page
+    assert f"/prices/{office.price.pk}/adjust/" not in page
+
+
+def test_adjust_price_adds_a_version(admin_client, office):
+    page = admin_client.get(f"/prices/{office.price.pk}/adjust/")
+    assert 'value="3.45"' in html(page)
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    response = admin_client.post(
+        f"/prices/{office.price.pk}/adjust/",
+        {"kind": "flat", "unit_price": "3.80", "effective_from": tomorrow},
+    )
+    assert response.status_code == 302
+    versions = list(PriceVersion.objects.filter(price=office.price).order_by("number"))
+    assert [v.tiers for v in versions] == ["0-:3.45", "0-:3.80"]
+    early = admin_client.post(
+        f"/prices/{office.price.pk}/adjust/",
+        {"kind": "flat", "unit_price": "3.90", "effective_from": "2020-01-01"},
+    )
+    assert "effective_date_too_early" in codes(early)
+    assert PriceVersion.objects.filter(price=office.price).count() == 2
+
+
+def test_modify_price_name_and_refusals(admin_client, office):
+    response = admin_client.post(
+        f"/prices/{office.price.pk}/modify/", {"name": "居民用水(新)", "remarks": "改名"}
+    )
+    assert response.status_code == 302
+    office.price.refresh_from_db()
+    assert (office.price.name, office.price.remarks) == ("居民用水(新)", "改名")
+    taken = admin_client.post(f"/prices/{office.price.pk}/modify/", {"name": "阶梯水价"})
+    assert "price_name_taken" in codes(taken)
+    empty = admin_client.post(f"/prices/{office.price.pk}/modify/", {"name": ""})
+    assert "name" in field_errors(empty)
+
+
+def test_modify_a_used_tariff_is_refused(admin_client, office):
+    office.open()
+    response = admin_client.post(
+        f"/prices/{office.price.pk}/modify/",
+        {"name": "居民用水", "kind": "flat", "unit_price": "9"},
+    )
+    assert "price_version_used" in codes(response)
+
+
+def test_delete_price_confirms_then_deletes(admin_client, office):
+    page = admin_client.get(f"/prices/{office.tiered.pk}/delete/")
+    assert page.status_code == 200 and "Confirm" in html(page)
+    assert Price.objects.filter(pk=office.tiered.pk).exists()
+    response = admin_client.post(f"/prices/{office.tiered.pk}/delete/")
+    assert response.status_code == 302
+    assert not Price.objects.filter(pk=office.tiered.pk).exists()
+
+
+def test_delete_a_price_in_use_is_refused(admin_client, office):
+    office.open()
+    response = admin_client.post(f"/prices/{office.price.pk}/delete/")
+    assert response.status_code == 409
+    assert "price_in_use" in codes(response)
+    assert Price.objects.filter(pk=office.price.pk).exists()
+
+
+def test_unknown_price_is_404(admin_client, office):
+    assert admin_client.get("/prices/99999/adjust/").status_code == 404
+    assert admin_client.post("/prices/99999/delete/").status_code == 404

@@ -1,0 +1,203 @@
+"""Login with throttling, the forced password change, logout, idle expiry, language, CSRF."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+
+from prepaid.operators.models import Operator, Role
+
+from web_helpers import codes, html
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fresh_admin(web_home):
+    """The admin of a fresh install: password 1111, to be changed at first login."""
+    from prepaid.operators.services import ensure_admin
+
+    admin, _ = ensure_admin(None)
+    return admin
+
+
+def test_login_page_is_chinese_by_default_whatever_the_browser_says(client, web_home):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in html(response)
+    assert response["Content-Language"] == "zh-hans"
+
+
+def test_anonymous_is_sent_to_login_with_next(client, web_home):
+    response = client.get("/vending/sell/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=%2Fvending%2Fsell%2F"
+
+
+def test_anonymous_htmx_gets_a_whole_page_redirect(client, web_home):
+    response = client.get("/reader/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/login/")
+
+
+def test_wrong_password_is_refused_inline(client, admin, web_home):
+    response = client.post("/login/", {"username": "admin", "password": "wrong"})
+    assert response.status_code == 200
+    assert "auth_failed" in codes(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_empty_login_fields_are_refused_inline(client, web_home):
+    response = client.post("/login/", {"username": "", "password": ""})
+    assert response.status_code == 200
+    assert html(response).count('data-field-error="') == 2
+
+
+def test_five_failures_lock_the_operator(client, admin, web_home):
+    for _ in range(5):
+        client.post("/login/", {"username": "admin", "password": "wrong"})
+    response = client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    assert "account_locked" in codes(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_goes_to_next(client, admin, web_home):
+    response = client.post(
+        "/login/?next=/vending/sell/",
+        {"username": "admin", "password": "s3cret-admin", "next": "/vending/sell/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/vending/sell/"
+
+
+def test_login_never_redirects_off_site(client, admin, web_home):
+    response = client.post(
+        "/login/",
+        {"username": "admin", "password": "s3cret-admin", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/"
+
+
+def test_first_login_forces_the_password_change(client, fresh_admin):
+    response = client.post("/login/", {"username": "admin", "password": "1111"})
+    assert response.status_code == 302 and response["Location"] == "/password/"
+    for url in ("/", "/vending/sell/", "/accounts/", "/customers/register/", "/simulator/"):
+        blocked = client.get(url)
+        assert blocked.status_code == 302 and blocked["Location"] == "/password/", url
+    assert client.post("/customers/register/", {"name": "x"})["Location"] == "/password/"
+    htmx = client.get("/reader/", HTTP_HX_REQUEST="true")
+    assert htmx["HX-Redirect"] == "/password/"
+    page = client.get("/password/")
+    assert page.status_code == 200 and "password_change_required" in codes(page)
+
+
+def test_password_change_refusals(client, fresh_admin):
+    client.post("/login/", {"username": "admin", "password": "1111"})
+    wrong = client.post(
+        "/password/", {"current": "nope", "new": "Good-pass-42", "repeat": "Good-pass-42"}
+    )
+    assert "auth_failed" in codes(wrong)
+    differ = client.post(
+        "/password/", {"current": "1111", "new": "Good-pass-42", "repeat": "Good-pass-43"}
+    )
+    assert 'data-field-error="repeat"' in html(differ)
+    default = client.post("/password/", {"current": "1111", "new": "1111", "repeat": "1111"})
+    assert "weak_password" in codes(default)
+    short = client.post("/password/", {"current": "1111", "new": "abc", "repeat": "abc"})
+    assert "weak_password" in codes(short)
+    fresh_admin.refresh_from_db()
+    assert fresh_admin.must_change_password
+
+
+def test_password_change_unlocks_everything_and_keeps_the_session(client, fresh_admin):
+    client.post("/login/", {"username": "admin", "password": "1111"})
+    response = client.post(
+        "/password/", {"current": "1111", "new": "Good-pass-42", "repeat": "Good-pass-42"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    fresh_admin.refresh_from_db()
+    assert not fresh_admin.must_change_password
+    assert fresh_admin.check_password("Good-pass-42")
+    assert client.get("/").status_code == 200
+
+
+def test_logout_needs_post(admin_client):
+    assert admin_client.get("/logout/").status_code == 405
+    response = admin_client.post("/logout/")
+    assert response["Location"] == "/login/"
+    assert admin_client.get("/")["Location"].startswith("/login/")
+
+
+def test_idle_session_expires(admin_client, monkeypatch):
+    monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
+    assert admin_client.get("/").status_code == 200
+    session = admin_client.session
+    session["prepaid_last_seen"] = int(time.time()) - 31 * 60
+    session.save()
+    response = admin_client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/login/?expired=1"
+    assert "session_expired" in codes(admin_client.get(response["Location"]))
+    assert admin_client.get("/")["Location"].startswith("/login/")
+
+
+def test_operator_switches_to_english_and_back(admin_client, admin):
+    assert '<html lang="zh-hans">' in html(admin_client.get("/"))
+    response = admin_client.post("/language/", {"language": "en", "next": "/vending/"})
+    assert response["Location"] == "/vending/"
+    admin.refresh_from_db()
+    assert admin.language == "en"
+    page = admin_client.get("/")
+    assert '<html lang="en">' in html(page) and "Welcome, admin" in html(page)
+    admin_client.post("/language/", {"language": "zh-hans"})
+    admin.refresh_from_db()
+    assert admin.language == "zh-hans"
+
+
+def test_unknown_language_changes_nothing(admin_client, admin):
+    admin_client.post("/language/", {"language": "fr"})
+    admin.refresh_from_db()
+    assert admin.language == "zh-hans"
+
+
+def test_language_is_per_operator(admin_client, clerk_client, admin, clerk):
+    admin_client.post("/language/", {"language": "en"})
+    assert '<html lang="en">' in html(admin_client.get("/"))
+    assert '<html lang="zh-hans">' in html(clerk_client.get("/"))
+
+
+def test_login_page_remembers_the_last_operators_language(client, admin, web_home):
+    Operator.objects.filter(pk=admin.pk).update(language="en")
+    client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    client.post("/logout/")
+    assert '<html lang="en">' in html(client.get("/login/"))
+
+
+def test_csrf_is_enforced(admin, web_home):
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    assert response.status_code == 403
+    assert "csrf" in codes(response)
+    browser.force_login(admin)
+    assert browser.post("/customers/register/", {"name": "x"}).status_code == 403
+    assert browser.post("/vending/sell/", {"action": "read"}).status_code == 403
+
+
+def test_csrf_token_round_trip_works(admin, web_home):
+    import re
+
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html(page)).group(1)
+    response = browser.post(
+        "/login/", {"username": "admin", "password": "s3cret-admin", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+
+
+def test_disabled_operator_cannot_log_in(client, web_home):
+    operator = Operator(username="gone", role=Role.OPERATOR, is_active=False)
+    operator.set_password("whatever-123")
+    operator.save()
+    response = client.post("/login/", {"username": "gone", "password": "whatever-123"})
+    assert "auth_failed" in codes(response)

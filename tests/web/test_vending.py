@@ -1,0 +1,589 @@
+"""充值管理 through the pages: read the card, quote live, confirm, write; refusals inline;
+a resubmitted key charged once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from prepaid.vending.models import LedgerEntry, Purchase
+
+from web_helpers import codes, field_errors, html
+
+pytestmark = pytest.mark.django_db
+
+
+def _key(page) -> str:
+    return re.search(r'name="key" value="([0-9a-f]{32})"', html(page)).group(1)
+
+
+def _ledger_total() -> Decimal:
+    return Decimal(sum(e.amount_fen for e in LedgerEntry.objects.all())) / 100
+
+
+def _sale(client, key, **fields):
+    data = {"action": "write", "key": key, "payment": "cash", "basis": "quantity", **fields}
+    return client.post("/vending/sell/", data)
+
+
+# -- 开户 ----------------------------------------------------------------------------------
+
+
+def test_open_account_read_quote_confirm_write(clerk_client, office):
+    office.new_card("u1")
+    number = office.customer.user_number
+    form = clerk_client.get(f"/vending/open/?customer={number}")
+    key = _key(form)
+    data = {
+        "customer": number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "amount": "",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": key,
+    }
+    review = clerk_client.post("/vending/open/", {**data, "action": "review"})
+    assert 'data-testid="confirm"' in html(review) and "¥34.50" in html(review)
+    assert not Purchase.objects.exists()
+    done = clerk_client.post("/vending/open/", {**data, "action": "write"})
+    purchase = Purchase.objects.get()
+    assert done["Location"] == f"/vending/purchases/{purchase.pk}/"
+    assert (purchase.quantity_centi, purchase.amount_fen, purchase.status) == (
+        1000,
+        3450,
+        "completed",
+    )
+    page = clerk_client.get(done["Location"])
+    assert 'data-testid="write-success"' in html(page)
+    assert "Card written successfully." in html(page)
+    again = clerk_client.post("/vending/open/", {**data, "action": "write"})
+    assert again["Location"] == done["Location"]
+    assert Purchase.objects.count() == 1 and LedgerEntry.objects.count() == 1
+
+
+def test_open_account_double_submit_from_another_session_is_charged_once(office, clerk, web_home):
+    office.new_card("u1")
+    data = {
+        "customer": office.customer.user_number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "amount": "20",
+        "basis": "amount",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+        "action": "write",
+    }
+    first, second = Client(), Client()
+    first.force_login(clerk)
+    second.force_login(clerk)
+    one = first.post("/vending/open/", data)
+    two = second.post("/vending/open/", data)
+    assert one["Location"] == two["Location"]
+    assert LedgerEntry.objects.count() == 1 and _ledger_total() == Decimal("19.98")
+
+
+def test_open_needs_a_new_card(clerk_client, office):
+    office.blank("factory")
+    office.insert("factory")
+    data = {
+        "customer": office.customer.user_number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+        "action": "write",
+    }
+    response = clerk_client.post("/vending/open/", data)
+    assert response.status_code == 200 and "not_a_new_card" in codes(response)
+    assert _key(response) != data["key"]
+    assert not LedgerEntry.objects.exists()
+
+
+def test_open_with_an_empty_reader(clerk_client, office):
+    data = {
+        "customer": office.customer.user_number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+        "action": "write",
+    }
+    assert "no_card" in codes(clerk_client.post("/vending/open/", data))
+
+
+def test_open_with_a_price_of_another_account(clerk_client, admin, office):
+    from prepaid.accounts.services import add_price, create_account
+
+    other = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="9",
+    )
+    power = add_price(admin, account_id=other.pk, name="居民用电", unit_price="0.4883")
+    office.new_card("u1")
+    response = clerk_client.post(
+        "/vending/open/",
+        {
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "price": power.pk,
+            "quantity": "1",
+            "basis": "quantity",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "review",
+        },
+    )
+    page = html(clerk_client.get(f"/vending/open/?customer={office.customer.user_number}"))
+    assert "<optgroup" in page and "¥" not in page.split("<optgroup")[0][-20:]
+    write = clerk_client.post(
+        "/vending/open/",
+        {
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "price": power.pk,
+            "quantity": "1",
+            "basis": "quantity",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "write",
+        },
+    )
+    assert "price_not_of_account" in codes(write)
+    assert response.status_code == 200 and not Purchase.objects.exists()
+
+
+def test_open_picker_lists_customers(clerk_client, office):
+    page = html(clerk_client.get("/vending/open/"))
+    assert f"/vending/open/?customer={office.customer.user_number}" in page
+
+
+# -- 销售 ----------------------------------------------------------------------------------
+
+
+def test_sale_flow_with_the_manual_refusal_before_the_swipe(clerk_client, office):
+    office.meter()
+    office.open()
+    read = clerk_client.post("/vending/sell/", {"action": "read"})
+    assert "card_not_swiped" in codes(read)
+    assert "This card has not been swiped on the meter" in html(read)
+    office.swipe()
+    read = clerk_client.post("/vending/sell/", {"action": "read"})
+    assert "card_not_swiped" not in codes(read)
+    assert 'data-testid="customer-name">张三<' in html(read)
+    key = _key(read)
+    review = clerk_client.post(
+        "/vending/sell/",
+        {
+            "action": "review",
+            "key": key,
+            "account": office.account.pk,
+            "amount": "19.99",
+            "basis": "amount",
+            "payment": "wechat",
+        },
+    )
+    assert 'data-testid="confirm"' in html(review)
+    assert "5.79" in html(review) and "¥19.98" in html(review)
+    assert Purchase.objects.count() == 1
+    done = _sale(
+        clerk_client,
+        key,
+        account=office.account.pk,
+        amount="19.99",
+        basis="amount",
+        payment="wechat",
+    )
+    sale = Purchase.objects.latest("id")
+    assert done["Location"] == f"/vending/purchases/{sale.pk}/"
+    assert (sale.serial, sale.quantity_centi, sale.amount_fen, sale.tendered_fen) == (
+        2,
+        579,
+        1998,
+        1999,
+    )
+    assert sale.payment_method == "wechat"
+    assert _ledger_total() == Decimal("54.48")
+
+
+def test_sale_refused_when_not_swiped_at_write(clerk_client, office):
+    office.meter()
+    office.open()
+    response = _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="1")
+    assert "card_not_swiped" in codes(response)
+    assert Purchase.objects.count() == 1
+
+
+def test_sale_without_a_card(clerk_client, office):
+    assert "no_card" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
+    assert "no_card" in codes(_sale(clerk_client, uuid.uuid4().hex, quantity="1"))
+
+
+def test_sale_with_a_tool_card(clerk_client, office):
+    office.meter()  # leaves the setting card in the reader
+    response = clerk_client.post("/vending/sell/", {"action": "read"})
+    assert "not_a_user_card" in codes(response)
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "code"),
+    [
+        ({"quantity": "", "amount": ""}, "amount", "quantity_or_amount"),
+        ({"quantity": "-5"}, "quantity", "negative"),
+        ({"quantity": "0"}, "quantity", "zero"),
+        ({"quantity": "1.234"}, "quantity", "too_many_decimals"),
+        ({"quantity": "1e3"}, "quantity", "not_a_number"),
+        ({"quantity": "99999999999999999999"}, "quantity", "too_large"),
+        ({"quantity": "<script>"}, "quantity", "not_a_number"),
+        ({"amount": "0.001", "basis": "amount"}, "amount", "too_many_decimals"),
+        ({"amount": "-1", "basis": "amount"}, "amount", "negative"),
+        ({"amount": "0.01", "basis": "amount"}, None, None),
+        ({"quantity": "1", "payment": "bitcoin"}, "payment", None),
+    ],
+)
+def test_sale_bad_input_is_refused_inline(clerk_client, office, typed, field, code):
+    office.meter()
+    office.open()
+    office.swipe()
+    data = {
+        "account": office.account.pk,
+        "basis": "quantity",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+        **typed,
+    }
+    review = clerk_client.post("/vending/sell/", {**data, "action": "review"})
+    assert review.status_code == 200
+    assert 'data-testid="confirm"' not in html(review)
+    if field:
+        assert field in field_errors(review)
+    if code:
+        assert code in codes(review)
+    write = clerk_client.post("/vending/sell/", {**data, "action": "write"})
+    assert write.status_code == 200
+    assert Purchase.objects.count() == 1 and LedgerEntry.objects.count() == 1
+
+
+def test_over_the_limit_is_refused_at_write(clerk_client, office):
+    """The limit is checked against the meter's write-back when the card is written."""
+    office.meter()
+    office.open()
+    office.swipe()
+    response = _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="995")
+    assert "over_limit" in codes(response)
+    assert "quantity" in field_errors(response) or "over_limit" in codes(response)
+    assert Purchase.objects.count() == 1
+
+
+def test_double_submit_with_the_same_key_is_charged_once(clerk_client, office, clerk):
+    office.meter()
+    office.open()
+    office.swipe()
+    key = uuid.uuid4().hex
+    first = _sale(clerk_client, key, account=office.account.pk, quantity="3")
+    second = _sale(clerk_client, key, account=office.account.pk, quantity="3")
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    elsewhere = Client()
+    elsewhere.force_login(clerk)
+    third = _sale(elsewhere, key, account=office.account.pk, quantity="3")
+    assert third["Location"] == first["Location"]
+    assert LedgerEntry.objects.filter(kind="sale").count() == 2  # the opening and one sale
+    assert _ledger_total() == Decimal("44.85")
+
+
+def test_tiered_quote_shows_the_split(clerk_client, office):
+    from prepaid.vending.services import open_account
+
+    office.meter()
+    office.new_card("u1")
+    open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.tiered,
+        quantity="170",
+        key="tiered-open",
+    )
+    office.swipe()
+    quote = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "quantity": "100",
+            "basis": "quantity",
+        },
+    )
+    page = html(quote)
+    assert 'data-testid="quote-tiers"' in page
+    assert re.findall(r'data-tier="(\d)"', page) == ["1", "2", "3"]
+    assert 'data-amount="700.00"' in page  # 10 × 5 + 80 × 7 + 10 × 9
+
+
+def test_live_quote_both_ways(clerk_client, office):
+    office.open()
+    number = office.customer.user_number
+    by_amount = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": number,
+            "account": office.account.pk,
+            "amount": "19.99",
+            "basis": "amount",
+        },
+    )
+    assert 'data-quantity="5.79"' in html(by_amount)
+    by_quantity = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": number,
+            "account": office.account.pk,
+            "quantity": "10",
+            "basis": "quantity",
+        },
+    )
+    assert 'data-amount="34.50"' in html(by_quantity)
+    opening = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "open",
+            "customer": number,
+            "account": office.account.pk,
+            "price": office.tiered.pk,
+            "quantity": "200",
+            "basis": "quantity",
+        },
+    )
+    assert 'data-amount="1040.00"' in html(opening)  # 180 × 5 + 20 × 7
+    bad = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": number,
+            "account": office.account.pk,
+            "quantity": "1.001",
+            "basis": "quantity",
+        },
+    )
+    assert "too_many_decimals" in codes(bad)
+    empty = clerk_client.post("/vending/quote/", {"mode": "sale", "basis": "quantity"})
+    assert empty.status_code == 200 and "data-quote" not in html(empty)
+    assert clerk_client.get("/vending/quote/").status_code == 405
+
+
+# -- 充值修改 ----------------------------------------------------------------------------------
+
+
+def test_correction_reverses_and_rewrites(clerk_client, office):
+    office.meter()
+    office.open()
+    office.swipe()
+    _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="20")
+    read = clerk_client.post("/vending/correct/", {"action": "read"})
+    assert "already_swiped" not in codes(read)
+    key = _key(read)
+    review = clerk_client.post(
+        "/vending/correct/",
+        {
+            "action": "review",
+            "key": key,
+            "account": office.account.pk,
+            "quantity": "2",
+            "basis": "quantity",
+            "payment": "cash",
+        },
+    )
+    assert 'data-testid="confirm"' in html(review) and "¥6.90" in html(review)
+    done = clerk_client.post(
+        "/vending/correct/",
+        {
+            "action": "write",
+            "key": key,
+            "account": office.account.pk,
+            "quantity": "2",
+            "basis": "quantity",
+            "payment": "cash",
+        },
+    )
+    assert done.status_code == 302
+    kinds = list(LedgerEntry.objects.values_list("kind", "amount_fen"))
+    assert kinds == [("sale", 3450), ("sale", 6900), ("reversal", -6900), ("sale", 690)]
+    assert "corrects purchase #2" in html(clerk_client.get(done["Location"]))
+    office.swipe()
+    swiped = clerk_client.post("/vending/correct/", {"action": "read"})
+    assert "already_swiped" in codes(swiped)
+    refused = clerk_client.post(
+        "/vending/correct/",
+        {
+            "action": "write",
+            "key": uuid.uuid4().hex,
+            "account": office.account.pk,
+            "quantity": "3",
+            "basis": "quantity",
+        },
+    )
+    assert "already_swiped" in codes(refused)
+    assert LedgerEntry.objects.count() == 4
+
+
+# -- 补卡 ------------------------------------------------------------------------------------
+
+
+def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
+    office.meter()
+    office.open()
+    office.swipe()
+    number = office.customer.user_number
+    page = clerk_client.get(f"/vending/reissue/?customer={number}")
+    assert 'data-testid="last-purchases"' in html(page) and "10.00" in html(page)
+    office.new_card("u2")
+    key = _key(page)
+    review = clerk_client.post(
+        "/vending/reissue/",
+        {"customer": number, "key": key, "fee": "5", "payment": "cash", "action": "review"},
+    )
+    assert 'data-testid="confirm"' in html(review)
+    done = clerk_client.post(
+        "/vending/reissue/",
+        {"customer": number, "key": key, "fee": "5", "payment": "cash", "action": "write"},
+    )
+    assert done.status_code == 302
+    result = clerk_client.get(done["Location"])
+    assert 'data-testid="reissue-success"' in html(result)
+    assert "Card reissued successfully." in html(result)
+    again = clerk_client.post(
+        "/vending/reissue/",
+        {"customer": number, "key": key, "fee": "5", "payment": "cash", "action": "write"},
+    )
+    assert again["Location"] == done["Location"]
+    assert [e.amount_fen for e in LedgerEntry.objects.filter(kind="fee")] == [500]
+    assert "card_not_swiped" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
+    office.insert("u1")
+    assert "card_revoked" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
+
+
+def test_reissue_needs_a_new_card_and_a_good_fee(clerk_client, office):
+    office.open()
+    number = office.customer.user_number
+    base = {"customer": number, "payment": "cash", "action": "write"}
+    not_new = clerk_client.post("/vending/reissue/", {**base, "key": uuid.uuid4().hex})
+    assert "not_a_new_card" in codes(not_new)
+    office.new_card("u2")
+    for fee, code in (("-5", "negative"), ("1.005", "too_many_decimals"), ("abc", "not_a_number")):
+        response = clerk_client.post(
+            "/vending/reissue/", {**base, "fee": fee, "key": uuid.uuid4().hex}
+        )
+        assert code in codes(response), fee
+        assert "fee" in field_errors(response)
+    assert not LedgerEntry.objects.filter(kind="fee").exists()
+
+
+def test_reissue_for_a_customer_without_a_card(clerk_client, office):
+    office.new_card("u2")
+    response = clerk_client.post(
+        "/vending/reissue/",
+        {
+            "customer": office.customer.user_number,
+            "payment": "cash",
+            "action": "write",
+            "key": uuid.uuid4().hex,
+        },
+    )
+    assert "nothing_to_reissue" in codes(response)
+
+
+# -- 换表卡调整 --------------------------------------------------------------------------------
+
+
+def test_meter_change(admin_client, office):
+    office.meter("OLD")
+    office.open(quantity="20")
+    office.swipe("OLD")
+    read = admin_client.post("/vending/meter-change/", {"action": "read"})
+    key = _key(read)
+    data = {"key": key, "account": office.account.pk, "remaining": "13", "reason": "坏表"}
+    review = admin_client.post("/vending/meter-change/", {**data, "action": "review"})
+    assert 'data-testid="confirm"' in html(review)
+    done = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
+    assert done.status_code == 302
+    page = html(admin_client.get(done["Location"]))
+    assert 'data-testid="transfer">8.00' in page  # 13 − 5 pre-stored
+    again = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
+    assert again["Location"] == done["Location"]
+    assert Purchase.objects.filter(kind="transfer").count() == 1
+
+
+def test_meter_change_bad_remaining(admin_client, office):
+    office.meter("OLD")
+    office.open()
+    office.swipe("OLD")
+    for remaining, code in (
+        ("-1", "negative"),
+        ("1.234", "too_many_decimals"),
+        ("5000", "over_limit"),
+    ):
+        response = admin_client.post(
+            "/vending/meter-change/",
+            {
+                "action": "write",
+                "key": uuid.uuid4().hex,
+                "account": office.account.pk,
+                "remaining": remaining,
+            },
+        )
+        assert code in codes(response), remaining
+    assert not Purchase.objects.filter(kind="transfer").exists()
+
+
+# -- receipts -------------------------------------------------------------------------------
+
+
+def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
+    from prepaid.audit.models import AuditEntry
+
+    purchase = office.open()
+    done = html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    assert 'data-testid="print-count"' in done
+    first = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
+    assert first["Location"] == f"/vending/purchases/{purchase.pk}/receipt/1/?paper=58&print=1"
+    original = html(clerk_client.get(first["Location"]))
+    assert 'data-testid="receipt"' in original and "paper-58" in original
+    assert "REPRINT" not in original and "¥34.50" in original
+    second = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "a4"})
+    reprint = html(clerk_client.get(second["Location"]))
+    assert "重印 / REPRINT 2" in reprint and "size: A4" in reprint
+    assert AuditEntry.objects.filter(action="receipt.print").count() == 2
+    assert clerk_client.get(f"/vending/purchases/{purchase.pk}/receipt/3/").status_code == 404
+    assert "Reprint receipt" in html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    bad_paper = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "x"})
+    assert "paper=80" in bad_paper["Location"]
+
+
+def test_unknown_purchase_is_404(clerk_client, office):
+    assert clerk_client.get("/vending/purchases/4242/").status_code == 404
+    assert clerk_client.post("/vending/purchases/4242/print/").status_code == 404
+
+
+def test_vending_overview_finds_customers(clerk_client, office):
+    page = html(clerk_client.get("/vending/?q=张三"))
+    assert f'data-customer="{office.customer.user_number}"' in page
+    assert "/vending/meter-change/" not in page.split("<main")[1]
