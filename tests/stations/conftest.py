@@ -106,3 +106,18 @@ def two_stations(admin, tmp_path, site_key) -> TwoStations:
     one = _counter(admin, tmp_path, site_key, "counter-1")
     two = _counter(admin, tmp_path, site_key, "counter-2")
     return TwoStations(one, two, account, price, customer, site_key)
+
+
+@pytest.fixture
+def site(request, tmp_path):
+    """A site on a fresh database (PostgreSQL or SQLite, as the run says), initialised, with
+    a water account and a price; stations are added with ``site.add_station(name)``."""
+    import uuid
+
+    from station_kit import Site, database_url_for
+
+    url = database_url_for(request, f"site_{uuid.uuid4().hex[:12]}")
+    site = Site(tmp_path, url)
+    site.init()
+    site.account, site.price = site.water_account()
+    return site

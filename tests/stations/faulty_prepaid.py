@@ -1,0 +1,100 @@
+"""``prepaid`` with a fault injected (tests only): ``PREPAID_FAULT`` names where it strikes.
+
+    before_commit        killed inside phase one, the pending purchase not yet committed
+    after_commit         killed after phase one committed, before the card is written
+    mid_write:N          the card write stops after N bytes, then killed (a torn card)
+    after_write          killed after the card was written, before phase two
+    drop_connection      the database connection is terminated (pg_terminate_backend)
+                         after the card was written, before phase two
+    drop_before_commit   the connection is terminated inside phase one
+
+Killing is SIGKILL: no cleanup, no finally blocks, like a pulled power cord.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def terminate_my_connection() -> None:
+    """Another session kills this process's database session (as a network cut would)."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def before(target: Any, name: str, action: Any) -> None:
+    original = getattr(target, name)
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        action()
+        return original(*args, **kwargs)
+
+    setattr(target, name, hooked)
+
+
+def after(target: Any, name: str, action: Any) -> None:
+    original = getattr(target, name)
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        action()
+        return result
+
+    setattr(target, name, hooked)
+
+
+def torn_write(cut_after: int) -> None:
+    from prepaid.home import atomic_write
+    from prepaid.readers.virtual import VirtualReader
+
+    def write(self: VirtualReader, data: bytes, offset: int = 0) -> None:
+        path = self.store.path(self.serial())
+        old = path.read_bytes()
+        atomic_write(path, old[:offset] + data[:cut_after] + old[offset + cut_after :])
+        die()
+
+    VirtualReader.write = write  # type: ignore[method-assign]
+
+
+def install(fault: str) -> None:
+    from prepaid.vending import services as vending
+
+    name, _sep, argument = fault.partition(":")
+    faults = {
+        "before_commit": lambda: after(vending, "_new_purchase", die),
+        "after_commit": lambda: before(vending, "_write_and_complete", die),
+        "mid_write": lambda: torn_write(int(argument)),
+        "after_write": lambda: before(vending, "complete_purchase", die),
+        "drop_connection": lambda: before(vending, "complete_purchase", terminate_my_connection),
+        "drop_before_commit": lambda: after(vending, "_new_purchase", terminate_my_connection),
+    }
+    faults[name]()
+
+
+def main() -> int:
+    from prepaid.cli import main as cli
+
+    setup = cli._setup_django
+
+    def setup_then_inject(language: str) -> None:
+        setup(language)
+        install(os.environ["PREPAID_FAULT"])
+
+    cli._setup_django = setup_then_inject  # type: ignore[assignment]
+    return cli.main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
