@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from web_helpers import codes, field_errors, html
 
 from prepaid.accounts.models import Account, Price, PriceVersion
-
-from web_helpers import codes, field_errors, html
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,9 @@ import time
 
 import pytest
 from django.test import Client
+from web_helpers import codes, html
 
 from prepaid.operators.models import Operator, Role
-
-from web_helpers import codes, html
 
 pytestmark = pytest.mark.django_db
 

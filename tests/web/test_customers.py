@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from web_helpers import codes, field_errors, html
 
 from prepaid.customers.models import Customer
-
-from web_helpers import codes, field_errors, html
 
 pytestmark = pytest.mark.django_db
 

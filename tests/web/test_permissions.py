@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-
 from web_helpers import codes, html
 
 pytestmark = pytest.mark.django_db

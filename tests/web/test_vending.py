@@ -9,10 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from web_helpers import codes, field_errors, html
 
 from prepaid.vending.models import LedgerEntry, Purchase
-
-from web_helpers import codes, field_errors, html
 
 pytestmark = pytest.mark.django_db
 

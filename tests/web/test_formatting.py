@@ -1,0 +1,38 @@
+"""Money and quantities in the operator's locale, from Decimal strings, never floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils import translation
+
+from prepaid.web import formatting
+
+
+def test_money_in_chinese_and_english():
+    with translation.override("zh-hans"):
+        assert formatting.money("1234.50") == "¥1234.50"
+        assert formatting.money_fen(123450) == "¥1234.50"
+    with translation.override("en"):
+        assert formatting.money("1234.50") == "¥1,234.50"
+        assert formatting.money(Decimal("-0.01")) == "¥-0.01"
+
+
+def test_unit_prices_keep_their_decimals():
+    with translation.override("en"):
+        assert formatting.unit_price("0.4883") == "¥0.4883"
+        assert formatting.unit_price("3.45") == "¥3.45"
+        assert formatting.unit_price("5") == "¥5.00"
+
+
+def test_quantities_and_empty_values():
+    with translation.override("en"):
+        assert formatting.quantity_centi(123456) == "1,234.56"
+        assert formatting.quantity_centi(None) == ""
+        assert formatting.number("") == ""
+        assert formatting.number("n/a") == "n/a"
+
+
+def test_money_is_exact_for_large_values():
+    with translation.override("en"):
+        assert formatting.money("21474836.47") == "¥21,474,836.47"

@@ -1,0 +1,68 @@
+"""Operator management (admin): add, set a password, disable."""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import codes, field_errors, html
+
+from prepaid.operators.models import Operator
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "username": "cashier1",
+    "role": "operator",
+    "new": "Cash-ier-2025",
+    "repeat": "Cash-ier-2025",
+}
+
+
+def test_add_operator(admin_client, web_home):
+    response = admin_client.post("/operators/", GOOD)
+    assert response["Location"] == "/operators/"
+    operator = Operator.objects.get(username="cashier1")
+    assert operator.role == "operator" and operator.check_password("Cash-ier-2025")
+    assert 'data-operator="cashier1"' in html(admin_client.get("/operators/"))
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"username": ""}, "username", None),
+        ({"username": "two words"}, "username", "bad_name"),
+        ({"username": "admin"}, "username", "operator_exists"),
+        ({"new": "short", "repeat": "short"}, "new", "weak_password"),
+        ({"new": "1111", "repeat": "1111"}, "new", "weak_password"),
+        ({"repeat": "different-9876"}, "repeat", None),
+        ({"role": "root"}, "role", None),
+    ],
+)
+def test_add_operator_refusals(admin_client, admin, change, field, code):
+    response = admin_client.post("/operators/", {**GOOD, **change})
+    assert response.status_code == 200 and field in field_errors(response)
+    if code:
+        assert code in codes(response)
+    assert Operator.objects.count() == 1
+
+
+def test_admin_sets_a_password(admin_client, clerk):
+    response = admin_client.post(
+        "/operators/clerk/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
+    )
+    assert response["Location"] == "/operators/"
+    clerk.refresh_from_db()
+    assert clerk.check_password("New-pass-777")
+    unknown = admin_client.post(
+        "/operators/nobody/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
+    )
+    assert "unknown_operator" in codes(unknown)
+
+
+def test_disable_operator_but_not_yourself(admin_client, clerk):
+    admin_client.post("/operators/clerk/disable/")
+    clerk.refresh_from_db()
+    assert not clerk.is_active
+    page = html(admin_client.post("/operators/admin/disable/", follow=True))
+    assert "You cannot disable yourself." in page
+    assert Operator.objects.get(username="admin").is_active
+    assert admin_client.get("/operators/clerk/disable/").status_code == 405

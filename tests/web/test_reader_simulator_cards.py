@@ -1,0 +1,210 @@
+"""The reader panel and virtual card store, the meter simulator, card making (tool cards)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from web_helpers import codes, field_errors, html
+
+from prepaid.cards.models import CardOperation
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_empty_reader_panel(clerk_client, office):
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'data-reader-status="empty"' in panel
+    assert "The card store is empty." in panel
+
+
+def test_take_a_blank_card_insert_and_eject(clerk_client, office):
+    response = clerk_client.post("/reader/blank/", {"name": ""}, **HX)
+    assert response["HX-Trigger"] == "reader-changed"
+    panel = html(response)
+    assert 'data-reader-status="card"' in panel and 'data-card-type="blank"' in panel
+    assert office.store.inserted() == "card001"
+    clerk_client.post("/reader/blank/", {"name": "mine"}, **HX)
+    assert office.store.inserted() == "mine"
+    panel = html(clerk_client.post("/reader/insert/", {"name": "card001"}, **HX))
+    assert office.store.inserted() == "card001" and 'data-card="mine"' in panel
+    panel = html(clerk_client.post("/reader/eject/", **HX))
+    assert office.store.inserted() is None and 'data-reader-status="empty"' in panel
+
+
+def test_reader_refusals_are_shown_in_the_panel(clerk_client, office):
+    bad = clerk_client.post("/reader/blank/", {"name": "../etc/passwd"}, **HX)
+    assert "bad_card_name" in codes(bad)
+    office.blank("dup")
+    taken = clerk_client.post("/reader/blank/", {"name": "dup"}, **HX)
+    assert "card_exists" in codes(taken)
+    missing = clerk_client.post("/reader/insert/", {"name": "nothere"}, **HX)
+    assert "unknown_card" in codes(missing)
+
+
+def test_reader_actions_without_htmx_go_back(clerk_client, office):
+    response = clerk_client.post("/reader/blank/", {"name": "plain", "next": "/vending/sell/"})
+    assert response.status_code == 302 and response["Location"] == "/vending/sell/"
+    outside = clerk_client.post("/reader/eject/", {"next": "https://evil.example/"})
+    assert outside["Location"] == "/"
+
+
+def test_panel_shows_the_user_card(clerk_client, office):
+    office.meter()
+    office.open()
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'data-card-type="user"' in panel
+    assert office.customer.user_number in panel and "张三" in panel
+    assert 'data-slot="1" data-swiped="no"' in panel
+    office.swipe()
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'data-slot="1" data-swiped="yes"' in panel
+    assert "Meter wrote back:" in panel and "15.00" in panel
+
+
+def test_panel_shows_a_damaged_card(clerk_client, office):
+    office.new_card("torn")
+    path = office.store.path("torn")
+    image = bytearray(path.read_bytes())
+    image[0x30] ^= 0xFF  # a byte of the office area: its MAC no longer matches
+    path.write_bytes(bytes(image))
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'data-reader-status="card"' in panel and "data-code=" in panel
+
+
+def test_per_operator_card_stores(clerk_client, admin_client, office, monkeypatch):
+    monkeypatch.setenv("PREPAID_WEB_CARD_STORE", "per-operator")
+    clerk_client.post("/reader/blank/", {"name": "clerks"}, **HX)
+    admin_panel = html(admin_client.get("/reader/", **HX))
+    assert 'data-reader-status="empty"' in admin_panel and "clerks" not in admin_panel
+    assert "clerks" in html(clerk_client.get("/reader/", **HX))
+    assert not office.store.names()
+
+
+# -- the meter simulator ------------------------------------------------------------------
+
+
+def test_add_meter_and_refusals(clerk_client, office):
+    response = clerk_client.post("/simulator/", {"meter_id": "M9"})
+    assert response["Location"] == "/simulator/M9/"
+    page = html(clerk_client.get("/simulator/M9/"))
+    assert 'data-state="cleared"' in page and 'data-valve="closed"' in page
+    assert "meter_exists" in codes(clerk_client.post("/simulator/", {"meter_id": "M9"}))
+    bad = clerk_client.post("/simulator/", {"meter_id": "no spaces!"})
+    assert "bad_meter_id" in codes(bad) and "meter_id" in field_errors(bad)
+    assert clerk_client.get("/simulator/NOPE/").status_code == 404
+    assert 'data-meter="M9"' in html(clerk_client.get("/simulator/"))
+
+
+def test_setting_card_then_user_card_then_use(clerk_client, office):
+    from prepaid.cards.services import make_tool_card
+
+    clerk_client.post("/simulator/", {"meter_id": "M1"})
+    refused = clerk_client.post("/simulator/M1/swipe/", follow=True)
+    assert "swipe-error" in html(refused)  # no card in the reader
+    office.blank("set1")
+    office.insert("set1")
+    make_tool_card(office.station(), "setting", office.account)
+    page = html(clerk_client.post("/simulator/M1/swipe/", follow=True))
+    assert "swipe-ok" in page and 'data-state="set"' in page and 'data-balance="5.00"' in page
+    office.open(quantity="10")
+    page = html(clerk_client.post("/simulator/M1/swipe/", follow=True))
+    assert 'data-state="bound"' in page and 'data-balance="15.00"' in page
+    assert 'data-valve="open"' in page
+    page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "6"}, follow=True))
+    # the valve closes once at the alarm level (10.00): only 5.00 of the 6.00 flow
+    assert "Used 5.00 of 6.00." in page and 'data-balance="10.00"' in page
+    assert 'data-valve="closed"' in page and 'class="flag on">ALARM' in page
+    assert 'data-testid="meter-events"' in page and "swipe" in page
+
+
+def test_meter_refusal_shows_the_display_code(clerk_client, office):
+    office.new_card("u9")
+    office.meter("M2")
+    office.open(card="u1")
+    clerk_client.post("/simulator/", {"meter_id": "CLEARED"})
+    page = html(clerk_client.post("/simulator/CLEARED/swipe/", follow=True))
+    assert "swipe-refused E03" in page and 'data-result="E03"' in page
+
+
+@pytest.mark.parametrize(
+    ("quantity", "code"),
+    [("-1", "negative"), ("abc", "not_a_number"), ("1.001", "too_many_decimals"), ("", None)],
+)
+def test_meter_use_bad_input(clerk_client, office, quantity, code):
+    clerk_client.post("/simulator/", {"meter_id": "M3"})
+    response = clerk_client.post("/simulator/M3/use/", {"quantity": quantity})
+    assert response.status_code == 200 and "quantity" in field_errors(response)
+    if code:
+        assert code in codes(response)
+
+
+# -- card making (admin) ---------------------------------------------------------------------
+
+
+def _key(page) -> str:
+    return re.search(r'name="key" value="([0-9a-f]{32})"', html(page)).group(1)
+
+
+def test_format_make_tool_cards_and_recycle(admin_client, office):
+    office.blank("t1")
+    office.insert("t1")
+    response = admin_client.post("/cards/", {"action": "format", "key": uuid.uuid4().hex})
+    assert response["Location"] == "/cards/"
+    assert "Card formatted as a new card." in html(admin_client.get("/cards/"))
+    missing = admin_client.post(
+        "/cards/", {"action": "make", "tool": "setting", "account": "", "key": uuid.uuid4().hex}
+    )
+    assert "account_required" in codes(missing) and "account" in field_errors(missing)
+    made = admin_client.post(
+        "/cards/",
+        {
+            "action": "make",
+            "tool": "setting",
+            "account": office.account.pk,
+            "key": uuid.uuid4().hex,
+        },
+    )
+    assert made.status_code == 302
+    page = html(admin_client.get("/cards/"))
+    assert "Tool card written successfully." in page
+    assert 'data-testid="tool-register"' in page
+    for tool in ("clear-all", "zero", "check"):
+        office.blank(f"tool-{tool}")
+        office.insert(f"tool-{tool}")
+        assert (
+            admin_client.post(
+                "/cards/", {"action": "make", "tool": tool, "account": "", "key": uuid.uuid4().hex}
+            ).status_code
+            == 302
+        )
+    assert CardOperation.objects.filter(kind="tool_card").count() == 4
+    recycled = admin_client.post("/cards/", {"action": "recycle", "key": uuid.uuid4().hex})
+    assert recycled.status_code == 302
+    assert CardOperation.objects.filter(kind="recycle").count() == 1
+
+
+def test_card_making_double_submit_writes_once(admin_client, office):
+    office.blank("t1")
+    office.insert("t1")
+    key = uuid.uuid4().hex
+    admin_client.post("/cards/", {"action": "format", "key": key})
+    admin_client.post("/cards/", {"action": "format", "key": key})
+    assert CardOperation.objects.filter(kind="format").count() == 1
+
+
+def test_card_making_refusals(admin_client, office):
+    empty = admin_client.post("/cards/", {"action": "format", "key": uuid.uuid4().hex})
+    assert "no_card" in codes(empty)
+    office.open()
+    user = admin_client.post("/cards/", {"action": "format", "key": uuid.uuid4().hex})
+    assert "user_card_recycle" in codes(user)
+    unswiped = admin_client.post("/cards/", {"action": "recycle", "key": uuid.uuid4().hex})
+    assert "card_not_swiped" in codes(unswiped)
+    bad = admin_client.post(
+        "/cards/", {"action": "make", "tool": "magic", "account": "", "key": uuid.uuid4().hex}
+    )
+    assert "tool" in field_errors(bad)
