@@ -27,7 +27,7 @@ from prepaid.readers.pcsc import (
 )
 from prepaid.readers.testing_stack import READER_NAME, PcscStack
 
-InsertCard = Callable[..., VpcdEmulator]  # the insert_card fixture (conftest.py)
+InsertCard = Callable[..., VpcdEmulator]  # the insert_card fixture (tests/pcsc_fixtures.py)
 
 PSC = bytes.fromhex("5A1C3E")
 MIFARE_KEY = bytes.fromhex("A0A1A2A3A4A5")

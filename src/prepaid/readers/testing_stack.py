@@ -12,6 +12,9 @@ we are root and no pcscd runs, the system socket path is used instead, and clean
 pcsc-lite reads ``PCSCLITE_CSOCK_NAME`` once per process, at the first PC/SC call, so the
 socket directory is chosen once per process and reused by every later stack.
 
+:class:`EmulatedCards` keeps named emulated cards and puts one at a time in the stack's reader,
+the way the virtual reader's card store does with card files.
+
 Needs: Debian packages ``pcscd`` and ``vsmartcard-vpcd``, and pyscard.
 """
 
@@ -29,7 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prepaid.readers.emulator import EmulatedCard, VpcdEmulator
+from prepaid.readers.emulator import (
+    TRANSPORT_ACCESS,
+    EmulatedCard,
+    MifareClassic1kCard,
+    Sle4442Card,
+    VpcdEmulator,
+    make_access_bytes,
+)
+from prepaid.readers.pcsc import mifare_block
 
 READER_FRIENDLY_NAME = "Prepaid Test PCD"
 READER_NAME = f"{READER_FRIENDLY_NAME} 00 00"  # pcscd appends "<reader> <slot>"
@@ -243,13 +254,20 @@ class PcscStack:
             time.sleep(wait_s)
 
     def eject(self, emulator: VpcdEmulator, timeout_s: float = 5.0) -> None:
-        """Take the card out and wait until pcscd sees the reader empty."""
+        """Take the card out and wait until pcscd sees the reader empty.
+
+        A card taken out between commands is seen leaving by pcscd's poller itself, so once
+        the reader shows empty the next card can go in at once. A card that was pulled
+        mid-command still needs the settle time (see :meth:`_let_departures_settle`).
+        """
         was_pulled = emulator.pulled
         emulator.remove()
         if emulator in self.emulators:
             self.emulators.remove(emulator)
-        self._last_departure = max(self._last_departure, emulator.left_at or time.monotonic())
         others_inserted = any(other.inserted for other in self.emulators)
+        if self.process is None or others_inserted or was_pulled:
+            departure = emulator.left_at or time.monotonic()
+            self._last_departure = max(self._last_departure, departure)
         if self.process is not None and not others_inserted:
             self.wait_for_card(False, timeout_s)
             if was_pulled:
@@ -283,3 +301,135 @@ class PcscStack:
             known = states[0][1] & ~scard.SCARD_STATE_CHANGED
             if bool(known & scard.SCARD_STATE_PRESENT) == present:
                 return
+
+
+# ---------------------------------------------------------------------------------------------
+# Named cards: the PC/SC twin of the virtual reader's card store
+
+# An SLE4442's factory area as delivered: ATR header, then ICM/ICT codes; the issuer's 16 bytes
+# that follow carry the card's number here, so that every emulated card is a distinct chip.
+SLE4442_FACTORY_HEADER = bytes.fromhex("A2131091FFFF8115FFFFD27600000400")
+SLE4442_FACTORY_END = 0x20
+# Mifare sectors read with key A and written with key B (data blocks 100, trailer 011).
+MIFARE_A_READS_B_WRITES = make_access_bytes([(1, 0, 0)] * 3 + [(0, 1, 1)]) + b"\x69"
+MIFARE_TRANSPORT_KEY_B = b"\xff" * 6
+CARD_PROFILES = ("sle4442", "mifare1k")
+
+
+class EmulatedCards:
+    """Named emulated cards of one profile, at most one of them in the stack's reader.
+
+    The interface mirrors :class:`prepaid.readers.virtual.CardStore` (``create``, ``insert``,
+    ``inserted``, ``eject``, ``exists``, ``names``) so that tests written for the virtual
+    reader can run on the PC/SC stack. Cards come as the site buys them: SLE4442 chips with
+    the site's PSC; Mifare Classic 1K with the site's key A (6 bytes: reads and writes) or
+    keys A and B (12 bytes: A reads, B writes) in every sector but sector 0.
+
+    Changing cards is physical: :meth:`insert` takes the card in the reader out, waits until
+    pcscd has seen it leave, puts the named one in and waits until pcscd sees it.
+    """
+
+    def __init__(
+        self,
+        stack: PcscStack,
+        profile: str,
+        psc: bytes = b"\xff\xff\xff",
+        mifare_key: bytes = b"\xff" * 6,
+    ) -> None:
+        if profile not in CARD_PROFILES:
+            raise ValueError(f"unknown card profile {profile!r} (sle4442 or mifare1k)")
+        if len(psc) != 3 or len(mifare_key) not in (6, 12):
+            raise ValueError("the PSC is 3 bytes, the Mifare key 6 or 12 bytes")
+        self.stack = stack
+        self.profile = profile
+        self.psc = psc
+        self.mifare_key = mifare_key
+        self.cards: dict[str, EmulatedCard] = {}
+        self._in_reader: tuple[str, VpcdEmulator] | None = None
+
+    def names(self) -> list[str]:
+        return sorted(self.cards)
+
+    def exists(self, name: str) -> bool:
+        return name in self.cards
+
+    def card(self, name: str) -> EmulatedCard:
+        """The emulated chip itself (its memory, ``written_bytes``, ``cut_after``…)."""
+        try:
+            return self.cards[name]
+        except KeyError:
+            raise ValueError(f"there is no emulated card named {name!r}") from None
+
+    def create(self, name: str, image: bytes) -> EmulatedCard:
+        """A new card holding the 256-byte logical ``image``, outside the reader.
+
+        On an SLE4442 the factory area 0x00-0x1F is the chip's own, whatever ``image`` says.
+        """
+        if name in self.cards:
+            raise ValueError(f"an emulated card named {name!r} already exists")
+        number = len(self.cards) + 1
+        card: EmulatedCard
+        if self.profile == "sle4442":
+            memory = bytearray(256)
+            memory[:SLE4442_FACTORY_END] = SLE4442_FACTORY_HEADER + number.to_bytes(16, "big")
+            card = Sle4442Card(memory=memory, psc=self.psc)
+        else:
+            card = MifareClassic1kCard(uid=b"\x5a\x3c" + number.to_bytes(2, "big"))
+            key_b = self.mifare_key[6:]
+            access = MIFARE_A_READS_B_WRITES if key_b else TRANSPORT_ACCESS
+            for sector in range(1, 16):
+                card.set_trailer(
+                    sector, self.mifare_key[:6], key_b or MIFARE_TRANSPORT_KEY_B, access
+                )
+        self.cards[name] = card
+        self.load(name, image)
+        return card
+
+    def load(self, name: str, image: bytes) -> None:
+        """Put a logical image on a card directly (no reader, no access rights)."""
+        if len(image) != 256:
+            raise ValueError("a logical card image is 256 bytes")
+        card = self.card(name)
+        if isinstance(card, Sle4442Card):
+            card.memory[SLE4442_FACTORY_END:] = image[SLE4442_FACTORY_END:]
+        elif isinstance(card, MifareClassic1kCard):
+            for index in range(16):
+                card.blocks[mifare_block(index)][:] = image[index * 16 : index * 16 + 16]
+
+    def image(self, name: str) -> bytes:
+        """A card's logical image read directly from the chip (no reader)."""
+        card = self.card(name)
+        if isinstance(card, Sle4442Card):
+            return bytes(card.memory)
+        assert isinstance(card, MifareClassic1kCard)
+        return b"".join(card.data_block(mifare_block(index)) for index in range(16))
+
+    def inserted(self) -> str | None:
+        """The card in the reader; ``None`` when empty or when the card was pulled out."""
+        if self._in_reader is None or not self._in_reader[1].inserted:
+            return None
+        return self._in_reader[0]
+
+    def insert(self, name: str, cut_after: int | None = None) -> EmulatedCard:
+        """Put card ``name`` in the reader (taking out the one there, if another).
+
+        ``cut_after=N``: the card is pulled out after N more data bytes written (fault
+        injection); ``None``: it stays. Inserting the card already in the reader only sets that.
+        """
+        card = self.card(name)
+        if self.inserted() == name:
+            card.cut_after = cut_after
+            return card
+        self.eject()
+        emulator = self.stack.insert(card, cut_after=cut_after)
+        self._in_reader = (name, emulator)
+        return card
+
+    def eject(self) -> str | None:
+        """Take the card out of the reader (or clear away one pulled out); returns its name."""
+        name = self.inserted()
+        if self._in_reader is not None:
+            emulator = self._in_reader[1]
+            self._in_reader = None
+            self.stack.eject(emulator)
+        return name

@@ -1,9 +1,15 @@
-"""The PC/SC test stack: a private pcscd with vpcd, and emulated cards put in its reader.
+"""The PC/SC test stack for every test group that needs it (a pytest plugin).
 
-The stack starts once per session (``pcsc_stack``); each test inserts its own cards through
-``insert_card`` and they are taken out (and their departure seen by pcscd) after it. When
-the stack cannot start, the tests are skipped with the reason — or fail when ``CI=true``, so
-that CI never passes without having run them.
+Registered from ``tests/conftest.py`` (``pytest_plugins``) so that ``tests/readers`` and
+``tests/vending_pcsc`` share one stack per session: pcsc-lite reads ``PCSCLITE_CSOCK_NAME``
+once per process, at the first PC/SC call, so there can only be one pcscd per test process,
+and it must start before any PC/SC call.
+
+``pcsc_stack`` starts on first use: a private pcscd with vpcd. Each test inserts its own
+cards (``insert_card``, or ``EmulatedCards`` from ``prepaid.readers.testing_stack``) and they
+are taken out (and their departure seen by pcscd) after it. When the stack cannot start, the
+tests are skipped with the reason — or fail when ``CI=true``, so that CI never passes without
+having run them.
 """
 
 from __future__ import annotations
