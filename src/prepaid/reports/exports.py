@@ -1,0 +1,137 @@
+"""CSV and Excel files of a report, headers in the operator's language (Chinese by default).
+
+CSV: UTF-8 with a byte-order mark (Excel then opens Chinese text correctly), one header row,
+the rows, then a totals row whose first cell is “合计”/“Total”. Money and quantities are
+plain two-decimal numbers.
+
+Excel: the rows on the first sheet (header row frozen), totals in bold at the end, money and
+quantities as numbers with two decimals (``Decimal`` written with the format ``0.00``);
+the second sheet describes the report: title, filters, time of export. Written in openpyxl's
+write-only mode, so large exports stream instead of building the workbook in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import IO, Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from prepaid.reports.labels import L
+from prepaid.reports.tables import Table, cell_excel, cell_text
+
+TOTAL = L(N_("Total"), "合计")
+TITLE = L(N_("Report"), "报表")
+FILTERS = L(N_("Filters"), "筛选条件")
+EXPORTED_AT = L(N_("Exported at"), "导出时间")
+ROWS = L(N_("Rows"), "行数")
+DESCRIPTION_SHEET = L(N_("About"), "说明")
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _totals_row(table: Table) -> list[Any] | None:
+    if table.totals is None:
+        return None
+    row: list[Any] = []
+    for index, column in enumerate(table.columns):
+        if column.key in table.totals:
+            row.append(table.totals[column.key])
+        else:
+            row.append(TOTAL.text() if index == 0 else None)
+    return row
+
+
+def write_csv(table: Table, stream: IO[str], *, bom: bool = True) -> int:
+    """Write the table as CSV; returns the number of data rows."""
+    if bom:
+        stream.write("\ufeff")
+    writer = csv.writer(stream)
+    writer.writerow([c.label.text() for c in table.columns])
+    count = 0
+    for row in table.rows:
+        writer.writerow([cell_text(c, row.get(c.key)) for c in table.columns])
+        count += 1
+    totals = _totals_row(table)
+    if totals is not None:
+        writer.writerow(
+            [
+                value
+                if isinstance(value, str) and c.key not in (table.totals or {})
+                else cell_text(c, value)
+                for c, value in zip(table.columns, totals, strict=True)
+            ]
+        )
+    return count
+
+
+def _width(column_label: str, kind: str) -> int:
+    return max(10, min(40, 2 * len(column_label) + 4 if kind == "text" else 14))
+
+
+def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
+    """Write the table as an Excel workbook; returns the number of data rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_sheet_title(table.title.text()))
+    for index, column in enumerate(table.columns, start=1):
+        width = 20 if column.kind == "datetime" else _width(column.label.text(), column.kind)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in table.columns:
+        cell = WriteOnlyCell(sheet, value=column.label.text())
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for row in table.rows:
+        sheet.append([_cell(sheet, c, row.get(c.key)) for c in table.columns])
+        count += 1
+    totals = _totals_row(table)
+    if totals is not None:
+        cells = []
+        for column, value in zip(table.columns, totals, strict=True):
+            if column.key in (table.totals or {}):
+                cell = _cell(sheet, column, value)
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+    _describe(workbook, table, count)
+    workbook.save(target)
+    return count
+
+
+def _cell(sheet: Any, column: Any, value: Any) -> WriteOnlyCell:
+    converted, number_format = cell_excel(column, value)
+    cell = WriteOnlyCell(sheet, value=converted)
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def _describe(workbook: Workbook, table: Table, count: int) -> None:
+    sheet = workbook.create_sheet(title=_sheet_title(DESCRIPTION_SHEET.text()))
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 60
+    sheet.append([TITLE.text(), table.title.text()])
+    sheet.append([EXPORTED_AT.text(), timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")])
+    sheet.append([ROWS.text(), count])
+    for label, value in table.filters:
+        sheet.append([f"{FILTERS.text()}: {label.text()}", value])
+
+
+def _sheet_title(text: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in text)
+    return cleaned[:31] or "Sheet"

@@ -1,0 +1,964 @@
+"""Queries and reports (查询): sales detail, summaries, a customer's history, card operations,
+pending and voided sales, shifts, and the data behind the charts.
+
+Each report is a plain function taking its filters, sort and page explicitly and returning a
+:class:`~prepaid.reports.tables.Table`; with ``page_size=None`` it returns every row as an
+iterator (for exports). Detail reports read the vending tables (indexed by migration
+``reports.0002``); summaries and charts read the aggregates, refreshed first.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.translation import gettext_noop as N_
+
+from prepaid.accounts.models import Account, Price
+from prepaid.cards.models import CardOperation
+from prepaid.core.card.model import MeterStatus
+from prepaid.core.errors import InvalidInput, _
+from prepaid.customers.models import Customer
+from prepaid.operators.models import Operator
+from prepaid.reports import tables as t
+from prepaid.reports.aggregates import (
+    add_months,
+    day_range,
+    month_start,
+    refresh_aggregates,
+)
+from prepaid.reports.labels import (
+    CARD_OPERATION_LABELS,
+    LEDGER_KIND_LABELS,
+    METER_FLAG_LABELS,
+    PAYMENT_LABELS,
+    PURCHASE_KIND_LABELS,
+    PURCHASE_STATUS_LABELS,
+    TOOL_CARD_LABELS,
+    L,
+    Label,
+    text_of,
+)
+from prepaid.reports.models import SalesDay, ShiftSettlement, WriteBackObservation
+from prepaid.reports.tables import Column, Table
+from prepaid.vending.models import LedgerEntry, MeterChange, Purchase, Shift
+
+MAX_CUSTOMER_MATCHES = 500
+SUSPICIOUS_FLAGS = MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.WRONG_METER
+
+# -- common filter ---------------------------------------------------------------------------
+
+F_FROM = L(N_("From"), "起始日期")
+F_TO = L(N_("To"), "截止日期")
+F_OPERATOR = L(N_("Operator"), "操作员")
+F_ACCOUNT = L(N_("Account"), "账户")
+F_PRICE = L(N_("Price"), "价格")
+F_PAYMENT = L(N_("Payment method"), "支付方式")
+F_CUSTOMER = L(N_("Customer"), "用户")
+F_STATION = L(N_("Station"), "工作站")
+F_KINDS = L(N_("Entry kinds"), "类型")
+F_STATUS = L(N_("Status"), "状态")
+F_PERIOD = L(N_("Period"), "期间")
+F_GROUP = L(N_("Group by"), "分组")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a report is narrowed to. Dates are local days, inclusive."""
+
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    operator_id: int | None = None
+    account_id: int | None = None
+    price_id: int | None = None
+    payment: str | None = None
+    customer: str | None = None  # user number, or part of a name or phone number
+    station: str | None = None
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def describe(self) -> list[tuple[Label, str]]:
+        """For the header of exports: which filters were applied."""
+        described: list[tuple[Label, str]] = []
+        if self.date_from:
+            described.append((F_FROM, self.date_from.isoformat()))
+        if self.date_to:
+            described.append((F_TO, self.date_to.isoformat()))
+        if self.operator_id:
+            name = (
+                Operator.objects.filter(pk=self.operator_id)
+                .values_list("username", flat=True)
+                .first()
+            )
+            described.append((F_OPERATOR, name or str(self.operator_id)))
+        if self.account_id:
+            account = Account.objects.filter(pk=self.account_id).first()
+            described.append((F_ACCOUNT, account.name if account else str(self.account_id)))
+        if self.price_id:
+            price = Price.objects.filter(pk=self.price_id).first()
+            described.append((F_PRICE, price.name if price else str(self.price_id)))
+        if self.payment:
+            described.append((F_PAYMENT, text_of(PAYMENT_LABELS, self.payment)))
+        if self.customer:
+            described.append((F_CUSTOMER, self.customer))
+        if self.station:
+            described.append((F_STATION, self.station))
+        if self.kinds:
+            described.append(
+                (F_KINDS, ", ".join(text_of(LEDGER_KIND_LABELS, k) for k in self.kinds))
+            )
+        if self.statuses:
+            described.append(
+                (F_STATUS, ", ".join(text_of(PURCHASE_STATUS_LABELS, s) for s in self.statuses))
+            )
+        return described
+
+
+def check_date_range(date_from: datetime.date | None, date_to: datetime.date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput(
+            "bad_date_range",
+            _("The start date %(start)s is after the end date %(end)s."),
+            start=date_from.isoformat(),
+            end=date_to.isoformat(),
+        )
+
+
+def _time_q(field_name: str, filters: Filters) -> Q:
+    check_date_range(filters.date_from, filters.date_to)
+    condition = Q()
+    if filters.date_from:
+        condition &= Q(**{f"{field_name}__gte": day_range(filters.date_from)[0]})
+    if filters.date_to:
+        condition &= Q(**{f"{field_name}__lt": day_range(filters.date_to)[1]})
+    return condition
+
+
+def customer_ids(text: str) -> list[int]:
+    """Customers a typed text names: a user number (``123`` finds ``00000123``), or part of
+    a name or phone number."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = Q(user_number=text)
+    if text.isdigit() and len(text) < 8:
+        exact |= Q(user_number=text.zfill(8))
+    found = list(Customer.objects.filter(exact).values_list("id", flat=True)[:1])
+    if found:
+        return found
+    matches = Q(name__icontains=text) | Q(phone__contains=text) | Q(user_number__startswith=text)
+    return list(
+        Customer.objects.filter(matches).values_list("id", flat=True)[:MAX_CUSTOMER_MATCHES]
+    )
+
+
+def _customer_q(field_name: str, filters: Filters) -> Q:
+    if not filters.customer:
+        return Q()
+    return Q(**{f"{field_name}__in": customer_ids(filters.customer)})
+
+
+def _paged(
+    table: Table, rows: QuerySet[Any] | list[Any], page: int, page_size: int | None, convert: Any
+) -> Table:
+    page, size = t.page_bounds(page, page_size)
+    if size is None:
+        iterator = rows.iterator(chunk_size=2000) if isinstance(rows, QuerySet) else iter(rows)
+        return replace(table, rows=(convert(r) for r in iterator), page=1, page_size=None)
+    pages = max(1, ((table.count or 0) + size - 1) // size)
+    page = min(page, pages)
+    chunk = rows[(page - 1) * size : page * size]
+    return replace(table, rows=[convert(r) for r in chunk], page=page, page_size=size)
+
+
+# -- 销售明细 sales detail -----------------------------------------------------------------------
+
+SALES_COLUMNS = [
+    Column("id", L(N_("Entry"), "流水号"), t.INT, "id"),
+    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
+    Column("kind", L(N_("Kind"), "类型"), t.TEXT, "kind"),
+    Column("user_number", L(N_("User number"), "用户编号"), t.TEXT, "customer__user_number"),
+    Column("customer", L(N_("Customer"), "用户名称")),
+    Column("account", L(N_("Account"), "账户"), t.TEXT, "account__sub_meter"),
+    Column("price", L(N_("Price"), "价格类型")),
+    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT),
+    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount_fen"),
+    Column("payment", L(N_("Payment method"), "支付方式"), t.TEXT, "payment_method"),
+    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
+    Column("shift", L(N_("Shift"), "班次"), t.INT, "shift_id"),
+]
+SALES_TITLE = L(N_("Sales detail"), "销售明细")
+DEFAULT_SALES_KINDS = (LedgerEntry.Kind.SALE, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
+
+
+def sales_queryset(filters: Filters) -> QuerySet[LedgerEntry]:
+    condition = _time_q("time", filters) & _customer_q("customer_id", filters)
+    kinds = filters.kinds or DEFAULT_SALES_KINDS
+    condition &= Q(kind__in=kinds)
+    if filters.operator_id:
+        condition &= Q(operator_id=filters.operator_id)
+    if filters.account_id:
+        condition &= Q(account_id=filters.account_id)
+    if filters.price_id:
+        versions = (
+            list(Price.objects.get(pk=filters.price_id).versions.values_list("id", flat=True))
+            if Price.objects.filter(pk=filters.price_id).exists()
+            else []
+        )
+        condition &= Q(price_version_id__in=versions)
+    if filters.payment:
+        condition &= Q(payment_method=filters.payment)
+    if filters.station:
+        condition &= Q(station=filters.station)
+    return LedgerEntry.objects.filter(condition)
+
+
+def _sales_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "time": row["time"],
+        "kind": text_of(LEDGER_KIND_LABELS, row["kind"]),
+        "user_number": row["user_number"],
+        "customer": row["customer_name"],
+        "account": row["account_name"] or "",
+        "price": row["price_name"] or "",
+        "serial": row["serial"],
+        "quantity": row["quantity_centi"],
+        "amount": row["amount_fen"],
+        "payment": text_of(PAYMENT_LABELS, row["payment_method"]),
+        "operator": row["operator_name"],
+        "station": row["station"],
+        "shift": row["shift_id"],
+    }
+
+
+def sales_detail(
+    filters: Filters,
+    *,
+    sort: str = "-time",
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> Table:
+    """销售明细: ledger entries (sales, reversals, fees by default) with their totals."""
+    queryset = sales_queryset(filters)
+    sort_key, order = t.ordering(SALES_COLUMNS, sort, "-time")
+    stats = queryset.aggregate(
+        n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
+    )
+    rows = queryset.order_by(*order).values(
+        "id",
+        "time",
+        "kind",
+        "serial",
+        "quantity_centi",
+        "amount_fen",
+        "payment_method",
+        "station",
+        "shift_id",
+        user_number=F("customer__user_number"),
+        customer_name=F("customer__name"),
+        account_name=F("account__name"),
+        price_name=F("price_version__price__name"),
+        operator_name=F("operator__username"),
+    )
+    table = Table(
+        SALES_TITLE,
+        SALES_COLUMNS,
+        [],
+        count=stats["n"],
+        sort=sort_key,
+        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        filters=filters.describe(),
+    )
+    return _paged(table, rows, page, page_size, _sales_row)
+
+
+# -- 汇总 summaries --------------------------------------------------------------------------
+
+PERIODS = {"day": "day", "month": "month", "year": "year"}
+GROUPS = {
+    "none": None,
+    "operator": "operator_id",
+    "account": "account_id",
+    "price": "price_id",
+    "payment": "payment_method",
+    "station": "station",
+}
+SUMMARY_TITLE = L(N_("Sales summary"), "销售汇总")
+SUMMARY_COLUMNS = [
+    Column("period", L(N_("Period"), "期间")),
+    Column("group", L(N_("Group"), "分组")),
+    Column("count", L(N_("Sales"), "销售笔数"), t.INT),
+    Column("reversals", L(N_("Reversals"), "冲正笔数"), t.INT),
+    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY),
+    Column("sales", L(N_("Sales amount"), "销售金额"), t.MONEY),
+    Column("fees", L(N_("Fees"), "费用"), t.MONEY),
+    Column("amount", L(N_("Amount"), "合计金额"), t.MONEY),
+]
+MONEY_KINDS = (LedgerEntry.Kind.SALE, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
+
+
+def _summary_measures() -> dict[str, Any]:
+    sale, reversal, fee = Q(kind="sale"), Q(kind="reversal"), Q(kind="fee")
+    return {
+        "count": Sum("entry_count", filter=sale, default=0),
+        "reversals": Sum("entry_count", filter=reversal, default=0),
+        "quantity": Sum("quantity_centi", filter=sale | reversal, default=0),
+        "sales": Sum("amount_fen", filter=sale | reversal, default=0),
+        "fees": Sum("amount_fen", filter=fee, default=0),
+        "amount": Sum("amount_fen", default=0),
+    }
+
+
+def summary_queryset(filters: Filters) -> QuerySet[SalesDay]:
+    check_date_range(filters.date_from, filters.date_to)
+    condition = Q(kind__in=MONEY_KINDS)
+    if filters.date_from:
+        condition &= Q(day__gte=filters.date_from)
+    if filters.date_to:
+        condition &= Q(day__lte=filters.date_to)
+    for name in ("operator_id", "account_id", "price_id", "station"):
+        value = getattr(filters, name)
+        if value:
+            condition &= Q(**{name: value})
+    if filters.payment:
+        condition &= Q(payment_method=filters.payment)
+    return SalesDay.objects.filter(condition)
+
+
+def _check_choice(value: str, choices: Iterable[str], code: str) -> str:
+    if value not in choices:
+        raise InvalidInput(
+            code,
+            _("“%(value)s” is not one of: %(choices)s."),
+            value=value,
+            choices=", ".join(choices),
+        )
+    return value
+
+
+def _period_text(period: str, value: Any) -> str:
+    if period == "year":
+        return str(value)
+    if period == "month":
+        return value.strftime("%Y-%m")
+    return value.isoformat()
+
+
+def group_labels(group: str, keys: Iterable[Any]) -> dict[Any, str]:
+    """Names of the group keys of a summary (operator names, account names …)."""
+    keys = [k for k in keys if k not in (None, "")]
+    if group == "operator":
+        return dict(Operator.objects.filter(pk__in=keys).values_list("id", "username"))
+    if group == "account":
+        return dict(Account.objects.filter(pk__in=keys).values_list("id", "name"))
+    if group == "price":
+        return {
+            p.pk: f"{p.account.name} · {p.name}"
+            for p in Price.objects.filter(pk__in=keys).select_related("account")
+        }
+    if group == "payment":
+        return {k: text_of(PAYMENT_LABELS, k) for k in keys}
+    return {k: str(k) for k in keys}
+
+
+NO_GROUP = L(N_("(none)"), "（无）")
+ALL = L(N_("All"), "全部")
+
+
+def sales_summary(
+    filters: Filters, *, period: str = "month", group: str = "none", refresh: bool = True
+) -> Table:
+    """销售汇总 by day, month or year × operator, account, price, payment method or station:
+    sales and reversals counted, net quantity, net sales amount, fees, and the total."""
+    _check_choice(period, PERIODS, "bad_period")
+    _check_choice(group, GROUPS, "bad_group")
+    if refresh:
+        refresh_aggregates()
+    queryset = summary_queryset(filters)
+    group_field = GROUPS[group]
+    keys = [PERIODS[period]] + ([group_field] if group_field else [])
+    grouped = list(queryset.values(*keys).annotate(**_summary_measures()).order_by(*keys))
+    labels = group_labels(group, {row[group_field] for row in grouped}) if group_field else {}
+    rows = []
+    for row in grouped:
+        key = row[group_field] if group_field else None
+        rows.append(
+            {
+                "period": _period_text(period, row[PERIODS[period]]),
+                "group": (labels.get(key) or NO_GROUP.text()) if group_field else ALL.text(),
+                "group_key": key,
+                **{
+                    m: row[m] for m in ("count", "reversals", "quantity", "sales", "fees", "amount")
+                },
+            }
+        )
+    totals = queryset.aggregate(**_summary_measures())
+    described = [(F_PERIOD, period), (F_GROUP, group), *filters.describe()]
+    return Table(
+        SUMMARY_TITLE,
+        SUMMARY_COLUMNS,
+        rows,
+        totals=totals,
+        count=len(rows),
+        filters=described,
+        extra={"period": period, "group": group},
+    )
+
+
+def summary_document(table: Table) -> dict[str, Any]:
+    """``report summary`` JSON: rows and overall totals with ``amount`` and ``quantity``."""
+    document = t.json_document(table)
+    document["period"] = table.extra.get("period")
+    document["group"] = table.extra.get("group")
+    for row, source in zip(document["rows"], table.rows, strict=True):
+        row["group_key"] = source.get("group_key")
+    document["total"] = document.get("totals")
+    return document
+
+
+# -- charts data -------------------------------------------------------------------------------
+
+
+def daily_takings(
+    date_from: datetime.date,
+    date_to: datetime.date,
+    filters: Filters | None = None,
+    *,
+    refresh: bool = True,
+) -> list[tuple[datetime.date, int]]:
+    """Money taken per local day (sales − reversals + fees), every day of the range."""
+    if refresh:
+        refresh_aggregates()
+    base = replace(filters or Filters(), date_from=date_from, date_to=date_to)
+    totals = dict(
+        summary_queryset(base).values("day").annotate(a=Sum("amount_fen")).values_list("day", "a")
+    )
+    days = (date_to - date_from).days + 1
+    return [
+        (
+            date_from + datetime.timedelta(days=n),
+            int(totals.get(date_from + datetime.timedelta(days=n)) or 0),
+        )
+        for n in range(max(days, 0))
+    ]
+
+
+def monthly_quantity_per_account(
+    month_from: datetime.date, month_to: datetime.date, *, refresh: bool = True
+) -> tuple[list[datetime.date], dict[str, list[int]]]:
+    """Net quantity sold per account and local month: (months, {account name: values})."""
+    if refresh:
+        refresh_aggregates()
+    month_from, month_to = month_start(month_from), month_start(month_to)
+    months = []
+    month = month_from
+    while month <= month_to:
+        months.append(month)
+        month = add_months(month, 1)
+    rows = (
+        SalesDay.objects.filter(
+            month__gte=month_from,
+            month__lte=month_to,
+            kind__in=("sale", "reversal"),
+            account__isnull=False,
+        )
+        .values("month", "account_id")
+        .annotate(q=Sum("quantity_centi"))
+    )
+    names = dict(Account.objects.values_list("id", "name"))
+    series: dict[str, list[int]] = {
+        names[a]: [0] * len(months) for a in sorted({r["account_id"] for r in rows} & set(names))
+    }
+    index = {m: i for i, m in enumerate(months)}
+    for row in rows:
+        if row["account_id"] in names:
+            series[names[row["account_id"]]][index[row["month"]]] += int(row["q"] or 0)
+    return months, series
+
+
+# -- 用户历史 a customer's history ---------------------------------------------------------------
+
+HISTORY_TITLE = L(N_("Customer history"), "用户历史记录")
+HISTORY_COLUMNS = [
+    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
+    Column("event", L(N_("Event"), "事件"), t.TEXT, "event"),
+    Column("account", L(N_("Account"), "账户"), t.TEXT, "account"),
+    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT, "serial"),
+    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity"),
+    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount"),
+    Column("status", L(N_("Status"), "状态")),
+    Column("balance", L(N_("Meter balance"), "表内余量"), t.QUANTITY),
+    Column("cumulative", L(N_("Cumulative use"), "累计用量"), t.QUANTITY),
+    Column("details", L(N_("Details"), "说明")),
+    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator"),
+    Column("station", L(N_("Station"), "工作站")),
+]
+EVENT_LABELS = {
+    "purchase": L(N_("Purchase"), "购买"),
+    "correction": L(N_("Correction"), "充值修改"),
+    "transfer": L(N_("Meter-change transfer"), "换表转移"),
+    "fee": L(N_("Fee"), "费用"),
+    "swipe": L(N_("Swipe seen on the card"), "刷表回读"),
+    "open": L(N_("Open account"), "开户"),
+    "reissue": L(N_("Reissue"), "补卡"),
+    "restore": L(N_("Card restored"), "恢复卡片"),
+    "recycle": L(N_("Card recycled"), "卡片回收"),
+    "meter_change": L(N_("Meter change"), "换表"),
+}
+HISTORY_KINDS = tuple(EVENT_LABELS)
+
+
+def _flags_text(status: int) -> str:
+    flags = MeterStatus(status)
+    return ", ".join(text_of(METER_FLAG_LABELS, code) for code in flags.codes)
+
+
+def _history_purchases(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    rows = Purchase.objects.filter(
+        _time_q("created_at", filters), customer_account__customer=customer
+    ).select_related("customer_account__account", "operator", "supersedes")
+    for p in rows:
+        event = (
+            "transfer"
+            if p.kind == Purchase.Kind.TRANSFER
+            else "correction"
+            if p.supersedes_id
+            else "purchase"
+        )
+        details = text_of(PAYMENT_LABELS, p.payment_method) if p.payment_method else ""
+        yield {
+            "time": p.created_at,
+            "event_code": event,
+            "account": p.customer_account.account.name,
+            "serial": p.serial,
+            "quantity": p.quantity_centi,
+            "amount": p.amount_fen if p.kind == Purchase.Kind.PURCHASE else None,
+            "status_code": p.status,
+            "details": details,
+            "operator": p.operator.username,
+            "station": p.station,
+        }
+
+
+def _history_fees(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    rows = LedgerEntry.objects.filter(
+        _time_q("time", filters), customer=customer, kind=LedgerEntry.Kind.FEE
+    ).select_related("operator")
+    for e in rows:
+        yield {
+            "time": e.time,
+            "event_code": "fee",
+            "amount": e.amount_fen,
+            "details": f"{e.remarks} · {text_of(PAYMENT_LABELS, e.payment_method)}",
+            "operator": e.operator.username,
+            "station": e.station,
+        }
+
+
+def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    rows = WriteBackObservation.objects.filter(
+        _time_q("meter_time", filters), customer=customer
+    ).select_related("account")
+    for o in rows:
+        result = "ok" if o.result == 0 else f"E{o.result:02d}"
+        details = ", ".join(x for x in (result, _flags_text(o.status)) if x)
+        yield {
+            "time": o.meter_time,
+            "event_code": "swipe",
+            "account": o.account.name if o.account else str(o.sub_meter),
+            "serial": o.last_serial,
+            "balance": o.balance_centi,
+            "cumulative": o.cumulative_centi,
+            "details": details,
+        }
+
+
+def _history_card_operations(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    rows = (
+        CardOperation.objects.filter(_time_q("time", filters), customer=customer)
+        .exclude(kind=CardOperation.Kind.METER_CHANGE)
+        .select_related("account", "operator")
+    )
+    for op in rows:
+        details = f"{op.card_serial}"
+        if op.kind == CardOperation.Kind.REISSUE:
+            details += f" · gen {op.details.get('generation')}"
+        yield {
+            "time": op.time,
+            "event_code": op.kind,
+            "account": op.account.name if op.account else "",
+            "details": details,
+            "operator": op.operator.username,
+            "station": op.station,
+        }
+
+
+def _history_meter_changes(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    rows = MeterChange.objects.filter(
+        _time_q("time", filters), customer_account__customer=customer
+    ).select_related("customer_account__account", "operator", "transfer")
+    for m in rows:
+        yield {
+            "time": m.time,
+            "event_code": "meter_change",
+            "account": m.customer_account.account.name,
+            "serial": m.transfer.serial,
+            "quantity": m.transfer.quantity_centi,
+            "amount": m.value_fen,
+            "balance": m.old_balance_centi,
+            "cumulative": m.old_cumulative_centi,
+            "details": m.reason,
+            "operator": m.operator.username,
+            "station": "",
+        }
+
+
+HISTORY_SOURCES = {
+    "purchase": _history_purchases,
+    "fee": _history_fees,
+    "swipe": _history_swipes,
+    "card": _history_card_operations,
+    "meter_change": _history_meter_changes,
+}
+
+
+def customer_history(
+    customer: Customer,
+    filters: Filters | None = None,
+    *,
+    sort: str = "-time",
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> Table:
+    """用户历史: purchases (every status), fees, swipes seen through write-back, card
+    operations (open, reissue, restore) and meter changes, merged by time."""
+    filters = filters or Filters()
+    sort_key, _order = t.ordering(HISTORY_COLUMNS, sort, "-time")
+    wanted = set(filters.kinds) & set(HISTORY_KINDS) or set(HISTORY_KINDS)
+    events: list[dict[str, Any]] = []
+    for source in HISTORY_SOURCES.values():
+        events.extend(e for e in source(customer, filters) if e["event_code"] in wanted)
+    name = sort_key.lstrip("-")
+    events = _sort_events(events, name, sort_key.startswith("-"))
+    completed = [
+        e
+        for e in events
+        if e.get("status_code") == Purchase.Status.COMPLETED
+        and e["event_code"] in ("purchase", "correction")
+    ]
+    fees = [e for e in events if e["event_code"] == "fee"]
+    totals = {
+        "quantity": sum(e["quantity"] for e in completed),
+        "amount": sum(e["amount"] for e in completed + fees),
+    }
+    described = [(F_CUSTOMER, f"{customer.user_number} {customer.name}"), *filters.describe()]
+    table = Table(
+        HISTORY_TITLE,
+        HISTORY_COLUMNS,
+        [],
+        count=len(events),
+        sort=sort_key,
+        totals=totals,
+        filters=described,
+        extra={"customer": customer},
+    )
+    return _paged(table, events, page, page_size, _history_row)
+
+
+def _sort_events(events: list[dict[str, Any]], name: str, descending: bool) -> list[dict[str, Any]]:
+    def key(event: dict[str, Any]) -> tuple[Any, ...]:
+        value = event.get("event_code") if name == "event" else event.get(name)
+        return (value is None, value if value is not None else 0, event["time"])
+
+    present = [e for e in events if (e.get(name) if name != "event" else 1) is not None]
+    missing = [e for e in events if (e.get(name) if name != "event" else 1) is None]
+    present.sort(key=key, reverse=descending)
+    missing.sort(key=lambda e: e["time"], reverse=descending)
+    return present + missing
+
+
+def _history_row(event: dict[str, Any]) -> dict[str, Any]:
+    row = dict(event)
+    row["event"] = text_of(EVENT_LABELS, event["event_code"])
+    if "status_code" in event:
+        row["status"] = text_of(PURCHASE_STATUS_LABELS, event["status_code"])
+    return row
+
+
+# -- 卡片操作 card operations -----------------------------------------------------------------
+
+CARD_TITLE = L(N_("Card operations"), "卡片操作记录")
+CARD_COLUMNS = [
+    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
+    Column("kind", L(N_("Operation"), "操作"), t.TEXT, "kind"),
+    Column("tool", L(N_("Tool card"), "工具卡类型")),
+    Column("card_serial", L(N_("Card serial"), "卡序列号"), t.TEXT, "card_serial"),
+    Column("account", L(N_("Account"), "账户")),
+    Column("user_number", L(N_("User number"), "用户编号"), t.TEXT, "customer__user_number"),
+    Column("customer", L(N_("Customer"), "用户名称")),
+    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
+    Column("details", L(N_("Details"), "说明")),
+]
+
+
+def card_operations(
+    filters: Filters,
+    *,
+    sort: str = "-time",
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> Table:
+    """卡片操作: formats, recycles, tool cards, opens, reissues, meter changes, restores."""
+    condition = _time_q("time", filters) & _customer_q("customer_id", filters)
+    if filters.kinds:
+        condition &= Q(kind__in=filters.kinds)
+    if filters.operator_id:
+        condition &= Q(operator_id=filters.operator_id)
+    if filters.account_id:
+        condition &= Q(account_id=filters.account_id)
+    if filters.station:
+        condition &= Q(station=filters.station)
+    queryset = CardOperation.objects.filter(condition)
+    sort_key, order = t.ordering(CARD_COLUMNS, sort, "-time")
+    rows = queryset.order_by(*order).values(
+        "id",
+        "time",
+        "kind",
+        "tool_type",
+        "card_serial",
+        "station",
+        "details",
+        account_name=F("account__name"),
+        user_number=F("customer__user_number"),
+        customer_name=F("customer__name"),
+        operator_name=F("operator__username"),
+    )
+    table = Table(
+        CARD_TITLE,
+        CARD_COLUMNS,
+        [],
+        count=queryset.count(),
+        sort=sort_key,
+        filters=filters.describe(),
+    )
+    return _paged(table, rows, page, page_size, _card_row)
+
+
+def _card_details(kind: str, details: dict[str, Any]) -> str:
+    if not details:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in sorted(details.items()) if v not in (None, ""))
+
+
+def _card_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "time": row["time"],
+        "kind": text_of(CARD_OPERATION_LABELS, row["kind"]),
+        "tool": text_of(TOOL_CARD_LABELS, row["tool_type"]) if row["tool_type"] else "",
+        "card_serial": row["card_serial"],
+        "account": row["account_name"] or "",
+        "user_number": row["user_number"] or "",
+        "customer": row["customer_name"] or "",
+        "operator": row["operator_name"],
+        "station": row["station"],
+        "details": _card_details(row["kind"], row["details"]),
+    }
+
+
+# -- 未完成/作废 pending and voided sales -------------------------------------------------------
+
+PENDING_TITLE = L(N_("Pending and voided sales"), "未完成及作废销售")
+PENDING_COLUMNS = [
+    Column("id", L(N_("Purchase"), "购买记录号"), t.INT, "id"),
+    Column("time", L(N_("Time"), "时间"), t.DATETIME, "created_at"),
+    Column("status", L(N_("Status"), "状态"), t.TEXT, "status"),
+    Column("resolved_at", L(N_("Settled at"), "处理时间"), t.DATETIME, "resolved_at"),
+    Column(
+        "user_number",
+        L(N_("User number"), "用户编号"),
+        t.TEXT,
+        "customer_account__customer__user_number",
+    ),
+    Column("customer", L(N_("Customer"), "用户名称")),
+    Column("account", L(N_("Account"), "账户")),
+    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT),
+    Column("kind", L(N_("Kind"), "类型")),
+    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount_fen"),
+    Column("payment", L(N_("Payment method"), "支付方式")),
+    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
+    Column("card_serial", L(N_("Card serial"), "卡序列号")),
+    Column("corrects", L(N_("Corrects serial"), "修改的购买序号"), t.INT),
+]
+UNFINISHED = (Purchase.Status.PENDING, Purchase.Status.VOIDED)
+
+
+def pending_and_voided(
+    filters: Filters,
+    *,
+    sort: str = "-time",
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> Table:
+    """Sales that are still pending (card not written or not seen since) or were voided."""
+    statuses = tuple(s for s in filters.statuses if s in UNFINISHED) or UNFINISHED
+    condition = (
+        _time_q("created_at", filters)
+        & _customer_q("customer_account__customer_id", filters)
+        & Q(status__in=statuses)
+    )
+    if filters.operator_id:
+        condition &= Q(operator_id=filters.operator_id)
+    if filters.account_id:
+        condition &= Q(customer_account__account_id=filters.account_id)
+    if filters.station:
+        condition &= Q(station=filters.station)
+    queryset = Purchase.objects.filter(condition)
+    sort_key, order = t.ordering(PENDING_COLUMNS, sort, "-time")
+    stats = queryset.aggregate(
+        n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
+    )
+    rows = queryset.order_by(*order).values(
+        "id",
+        "created_at",
+        "status",
+        "resolved_at",
+        "serial",
+        "kind",
+        "quantity_centi",
+        "amount_fen",
+        "payment_method",
+        "station",
+        "card_serial",
+        user_number=F("customer_account__customer__user_number"),
+        customer_name=F("customer_account__customer__name"),
+        account_name=F("customer_account__account__name"),
+        operator_name=F("operator__username"),
+        corrects=F("supersedes__serial"),
+    )
+    table = Table(
+        PENDING_TITLE,
+        PENDING_COLUMNS,
+        [],
+        count=stats["n"],
+        sort=sort_key,
+        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        filters=replace(filters, statuses=statuses).describe(),
+    )
+    return _paged(table, rows, page, page_size, _pending_row)
+
+
+def _pending_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "time": row["created_at"],
+        "status": text_of(PURCHASE_STATUS_LABELS, row["status"]),
+        "resolved_at": row["resolved_at"],
+        "user_number": row["user_number"],
+        "customer": row["customer_name"],
+        "account": row["account_name"],
+        "serial": row["serial"],
+        "kind": text_of(PURCHASE_KIND_LABELS, row["kind"]),
+        "quantity": row["quantity_centi"],
+        "amount": row["amount_fen"],
+        "payment": text_of(PAYMENT_LABELS, row["payment_method"]),
+        "operator": row["operator_name"],
+        "station": row["station"],
+        "card_serial": row["card_serial"],
+        "corrects": row["corrects"],
+    }
+
+
+# -- 班次 shifts ------------------------------------------------------------------------------
+
+SHIFTS_TITLE = L(N_("Shifts"), "班次")
+SHIFT_COLUMNS = [
+    Column("id", L(N_("Shift"), "班次"), t.INT, "id"),
+    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
+    Column("opened_at", L(N_("Opened"), "开班时间"), t.DATETIME, "opened_at"),
+    Column("closed_at", L(N_("Closed"), "交班时间"), t.DATETIME, "closed_at"),
+    Column("entries", L(N_("Entries"), "笔数"), t.INT),
+    Column("takings", L(N_("Takings"), "收款合计"), t.MONEY),
+    Column("expected_cash", L(N_("Expected cash"), "应收现金"), t.MONEY),
+    Column("counted_cash", L(N_("Counted cash"), "实收现金"), t.MONEY),
+    Column("variance", L(N_("Variance"), "差额"), t.MONEY),
+]
+OPEN = L(N_("open"), "未交班")
+
+
+def shift_list(
+    filters: Filters,
+    *,
+    status: str | None = None,
+    sort: str = "-opened_at",
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> Table:
+    """班次: every shift with its takings; closed ones with the counted cash and variance."""
+    from prepaid.reports.shifts import shift_list_filter
+
+    check_date_range(filters.date_from, filters.date_to)
+    queryset = Shift.objects.filter(
+        shift_list_filter(
+            operator_id=filters.operator_id,
+            station=filters.station,
+            status=status,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
+    )
+    sort_key, order = t.ordering(SHIFT_COLUMNS, sort, "-opened_at")
+    rows = queryset.order_by(*order).select_related("operator", "settlement")
+    table = Table(
+        SHIFTS_TITLE,
+        SHIFT_COLUMNS,
+        [],
+        count=queryset.count(),
+        sort=sort_key,
+        filters=filters.describe(),
+    )
+    paged = _paged(table, rows, page, page_size, lambda s: s)
+    shifts = list(paged.rows)
+    live = _live_shift_totals([s.pk for s in shifts if s.closed_at is None])
+    return replace(paged, rows=[_shift_row(s, live.get(s.pk)) for s in shifts])
+
+
+def _live_shift_totals(shift_ids: list[int]) -> dict[int, dict[str, int]]:
+    rows = (
+        LedgerEntry.objects.filter(shift_id__in=shift_ids)
+        .values("shift_id")
+        .annotate(
+            n=Count("id"),
+            takings=Sum("amount_fen", filter=Q(kind__in=MONEY_KINDS), default=0),
+            cash=Sum(
+                "amount_fen", filter=Q(kind__in=MONEY_KINDS, payment_method="cash"), default=0
+            ),
+        )
+    )
+    return {r["shift_id"]: r for r in rows}
+
+
+def _shift_row(shift: Shift, live: dict[str, int] | None) -> dict[str, Any]:
+    settlement: ShiftSettlement | None = getattr(shift, "settlement", None)
+    live = live or {"n": 0, "takings": 0, "cash": 0}
+    return {
+        "id": shift.pk,
+        "operator": shift.operator.username,
+        "station": shift.station,
+        "opened_at": shift.opened_at,
+        "closed_at": shift.closed_at,
+        "entries": settlement.entry_count if settlement else live["n"],
+        "takings": settlement.takings_fen if settlement else live["takings"],
+        "expected_cash": settlement.expected_cash_fen if settlement else live["cash"],
+        "counted_cash": settlement.counted_cash_fen if settlement else None,
+        "variance": settlement.variance_fen if settlement else None,
+    }

@@ -1,0 +1,844 @@
+"""Suspicious customers (可疑用户): a worklist for inspectors, each flag with its reason.
+
+The manual: “根据购买次数、购买频率、月平均使用用量等信息，查询出购买或使用情况异常的可疑用户”.
+Each rule looks at one customer account (one utility of one customer) and, when it fires,
+gives a :class:`Reason` with the numbers and the period it looked at. A customer's score is the
+sum of the weights of the rules that fired; the worklist is sorted by score.
+
+Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the settings
+``PREPAID_SUSPICIOUS_RULES``, by an administrator (:func:`save_rules`), or for one run):
+
+``no_purchase``
+    a regular buyer (at least ``no_purchase_min_purchases`` purchases in the window) has not
+    bought for ``no_purchase_days`` days and for ``no_purchase_interval_factor`` times the
+    customer's usual interval between purchases;
+``own_drop``
+    the monthly quantity of the recent months is below ``drop_ratio_pct`` % of the customer's
+    own average of the trailing months, after dividing by the same ratio of the peers on the
+    same price (so that the season — more water in summer — does not raise flags);
+``peer_low``
+    the recent quantity is among the lowest ``peer_percentile`` % of what the peers on the same
+    price bought (those who bought anything; nothing at all is lowest) and below
+    ``peer_median_pct`` % of their median;
+``small_purchases``
+    many purchases (at least ``small_min_purchases``, and ``small_count_factor_pct`` % of the
+    peers' median count) of small quantities (at most ``small_quantity_pct`` % of the peers'
+    median quantity per purchase);
+``use_vs_purchases``
+    between two readings of the same meter (write-backs seen on the card) the use the meter
+    reports does not match the credit the office wrote and the balance change:
+    ``use = credited − (balance after − balance before)`` holds exactly for an honest meter;
+``tamper``, ``valve_forced``, ``wrong_meter``
+    the meter reported these status flags in the recent months.
+
+Months are local calendar months: the *recent* window is the ``recent_months`` complete
+months before the month of the analysis date, the *trailing* window the ``trailing_months``
+before those. Customers without an active card (cards recycled: moved away) are left out.
+
+Everything is computed on integers and exact fractions; reasons show two-decimal figures.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
+
+from prepaid.accounts.models import Account, Price
+from prepaid.audit.services import log_action
+from prepaid.core.card.model import MeterStatus
+from prepaid.core.errors import InvalidInput, _
+from prepaid.core.money import format_centi, round_half_up
+from prepaid.customers.models import Customer
+from prepaid.operators.services import require_admin
+from prepaid.reports import tables as t
+from prepaid.reports.aggregates import (
+    add_months,
+    day_range,
+    local_date,
+    month_start,
+    refresh_aggregates,
+)
+from prepaid.reports.labels import L, Label
+from prepaid.reports.models import MonthlyPurchase, SuspicionRules, WriteBackObservation
+from prepaid.reports.tables import Column, Table
+from prepaid.vending.models import CustomerAccount, CustomerCard, LedgerEntry
+
+DEFAULT_RULES: dict[str, int] = {
+    "recent_months": 3,
+    "trailing_months": 6,
+    "no_purchase_days": 60,
+    "no_purchase_interval_factor": 3,
+    "no_purchase_min_purchases": 3,
+    "drop_ratio_pct": 35,
+    "drop_min_trailing_centi": 200,  # 2.00 units a month: too little to judge below that
+    "drop_min_open_months": 3,
+    "peer_percentile": 10,
+    "peer_median_pct": 35,
+    "peer_min_customers": 8,
+    "small_min_purchases": 10,
+    "small_count_factor_pct": 300,
+    "small_quantity_pct": 35,
+    "use_tolerance_centi": 100,
+    "use_tolerance_pct": 5,
+    "weight_no_purchase": 3,
+    "weight_own_drop": 2,
+    "weight_peer_low": 2,
+    "weight_small_purchases": 2,
+    "weight_use_vs_purchases": 4,
+    "weight_tamper": 4,
+    "weight_valve_forced": 4,
+    "weight_wrong_meter": 2,
+    "min_score": 1,
+}
+RULES = (
+    "no_purchase",
+    "own_drop",
+    "peer_low",
+    "small_purchases",
+    "use_vs_purchases",
+    "tamper",
+    "valve_forced",
+    "wrong_meter",
+)
+RULE_LABELS = {
+    "no_purchase": L(N_("No purchase for a long time"), "长期未购买"),
+    "own_drop": L(N_("Far below own average"), "远低于自身历史平均"),
+    "peer_low": L(N_("Far below peers on the same price"), "远低于同价格用户"),
+    "small_purchases": L(N_("Many small purchases"), "频繁小额购买"),
+    "use_vs_purchases": L(N_("Meter use does not match purchases"), "表计用量与购买量不符"),
+    "tamper": L(N_("Meter tamper flag"), "表计防拆/磁干扰报警"),
+    "valve_forced": L(N_("Valve forced open"), "强制开阀"),
+    "wrong_meter": L(N_("Wrong-meter swipes"), "混刷/错表刷卡"),
+}
+FLAG_RULES = {
+    "tamper": MeterStatus.TAMPER,
+    "valve_forced": MeterStatus.VALVE_FORCED,
+    "wrong_meter": MeterStatus.WRONG_METER,
+}
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+def _validated(changes: dict[str, Any]) -> dict[str, int]:
+    clean: dict[str, int] = {}
+    for key, value in changes.items():
+        if key not in DEFAULT_RULES:
+            raise InvalidInput("bad_rule", _("Unknown rule setting “%(key)s”."), key=key)
+        text = str(value).strip()
+        if not text.isdigit() or len(text) > 9:
+            raise InvalidInput(
+                "bad_rule_value",
+                _("The rule setting %(key)s must be a whole number ≥ 0, not “%(value)s”."),
+                key=key,
+                value=text,
+            )
+        clean[key] = int(text)
+    for key in ("recent_months", "trailing_months"):
+        if key in clean and not 1 <= clean[key] <= 24:
+            raise InvalidInput(
+                "bad_rule_value", _("The rule setting %(key)s must be between 1 and 24."), key=key
+            )
+    return clean
+
+
+def effective_rules(overrides: dict[str, Any] | None = None) -> dict[str, int]:
+    """Defaults ← settings ``PREPAID_SUSPICIOUS_RULES`` ← stored overrides ← ``overrides``."""
+    rules = dict(DEFAULT_RULES)
+    rules.update(_validated(getattr(settings, "PREPAID_SUSPICIOUS_RULES", {}) or {}))
+    stored = SuspicionRules.objects.order_by("pk").first()
+    if stored is not None:
+        rules.update(_validated(stored.overrides))
+    rules.update(_validated(overrides or {}))
+    return rules
+
+
+@transaction.atomic
+def save_rules(operator: Any, changes: dict[str, Any]) -> dict[str, int]:
+    """An administrator changes the stored thresholds (audited); returns the effective set."""
+    require_admin(operator)
+    clean = _validated(changes)
+    stored = SuspicionRules.objects.select_for_update().order_by("pk").first()
+    if stored is None:
+        stored = SuspicionRules(overrides={})
+    before = dict(stored.overrides)
+    stored.overrides = {**before, **clean}
+    stored.updated_by = operator
+    stored.updated_at = timezone.now()
+    stored.save()
+    log_action(operator, "suspicious.rules", stored, before=before, after=stored.overrides)
+    return effective_rules()
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    weight: int
+    account: str
+    period_from: datetime.date
+    period_to: datetime.date
+    template: str  # English msgid, translated when shown
+    params: dict[str, Any]
+
+    def text(self) -> str:
+        message = gettext(self.template) % self.params
+        return f"[{self.account}] {message} ({self.period_from} – {self.period_to})"
+
+    def label(self) -> str:
+        return RULE_LABELS[self.rule].text()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "label": self.label(),
+            "weight": self.weight,
+            "account": self.account,
+            "period_from": self.period_from.isoformat(),
+            "period_to": self.period_to.isoformat(),
+            "numbers": self.params,
+            "message": self.text(),
+        }
+
+
+@dataclass
+class Suspect:
+    customer_id: int
+    user_number: str = ""
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return sum(r.weight for r in self.reasons)
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({r.rule for r in self.reasons}, key=RULES.index)
+
+
+@dataclass
+class Analysis:
+    as_of: datetime.date
+    rules: dict[str, int]
+    recent: tuple[datetime.date, datetime.date]
+    trailing: tuple[datetime.date, datetime.date]
+    suspects: list[Suspect]
+    accounts_checked: int
+
+
+# -- the analysis ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Account:
+    """What the rules know of one customer account."""
+
+    id: int
+    customer_id: int
+    account_id: int
+    price_id: int
+    opened: datetime.date
+    recent_qty: int = 0
+    recent_count: int = 0
+    trailing_qty: int = 0
+    trailing_open: int = 0  # months of the trailing window the account was open
+    window_count: int = 0
+    first_sale: datetime.datetime | None = None
+    last_sale: datetime.datetime | None = None
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def analyse(
+    as_of: datetime.date | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    refresh: bool = True,
+) -> Analysis:
+    """Run every rule over every customer account with an active card."""
+    rules = effective_rules(overrides)
+    as_of = as_of or timezone.localdate()
+    if refresh:
+        refresh_aggregates()
+    current = month_start(as_of)
+    recent_start = add_months(current, -rules["recent_months"])
+    trailing_start = add_months(recent_start, -rules["trailing_months"])
+    windows = _Windows(as_of, current, recent_start, trailing_start, rules)
+    accounts = _load_accounts(windows)
+    _load_purchases(accounts, windows)
+    names = dict(Account.objects.values_list("id", "name"))
+    price_names = dict(Price.objects.values_list("id", "name"))
+    peers = _peer_statistics(accounts.values(), windows)
+    for account in accounts.values():
+        label = names.get(account.account_id, str(account.account_id))
+        _rule_no_purchase(account, windows, label)
+        _rule_own_drop(account, windows, label, peers.get(account.price_id))
+        _rule_peer_low(
+            account,
+            windows,
+            label,
+            peers.get(account.price_id),
+            price_names.get(account.price_id, ""),
+        )
+        _rule_small_purchases(account, windows, label, peers.get(account.price_id))
+    _rule_use_vs_purchases(accounts, windows, names)
+    _rule_flags(accounts, windows, names)
+    suspects = _suspects(accounts.values(), rules["min_score"])
+    return Analysis(
+        as_of,
+        rules,
+        (recent_start, current - datetime.timedelta(days=1)),
+        (trailing_start, recent_start - datetime.timedelta(days=1)),
+        suspects,
+        len(accounts),
+    )
+
+
+@dataclass(frozen=True)
+class _Windows:
+    as_of: datetime.date
+    current: datetime.date  # first day of the as-of month
+    recent_start: datetime.date
+    trailing_start: datetime.date
+    rules: dict[str, int]
+
+    @property
+    def recent_end(self) -> datetime.date:
+        return self.current - datetime.timedelta(days=1)
+
+    @property
+    def trailing_end(self) -> datetime.date:
+        return self.recent_start - datetime.timedelta(days=1)
+
+    @property
+    def end_time(self) -> datetime.datetime:
+        return day_range(self.as_of)[1]
+
+
+def _load_accounts(windows: _Windows) -> dict[int, _Account]:
+    active = CustomerCard.objects.filter(status=CustomerCard.Status.ACTIVE).values("customer_id")
+    rows = CustomerAccount.objects.filter(
+        customer_id__in=active, opened_at__lt=windows.end_time
+    ).values_list("id", "customer_id", "account_id", "price_id", "opened_at")
+    return {
+        pk: _Account(pk, customer, account, price, local_date(opened))
+        for pk, customer, account, price, opened in rows
+    }
+
+
+def _load_purchases(accounts: dict[int, _Account], windows: _Windows) -> None:
+    recent = Q(month__gte=windows.recent_start, month__lt=windows.current)
+    trailing = Q(month__gte=windows.trailing_start, month__lt=windows.recent_start)
+    rows = (
+        MonthlyPurchase.objects.filter(
+            month__gte=windows.trailing_start, month__lte=windows.current
+        )
+        .values("customer_id", "account_id")
+        .annotate(
+            recent_qty=Sum("quantity_centi", filter=recent, default=0),
+            recent_sales=Sum("sale_count", filter=recent, default=0),
+            recent_reversals=Sum("reversal_count", filter=recent, default=0),
+            trailing_qty=Sum("quantity_centi", filter=trailing, default=0),
+            sales=Sum("sale_count", default=0),
+            reversals=Sum("reversal_count", default=0),
+            first=Min("first_sale_at"),
+            last=Max("last_sale_at"),
+        )
+    )
+    by_key = {(a.customer_id, a.account_id): a for a in accounts.values()}
+    late: list[_Account] = []
+    for row in rows:
+        account = by_key.get((row["customer_id"], row["account_id"]))
+        if account is None:
+            continue
+        account.recent_qty = row["recent_qty"]
+        account.recent_count = row["recent_sales"] - row["recent_reversals"]
+        account.trailing_qty = row["trailing_qty"]
+        account.window_count = row["sales"] - row["reversals"]
+        account.first_sale, account.last_sale = row["first"], row["last"]
+        if account.last_sale is not None and account.last_sale >= windows.end_time:
+            late.append(account)  # bought after the analysis date: look at the ledger
+    for account in accounts.values():
+        opened_month = month_start(account.opened)
+        account.trailing_open = sum(
+            1
+            for n in range(windows.rules["trailing_months"])
+            if add_months(windows.trailing_start, n) >= opened_month
+        )
+    for account in late:
+        account.last_sale = LedgerEntry.objects.filter(
+            customer_id=account.customer_id,
+            account_id=account.account_id,
+            kind="sale",
+            time__lt=windows.end_time,
+        ).aggregate(last=Max("time"))["last"]
+
+
+@dataclass
+class _Peers:
+    customers: int
+    seasonal: Fraction  # median of recent/trailing monthly-average ratios
+    low: int  # the peer_percentile of the recent quantities of the peers who bought
+    median_qty: int
+    median_count: Fraction
+    median_average: Fraction  # median quantity per purchase
+
+
+def _percentile(values: list[Any], percent: int) -> Any:
+    """Nearest-rank percentile of sorted ``values`` (exact, no interpolation)."""
+    rank = max(1, (percent * len(values) + 99) // 100)
+    return values[min(rank, len(values)) - 1]
+
+
+def _median(values: list[Any]) -> Any:
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return Fraction(values[middle - 1] + values[middle], 2)
+
+
+def _full_history(account: _Account, windows: _Windows) -> bool:
+    return account.opened < windows.trailing_start
+
+
+def _ratio(account: _Account, windows: _Windows) -> Fraction | None:
+    if account.trailing_qty <= 0 or account.trailing_open <= 0:
+        return None
+    return Fraction(
+        account.recent_qty * account.trailing_open,
+        windows.rules["recent_months"] * account.trailing_qty,
+    )
+
+
+def _peer_statistics(accounts: Any, windows: _Windows) -> dict[int, _Peers]:
+    groups: dict[int, list[_Account]] = defaultdict(list)
+    for account in accounts:
+        if account.opened < windows.recent_start:
+            groups[account.price_id].append(account)
+    minimum = max(1, windows.rules["peer_min_customers"])
+    statistics = {}
+    for price_id, members in groups.items():
+        if len(members) < minimum:
+            continue
+        quantities = sorted(a.recent_qty for a in members)
+        bought = [q for q in quantities if q > 0] or [0]
+        ratios = sorted(
+            r
+            for a in members
+            if _full_history(a, windows) and (r := _ratio(a, windows)) is not None
+        )
+        buyers = [a for a in members if a.recent_count > 0]
+        counts = sorted(a.recent_count for a in buyers)
+        averages = sorted(Fraction(a.recent_qty, a.recent_count) for a in buyers)
+        statistics[price_id] = _Peers(
+            customers=len(members),
+            seasonal=_median(ratios) if len(ratios) >= minimum else Fraction(1),
+            low=_percentile(bought, windows.rules["peer_percentile"]),
+            median_qty=_median(quantities),
+            median_count=Fraction(_median(counts)) if counts else Fraction(0),
+            median_average=Fraction(_median(averages)) if averages else Fraction(0),
+        )
+    return statistics
+
+
+def _q(value: Fraction | int) -> str:
+    """A quantity in centi-units (exact fraction) as a two-decimal text."""
+    value = Fraction(value)
+    return format_centi(round_half_up(value.numerator, value.denominator))
+
+
+def _pct(value: Fraction) -> str:
+    return str((Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("1")))
+
+
+def _days(value: Fraction) -> str:
+    return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1")))
+
+
+def _reason(
+    account: _Account,
+    rule: str,
+    label: str,
+    period: tuple[datetime.date, datetime.date],
+    template: str,
+    rules: dict[str, int],
+    **params: Any,
+) -> None:
+    account.reasons.append(
+        Reason(rule, rules[f"weight_{rule}"], label, period[0], period[1], template, params)
+    )
+
+
+def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
+    rules = windows.rules
+    if (
+        account.last_sale is None
+        or account.first_sale is None
+        or account.window_count < max(2, rules["no_purchase_min_purchases"])
+    ):
+        return
+    last = local_date(account.last_sale)
+    days = (windows.as_of - last).days
+    interval = Fraction((account.last_sale - account.first_sale).days, account.window_count - 1)
+    if days < rules["no_purchase_days"] or days < rules["no_purchase_interval_factor"] * interval:
+        return
+    _reason(
+        account,
+        "no_purchase",
+        label,
+        (last, windows.as_of),
+        N_(
+            "No purchase for %(days)s days since %(last)s, after %(count)s purchases about "
+            "every %(interval)s days."
+        ),
+        rules,
+        days=days,
+        last=last.isoformat(),
+        count=account.window_count,
+        interval=_days(interval),
+    )
+
+
+def _rule_own_drop(account: _Account, windows: _Windows, label: str, peers: _Peers | None) -> None:
+    rules = windows.rules
+    ratio = _ratio(account, windows)
+    if (
+        ratio is None
+        or account.trailing_open < rules["drop_min_open_months"]
+        or account.opened >= windows.recent_start
+    ):
+        return
+    trailing_average = Fraction(account.trailing_qty, account.trailing_open)
+    if trailing_average < rules["drop_min_trailing_centi"]:
+        return
+    seasonal = peers.seasonal if peers is not None and peers.seasonal > 0 else Fraction(1)
+    adjusted = ratio / seasonal
+    if adjusted * 100 >= rules["drop_ratio_pct"]:
+        return
+    _reason(
+        account,
+        "own_drop",
+        label,
+        (windows.recent_start, windows.recent_end),
+        N_(
+            "Bought %(recent)s a month in the recent months, %(pct)s%% of the customer's own "
+            "%(trailing)s a month from %(trailing_from)s to %(trailing_to)s (peers on the "
+            "same price bought %(season)s%% of their own average: the season)."
+        ),
+        rules,
+        recent=_q(Fraction(account.recent_qty, rules["recent_months"])),
+        pct=_pct(adjusted),
+        trailing=_q(trailing_average),
+        trailing_from=windows.trailing_start.isoformat(),
+        trailing_to=windows.trailing_end.isoformat(),
+        season=_pct(seasonal),
+    )
+
+
+def _rule_peer_low(
+    account: _Account, windows: _Windows, label: str, peers: _Peers | None, price: str
+) -> None:
+    rules = windows.rules
+    if peers is None or account.opened >= windows.recent_start:
+        return
+    if account.recent_qty > peers.low:
+        return
+    if account.recent_qty * 100 >= rules["peer_median_pct"] * peers.median_qty:
+        return
+    _reason(
+        account,
+        "peer_low",
+        label,
+        (windows.recent_start, windows.recent_end),
+        N_(
+            "Bought %(recent)s in the recent months; the %(peers)s customers on the price "
+            "%(price)s bought %(median)s (median), the lowest %(percentile)s%% at most "
+            "%(low)s."
+        ),
+        rules,
+        recent=_q(account.recent_qty),
+        peers=peers.customers,
+        price=price,
+        median=_q(peers.median_qty),
+        percentile=rules["peer_percentile"],
+        low=_q(peers.low),
+    )
+
+
+def _rule_small_purchases(
+    account: _Account, windows: _Windows, label: str, peers: _Peers | None
+) -> None:
+    rules = windows.rules
+    if peers is None or account.recent_count < rules["small_min_purchases"]:
+        return
+    if account.recent_count * 100 < rules["small_count_factor_pct"] * peers.median_count:
+        return
+    average = Fraction(account.recent_qty, account.recent_count)
+    if average * 100 > rules["small_quantity_pct"] * peers.median_average:
+        return
+    _reason(
+        account,
+        "small_purchases",
+        label,
+        (windows.recent_start, windows.recent_end),
+        N_(
+            "%(count)s purchases of %(average)s on average in the recent months; peers on "
+            "the same price made %(peer_count)s purchases of %(peer_average)s (medians)."
+        ),
+        rules,
+        count=account.recent_count,
+        average=_q(average),
+        peer_count=_days(peers.median_count),
+        peer_average=_q(peers.median_average),
+    )
+
+
+# -- rules on the meters' write-backs ---------------------------------------------------------
+
+_READINGS = """
+SELECT g.customer_account_id, g.meter_segment, g.n,
+       f.meter_time, f.balance_centi, f.cumulative_centi, f.credited_centi,
+       l.meter_time, l.balance_centi, l.cumulative_centi, l.credited_centi
+FROM (SELECT customer_account_id, meter_segment, MIN(meter_time) AS first_time,
+             MAX(meter_time) AS last_time, COUNT(*) AS n
+      FROM {table}
+      WHERE meter_time >= %s AND meter_time < %s AND customer_account_id IS NOT NULL
+      GROUP BY customer_account_id, meter_segment
+      HAVING COUNT(*) > 1) g
+JOIN {table} f ON f.customer_account_id = g.customer_account_id
+              AND f.meter_segment = g.meter_segment AND f.meter_time = g.first_time
+JOIN {table} l ON l.customer_account_id = g.customer_account_id
+              AND l.meter_segment = g.meter_segment AND l.meter_time = g.last_time
+"""
+
+_FLAGS = """
+SELECT customer_account_id,
+       SUM(CASE WHEN (status & {tamper}) <> 0 THEN 1 ELSE 0 END),
+       MIN(CASE WHEN (status & {tamper}) <> 0 THEN meter_time END),
+       SUM(CASE WHEN (status & {valve}) <> 0 THEN 1 ELSE 0 END),
+       MIN(CASE WHEN (status & {valve}) <> 0 THEN meter_time END),
+       SUM(CASE WHEN (status & {wrong}) <> 0 THEN 1 ELSE 0 END),
+       MIN(CASE WHEN (status & {wrong}) <> 0 THEN meter_time END)
+FROM {table}
+WHERE meter_time >= %s AND meter_time < %s AND customer_account_id IS NOT NULL
+  AND (status & {any}) <> 0
+GROUP BY customer_account_id
+"""
+
+
+def _datetime(value: Any) -> datetime.datetime:
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None, value
+        value = parsed
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def _adapt(value: datetime.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _rule_use_vs_purchases(
+    accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
+) -> None:
+    rules = windows.rules
+    start = day_range(windows.trailing_start)[0]
+    sql = _READINGS.format(table=WriteBackObservation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(start), _adapt(windows.end_time)])
+        rows = cursor.fetchall()
+    seen: set[tuple[int, int]] = set()
+    for pk, segment, count, t0, bal0, cum0, cred0, t1, bal1, cum1, cred1 in rows:
+        account = accounts.get(pk)
+        if account is None or (pk, segment) in seen or cred0 is None or cred1 is None:
+            continue
+        seen.add((pk, segment))
+        use = cum1 - cum0
+        credited = cred1 - cred0
+        unexplained = use - credited - (bal0 - bal1)
+        tolerance = max(
+            rules["use_tolerance_centi"],
+            round_half_up(rules["use_tolerance_pct"] * max(use, 0), 100),
+        )
+        if abs(unexplained) <= tolerance:
+            continue
+        first, last = local_date(_datetime(t0)), local_date(_datetime(t1))
+        _reason(
+            account,
+            "use_vs_purchases",
+            names.get(account.account_id, ""),
+            (first, last),
+            N_(
+                "Over %(readings)s readings the meter reported %(use)s used, but "
+                "%(credited)s was credited and the balance went from %(before)s to "
+                "%(after)s: %(unexplained)s unexplained."
+            ),
+            rules,
+            readings=count,
+            use=format_centi(use),
+            credited=format_centi(credited),
+            before=format_centi(bal0),
+            after=format_centi(bal1),
+            unexplained=format_centi(unexplained),
+        )
+
+
+def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]) -> None:
+    rules = windows.rules
+    start = day_range(windows.recent_start)[0]
+    sql = _FLAGS.format(
+        table=WriteBackObservation._meta.db_table,
+        tamper=int(MeterStatus.TAMPER),
+        valve=int(MeterStatus.VALVE_FORCED),
+        wrong=int(MeterStatus.WRONG_METER),
+        any=int(MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.WRONG_METER),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(start), _adapt(windows.end_time)])
+        rows = cursor.fetchall()
+    for pk, *counts in rows:
+        account = accounts.get(pk)
+        if account is None:
+            continue
+        for index, rule in enumerate(("tamper", "valve_forced", "wrong_meter")):
+            count, first = counts[2 * index], counts[2 * index + 1]
+            if not count:
+                continue
+            since = local_date(_datetime(first))
+            _reason(
+                account,
+                rule,
+                names.get(account.account_id, ""),
+                (since, windows.as_of),
+                N_("The meter reported “%(flag)s” on %(count)s readings since %(since)s."),
+                rules,
+                flag=RULE_LABELS[rule].text(),
+                count=count,
+                since=since.isoformat(),
+            )
+
+
+def _suspects(accounts: Any, min_score: int) -> list[Suspect]:
+    by_customer: dict[int, Suspect] = {}
+    for account in accounts:
+        if account.reasons:
+            suspect = by_customer.setdefault(account.customer_id, Suspect(account.customer_id))
+            suspect.reasons.extend(account.reasons)
+    suspects = [s for s in by_customer.values() if s.score >= max(1, min_score)]
+    details = Customer.objects.filter(pk__in=[s.customer_id for s in suspects]).values_list(
+        "id", "user_number", "name", "phone", "address"
+    )
+    for pk, number, name, phone, address in details:
+        suspect = by_customer[pk]
+        suspect.user_number, suspect.name, suspect.phone, suspect.address = (
+            number,
+            name,
+            phone,
+            address,
+        )
+    for suspect in suspects:
+        suspect.reasons.sort(key=lambda r: (-r.weight, RULES.index(r.rule)))
+    suspects.sort(key=lambda s: (-s.score, -len(s.reasons), s.user_number))
+    return suspects
+
+
+# -- the worklist as a report ---------------------------------------------------------------
+
+TITLE = L(N_("Suspicious customers"), "可疑用户")
+COLUMNS = [
+    Column("rank", L(N_("Rank"), "序号"), t.INT),
+    Column("score", L(N_("Score"), "可疑分值"), t.INT),
+    Column("user_number", L(N_("User number"), "用户编号")),
+    Column("customer", L(N_("Customer"), "用户名称")),
+    Column("phone", L(N_("Phone"), "联系电话")),
+    Column("address", L(N_("Address"), "地址")),
+    Column("rules", L(N_("Rules"), "可疑类型")),
+    Column("reasons", L(N_("Reasons"), "原因及数据")),
+]
+F_AS_OF = L(N_("As of"), "分析日期")
+F_RECENT = L(N_("Recent months"), "近期")
+F_TRAILING = L(N_("Trailing months"), "对比期")
+F_RULES = L(N_("Thresholds"), "阈值")
+
+
+def worklist(
+    analysis: Analysis, *, page: int = 1, page_size: int | None = t.DEFAULT_PAGE_SIZE
+) -> Table:
+    """The analysis as a report table: one row per customer, reasons in one cell."""
+    rows = [
+        {
+            "rank": rank,
+            "score": s.score,
+            "user_number": s.user_number,
+            "customer": s.name,
+            "phone": s.phone,
+            "address": s.address,
+            "rules": ", ".join(RULE_LABELS[r].text() for r in s.rules),
+            "reasons": "\n".join(r.text() for r in s.reasons),
+            "suspect": s,
+        }
+        for rank, s in enumerate(analysis.suspects, start=1)
+    ]
+    filters: list[tuple[Label, str]] = [
+        (F_AS_OF, analysis.as_of.isoformat()),
+        (F_RECENT, f"{analysis.recent[0]} – {analysis.recent[1]}"),
+        (F_TRAILING, f"{analysis.trailing[0]} – {analysis.trailing[1]}"),
+        (F_RULES, ", ".join(f"{k}={v}" for k, v in sorted(analysis.rules.items()))),
+    ]
+    page, size = t.page_bounds(page, page_size)
+    if size is not None:
+        rows_page = rows[(page - 1) * size : page * size]
+    else:
+        rows_page = rows
+    return Table(
+        TITLE,
+        COLUMNS,
+        rows_page,
+        count=len(rows),
+        page=page,
+        page_size=size,
+        filters=filters,
+        extra={"analysis": analysis},
+    )
+
+
+def analysis_document(analysis: Analysis) -> dict[str, Any]:
+    return {
+        "as_of": analysis.as_of.isoformat(),
+        "recent": [d.isoformat() for d in analysis.recent],
+        "trailing": [d.isoformat() for d in analysis.trailing],
+        "rules": analysis.rules,
+        "accounts_checked": analysis.accounts_checked,
+        "count": len(analysis.suspects),
+        "customers": [
+            {
+                "rank": rank,
+                "user_number": s.user_number,
+                "name": s.name,
+                "phone": s.phone,
+                "address": s.address,
+                "score": s.score,
+                "rules": s.rules,
+                "reasons": [r.to_json() for r in s.reasons],
+            }
+            for rank, s in enumerate(analysis.suspects, start=1)
+        ],
+    }

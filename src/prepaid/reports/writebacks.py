@@ -1,0 +1,165 @@
+"""Swipes seen through write-back: record what meters wrote on a customer's card.
+
+The office learns about a swipe only when the customer's card is read again: each meter left
+its record (last serial applied, balance, cumulative use, status flags, time) in the card's
+meter area. :func:`record_write_backs` stores each record once; the vending read path calls it
+after reading a user card, and so does the demo generator.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from prepaid.audit.services import log_action
+from prepaid.core.card.model import Card, CardType, WriteBack
+from prepaid.reports.models import WriteBackObservation
+from prepaid.vending.models import CustomerAccount, CustomerCard, MeterChange, Purchase
+
+
+def meter_time(write_back: WriteBack) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(write_back.time, tz=datetime.UTC)
+
+
+def _key(
+    card_serial: str,
+    sub_meter: int,
+    when: datetime.datetime,
+    last_serial: int,
+    balance_centi: int,
+    cumulative_centi: int,
+) -> tuple[Any, ...]:
+    return (card_serial, sub_meter, when, last_serial, balance_centi, cumulative_centi)
+
+
+def credited_centi(customer_account: CustomerAccount, last_serial: int) -> int:
+    """What the office had credited on this account up to a purchase serial: completed
+    purchases and transfers, and a pending first write of a serial (a correction pending
+    beside its completed original is not counted twice)."""
+    live = Q(status=Purchase.Status.COMPLETED) | Q(
+        status=Purchase.Status.PENDING, supersedes__isnull=True
+    )
+    total = (
+        Purchase.objects.filter(customer_account=customer_account, serial__lte=last_serial)
+        .filter(live)
+        .aggregate(total=Sum("quantity_centi"))["total"]
+    )
+    return int(total or 0)
+
+
+def meter_segment(customer_account: CustomerAccount, last_serial: int) -> int:
+    """How many meter changes came before a serial: which physical meter wrote the record."""
+    return MeterChange.objects.filter(
+        customer_account=customer_account, transfer__serial__lte=last_serial
+    ).count()
+
+
+def record_write_backs(
+    card_record: CustomerCard, card: Card, *, operator: Any = None, station: str = ""
+) -> int:
+    """Store the meter write-back records on a customer's card that are not stored yet.
+
+    ``card_record`` is the office's record of the card (``vending.CustomerCard``), ``card``
+    the decoded card just read. Returns how many records were new. Safe to call on every read
+    of the card and from several stations at once: a record is stored once.
+    """
+    if card.type != CardType.USER or not card.write_backs or card.write_back_damaged:
+        return 0
+    candidates = {
+        _key(
+            card.serial,
+            wb.sub_meter,
+            meter_time(wb),
+            wb.last_serial,
+            wb.balance_centi,
+            wb.cumulative_centi,
+        ): wb
+        for wb in card.write_backs
+    }
+    seen = set(
+        WriteBackObservation.objects.filter(
+            card_serial=card.serial, meter_time__in=[k[2] for k in candidates]
+        ).values_list(
+            "card_serial",
+            "sub_meter",
+            "meter_time",
+            "last_serial",
+            "balance_centi",
+            "cumulative_centi",
+        )
+    )
+    new = [wb for key, wb in candidates.items() if key not in seen]
+    if not new:
+        return 0
+    accounts = {
+        ca.account.sub_meter: ca
+        for ca in CustomerAccount.objects.filter(
+            customer_id=card_record.customer_id
+        ).select_related("account")
+    }
+    now = timezone.now()
+    rows = [_observation(card_record, card, wb, accounts.get(wb.sub_meter), now) for wb in new]
+    stored = 0
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():  # another station may store it at the same moment
+                    row.save()
+                stored += 1
+            except IntegrityError:
+                continue
+        if stored:
+            log_action(
+                operator,
+                "write_back.observe",
+                card_record,
+                station=station,
+                after={
+                    "card": card.serial,
+                    "records": [
+                        {
+                            "sub_meter": r.sub_meter,
+                            "last_serial": r.last_serial,
+                            "balance_centi": r.balance_centi,
+                            "cumulative_centi": r.cumulative_centi,
+                            "status": r.status,
+                            "meter_time": r.meter_time.isoformat(),
+                        }
+                        for r in rows
+                        if r.pk
+                    ],
+                },
+            )
+    return stored
+
+
+def _observation(
+    card_record: CustomerCard,
+    card: Card,
+    wb: WriteBack,
+    customer_account: CustomerAccount | None,
+    now: datetime.datetime,
+) -> WriteBackObservation:
+    return WriteBackObservation(
+        customer_id=card_record.customer_id,
+        customer_account=customer_account,
+        account=customer_account.account if customer_account else None,
+        card_serial=card.serial,
+        card_generation=card.generation,
+        sub_meter=wb.sub_meter,
+        last_serial=wb.last_serial,
+        balance_centi=wb.balance_centi,
+        cumulative_centi=wb.cumulative_centi,
+        status=int(wb.status),
+        result=wb.result,
+        meter_time=meter_time(wb),
+        observed_at=now,
+        credited_centi=credited_centi(customer_account, wb.last_serial)
+        if customer_account
+        else None,
+        meter_segment=meter_segment(customer_account, wb.last_serial) if customer_account else 0,
+    )
