@@ -51,15 +51,18 @@ class Site:
         stdin: str = "",
         env: dict[str, str] | None = None,
         timeout: float = 120,
+        argv0: list[str] | None = None,
+        **popen: Any,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(PREPAID), *args],
+            [*(argv0 or [str(PREPAID)]), *args],
             env={**self.env(station), **(env or {})},
             input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
+            **popen,
         )
 
     def popen(
@@ -161,6 +164,43 @@ class Site:
         with psycopg.connect(self.database_url) as connection:
             cursor = connection.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
+
+
+def open_customer(site: Site, station: str = "site", card: str = "u1") -> tuple[str, Any]:
+    """A customer registered and opened with 10.00 on a new card at ``station`` (left in its
+    reader), swiped into a meter simulated here (returned with the user number)."""
+    from prepaid.core.meter import new_meter
+
+    number = site.json("user", "register", "--name", "王五", station=station)["user_number"]
+    for args in (
+        ("card", "blank", f"set-{card}"),
+        ("card", "insert", f"set-{card}"),
+        ("card", "make", "setting", "--account", str(site.account)),
+        ("card", "blank", card),
+        ("card", "insert", card),
+        ("card", "format"),
+    ):
+        site.json(*args, station=station)
+    meter = new_meter(f"M-{card}", 1_700_000_000)
+    assert meter.swipe(site.card(station, f"set-{card}"), site.site_key, 1_700_000_060).ok
+    site.json(
+        "open",
+        number,
+        "--account",
+        str(site.account),
+        "--price",
+        str(site.price),
+        "--quantity",
+        "10",
+        station=station,
+    )
+    assert site.swipe(meter, station, card, 1_700_000_120).ok
+    return number, meter
+
+
+def credited_centi(meter: Any, prestore_centi: int = 500) -> int:
+    """All the credit a meter has applied: what is left plus what was used, less pre-store."""
+    return int(meter.balance_centi + meter.cumulative_centi - prestore_centi)
 
 
 def database_url_for(request: Any, name: str) -> str | None:

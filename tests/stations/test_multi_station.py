@@ -11,9 +11,7 @@ import json
 import sys
 from collections import Counter
 
-from station_kit import HERE, Site, check_ledger_matches_purchases
-
-from prepaid.core.meter import new_meter
+from station_kit import HERE, Site, check_ledger_matches_purchases, credited_centi, open_customer
 
 STATIONS = [f"s{i}" for i in range(1, 9)]
 LOSING_CODES = {"sale_in_progress", "card_mismatch", "card_not_swiped"}
@@ -64,34 +62,6 @@ def test_eight_stations_sell_to_their_own_customers(site):
     assert site.json("audit", "verify")["ok"]
 
 
-def open_one_customer(site: Site) -> tuple[str, object]:
-    """A customer opened at the site's own station on card u1, swiped into meter M1."""
-    number = site.json("user", "register", "--name", "王五")["user_number"]
-    for args in (
-        ("card", "blank", "set1"),
-        ("card", "insert", "set1"),
-        ("card", "make", "setting", "--account", str(site.account)),
-        ("card", "blank", "u1"),
-        ("card", "insert", "u1"),
-        ("card", "format"),
-    ):
-        site.json(*args)
-    meter = new_meter("M1", 1_700_000_000)
-    assert meter.swipe(site.card("site", "set1"), site.site_key, 1_700_000_060).ok
-    site.json(
-        "open",
-        number,
-        "--account",
-        str(site.account),
-        "--price",
-        str(site.price),
-        "--quantity",
-        "10",
-    )
-    assert site.swipe(meter, "site", "u1", 1_700_000_120).ok
-    return number, meter
-
-
 def sell_everywhere(site: Site, image: bytes) -> list[tuple[str, dict]]:
     for name in STATIONS:
         site.put_card(name, "u1", image)
@@ -107,7 +77,7 @@ def sell_everywhere(site: Site, image: bytes) -> list[tuple[str, dict]]:
 def test_one_card_copied_into_eight_stations_one_sale_wins(site):
     for name in STATIONS:
         site.add_station(name)
-    _number, meter = open_one_customer(site)
+    number, meter = open_customer(site)
     image, now = site.card("site", "u1"), 1_700_001_000
     for round_ in range(3):
         results = sell_everywhere(site, image)
@@ -120,7 +90,7 @@ def test_one_card_copied_into_eight_stations_one_sale_wins(site):
         assert site.swipe(meter, winners[0], "u1", now).ok
         image = site.card(winners[0], "u1")
     check_ledger_matches_purchases(site)
-    applied = meter.balance_centi + meter.cumulative_centi - 500  # less the pre-stored 5.00
-    assert ledger_by_customer(site) == {_number: applied}
+    applied = credited_centi(meter)
+    assert ledger_by_customer(site) == {number: applied}
     assert applied == 1000 + 3 * 200
     assert site.json("audit", "verify")["ok"]
