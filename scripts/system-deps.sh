@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gettext pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql chromium; do
+for pkg in gettext pcscd vsmartcard-vpcd libpcsclite-dev swig postgresql chromium fonts-wqy-microhei; do
   have "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

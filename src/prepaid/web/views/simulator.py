@@ -16,6 +16,7 @@ from prepaid.web import station as stations
 from prepaid.web.decorators import operator_required
 from prepaid.web.errors import message
 from prepaid.web.forms import MeterAddForm, MeterUseForm
+from prepaid.web.presenters import CARD_TYPES
 from prepaid.web.views.common import or_404, page
 
 
@@ -64,7 +65,7 @@ def meter_swipe(request: HttpRequest, meter_id: str) -> HttpResponse:
         messages.error(request, message(exc), extra_tags="swipe-error")
         return redirect("web:meter", meter_id)
     outcome = swipe.outcome
-    card_type = outcome.card_type.code if outcome.card_type is not None else "bad"
+    card_type = CARD_TYPES.get(outcome.card_type.code if outcome.card_type else "bad", "")
     if outcome.ok:
         messages.success(
             request,
