@@ -75,6 +75,23 @@ def bench_swipe_applied(seconds: float) -> float:
     return rate(work, seconds)
 
 
+def bench_swipe_written_back(seconds: float) -> float:
+    """As a card really goes: each swipe's write-back is written onto the card, so every
+    decode also verifies the meter MAC and reads the records (nothing to apply)."""
+    meter = bound_meter()
+    image = codec.encode(user_card(1), SITE_KEY)
+
+    def work(n: int) -> int:
+        nonlocal image
+        for i in range(n):
+            area = meter.swipe(image, SITE_KEY, 10 + i).meter_area
+            assert area is not None
+            image = image[: codec.METER_AREA.start] + area + image[codec.METER_AREA.stop :]
+        return n
+
+    return rate(work, seconds)
+
+
 def bench_swipe_purchase(seconds: float) -> float:
     """Each swipe applies a new purchase (serials 2, 3, … from pre-encoded cards)."""
     images = [codec.encode(user_card(serial), SITE_KEY) for serial in range(2, POOL + 2)]
@@ -111,6 +128,7 @@ def main() -> None:
     report("user card encode + MAC + decode", bench_codec, seconds)
     report("meter swipe, purchase applied + write-back", bench_swipe_purchase, seconds)
     report("meter swipe, already applied + write-back", bench_swipe_applied, seconds)
+    report("meter swipe, card carrying write-backs", bench_swipe_written_back, seconds)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,12 @@ assert _HEADER.size == 0x20 and _SLOT.size * SLOT_COUNT == _BODY_SIZE
 assert _RECORD.size * SLOT_COUNT == _RECORDS_SIZE and _CHECK.size <= _RECORDS_SIZE
 assert _PARAMETERS.size <= _BODY_SIZE
 
-_SERIAL_DIGITS: Final = frozenset("0123456789abcdef")
+# Value types _check_rules passes without a closer look (bool, an int too, is not one of them).
+_INT_TYPES: Final = frozenset({int, MeterType, SlotKind, MeterStatus})
+_ZEROS: Final = bytes(CARD_SIZE)
+_CARD_TYPES: Final = {t.value: t for t in CardType if t is not CardType.BLANK}
+_METER_TYPES: Final = {t.value: t for t in MeterType}
+_SLOT_KINDS: Final = {k.value: k for k in SlotKind}
 
 # (attribute, allowed values, message) for the fields checked only by range. One message per
 # field, so the operator (and the developer) sees which field is wrong.
@@ -114,6 +119,16 @@ _SLOT_RULES: Final[tuple[_Rule, ...]] = (
         _("A purchase slot's maintenance code must be 0 to 99999999, not %(value)s."),
     ),
     ("serial", _U32, _("A purchase serial must be 0 to 4294967295, not %(value)s.")),
+)
+_TRANSFER_RULE: Final[_Rule] = (
+    "quantity_centi",
+    _I32,
+    _("A transfer's quantity must be -2147483648 to 2147483647 hundredths, not %(value)s."),
+)
+_PURCHASE_RULE: Final[_Rule] = (
+    "quantity_centi",
+    range(0, 2**31),
+    _("A purchase's quantity must be 0 to 2147483647 hundredths, not %(value)s."),
 )
 _WRITE_BACK_RULES: Final[tuple[_Rule, ...]] = (
     (
@@ -257,11 +272,13 @@ def encode(card: Card, site_key: bytes, base: bytes | None = None) -> bytes:
     card), MAC'd; with neither it is all zeros ("no write-back yet"). ``write_back_damaged``
     is a read-side flag and is ignored.
     """
-    office = encode_office_area(card, site_key)
-    meter = encode_meter_area(
-        card.serial, card.generation, card.write_backs, site_key, check=card.check
-    )
-    image = _factory_bytes(base) + office + meter + bytes(RESERVED_AREA.stop - RESERVED_AREA.start)
+    mac.check_site_key(site_key)
+    serial_bytes = _valid_card_serial(card)
+    office = _office_area(card, serial_bytes, site_key)
+    # _valid_card_serial checked the write-backs and the check reading with the rest of the
+    # card (and that a card carries at most one of them): pack them without a second check.
+    meter = _meter_area(serial_bytes, card.generation, card.write_backs, card.check, site_key)
+    image = _factory_bytes(base) + office + meter + _ZEROS[RESERVED_AREA]
     assert len(image) == CARD_SIZE
     return image
 
@@ -269,13 +286,7 @@ def encode(card: Card, site_key: bytes, base: bytes | None = None) -> bytes:
 def encode_office_area(card: Card, site_key: bytes) -> bytes:
     """The 112 bytes to write at ``OFFICE_AREA``: header, body and office MAC."""
     mac.check_site_key(site_key)
-    _check_card(card)
-    content = _pack_header(card) + _pack_body(card)
-    assert len(content) == OFFICE_CONTENT.stop - OFFICE_CONTENT.start
-    serial_bytes = bytes.fromhex(card.serial)
-    area = content + mac.office_mac(site_key, serial_bytes, content)
-    assert len(area) == OFFICE_AREA.stop - OFFICE_AREA.start
-    return area
+    return _office_area(card, _valid_card_serial(card), site_key)
 
 
 def encode_meter_area(
@@ -299,12 +310,10 @@ def encode_meter_area(
         raise _out_of_range(
             "check", check, _("A meter area holds either write-backs or a check reading, not both.")
         )
-    if check is None and not write_backs:
-        return bytes(METER_AREA.stop - METER_AREA.start)
-    records = _pack_check(check) if check is not None else _pack_write_backs(write_backs)
-    area = records + mac.meter_mac(site_key, serial_bytes, generation, records)
-    assert len(area) == METER_AREA.stop - METER_AREA.start
-    return area
+    if check is not None:
+        _check_rules(check, _CHECK_RULES, "check")
+    _check_write_backs(write_backs)
+    return _meter_area(serial_bytes, generation, write_backs, check, site_key)
 
 
 def decode(data: bytes, site_key: bytes) -> Card:
@@ -316,16 +325,37 @@ def decode(data: bytes, site_key: bytes) -> Card:
     """
     mac.check_site_key(site_key)
     image = _as_image(data)
-    if image[HEADER_AREA][:2] != MAGIC:
+    if image[0x20:0x22] != MAGIC:
         return Card(type=CardType.BLANK)
-    version = image[HEADER_AREA][2]
+    version = image[0x22]
     if version != FORMAT_VERSION:
         raise _bad_card(_("The card has an unknown format version %(version)s."), version=version)
     _verify_office_mac(image, site_key)
-    if any(image[RESERVED_AREA]):
+    if image[RESERVED_AREA] != _ZEROS[RESERVED_AREA]:
         raise _bad_card(_("The card's reserved bytes 0xF0-0xFF are not zero."))
-    card = _decode_office(image)
-    return _with_meter_area(card, image[METER_AREA], site_key)
+    card_type, serial, generation, user_number, key_version = _decode_header(image)
+    write_backs, check, damaged = _decode_meter_area(
+        card_type, serial, generation, image[METER_AREA], site_key
+    )
+    body = image[BODY_AREA]
+    slots = _canonical_slots(body) if card_type is CardType.USER else None
+    if slots is None:  # another card type, or a user card the quick check doubts
+        office = Card(card_type, serial.hex(), generation, user_number, key_version)
+        office = _decode_body_checked(office, body)
+        return dataclasses.replace(
+            office, write_backs=write_backs, check=check, write_back_damaged=damaged
+        )
+    return Card(
+        type=card_type,
+        serial=serial.hex(),
+        generation=generation,
+        user_number=user_number,
+        key_version=key_version,
+        slots=slots,
+        write_backs=write_backs,
+        check=check,
+        write_back_damaged=damaged,
+    )
 
 
 def key_version_of(data: bytes) -> int | None:
@@ -338,7 +368,7 @@ def key_version_of(data: bytes) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation (encode side); decode reuses it and turns its refusals into bad_card.
+# Validation (encode side); decode reuses it to explain a refusal as bad_card.
 
 
 def _out_of_range(field: str, value: object, message: str) -> CardError:
@@ -357,7 +387,19 @@ def _check_rule(value: object, rule: _Rule, field: str) -> None:
 
 def _check_rules(obj: object, rules: Iterable[_Rule], prefix: str) -> None:
     for rule in rules:
-        _check_rule(getattr(obj, rule[0]), rule, f"{prefix}.{rule[0]}")
+        name, allowed, _message = rule
+        value = getattr(obj, name)
+        # The common case in one test, without building the field name; anything else (a
+        # bool, another type, a value out of range) goes to _check_rule, which decides.
+        if type(value) in _INT_TYPES and allowed.start <= value < allowed.stop:
+            continue
+        _check_rule(value, rule, f"{prefix}.{name}")
+
+
+def _valid_card_serial(card: Card) -> bytes:
+    """Check the whole card (raises ``card_field_out_of_range``); the serial's 8 bytes."""
+    _check_card(card)
+    return bytes.fromhex(card.serial)
 
 
 def _check_card(card: Card) -> None:
@@ -412,22 +454,8 @@ def _check_slots(slots: Sequence[Slot]) -> None:
     for slot in slots:
         _check_rules(slot, _SLOT_RULES, "slot")
         # Only a meter-change transfer may take credit away (the old meter's pre-store).
-        if slot.kind == SlotKind.TRANSFER:
-            rule: _Rule = (
-                "quantity_centi",
-                _I32,
-                _(
-                    "A transfer's quantity must be -2147483648 to 2147483647 hundredths, "
-                    "not %(value)s."
-                ),
-            )
-        else:
-            rule = (
-                "quantity_centi",
-                range(0, 2**31),
-                _("A purchase's quantity must be 0 to 2147483647 hundredths, not %(value)s."),
-            )
-        _check_rule(slot.quantity_centi, rule, "slot.quantity_centi")
+        rule = _TRANSFER_RULE if slot.kind == SlotKind.TRANSFER else _PURCHASE_RULE
+        _check_rules(slot, (rule,), "slot")
     _check_unique(
         [slot.sub_meter for slot in slots],
         "slots",
@@ -460,13 +488,20 @@ def _check_unique(sub_meters: Sequence[int], field: str, message: str) -> None:
 
 
 def _serial_bytes(serial: object) -> bytes:
-    if not (isinstance(serial, str) and len(serial) == 16 and set(serial) <= _SERIAL_DIGITS):
-        raise _out_of_range(
-            "serial",
-            serial,
-            _("The card serial must be 16 lowercase hexadecimal digits, not “%(value)s”."),
-        )
-    return bytes.fromhex(serial)
+    if isinstance(serial, str) and len(serial) == 2 * mac.SERIAL_SIZE:
+        try:
+            serial_bytes = bytes.fromhex(serial)
+        except ValueError:
+            pass
+        else:
+            # fromhex() also takes upper case and spaces; only 16 lowercase digits map back.
+            if serial_bytes.hex() == serial:
+                return serial_bytes
+    raise _out_of_range(
+        "serial",
+        serial,
+        _("The card serial must be 16 lowercase hexadecimal digits, not “%(value)s”."),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,7 +517,32 @@ def _factory_bytes(base: bytes | None) -> bytes:
     return bytes(base[FACTORY_AREA])
 
 
-def _pack_header(card: Card) -> bytes:
+def _office_area(card: Card, serial_bytes: bytes, site_key: bytes) -> bytes:
+    """Header, body and office MAC of a validated card."""
+    content = _pack_header(card, serial_bytes) + _pack_body(card)
+    assert len(content) == OFFICE_CONTENT.stop - OFFICE_CONTENT.start
+    area = content + mac.office_mac(site_key, serial_bytes, content)
+    assert len(area) == OFFICE_AREA.stop - OFFICE_AREA.start
+    return area
+
+
+def _meter_area(
+    serial_bytes: bytes,
+    generation: int,
+    write_backs: Sequence[WriteBack],
+    check: CheckReading | None,
+    site_key: bytes,
+) -> bytes:
+    """Records or check reading, and meter MAC, of validated content (never both kinds)."""
+    if check is None and not write_backs:
+        return _ZEROS[METER_AREA]
+    records = _pack_check(check) if check is not None else _pack_write_backs(write_backs)
+    area = records + mac.meter_mac(site_key, serial_bytes, generation, records)
+    assert len(area) == METER_AREA.stop - METER_AREA.start
+    return area
+
+
+def _pack_header(card: Card, serial_bytes: bytes) -> bytes:
     return _HEADER.pack(
         MAGIC,
         FORMAT_VERSION,
@@ -490,7 +550,7 @@ def _pack_header(card: Card) -> bytes:
         card.key_version,
         0,
         card.generation,
-        bytes.fromhex(card.serial),
+        serial_bytes,
         card.user_number,
         bytes(8),
     )
@@ -538,7 +598,6 @@ def _pack_parameters(parameters: MeterParameters | None) -> bytes:
 
 
 def _pack_write_backs(write_backs: Sequence[WriteBack]) -> bytes:
-    _check_write_backs(write_backs)
     records = b"".join(
         _RECORD.pack(
             wb.sub_meter,
@@ -555,7 +614,6 @@ def _pack_write_backs(write_backs: Sequence[WriteBack]) -> bytes:
 
 
 def _pack_check(check: CheckReading) -> bytes:
-    _check_rules(check, _CHECK_RULES, "check")
     c = check
     packed = _CHECK.pack(
         CHECK_TAG,
@@ -600,7 +658,7 @@ def _as_image(data: object) -> bytes:
 
 
 def _verify_office_mac(image: bytes, site_key: bytes) -> None:
-    serial_bytes = image[HEADER_AREA][8:16]
+    serial_bytes = image[0x28:0x30]
     expected = mac.office_mac(site_key, serial_bytes, image[OFFICE_CONTENT])
     if not mac.macs_equal(expected, image[OFFICE_MAC_AREA]):
         raise _bad_card(
@@ -611,22 +669,57 @@ def _verify_office_mac(image: bytes, site_key: bytes) -> None:
         )
 
 
-def _decode_office(image: bytes) -> Card:
-    """Header and body of an image whose office MAC is already verified."""
-    fields = _HEADER.unpack(image[HEADER_AREA])
+def _decode_header(image: bytes) -> tuple[CardType, bytes, int, int, int]:
+    """Type, serial bytes, generation, user number, key version of an authentic header."""
+    fields = _HEADER.unpack_from(image, HEADER_AREA.start)
     _magic, _version, type_value, key_version, reserved, generation, serial, user, tail = fields
-    if reserved or any(tail):
+    if reserved or tail != _ZEROS[:8]:
         raise _bad_card(_("The card's reserved header bytes are not zero."))
-    if type_value == CardType.BLANK or type_value not in CardType._value2member_map_:
+    card_type = _CARD_TYPES.get(type_value)
+    if card_type is None:  # 0 (blank) is never written with a header
         raise _bad_card(_("The card has an unknown card type %(value)s."), value=type_value)
-    card = Card(
-        type=CardType(type_value),
-        serial=serial.hex(),
-        generation=generation,
-        user_number=user,
-        key_version=key_version,
-    )
-    body = image[BODY_AREA]
+    return card_type, serial, generation, user, key_version
+
+
+def _canonical_slots(body: bytes) -> tuple[Slot, ...] | None:
+    """The slots of a user card's body if it is valid and canonical, else None.
+
+    Checks only what the struct format does not already bound: sub-meter 1..4 in increasing
+    order (sorted, each once), the enumerations, reserved byte, maintenance code, a purchase's
+    sign, and empty slots all zero after the used ones. Exactly what the full check
+    (:func:`_decode_body_checked`) accepts for a user card, so that None only means "let the
+    full check explain the refusal".
+    """
+    slots = []
+    previous = 0
+    for sub_meter, meter_type, kind, reserved, code, serial, quantity in _SLOT.iter_unpack(body):
+        if sub_meter == 0:
+            break
+        meter_type_member = _METER_TYPES.get(meter_type)
+        kind_member = _SLOT_KINDS.get(kind)
+        if (
+            not previous < sub_meter <= SLOT_COUNT
+            or meter_type_member is None
+            or kind_member is None
+            or reserved
+            or code > MAX_MAINTENANCE_CODE
+            or (quantity < 0 and kind_member is not SlotKind.TRANSFER)
+        ):
+            return None
+        previous = sub_meter
+        slots.append(Slot(sub_meter, meter_type_member, code, serial, quantity, kind_member))
+    used = len(slots) * _SLOT.size
+    if body[used:] != _ZEROS[used:_BODY_SIZE]:
+        return None
+    return tuple(slots)
+
+
+def _decode_body_checked(card: Card, body: bytes) -> Card:
+    """The card with its body, by the full encode-side check (raises ``bad_card``).
+
+    Decodes the card types other than user cards, and explains the refusal of a user card's
+    body with the message :func:`encode` gives for the same field.
+    """
     try:
         card = _decode_body(card, body)
         _check_card(card)
@@ -690,55 +783,91 @@ def _enum(kind: type[_E], value: int, rule: _Rule) -> _E:
     return kind(value)
 
 
-def _with_meter_area(card: Card, area: bytes, site_key: bytes) -> Card:
-    """The card with its meter area decoded, or flagged damaged: never a refusal.
+_MeterArea = tuple[tuple[WriteBack, ...], CheckReading | None, bool]
+_NO_METER_AREA: Final[_MeterArea] = ((), None, False)
+_DAMAGED_METER_AREA: Final[_MeterArea] = ((), None, True)
+
+
+def _decode_meter_area(
+    card_type: CardType, serial_bytes: bytes, generation: int, area: bytes, site_key: bytes
+) -> _MeterArea:
+    """Write-backs, check reading and the damaged flag: a meter area never refuses a card.
 
     The office area is authentic at this point, so the office can still serve the customer;
     only the meters' word is unknown until the next swipe rewrites the area.
     """
-    if not any(area):
-        return card  # no write-back yet
-    damaged = dataclasses.replace(card, write_back_damaged=True)
+    if area == _ZEROS[METER_AREA]:
+        return _NO_METER_AREA  # no write-back yet
     records, found_mac = area[:_RECORDS_SIZE], area[_RECORDS_SIZE:]
-    expected = mac.meter_mac(site_key, bytes.fromhex(card.serial), card.generation, records)
+    expected = mac.meter_mac(site_key, serial_bytes, generation, records)
     if not mac.macs_equal(expected, found_mac):
-        return damaged  # torn or edited meter write, or left over from another generation
-    try:
-        if card.type == CardType.USER and records[0] != CHECK_TAG:
-            write_backs = _unpack_write_backs(records)
-            # No records under a MAC is not how encode writes "none yet" (all zeros): refuse
-            # it, so that each card has exactly one image.
-            if write_backs and _pack_write_backs(write_backs) == records:
-                return dataclasses.replace(card, write_backs=write_backs)
-        elif card.type == CardType.CHECK and records[0] == CHECK_TAG:
-            check = _unpack_check(records)
-            if _pack_check(check) == records:
-                return dataclasses.replace(card, check=check)
-    except CardError:
-        pass  # authentic but unusable: treat like a torn write, the next swipe rewrites it
-    return damaged
+        return _DAMAGED_METER_AREA  # torn or edited meter write, or another generation's
+    # Authentic but unusable (the other kind, a card type without a meter area, not in
+    # canonical form) is treated like a torn write: the next swipe rewrites it.
+    if card_type is CardType.USER:
+        write_backs = _canonical_write_backs(records)
+        if write_backs:
+            return write_backs, None, False
+    elif card_type is CardType.CHECK and records[0] == CHECK_TAG:
+        check = _canonical_check(records)
+        if check is not None:
+            return (), check, False
+    return _DAMAGED_METER_AREA
 
 
-def _unpack_write_backs(records: bytes) -> tuple[WriteBack, ...]:
+def _canonical_write_backs(records: bytes) -> tuple[WriteBack, ...] | None:
+    """The records if they are exactly what encode writes for them, else None.
+
+    The struct format bounds every field; left to check: sub-meter 1..4 in increasing order
+    (sorted, each once) and empty records all zero after the used ones. No records at all
+    under a MAC is not how encode writes "none yet" (all zeros): () then, refused by the
+    caller, so that each card has exactly one image.
+    """
     write_backs = []
-    for offset in range(0, _RECORDS_SIZE, _RECORD.size):
-        sub_meter, result, status, last_serial, balance, cumulative, time = _RECORD.unpack_from(
-            records, offset
-        )
-        if sub_meter == 0:  # an empty record; canonical form is checked by the caller
-            continue
+    previous = 0
+    for fields in _RECORD.iter_unpack(records):
+        sub_meter, result, status, last_serial, balance, cumulative, time = fields
+        if sub_meter == 0:
+            break
+        if not previous < sub_meter <= SLOT_COUNT:
+            return None
+        previous = sub_meter
         write_backs.append(
             WriteBack(
                 sub_meter=sub_meter,
                 last_serial=last_serial,
                 balance_centi=balance,
                 cumulative_centi=cumulative,
-                status=MeterStatus(status),
+                status=_meter_status(status),
                 result=result,
                 time=time,
             )
         )
+    used = len(write_backs) * _RECORD.size
+    if records[used:] != _ZEROS[used:_RECORDS_SIZE]:
+        return None
     return tuple(write_backs)
+
+
+def _canonical_check(records: bytes) -> CheckReading | None:
+    try:
+        check = _unpack_check(records)
+        _check_rules(check, _CHECK_RULES, "check")
+    except CardError:
+        return None
+    return check if _pack_check(check) == records else None
+
+
+_STATUSES: dict[int, MeterStatus] = {}
+
+
+def _meter_status(bits: int) -> MeterStatus:
+    """``MeterStatus(bits)``, memoised: building a flag value costs a microsecond, and a
+    status has only 16 bits, so the table stays small."""
+    status = _STATUSES.get(bits)
+    if status is None:
+        status = _STATUSES[bits] = MeterStatus(bits)
+    return status
 
 
 def _unpack_check(records: bytes) -> CheckReading:
@@ -767,6 +896,6 @@ def _unpack_check(records: bytes) -> CheckReading:
         last_serial=last,
         balance_centi=balance,
         cumulative_centi=cumul,
-        status=MeterStatus(status),
+        status=_meter_status(status),
         time=time,
     )
