@@ -31,6 +31,9 @@ COMMAND_MODULES = (
     "audit",
     "backup",
     "restore",
+    "report",
+    "shift",
+    "demo",
 )
 
 LANGUAGES = {"zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-hans", "en": "en"}

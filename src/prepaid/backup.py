@@ -1,0 +1,393 @@
+"""Backup and restore of a site: the database and the site secrets in one encrypted file.
+
+The site secrets (``secrets.json``: the card key every card's MAC hangs on) are worth as much
+as the database, so a backup carries both and is always encrypted with a passphrase.
+
+File format, version 1::
+
+    PREPAID-BACKUP 1\\n
+    scrypt n=32768 r=8 p=1 salt=<32 hex digits>\\n
+    <Fernet token>          AES-128-CBC + HMAC-SHA256 of the payload, key from scrypt
+
+The payload is a tar archive of ``manifest.json``, ``secrets.json`` and the database:
+``database.sqlite3`` (SQLite's online backup API: a consistent copy while stations work) or
+``database.sql`` (``pg_dump``, plain format, one snapshot). A wrong passphrase and a
+tampered file are both refused by the Fernet MAC before anything is touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.home import DataHome, atomic_write
+
+MAGIC = b"PREPAID-BACKUP 1\n"
+FORMAT = 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MIN_PASSPHRASE = 8
+SQLITE_MEMBER = "database.sqlite3"
+POSTGRES_MEMBER = "database.sql"
+
+
+def backup_error(code: str, message: str, **params: Any) -> PrepaidError:
+    return PrepaidError(code, message, **params)
+
+
+# -- encryption ------------------------------------------------------------------------------
+
+
+def _fernet(passphrase: str, salt: bytes, n: int, r: int, p: int) -> Fernet:
+    key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(payload: bytes, passphrase: str) -> bytes:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise InvalidInput(
+            "weak_passphrase",
+            _("The backup passphrase must have at least %(minimum)s characters."),
+            minimum=MIN_PASSPHRASE,
+        )
+    salt = secrets.token_bytes(16)
+    params = f"scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P} salt={salt.hex()}\n".encode()
+    token = _fernet(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P).encrypt(payload)
+    return MAGIC + params + token
+
+
+def not_a_backup() -> PrepaidError:
+    return InvalidInput("not_a_backup", _("This file is not a Prepaid backup."))
+
+
+def decrypt(blob: bytes, passphrase: str) -> bytes:
+    if not blob.startswith(MAGIC):
+        raise not_a_backup()
+    params_line, _sep, token = blob[len(MAGIC) :].partition(b"\n")
+    try:
+        fields = dict(item.split("=", 1) for item in params_line.decode().split()[1:])
+        n, r, p = int(fields["n"]), int(fields["r"]), int(fields["p"])
+        salt = bytes.fromhex(fields["salt"])
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise not_a_backup() from exc
+    if n > 2**20 or r > 32 or p > 16:  # refuse a header crafted to exhaust memory
+        raise not_a_backup()
+    try:
+        return _fernet(passphrase, salt, n, r, p).decrypt(token)
+    except InvalidToken as exc:
+        raise PrepaidError(
+            "bad_passphrase", _("Wrong passphrase, or the backup file has been altered.")
+        ) from exc
+
+
+# -- the archive -----------------------------------------------------------------------------
+
+
+def pack(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o600
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def unpack(payload: bytes) -> dict[str, bytes]:
+    members: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(payload), mode="r") as archive:
+        for info in archive.getmembers():
+            handle = archive.extractfile(info) if info.isfile() else None
+            if handle is not None:
+                members[info.name] = handle.read()
+    return members
+
+
+@dataclass(frozen=True)
+class Backup:
+    manifest: dict[str, Any]
+    secrets_json: bytes
+    database: bytes
+
+    @property
+    def engine(self) -> str:
+        return str(self.manifest["engine"])
+
+
+def read_backup(path: Path, passphrase: str) -> Backup:
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(
+            "no_such_file",
+            _("Cannot read %(path)s: %(reason)s"),
+            path=str(path),
+            reason=exc.strerror or str(exc),
+        ) from exc
+    members = unpack(decrypt(blob, passphrase))
+    manifest = json.loads(members["manifest.json"])
+    if manifest.get("format") != FORMAT:
+        raise not_a_backup()
+    member = SQLITE_MEMBER if manifest["engine"] == "sqlite" else POSTGRES_MEMBER
+    return Backup(manifest, members["secrets.json"], members[member])
+
+
+# -- database engines ------------------------------------------------------------------------
+
+
+def engine() -> str:
+    from django.db import connection
+
+    if connection.vendor not in ("sqlite", "postgresql"):
+        raise backup_error(
+            "backup_engine_unsupported", _("Backup supports SQLite and PostgreSQL only.")
+        )
+    return str(connection.vendor)
+
+
+def pg_tool(name: str) -> str:
+    """A PostgreSQL client program: $PREPAID_PG_BINDIR, Debian's newest, or PATH."""
+    candidates = [os.environ.get("PREPAID_PG_BINDIR", "")]
+    candidates += sorted(
+        (str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for directory in candidates:
+        if directory and (Path(directory) / name).is_file():
+            return str(Path(directory) / name)
+    found = shutil.which(name)
+    if found is None:
+        raise backup_error(
+            "pg_tool_missing",
+            _("%(tool)s is not installed (Debian package postgresql-client)."),
+            tool=name,
+        )
+    return found
+
+
+def pg_environment() -> dict[str, str]:
+    """libpq variables for pg_dump/psql from Django's database settings."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    env = dict(os.environ)
+    pairs = {
+        "PGHOST": config.get("HOST"),
+        "PGPORT": config.get("PORT"),
+        "PGUSER": config.get("USER"),
+        "PGPASSWORD": config.get("PASSWORD"),
+        "PGDATABASE": config.get("NAME"),
+        "PGSSLMODE": (config.get("OPTIONS") or {}).get("sslmode"),
+    }
+    env.update({key: str(value) for key, value in pairs.items() if value})
+    return env
+
+
+def _run_pg(argv: list[str]) -> bytes:
+    result = subprocess.run(
+        argv, env=pg_environment(), capture_output=True, check=False, timeout=3600
+    )
+    if result.returncode != 0:
+        raise backup_error(
+            "database_tool_failed",
+            _("%(tool)s failed: %(reason)s"),
+            tool=Path(argv[0]).name,
+            reason=result.stderr.decode(errors="replace").strip()[-500:],
+        )
+    return result.stdout
+
+
+def dump_sqlite() -> bytes:
+    """A consistent copy through SQLite's online backup API (stations may keep working)."""
+    from django.db import connection
+
+    with tempfile.TemporaryDirectory(prefix="prepaid-backup-") as scratch:
+        copy = Path(scratch) / SQLITE_MEMBER
+        source = sqlite3.connect(str(connection.settings_dict["NAME"]))
+        target = sqlite3.connect(str(copy))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return copy.read_bytes()
+
+
+def dump_postgres() -> bytes:
+    return _run_pg(
+        [pg_tool("pg_dump"), "--format=plain", "--no-owner", "--no-privileges", "--encoding=UTF8"]
+    )
+
+
+# Empties the current schema (views, tables, sequences, functions such as trigger functions)
+# inside the restore's transaction; needs no ownership of the schema itself.
+DROP_TABLES = """
+SET client_min_messages = warning;
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT viewname FROM pg_views WHERE schemaname = current_schema() LOOP
+    EXECUTE format('DROP VIEW IF EXISTS %I CASCADE', r.viewname);
+  END LOOP;
+  FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+    EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', r.tablename);
+  END LOOP;
+  FOR r IN SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() LOOP
+    EXECUTE format('DROP SEQUENCE IF EXISTS %I CASCADE', r.sequencename);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS routine FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', r.routine);
+  END LOOP;
+END $$;
+RESET client_min_messages;
+"""
+
+
+def load_postgres(dump: bytes) -> None:
+    """Replace every table with the dump's, in one transaction (all or nothing)."""
+    from django.db import connections
+
+    connections.close_all()
+    with tempfile.TemporaryDirectory(prefix="prepaid-restore-") as scratch:
+        prelude, script = Path(scratch) / "prelude.sql", Path(scratch) / "dump.sql"
+        prelude.write_text(DROP_TABLES)
+        script.write_bytes(dump)
+        _run_pg(
+            [
+                pg_tool("psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "-f",
+                str(prelude),
+                "-f",
+                str(script),
+            ]
+        )
+
+
+def load_sqlite(data: bytes) -> None:
+    """Copy the backup into the live database through the backup API (one transaction)."""
+    from django.db import connection, connections
+
+    connections.close_all()
+    live = Path(str(connection.settings_dict["NAME"]))
+    live.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="prepaid-restore-", dir=live.parent) as scratch:
+        copy = Path(scratch) / SQLITE_MEMBER
+        copy.write_bytes(data)
+        source = sqlite3.connect(str(copy))
+        target = sqlite3.connect(str(live), timeout=30)
+        try:
+            if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise not_a_backup()
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+
+
+def database_in_use() -> bool:
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and not Path(connection.settings_dict["NAME"]).exists():
+        return False
+    return bool(connection.introspection.table_names())
+
+
+# -- the use cases -----------------------------------------------------------------------------
+
+
+def audit_state() -> dict[str, Any]:
+    from prepaid.audit.models import AuditHead
+
+    head = AuditHead.objects.filter(pk=1).first()
+    return {"entries": head.count if head else 0, "last_hash": head.last_hash if head else ""}
+
+
+def make_backup(home: DataHome, passphrase: str) -> tuple[bytes, dict[str, Any]]:
+    """The encrypted backup file's bytes and its manifest."""
+    from django.utils import timezone
+
+    from prepaid import __version__
+
+    kind = engine()
+    manifest = {
+        "format": FORMAT,
+        "engine": kind,
+        "created_at": timezone.now().isoformat(),
+        "prepaid_version": __version__,
+        "audit": audit_state(),
+    }
+    database = dump_sqlite() if kind == "sqlite" else dump_postgres()
+    member = SQLITE_MEMBER if kind == "sqlite" else POSTGRES_MEMBER
+    payload = pack(
+        {
+            "manifest.json": json.dumps(manifest, indent=2).encode(),
+            "secrets.json": home.load_secrets().to_json().encode(),
+            member: database,
+        }
+    )
+    return encrypt(payload, passphrase), manifest
+
+
+def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
+    if path.exists() and not force:
+        raise backup_error(
+            "file_exists",
+            _("%(path)s already exists: choose another name or use --force."),
+            path=str(path),
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, blob)
+    os.chmod(path, 0o600)
+
+
+def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
+    """Put the backup's secrets and database in place, migrate, and verify the audit log."""
+    from django.core.management import call_command
+
+    from prepaid.audit.services import verify_chain
+    from prepaid.home import SiteSecrets
+
+    if backup.engine != engine():
+        raise backup_error(
+            "engine_mismatch",
+            _("This backup is of a %(backup)s database; this site uses %(site)s."),
+            backup=backup.engine,
+            site=engine(),
+        )
+    SiteSecrets.from_json(backup.secrets_json.decode())  # refuse a damaged secrets file
+    home.create_dirs()
+    if backup.engine == "sqlite":
+        load_sqlite(backup.database)
+    else:
+        load_postgres(backup.database)
+    atomic_write(home.secrets_file, backup.secrets_json)
+    os.chmod(home.secrets_file, 0o600)
+    call_command("migrate", interactive=False, verbosity=0)
+    report = verify_chain()
+    return {
+        "audit_ok": report.ok,
+        "audit_entries": report.entries,
+        "audit_reason": report.reason,
+        "audit_matches_backup": audit_state() == backup.manifest["audit"],
+    }

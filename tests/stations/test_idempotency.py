@@ -1,0 +1,45 @@
+"""A sale retried with the same request key (``--key``) is charged once and answers with
+the first result: a lost reply, a double click, a station restarted mid-sale."""
+
+from __future__ import annotations
+
+import json
+
+from station_kit import check_ledger_matches_purchases, open_customer
+
+SAME = ("purchase_id", "serial", "quantity", "amount", "status")
+
+
+def bookings(site, key: str) -> int:
+    return int(
+        site.sql(
+            "SELECT count(*) FROM vending_ledgerentry WHERE idempotency_key = %s", f"{key}:book"
+        )[0][0]
+    )
+
+
+def test_lost_reply_retry_returns_the_first_result(site):
+    open_customer(site)
+    first = site.json("sell", "--quantity", "2", "--key", "lost-1")
+    again = site.json("sell", "--quantity", "2", "--key", "lost-1")
+    assert {k: again[k] for k in SAME} == {k: first[k] for k in SAME}
+    assert bookings(site, "lost-1") == 1
+    check_ledger_matches_purchases(site)
+
+
+def test_double_click_at_one_station_is_charged_once(site):
+    open_customer(site)
+    clicks = [
+        site.popen("sell", "--quantity", "2", "--key", "click-1", "--json", station="site")
+        for _ in range(2)
+    ]
+    results = [json.loads(click.communicate(timeout=120)[0]) for click in clicks]
+    done = [r for r in results if "error" not in r]
+    assert done, results
+    assert {r["purchase_id"] for r in done} == {done[0]["purchase_id"]}
+    for refused in (r for r in results if "error" in r):
+        assert refused["error"] in {"sale_in_progress", "card_not_swiped", "purchase_pending"}
+    retry = site.json("sell", "--quantity", "2", "--key", "click-1")
+    assert retry["purchase_id"] == done[0]["purchase_id"]
+    assert bookings(site, "click-1") == 1
+    check_ledger_matches_purchases(site)
