@@ -3,11 +3,12 @@
 # Needs GNU gettext (Debian package gettext). Run after changing user-visible strings, then
 # translate the new entries in src/prepaid/locale/zh_Hans/LC_MESSAGES/django.po.
 set -euo pipefail
-cd "$(dirname "$0")/../src/prepaid"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT/src/prepaid"
 export DJANGO_SETTINGS_MODULE=prepaid.settings
 export PREPAID_HOME="${PREPAID_HOME:-$(mktemp -d)}"
-DJANGO_ADMIN="$(dirname "$0")/../../.venv/bin/django-admin"
+DJANGO_ADMIN="$ROOT/.venv/bin/django-admin"
 [ -x "$DJANGO_ADMIN" ] || DJANGO_ADMIN=django-admin
-"$DJANGO_ADMIN" makemessages -l zh_Hans -l en --no-obsolete --no-location \
+"$DJANGO_ADMIN" makemessages -l zh_Hans --no-obsolete --no-location \
   -i "migrations/*" -i "*/static/*"
-"$DJANGO_ADMIN" compilemessages -l zh_Hans -l en
+"$DJANGO_ADMIN" compilemessages -l zh_Hans
