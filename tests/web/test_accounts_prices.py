@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from web_helpers import codes, field_errors, html
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.accounts.models import Account, Price, PriceVersion
 
@@ -30,7 +30,7 @@ def test_create_account_then_the_add_price_dialog(admin_client, web_home):
     assert response["Location"] == f"/accounts/{account.pk}/created/"
     dialog = admin_client.get(response["Location"])
     assert 'data-testid="add-price-dialog"' in html(dialog)
-    assert "Do you want to add a price for this account?" in html(dialog)
+    assert tr("Do you want to add a price for this account?") in html(dialog)
     assert f'href="/prices/add/?account={account.pk}"' in html(dialog)
     assert 'href="/accounts/"' in html(dialog)
     add = admin_client.get(f"/prices/add/?account={account.pk}")
@@ -194,7 +194,7 @@ def test_modify_a_used_tariff_is_refused(admin_client, office):
 
 def test_delete_price_confirms_then_deletes(admin_client, office):
     page = admin_client.get(f"/prices/{office.tiered.pk}/delete/")
-    assert page.status_code == 200 and "Confirm" in html(page)
+    assert page.status_code == 200 and tr("Confirm") in html(page)
     assert Price.objects.filter(pk=office.tiered.pk).exists()
     response = admin_client.post(f"/prices/{office.tiered.pk}/delete/")
     assert response.status_code == 302

@@ -277,7 +277,7 @@ def test_02_create_account_and_the_add_price_dialog(admin: Operator) -> None:
     page.fill("#id_maintenance_code", "1234")
     admin.shot("04-create-account")
     page.click("button[type=submit]")
-    admin.expect("[data-testid=add-price-dialog]").to_be_visible()
+    admin.expect("[data-testid=add-price-dialog]").to_contain_text("您要为该帐户添加一个价格吗？")
     admin.shot("05-add-price-dialog")
     page.click("[data-testid=dialog-yes]")
     admin.expect("#id_account option:checked").to_have_text("[1] 居民水表")
@@ -332,7 +332,8 @@ def test_04_register_customer_then_open_account(admin: Operator) -> None:
     page.fill("#id_name", "张三")
     page.fill("#id_phone", "13800000000")
     page.fill("#id_address", "幸福路1号")
-    admin.expect("#id_open_now").to_be_checked()  # 是否进行发卡（开户）操作
+    admin.expect("#id_open_now").to_be_checked()
+    admin.expect("label[for=id_open_now]").to_have_text("是否进行发卡（开户）操作")
     admin.shot("10-register-customer")
     page.click("button[type=submit]")
     page.wait_for_url("**/vending/open/?customer=00000001")
@@ -346,7 +347,7 @@ def test_04_register_customer_then_open_account(admin: Operator) -> None:
     admin.expect("[data-testid=confirm]").to_be_visible()
     admin.expect("[data-testid=write-card]").to_be_focused()
     page.keyboard.press("Enter")
-    admin.expect("[data-testid=write-success]").to_be_visible()
+    admin.expect("[data-testid=write-success]").to_have_text("写卡成功")
     admin.expect("main").to_contain_text("年")  # the date in the Chinese format
     admin.shot("12-open-written")
 
@@ -368,7 +369,7 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     admin.go("/vending/sell/")
     admin.insert("u1")
     admin.read_card("/vending/sell/")
-    admin.expect("[data-code=card_not_swiped]").to_be_visible()  # 该卡没有刷表，请刷表后再进行操作
+    admin.expect("[data-code=card_not_swiped]").to_contain_text("该卡没有刷表，请刷表后再进行操作")
     admin.shot("14-not-swiped")
     display = admin.swipe("M1")
     assert (display["state"], display["balance"], display["valve"]) == ("bound", "15.00", "open")
@@ -442,7 +443,7 @@ def test_08_reissue(admin: Operator) -> None:
     page.click("[data-testid=review]")
     admin.expect("[data-testid=confirm]").to_be_visible()
     page.click("[data-testid=write-card]")
-    admin.expect("[data-testid=reissue-success]").to_be_visible()  # 补卡成功
+    admin.expect("[data-testid=reissue-success]").to_have_text("补卡成功")
     admin.shot("22-reissue-success")
     admin.read_card("/vending/sell/")
     admin.expect("[data-code=card_not_swiped]").to_be_visible()  # swipe first, always

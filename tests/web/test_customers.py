@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web_helpers import codes, field_errors, html
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.customers.models import Customer
 
@@ -18,7 +18,11 @@ def test_register_shows_the_customer(clerk_client, web_home):
     assert response["Location"] == f"/customers/{customer.user_number}/"
     page = clerk_client.get(response["Location"])
     assert "李四" in html(page) and customer.user_number in html(page)
-    assert "registered with user number" in html(page)
+    assert tr(
+        "Customer %(name)s registered with user number %(user_number)s.",
+        name="李四",
+        user_number=customer.user_number,
+    ) in html(page)
 
 
 def test_register_and_issue_a_card_goes_to_opening(clerk_client, web_home):
@@ -78,7 +82,7 @@ def test_find_by_number_name_and_phone(clerk_client, office):
     for query in (number, "1", "张", "13800"):
         page = html(clerk_client.get(f"/customers/?q={query}"))
         assert f'data-customer="{number}"' in page, query
-    assert "No customer found." in html(clerk_client.get("/customers/?q=nobody"))
+    assert tr("No customer found.") in html(clerk_client.get("/customers/?q=nobody"))
 
 
 def test_find_with_empty_text_is_refused_inline(clerk_client, office):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web_helpers import codes, field_errors, html
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.operators.models import Operator
 
@@ -63,6 +63,6 @@ def test_disable_operator_but_not_yourself(admin_client, clerk):
     clerk.refresh_from_db()
     assert not clerk.is_active
     page = html(admin_client.post("/operators/admin/disable/", follow=True))
-    assert "You cannot disable yourself." in page
+    assert tr("You cannot disable yourself.") in page
     assert Operator.objects.get(username="admin").is_active
     assert admin_client.get("/operators/clerk/disable/").status_code == 405

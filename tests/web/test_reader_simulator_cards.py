@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from web_helpers import codes, field_errors, html
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.cards.models import CardOperation
 
@@ -18,7 +18,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 def test_empty_reader_panel(clerk_client, office):
     panel = html(clerk_client.get("/reader/", **HX))
     assert 'data-reader-status="empty"' in panel
-    assert "The card store is empty." in panel
+    assert tr("The card store is empty.") in panel
 
 
 def test_take_a_blank_card_insert_and_eject(clerk_client, office):
@@ -62,7 +62,7 @@ def test_panel_shows_the_user_card(clerk_client, office):
     office.swipe()
     panel = html(clerk_client.get("/reader/", **HX))
     assert 'data-slot="1" data-swiped="yes"' in panel
-    assert "Meter wrote back:" in panel and "15.00" in panel
+    assert tr("Meter wrote back:") in panel and "15.00" in panel
 
 
 def test_panel_shows_a_damaged_card(clerk_client, office):
@@ -116,8 +116,11 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     assert 'data-valve="open"' in page
     page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "6"}, follow=True))
     # the valve closes once at the alarm level (10.00): only 5.00 of the 6.00 flow
-    assert "Used 5.00 of 6.00." in page and 'data-balance="10.00"' in page
-    assert 'data-valve="closed"' in page and 'class="flag on">ALARM' in page
+    assert (
+        tr("Used %(used)s of %(requested)s.", used="5.00", requested="6.00") in page
+        and 'data-balance="10.00"' in page
+    )
+    assert 'data-valve="closed"' in page and 'class="flag on">' + tr("ALARM") in page
     assert 'data-testid="meter-events"' in page and "swipe" in page
 
 
@@ -154,7 +157,7 @@ def test_format_make_tool_cards_and_recycle(admin_client, office):
     office.insert("t1")
     response = admin_client.post("/cards/", {"action": "format", "key": uuid.uuid4().hex})
     assert response["Location"] == "/cards/"
-    assert "Card formatted as a new card." in html(admin_client.get("/cards/"))
+    assert tr("Card formatted as a new card.") in html(admin_client.get("/cards/"))
     missing = admin_client.post(
         "/cards/", {"action": "make", "tool": "setting", "account": "", "key": uuid.uuid4().hex}
     )
@@ -170,7 +173,7 @@ def test_format_make_tool_cards_and_recycle(admin_client, office):
     )
     assert made.status_code == 302
     page = html(admin_client.get("/cards/"))
-    assert "Tool card written successfully." in page
+    assert tr("Tool card written successfully.") in page
     assert 'data-testid="tool-register"' in page
     for tool in ("clear-all", "zero", "check"):
         office.blank(f"tool-{tool}")

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from web_helpers import codes, field_errors, html
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.vending.models import LedgerEntry, Purchase
 
@@ -60,7 +60,7 @@ def test_open_account_read_quote_confirm_write(clerk_client, office):
     )
     page = clerk_client.get(done["Location"])
     assert 'data-testid="write-success"' in html(page)
-    assert "Card written successfully." in html(page)
+    assert tr("Card written successfully.") in html(page)
     again = clerk_client.post("/vending/open/", {**data, "action": "write"})
     assert again["Location"] == done["Location"]
     assert Purchase.objects.count() == 1 and LedgerEntry.objects.count() == 1
@@ -180,7 +180,9 @@ def test_sale_flow_with_the_manual_refusal_before_the_swipe(clerk_client, office
     office.open()
     read = clerk_client.post("/vending/sell/", {"action": "read"})
     assert "card_not_swiped" in codes(read)
-    assert "This card has not been swiped on the meter" in html(read)
+    assert tr(
+        "This card has not been swiped on the meter; swipe it on the meter and try again."
+    ) in html(read)
     office.swipe()
     read = clerk_client.post("/vending/sell/", {"action": "read"})
     assert "card_not_swiped" not in codes(read)
@@ -426,7 +428,7 @@ def test_correction_reverses_and_rewrites(clerk_client, office):
     assert done.status_code == 302
     kinds = list(LedgerEntry.objects.values_list("kind", "amount_fen"))
     assert kinds == [("sale", 3450), ("sale", 6900), ("reversal", -6900), ("sale", 690)]
-    assert "corrects purchase #2" in html(clerk_client.get(done["Location"]))
+    assert tr("corrects purchase #%(serial)s", serial=2) in html(clerk_client.get(done["Location"]))
     office.swipe()
     swiped = clerk_client.post("/vending/correct/", {"action": "read"})
     assert "already_swiped" in codes(swiped)
@@ -468,7 +470,7 @@ def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     assert done.status_code == 302
     result = clerk_client.get(done["Location"])
     assert 'data-testid="reissue-success"' in html(result)
-    assert "Card reissued successfully." in html(result)
+    assert tr("Card reissued successfully.") in html(result)
     again = clerk_client.post(
         "/vending/reissue/",
         {"customer": number, "key": key, "fee": "5", "payment": "cash", "action": "write"},
@@ -572,7 +574,7 @@ def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
     assert "重印 / REPRINT 2" in reprint and "size: A4" in reprint
     assert AuditEntry.objects.filter(action="receipt.print").count() == 2
     assert clerk_client.get(f"/vending/purchases/{purchase.pk}/receipt/3/").status_code == 404
-    assert "Reprint receipt" in html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    assert tr("Reprint receipt") in html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
     bad_paper = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "x"})
     assert "paper=80" in bad_paper["Location"]
 

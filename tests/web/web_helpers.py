@@ -22,3 +22,13 @@ def codes(response: Any) -> set[str]:
 def field_errors(response: Any) -> dict[str, str]:
     """Inline errors by field name (``data-field-error``)."""
     return dict(re.findall(r'data-field-error="([^"]+)">([^<]*)<', html(response)))
+
+
+def tr(message: str, language: str = "zh-hans", **params: Any) -> str:
+    """A message as a page in ``language`` shows it (translated, HTML-escaped)."""
+    from django.utils import translation
+    from django.utils.html import escape
+
+    with translation.override(language):
+        text = translation.gettext(message)
+    return str(escape(text % params if params else text))

@@ -5,10 +5,11 @@ Admin-only entries are left out of an operator's menus (and their pages refuse w
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,8 +92,12 @@ def _reports_url() -> str:
 
 
 def menus_for(operator: Any) -> list[dict[str, Any]]:
-    """The menus this operator sees, with URLs resolved."""
-    admin = bool(getattr(operator, "is_admin", False))
+    """The menus this operator sees, with URLs resolved (labels translate when rendered)."""
+    return _menus(bool(getattr(operator, "is_admin", False)), get_urlconf())
+
+
+@functools.lru_cache(maxsize=8)
+def _menus(admin: bool, urlconf: Any) -> list[dict[str, Any]]:
     result = []
     for menu in MENUS:
         if menu.admin and not admin:

@@ -65,12 +65,14 @@ def _customer_of(serial: str | None) -> Any:
     return CustomerCard.objects.select_related("customer").filter(serial=serial).first()
 
 
-def card_view(card: Any) -> dict[str, Any]:
-    """A decoded card for the reader panel: ``card_document`` plus the customer it belongs to."""
+def card_view(card: Any, record: Any = None) -> dict[str, Any]:
+    """A decoded card for the reader panel: ``card_document`` plus the customer it belongs to
+    (``record``, the office's record of the card, when the caller has it already)."""
     from prepaid.cards.documents import card_document
 
     doc = card_document(card)
-    record = _customer_of(doc.get("serial"))
+    if record is None and card.type.code == "user":
+        record = _customer_of(doc.get("serial"))
     doc["record"] = record
     doc["customer"] = record.customer if record is not None else None
     return doc

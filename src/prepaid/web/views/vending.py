@@ -69,10 +69,10 @@ def _purchase_url(purchase: Purchase) -> str:
 
 
 def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
-    overview = customers.customer_overview(user_card.customer.user_number)
+    overview = customers.customer_overview(user_card.customer.user_number, history=0)
     opened = [ca for ca in overview.accounts if ca.last_serial]
     card = user_card.card
-    doc = card_view(card)
+    doc = card_view(card, user_card.record)
     slots = {slot["sub_meter"]: slot for slot in doc.get("slots", [])}
     rows = [
         {
@@ -270,7 +270,7 @@ def quote(request: HttpRequest) -> HttpResponse:
             target = _opened_on(customer, account)
             exclude = None
         else:
-            overview = customers.customer_overview(customer.user_number)
+            overview = customers.customer_overview(customer.user_number, history=0)
             target = _pick(overview.accounts, data.get("account"))
             account, price = target.account, target.price
             exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
