@@ -211,3 +211,12 @@ def test_card_making_refusals(admin_client, office):
         "/cards/", {"action": "make", "tool": "magic", "account": "", "key": uuid.uuid4().hex}
     )
     assert "tool" in field_errors(bad)
+
+
+def test_a_missing_reader_is_a_refusal_not_a_server_error(clerk_client, office, monkeypatch):
+    monkeypatch.setenv("PREPAID_READER", "smoke-signals")
+    response = clerk_client.post("/vending/sell/", {"action": "read"})
+    assert response.status_code == 409 and "bad_reader" in codes(response)
+    assert 'data-testid="refused"' in html(response)
+    panel = clerk_client.get("/reader/", **HX)
+    assert panel.status_code == 409 and "bad_reader" in codes(panel)

@@ -6,6 +6,8 @@
 * A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out.
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page and logout until it is changed.
+* A service refusal that escapes a page (no card reader connected, say) is shown as a page
+  with its message (409), never as a server error.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import translation
 
+from prepaid.core.errors import PrepaidError
+from prepaid.web.errors import message
 from prepaid.web.http import redirect_to
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -79,3 +85,16 @@ class OperatorMiddleware:
         if match is not None and match.view_name in PASSWORD_EXEMPT:
             return None
         return redirect_to(request, "web:password")
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A refusal no page caught (the card reader missing, say) is shown, not a 500."""
+        if not isinstance(exception, PrepaidError):
+            return None
+        if exception.code == "permission_denied":
+            raise PermissionDenied(message(exception)) from exception
+        return render(
+            request,
+            "prepaid/web/refused.html",
+            {"error": {"code": exception.code, "message": message(exception)}},
+            status=409,
+        )
