@@ -48,6 +48,7 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/core.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
