@@ -147,3 +147,20 @@ def _x_labels(labels: Sequence[str], slot: int) -> str:
             f'text-anchor="middle">{escape(label)}</text>'
         )
     return "\n".join(texts)
+
+
+def stack(charts: Sequence[str]) -> str:
+    """Several charts one above the other, as one SVG document."""
+    inner = []
+    for index, chart in enumerate(charts):
+        inner.append(
+            chart.replace(
+                'width="100%" role="img"',
+                f'y="{index * HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img"',
+                1,
+            )
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} '
+        f'{max(1, len(charts)) * HEIGHT}" width="100%">' + "\n".join(inner) + "</svg>"
+    )

@@ -13,6 +13,7 @@ write-only mode, so large exports stream instead of building the workbook in mem
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from typing import IO, Any
 
 from django.utils import timezone
@@ -32,6 +33,7 @@ EXPORTED_AT = L(N_("Exported at"), "导出时间")
 ROWS = L(N_("Rows"), "行数")
 DESCRIPTION_SHEET = L(N_("About"), "说明")
 
+BOM = "\ufeff"
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -50,27 +52,31 @@ def _totals_row(table: Table) -> list[Any] | None:
     return row
 
 
+def csv_records(table: Table) -> Iterator[list[str]]:
+    """The CSV lines as lists of cells: header, rows, totals."""
+    yield [c.label.text() for c in table.columns]
+    for row in table.rows:
+        yield [cell_text(c, row.get(c.key)) for c in table.columns]
+    totals = _totals_row(table)
+    if totals is not None:
+        yield [
+            value
+            if isinstance(value, str) and c.key not in (table.totals or {})
+            else cell_text(c, value)
+            for c, value in zip(table.columns, totals, strict=True)
+        ]
+
+
 def write_csv(table: Table, stream: IO[str], *, bom: bool = True) -> int:
     """Write the table as CSV; returns the number of data rows."""
     if bom:
-        stream.write("\ufeff")
+        stream.write(BOM)
     writer = csv.writer(stream)
-    writer.writerow([c.label.text() for c in table.columns])
-    count = 0
-    for row in table.rows:
-        writer.writerow([cell_text(c, row.get(c.key)) for c in table.columns])
+    count = -1  # the header is not a data row
+    for record in csv_records(table):
+        writer.writerow(record)
         count += 1
-    totals = _totals_row(table)
-    if totals is not None:
-        writer.writerow(
-            [
-                value
-                if isinstance(value, str) and c.key not in (table.totals or {})
-                else cell_text(c, value)
-                for c, value in zip(table.columns, totals, strict=True)
-            ]
-        )
-    return count
+    return count - (1 if table.totals is not None else 0)
 
 
 def _width(column_label: str, kind: str) -> int:

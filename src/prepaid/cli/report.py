@@ -1,0 +1,402 @@
+"""``prepaid report …``: the queries and reports (查询) in the terminal, as JSON, CSV or Excel.
+
+``--format table`` (default) prints a table; ``json`` (or ``--json``) one document; ``csv`` and
+``xlsx`` write a file with ``--output F`` (CSV without ``--output`` goes to stdout). Table and
+JSON show one page (``--page``, ``--page-size``; ``--all`` for every row); files hold every row.
+Any operator may run reports; exports have Chinese headers in zh-Hans (the default language).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import unicodedata
+from typing import Any
+
+FORMATS = ["table", "json", "csv", "xlsx"]
+PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
+DEFAULT_DETAIL_DAYS = 31  # sales detail without dates: the last month
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
+    if paged:
+        parser.add_argument("--page", type=int, default=1)
+        parser.add_argument("--page-size", type=int, default=50)
+        parser.add_argument("--all", action="store_true", help="every row, not one page")
+        parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
+
+
+def _filters(parser: argparse.ArgumentParser, *, money: bool = True) -> None:
+    parser.add_argument("--from", dest="date_from", type=_date, help="first day (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="date_to", type=_date, help="last day (YYYY-MM-DD)")
+    parser.add_argument("--operator", help="operator name")
+    parser.add_argument("--account", type=int, help="account id")
+    parser.add_argument("--station", help="station name")
+    if money:
+        parser.add_argument("--price", type=int, help="price id")
+        parser.add_argument("--pay", choices=PAYMENTS, help="payment method")
+    parser.add_argument("--customer", help="user number, or part of a name or phone number")
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("report", parents=[common], help="queries and reports (查询)")
+    sub = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+
+    p = sub.add_parser("sales", parents=[common], help="sales detail (销售明细)")
+    _filters(p)
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=["sale", "reversal", "fee", "transfer"],
+        help="ledger entry kinds (default: sale, reversal, fee)",
+    )
+    _output(p)
+    p.set_defaults(handler=handle_sales)
+
+    p = sub.add_parser("summary", parents=[common], help="sales summary (销售汇总)")
+    _filters(p)
+    p.add_argument("--by", choices=["day", "month", "year"], default="month")
+    p.add_argument(
+        "--group",
+        choices=["none", "operator", "account", "price", "payment", "station"],
+        default="none",
+    )
+    _output(p, paged=False)
+    p.set_defaults(handler=handle_summary)
+
+    p = sub.add_parser("customer", parents=[common], help="a customer's history (用户历史)")
+    p.add_argument("user_number")
+    p.add_argument("--from", dest="date_from", type=_date)
+    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--event", action="append", help="only these events (purchase, swipe, …)")
+    _output(p)
+    p.set_defaults(handler=handle_customer)
+
+    p = sub.add_parser("cards", parents=[common], help="card operations (卡片操作)")
+    _filters(p, money=False)
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=["format", "recycle", "tool_card", "open", "reissue", "meter_change", "restore"],
+    )
+    _output(p)
+    p.set_defaults(handler=handle_cards)
+
+    p = sub.add_parser("pending", parents=[common], help="pending and voided sales")
+    _filters(p, money=False)
+    p.add_argument("--status", action="append", choices=["pending", "voided"])
+    _output(p)
+    p.set_defaults(handler=handle_pending)
+
+    p = sub.add_parser("shifts", parents=[common], help="shifts with their takings (班次)")
+    p.add_argument("--from", dest="date_from", type=_date)
+    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--operator")
+    p.add_argument("--station")
+    p.add_argument("--status", choices=["open", "closed"])
+    _output(p)
+    p.set_defaults(handler=handle_shifts)
+
+    p = sub.add_parser("shift", parents=[common], help="shift settlement (日结/交班)")
+    p.add_argument("--id", help="shift id (default: your open shift here, else your last one)")
+    p.set_defaults(handler=handle_shift)
+
+    p = sub.add_parser("suspicious", parents=[common], help="suspicious customers (可疑用户)")
+    p.add_argument("--as-of", type=_date, help="analysis date (default today)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="RULE=VALUE",
+        help="a threshold for this run, e.g. no_purchase_days=90",
+    )
+    p.add_argument(
+        "--save",
+        action="store_true",
+        help="store the --set thresholds as the office's defaults (admin)",
+    )
+    _output(p)
+    p.set_defaults(handler=handle_suspicious)
+
+    p = sub.add_parser("chart", parents=[common], help="a chart as SVG")
+    p.add_argument("chart", choices=["daily-takings", "monthly-quantity"])
+    p.add_argument("--from", dest="date_from", type=_date)
+    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--output", "-o", required=True)
+    p.set_defaults(handler=handle_chart)
+
+
+# -- arguments → filters ---------------------------------------------------------------------
+
+
+def _operator_id(name: str | None) -> int | None:
+    from prepaid.core.errors import InvalidInput, _
+    from prepaid.operators.models import Operator
+
+    if not name:
+        return None
+    pk = Operator.objects.filter(username=name).values_list("id", flat=True).first()
+    if pk is None:
+        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."), name=name)
+    return int(pk)
+
+
+def filters_from(
+    args: argparse.Namespace, *, kinds: tuple[str, ...] = (), statuses: tuple[str, ...] = ()
+) -> Any:
+    from prepaid.reports.services import Filters
+
+    return Filters(
+        date_from=getattr(args, "date_from", None),
+        date_to=getattr(args, "date_to", None),
+        operator_id=_operator_id(getattr(args, "operator", None)),
+        account_id=getattr(args, "account", None),
+        price_id=getattr(args, "price", None),
+        payment=getattr(args, "pay", None),
+        customer=getattr(args, "customer", None),
+        station=getattr(args, "station", None),
+        kinds=kinds,
+        statuses=statuses,
+    )
+
+
+def _paging(args: argparse.Namespace) -> dict[str, Any]:
+    exporting = args.format in ("csv", "xlsx")
+    size = None if exporting or args.all else args.page_size
+    return {"page": args.page, "page_size": size, **({"sort": args.sort} if args.sort else {})}
+
+
+def _ready(ctx: Any) -> None:
+    ctx.home.require()
+    ctx.operator  # noqa: B018 — authenticate: any operator may see reports
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def table_lines(table: Any) -> list[str]:
+    """The table as fixed-width lines for a terminal (Chinese characters count double)."""
+    from prepaid.reports.tables import cell_text
+
+    columns = table.columns
+    rows = [
+        [cell_text(c, row.get(c.key)).replace("\n", " | ") for c in columns] for row in table.rows
+    ]
+    if table.totals is not None:
+        total = [
+            cell_text(c, table.totals[c.key]) if c.key in table.totals else "" for c in columns
+        ]
+        total[0] = total[0] or "*"
+        rows.append(total)
+    header = [c.label.text() for c in columns]
+    widths = [max([_width(header[i])] + [_width(r[i]) for r in rows]) for i in range(len(columns))]
+    widths = [min(w, 60) for w in widths]
+    lines = [
+        "  ".join(
+            _pad(h, w, c.numeric) for h, w, c in zip(header, widths, columns, strict=True)
+        ).rstrip()
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(
+            "  ".join(
+                _pad(v, w, c.numeric) for v, w, c in zip(row, widths, columns, strict=True)
+            ).rstrip()
+        )
+    return lines
+
+
+def emit_table(
+    ctx: Any, args: argparse.Namespace, table: Any, document: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Print, return as JSON, or write the table to a file, as ``--format`` says."""
+    from prepaid.reports import tables as t
+
+    if args.format in ("csv", "xlsx"):
+        return _export(ctx, args, table)
+    document = document or t.json_document(table)
+    if args.format == "json":
+        ctx.json_output = True
+        return document
+    ctx.say(table.title.text())
+    for label, value in table.filters:
+        ctx.say(f"  {label.text()}: {value}")
+    for line in table_lines(table):
+        ctx.say(line)
+    if table.page_size:
+        ctx.say(
+            ctx.gettext("Page %(page)s of %(pages)s, %(count)s rows.")
+            % {"page": table.page, "pages": table.pages, "count": table.count}
+        )
+    return document
+
+
+def _export(ctx: Any, args: argparse.Namespace, table: Any) -> dict[str, Any] | None:
+    from prepaid.core.errors import InvalidInput, _
+    from prepaid.reports.exports import write_csv, write_xlsx
+
+    if args.format == "xlsx" and not args.output:
+        raise InvalidInput("output_required", _("An Excel file needs --output FILE."))
+    if not args.output:
+        write_csv(table, ctx.stdout, bom=False)
+        ctx.json_output = False
+        return None
+    if args.format == "csv":
+        with open(args.output, "w", encoding="utf-8", newline="") as stream:
+            rows = write_csv(table, stream)
+    else:
+        rows = write_xlsx(table, args.output)
+    ctx.say(ctx.gettext("Wrote %(rows)s rows to %(path)s.") % {"rows": rows, "path": args.output})
+    return {"output": args.output, "format": args.format, "rows": rows}
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+def handle_sales(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from django.utils import timezone
+
+    from prepaid.reports.services import sales_detail
+
+    _ready(ctx)
+    if not (args.date_from or args.date_to or args.customer):
+        args.date_from = timezone.localdate() - datetime.timedelta(days=DEFAULT_DETAIL_DAYS - 1)
+    table = sales_detail(filters_from(args, kinds=tuple(args.kind or ())), **_paging(args))
+    return emit_table(ctx, args, table)
+
+
+def handle_summary(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.reports.services import sales_summary, summary_document
+
+    _ready(ctx)
+    table = sales_summary(filters_from(args), period=args.by, group=args.group)
+    return emit_table(ctx, args, table, summary_document(table))
+
+
+def handle_customer(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.customers.services import get_customer
+    from prepaid.reports.services import Filters, customer_history
+
+    _ready(ctx)
+    customer = get_customer(args.user_number)
+    filters = Filters(date_from=args.date_from, date_to=args.date_to, kinds=tuple(args.event or ()))
+    return emit_table(ctx, args, customer_history(customer, filters, **_paging(args)))
+
+
+def handle_cards(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.reports.services import card_operations
+
+    _ready(ctx)
+    table = card_operations(filters_from(args, kinds=tuple(args.kind or ())), **_paging(args))
+    return emit_table(ctx, args, table)
+
+
+def handle_pending(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.reports.services import pending_and_voided
+
+    _ready(ctx)
+    table = pending_and_voided(
+        filters_from(args, statuses=tuple(args.status or ())), **_paging(args)
+    )
+    return emit_table(ctx, args, table)
+
+
+def handle_shifts(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.reports.services import shift_list
+
+    _ready(ctx)
+    table = shift_list(filters_from(args), status=args.status, **_paging(args))
+    return emit_table(ctx, args, table)
+
+
+def handle_shift(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.core.errors import PrepaidError, _
+    from prepaid.reports.shifts import get_shift, latest_shift, shift_report, shift_report_document
+
+    _ready(ctx)
+    shift = get_shift(args.id) if args.id else latest_shift(ctx.operator, ctx.station)
+    if shift is None:
+        raise PrepaidError("no_shift", _("This operator has no shift at this station yet."))
+    document = shift_report_document(shift_report(shift))
+    say_shift(ctx, document)
+    return document
+
+
+def say_shift(ctx: Any, doc: dict[str, Any]) -> None:
+    """The settlement as lines (the printed slip of the web page, for the terminal)."""
+    from prepaid.reports.labels import PAYMENT_LABELS, text_of
+
+    ctx.say(ctx.gettext("Shift %(shift_id)s · %(operator)s · %(station)s · %(status)s") % doc)
+    ctx.say(
+        ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
+        % {"opened_at": doc["opened_at"], "closed_at": doc["closed_at"] or "-"}
+    )
+    for method, p in doc["payments"].items():
+        ctx.say(
+            f"  {text_of(PAYMENT_LABELS, method):<10} {p['count']:>5} "
+            f"{p['sales']:>12} {p['reversals_amount']:>10} {p['fees_amount']:>8} "
+            f"{p['amount']:>12}"
+        )
+    ctx.say(ctx.gettext("Takings %(takings)s; expected cash %(expected_cash)s") % doc)
+    if doc["counted_cash"] is not None:
+        ctx.say(ctx.gettext("Counted cash %(counted_cash)s; variance %(variance)s") % doc)
+    for item in doc["corrections_of_earlier_shifts"]:
+        ctx.say(ctx.gettext("Correction of a sale of shift %(original_shift)s: %(amount)s") % item)
+
+
+def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from prepaid.core.errors import InvalidInput, _
+    from prepaid.reports.suspicious import analyse, analysis_document, save_rules, worklist
+
+    _ready(ctx)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(
+                "bad_rule", _("Give a threshold as RULE=VALUE, not “%(item)s”."), item=item
+            )
+        overrides[key.strip()] = value.strip()
+    if args.save:
+        save_rules(ctx.operator, overrides)
+    analysis = analyse(args.as_of, overrides)
+    table = worklist(analysis, **{k: v for k, v in _paging(args).items() if k != "sort"})
+    return emit_table(ctx, args, table, analysis_document(analysis))
+
+
+def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from prepaid.reports.charts import stack
+    from prepaid.reports.figures import daily_takings_svg, monthly_quantity_svgs
+
+    _ready(ctx)
+    today = timezone.localdate()
+    if args.chart == "daily-takings":
+        start = args.date_from or today - datetime.timedelta(days=29)
+        svg = daily_takings_svg(start, args.date_to or today)
+    else:
+        start = args.date_from or today.replace(day=1) - datetime.timedelta(days=335)
+        svg = stack(monthly_quantity_svgs(start, args.date_to or today))
+    with open(args.output, "w", encoding="utf-8") as stream:
+        stream.write(svg)
+    ctx.say(ctx.gettext("Chart written to %(path)s.") % {"path": args.output})
+    return {"output": args.output, "chart": args.chart}

@@ -1,0 +1,39 @@
+"""``prepaid shift close``: close your shift at this station (日结/交班) with the counted cash.
+
+The settlement (takings per payment method, expected and counted cash, the variance) is shown
+and kept; ``prepaid report shift [--id N]`` shows it again. A closed shift never changes: the
+next sale opens a new shift.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("shift", parents=[common], help="shifts (日结/交班)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    close = sub.add_parser("close", parents=[common], help="close your shift at this station")
+    close.add_argument("--counted-cash", required=True, help="cash counted in the drawer")
+    close.add_argument("--remarks", default="")
+    close.add_argument("--id", help="close this shift instead (its operator or an admin)")
+    close.set_defaults(handler=handle_close)
+
+
+def handle_close(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cli.report import say_shift
+    from prepaid.reports.shifts import close_shift, shift_report, shift_report_document
+
+    ctx.home.require()
+    settlement = close_shift(
+        ctx.operator,
+        ctx.station,
+        counted_cash=args.counted_cash,
+        remarks=args.remarks,
+        shift_id=args.id,
+    )
+    document = shift_report_document(shift_report(settlement.shift))
+    ctx.say(ctx.gettext("Shift %(shift_id)s closed.") % document)
+    say_shift(ctx, document)
+    return document

@@ -1,0 +1,56 @@
+"""The report charts: daily takings and monthly quantity per account, as SVG."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils.translation import gettext_noop as N_
+
+from prepaid.accounts.models import Account
+from prepaid.accounts.services import meter_unit
+from prepaid.core.money import format_centi, format_fen
+from prepaid.reports import charts
+from prepaid.reports.labels import L
+from prepaid.reports.services import Filters, daily_takings, monthly_quantity_per_account
+
+DAILY_TAKINGS = L(N_("Daily takings"), "每日收款")
+MONTHLY_QUANTITY = L(N_("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
+YUAN = L(N_("yuan"), "元")
+
+
+def _whole_yuan(value_fen: int) -> str:
+    return format_fen(value_fen).split(".")[0]
+
+
+def daily_takings_svg(
+    date_from: datetime.date, date_to: datetime.date, filters: Filters | None = None
+) -> str:
+    days = daily_takings(date_from, date_to, filters)
+    labels = [day.strftime("%m-%d") for day, _ in days]
+    series = charts.Series(DAILY_TAKINGS.text(), [value for _, value in days])
+    return charts.bar_chart(
+        DAILY_TAKINGS.text(),
+        labels,
+        series,
+        lambda v: _whole_yuan(v) if abs(v) >= 100_000 else format_fen(v),
+        YUAN.text(),
+    )
+
+
+def monthly_quantity_svgs(date_from: datetime.date, date_to: datetime.date) -> list[str]:
+    months, series = monthly_quantity_per_account(date_from, date_to)
+    units = {a.name: meter_unit(a) for a in Account.objects.all()}
+    labels = [month.strftime("%Y-%m") for month in months]
+    svgs = []
+    for index, (name, values) in enumerate(series.items()):
+        title = MONTHLY_QUANTITY.text() % {"account": name}
+        svgs.append(
+            charts.bar_chart(
+                title,
+                labels,
+                charts.Series(name, values, charts.COLOURS[index % 4]),
+                format_centi,
+                units.get(name, ""),
+            )
+        )
+    return svgs

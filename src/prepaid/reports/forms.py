@@ -1,0 +1,106 @@
+"""The filter bar of the report pages: what the operator narrows a report to."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from prepaid.accounts.models import Account, Price
+from prepaid.operators.models import Operator
+from prepaid.reports.labels import PAYMENT_LABELS
+from prepaid.reports.services import Filters
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _choices(labels: dict[str, Any], *, blank: bool = True) -> list[tuple[str, str]]:
+    items = [(key, label.text()) for key, label in labels.items() if key]
+    return ([("", "—")] if blank else []) + items
+
+
+class FilterForm(forms.Form):
+    """Every filter a report may offer; each page shows the ones it uses (``fields``)."""
+
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    operator = forms.ModelChoiceField(
+        label=_("Operator"),
+        required=False,
+        queryset=Operator.objects.order_by("username"),
+        to_field_name="username",
+    )
+    account = forms.ModelChoiceField(
+        label=_("Account"), required=False, queryset=Account.objects.order_by("sub_meter")
+    )
+    price = forms.ModelChoiceField(
+        label=_("Price"), required=False, queryset=Price.objects.select_related("account")
+    )
+    payment = forms.ChoiceField(label=_("Payment method"), required=False)
+    customer = forms.CharField(label=_("Customer"), required=False, max_length=64)
+    station = forms.CharField(label=_("Station"), required=False, max_length=64)
+    kind = forms.MultipleChoiceField(label=_("Kind"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        fields: tuple[str, ...],
+        kinds: list[tuple[str, str]] | None = None,
+        statuses: list[tuple[str, str]] | None = None,
+        default_days: int | None = None,
+    ) -> None:
+        super().__init__(data)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]
+        if "payment" in self.fields:
+            self.fields["payment"].choices = _choices(PAYMENT_LABELS)
+        if "kind" in self.fields:
+            self.fields["kind"].choices = kinds or []
+        if "status" in self.fields:
+            self.fields["status"].choices = [("", "—"), *(statuses or [])]
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select | forms.SelectMultiple)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs.setdefault("class", css)
+        self.default_days = default_days
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+    def filters(self) -> Filters:
+        """The filters (valid form), with the default period when no date was given."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if self.default_days and not (start or end or data.get("customer")):
+            start = timezone.localdate() - datetime.timedelta(days=self.default_days - 1)
+        operator = data.get("operator")
+        account = data.get("account")
+        price = data.get("price")
+        status = data.get("status")
+        return Filters(
+            date_from=start,
+            date_to=end,
+            operator_id=operator.pk if operator else None,
+            account_id=account.pk if account else None,
+            price_id=price.pk if price else None,
+            payment=data.get("payment") or None,
+            customer=(data.get("customer") or "").strip() or None,
+            station=(data.get("station") or "").strip() or None,
+            kinds=tuple(data.get("kind") or ()),
+            statuses=(status,) if status else (),
+        )

@@ -1,0 +1,488 @@
+"""Report pages (查询): thin views over ``prepaid.reports.services``.
+
+Every page is for logged-in operators (any role). Each report page shows a filter bar, a
+sortable, paginated table with totals, and download links: the same URL with ``format=csv`` or
+``format=xlsx`` returns the whole report (every page) as a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import itertools
+import os
+import socket
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prepaid.core.errors import PrepaidError
+from prepaid.customers.models import Customer
+from prepaid.reports import services, shifts, suspicious
+from prepaid.reports import tables as t
+from prepaid.reports.charts import stack
+from prepaid.reports.exports import BOM, CONTENT_TYPES, csv_records, write_xlsx
+from prepaid.reports.figures import daily_takings_svg, monthly_quantity_svgs
+from prepaid.reports.forms import FilterForm
+from prepaid.reports.labels import (
+    CARD_OPERATION_LABELS,
+    LEDGER_KIND_LABELS,
+    PAYMENT_LABELS,
+    PURCHASE_STATUS_LABELS,
+    text_of,
+)
+from prepaid.vending.models import Shift
+
+LOGIN = "web:login"
+BASES = ["prepaid/web/base.html", "prepaid/base.html", "reports/standalone.html"]
+SALES_DAYS = 31  # the sales detail without dates shows the last month
+
+
+def reports_view(view: Any) -> Any:
+    return login_required(view, login_url=LOGIN)
+
+
+def base_template() -> Any:
+    """The web UI's base template when it is installed, else the reports' own."""
+    return select_template(BASES).template
+
+
+def station_name() -> str:
+    return os.environ.get("PREPAID_STATION") or socket.gethostname()
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    return render(request, template, {"base_template": base_template(), **context})
+
+
+# -- tables on screen and as files ----------------------------------------------------------
+
+
+def _page(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        return max(1, min(t.MAX_PAGE_SIZE, int(request.GET.get("size", t.DEFAULT_PAGE_SIZE))))
+    except ValueError:
+        return t.DEFAULT_PAGE_SIZE
+
+
+def export_format(request: HttpRequest) -> str | None:
+    value = request.GET.get("format")
+    return value if value in CONTENT_TYPES else None
+
+
+def paging(request: HttpRequest) -> dict[str, Any]:
+    """Page and size for the screen; every row for a download."""
+    if export_format(request):
+        return {"page": 1, "page_size": None}
+    return {"page": _page(request), "page_size": _page_size(request)}
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given (for streaming CSV)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def download(table: t.Table, kind: str, name: str) -> HttpResponse:
+    filename = f"{name}-{timezone.localdate().isoformat()}.{kind}"
+    if kind == "csv":
+        writer = csv.writer(_Echo())
+        lines = (writer.writerow(record) for record in csv_records(table))
+        response: HttpResponse = StreamingHttpResponse(
+            itertools.chain([BOM], lines), content_type=CONTENT_TYPES["csv"]
+        )
+    else:
+        buffer = io.BytesIO()
+        write_xlsx(table, buffer)
+        response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _query(request: HttpRequest, **changes: Any) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + params.urlencode()
+
+
+def table_context(request: HttpRequest, table: t.Table) -> dict[str, Any]:
+    """The table as the template draws it: header links, cells, totals, pages, downloads."""
+    current = table.sort
+    columns = []
+    for column in table.columns:
+        state = ""
+        url = None
+        if column.sort:
+            state = (
+                "desc" if current == "-" + column.key else "asc" if current == column.key else ""
+            )
+            url = _query(
+                request, sort=column.key if state == "desc" else "-" + column.key, page=None
+            )
+        columns.append(
+            {
+                "label": column.label.text(),
+                "numeric": column.numeric,
+                "url": url,
+                "state": state,
+                "key": column.key,
+            }
+        )
+    rows = []
+    for row in table.rows:
+        cells = []
+        for column in table.columns:
+            value = row.get(column.key)
+            link = None
+            if column.key == "user_number" and value:
+                link = reverse("reports:customer", args=[value])
+            if column.key == "shift" and value:
+                link = reverse("reports:shift", args=[value])
+            cells.append(
+                {
+                    "text": t.cell_text(column, value),
+                    "numeric": column.numeric,
+                    "link": link,
+                    "multiline": "\n" in t.cell_text(column, value),
+                }
+            )
+        rows.append(cells)
+    totals = None
+    if table.totals is not None:
+        totals = [
+            t.cell_text(c, table.totals[c.key]) if c.key in table.totals else ""
+            for c in table.columns
+        ]
+    return {
+        "table": table,
+        "title": table.title.text(),
+        "columns": columns,
+        "rows": rows,
+        "totals": totals,
+        "previous_url": _query(request, page=table.page - 1) if table.page > 1 else None,
+        "next_url": _query(request, page=table.page + 1) if table.page < table.pages else None,
+        "csv_url": _query(request, format="csv", page=None),
+        "xlsx_url": _query(request, format="xlsx", page=None),
+    }
+
+
+def respond(
+    request: HttpRequest,
+    table: t.Table,
+    name: str,
+    form: Any = None,
+    template: str = "reports/table.html",
+    **extra: Any,
+) -> HttpResponse:
+    kind = export_format(request)
+    if kind:
+        return download(table, kind, name)
+    return _render(request, template, {**table_context(request, table), "form": form, **extra})
+
+
+def _sort(request: HttpRequest, default: str) -> str:
+    return request.GET.get("sort") or default
+
+
+# -- the pages -----------------------------------------------------------------------------
+
+
+@reports_view
+def index(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    return _render(
+        request,
+        "reports/index.html",
+        {
+            "daily_svg": daily_takings_svg(today - datetime.timedelta(days=29), today),
+            "monthly_svgs": monthly_quantity_svgs(
+                (today.replace(day=1) - datetime.timedelta(days=335)).replace(day=1), today
+            ),
+            "open_shift": shifts.open_shift_of(request.user, station_name()),
+        },
+    )
+
+
+def _kinds(labels: dict[str, Any], keys: Any = None) -> list[tuple[str, str]]:
+    return [(k, text_of(labels, k)) for k in (keys or labels) if k]
+
+
+@reports_view
+def sales(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(
+        request.GET or None,
+        default_days=SALES_DAYS,
+        fields=(
+            "date_from",
+            "date_to",
+            "operator",
+            "account",
+            "price",
+            "payment",
+            "customer",
+            "station",
+            "kind",
+        ),
+        kinds=_kinds(LEDGER_KIND_LABELS),
+    )
+    table = services.sales_detail(form.filters(), sort=_sort(request, "-time"), **paging(request))
+    return respond(request, table, "sales", form)
+
+
+@reports_view
+def summary(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(
+        request.GET or None,
+        fields=("date_from", "date_to", "operator", "account", "price", "payment", "station"),
+    )
+    period = request.GET.get("by", "month")
+    group = request.GET.get("group", "none")
+    try:
+        table = services.sales_summary(form.filters(), period=period, group=group)
+    except PrepaidError:
+        table = services.sales_summary(form.filters())
+        period, group = "month", "none"
+    chart = None
+    filters = form.filters()
+    if (
+        period == "day"
+        and filters.date_from
+        and filters.date_to
+        and (filters.date_to - filters.date_from).days <= 366
+    ):
+        chart = daily_takings_svg(filters.date_from, filters.date_to, filters)
+    return respond(
+        request,
+        table,
+        "summary",
+        form,
+        template="reports/summary.html",
+        period=period,
+        group=group,
+        chart=chart,
+        periods=[("day", _("Day")), ("month", _("Month")), ("year", _("Year"))],
+        groups=[
+            ("none", _("None")),
+            ("operator", _("Operator")),
+            ("account", _("Account")),
+            ("price", _("Price")),
+            ("payment", _("Payment method")),
+            ("station", _("Station")),
+        ],
+    )
+
+
+@reports_view
+def customer_search(request: HttpRequest) -> HttpResponse:
+    text = (request.GET.get("q") or "").strip()
+    found = []
+    if text:
+        ids = services.customer_ids(text)
+        found = list(Customer.objects.filter(pk__in=ids[:50]).order_by("user_number"))
+        if len(found) == 1:
+            return redirect("reports:customer", found[0].user_number)
+    return _render(request, "reports/customer_search.html", {"q": text, "found": found})
+
+
+@reports_view
+def customer(request: HttpRequest, user_number: str) -> HttpResponse:
+    found = Customer.objects.filter(user_number=user_number).first()
+    if found is None:
+        raise Http404(_("There is no customer with this user number."))
+    from prepaid.reports.services import EVENT_LABELS
+
+    form = FilterForm(
+        request.GET or None, fields=("date_from", "date_to", "kind"), kinds=_kinds(EVENT_LABELS)
+    )
+    table = services.customer_history(
+        found, form.filters(), sort=_sort(request, "-time"), **paging(request)
+    )
+    return respond(
+        request,
+        table,
+        f"customer-{found.user_number}",
+        form,
+        template="reports/customer.html",
+        customer=found,
+    )
+
+
+@reports_view
+def card_operations(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(
+        request.GET or None,
+        fields=("date_from", "date_to", "operator", "account", "customer", "station", "kind"),
+        kinds=_kinds(CARD_OPERATION_LABELS),
+    )
+    table = services.card_operations(
+        form.filters(), sort=_sort(request, "-time"), **paging(request)
+    )
+    return respond(request, table, "card-operations", form)
+
+
+@reports_view
+def pending(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(
+        request.GET or None,
+        fields=("date_from", "date_to", "operator", "account", "customer", "station", "status"),
+        statuses=_kinds(PURCHASE_STATUS_LABELS, ("pending", "voided")),
+    )
+    table = services.pending_and_voided(
+        form.filters(), sort=_sort(request, "-time"), **paging(request)
+    )
+    return respond(request, table, "pending-voided", form)
+
+
+@reports_view
+def shift_list(request: HttpRequest) -> HttpResponse:
+    form = FilterForm(
+        request.GET or None,
+        fields=("date_from", "date_to", "operator", "station", "status"),
+        statuses=[("open", _("Open")), ("closed", _("Closed"))],
+    )
+    filters = form.filters()
+    status = filters.statuses[0] if filters.statuses else None
+    table = services.shift_list(
+        filters, status=status, sort=_sort(request, "-opened_at"), **paging(request)
+    )
+    return respond(
+        request,
+        table,
+        "shifts",
+        form,
+        template="reports/shifts.html",
+        open_shift=shifts.open_shift_of(request.user, station_name()),
+        station=station_name(),
+    )
+
+
+def _shift_or_404(shift_id: int) -> Shift:
+    found = Shift.objects.select_related("operator").filter(pk=shift_id).first()
+    if found is None:
+        raise Http404(_("There is no such shift."))
+    return found
+
+
+@reports_view
+def shift(request: HttpRequest, shift_id: int) -> HttpResponse:
+    report = shifts.shift_report(_shift_or_404(shift_id))
+    return _render(request, "reports/shift.html", _shift_context(request, report))
+
+
+@reports_view
+def shift_print(request: HttpRequest, shift_id: int) -> HttpResponse:
+    report = shifts.shift_report(_shift_or_404(shift_id))
+    return render(request, "reports/shift_print.html", _shift_context(request, report))
+
+
+def _shift_context(request: HttpRequest, report: shifts.ShiftReport) -> dict[str, Any]:
+    payments = [
+        {"label": text_of(PAYMENT_LABELS, method), "totals": totals}
+        for method, totals in sorted(report.totals.payments.items())
+    ]
+    may_close = not report.closed and (
+        report.shift.operator_id == request.user.pk or getattr(request.user, "is_admin", False)
+    )
+    return {
+        "report": report,
+        "shift": report.shift,
+        "settlement": report.settlement,
+        "payments": payments,
+        "may_close": may_close,
+        "printed_at": timezone.localtime(),
+    }
+
+
+@reports_view
+@require_POST
+def shift_close(request: HttpRequest) -> HttpResponse:
+    shift_id = request.POST.get("shift") or None
+    try:
+        settlement = shifts.close_shift(
+            request.user,
+            station_name(),
+            counted_cash=request.POST.get("counted_cash", ""),
+            remarks=request.POST.get("remarks", ""),
+            shift_id=shift_id,
+        )
+    except PrepaidError as exc:
+        messages.error(request, exc.translate(_))
+        target = (
+            reverse("reports:shift", args=[shift_id]) if shift_id else reverse("reports:shifts")
+        )
+        return redirect(target)
+    messages.success(request, _("Shift %(id)s closed.") % {"id": settlement.shift_id})
+    return redirect("reports:shift", settlement.shift_id)
+
+
+@reports_view
+def suspicious_customers(request: HttpRequest) -> HttpResponse:
+    as_of = None
+    text = request.GET.get("as_of")
+    if text:
+        try:
+            as_of = datetime.date.fromisoformat(text)
+        except ValueError:
+            as_of = None
+    analysis = suspicious.analyse(as_of)
+    page = paging(request)
+    table = suspicious.worklist(analysis, **page)
+    suspects = analysis.suspects
+    if page["page_size"]:
+        suspects = suspects[(table.page - 1) * page["page_size"] : table.page * page["page_size"]]
+    return respond(
+        request,
+        table,
+        "suspicious",
+        None,
+        template="reports/suspicious.html",
+        analysis=analysis,
+        suspects=suspects,
+        first_rank=(table.page - 1) * (page["page_size"] or 0) + 1,
+        as_of=analysis.as_of,
+    )
+
+
+@reports_view
+def chart(request: HttpRequest, name: str) -> HttpResponse:
+    today = timezone.localdate()
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        start = None
+    try:
+        end = datetime.date.fromisoformat(request.GET.get("to", ""))
+    except ValueError:
+        end = today
+    if name == "daily-takings":
+        svg = daily_takings_svg(start or today - datetime.timedelta(days=29), end)
+    elif name == "monthly-quantity":
+        svg = stack(
+            monthly_quantity_svgs(
+                start or (today.replace(day=1) - datetime.timedelta(days=335)), end
+            )
+        )
+    else:
+        raise Http404(name)
+    return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")

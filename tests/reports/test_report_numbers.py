@@ -1,0 +1,387 @@
+"""Every report's numbers against an independent computation on the demo history: plain
+Python over the ledger and purchase rows, and the demo's own record of what it took."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+import pytest
+from django.utils import timezone
+
+from prepaid.cards.models import CardOperation
+from prepaid.core.money import format_centi, format_fen
+from prepaid.customers.models import Customer
+from prepaid.reports import services
+from prepaid.reports.aggregates import rebuild_aggregates, refresh_aggregates
+from prepaid.reports.models import MonthlyPurchase, SalesDay, WriteBackObservation
+from prepaid.reports.services import Filters
+from prepaid.vending.models import LedgerEntry, MeterChange, Purchase, Shift
+
+pytestmark = pytest.mark.django_db
+MONEY = ("sale", "reversal", "fee")
+
+
+def ledger():
+    rows = LedgerEntry.objects.values(
+        "id",
+        "time",
+        "kind",
+        "customer_id",
+        "account_id",
+        "payment_method",
+        "operator_id",
+        "operator__username",
+        "station",
+        "quantity_centi",
+        "amount_fen",
+        "shift_id",
+        "price_version__price_id",
+    )
+    for row in rows:
+        row["day"] = timezone.localtime(row["time"]).date()
+        yield row
+
+
+def _month_of(day):
+    return day.replace(day=1)
+
+
+# -- sales detail ---------------------------------------------------------------------------
+
+
+def test_sales_detail_totals_and_pages_match_the_ledger(demo):
+    rows = [r for r in ledger() if r["kind"] in MONEY]
+    table = services.sales_detail(Filters(), page_size=25)
+    assert table.count == len(rows)
+    assert table.totals == {
+        "amount": sum(r["amount_fen"] for r in rows),
+        "quantity": sum(r["quantity_centi"] for r in rows),
+    }
+    assert table.totals["amount"] == demo.record.money_fen
+    newest = sorted(rows, key=lambda r: (r["time"], r["id"]), reverse=True)
+    assert [r["id"] for r in table.rows] == [r["id"] for r in newest[:25]]
+    second = services.sales_detail(Filters(), page=2, page_size=25)
+    assert [r["id"] for r in second.rows] == [r["id"] for r in newest[25:50]]
+    assert table.pages == (len(rows) + 24) // 25
+
+
+@pytest.mark.parametrize("field", ["operator_id", "account_id", "payment", "station"])
+def test_sales_detail_filters(demo, field):
+    rows = [r for r in ledger() if r["kind"] in MONEY]
+    source = {
+        "operator_id": "operator_id",
+        "account_id": "account_id",
+        "payment": "payment_method",
+        "station": "station",
+    }[field]
+    values = sorted({r[source] for r in rows if r[source]})
+    assert len(values) >= 2
+    middle = sorted({r["day"] for r in rows})[len(rows) and len({r["day"] for r in rows}) // 2]
+    start, end = middle, middle + datetime.timedelta(days=40)
+    for value in values:
+        expected = [r for r in rows if r[source] == value and start <= r["day"] <= end]
+        table = services.sales_detail(
+            Filters(date_from=start, date_to=end, **{field: value}), page_size=None
+        )
+        got = list(table.rows)
+        assert table.count == len(got) == len(expected)
+        assert (
+            sum(r["amount"] for r in got)
+            == table.totals["amount"]
+            == sum(r["amount_fen"] for r in expected)
+        )
+
+
+def test_sales_detail_by_price_and_customer(demo):
+    rows = [r for r in ledger() if r["kind"] in MONEY]
+    prices = {r["price_version__price_id"] for r in rows if r["price_version__price_id"]}
+    for price_id in prices:
+        expected = [r for r in rows if r["price_version__price_id"] == price_id]
+        table = services.sales_detail(Filters(price_id=price_id))
+        assert table.count == len(expected)
+        assert table.totals["amount"] == sum(r["amount_fen"] for r in expected)
+    customer = Customer.objects.order_by("user_number")[3]
+    expected = [r for r in rows if r["customer_id"] == customer.pk]
+    for text in (customer.user_number, customer.user_number.lstrip("0"), customer.name):
+        table = services.sales_detail(Filters(customer=text), page_size=None)
+        got = list(table.rows)
+        assert {r["user_number"] for r in got} >= {customer.user_number}
+        mine = [r for r in got if r["user_number"] == customer.user_number]
+        assert len(mine) == len(expected)
+
+
+def test_sales_detail_sorts_by_every_sortable_column(demo):
+    start = demo.result.end - datetime.timedelta(days=60)
+    for column in services.SALES_COLUMNS:
+        if not column.sort:
+            continue
+        for sort in (column.key, "-" + column.key):
+            table = services.sales_detail(Filters(date_from=start), sort=sort, page_size=40)
+            assert table.sort == sort
+            values = [r[column.key] for r in table.rows]
+            if column.key in ("amount", "quantity", "time", "id", "shift"):
+                assert values == sorted(values, reverse=sort.startswith("-"))
+
+
+def test_operator_and_payment_takings_match_the_demo_record(demo):
+    by_operator: dict[str, int] = defaultdict(int)
+    by_payment: dict[str, int] = defaultdict(int)
+    by_day: dict[str, int] = defaultdict(int)
+    for row in ledger():
+        if row["kind"] in MONEY:
+            by_operator[row["operator__username"]] += row["amount_fen"]
+            by_payment[row["payment_method"]] += row["amount_fen"]
+            by_day[row["day"].isoformat()] += row["amount_fen"]
+    record = demo.record
+    assert dict(by_operator) == {k: v for k, v in record.takings_by_operator.items() if v}
+    assert dict(by_payment) == {k: v for k, v in record.takings_by_payment.items() if v}
+    assert {k: v for k, v in by_day.items() if v} == {
+        k: v for k, v in record.takings_by_day.items() if v
+    }
+
+
+# -- summaries -------------------------------------------------------------------------------
+
+GROUP_SOURCE = {
+    "operator": "operator_id",
+    "account": "account_id",
+    "price": "price_version__price_id",
+    "payment": "payment_method",
+    "station": "station",
+    "none": None,
+}
+
+
+def _period(day, period):
+    return {"day": day.isoformat(), "month": day.strftime("%Y-%m"), "year": str(day.year)}[period]
+
+
+@pytest.mark.parametrize("period", ["day", "month", "year"])
+@pytest.mark.parametrize("group", list(GROUP_SOURCE))
+def test_summary_matches_plain_python(demo, period, group):
+    expected: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in ledger():
+        if row["kind"] not in MONEY:
+            continue
+        key = (
+            _period(row["day"], period),
+            row[GROUP_SOURCE[group]] if GROUP_SOURCE[group] else None,
+        )
+        totals = expected[key]
+        totals["amount"] += row["amount_fen"]
+        if row["kind"] == "sale":
+            totals["count"] += 1
+        if row["kind"] == "reversal":
+            totals["reversals"] += 1
+        if row["kind"] in ("sale", "reversal"):
+            totals["quantity"] += row["quantity_centi"]
+            totals["sales"] += row["amount_fen"]
+        if row["kind"] == "fee":
+            totals["fees"] += row["amount_fen"]
+    table = services.sales_summary(Filters(), period=period, group=group)
+    measures = ("count", "reversals", "quantity", "sales", "fees", "amount")
+    got = {(row["period"], row["group_key"]): {m: row[m] for m in measures} for row in table.rows}
+    assert got == {key: {m: totals.get(m, 0) for m in measures} for key, totals in expected.items()}
+    assert table.totals["amount"] == demo.record.money_fen
+    assert table.totals["quantity"] == sum(demo.record.quantity_by_account.values())
+
+
+def test_summary_with_filters_and_its_json_document(demo):
+    rows = [r for r in ledger() if r["kind"] in MONEY]
+    operator_id = rows[0]["operator_id"]
+    start = demo.result.start + datetime.timedelta(days=30)
+    end = start + datetime.timedelta(days=45)
+    expected = [r for r in rows if r["operator_id"] == operator_id and start <= r["day"] <= end]
+    table = services.sales_summary(
+        Filters(date_from=start, date_to=end, operator_id=operator_id),
+        period="day",
+        group="payment",
+    )
+    assert table.totals["amount"] == sum(r["amount_fen"] for r in expected)
+    document = services.summary_document(table)
+    assert document["total"]["amount"] == format_fen(sum(r["amount_fen"] for r in expected))
+    assert document["total"]["quantity"] == format_centi(sum(r["quantity_centi"] for r in expected))
+    for row in document["rows"]:
+        assert set(row) >= {"period", "group", "amount", "quantity", "count"}
+        assert row["amount"].count(".") == 1 and len(row["amount"].split(".")[1]) == 2
+
+
+def test_charts_data_match_the_record_and_the_ledger(demo):
+    start, end = demo.result.start, demo.result.end
+    days = services.daily_takings(start, end)
+    assert len(days) == (end - start).days + 1
+    record = demo.record.takings_by_day
+    assert {d.isoformat(): v for d, v in days if v} == {k: v for k, v in record.items() if v}
+    months, series = services.monthly_quantity_per_account(start, end)
+    expected: dict[tuple, int] = defaultdict(int)
+    for row in ledger():
+        if row["kind"] in ("sale", "reversal"):
+            expected[(row["account_id"], _month_of(row["day"]))] += row["quantity_centi"]
+    from prepaid.accounts.models import Account
+
+    names = dict(Account.objects.values_list("id", "name"))
+    for account_id, name in names.items():
+        assert series[name] == [expected.get((account_id, m), 0) for m in months]
+        assert sum(series[name]) == demo.record.quantity_by_account[account_id]
+
+
+# -- aggregates -------------------------------------------------------------------------------
+
+
+def test_aggregates_are_idempotent_and_rebuild_to_the_same_rows(demo):
+    refresh_aggregates()
+    days = sorted(
+        SalesDay.objects.values_list(
+            "day",
+            "operator_id",
+            "station",
+            "account_id",
+            "price_id",
+            "payment_method",
+            "kind",
+            "entry_count",
+            "quantity_centi",
+            "amount_fen",
+        )
+    )
+    months = sorted(
+        MonthlyPurchase.objects.values_list(
+            "customer_id",
+            "account_id",
+            "month",
+            "sale_count",
+            "reversal_count",
+            "quantity_centi",
+            "amount_fen",
+        )
+    )
+    assert refresh_aggregates().entries == 0  # the demo's entries are all settled
+    rebuild_aggregates()
+    assert (
+        sorted(
+            SalesDay.objects.values_list(
+                "day",
+                "operator_id",
+                "station",
+                "account_id",
+                "price_id",
+                "payment_method",
+                "kind",
+                "entry_count",
+                "quantity_centi",
+                "amount_fen",
+            )
+        )
+        == days
+    )
+    assert (
+        sorted(
+            MonthlyPurchase.objects.values_list(
+                "customer_id",
+                "account_id",
+                "month",
+                "sale_count",
+                "reversal_count",
+                "quantity_centi",
+                "amount_fen",
+            )
+        )
+        == months
+    )
+    by_key: dict[tuple, int] = defaultdict(int)
+    for row in ledger():
+        if row["kind"] in ("sale", "reversal") and row["account_id"]:
+            by_key[(row["customer_id"], row["account_id"], _month_of(row["day"]))] += row[
+                "quantity_centi"
+            ]
+    assert {(c, a, m): q for c, a, m, _s, _r, q, _a in months} == dict(by_key)
+
+
+# -- customer history, card operations, pending and voided -------------------------------------
+
+
+def test_customer_history_shows_every_event(demo):
+    reissued = demo.record.reissues[0]["user_number"]
+    changed = demo.record.meter_changes[0]["user_number"]
+    for number in {reissued, changed}:
+        customer = Customer.objects.get(user_number=number)
+        table = services.customer_history(customer, page_size=None)
+        events = list(table.rows)
+        codes = [e["event_code"] for e in events]
+        purchases = Purchase.objects.filter(customer_account__customer=customer)
+        assert (
+            codes.count("purchase") + codes.count("correction") + codes.count("transfer")
+            == purchases.count()
+        )
+        assert (
+            codes.count("swipe")
+            == WriteBackObservation.objects.filter(customer=customer).count()
+            > 0
+        )
+        assert (
+            codes.count("open")
+            == CardOperation.objects.filter(customer=customer, kind="open").count()
+            > 0
+        )
+        times = [e["time"] for e in events]
+        assert times == sorted(times, reverse=True)
+        completed = purchases.filter(status="completed", kind="purchase")
+        fees = LedgerEntry.objects.filter(customer=customer, kind="fee")
+        assert table.totals["amount"] == sum(p.amount_fen for p in completed) + sum(
+            f.amount_fen for f in fees
+        )
+    history = services.customer_history(Customer.objects.get(user_number=reissued), page_size=None)
+    assert "reissue" in [e["event_code"] for e in history.rows]
+    history = services.customer_history(Customer.objects.get(user_number=changed), page_size=None)
+    changes = [e for e in history.rows if e["event_code"] == "meter_change"]
+    assert (
+        len(changes)
+        == MeterChange.objects.filter(customer_account__customer__user_number=changed).count()
+        >= 1
+    )
+    only_swipes = services.customer_history(
+        Customer.objects.get(user_number=changed), Filters(kinds=("swipe",)), page_size=None
+    )
+    assert {e["event_code"] for e in only_swipes.rows} == {"swipe"}
+
+
+def test_card_operations_report(demo):
+    counts = defaultdict(int)
+    for kind in CardOperation.objects.values_list("kind", flat=True):
+        counts[kind] += 1
+    assert counts["format"] and counts["tool_card"] and counts["open"] and counts["reissue"]
+    assert counts["meter_change"] == len(demo.record.meter_changes)
+    assert counts["reissue"] == len(demo.record.reissues)
+    total = services.card_operations(Filters())
+    assert total.count == sum(counts.values())
+    for kind, count in counts.items():
+        assert services.card_operations(Filters(kinds=(kind,))).count == count
+    tools = list(services.card_operations(Filters(kinds=("tool_card",)), page_size=None).rows)
+    assert {row["tool"] for row in tools} >= {"设置卡", "清零卡", "检查卡"} or {
+        row["tool"] for row in tools
+    } >= {"Setting card", "Zero card", "Check card"}
+
+
+def test_pending_and_voided_sales(demo):
+    table = services.pending_and_voided(Filters(), page_size=None)
+    rows = list(table.rows)
+    expected = Purchase.objects.filter(status__in=("pending", "voided"))
+    assert {r["id"] for r in rows} == set(expected.values_list("id", flat=True))
+    assert set(demo.record.pending) | set(demo.record.voided) <= {r["id"] for r in rows}
+    assert table.totals["amount"] == sum(p.amount_fen for p in expected)
+    pending = services.pending_and_voided(Filters(statuses=("pending",)), page_size=None)
+    assert {r["id"] for r in pending.rows} == set(demo.record.pending)
+
+
+def test_shift_list_takings_equal_the_ledger(demo):
+    per_shift: dict[int, int] = defaultdict(int)
+    for row in ledger():
+        if row["kind"] in MONEY:
+            per_shift[row["shift_id"]] += row["amount_fen"]
+    table = services.shift_list(Filters(), page_size=None)
+    rows = list(table.rows)
+    assert {r["id"] for r in rows} == set(Shift.objects.values_list("id", flat=True))
+    assert all(r["closed_at"] for r in rows)  # the demo closes every shift at night
+    for row in rows:
+        assert row["takings"] == per_shift.get(row["id"], 0)

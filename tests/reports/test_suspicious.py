@@ -1,0 +1,113 @@
+"""The suspicious-customer worklist finds the anomalies the demo planted, with few others."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from prepaid.reports.suspicious import (
+    DEFAULT_RULES,
+    RULES,
+    analyse,
+    analysis_document,
+    effective_rules,
+    save_rules,
+)
+
+pytestmark = pytest.mark.django_db
+
+RECALL_FLOOR = Fraction(8, 10)
+PRECISION_FLOOR = Fraction(7, 10)
+
+
+def _two(value: Fraction) -> str:
+    return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01")))
+
+
+def _score(demo, analysis):
+    planted = {a["user_number"]: a for a in demo.result.anomalies}
+    flagged = {s.user_number: s for s in analysis.suspects}
+    found = [
+        number
+        for number, anomaly in planted.items()
+        if number in flagged and set(anomaly["rules"]) & set(flagged[number].rules)
+    ]
+    true_positives = [number for number in flagged if number in planted]
+    recall = Fraction(len(found), len(planted))
+    precision = Fraction(len(true_positives), len(flagged)) if flagged else Fraction(1)
+    return planted, flagged, found, recall, precision
+
+
+def test_detector_finds_the_planted_anomalies(demo):
+    analysis = analyse(demo.result.as_of)
+    planted, flagged, _found, recall, precision = _score(demo, analysis)
+    print(
+        f"\nsuspicious: {len(planted)} planted, {len(flagged)} flagged, "
+        f"recall {recall:.2f}, precision {precision:.2f}"
+    )
+    for number, anomaly in sorted(planted.items()):
+        rules = flagged[number].rules if number in flagged else []
+        print(f"  {number} {anomaly['kind']:<20} expected {anomaly['rules']} got {rules}")
+    for number in sorted(set(flagged) - set(planted)):
+        print(f"  false positive {number}: {[r.text() for r in flagged[number].reasons]}")
+    assert len(planted) >= 8
+    assert recall >= RECALL_FLOOR
+    assert precision >= PRECISION_FLOOR
+
+
+def test_every_reason_has_its_rule_numbers_and_period(demo):
+    analysis = analyse(demo.result.as_of)
+    assert analysis.suspects
+    for suspect in analysis.suspects:
+        assert suspect.score == sum(r.weight for r in suspect.reasons)
+        for reason in suspect.reasons:
+            assert reason.rule in RULES
+            assert reason.params
+            assert reason.period_from <= reason.period_to <= analysis.as_of
+            assert "%(" not in reason.text()
+    scores = [s.score for s in analysis.suspects]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recycled_customers_are_not_on_the_worklist(demo):
+    analysis = analyse(demo.result.as_of)
+    recycled = set(demo.record.recycled)
+    assert not recycled & {s.user_number for s in analysis.suspects}
+
+
+def test_thresholds_change_the_outcome(demo):
+    strict = analyse(demo.result.as_of, {"no_purchase_days": "400", "weight_no_purchase": "0"})
+    assert not any("no_purchase" in s.rules and s.score == 0 for s in strict.suspects)
+    loose = analyse(demo.result.as_of, {"peer_median_pct": "100", "peer_percentile": "50"})
+    peer = analyse(demo.result.as_of)
+    count = sum("peer_low" in s.rules for s in loose.suspects)
+    assert count >= sum("peer_low" in s.rules for s in peer.suspects)
+
+
+def test_rules_are_validated_and_stored_by_an_admin(demo):
+    from prepaid.core.errors import InvalidInput, PrepaidError
+    from prepaid.operators.models import Operator
+
+    with pytest.raises(InvalidInput):
+        effective_rules({"no_such_rule": "1"})
+    with pytest.raises(InvalidInput):
+        effective_rules({"no_purchase_days": "-3"})
+    clerk = Operator.objects.filter(role="operator").first()
+    with pytest.raises(PrepaidError) as refused:
+        save_rules(clerk, {"no_purchase_days": "90"})
+    assert refused.value.code == "permission_denied"
+    rules = save_rules(demo.admin, {"no_purchase_days": "90"})
+    assert rules["no_purchase_days"] == 90
+    assert effective_rules()["recent_months"] == DEFAULT_RULES["recent_months"]
+
+
+def test_document_shape(demo):
+    document = analysis_document(analyse(demo.result.as_of))
+    assert document["count"] == len(document["customers"])
+    first = document["customers"][0]
+    assert {"user_number", "name", "score", "rules", "reasons"} <= set(first)
+    assert {"rule", "weight", "period_from", "period_to", "numbers", "message"} <= set(
+        first["reasons"][0]
+    )
