@@ -29,6 +29,7 @@ def _opened(office, key):
         office.station, office.customer, office.account, office.price, quantity="10", key=key()
     )
     office.swipe(meter)
+    vending.read_user_card(office.station)  # 读卡: the swipe is seen (and recorded) once
     return meter
 
 

@@ -42,6 +42,7 @@ from prepaid.vending.models import (
     Purchase,
 )
 from prepaid.vending.shifts import current_shift
+from prepaid.vending.signals import user_card_read
 
 # A pending purchase younger than this belongs to a sale still running at some station:
 # reading the card elsewhere must not void it under that station's feet.
@@ -138,6 +139,9 @@ def read_user_card(station: Station) -> UserCard:
     if record.status != CustomerCard.Status.ACTIVE:
         raise cardio.unknown_card()
     _settle_pending(station, record, card)
+    user_card_read.send(
+        CustomerCard, card_record=record, card=card, operator=station.operator, station=station.name
+    )
     return UserCard(record, card)
 
 
