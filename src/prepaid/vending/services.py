@@ -528,7 +528,7 @@ def _entry(
         quantity_centi=quantity_centi,
         amount_fen=amount_fen,
         payment_method=payment,
-        price_version=purchase.price_version if purchase else None,
+        price_version_id=purchase.price_version_id if purchase else None,
         operator=station.operator,
         shift=current_shift(station.operator, station.name),
         station=station.name,
