@@ -12,7 +12,13 @@ export PREPAID_HOME
 .PHONY: install install-test system-deps run test lint typecheck bench clean
 
 $(BIN)/python:
-	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		echo "python3 -m venv is missing: installing Debian's python3-venv"; \
+		rm -rf $(VENV); \
+		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq python3-venv >/dev/null && \
+		$(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
@@ -48,6 +54,8 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/core.py
+	$(BIN)/python bench/sale.py
+	$(BIN)/python bench/pcsc.py
 	$(BIN)/python bench/web.py
 
 clean:
