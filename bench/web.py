@@ -19,7 +19,8 @@ A virtual reader holds one card per data directory, so the server runs with
 own (as trainees in a classroom sharing one server), and the clients sell concurrently.
 Accounts, customers, cards and meters are set up through the services before the server
 starts. Prints latency percentiles (all requests and per step) and requests per second;
-asserts nothing about time (target: p95 ≤ 50 ms).
+asserts nothing about time (target: p95 ≤ 50 ms). ``BENCH_PROFILE_SERVER=FILE`` runs the
+server under cProfile and writes its profile to FILE.
 
     .venv/bin/python bench/web.py [--clients 20] [--seconds 20] [--think-ms 0]
 """
@@ -30,6 +31,7 @@ import argparse
 import http.client
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -221,6 +223,12 @@ def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("prepaid serve did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server process has used: load-independent cost."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -250,18 +258,22 @@ def main() -> None:
             "PREPAID_STATION": "bench",
         }
         env.pop("DATABASE_URL", None)
+        profile = os.environ.get("BENCH_PROFILE_SERVER")  # a file for the server's profile
+        python = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
         server = subprocess.Popen(
-            [sys.executable, "-m", "prepaid", "serve", "--port", str(port)],
+            [*python, "-m", "prepaid", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
             _wait(port, server)
-            report(run(port, people, args.seconds, args.think_ms / 1000), args)
+            before = cpu_seconds(server.pid)
+            result = run(port, people, args.seconds, args.think_ms / 1000)
+            report(result, args, cpu_seconds(server.pid) - before)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            server.send_signal(signal.SIGINT)  # serve stops cleanly (and writes its profile)
+            server.wait(timeout=30)
 
 
 def run(
@@ -318,7 +330,9 @@ def run(
 
 
 def report(
-    result: tuple[dict[str, list[float]], float, int, list[str]], args: argparse.Namespace
+    result: tuple[dict[str, list[float]], float, int, list[str]],
+    args: argparse.Namespace,
+    server_cpu: float,
 ) -> None:
     timings, elapsed, sales, failures = result
     every = [value for values in timings.values() for value in values]
@@ -336,6 +350,10 @@ def report(
         f"latency, all requests: p50 {percentile(every, 50) * ms:.1f} ms   "
         f"p95 {percentile(every, 95) * ms:.1f} ms   p99 {percentile(every, 99) * ms:.1f} ms   "
         f"mean {statistics.fmean(every) * ms:.1f} ms   (target p95 ≤ 50 ms)"
+    )
+    print(
+        f"server CPU: {server_cpu:.1f} s = {server_cpu / len(every) * ms:.1f} ms per request "
+        f"(one process; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
     print(f"\n{'step':<16}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for step, values in timings.items():

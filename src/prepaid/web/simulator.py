@@ -94,6 +94,6 @@ def display(meter: Meter) -> dict[str, Any]:
         "clock": meter.clock,
         "events": [
             {"time": e.time, "code": e.code, "details": e.details}
-            for e in reversed(meter.events[-50:])
+            for e in reversed(meter.events[-20:])
         ],
     }

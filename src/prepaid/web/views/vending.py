@@ -33,6 +33,7 @@ from prepaid.web.forms import (
     SaleForm,
     new_key,
 )
+from prepaid.web.locks import card_io
 from prepaid.web.presenters import card_view
 from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
 from prepaid.web.views.customers import recent_customers, search
@@ -166,7 +167,8 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         write_error = outcome
         data = _rekeyed(data)
     try:
-        user_card = vending.read_user_card(station)
+        with card_io(station):
+            user_card = vending.read_user_card(station)
     except PrepaidError as exc:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
@@ -215,14 +217,15 @@ def _write_sale(
     account_id = data.get("account") or None
     try:
         service = vending.correct if correction else vending.sell
-        purchase = service(
-            station,
-            account_id=int(account_id) if account_id and account_id.isdigit() else None,
-            quantity=quantity,
-            amount=amount,
-            payment=data.get("payment") or "cash",
-            key=key,
-        )
+        with card_io(station):
+            purchase = service(
+                station,
+                account_id=int(account_id) if account_id and account_id.isdigit() else None,
+                quantity=quantity,
+                amount=amount,
+                payment=data.get("payment") or "cash",
+                key=key,
+            )
     except PrepaidError as exc:
         first = _first_result(key) if key else None
         if first is not None:
@@ -263,14 +266,14 @@ def quote(request: HttpRequest) -> HttpResponse:
         "amount": typed if basis == "amount" else None,
     }
     try:
-        customer = customers.get_customer(data.get("customer", ""))
+        overview = customers.customer_overview(data.get("customer", ""), history=0)
+        customer = overview.customer
         if data.get("mode") == "open":
             account = accounts.get_account(data.get("account", ""))
             price = accounts.get_price(data.get("price", ""))
             target = _opened_on(customer, account)
             exclude = None
         else:
-            overview = customers.customer_overview(customer.user_number, history=0)
             target = _pick(overview.accounts, data.get("account"))
             account, price = target.account, target.price
             exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
@@ -342,15 +345,17 @@ def open_account(request: HttpRequest) -> HttpResponse:
                 quote=quote_view(priced, accounts.meter_unit(account)),
             )
             return page(request, "vending/open.html", context)
-        purchase = vending.open_account(
-            stations.station_for(request),
-            overview.customer,
-            account,
-            price,
-            payment=form.cleaned_data["payment"],
-            key=form.cleaned_data["key"],
-            **form.quantity_or_amount(),
-        )
+        station = stations.station_for(request)
+        with card_io(station):
+            purchase = vending.open_account(
+                station,
+                overview.customer,
+                account,
+                price,
+                payment=form.cleaned_data["payment"],
+                key=form.cleaned_data["key"],
+                **form.quantity_or_amount(),
+            )
     except PrepaidError as exc:
         key = form.cleaned_data["key"]
         first = _first_result(key) if action == "write" else None
@@ -394,13 +399,15 @@ def reissue(request: HttpRequest) -> HttpResponse:
     if replay is not None:
         return replay
     try:
-        result = vending.reissue(
-            stations.station_for(request),
-            overview.customer,
-            fee=form.text("fee"),
-            payment=form.cleaned_data["payment"],
-            key=key,
-        )
+        station = stations.station_for(request)
+        with card_io(station):
+            result = vending.reissue(
+                station,
+                overview.customer,
+                fee=form.text("fee"),
+                payment=form.cleaned_data["payment"],
+                key=key,
+            )
     except PrepaidError as exc:
         form = ReissueForm(_rekeyed(request.POST))
         form.is_valid()
@@ -452,13 +459,14 @@ def meter_change(request: HttpRequest) -> HttpResponse:
             return replay
         try:
             account_id = data.get("account") or ""
-            purchase, _record = vending.meter_change(
-                station,
-                remaining=(data.get("remaining") or "").strip(),
-                account_id=int(account_id) if account_id.isdigit() else None,
-                reason=(data.get("reason") or "").strip(),
-                key=key,
-            )
+            with card_io(station):
+                purchase, _record = vending.meter_change(
+                    station,
+                    remaining=(data.get("remaining") or "").strip(),
+                    account_id=int(account_id) if account_id.isdigit() else None,
+                    reason=(data.get("reason") or "").strip(),
+                    key=key,
+                )
         except PrepaidError as exc:
             first = _first_result(key)
             if first is not None:
@@ -469,7 +477,8 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         else:
             return remember_done(request, key, _purchase_url(purchase))
     try:
-        user_card = vending.read_user_card(station)
+        with card_io(station):
+            user_card = vending.read_user_card(station)
     except PrepaidError as exc:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
