@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.core.signing import get_cookie_signer
 from django.test import Client
 from web_helpers import codes, html
 
@@ -131,13 +132,19 @@ def test_logout_needs_post(admin_client):
 def test_idle_session_expires(admin_client, monkeypatch):
     monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
     assert admin_client.get("/").status_code == 200
-    session = admin_client.session
-    session["prepaid_last_seen"] = int(time.time()) - 31 * 60
-    session.save()
+    assert "prepaid_last_seen" in admin_client.cookies  # a signed cookie, no session write
+    signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
+    admin_client.cookies["prepaid_last_seen"] = signer.sign(str(int(time.time()) - 31 * 60))
     response = admin_client.get("/")
     assert response.status_code == 302 and response["Location"] == "/login/?expired=1"
     assert "session_expired" in codes(admin_client.get(response["Location"]))
     assert admin_client.get("/")["Location"].startswith("/login/")
+
+
+def test_a_forged_last_seen_cookie_is_ignored(admin_client, monkeypatch):
+    monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
+    admin_client.cookies["prepaid_last_seen"] = "1:forged"
+    assert admin_client.get("/").status_code == 200
 
 
 def test_operator_switches_to_english_and_back(admin_client, admin):

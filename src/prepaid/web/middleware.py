@@ -29,7 +29,6 @@ from prepaid.web.errors import message
 from prepaid.web.http import redirect_to
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
-IDLE_TOUCH_SECONDS = 60  # write the last-seen time at most once a minute
 LAST_SEEN = "prepaid_last_seen"
 PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login"}
 
@@ -61,18 +60,20 @@ class OperatorMiddleware:
         else:
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        if request.user.is_authenticated and not expired:
+            # the last-seen time lives in a signed cookie: no database write per request
+            response.set_signed_cookie(
+                LAST_SEEN, str(int(time.time())), salt=LAST_SEEN, httponly=True, samesite="Lax"
+            )
         return response
 
     def _expire_idle(self, request: HttpRequest) -> bool:
         if not request.user.is_authenticated:
             return False
-        now = int(time.time())
-        last = request.session.get(LAST_SEEN)
-        if isinstance(last, int) and now - last > idle_seconds():
+        seen = request.get_signed_cookie(LAST_SEEN, default="", salt=LAST_SEEN)
+        if seen.isdigit() and int(time.time()) - int(seen) > idle_seconds():
             logout(request)
             return True
-        if not isinstance(last, int) or now - last >= IDLE_TOUCH_SECONDS:
-            request.session[LAST_SEEN] = now
         return False
 
     def process_view(

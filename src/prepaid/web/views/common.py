@@ -34,8 +34,12 @@ def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
     return HttpResponseRedirect(url) if url else None
 
 
-def remember_done(request: HttpRequest, key: str | None, url: str) -> HttpResponse:
-    if key:
+def remember_done(
+    request: HttpRequest, key: str | None, url: str, *, service_replays: bool = False
+) -> HttpResponse:
+    """Go to the result; remember it for a resubmit of the same key, unless the service itself
+    answers a replayed key with the first result (purchases do: no session write needed)."""
+    if key and not service_replays:
         done = dict(request.session.get(DONE_KEYS, {}))
         done[key] = url
         request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])

@@ -229,10 +229,10 @@ def _write_sale(
     except PrepaidError as exc:
         first = _first_result(key) if key else None
         if first is not None:
-            return remember_done(request, key, _purchase_url(first))
+            return remember_done(request, key, _purchase_url(first), service_replays=True)
         raise_if_forbidden(exc)
         return exc
-    return remember_done(request, key, _purchase_url(purchase))
+    return remember_done(request, key, _purchase_url(purchase), service_replays=True)
 
 
 @operator_required
@@ -360,14 +360,16 @@ def open_account(request: HttpRequest) -> HttpResponse:
         key = form.cleaned_data["key"]
         first = _first_result(key) if action == "write" else None
         if first is not None:
-            return remember_done(request, key, _purchase_url(first))
+            return remember_done(request, key, _purchase_url(first), service_replays=True)
         if action == "write":
             form = OpenForm(_rekeyed(request.POST), accounts=account_list, prices=price_list)
             form.is_valid()
             context["form"] = form
         form.add_service_error(exc)
         return page(request, "vending/open.html", context)
-    return remember_done(request, form.cleaned_data["key"], _purchase_url(purchase))
+    return remember_done(
+        request, form.cleaned_data["key"], _purchase_url(purchase), service_replays=True
+    )
 
 
 # -- 补卡 reissue ----------
@@ -470,12 +472,12 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         except PrepaidError as exc:
             first = _first_result(key)
             if first is not None:
-                return remember_done(request, key, _purchase_url(first))
+                return remember_done(request, key, _purchase_url(first), service_replays=True)
             raise_if_forbidden(exc)
             write_error = exc
             data = _rekeyed(data)
         else:
-            return remember_done(request, key, _purchase_url(purchase))
+            return remember_done(request, key, _purchase_url(purchase), service_replays=True)
     try:
         with card_io(station):
             user_card = vending.read_user_card(station)
