@@ -5,7 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from prepaid.core.card.model import Card, CardType, CheckReading, MeterParameters, WriteBack
+from prepaid.core.errors import _
 from prepaid.core.money import format_centi
+
+CARD_TYPE_NAMES = {
+    "blank": _("factory-blank card"),
+    "new": _("new card"),
+    "user": _("user card"),
+    "setting": _("setting card"),
+    "clear_all": _("clear-all card"),
+    "zero": _("zero card"),
+    "check": _("check card"),
+}
+FIELD_NAMES = {
+    "sub_meter": _("sub-meter number"),
+    "meter_type": _("meter type"),
+    "maintenance_code": _("maintenance code"),
+    "limit": _("purchase limit"),
+    "prestore": _("pre-stored quantity"),
+    "alarm": _("alarm level"),
+    "overdraft": _("overdraft"),
+    "state": _("meter state"),
+    "user_number": _("user number"),
+    "generation": _("card generation"),
+    "last_serial": _("last purchase applied"),
+    "balance": _("balance"),
+    "cumulative": _("cumulative use"),
+    "status": _("status"),
+    "time": _("meter time"),
+}
 
 METER_STATES = {0: "cleared", 1: "set", 2: "bound"}
 
@@ -88,7 +116,8 @@ def card_document(card: Card) -> dict[str, Any]:
 
 def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
     """A short human rendering of a card document."""
-    lines = [gettext("Card type: %(type)s") % {"type": doc["type"]}]
+    kind = gettext(CARD_TYPE_NAMES.get(doc["type"], doc["type"]))
+    lines = [gettext("Card type: %(type)s") % {"type": kind}]
     if doc["type"] == "blank":
         return lines
     lines.append(gettext("Serial: %(serial)s  generation %(generation)s") % doc)
@@ -114,7 +143,7 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
             )
     for key in ("parameters", "reading"):
         if doc.get(key):
-            lines.extend(f"  {k}: {v}" for k, v in doc[key].items())
+            lines.extend(f"  {gettext(FIELD_NAMES.get(k, k))}: {v}" for k, v in doc[key].items())
     if "maintenance_code" in doc:
         lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
     return lines
