@@ -291,7 +291,7 @@ def run(
     start_line = threading.Barrier(len(people) + 1)
     stop_at = [0.0]
 
-    def client(browser: Browser, person: dict[str, str]) -> None:
+    def client(browser: Browser, person: dict[str, str], phase: float) -> None:
         if think:
             original = browser.request
 
@@ -301,6 +301,7 @@ def run(
 
             browser.request = paced  # type: ignore[method-assign]
         start_line.wait()
+        time.sleep(phase)  # operators do not all press a key at the same instant
         while time.monotonic() < stop_at[0]:
             try:
                 sell_once(browser, person)
@@ -312,7 +313,8 @@ def run(
                 sales[0] += 1
 
     threads = [
-        threading.Thread(target=client, args=(b, p)) for b, p in zip(browsers, people, strict=True)
+        threading.Thread(target=client, args=(b, p, think * i / len(people)))
+        for i, (b, p) in enumerate(zip(browsers, people, strict=True))
     ]
     for thread in threads:
         thread.start()
