@@ -409,6 +409,17 @@ class SaleForm(QuantityAmountFields):
         ]
 
 
+class WriteSaleForm(QuantityAmountFields):
+    """The confirmed sale or correction as posted by 写卡: the service checks everything."""
+
+    account = forms.CharField(required=False, max_length=20)
+    payment = forms.CharField(required=False, max_length=20)
+
+    def account_id(self) -> int | None:
+        text = self.text("account")
+        return int(text) if text is not None and text.isdigit() else None
+
+
 class ReissueForm(KeyedForm):
     fee = _decimal(_("Reissue fee (yuan)"))
     payment = forms.ChoiceField(label=_("Payment method"), choices=PAYMENT_CHOICES)

@@ -31,6 +31,7 @@ from prepaid.web.forms import (
     OpenForm,
     ReissueForm,
     SaleForm,
+    WriteSaleForm,
     new_key,
 )
 from prepaid.web.locks import card_io
@@ -207,24 +208,17 @@ def _write_sale(
     request: HttpRequest, station: vending.Station, data: QueryDict, *, correction: bool
 ) -> HttpResponse | PrepaidError:
     key = data.get("key", "")
-    basis = data.get("basis")
-    quantity = (data.get("quantity") or "").strip() or None
-    amount = (data.get("amount") or "").strip() or None
-    if basis == "quantity" and quantity:
-        amount = None
-    elif basis == "amount" and amount:
-        quantity = None
-    account_id = data.get("account") or None
+    form = WriteSaleForm(data)
+    form.is_valid()  # the services refuse what is wrong, as on the confirm page
+    service = vending.correct if correction else vending.sell
     try:
-        service = vending.correct if correction else vending.sell
         with card_io(station):
             purchase = service(
                 station,
-                account_id=int(account_id) if account_id and account_id.isdigit() else None,
-                quantity=quantity,
-                amount=amount,
-                payment=data.get("payment") or "cash",
+                account_id=form.account_id(),
+                payment=form.text("payment") or (None if correction else "cash"),
                 key=key,
+                **form.quantity_or_amount(),
             )
     except PrepaidError as exc:
         first = _first_result(key) if key else None
