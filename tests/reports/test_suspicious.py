@@ -45,7 +45,7 @@ def test_detector_finds_the_planted_anomalies(demo):
     planted, flagged, _found, recall, precision = _score(demo, analysis)
     print(
         f"\nsuspicious: {len(planted)} planted, {len(flagged)} flagged, "
-        f"recall {recall:.2f}, precision {precision:.2f}"
+        f"recall {_two(recall)}, precision {_two(precision)}"
     )
     for number, anomaly in sorted(planted.items()):
         rules = flagged[number].rules if number in flagged else []

@@ -49,11 +49,11 @@ from prepaid.demo.generator import (
 from prepaid.operators.models import Operator
 from prepaid.operators.services import add_operator
 from prepaid.readers.virtual import CardStore, VirtualReader
+from prepaid.reports.models import WriteBackObservation
 from prepaid.reports.shifts import close_shift
-from prepaid.reports.writebacks import record_write_backs
 from prepaid.vending import cardio
 from prepaid.vending import services as vending
-from prepaid.vending.models import CustomerCard, Purchase, Shift
+from prepaid.vending.models import Purchase, Shift
 from prepaid.vending.services import Station
 
 DAY = datetime.timedelta(days=1)
@@ -275,16 +275,13 @@ class Office:
                 self.clock.tick(5)
         return self.stock.pop(0)
 
-    def _observe(self, household: Household, station: Station) -> Any:
-        """The operator reads the card: the meters' write-backs become known to the office."""
+    def _look_at_card(self, household: Household, station: Station) -> Any:
+        """What the operator sees on the card before selling (the meters' last balances).
+        Vending's own read of the card in the sale records the write-backs for the reports
+        (``user_card_read`` → ``record_write_backs``)."""
         read = cardio.read(station.reader, self.site_key)
         if read.card is None or household.customer is None:
             return None
-        record = CustomerCard.objects.filter(serial=read.card.serial).first()
-        if record is not None:
-            self.record.write_backs += record_write_backs(
-                record, read.card, operator=station.operator, station=station.name
-            )
         return read.card
 
     def _new_meter(self, household: Household, sub_meter: int) -> Meter:
@@ -445,7 +442,7 @@ class Office:
         station = self._station(index, day)
         assert household.card is not None
         self.store.insert(household.card)
-        card = self._observe(household, station)
+        card = self._look_at_card(household, station)
         if card is None:
             return
         small = household.small_next is not None and day >= household.small_next
@@ -761,7 +758,6 @@ class Office:
         station = self._admin_station()
         assert household.card is not None
         self.store.insert(household.card)
-        self._observe(household, station)
         remaining = max(home.meter.balance_centi, 0)
         try:
             transfer, _change = vending.meter_change(
@@ -842,6 +838,7 @@ class Office:
     # -- the result ----------------------------------------------------------------------------
 
     def result(self) -> DemoResult:
+        self.record.write_backs = WriteBackObservation.objects.count()  # seen by the office
         anomalies = [
             {
                 "user_number": h.user_number,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -26,12 +26,12 @@ from openpyxl.utils import get_column_letter
 from prepaid.reports.labels import L
 from prepaid.reports.tables import Table, cell_excel, cell_text
 
-TOTAL = L(N_("Total"), "合计")
-TITLE = L(N_("Report"), "报表")
-FILTERS = L(N_("Filters"), "筛选条件")
-EXPORTED_AT = L(N_("Exported at"), "导出时间")
-ROWS = L(N_("Rows"), "行数")
-DESCRIPTION_SHEET = L(N_("About"), "说明")
+TOTAL = L(gettext_noop("Total"), "合计")
+TITLE = L(gettext_noop("Report"), "报表")
+FILTERS = L(gettext_noop("Filters"), "筛选条件")
+EXPORTED_AT = L(gettext_noop("Exported at"), "导出时间")
+ROWS = L(gettext_noop("Rows"), "行数")
+DESCRIPTION_SHEET = L(gettext_noop("About"), "说明")
 
 BOM = "\ufeff"
 CONTENT_TYPES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from prepaid.accounts.models import Account
 from prepaid.accounts.services import meter_unit
@@ -13,9 +13,9 @@ from prepaid.reports import charts
 from prepaid.reports.labels import L
 from prepaid.reports.services import Filters, daily_takings, monthly_quantity_per_account
 
-DAILY_TAKINGS = L(N_("Daily takings"), "每日收款")
-MONTHLY_QUANTITY = L(N_("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
-YUAN = L(N_("yuan"), "元")
+DAILY_TAKINGS = L(gettext_noop("Daily takings"), "每日收款")
+MONTHLY_QUANTITY = L(gettext_noop("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
+YUAN = L(gettext_noop("yuan"), "元")
 
 
 def _whole_yuan(value_fen: int) -> str:

@@ -32,56 +32,54 @@ def L(english: str, chinese: str) -> Label:
     return Label(english, chinese)
 
 
-N_ = gettext_noop
-
 # Payment methods, kinds and statuses as shown in reports.
 PAYMENT_LABELS = {
-    "cash": L(N_("Cash"), "现金"),
-    "wechat": L(N_("WeChat Pay"), "微信支付"),
-    "alipay": L(N_("Alipay"), "支付宝"),
-    "bank_card": L(N_("Bank card"), "银行卡"),
-    "other": L(N_("Other"), "其他"),
-    "": L(N_("None"), "无"),
+    "cash": L(gettext_noop("Cash"), "现金"),
+    "wechat": L(gettext_noop("WeChat Pay"), "微信支付"),
+    "alipay": L(gettext_noop("Alipay"), "支付宝"),
+    "bank_card": L(gettext_noop("Bank card"), "银行卡"),
+    "other": L(gettext_noop("Other"), "其他"),
+    "": L(gettext_noop("None"), "无"),
 }
 LEDGER_KIND_LABELS = {
-    "sale": L(N_("Sale"), "销售"),
-    "reversal": L(N_("Reversal"), "冲正"),
-    "fee": L(N_("Fee"), "费用"),
-    "transfer": L(N_("Meter-change transfer"), "换表转移"),
+    "sale": L(gettext_noop("Sale"), "销售"),
+    "reversal": L(gettext_noop("Reversal"), "冲正"),
+    "fee": L(gettext_noop("Fee"), "费用"),
+    "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
 }
 PURCHASE_STATUS_LABELS = {
-    "pending": L(N_("Pending"), "待完成"),
-    "completed": L(N_("Completed"), "已完成"),
-    "voided": L(N_("Voided"), "已作废"),
-    "corrected": L(N_("Corrected"), "已修改"),
+    "pending": L(gettext_noop("Pending"), "待完成"),
+    "completed": L(gettext_noop("Completed"), "已完成"),
+    "voided": L(gettext_noop("Voided"), "已作废"),
+    "corrected": L(gettext_noop("Corrected"), "已修改"),
 }
 PURCHASE_KIND_LABELS = {
-    "purchase": L(N_("Purchase"), "购买"),
-    "transfer": L(N_("Meter-change transfer"), "换表转移"),
+    "purchase": L(gettext_noop("Purchase"), "购买"),
+    "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
 }
 CARD_OPERATION_LABELS = {
-    "format": L(N_("Format"), "格式化"),
-    "recycle": L(N_("Recycle"), "卡片回收"),
-    "tool_card": L(N_("Tool card"), "工具卡"),
-    "open": L(N_("Open account"), "开户"),
-    "reissue": L(N_("Reissue"), "补卡"),
-    "meter_change": L(N_("Meter change"), "换表"),
-    "restore": L(N_("Restore"), "恢复卡片"),
+    "format": L(gettext_noop("Format"), "格式化"),
+    "recycle": L(gettext_noop("Recycle"), "卡片回收"),
+    "tool_card": L(gettext_noop("Tool card"), "工具卡"),
+    "open": L(gettext_noop("Open account"), "开户"),
+    "reissue": L(gettext_noop("Reissue"), "补卡"),
+    "meter_change": L(gettext_noop("Meter change"), "换表"),
+    "restore": L(gettext_noop("Restore"), "恢复卡片"),
 }
 TOOL_CARD_LABELS = {
-    "setting": L(N_("Setting card"), "设置卡"),
-    "clear_all": L(N_("Clear-all card"), "清空卡"),
-    "zero": L(N_("Zero card"), "清零卡"),
-    "check": L(N_("Check card"), "检查卡"),
+    "setting": L(gettext_noop("Setting card"), "设置卡"),
+    "clear_all": L(gettext_noop("Clear-all card"), "清空卡"),
+    "zero": L(gettext_noop("Zero card"), "清零卡"),
+    "check": L(gettext_noop("Check card"), "检查卡"),
 }
 METER_FLAG_LABELS = {
-    "alarm": L(N_("Alarm"), "报警"),
-    "valve_closed": L(N_("Valve closed"), "阀门关闭"),
-    "overdraft": L(N_("Overdraft"), "透支"),
-    "tamper": L(N_("Tamper"), "防拆/磁干扰"),
-    "valve_forced": L(N_("Valve forced"), "强制开阀"),
-    "wrong_meter": L(N_("Wrong-meter swipe"), "混刷/错表"),
-    "low_battery": L(N_("Low battery"), "电池欠压"),
+    "alarm": L(gettext_noop("Alarm"), "报警"),
+    "valve_closed": L(gettext_noop("Valve closed"), "阀门关闭"),
+    "overdraft": L(gettext_noop("Overdraft"), "透支"),
+    "tamper": L(gettext_noop("Tamper"), "防拆/磁干扰"),
+    "valve_forced": L(gettext_noop("Valve forced"), "强制开阀"),
+    "wrong_meter": L(gettext_noop("Wrong-meter swipe"), "混刷/错表"),
+    "low_battery": L(gettext_noop("Low battery"), "电池欠压"),
 }
 
 

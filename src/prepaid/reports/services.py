@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from prepaid.accounts.models import Account, Price
 from prepaid.cards.models import CardOperation
@@ -51,18 +51,18 @@ SUSPICIOUS_FLAGS = MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.W
 
 # -- common filter ---------------------------------------------------------------------------
 
-F_FROM = L(N_("From"), "起始日期")
-F_TO = L(N_("To"), "截止日期")
-F_OPERATOR = L(N_("Operator"), "操作员")
-F_ACCOUNT = L(N_("Account"), "账户")
-F_PRICE = L(N_("Price"), "价格")
-F_PAYMENT = L(N_("Payment method"), "支付方式")
-F_CUSTOMER = L(N_("Customer"), "用户")
-F_STATION = L(N_("Station"), "工作站")
-F_KINDS = L(N_("Entry kinds"), "类型")
-F_STATUS = L(N_("Status"), "状态")
-F_PERIOD = L(N_("Period"), "期间")
-F_GROUP = L(N_("Group by"), "分组")
+F_FROM = L(gettext_noop("From"), "起始日期")
+F_TO = L(gettext_noop("To"), "截止日期")
+F_OPERATOR = L(gettext_noop("Operator"), "操作员")
+F_ACCOUNT = L(gettext_noop("Account"), "账户")
+F_PRICE = L(gettext_noop("Price"), "价格")
+F_PAYMENT = L(gettext_noop("Payment method"), "支付方式")
+F_CUSTOMER = L(gettext_noop("Customer"), "用户")
+F_STATION = L(gettext_noop("Station"), "工作站")
+F_KINDS = L(gettext_noop("Entry kinds"), "类型")
+F_STATUS = L(gettext_noop("Status"), "状态")
+F_PERIOD = L(gettext_noop("Period"), "期间")
+F_GROUP = L(gettext_noop("Group by"), "分组")
 
 
 @dataclass(frozen=True)
@@ -177,22 +177,24 @@ def _paged(
 # -- 销售明细 sales detail -----------------------------------------------------------------------
 
 SALES_COLUMNS = [
-    Column("id", L(N_("Entry"), "流水号"), t.INT, "id"),
-    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
-    Column("kind", L(N_("Kind"), "类型"), t.TEXT, "kind"),
-    Column("user_number", L(N_("User number"), "用户编号"), t.TEXT, "customer__user_number"),
-    Column("customer", L(N_("Customer"), "用户名称")),
-    Column("account", L(N_("Account"), "账户"), t.TEXT, "account__sub_meter"),
-    Column("price", L(N_("Price"), "价格类型")),
-    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT),
-    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
-    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount_fen"),
-    Column("payment", L(N_("Payment method"), "支付方式"), t.TEXT, "payment_method"),
-    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
-    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
-    Column("shift", L(N_("Shift"), "班次"), t.INT, "shift_id"),
+    Column("id", L(gettext_noop("Entry"), "流水号"), t.INT, "id"),
+    Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME, "time"),
+    Column("kind", L(gettext_noop("Kind"), "类型"), t.TEXT, "kind"),
+    Column(
+        "user_number", L(gettext_noop("User number"), "用户编号"), t.TEXT, "customer__user_number"
+    ),
+    Column("customer", L(gettext_noop("Customer"), "用户名称")),
+    Column("account", L(gettext_noop("Account"), "账户"), t.TEXT, "account__sub_meter"),
+    Column("price", L(gettext_noop("Price"), "价格类型")),
+    Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT),
+    Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount_fen"),
+    Column("payment", L(gettext_noop("Payment method"), "支付方式"), t.TEXT, "payment_method"),
+    Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(gettext_noop("Station"), "工作站"), t.TEXT, "station"),
+    Column("shift", L(gettext_noop("Shift"), "班次"), t.INT, "shift_id"),
 ]
-SALES_TITLE = L(N_("Sales detail"), "销售明细")
+SALES_TITLE = L(gettext_noop("Sales detail"), "销售明细")
 DEFAULT_SALES_KINDS = (LedgerEntry.Kind.SALE, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
 
 
@@ -289,16 +291,16 @@ GROUPS = {
     "payment": "payment_method",
     "station": "station",
 }
-SUMMARY_TITLE = L(N_("Sales summary"), "销售汇总")
+SUMMARY_TITLE = L(gettext_noop("Sales summary"), "销售汇总")
 SUMMARY_COLUMNS = [
-    Column("period", L(N_("Period"), "期间")),
-    Column("group", L(N_("Group"), "分组")),
-    Column("count", L(N_("Sales"), "销售笔数"), t.INT),
-    Column("reversals", L(N_("Reversals"), "冲正笔数"), t.INT),
-    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY),
-    Column("sales", L(N_("Sales amount"), "销售金额"), t.MONEY),
-    Column("fees", L(N_("Fees"), "费用"), t.MONEY),
-    Column("amount", L(N_("Amount"), "合计金额"), t.MONEY),
+    Column("period", L(gettext_noop("Period"), "期间")),
+    Column("group", L(gettext_noop("Group"), "分组")),
+    Column("count", L(gettext_noop("Sales"), "销售笔数"), t.INT),
+    Column("reversals", L(gettext_noop("Reversals"), "冲正笔数"), t.INT),
+    Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY),
+    Column("sales", L(gettext_noop("Sales amount"), "销售金额"), t.MONEY),
+    Column("fees", L(gettext_noop("Fees"), "费用"), t.MONEY),
+    Column("amount", L(gettext_noop("Amount"), "合计金额"), t.MONEY),
 ]
 MONEY_KINDS = (LedgerEntry.Kind.SALE, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
 
@@ -367,8 +369,8 @@ def group_labels(group: str, keys: Iterable[Any]) -> dict[Any, str]:
     return {k: str(k) for k in keys}
 
 
-NO_GROUP = L(N_("(none)"), "（无）")
-ALL = L(N_("All"), "全部")
+NO_GROUP = L(gettext_noop("(none)"), "（无）")
+ALL = L(gettext_noop("All"), "全部")
 
 
 def sales_summary(
@@ -484,32 +486,32 @@ def monthly_quantity_per_account(
 
 # -- 用户历史 a customer's history ---------------------------------------------------------------
 
-HISTORY_TITLE = L(N_("Customer history"), "用户历史记录")
+HISTORY_TITLE = L(gettext_noop("Customer history"), "用户历史记录")
 HISTORY_COLUMNS = [
-    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
-    Column("event", L(N_("Event"), "事件"), t.TEXT, "event"),
-    Column("account", L(N_("Account"), "账户"), t.TEXT, "account"),
-    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT, "serial"),
-    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity"),
-    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount"),
-    Column("status", L(N_("Status"), "状态")),
-    Column("balance", L(N_("Meter balance"), "表内余量"), t.QUANTITY),
-    Column("cumulative", L(N_("Cumulative use"), "累计用量"), t.QUANTITY),
-    Column("details", L(N_("Details"), "说明")),
-    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator"),
-    Column("station", L(N_("Station"), "工作站")),
+    Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME, "time"),
+    Column("event", L(gettext_noop("Event"), "事件"), t.TEXT, "event"),
+    Column("account", L(gettext_noop("Account"), "账户"), t.TEXT, "account"),
+    Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT, "serial"),
+    Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity"),
+    Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount"),
+    Column("status", L(gettext_noop("Status"), "状态")),
+    Column("balance", L(gettext_noop("Meter balance"), "表内余量"), t.QUANTITY),
+    Column("cumulative", L(gettext_noop("Cumulative use"), "累计用量"), t.QUANTITY),
+    Column("details", L(gettext_noop("Details"), "说明")),
+    Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator"),
+    Column("station", L(gettext_noop("Station"), "工作站")),
 ]
 EVENT_LABELS = {
-    "purchase": L(N_("Purchase"), "购买"),
-    "correction": L(N_("Correction"), "充值修改"),
-    "transfer": L(N_("Meter-change transfer"), "换表转移"),
-    "fee": L(N_("Fee"), "费用"),
-    "swipe": L(N_("Swipe seen on the card"), "刷表回读"),
-    "open": L(N_("Open account"), "开户"),
-    "reissue": L(N_("Reissue"), "补卡"),
-    "restore": L(N_("Card restored"), "恢复卡片"),
-    "recycle": L(N_("Card recycled"), "卡片回收"),
-    "meter_change": L(N_("Meter change"), "换表"),
+    "purchase": L(gettext_noop("Purchase"), "购买"),
+    "correction": L(gettext_noop("Correction"), "充值修改"),
+    "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
+    "fee": L(gettext_noop("Fee"), "费用"),
+    "swipe": L(gettext_noop("Swipe seen on the card"), "刷表回读"),
+    "open": L(gettext_noop("Open account"), "开户"),
+    "reissue": L(gettext_noop("Reissue"), "补卡"),
+    "restore": L(gettext_noop("Card restored"), "恢复卡片"),
+    "recycle": L(gettext_noop("Card recycled"), "卡片回收"),
+    "meter_change": L(gettext_noop("Meter change"), "换表"),
 }
 HISTORY_KINDS = tuple(EVENT_LABELS)
 
@@ -693,18 +695,20 @@ def _history_row(event: dict[str, Any]) -> dict[str, Any]:
 
 # -- 卡片操作 card operations -----------------------------------------------------------------
 
-CARD_TITLE = L(N_("Card operations"), "卡片操作记录")
+CARD_TITLE = L(gettext_noop("Card operations"), "卡片操作记录")
 CARD_COLUMNS = [
-    Column("time", L(N_("Time"), "时间"), t.DATETIME, "time"),
-    Column("kind", L(N_("Operation"), "操作"), t.TEXT, "kind"),
-    Column("tool", L(N_("Tool card"), "工具卡类型")),
-    Column("card_serial", L(N_("Card serial"), "卡序列号"), t.TEXT, "card_serial"),
-    Column("account", L(N_("Account"), "账户")),
-    Column("user_number", L(N_("User number"), "用户编号"), t.TEXT, "customer__user_number"),
-    Column("customer", L(N_("Customer"), "用户名称")),
-    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
-    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
-    Column("details", L(N_("Details"), "说明")),
+    Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME, "time"),
+    Column("kind", L(gettext_noop("Operation"), "操作"), t.TEXT, "kind"),
+    Column("tool", L(gettext_noop("Tool card"), "工具卡类型")),
+    Column("card_serial", L(gettext_noop("Card serial"), "卡序列号"), t.TEXT, "card_serial"),
+    Column("account", L(gettext_noop("Account"), "账户")),
+    Column(
+        "user_number", L(gettext_noop("User number"), "用户编号"), t.TEXT, "customer__user_number"
+    ),
+    Column("customer", L(gettext_noop("Customer"), "用户名称")),
+    Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(gettext_noop("Station"), "工作站"), t.TEXT, "station"),
+    Column("details", L(gettext_noop("Details"), "说明")),
 ]
 
 
@@ -774,29 +778,29 @@ def _card_row(row: dict[str, Any]) -> dict[str, Any]:
 
 # -- 未完成/作废 pending and voided sales -------------------------------------------------------
 
-PENDING_TITLE = L(N_("Pending and voided sales"), "未完成及作废销售")
+PENDING_TITLE = L(gettext_noop("Pending and voided sales"), "未完成及作废销售")
 PENDING_COLUMNS = [
-    Column("id", L(N_("Purchase"), "购买记录号"), t.INT, "id"),
-    Column("time", L(N_("Time"), "时间"), t.DATETIME, "created_at"),
-    Column("status", L(N_("Status"), "状态"), t.TEXT, "status"),
-    Column("resolved_at", L(N_("Settled at"), "处理时间"), t.DATETIME, "resolved_at"),
+    Column("id", L(gettext_noop("Purchase"), "购买记录号"), t.INT, "id"),
+    Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME, "created_at"),
+    Column("status", L(gettext_noop("Status"), "状态"), t.TEXT, "status"),
+    Column("resolved_at", L(gettext_noop("Settled at"), "处理时间"), t.DATETIME, "resolved_at"),
     Column(
         "user_number",
-        L(N_("User number"), "用户编号"),
+        L(gettext_noop("User number"), "用户编号"),
         t.TEXT,
         "customer_account__customer__user_number",
     ),
-    Column("customer", L(N_("Customer"), "用户名称")),
-    Column("account", L(N_("Account"), "账户")),
-    Column("serial", L(N_("Purchase serial"), "购买序号"), t.INT),
-    Column("kind", L(N_("Kind"), "类型")),
-    Column("quantity", L(N_("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
-    Column("amount", L(N_("Amount"), "金额"), t.MONEY, "amount_fen"),
-    Column("payment", L(N_("Payment method"), "支付方式")),
-    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
-    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
-    Column("card_serial", L(N_("Card serial"), "卡序列号")),
-    Column("corrects", L(N_("Corrects serial"), "修改的购买序号"), t.INT),
+    Column("customer", L(gettext_noop("Customer"), "用户名称")),
+    Column("account", L(gettext_noop("Account"), "账户")),
+    Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT),
+    Column("kind", L(gettext_noop("Kind"), "类型")),
+    Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount_fen"),
+    Column("payment", L(gettext_noop("Payment method"), "支付方式")),
+    Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(gettext_noop("Station"), "工作站"), t.TEXT, "station"),
+    Column("card_serial", L(gettext_noop("Card serial"), "卡序列号")),
+    Column("corrects", L(gettext_noop("Corrects serial"), "修改的购买序号"), t.INT),
 ]
 UNFINISHED = (Purchase.Status.PENDING, Purchase.Status.VOIDED)
 
@@ -879,20 +883,20 @@ def _pending_row(row: dict[str, Any]) -> dict[str, Any]:
 
 # -- 班次 shifts ------------------------------------------------------------------------------
 
-SHIFTS_TITLE = L(N_("Shifts"), "班次")
+SHIFTS_TITLE = L(gettext_noop("Shifts"), "班次")
 SHIFT_COLUMNS = [
-    Column("id", L(N_("Shift"), "班次"), t.INT, "id"),
-    Column("operator", L(N_("Operator"), "操作员"), t.TEXT, "operator__username"),
-    Column("station", L(N_("Station"), "工作站"), t.TEXT, "station"),
-    Column("opened_at", L(N_("Opened"), "开班时间"), t.DATETIME, "opened_at"),
-    Column("closed_at", L(N_("Closed"), "交班时间"), t.DATETIME, "closed_at"),
-    Column("entries", L(N_("Entries"), "笔数"), t.INT),
-    Column("takings", L(N_("Takings"), "收款合计"), t.MONEY),
-    Column("expected_cash", L(N_("Expected cash"), "应收现金"), t.MONEY),
-    Column("counted_cash", L(N_("Counted cash"), "实收现金"), t.MONEY),
-    Column("variance", L(N_("Variance"), "差额"), t.MONEY),
+    Column("id", L(gettext_noop("Shift"), "班次"), t.INT, "id"),
+    Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
+    Column("station", L(gettext_noop("Station"), "工作站"), t.TEXT, "station"),
+    Column("opened_at", L(gettext_noop("Opened"), "开班时间"), t.DATETIME, "opened_at"),
+    Column("closed_at", L(gettext_noop("Closed"), "交班时间"), t.DATETIME, "closed_at"),
+    Column("entries", L(gettext_noop("Entries"), "笔数"), t.INT),
+    Column("takings", L(gettext_noop("Takings"), "收款合计"), t.MONEY),
+    Column("expected_cash", L(gettext_noop("Expected cash"), "应收现金"), t.MONEY),
+    Column("counted_cash", L(gettext_noop("Counted cash"), "实收现金"), t.MONEY),
+    Column("variance", L(gettext_noop("Variance"), "差额"), t.MONEY),
 ]
-OPEN = L(N_("open"), "未交班")
+OPEN = L(gettext_noop("open"), "未交班")
 
 
 def shift_list(

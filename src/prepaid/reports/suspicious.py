@@ -49,11 +49,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from prepaid.accounts.models import Account, Price
 from prepaid.audit.services import log_action
@@ -66,7 +65,6 @@ from prepaid.reports import tables as t
 from prepaid.reports.aggregates import (
     add_months,
     day_range,
-    local_date,
     month_start,
     refresh_aggregates,
 )
@@ -113,14 +111,16 @@ RULES = (
     "wrong_meter",
 )
 RULE_LABELS = {
-    "no_purchase": L(N_("No purchase for a long time"), "长期未购买"),
-    "own_drop": L(N_("Far below own average"), "远低于自身历史平均"),
-    "peer_low": L(N_("Far below peers on the same price"), "远低于同价格用户"),
-    "small_purchases": L(N_("Many small purchases"), "频繁小额购买"),
-    "use_vs_purchases": L(N_("Meter use does not match purchases"), "表计用量与购买量不符"),
-    "tamper": L(N_("Meter tamper flag"), "表计防拆/磁干扰报警"),
-    "valve_forced": L(N_("Valve forced open"), "强制开阀"),
-    "wrong_meter": L(N_("Wrong-meter swipes"), "混刷/错表刷卡"),
+    "no_purchase": L(gettext_noop("No purchase for a long time"), "长期未购买"),
+    "own_drop": L(gettext_noop("Far below own average"), "远低于自身历史平均"),
+    "peer_low": L(gettext_noop("Far below peers on the same price"), "远低于同价格用户"),
+    "small_purchases": L(gettext_noop("Many small purchases"), "频繁小额购买"),
+    "use_vs_purchases": L(
+        gettext_noop("Meter use does not match purchases"), "表计用量与购买量不符"
+    ),
+    "tamper": L(gettext_noop("Meter tamper flag"), "表计防拆/磁干扰报警"),
+    "valve_forced": L(gettext_noop("Valve forced open"), "强制开阀"),
+    "wrong_meter": L(gettext_noop("Wrong-meter swipes"), "混刷/错表刷卡"),
 }
 FLAG_RULES = {
     "tamper": MeterStatus.TAMPER,
@@ -254,14 +254,15 @@ class _Account:
     customer_id: int
     account_id: int
     price_id: int
-    opened: datetime.date
+    before_trailing: bool  # opened before the trailing window: a full history
+    before_recent: bool  # opened before the recent window
+    trailing_open: int  # months of the trailing window the account was open
     recent_qty: int = 0
     recent_count: int = 0
     trailing_qty: int = 0
-    trailing_open: int = 0  # months of the trailing window the account was open
     window_count: int = 0
-    first_sale: datetime.datetime | None = None
-    last_sale: datetime.datetime | None = None
+    first_sale: Any = None  # datetime (or the database's text for it)
+    last_sale: Any = None
     reasons: list[Reason] = field(default_factory=list)
 
 
@@ -279,7 +280,17 @@ def analyse(
     current = month_start(as_of)
     recent_start = add_months(current, -rules["recent_months"])
     trailing_start = add_months(recent_start, -rules["trailing_months"])
-    windows = _Windows(as_of, current, recent_start, trailing_start, rules)
+    gap_day = as_of - datetime.timedelta(days=rules["no_purchase_days"])
+    windows = _Windows(
+        as_of,
+        current,
+        recent_start,
+        trailing_start,
+        rules,
+        day_range(as_of)[1],
+        timezone.get_current_timezone(),
+        _adapt(day_range(gap_day)[1]),
+    )
     accounts = _load_accounts(windows)
     _load_purchases(accounts, windows)
     names = dict(Account.objects.values_list("id", "name"))
@@ -287,24 +298,19 @@ def analyse(
     peers = _peer_statistics(accounts.values(), windows)
     for account in accounts.values():
         label = names.get(account.account_id, str(account.account_id))
+        price_peers = peers.get(account.price_id)
         _rule_no_purchase(account, windows, label)
-        _rule_own_drop(account, windows, label, peers.get(account.price_id))
-        _rule_peer_low(
-            account,
-            windows,
-            label,
-            peers.get(account.price_id),
-            price_names.get(account.price_id, ""),
-        )
-        _rule_small_purchases(account, windows, label, peers.get(account.price_id))
+        _rule_own_drop(account, windows, label, price_peers)
+        _rule_peer_low(account, windows, label, price_peers, price_names.get(account.price_id, ""))
+        _rule_small_purchases(account, windows, label, price_peers)
     _rule_use_vs_purchases(accounts, windows, names)
     _rule_flags(accounts, windows, names)
     suspects = _suspects(accounts.values(), rules["min_score"])
     return Analysis(
         as_of,
         rules,
-        (recent_start, current - datetime.timedelta(days=1)),
-        (trailing_start, recent_start - datetime.timedelta(days=1)),
+        (recent_start, windows.recent_end),
+        (trailing_start, windows.trailing_end),
         suspects,
         len(accounts),
     )
@@ -317,6 +323,9 @@ class _Windows:
     recent_start: datetime.date
     trailing_start: datetime.date
     rules: dict[str, int]
+    end_time: datetime.datetime  # the end of the as-of day
+    zone: Any
+    gap_since: Any  # last purchases at or after this (database value) are not a long gap
 
     @property
     def recent_end(self) -> datetime.date:
@@ -326,68 +335,84 @@ class _Windows:
     def trailing_end(self) -> datetime.date:
         return self.recent_start - datetime.timedelta(days=1)
 
-    @property
-    def end_time(self) -> datetime.datetime:
-        return day_range(self.as_of)[1]
+    def local_date(self, value: Any) -> datetime.date:
+        return _datetime(value).astimezone(self.zone).date()
+
+
+def _start(day: datetime.date) -> Any:
+    return _adapt(day_range(day)[0])
 
 
 def _load_accounts(windows: _Windows) -> dict[int, _Account]:
-    active = CustomerCard.objects.filter(status=CustomerCard.Status.ACTIVE).values("customer_id")
-    rows = CustomerAccount.objects.filter(
-        customer_id__in=active, opened_at__lt=windows.end_time
-    ).values_list("id", "customer_id", "account_id", "price_id", "opened_at")
+    """Customer accounts with an active card, with what the windows need of their opening
+    (compared in the database: no date arithmetic per row here)."""
+    months = windows.rules["trailing_months"]
+    open_in = " + ".join(["CASE WHEN ca.opened_at < %s THEN 1 ELSE 0 END"] * months)
+    sql = (
+        "SELECT ca.id, ca.customer_id, ca.account_id, ca.price_id, "
+        "CASE WHEN ca.opened_at < %s THEN 1 ELSE 0 END, "
+        "CASE WHEN ca.opened_at < %s THEN 1 ELSE 0 END, "
+        f"{open_in} "
+        f"FROM {CustomerAccount._meta.db_table} ca "
+        "WHERE ca.opened_at < %s AND ca.customer_id IN "
+        f"(SELECT customer_id FROM {CustomerCard._meta.db_table} WHERE status = %s)"
+    )
+    month_ends = [_start(add_months(windows.trailing_start, n + 1)) for n in range(months)]
+    params = [
+        _start(windows.trailing_start),
+        _start(windows.recent_start),
+        *month_ends,
+        _adapt(windows.end_time),
+        CustomerCard.Status.ACTIVE.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return {
-        pk: _Account(pk, customer, account, price, local_date(opened))
-        for pk, customer, account, price, opened in rows
+        pk: _Account(pk, customer, account, price, bool(full), bool(before), int(opened))
+        for pk, customer, account, price, full, before, opened in rows
     }
 
 
 def _load_purchases(accounts: dict[int, _Account], windows: _Windows) -> None:
-    recent = Q(month__gte=windows.recent_start, month__lt=windows.current)
-    trailing = Q(month__gte=windows.trailing_start, month__lt=windows.recent_start)
-    rows = (
-        MonthlyPurchase.objects.filter(
-            month__gte=windows.trailing_start, month__lte=windows.current
-        )
-        .values("customer_id", "account_id")
-        .annotate(
-            recent_qty=Sum("quantity_centi", filter=recent, default=0),
-            recent_sales=Sum("sale_count", filter=recent, default=0),
-            recent_reversals=Sum("reversal_count", filter=recent, default=0),
-            trailing_qty=Sum("quantity_centi", filter=trailing, default=0),
-            sales=Sum("sale_count", default=0),
-            reversals=Sum("reversal_count", default=0),
-            first=Min("first_sale_at"),
-            last=Max("last_sale_at"),
-        )
+    table = MonthlyPurchase._meta.db_table
+    date = connection.ops.adapt_datefield_value
+    sql = (
+        "SELECT customer_id, account_id, "
+        "SUM(CASE WHEN month >= %s AND month < %s THEN quantity_centi ELSE 0 END), "
+        "SUM(CASE WHEN month >= %s AND month < %s THEN sale_count - reversal_count ELSE 0 "
+        "END), "
+        "SUM(CASE WHEN month >= %s AND month < %s THEN quantity_centi ELSE 0 END), "
+        "SUM(sale_count - reversal_count), MIN(first_sale_at), MAX(last_sale_at) "
+        f"FROM {table} WHERE month >= %s AND month <= %s GROUP BY customer_id, account_id"
     )
+    recent = [date(windows.recent_start), date(windows.current)]
+    trailing = [date(windows.trailing_start), date(windows.recent_start)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [*recent, *recent, *trailing, date(windows.trailing_start), date(windows.current)]
+        )
+        rows = cursor.fetchall()
     by_key = {(a.customer_id, a.account_id): a for a in accounts.values()}
-    late: list[_Account] = []
-    for row in rows:
-        account = by_key.get((row["customer_id"], row["account_id"]))
+    end = windows.end_time
+    for customer_id, account_id, recent_qty, recent_count, trailing_qty, count, first, last in rows:
+        account = by_key.get((customer_id, account_id))
         if account is None:
             continue
-        account.recent_qty = row["recent_qty"]
-        account.recent_count = row["recent_sales"] - row["recent_reversals"]
-        account.trailing_qty = row["trailing_qty"]
-        account.window_count = row["sales"] - row["reversals"]
-        account.first_sale, account.last_sale = row["first"], row["last"]
-        if account.last_sale is not None and account.last_sale >= windows.end_time:
-            late.append(account)  # bought after the analysis date: look at the ledger
-    for account in accounts.values():
-        opened_month = month_start(account.opened)
-        account.trailing_open = sum(
-            1
-            for n in range(windows.rules["trailing_months"])
-            if add_months(windows.trailing_start, n) >= opened_month
-        )
-    for account in late:
-        account.last_sale = LedgerEntry.objects.filter(
-            customer_id=account.customer_id,
-            account_id=account.account_id,
-            kind="sale",
-            time__lt=windows.end_time,
-        ).aggregate(last=Max("time"))["last"]
+        account.recent_qty = int(recent_qty or 0)
+        account.recent_count = int(recent_count or 0)
+        account.trailing_qty = int(trailing_qty or 0)
+        account.window_count = int(count or 0)
+        account.first_sale, account.last_sale = first, last
+        if last is not None and _datetime(last) >= end:
+            # Bought after the analysis date (an as-of in the past): ask the ledger.
+            found = LedgerEntry.objects.filter(
+                customer_id=customer_id,
+                account_id=account_id,
+                kind="sale",
+                time__lt=end,
+            ).aggregate(last=Max("time"))["last"]
+            account.last_sale = None if found is None else _adapt(found)
 
 
 @dataclass
@@ -395,9 +420,12 @@ class _Peers:
     customers: int
     seasonal: Fraction  # median of recent/trailing monthly-average ratios
     low: int  # the peer_percentile of the recent quantities of the peers who bought
-    median_qty: int
+    median_qty: Fraction
     median_count: Fraction
     median_average: Fraction  # median quantity per purchase
+
+
+PPM = 1_000_000  # ratios are ranked in millionths: integers sort fast
 
 
 def _percentile(values: list[Any], percent: int) -> Any:
@@ -406,15 +434,11 @@ def _percentile(values: list[Any], percent: int) -> Any:
     return values[min(rank, len(values)) - 1]
 
 
-def _median(values: list[Any]) -> Any:
+def _median(values: list[int]) -> Fraction:
     middle = len(values) // 2
     if len(values) % 2:
-        return values[middle]
+        return Fraction(values[middle])
     return Fraction(values[middle - 1] + values[middle], 2)
-
-
-def _full_history(account: _Account, windows: _Windows) -> bool:
-    return account.opened < windows.trailing_start
 
 
 def _ratio(account: _Account, windows: _Windows) -> Fraction | None:
@@ -426,10 +450,21 @@ def _ratio(account: _Account, windows: _Windows) -> Fraction | None:
     )
 
 
+def _ratio_ppm(account: _Account, windows: _Windows) -> int | None:
+    if account.trailing_qty <= 0 or account.trailing_open <= 0:
+        return None
+    return (
+        account.recent_qty
+        * account.trailing_open
+        * PPM
+        // (windows.rules["recent_months"] * account.trailing_qty)
+    )
+
+
 def _peer_statistics(accounts: Any, windows: _Windows) -> dict[int, _Peers]:
     groups: dict[int, list[_Account]] = defaultdict(list)
     for account in accounts:
-        if account.opened < windows.recent_start:
+        if account.before_recent:
             groups[account.price_id].append(account)
     minimum = max(1, windows.rules["peer_min_customers"])
     statistics = {}
@@ -439,20 +474,18 @@ def _peer_statistics(accounts: Any, windows: _Windows) -> dict[int, _Peers]:
         quantities = sorted(a.recent_qty for a in members)
         bought = [q for q in quantities if q > 0] or [0]
         ratios = sorted(
-            r
-            for a in members
-            if _full_history(a, windows) and (r := _ratio(a, windows)) is not None
+            r for a in members if a.before_trailing and (r := _ratio_ppm(a, windows)) is not None
         )
         buyers = [a for a in members if a.recent_count > 0]
         counts = sorted(a.recent_count for a in buyers)
-        averages = sorted(Fraction(a.recent_qty, a.recent_count) for a in buyers)
+        averages = sorted(a.recent_qty * 1000 // a.recent_count for a in buyers)
         statistics[price_id] = _Peers(
             customers=len(members),
-            seasonal=_median(ratios) if len(ratios) >= minimum else Fraction(1),
+            seasonal=_median(ratios) / PPM if len(ratios) >= minimum else Fraction(1),
             low=_percentile(bought, windows.rules["peer_percentile"]),
             median_qty=_median(quantities),
-            median_count=Fraction(_median(counts)) if counts else Fraction(0),
-            median_average=Fraction(_median(averages)) if averages else Fraction(0),
+            median_count=_median(counts) if counts else Fraction(0),
+            median_average=_median(averages) / 1000 if averages else Fraction(0),
         )
     return statistics
 
@@ -491,11 +524,13 @@ def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
         account.last_sale is None
         or account.first_sale is None
         or account.window_count < max(2, rules["no_purchase_min_purchases"])
+        or account.last_sale >= windows.gap_since  # bought recently: nothing to parse
     ):
         return
-    last = local_date(account.last_sale)
+    last = windows.local_date(account.last_sale)
     days = (windows.as_of - last).days
-    interval = Fraction((account.last_sale - account.first_sale).days, account.window_count - 1)
+    span = _datetime(account.last_sale) - _datetime(account.first_sale)
+    interval = Fraction(span.days, account.window_count - 1)
     if days < rules["no_purchase_days"] or days < rules["no_purchase_interval_factor"] * interval:
         return
     _reason(
@@ -503,7 +538,7 @@ def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
         "no_purchase",
         label,
         (last, windows.as_of),
-        N_(
+        gettext_noop(
             "No purchase for %(days)s days since %(last)s, after %(count)s purchases about "
             "every %(interval)s days."
         ),
@@ -517,26 +552,34 @@ def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
 
 def _rule_own_drop(account: _Account, windows: _Windows, label: str, peers: _Peers | None) -> None:
     rules = windows.rules
-    ratio = _ratio(account, windows)
+    opened = account.trailing_open
     if (
-        ratio is None
-        or account.trailing_open < rules["drop_min_open_months"]
-        or account.opened >= windows.recent_start
+        account.trailing_qty <= 0
+        or opened < max(1, rules["drop_min_open_months"])
+        or not account.before_recent
+        or account.trailing_qty < rules["drop_min_trailing_centi"] * opened
     ):
         return
-    trailing_average = Fraction(account.trailing_qty, account.trailing_open)
-    if trailing_average < rules["drop_min_trailing_centi"]:
-        return
     seasonal = peers.seasonal if peers is not None and peers.seasonal > 0 else Fraction(1)
-    adjusted = ratio / seasonal
-    if adjusted * 100 >= rules["drop_ratio_pct"]:
+    # recent/trailing averages ÷ seasonal < pct/100, in integers:
+    if (
+        account.recent_qty * opened * 100 * seasonal.denominator
+        >= rules["drop_ratio_pct"]
+        * seasonal.numerator
+        * rules["recent_months"]
+        * account.trailing_qty
+    ):
         return
+    ratio = _ratio(account, windows)
+    assert ratio is not None
+    adjusted = ratio / seasonal
+    trailing_average = Fraction(account.trailing_qty, opened)
     _reason(
         account,
         "own_drop",
         label,
         (windows.recent_start, windows.recent_end),
-        N_(
+        gettext_noop(
             "Bought %(recent)s a month in the recent months, %(pct)s%% of the customer's own "
             "%(trailing)s a month from %(trailing_from)s to %(trailing_to)s (peers on the "
             "same price bought %(season)s%% of their own average: the season)."
@@ -555,7 +598,7 @@ def _rule_peer_low(
     account: _Account, windows: _Windows, label: str, peers: _Peers | None, price: str
 ) -> None:
     rules = windows.rules
-    if peers is None or account.opened >= windows.recent_start:
+    if peers is None or not account.before_recent:
         return
     if account.recent_qty > peers.low:
         return
@@ -566,10 +609,10 @@ def _rule_peer_low(
         "peer_low",
         label,
         (windows.recent_start, windows.recent_end),
-        N_(
+        gettext_noop(
             "Bought %(recent)s in the recent months; the %(peers)s customers on the price "
-            "%(price)s bought %(median)s (median), the lowest %(percentile)s%% at most "
-            "%(low)s."
+            "%(price)s bought %(median)s (median); the lowest %(percentile)s%% of those "
+            "who bought, at most %(low)s."
         ),
         rules,
         recent=_q(account.recent_qty),
@@ -597,7 +640,7 @@ def _rule_small_purchases(
         "small_purchases",
         label,
         (windows.recent_start, windows.recent_end),
-        N_(
+        gettext_noop(
             "%(count)s purchases of %(average)s on average in the recent months; peers on "
             "the same price made %(peer_count)s purchases of %(peer_average)s (medians)."
         ),
@@ -680,13 +723,13 @@ def _rule_use_vs_purchases(
         )
         if abs(unexplained) <= tolerance:
             continue
-        first, last = local_date(_datetime(t0)), local_date(_datetime(t1))
+        first, last = windows.local_date(t0), windows.local_date(t1)
         _reason(
             account,
             "use_vs_purchases",
             names.get(account.account_id, ""),
             (first, last),
-            N_(
+            gettext_noop(
                 "Over %(readings)s readings the meter reported %(use)s used, but "
                 "%(credited)s was credited and the balance went from %(before)s to "
                 "%(after)s: %(unexplained)s unexplained."
@@ -722,13 +765,15 @@ def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[in
             count, first = counts[2 * index], counts[2 * index + 1]
             if not count:
                 continue
-            since = local_date(_datetime(first))
+            since = windows.local_date(first)
             _reason(
                 account,
                 rule,
                 names.get(account.account_id, ""),
                 (since, windows.as_of),
-                N_("The meter reported “%(flag)s” on %(count)s readings since %(since)s."),
+                gettext_noop(
+                    "The meter reported “%(flag)s” on %(count)s readings since %(since)s."
+                ),
                 rules,
                 flag=RULE_LABELS[rule].text(),
                 count=count,
@@ -743,17 +788,19 @@ def _suspects(accounts: Any, min_score: int) -> list[Suspect]:
             suspect = by_customer.setdefault(account.customer_id, Suspect(account.customer_id))
             suspect.reasons.extend(account.reasons)
     suspects = [s for s in by_customer.values() if s.score >= max(1, min_score)]
-    details = Customer.objects.filter(pk__in=[s.customer_id for s in suspects]).values_list(
-        "id", "user_number", "name", "phone", "address"
-    )
-    for pk, number, name, phone, address in details:
-        suspect = by_customer[pk]
-        suspect.user_number, suspect.name, suspect.phone, suspect.address = (
-            number,
-            name,
-            phone,
-            address,
+    ids = [s.customer_id for s in suspects]
+    for start in range(0, len(ids), 5000):  # stay under the database's parameter limit
+        details = Customer.objects.filter(pk__in=ids[start : start + 5000]).values_list(
+            "id", "user_number", "name", "phone", "address"
         )
+        for pk, number, name, phone, address in details:
+            suspect = by_customer[pk]
+            suspect.user_number, suspect.name, suspect.phone, suspect.address = (
+                number,
+                name,
+                phone,
+                address,
+            )
     for suspect in suspects:
         suspect.reasons.sort(key=lambda r: (-r.weight, RULES.index(r.rule)))
     suspects.sort(key=lambda s: (-s.score, -len(s.reasons), s.user_number))
@@ -762,21 +809,21 @@ def _suspects(accounts: Any, min_score: int) -> list[Suspect]:
 
 # -- the worklist as a report ---------------------------------------------------------------
 
-TITLE = L(N_("Suspicious customers"), "可疑用户")
+TITLE = L(gettext_noop("Suspicious customers"), "可疑用户")
 COLUMNS = [
-    Column("rank", L(N_("Rank"), "序号"), t.INT),
-    Column("score", L(N_("Score"), "可疑分值"), t.INT),
-    Column("user_number", L(N_("User number"), "用户编号")),
-    Column("customer", L(N_("Customer"), "用户名称")),
-    Column("phone", L(N_("Phone"), "联系电话")),
-    Column("address", L(N_("Address"), "地址")),
-    Column("rules", L(N_("Rules"), "可疑类型")),
-    Column("reasons", L(N_("Reasons"), "原因及数据")),
+    Column("rank", L(gettext_noop("Rank"), "序号"), t.INT),
+    Column("score", L(gettext_noop("Score"), "可疑分值"), t.INT),
+    Column("user_number", L(gettext_noop("User number"), "用户编号")),
+    Column("customer", L(gettext_noop("Customer"), "用户名称")),
+    Column("phone", L(gettext_noop("Phone"), "联系电话")),
+    Column("address", L(gettext_noop("Address"), "地址")),
+    Column("rules", L(gettext_noop("Rules"), "可疑类型")),
+    Column("reasons", L(gettext_noop("Reasons"), "原因及数据")),
 ]
-F_AS_OF = L(N_("As of"), "分析日期")
-F_RECENT = L(N_("Recent months"), "近期")
-F_TRAILING = L(N_("Trailing months"), "对比期")
-F_RULES = L(N_("Thresholds"), "阈值")
+F_AS_OF = L(gettext_noop("As of"), "分析日期")
+F_RECENT = L(gettext_noop("Recent months"), "近期")
+F_TRAILING = L(gettext_noop("Trailing months"), "对比期")
+F_RULES = L(gettext_noop("Thresholds"), "阈值")
 
 
 def worklist(

@@ -1,0 +1,229 @@
+"""``prepaid report …``, ``prepaid shift close`` and ``prepaid demo`` through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from prepaid.core.money import fen_to_decimal
+from prepaid.home import DataHome
+
+DEMO_PASSWORD = "Demo-admin-pw1"
+
+
+class Cli:
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, *argv, json_output=True):
+        from django.utils import translation
+
+        from prepaid.cli.main import main
+
+        self.capsys.readouterr()
+        args = [*argv] + (["--json"] if json_output else [])
+        try:
+            status = main(args)
+        finally:
+            translation.deactivate()
+        out = self.capsys.readouterr()
+        return status, (json.loads(out.out) if json_output else out.out + out.err)
+
+
+@pytest.fixture
+def cli(demo, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    monkeypatch.setenv("PREPAID_OPERATOR", "demo-admin")
+    monkeypatch.setenv("PREPAID_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("PREPAID_STATION", "counter-1")
+    return Cli(capsys)
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_report_summary_json_has_amount_and_quantity_per_group_and_overall(cli, demo):
+    status, document = cli("report", "summary", "--by", "year", "--group", "operator")
+    assert status == 0
+    assert Decimal(document["total"]["amount"]) == fen_to_decimal(demo.record.money_fen)
+    assert sum(Decimal(row["amount"]) for row in document["rows"]) == Decimal(
+        document["total"]["amount"]
+    )
+    for row in document["rows"]:
+        assert {"period", "group", "amount", "quantity", "count"} <= set(row)
+    by_operator = {}
+    for row in document["rows"]:
+        by_operator[row["group"]] = by_operator.get(row["group"], 0) + Decimal(row["amount"])
+    assert by_operator == {
+        name: fen_to_decimal(v) for name, v in demo.record.takings_by_operator.items() if v
+    }
+
+
+def test_report_sales_table_json_csv_and_xlsx(cli, demo, tmp_path):
+    start = demo.result.start.isoformat()
+    end = demo.result.end.isoformat()
+    status, text = cli(
+        "report",
+        "sales",
+        "--from",
+        start,
+        "--to",
+        end,
+        "--page-size",
+        "5",
+        "--lang",
+        "zh-hans",
+        json_output=False,
+    )
+    assert status == 0 and "销售明细" in text and "金额" in text
+    status, document = cli(
+        "report", "sales", "--from", start, "--to", end, "--format", "json", "--page-size", "5"
+    )
+    assert status == 0 and len(document["rows"]) == 5
+    assert Decimal(document["totals"]["amount"]) == fen_to_decimal(demo.record.money_fen)
+    target = tmp_path / "sales.csv"
+    status, result = cli(
+        "report", "sales", "--from", start, "--to", end, "--format", "csv", "--output", str(target)
+    )
+    assert status == 0 and result["rows"] == document["count"]
+    records = list(csv.reader(io.StringIO(target.read_text("utf-8-sig"))))
+    assert len(records) == document["count"] + 2
+    target = tmp_path / "sales.xlsx"
+    status, result = cli(
+        "report",
+        "sales",
+        "--from",
+        start,
+        "--to",
+        end,
+        "--pay",
+        "cash",
+        "--format",
+        "xlsx",
+        "--output",
+        str(target),
+    )
+    assert status == 0
+    sheet = load_workbook(target).worksheets[0]
+    assert sheet.max_row == result["rows"] + 2
+    payment = [c.value for c in sheet[1]].index("支付方式")
+    assert {
+        row[payment]
+        for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1, values_only=True)
+    } == {"现金"}
+    status, error = cli("report", "sales", "--format", "xlsx")
+    assert status == 2 and error["error"] == "output_required"
+    status, error = cli("report", "sales", "--operator", "nobody")
+    assert status == 2 and error["error"] == "unknown_operator"
+
+
+def test_report_customer_cards_pending_shifts(cli, demo):
+    number = demo.record.meter_changes[0]["user_number"]
+    status, document = cli("report", "customer", number, "--all", "--lang", "en")
+    assert status == 0
+    assert {"Meter change", "Purchase", "Swipe seen on the card"} <= {
+        row["event"] for row in document["rows"]
+    }
+    status, document = cli("report", "cards", "--kind", "reissue", "--all")
+    assert status == 0 and document["count"] == len(demo.record.reissues)
+    status, document = cli("report", "pending", "--status", "pending", "--all")
+    assert status == 0 and {r["id"] for r in document["rows"]} == set(demo.record.pending)
+    status, document = cli("report", "shifts", "--status", "open")
+    assert status == 0 and document["count"] == 0
+
+
+def test_report_shift_and_suspicious(cli, demo):
+    from prepaid.reports.models import ShiftSettlement
+
+    settlement = ShiftSettlement.objects.exclude(variance_fen=0).first()
+    status, document = cli("report", "shift", "--id", str(settlement.shift_id))
+    assert status == 0
+    assert Decimal(document["variance"]) == fen_to_decimal(settlement.variance_fen)
+    status, document = cli("report", "suspicious", "--as-of", demo.result.as_of.isoformat())
+    assert status == 0
+    planted = {a["user_number"] for a in demo.result.anomalies}
+    flagged = {c["user_number"] for c in document["customers"]}
+    assert len(planted & flagged) >= 0.8 * len(planted)
+    status, error = cli("report", "suspicious", "--set", "nonsense=1")
+    assert status == 2 and error["error"] == "bad_rule"
+
+
+def test_report_chart_writes_svg(cli, demo, tmp_path):
+    target = tmp_path / "takings.svg"
+    status, _ = cli(
+        "report",
+        "chart",
+        "daily-takings",
+        "--from",
+        demo.result.start.isoformat(),
+        "--to",
+        demo.result.end.isoformat(),
+        "--output",
+        str(target),
+    )
+    assert status == 0 and target.read_text().startswith("<svg")
+
+
+def _run(home: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PREPAID_HOME": str(home),
+        "PREPAID_PASSWORD": "Admin-pw-123",
+        "PREPAID_STATION": "desk",
+    }
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "prepaid", *argv],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.skipif(
+    os.environ.get("PREPAID_TEST_DATABASE") == "postgres",
+    reason="the end-to-end demo runs on its own SQLite data directory",
+)
+def test_demo_command_end_to_end(tmp_path):
+    home = tmp_path / "office"
+    assert _run(home, "init", "--admin-password", "Admin-pw-123").returncode == 0
+    anomalies = tmp_path / "anomalies.json"
+    done = _run(
+        home,
+        "demo",
+        "--customers",
+        "10",
+        "--months",
+        "3",
+        "--seed",
+        "5",
+        "--anomalies",
+        str(anomalies),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["customers"] == 10 and result["record"]["sales"] > 10
+    listed = json.loads(anomalies.read_text())
+    assert len(listed["anomalies"]) == 8
+    summary = json.loads(_run(home, "report", "summary", "--by", "year", "--json").stdout)
+    assert Decimal(summary["total"]["amount"]) == Decimal(result["record"]["money"])
+    again = _run(home, "demo", "--customers", "10", "--json")
+    assert (
+        again.returncode == 1 and json.loads(again.stdout)["error"] == "demo_needs_empty_database"
+    )
+    closed = _run(home, "shift", "close", "--counted-cash", "0", "--json")
+    assert closed.returncode == 1 and json.loads(closed.stdout)["error"] == "no_open_shift"

@@ -1,0 +1,165 @@
+"""The report pages: logged-in operators only, filters, sorting, pages, downloads, charts,
+shift settlement and its print view."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from prepaid.operators.models import Operator
+from prepaid.vending import services as vending
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "reports:index",
+    "reports:sales",
+    "reports:summary",
+    "reports:customers",
+    "reports:cards",
+    "reports:pending",
+    "reports:shifts",
+    "reports:suspicious",
+]
+
+
+@pytest.fixture
+def operator_client(client, demo):
+    clerk = Operator.objects.filter(role="operator").order_by("username").first()
+    client.force_login(clerk)
+    return client
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_need_a_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_operators_see_every_report(operator_client, name):
+    response = operator_client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"report-nav" in response.content
+
+
+def test_sales_page_filters_sorts_and_pages(operator_client, demo):
+    start = (demo.result.end - datetime.timedelta(days=60)).isoformat()
+    url = reverse("reports:sales")
+    response = operator_client.get(url, {"date_from": start, "sort": "-amount", "size": 10})
+    table = response.context["table"]
+    assert table.sort == "-amount" and table.page_size == 10
+    amounts = [row["amount"] for row in table.rows]
+    assert amounts == sorted(amounts, reverse=True) and len(amounts) == 10
+    assert b'aria-sort="descending"' in response.content
+    second = operator_client.get(
+        url, {"date_from": start, "sort": "-amount", "size": 10, "page": 2}
+    )
+    assert second.context["table"].page == 2
+    assert second.context["table"].rows[0]["amount"] <= amounts[-1]
+    bad = operator_client.get(url, {"date_from": "2026-02-30"})
+    assert bad.status_code == 200 and bad.context["form"].errors
+
+
+def test_downloads(operator_client, demo):
+    start = (demo.result.end - datetime.timedelta(days=10)).isoformat()
+    url = reverse("reports:sales")
+    response = operator_client.get(url, {"date_from": start, "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode("utf-8")
+    records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    page = operator_client.get(url, {"date_from": start}).context["table"]
+    assert len(records) == page.count + 2  # header, rows, totals
+    response = operator_client.get(url, {"date_from": start, "format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    assert sheet.max_row == page.count + 2
+    response = operator_client.get(reverse("reports:suspicious"), {"format": "xlsx"})
+    assert response.status_code == 200 and "suspicious" in response["Content-Disposition"]
+
+
+def test_summary_page_with_a_daily_chart(operator_client, demo):
+    end = demo.result.end
+    response = operator_client.get(
+        reverse("reports:summary"),
+        {
+            "by": "day",
+            "group": "payment",
+            "date_from": (end - datetime.timedelta(days=13)).isoformat(),
+            "date_to": end.isoformat(),
+        },
+    )
+    assert response.status_code == 200
+    svg = response.context["chart"]
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert len([e for e in root.iter() if e.tag.endswith("rect")]) == 14
+
+
+def test_chart_urls_are_svg(operator_client):
+    for name in ("daily-takings", "monthly-quantity"):
+        response = operator_client.get(reverse("reports:chart", args=[name]))
+        assert response["Content-Type"].startswith("image/svg+xml")
+        ET.fromstring(response.content)
+    assert operator_client.get(reverse("reports:chart", args=["nope"])).status_code == 404
+
+
+def test_customer_pages(operator_client, demo):
+    number = demo.record.reissues[0]["user_number"]
+    response = operator_client.get(reverse("reports:customers"), {"q": number})
+    assert response.status_code == 302
+    response = operator_client.get(response["Location"])
+    assert response.status_code == 200
+    assert number.encode() in response.content
+    assert operator_client.get(reverse("reports:customer", args=["99999999"])).status_code == 404
+
+
+def test_shift_settlement_pages(operator_client, demo):
+    from prepaid.reports.models import ShiftSettlement
+
+    settlement = ShiftSettlement.objects.exclude(variance_fen=0).first()
+    response = operator_client.get(reverse("reports:shift", args=[settlement.shift_id]))
+    assert response.status_code == 200
+    assert b'data-testid="variance"' in response.content
+    assert b"close-shift" not in response.content  # closed: no close form
+    printed = operator_client.get(reverse("reports:shift_print", args=[settlement.shift_id]))
+    assert printed.status_code == 200 and b"report-print" in printed.content
+    assert b"navbar" not in printed.content
+
+
+def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
+    office = small_office
+    monkeypatch.setenv("PREPAID_STATION", "desk-1")
+    office.store.insert("user")
+    vending.open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.price,
+        quantity="2",
+        key=office.key(),
+    )
+    client.force_login(office.clerk)
+    response = client.get(reverse("reports:shifts"))
+    shift = response.context["open_shift"]
+    assert shift is not None
+    page = client.get(reverse("reports:shift", args=[shift.pk]))
+    assert b"close-shift" in page.content
+    response = client.post(
+        reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "90.00"}
+    )
+    assert response.status_code == 302
+    shift.refresh_from_db()
+    assert shift.closed_at is not None and shift.settlement.variance_fen == 0
+    again = client.post(
+        reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "90.00"}, follow=True
+    )
+    assert "shift_closed" not in again.content.decode() and again.status_code == 200

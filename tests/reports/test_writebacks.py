@@ -1,0 +1,70 @@
+"""Swipes seen through write-back: each meter record on a card is stored once, with what the
+office had credited up to the serial the meter applied. Vending's read of a user card records
+them (the ``user_card_read`` signal, received in ``ReportsConfig.ready``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prepaid.audit.models import AuditEntry
+from prepaid.core.card.model import MeterStatus
+from prepaid.reports.models import WriteBackObservation
+from prepaid.reports.writebacks import record_write_backs
+from prepaid.vending import cardio
+from prepaid.vending import services as vending
+
+pytestmark = pytest.mark.django_db
+
+
+def _read(office):
+    office.store.insert("user")
+    read = cardio.read(office.station().reader, office.site_key)
+    return vending.read_user_card(office.station()).record, read.card
+
+
+def test_each_record_is_stored_once_with_credit_and_flags(small_office):
+    office = small_office
+    office.store.insert("user")
+    opened = vending.open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.price,
+        quantity="4",
+        key=office.key(),
+    )
+    record, card = _read(office)
+    assert record_write_backs(record, card) == 0  # not swiped yet: nothing written back
+    office.swipe()
+    record, card = _read(office)  # vending's read recorded the record
+    assert record_write_backs(record, card, operator=office.clerk, station="desk-1") == 0
+    WriteBackObservation.objects.all().delete()
+    assert record_write_backs(record, card, operator=office.clerk, station="desk-1") == 1
+    assert record_write_backs(record, card) == 0  # the same record seen again
+    observation = WriteBackObservation.objects.get(customer=office.customer)
+    assert (observation.last_serial, observation.credited_centi, observation.meter_segment) == (
+        1,
+        opened.quantity_centi,
+        0,
+    )
+    assert observation.balance_centi == 200 + 400  # pre-stored + the first purchase
+    assert observation.account == office.account
+    assert AuditEntry.objects.filter(action="write_back.observe").count() == 2
+
+    office.meter.use(80, office.meter.clock + 10)  # stays above the alarm level
+    office.meter.tamper(office.meter.clock + 20)
+    sale = vending.sell(office.station(), quantity="1", key=office.key())
+    office.swipe()
+    record, card = _read(office)
+    assert record_write_backs(record, card) == 0
+    latest = WriteBackObservation.objects.filter(customer=office.customer).order_by("id").last()
+    assert latest.last_serial == 2
+    assert latest.credited_centi == opened.quantity_centi + sale.quantity_centi
+    assert latest.cumulative_centi == 80
+    assert MeterStatus(latest.status) & MeterStatus.TAMPER
+    # The identity the use-vs-purchases rule checks holds for an honest meter:
+    first = WriteBackObservation.objects.filter(customer=office.customer).order_by("id").first()
+    use = latest.cumulative_centi - first.cumulative_centi
+    assert use == (latest.credited_centi - first.credited_centi) - (
+        latest.balance_centi - first.balance_centi
+    )
