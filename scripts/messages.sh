@@ -9,6 +9,8 @@ export DJANGO_SETTINGS_MODULE=prepaid.settings
 export PREPAID_HOME="${PREPAID_HOME:-$(mktemp -d)}"
 DJANGO_ADMIN="$ROOT/.venv/bin/django-admin"
 [ -x "$DJANGO_ADMIN" ] || DJANGO_ADMIN=django-admin
+# Every message goes into the one project catalog (src/prepaid/locale), which is what
+# tests/test_translations.py checks; app-level locale dirs (e.g. reports/locale) are left alone.
 "$DJANGO_ADMIN" makemessages -l zh_Hans --no-obsolete --no-location \
-  -i "migrations/*" -i "*/static/*"
-"$DJANGO_ADMIN" compilemessages -l zh_Hans
+  -i "migrations/*" -i "*/static/*" -i "*/locale"
+"$DJANGO_ADMIN" compilemessages -l zh_Hans -i "*/locale"
