@@ -237,7 +237,7 @@ def test_list_and_human_output(cli: Cli) -> None:
     status, text = cli("meter", "swipe", "M1", json_output=False)
     assert status == 1 and "E04" in text
     status, text = cli("meter", "use", "M1", "x", json_output=False)
-    assert status == 2 and "number" in text
+    assert status == 2 and "“x”" in text
 
 
 def test_the_installed_command_runs(cli: Cli) -> None:

@@ -33,9 +33,17 @@ class PrepaidError(Exception):
         return self.message_template % self.params if self.params else self.message_template
 
     def translate(self, gettext: Any) -> str:
-        """The message through a translation function, parameters filled in afterwards."""
+        """The message through a translation function, parameters filled in afterwards.
+
+        A ``field`` parameter is the name of an input field: it is translated too.
+        """
         template = str(gettext(self.message_template))
-        return template % self.params if self.params else template
+        if not self.params:
+            return template
+        params = dict(self.params)
+        if isinstance(params.get("field"), str):
+            params["field"] = str(gettext(params["field"]))
+        return template % params
 
 
 class InvalidInput(PrepaidError):
@@ -50,3 +58,29 @@ class CardError(PrepaidError):
 
 class ReaderError(PrepaidError):
     """The card reader failed: no reader, no card, a write that did not complete."""
+
+
+# Names of input fields that appear in messages as ``%(field)s``, marked for translation.
+FIELD_NAMES = (
+    _("quantity"),
+    _("amount"),
+    _("unit price"),
+    _("fee"),
+    _("remaining"),
+    _("reason"),
+    _("name"),
+    _("remarks"),
+    _("phone"),
+    _("address"),
+    _("ID number"),
+    _("search text"),
+    _("purchase limit"),
+    _("pre-stored quantity"),
+    _("alarm level"),
+    _("overdraft"),
+    _("quantity bought before"),
+    _("counted cash"),
+    _("tiers"),
+    _("maintenance code"),
+    _("sub-meter number"),
+)
