@@ -79,7 +79,7 @@ def clerk(db):
 # are skipped with the reason, or fail under CI=true so that CI never passes without them.
 
 
-def test_database() -> str:
+def selected_database() -> str:
     return os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower()
 
 
@@ -107,7 +107,7 @@ def postgres_server():
 def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
     """Point Django's default database at the PostgreSQL server before the test database
     is created (PREPAID_TEST_DATABASE=postgres); SQLite is left alone."""
-    if test_database() != "postgres":
+    if selected_database() != "postgres":
         return
     import dj_database_url
     from django.conf import settings
