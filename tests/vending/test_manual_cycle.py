@@ -174,3 +174,19 @@ def test_tiered_price_splits_across_boundaries(office, key):
     sale = vending.sell(office.station, quantity="100", key=key())
     assert sale.amount_fen == 10 * 500 + 80 * 700 + 10 * 900
     assert [line["quantity"] for line in sale.tier_lines] == ["10.00", "80.00", "10.00"]
+
+
+def test_reissue_retried_with_the_same_key_returns_the_first_result(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(meter)
+    office.new_card("u2")
+    again = key()
+    first = vending.reissue(office.station, office.customer, fee="5", key=again)
+    second = vending.reissue(office.station, office.customer, fee="5", key=again)
+    assert second.record.pk == first.record.pk and second.record.generation == 2
+    assert second.fee.pk == first.fee.pk
+    assert LedgerEntry.objects.filter(kind="fee").count() == 1

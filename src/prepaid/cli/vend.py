@@ -120,25 +120,22 @@ def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def handle_sell(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from prepaid.vending.services import purchase_document, sell
+    from prepaid.vending.services import sell
 
-    purchase = sell(
-        station(ctx),
-        account_id=args.account,
-        quantity=args.quantity,
-        amount=args.amount,
-        payment=args.pay,
-        key=request_key(args),
-    )
-    doc = purchase_document(purchase)
-    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
-    return doc
+    return _write_purchase(ctx, args, sell)
 
 
 def handle_correct(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from prepaid.vending.services import correct, purchase_document
+    from prepaid.vending.services import correct
 
-    purchase = correct(
+    return _write_purchase(ctx, args, correct)
+
+
+def _write_purchase(ctx: Any, args: argparse.Namespace, service: Any) -> dict[str, Any]:
+    """A sale or a correction of the card in the reader: the same arguments, one service."""
+    from prepaid.vending.services import purchase_document
+
+    purchase = service(
         station(ctx),
         account_id=args.account,
         quantity=args.quantity,

@@ -896,6 +896,9 @@ def reissue(
     _check_key(key)
     _check_payment(payment)
     fee_fen = parse_money(fee, field="fee") if fee not in (None, "", "0", "0.00") else 0
+    replayed = _replay_reissue(customer, key)
+    if replayed is not None:
+        return replayed
     read = cardio.read(station.reader, station.site_key)
     if read.card is None:
         assert read.error is not None
@@ -911,7 +914,7 @@ def reissue(
         return Reissue(registered, None, card, None)
     with transaction.atomic():
         Customer.objects.select_for_update().get(pk=customer.pk)  # one reissue at a time
-        record, revoked = _swap_cards(station, customer, read.card)
+        record, revoked = _swap_cards(station, customer, read.card, key)
         fee_entry = None
         if fee_fen:
             fee_entry = _entry(
@@ -930,8 +933,22 @@ def reissue(
     return Reissue(record, revoked, card, fee_entry)
 
 
+def _replay_reissue(customer: Customer, key: str) -> Reissue | None:
+    """A resubmitted reissue (same request key) returns the first result, charged once."""
+    operation = CardOperation.objects.filter(
+        kind=CardOperation.Kind.REISSUE, customer=customer, details__key=key
+    ).first()
+    if operation is None:
+        return None
+    record = CustomerCard.objects.select_related("customer").get(serial=operation.card_serial)
+    revoked_serial = operation.details.get("revoked")
+    revoked = CustomerCard.objects.filter(serial=revoked_serial).first() if revoked_serial else None
+    fee = LedgerEntry.objects.filter(idempotency_key=f"{key}:fee").first()
+    return Reissue(record, revoked, cardio.expected_card(record), fee)
+
+
 def _swap_cards(
-    station: Station, customer: Customer, new_card: Card
+    station: Station, customer: Customer, new_card: Card, key: str
 ) -> tuple[CustomerCard, CustomerCard | None]:
     old = (
         CustomerCard.objects.select_for_update()
@@ -970,6 +987,7 @@ def _swap_cards(
         details={
             "generation": record.generation,
             "revoked": old.serial if old is not None else None,
+            "key": key,
         },
     )
     return record, old
