@@ -17,13 +17,23 @@ ADMIN_PASSWORD = "Counter-9-admin"
 class Cli:
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_STATION": "counter-1",
-                    "PREPAID_OPERATOR": "admin", "PREPAID_PASSWORD": ADMIN_PASSWORD}
+        self.env = {
+            **os.environ,
+            "PREPAID_HOME": str(home),
+            "PREPAID_STATION": "counter-1",
+            "PREPAID_OPERATOR": "admin",
+            "PREPAID_PASSWORD": ADMIN_PASSWORD,
+        }
 
     def run(self, *args: str, status: int = 0, stdin: str = "", **env: str):
         result = subprocess.run(
-            [sys.executable, "-m", "prepaid", "--json", *args], env={**self.env, **env},
-            input=stdin, capture_output=True, text=True, timeout=120)
+            [sys.executable, "-m", "prepaid", "--json", *args],
+            env={**self.env, **env},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == status, (args, result.stdout, result.stderr)
         return json.loads(result.stdout) if result.stdout.strip() else None
 
@@ -38,18 +48,42 @@ def cli(tmp_path_factory) -> Cli:
     assert not again["admin_created"] and not again["secrets_created"]
     refused = cli.run("account", "list", status=1, PREPAID_PASSWORD="1111")
     assert refused["error"] == "password_change_required"
-    cli.run("operator", "passwd", "admin", stdin=ADMIN_PASSWORD + "\n",
-            PREPAID_PASSWORD="1111")
+    cli.run("operator", "passwd", "admin", stdin=ADMIN_PASSWORD + "\n", PREPAID_PASSWORD="1111")
     return cli
 
 
 def test_manual_from_first_account_to_meter_change(cli):
-    account = cli.run("account", "create", "--meter-type", "water", "--sub-meter", "1",
-                      "--limit", "999", "--prestore", "5", "--alarm", "10", "--overdraft", "5",
-                      "--maintenance-code", "1234", "--name", "自来水")
+    account = cli.run(
+        "account",
+        "create",
+        "--meter-type",
+        "water",
+        "--sub-meter",
+        "1",
+        "--limit",
+        "999",
+        "--prestore",
+        "5",
+        "--alarm",
+        "10",
+        "--overdraft",
+        "5",
+        "--maintenance-code",
+        "1234",
+        "--name",
+        "自来水",
+    )
     assert account["offer_price"] is True
-    price = cli.run("price", "add", "--account", str(account["id"]), "--name", "居民用水",
-                    "--unit-price", "3.45")
+    price = cli.run(
+        "price",
+        "add",
+        "--account",
+        str(account["id"]),
+        "--name",
+        "居民用水",
+        "--unit-price",
+        "3.45",
+    )
     for name in ("setting", "zero", "user1", "user2", "blank"):
         cli.run("card", "blank", name)
 
@@ -69,9 +103,21 @@ def test_manual_from_first_account_to_meter_change(cli):
     # Register and open on a new card in one go.
     cli.run("card", "insert", "user1")
     cli.run("card", "format")
-    user = cli.run("user", "register", "--name", "王五", "--phone", "13912345678", "--open",
-                   "--account", str(account["id"]), "--price", str(price["id"]),
-                   "--quantity", "10")
+    user = cli.run(
+        "user",
+        "register",
+        "--name",
+        "王五",
+        "--phone",
+        "13912345678",
+        "--open",
+        "--account",
+        str(account["id"]),
+        "--price",
+        str(price["id"]),
+        "--quantity",
+        "10",
+    )
     number = user["user_number"]
     opened = user["opened"]
     assert (opened["serial"], opened["quantity"], opened["amount"]) == (1, "10.00", "34.50")
@@ -126,7 +172,10 @@ def test_manual_from_first_account_to_meter_change(cli):
     change = cli.run("meter-change", "--remaining", "12.5", "--reason", "表坏")
     assert (change["serial"], change["kind"], change["transfer"]) == (4, "transfer", "10.50")
     assert (change["carried"], change["prestore_deducted"], change["value"]) == (
-        "3.00", "5.00", "36.23")
+        "3.00",
+        "5.00",
+        "36.23",
+    )
     assert cli.run("meter", "swipe", "M1", status=1)["result"] == "E09"
     meter = cli.run("meter", "swipe", "M2")
     assert (meter["state"], meter["balance"], meter["last_serial"]) == ("bound", "15.50", 4)
@@ -142,19 +191,43 @@ def test_operator_permissions_and_bad_input(cli):
     clerk = {"PREPAID_OPERATOR": "clerk", "PREPAID_PASSWORD": "Clerk-pass-77"}
     cli.run("card", "blank", "tool-x")
     cli.run("card", "insert", "tool-x")
-    for args in (("card", "make", "check"), ("card", "format"),
-                 ("account", "create", "--meter-type", "gas", "--sub-meter", "3", "--limit",
-                  "9", "--prestore", "0", "--alarm", "1", "--overdraft", "0",
-                  "--maintenance-code", "1"),
-                 ("price", "add", "--account", "1", "--name", "x", "--unit-price", "1"),
-                 ("meter-change", "--remaining", "1")):
+    for args in (
+        ("card", "make", "check"),
+        ("card", "format"),
+        (
+            "account",
+            "create",
+            "--meter-type",
+            "gas",
+            "--sub-meter",
+            "3",
+            "--limit",
+            "9",
+            "--prestore",
+            "0",
+            "--alarm",
+            "1",
+            "--overdraft",
+            "0",
+            "--maintenance-code",
+            "1",
+        ),
+        ("price", "add", "--account", "1", "--name", "x", "--unit-price", "1"),
+        ("meter-change", "--remaining", "1"),
+    ):
         assert cli.run(*args, status=1, **clerk)["error"] == "permission_denied", args
     assert cli.run("sell", "--quantity", "1", status=1, PREPAID_PASSWORD="wrong")["error"] == (
-        "auth_failed")
+        "auth_failed"
+    )
     for bad in ("-1", "0", "abc", "1.234", "1e5", "99999999999"):
         result = cli.run("sell", "--quantity", bad, status=2, **clerk)
-        assert result["error"] in {"negative", "zero", "not_a_number", "too_many_decimals",
-                                   "too_large"}, result
+        assert result["error"] in {
+            "negative",
+            "zero",
+            "not_a_number",
+            "too_many_decimals",
+            "too_large",
+        }, result
     assert cli.run("sell", status=2)["error"] == "usage"
     assert cli.run("card", "insert", "no-such-card", status=2)["error"] == "unknown_card"
     assert cli.run("meter", "show", "NOPE", status=2)["error"] == "unknown_meter"
