@@ -20,7 +20,6 @@ a bench database does not verify. The real services' rate is measured separately
 from __future__ import annotations
 
 import argparse
-import bisect
 import datetime
 import importlib
 import json
@@ -293,28 +292,23 @@ def generate(admin: Any, customers: int, sales: int, months: int, seed: int) -> 
                 time=stamp(opened),
                 details="{}",
             )
-    weights = [rng.randint(50, 150) for _ in accounts]
-    cumulative_weights = []
-    total = 0
-    for w in weights:
-        total += w
-        cumulative_weights.append(total)
-
+    schedule = _schedule(rng, len(accounts), sales, days)
+    anomalies = _bench_anomalies(rng, len(accounts), days)
     load.flush()
-    # serial, balance, cumulative, credited, time of the last sale, last serial observed
-    state = {a[0]: [0, 500, 0, 0, 0, 0] for a in accounts}
+    # serial, balance, cumulative, credited, time of the last sale, last serial observed,
+    # and the last reading seen: cumulative, credited, balance (None before the first)
+    state = {a[0]: [0, 500, 0, 0, 0, 0, None, 0, 0] for a in accounts}
     shifts: dict[tuple[int, int], list[Any]] = {}
     purchase_id = ledger_id = observation_id = 0
-    per_day = sales // max(days, 1)
     for day in range(days):
         day_start = start + day * 86400
         chosen = sorted(
-            (
-                rng.randint(8 * 3600 + 1800, 17 * 3600),
-                bisect.bisect_left(cumulative_weights, rng.randint(1, total)),
-            )
-            for _ in range(per_day if day < days - 1 else sales - per_day * (days - 1))
+            (rng.randint(8 * 3600 + 1800, 17 * 3600), index)
+            for index in schedule[day]
+            if day < anomalies["stop"].get(index, days)
         )
+        for index in anomalies["hack"].get(day, ()):  # a doctored meter gains credit
+            state[accounts[index][0]][1] += 1500
         for second, index in chosen:
             t = day_start + second
             ca, customer, account_id, version_id, hao, base, card, _price = accounts[index]
@@ -347,6 +341,12 @@ def generate(admin: Any, customers: int, sales: int, months: int, seed: int) -> 
             if s[0] > s[5]:  # the card shows the write-back of the swipe after the last sale
                 s[5] = s[0]
                 observation_id += 1
+                use = unexplained = 0
+                if s[6] is not None:
+                    use = s[2] - s[6]
+                    unexplained = use - (s[3] - s[7]) + (s[1] - s[8])
+                s[6], s[7], s[8] = s[2], s[3], s[1]
+                flagged = day >= anomalies["flag"].get(index, days)
                 load.add(
                     tables[WriteBackObservation],
                     id=observation_id,
@@ -359,12 +359,14 @@ def generate(admin: Any, customers: int, sales: int, months: int, seed: int) -> 
                     last_serial=s[0],
                     balance_centi=s[1],
                     cumulative_centi=s[2],
-                    status=0,
+                    status=8 if flagged else 0,  # TAMPER
                     result=0,
                     meter_time=stamp(s[4] + 86400),
                     observed_at=stamp(t),
                     credited_centi=s[3],
                     meter_segment=0,
+                    use_centi=use,
+                    unexplained_centi=unexplained,
                 )
             quantity = max(100, base * rng.randint(70, 130) // 100 // 100 * 100)
             amount = (quantity * hao + 5000) // 10000
@@ -550,6 +552,31 @@ def generate(admin: Any, customers: int, sales: int, months: int, seed: int) -> 
         "start": start_day,
         "end": end_day,
     }
+
+
+def _schedule(rng: random.Random, accounts: int, sales: int, days: int) -> list[list[int]]:
+    """Days on which each account buys: regularly, every ``interval`` days ± 15 % (people
+    buy when their meter runs low), intervals set so that the total is about ``sales``."""
+    per_day: list[list[int]] = [[] for _ in range(days)]
+    mean = days * accounts * 100 // max(sales, 1)  # hundredths of a day
+    for index in range(accounts):
+        interval = mean * rng.randint(70, 130) // 100
+        at = rng.randint(0, interval)
+        while at // 100 < days:
+            per_day[at // 100].append(index)
+            at += max(100, interval * rng.randint(85, 115) // 100)
+    return per_day
+
+
+def _bench_anomalies(rng: random.Random, accounts: int, days: int) -> dict[str, Any]:
+    """A few anomalies so the suspicious analysis has real work: 1 % of the accounts stop
+    buying 150 days before the end, 0.5 % report tamper for the last 100 days, 0.3 % get
+    15.00 of credit from nowhere 120 days before the end."""
+    picks = rng.sample(range(accounts), k=accounts * 18 // 1000)
+    stop = {i: days - 150 for i in picks[: accounts // 100]}
+    flag = {i: days - 100 for i in picks[accounts // 100 : accounts * 15 // 1000]}
+    hack: dict[int, list[int]] = {days - 120: picks[accounts * 15 // 1000 :]}
+    return {"stop": stop, "flag": flag, "hack": hack}
 
 
 def _purchase(

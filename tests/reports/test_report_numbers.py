@@ -229,66 +229,41 @@ def test_charts_data_match_the_record_and_the_ledger(demo):
 # -- aggregates -------------------------------------------------------------------------------
 
 
+DAY_FIELDS = (
+    "day",
+    "operator_id",
+    "station",
+    "account_id",
+    "price_id",
+    "payment_method",
+    "kind",
+    "entry_count",
+    "quantity_centi",
+    "amount_fen",
+)
+MONTH_FIELDS = (
+    "customer_id",
+    "account_id",
+    "month",
+    "sale_count",
+    "reversal_count",
+    "quantity_centi",
+    "amount_fen",
+)
+
+
+def _rows(model, fields):
+    return sorted(model.objects.values_list(*fields), key=repr)  # fees have no account
+
+
 def test_aggregates_are_idempotent_and_rebuild_to_the_same_rows(demo):
     refresh_aggregates()
-    days = sorted(
-        SalesDay.objects.values_list(
-            "day",
-            "operator_id",
-            "station",
-            "account_id",
-            "price_id",
-            "payment_method",
-            "kind",
-            "entry_count",
-            "quantity_centi",
-            "amount_fen",
-        )
-    )
-    months = sorted(
-        MonthlyPurchase.objects.values_list(
-            "customer_id",
-            "account_id",
-            "month",
-            "sale_count",
-            "reversal_count",
-            "quantity_centi",
-            "amount_fen",
-        )
-    )
+    days = _rows(SalesDay, DAY_FIELDS)
+    months = _rows(MonthlyPurchase, MONTH_FIELDS)
     assert refresh_aggregates().entries == 0  # the demo's entries are all settled
     rebuild_aggregates()
-    assert (
-        sorted(
-            SalesDay.objects.values_list(
-                "day",
-                "operator_id",
-                "station",
-                "account_id",
-                "price_id",
-                "payment_method",
-                "kind",
-                "entry_count",
-                "quantity_centi",
-                "amount_fen",
-            )
-        )
-        == days
-    )
-    assert (
-        sorted(
-            MonthlyPurchase.objects.values_list(
-                "customer_id",
-                "account_id",
-                "month",
-                "sale_count",
-                "reversal_count",
-                "quantity_centi",
-                "amount_fen",
-            )
-        )
-        == months
-    )
+    assert _rows(SalesDay, DAY_FIELDS) == days
+    assert _rows(MonthlyPurchase, MONTH_FIELDS) == months
     by_key: dict[tuple, int] = defaultdict(int)
     for row in ledger():
         if row["kind"] in ("sale", "reversal") and row["account_id"]:

@@ -49,7 +49,8 @@ def test_each_record_is_stored_once_with_credit_and_flags(small_office):
     )
     assert observation.balance_centi == 200 + 400  # pre-stored + the first purchase
     assert observation.account == office.account
-    assert AuditEntry.objects.filter(action="write_back.observe").count() == 2
+    observed = AuditEntry.objects.filter(action="write_back.observe", object_id=str(record.pk))
+    assert observed.count() == 2
 
     office.meter.use(80, office.meter.clock + 10)  # stays above the alarm level
     office.meter.tamper(office.meter.clock + 20)
@@ -68,3 +69,33 @@ def test_each_record_is_stored_once_with_credit_and_flags(small_office):
     assert use == (latest.credited_centi - first.credited_centi) - (
         latest.balance_centi - first.balance_centi
     )
+
+
+def test_each_reading_stores_what_it_leaves_unexplained(small_office):
+    office = small_office
+    office.store.insert("user")
+    vending.open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.price,
+        quantity="4",
+        key=office.key(),
+    )
+    office.swipe()
+    _read(office)
+    office.meter.use(50, office.meter.clock + 10)
+    sale = vending.sell(office.station(), quantity="2", key=office.key())
+    office.swipe()
+    _read(office)
+    honest = WriteBackObservation.objects.filter(customer=office.customer).order_by("id")
+    assert [(o.use_centi, o.unexplained_centi) for o in honest] == [(0, 0), (50, 0)]
+    assert sale.quantity_centi == 200
+
+    office.meter.balance_centi += 1500  # credit from nowhere: a doctored meter
+    office.meter.use(30, office.meter.clock + 10)
+    vending.sell(office.station(), quantity="1", key=office.key())
+    office.swipe()
+    _read(office)
+    latest = WriteBackObservation.objects.filter(customer=office.customer).order_by("id").last()
+    assert (latest.use_centi, latest.unexplained_centi) == (30, 1500)

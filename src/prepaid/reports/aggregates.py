@@ -1,6 +1,7 @@
 """The report aggregates, rebuilt by key from the append-only ledger.
 
-:class:`~prepaid.reports.models.SalesDay` (per local day) and
+:class:`~prepaid.reports.models.SalesDay` (per local day), its monthly sums
+:class:`~prepaid.reports.models.SalesMonth`, and
 :class:`~prepaid.reports.models.MonthlyPurchase` (per customer, account, local month) are
 derived data: every refresh *recomputes* the keys touched by new ledger entries from the
 ledger itself (delete the key, insert its totals again), so a refresh is idempotent and can
@@ -27,7 +28,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from prepaid.accounts.models import PriceVersion
-from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay
+from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay, SalesMonth
 from prepaid.vending.models import LedgerEntry
 
 SETTLE = datetime.timedelta(minutes=10)
@@ -97,6 +98,8 @@ def refresh_aggregates(now: datetime.datetime | None = None) -> Refresh:
         days = _days_between(local_date(stats["first"]), local_date(stats["last"]))
         for day in days:
             _rebuild_sales_day(day)
+        for month in sorted({month_start(day) for day in days}):
+            _rebuild_sales_month(month)
         if stats["n"] > BULK_ENTRIES:
             months = sorted({month_start(day) for day in days})
             for month in months:
@@ -126,6 +129,7 @@ def rebuild_aggregates() -> Refresh:
     """Drop the aggregates and count the whole ledger again (after a restore, or to check)."""
     with transaction.atomic():
         SalesDay.objects.all().delete()
+        SalesMonth.objects.all().delete()
         MonthlyPurchase.objects.all().delete()
         AggregateState.objects.filter(name=STATE).delete()
     return refresh_aggregates()
@@ -162,8 +166,19 @@ INSERT INTO {monthly} (customer_id, account_id, month, sale_count, reversal_coun
 """
 
 
+_SALES_MONTH_INSERT = """
+INSERT INTO {salesmonth} (month, year, operator_id, station, account_id, price_id,
+                          payment_method, kind, entry_count, quantity_centi, amount_fen)
+SELECT month, year, operator_id, station, account_id, price_id, payment_method, kind,
+       SUM(entry_count), SUM(quantity_centi), SUM(amount_fen)
+FROM {salesday} WHERE month = %s
+GROUP BY month, year, operator_id, station, account_id, price_id, payment_method, kind
+"""
+
+
 def _sql(template: str) -> str:
     return template.format(
+        salesmonth=SalesMonth._meta.db_table,
         salesday=SalesDay._meta.db_table,
         ledger=LedgerEntry._meta.db_table,
         version=PriceVersion._meta.db_table,
@@ -179,6 +194,12 @@ def _rebuild_sales_day(day: datetime.date) -> None:
             _sql(_SALES_DAY_INSERT),
             [_date(day), _date(month_start(day)), day.year, _dt(start), _dt(end)],
         )
+
+
+def _rebuild_sales_month(month: datetime.date) -> None:
+    SalesMonth.objects.filter(month=month).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_SALES_MONTH_INSERT), [_date(month)])
 
 
 def _rebuild_month(month: datetime.date) -> None:

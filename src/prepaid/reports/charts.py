@@ -66,7 +66,7 @@ def bar_chart(
     def y(value: int) -> int:
         return TOP * 10 + plot_h - round_half_up((value - bottom) * plot_h, span)
 
-    parts = [_open(title), _axes(top, bottom, y, formatter, unit)]
+    parts = [_open(f"{title} ({unit})" if unit else title), _axes(top, bottom, y, formatter)]
     count = max(len(values), 1)
     slot = plot_w // count
     if len(values) <= BAR_LIMIT:
@@ -108,9 +108,7 @@ def _open(title: str) -> str:
     )
 
 
-def _axes(
-    top: int, bottom: int, y: Callable[[int], int], formatter: Callable[[int], str], unit: str
-) -> str:
+def _axes(top: int, bottom: int, y: Callable[[int], int], formatter: Callable[[int], str]) -> str:
     lines = []
     step = (top - bottom) // GRID_LINES if top > bottom else 1
     for n in range(GRID_LINES + 1):
@@ -122,21 +120,22 @@ def _axes(
         )
         lines.append(
             f'<text x="{LEFT - 6}" y="{_px(level + 40)}" font-size="11" '
-            f'text-anchor="end">{escape(formatter(value))}</text>'
-        )
-    if unit:
-        lines.append(
-            f'<text x="{LEFT - 6}" y="{TOP - 6}" font-size="11" '
-            f'text-anchor="end">{escape(unit)}</text>'
+            f'text-anchor="end">{escape(_tick(formatter(value)))}</text>'
         )
     return "\n".join(lines)
+
+
+def _tick(text: str) -> str:
+    """Axis ticks are round figures: “500.00” reads better as “500”."""
+    return text[:-3] if text.endswith(".00") else text
 
 
 def _x_labels(labels: Sequence[str], slot: int) -> str:
     if not labels:
         return ""
     widest = max(len(label) for label in labels)
-    every = max(1, (widest * 70 + 60) // max(slot, 1))  # ~7 px per character
+    needed = widest * 70 + 80  # tenths of a pixel: ~7 px per character and a gap
+    every = max(1, (needed + slot - 1) // max(slot, 1))
     texts = []
     for index, label in enumerate(labels):
         if index % every:

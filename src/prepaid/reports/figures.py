@@ -18,10 +18,6 @@ MONTHLY_QUANTITY = L(gettext_noop("Monthly quantity sold: %(account)s"), "每月
 YUAN = L(gettext_noop("yuan"), "元")
 
 
-def _whole_yuan(value_fen: int) -> str:
-    return format_fen(value_fen).split(".")[0]
-
-
 def daily_takings_svg(
     date_from: datetime.date, date_to: datetime.date, filters: Filters | None = None
 ) -> str:
@@ -32,7 +28,7 @@ def daily_takings_svg(
         DAILY_TAKINGS.text(),
         labels,
         series,
-        lambda v: _whole_yuan(v) if abs(v) >= 100_000 else format_fen(v),
+        format_fen,
         YUAN.text(),
     )
 

@@ -74,6 +74,15 @@ class FilterForm(forms.Form):
             )
             field.widget.attrs.setdefault("class", css)
         self.default_days = default_days
+        if default_days and not self.is_bound and "date_from" in self.fields:
+            self.initial["date_from"] = self._default_start()
+        for name in ("operator", "account", "price"):
+            if name in self.fields:
+                self.fields[name].empty_label = "—"
+
+    def _default_start(self) -> datetime.date:
+        assert self.default_days is not None
+        return timezone.localdate() - datetime.timedelta(days=self.default_days - 1)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -87,7 +96,7 @@ class FilterForm(forms.Form):
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         start, end = data.get("date_from"), data.get("date_to")
         if self.default_days and not (start or end or data.get("customer")):
-            start = timezone.localdate() - datetime.timedelta(days=self.default_days - 1)
+            start = self._default_start()
         operator = data.get("operator")
         account = data.get("account")
         price = data.get("price")

@@ -77,6 +77,12 @@ class WriteBackObservation(models.Model):
     observed_at = models.DateTimeField()  # when the office read the card
     credited_centi = models.BigIntegerField(null=True)
     meter_segment = models.PositiveIntegerField(default=0)
+    # Against the previous reading of the same meter (0 for the first one): the use it reports
+    # since, and what that use leaves unexplained by the credit written and the balance change
+    # (use − credit + balance drop; 0 for an honest meter). Summed over a period by the
+    # suspicious-customer report.
+    use_centi = models.BigIntegerField(default=0)
+    unexplained_centi = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["meter_time", "id"]
@@ -124,6 +130,28 @@ class SalesDay(models.Model):
             models.Index(fields=["day"], name="salesday_day"),
             models.Index(fields=["month"], name="salesday_month"),
             models.Index(fields=["year"], name="salesday_year"),
+        ]
+
+
+class SalesMonth(models.Model):
+    """:class:`SalesDay` summed per local month (month and year summaries read this)."""
+
+    month = models.DateField()
+    year = models.PositiveSmallIntegerField()
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, **_KEY)
+    station = models.CharField(max_length=64)
+    account = models.ForeignKey("accounts.Account", null=True, **_KEY)
+    price = models.ForeignKey("accounts.Price", null=True, **_KEY)
+    payment_method = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=16)
+    entry_count = models.PositiveIntegerField()
+    quantity_centi = models.BigIntegerField()
+    amount_fen = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["month"], name="salesmonth_month"),
+            models.Index(fields=["year"], name="salesmonth_year"),
         ]
 
 

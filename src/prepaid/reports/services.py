@@ -42,7 +42,7 @@ from prepaid.reports.labels import (
     Label,
     text_of,
 )
-from prepaid.reports.models import SalesDay, ShiftSettlement, WriteBackObservation
+from prepaid.reports.models import SalesDay, SalesMonth, ShiftSettlement, WriteBackObservation
 from prepaid.reports.tables import Column, Table
 from prepaid.vending.models import LedgerEntry, MeterChange, Purchase, Shift
 
@@ -162,15 +162,34 @@ def _customer_q(field_name: str, filters: Filters) -> Q:
 
 
 def _paged(
-    table: Table, rows: QuerySet[Any] | list[Any], page: int, page_size: int | None, convert: Any
+    table: Table,
+    rows: QuerySet[Any] | list[Any],
+    page: int,
+    page_size: int | None,
+    convert: Any,
+    values: Any = None,
 ) -> Table:
+    """One page of ``rows`` (or all of them, lazily, without a page size).
+
+    With ``values`` (a function adding the joined columns to a queryset), a page is fetched
+    in two steps: the page's ids sorted from the table alone, then the joins for those ids
+    only — sorting a month of sales must not join every one of them first."""
     page, size = t.page_bounds(page, page_size)
     if size is None:
-        iterator = rows.iterator(chunk_size=2000) if isinstance(rows, QuerySet) else iter(rows)
+        if isinstance(rows, QuerySet):
+            source = values(rows) if values is not None else rows
+            iterator = source.iterator(chunk_size=2000)
+        else:
+            iterator = iter(rows)
         return replace(table, rows=(convert(r) for r in iterator), page=1, page_size=None)
     pages = max(1, ((table.count or 0) + size - 1) // size)
     page = min(page, pages)
-    chunk = rows[(page - 1) * size : page * size]
+    if values is not None and isinstance(rows, QuerySet):
+        ids = list(rows.values_list("id", flat=True)[(page - 1) * size : page * size])
+        found = {r["id"]: r for r in values(rows.model.objects.filter(id__in=ids))}
+        chunk: Any = [found[pk] for pk in ids]
+    else:
+        chunk = rows[(page - 1) * size : page * size]
     return replace(table, rows=[convert(r) for r in chunk], page=page, page_size=size)
 
 
@@ -252,7 +271,21 @@ def sales_detail(
     stats = queryset.aggregate(
         n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
     )
-    rows = queryset.order_by(*order).values(
+    rows = queryset.order_by(*order)
+    table = Table(
+        SALES_TITLE,
+        SALES_COLUMNS,
+        [],
+        count=stats["n"],
+        sort=sort_key,
+        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        filters=filters.describe(),
+    )
+    return _paged(table, rows, page, page_size, _sales_row, _sales_values)
+
+
+def _sales_values(queryset: QuerySet[LedgerEntry]) -> QuerySet[Any]:
+    return queryset.values(
         "id",
         "time",
         "kind",
@@ -268,16 +301,6 @@ def sales_detail(
         price_name=F("price_version__price__name"),
         operator_name=F("operator__username"),
     )
-    table = Table(
-        SALES_TITLE,
-        SALES_COLUMNS,
-        [],
-        count=stats["n"],
-        sort=sort_key,
-        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
-        filters=filters.describe(),
-    )
-    return _paged(table, rows, page, page_size, _sales_row)
 
 
 # -- 汇总 summaries --------------------------------------------------------------------------
@@ -317,20 +340,33 @@ def _summary_measures() -> dict[str, Any]:
     }
 
 
-def summary_queryset(filters: Filters) -> QuerySet[SalesDay]:
+def _whole_months(filters: Filters) -> bool:
+    start, end = filters.date_from, filters.date_to
+    return (start is None or start.day == 1) and (
+        end is None or (end + datetime.timedelta(days=1)).day == 1
+    )
+
+
+def summary_queryset(filters: Filters, *, monthly: bool = False) -> QuerySet[Any]:
+    """The aggregate rows a summary sums: per day, or per month (``monthly``, only for
+    periods of whole months)."""
     check_date_range(filters.date_from, filters.date_to)
     condition = Q(kind__in=MONEY_KINDS)
+    field_name = "month" if monthly else "day"
     if filters.date_from:
-        condition &= Q(day__gte=filters.date_from)
+        start = month_start(filters.date_from) if monthly else filters.date_from
+        condition &= Q(**{f"{field_name}__gte": start})
     if filters.date_to:
-        condition &= Q(day__lte=filters.date_to)
+        end = month_start(filters.date_to) if monthly else filters.date_to
+        condition &= Q(**{f"{field_name}__lte": end})
     for name in ("operator_id", "account_id", "price_id", "station"):
         value = getattr(filters, name)
         if value:
             condition &= Q(**{name: value})
     if filters.payment:
         condition &= Q(payment_method=filters.payment)
-    return SalesDay.objects.filter(condition)
+    model = SalesMonth if monthly else SalesDay
+    return model.objects.filter(condition)
 
 
 def _check_choice(value: str, choices: Iterable[str], code: str) -> str:
@@ -369,6 +405,19 @@ def group_labels(group: str, keys: Iterable[Any]) -> dict[Any, str]:
     return {k: str(k) for k in keys}
 
 
+PERIOD_LABELS = {
+    "day": L(gettext_noop("Day"), "按日"),
+    "month": L(gettext_noop("Month"), "按月"),
+    "year": L(gettext_noop("Year"), "按年"),
+}
+GROUP_LABELS = {
+    "none": L(gettext_noop("None"), "不分组"),
+    "operator": L(gettext_noop("Operator"), "操作员"),
+    "account": L(gettext_noop("Account"), "账户"),
+    "price": L(gettext_noop("Price"), "价格"),
+    "payment": L(gettext_noop("Payment method"), "支付方式"),
+    "station": L(gettext_noop("Station"), "工作站"),
+}
 NO_GROUP = L(gettext_noop("(none)"), "（无）")
 ALL = L(gettext_noop("All"), "全部")
 
@@ -382,7 +431,8 @@ def sales_summary(
     _check_choice(group, GROUPS, "bad_group")
     if refresh:
         refresh_aggregates()
-    queryset = summary_queryset(filters)
+    monthly = period != "day" and _whole_months(filters)
+    queryset = summary_queryset(filters, monthly=monthly)
     group_field = GROUPS[group]
     keys = [PERIODS[period]] + ([group_field] if group_field else [])
     grouped = list(queryset.values(*keys).annotate(**_summary_measures()).order_by(*keys))
@@ -400,8 +450,13 @@ def sales_summary(
                 },
             }
         )
-    totals = queryset.aggregate(**_summary_measures())
-    described = [(F_PERIOD, period), (F_GROUP, group), *filters.describe()]
+    measures = ("count", "reversals", "quantity", "sales", "fees", "amount")
+    totals = {m: sum(row[m] for row in grouped) for m in measures}
+    described = [
+        (F_PERIOD, PERIOD_LABELS[period].text()),
+        (F_GROUP, GROUP_LABELS[group].text()),
+        *filters.describe(),
+    ]
     return Table(
         SUMMARY_TITLE,
         SUMMARY_COLUMNS,
@@ -464,7 +519,7 @@ def monthly_quantity_per_account(
         months.append(month)
         month = add_months(month, 1)
     rows = (
-        SalesDay.objects.filter(
+        SalesMonth.objects.filter(
             month__gte=month_from,
             month__lte=month_to,
             kind__in=("sale", "reversal"),
@@ -830,7 +885,21 @@ def pending_and_voided(
     stats = queryset.aggregate(
         n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
     )
-    rows = queryset.order_by(*order).values(
+    rows = queryset.order_by(*order)
+    table = Table(
+        PENDING_TITLE,
+        PENDING_COLUMNS,
+        [],
+        count=stats["n"],
+        sort=sort_key,
+        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        filters=replace(filters, statuses=statuses).describe(),
+    )
+    return _paged(table, rows, page, page_size, _pending_row, _pending_values)
+
+
+def _pending_values(queryset: QuerySet[Purchase]) -> QuerySet[Any]:
+    return queryset.values(
         "id",
         "created_at",
         "status",
@@ -848,16 +917,6 @@ def pending_and_voided(
         operator_name=F("operator__username"),
         corrects=F("supersedes__serial"),
     )
-    table = Table(
-        PENDING_TITLE,
-        PENDING_COLUMNS,
-        [],
-        count=stats["n"],
-        sort=sort_key,
-        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
-        filters=replace(filters, statuses=statuses).describe(),
-    )
-    return _paged(table, rows, page, page_size, _pending_row)
 
 
 def _pending_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -25,9 +25,10 @@ Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the set
     peers' median count) of small quantities (at most ``small_quantity_pct`` % of the peers'
     median quantity per purchase);
 ``use_vs_purchases``
-    between two readings of the same meter (write-backs seen on the card) the use the meter
-    reports does not match the credit the office wrote and the balance change:
-    ``use = credited − (balance after − balance before)`` holds exactly for an honest meter;
+    the use a meter reports does not match the credit the office wrote and the balance
+    change: ``use = credit − (balance after − balance before)`` holds exactly for an honest
+    meter between two of its readings (write-backs seen on the card); each reading stores what
+    it leaves unexplained, and the period's sum must stay within the tolerance;
 ``tamper``, ``valve_forced``, ``wrong_meter``
     the meter reported these status flags in the recent months.
 
@@ -246,7 +247,7 @@ class Analysis:
 # -- the analysis ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Account:
     """What the rules know of one customer account."""
 
@@ -394,7 +395,7 @@ def _load_purchases(accounts: dict[int, _Account], windows: _Windows) -> None:
         )
         rows = cursor.fetchall()
     by_key = {(a.customer_id, a.account_id): a for a in accounts.values()}
-    end = windows.end_time
+    end = _adapt(windows.end_time)  # compared with the database's own values, unparsed
     for customer_id, account_id, recent_qty, recent_count, trailing_qty, count, first, last in rows:
         account = by_key.get((customer_id, account_id))
         if account is None:
@@ -404,7 +405,7 @@ def _load_purchases(accounts: dict[int, _Account], windows: _Windows) -> None:
         account.trailing_qty = int(trailing_qty or 0)
         account.window_count = int(count or 0)
         account.first_sale, account.last_sale = first, last
-        if last is not None and _datetime(last) >= end:
+        if last is not None and last >= end:
             # Bought after the analysis date (an as-of in the past): ask the ledger.
             found = LedgerEntry.objects.filter(
                 customer_id=customer_id,
@@ -654,20 +655,19 @@ def _rule_small_purchases(
 
 # -- rules on the meters' write-backs ---------------------------------------------------------
 
+_UNEXPLAINED = """
+SELECT customer_account_id, SUM(unexplained_centi)
+FROM {table}
+WHERE unexplained_centi <> 0 AND meter_time >= %s AND meter_time < %s
+  AND customer_account_id IS NOT NULL
+GROUP BY customer_account_id
+"""
+
 _READINGS = """
-SELECT g.customer_account_id, g.meter_segment, g.n,
-       f.meter_time, f.balance_centi, f.cumulative_centi, f.credited_centi,
-       l.meter_time, l.balance_centi, l.cumulative_centi, l.credited_centi
-FROM (SELECT customer_account_id, meter_segment, MIN(meter_time) AS first_time,
-             MAX(meter_time) AS last_time, COUNT(*) AS n
-      FROM {table}
-      WHERE meter_time >= %s AND meter_time < %s AND customer_account_id IS NOT NULL
-      GROUP BY customer_account_id, meter_segment
-      HAVING COUNT(*) > 1) g
-JOIN {table} f ON f.customer_account_id = g.customer_account_id
-              AND f.meter_segment = g.meter_segment AND f.meter_time = g.first_time
-JOIN {table} l ON l.customer_account_id = g.customer_account_id
-              AND l.meter_segment = g.meter_segment AND l.meter_time = g.last_time
+SELECT customer_account_id, COUNT(*), SUM(use_centi), MIN(meter_time), MAX(meter_time)
+FROM {table}
+WHERE meter_time >= %s AND meter_time < %s AND customer_account_id IN ({ids})
+GROUP BY customer_account_id
 """
 
 _FLAGS = """
@@ -702,44 +702,45 @@ def _adapt(value: datetime.datetime) -> Any:
 def _rule_use_vs_purchases(
     accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
 ) -> None:
+    """Sum the differences each reading left unexplained (stored when it was read); only
+    the meters with any are looked at further (a partial index finds them)."""
     rules = windows.rules
-    start = day_range(windows.trailing_start)[0]
-    sql = _READINGS.format(table=WriteBackObservation._meta.db_table)
+    table = WriteBackObservation._meta.db_table
+    bounds = [_adapt(day_range(windows.trailing_start)[0]), _adapt(windows.end_time)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_adapt(start), _adapt(windows.end_time)])
-        rows = cursor.fetchall()
-    seen: set[tuple[int, int]] = set()
-    for pk, segment, count, t0, bal0, cum0, cred0, t1, bal1, cum1, cred1 in rows:
-        account = accounts.get(pk)
-        if account is None or (pk, segment) in seen or cred0 is None or cred1 is None:
-            continue
-        seen.add((pk, segment))
-        use = cum1 - cum0
-        credited = cred1 - cred0
-        unexplained = use - credited - (bal0 - bal1)
+        cursor.execute(_UNEXPLAINED.format(table=table), bounds)
+        totals = {pk: int(total) for pk, total in cursor.fetchall() if pk in accounts and total}
+        ids = sorted(totals)
+        readings = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cursor.execute(
+                _READINGS.format(table=table, ids=", ".join(["%s"] * len(chunk))), [*bounds, *chunk]
+            )
+            readings.extend(cursor.fetchall())
+    for pk, count, use, first, last in readings:
+        unexplained = totals[pk]
+        use = int(use or 0)
         tolerance = max(
             rules["use_tolerance_centi"],
             round_half_up(rules["use_tolerance_pct"] * max(use, 0), 100),
         )
         if abs(unexplained) <= tolerance:
             continue
-        first, last = windows.local_date(t0), windows.local_date(t1)
+        account = accounts[pk]
         _reason(
             account,
             "use_vs_purchases",
             names.get(account.account_id, ""),
-            (first, last),
+            (windows.local_date(first), windows.local_date(last)),
             gettext_noop(
-                "Over %(readings)s readings the meter reported %(use)s used, but "
-                "%(credited)s was credited and the balance went from %(before)s to "
-                "%(after)s: %(unexplained)s unexplained."
+                "Over %(readings)s readings the meter reported %(use)s used; "
+                "%(unexplained)s of it is explained neither by the credit written "
+                "to the card nor by the change of the meter's balance."
             ),
             rules,
             readings=count,
             use=format_centi(use),
-            credited=format_centi(credited),
-            before=format_centi(bal0),
-            after=format_centi(bal1),
             unexplained=format_centi(unexplained),
         )
 

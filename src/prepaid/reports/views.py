@@ -281,15 +281,8 @@ def summary(request: HttpRequest) -> HttpResponse:
         period=period,
         group=group,
         chart=chart,
-        periods=[("day", _("Day")), ("month", _("Month")), ("year", _("Year"))],
-        groups=[
-            ("none", _("None")),
-            ("operator", _("Operator")),
-            ("account", _("Account")),
-            ("price", _("Price")),
-            ("payment", _("Payment method")),
-            ("station", _("Station")),
-        ],
+        periods=[(k, v.text()) for k, v in services.PERIOD_LABELS.items()],
+        groups=[(k, v.text()) for k, v in services.GROUP_LABELS.items()],
     )
 
 

@@ -103,6 +103,8 @@ def record_write_backs(
     }
     now = timezone.now()
     rows = [_observation(card_record, card, wb, accounts.get(wb.sub_meter), now) for wb in new]
+    for row in rows:
+        _against_previous(row)
     stored = 0
     with transaction.atomic():
         for row in rows:
@@ -135,6 +137,30 @@ def record_write_backs(
                 },
             )
     return stored
+
+
+def _against_previous(row: WriteBackObservation) -> None:
+    """Use and unexplained difference since the previous reading of the same meter.
+
+    For an honest meter ``use = credit − (balance − previous balance)`` exactly: whatever
+    is left over is credit (or use) that no purchase explains."""
+    if row.customer_account is None or row.credited_centi is None:
+        return
+    previous = (
+        WriteBackObservation.objects.filter(
+            customer_account=row.customer_account,
+            meter_segment=row.meter_segment,
+            meter_time__lt=row.meter_time,
+            credited_centi__isnull=False,
+        )
+        .order_by("-meter_time", "-id")
+        .first()
+    )
+    if previous is None:
+        return
+    row.use_centi = row.cumulative_centi - previous.cumulative_centi
+    credit = row.credited_centi - (previous.credited_centi or 0)
+    row.unexplained_centi = row.use_centi - credit + (row.balance_centi - previous.balance_centi)
 
 
 def _observation(
