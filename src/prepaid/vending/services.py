@@ -14,9 +14,11 @@ transactions; views and CLI commands call one of them and render the result.
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 from django.db.models import Sum
@@ -43,6 +45,9 @@ from prepaid.vending.models import (
 )
 from prepaid.vending.shifts import current_shift
 from prepaid.vending.signals import user_card_read
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # A pending purchase younger than this belongs to a sale still running at some station:
 # reading the card elsewhere must not void it under that station's feet.
@@ -371,15 +376,35 @@ def _new_purchase(
     return purchase
 
 
-def _lock_for_purchase(customer_account_id: int) -> CustomerAccount:
+class _KeyAlreadyUsed(Exception):
+    """A concurrent request with the same key got the lock first (a double click)."""
+
+
+def _lock_for_purchase(customer_account_id: int, key: str) -> CustomerAccount:
     customer_account = (
         CustomerAccount.objects.select_for_update(of=("self",))  # not the shared account row
         .select_related("account", "customer", "price")
         .get(pk=customer_account_id)
     )
+    if Purchase.objects.filter(idempotency_key=key).exists():
+        raise _KeyAlreadyUsed
     if customer_account.purchases.filter(status=Purchase.Status.PENDING).exists():
         raise sale_in_progress()
     return customer_account
+
+
+def _once_per_key(service: Callable[P, R]) -> Callable[P, R]:
+    """When a request with the same key won the race, answer as a retry would: with the
+    first result (its own ``_replay`` at the start finds it now)."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return service(*args, **kwargs)
+        except _KeyAlreadyUsed:
+            return service(*args, **kwargs)
+
+    return run
 
 
 def _replay(key: str) -> Purchase | None:
@@ -614,6 +639,7 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
 # -- 开户 open account -------------------------------------------------------------------------
 
 
+@_once_per_key
 def open_account(
     station: Station,
     customer: Customer,
@@ -651,7 +677,7 @@ def open_account(
         raise _over_limit(account.limit_centi, room)
     with transaction.atomic():
         customer_account = _open_customer_account(station, customer, account, price)
-        customer_account = _lock_for_purchase(customer_account.pk)
+        customer_account = _lock_for_purchase(customer_account.pk, key)
         if customer_account.last_serial:
             raise PrepaidError(
                 "already_open",
@@ -764,6 +790,7 @@ def _register_card(
 # -- 销售 sale --------------------------------------------------------------------------------
 
 
+@_once_per_key
 def sell(
     station: Station,
     *,
@@ -789,7 +816,7 @@ def sell(
     priced = price_purchase(customer_account.price, quantity, amount, customer_account)
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk)
+        customer_account = _lock_for_purchase(customer_account.pk, key)
         _check_card_matches(user_card, customer_account)
         purchase = _new_purchase(
             station,
@@ -820,6 +847,7 @@ def _check_limit(
 # -- 充值修改 correction ------------------------------------------------------------------------
 
 
+@_once_per_key
 def correct(
     station: Station,
     *,
@@ -859,7 +887,7 @@ def correct(
     )
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk)
+        customer_account = _lock_for_purchase(customer_account.pk, key)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
             raise card_mismatch(customer_account.last_serial)
         purchase = _new_purchase(
@@ -996,6 +1024,7 @@ def _swap_cards(
 # -- 换表 meter change -------------------------------------------------------------------------
 
 
+@_once_per_key
 def meter_change(
     station: Station, *, remaining: Any, account_id: int | None = None, reason: str = "", key: str
 ) -> tuple[Purchase, MeterChange]:
@@ -1022,7 +1051,7 @@ def meter_change(
     _check_card_matches(user_card, customer_account)
     change = _plan_meter_change(user_card, customer_account, remaining_centi)
     with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk)
+        customer_account = _lock_for_purchase(customer_account.pk, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi)
         purchase = _new_purchase(
