@@ -145,7 +145,9 @@ def test_database_connection_dropped_mid_sale(counter, fault, left):
         env={"PREPAID_FAULT": fault},
     )
     assert result.returncode != 0
-    assert "terminating connection" in result.stderr or "server closed" in result.stderr
+    assert json.loads(result.stdout)["error"] == "database_error", result.stdout
+    reason = json.loads(result.stdout)["message"]
+    assert "terminating connection" in reason or "server closed" in reason, reason
     assert purchase_status(counter.site, key) == left
     settle_and_check(counter, key)
 
@@ -178,5 +180,7 @@ def test_sqlite_disk_full_mid_sale(counter, limit_kib):
         preexec_fn=limit_file_size(limit_kib * 1024),
     )
     if result.returncode != 0:
-        assert "disk I/O error" in result.stderr or "full" in result.stderr, result.stderr
+        # A clear refusal, not a traceback: the database error comes back as JSON.
+        assert json.loads(result.stdout)["error"] == "database_error", result.stdout
+        assert "Traceback" not in result.stderr, result.stderr
     settle_and_check(counter, key)

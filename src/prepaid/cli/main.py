@@ -124,8 +124,26 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         message = exc.translate(ctx.gettext)
         extra = getattr(exc, "extra", None) or {}
         return _fail(ctx.json_output, exc.code, message, exc.exit_status, extra)
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        # A dropped connection or a full disk: the transaction was rolled back, and anything
+        # left pending is settled by the next read of the card or by `prepaid reconcile`.
+        message = ctx.gettext(
+            "The database could not complete the operation (%(reason)s). Nothing was "
+            "half-written; read the card again or run “prepaid reconcile”."
+        ) % {"reason": str(exc).strip() or type(exc).__name__}
+        return _fail(ctx.json_output, "database_error", message, 1)
     ctx.emit(document)
     return 0
+
+
+def _is_database_error(exc: Exception) -> bool:
+    try:
+        from django.db import Error as DatabaseError
+    except ImportError:  # pragma: no cover - Django is a dependency
+        return False
+    return isinstance(exc, DatabaseError)
 
 
 def _fail(
