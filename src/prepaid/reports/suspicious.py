@@ -9,8 +9,9 @@ Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the set
 ``PREPAID_SUSPICIOUS_RULES``, by an administrator (:func:`save_rules`), or for one run):
 
 ``no_purchase``
-    a regular buyer (at least ``no_purchase_min_purchases`` purchases in the window) has not
-    bought for ``no_purchase_days`` days and for ``no_purchase_interval_factor`` times the
+    a regular buyer (at least ``no_purchase_min_purchases`` purchases in the last
+    ``no_purchase_lookback_months``) has not bought for ``no_purchase_days`` days and for
+    ``no_purchase_interval_pct`` % of the
     customer's usual interval between purchases;
 ``own_drop``
     the monthly quantity of the recent months is below ``drop_ratio_pct`` % of the customer's
@@ -78,8 +79,9 @@ DEFAULT_RULES: dict[str, int] = {
     "recent_months": 3,
     "trailing_months": 6,
     "no_purchase_days": 60,
-    "no_purchase_interval_factor": 3,
+    "no_purchase_interval_pct": 250,
     "no_purchase_min_purchases": 3,
+    "no_purchase_lookback_months": 12,
     "drop_ratio_pct": 35,
     "drop_min_trailing_centi": 200,  # 2.00 units a month: too little to judge below that
     "drop_min_open_months": 3,
@@ -147,7 +149,7 @@ def _validated(changes: dict[str, Any]) -> dict[str, int]:
                 value=text,
             )
         clean[key] = int(text)
-    for key in ("recent_months", "trailing_months"):
+    for key in ("recent_months", "trailing_months", "no_purchase_lookback_months"):
         if key in clean and not 1 <= clean[key] <= 24:
             raise InvalidInput(
                 "bad_rule_value", _("The rule setting %(key)s must be between 1 and 24."), key=key
@@ -389,10 +391,12 @@ def _load_purchases(accounts: dict[int, _Account], windows: _Windows) -> None:
     )
     recent = [date(windows.recent_start), date(windows.current)]
     trailing = [date(windows.trailing_start), date(windows.recent_start)]
+    lookback = min(
+        windows.trailing_start,
+        add_months(windows.current, -windows.rules["no_purchase_lookback_months"]),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [*recent, *recent, *trailing, date(windows.trailing_start), date(windows.current)]
-        )
+        cursor.execute(sql, [*recent, *recent, *trailing, date(lookback), date(windows.current)])
         rows = cursor.fetchall()
     by_key = {(a.customer_id, a.account_id): a for a in accounts.values()}
     end = _adapt(windows.end_time)  # compared with the database's own values, unparsed
@@ -532,7 +536,10 @@ def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
     days = (windows.as_of - last).days
     span = _datetime(account.last_sale) - _datetime(account.first_sale)
     interval = Fraction(span.days, account.window_count - 1)
-    if days < rules["no_purchase_days"] or days < rules["no_purchase_interval_factor"] * interval:
+    if (
+        days < rules["no_purchase_days"]
+        or days * 100 < rules["no_purchase_interval_pct"] * interval
+    ):
         return
     _reason(
         account,
