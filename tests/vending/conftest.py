@@ -80,14 +80,22 @@ class Office:
 
 @pytest.fixture
 def office(admin, tmp_path, site_key) -> Office:
-    from prepaid.accounts.services import add_price, create_account
-    from prepaid.customers.services import register_customer
-
     store = CardStore(tmp_path / "cards")
     store.root.mkdir()
     station = Station(
         operator=admin, reader=VirtualReader(store), site_key=site_key, name="counter-1"
     )
+    return build_office(station, store)
+
+
+def build_office(station: Station, store) -> Office:
+    """The office every vending test starts from: one water account (limit 999, pre-stored
+    5, alarm 10, overdraft 5, code 1234) with a flat and a tiered price, and one customer.
+    ``store`` is the card store of the station's reader (virtual or emulated chips)."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.customers.services import register_customer
+
+    admin = station.operator
     account = create_account(
         admin,
         meter_type="water",
@@ -107,4 +115,4 @@ def office(admin, tmp_path, site_key) -> Office:
         period="year",
     )
     customer = register_customer(admin, name="张三", phone="13800000000", address="幸福路1号")
-    return Office(station, store, account, price, tiered, customer, site_key)
+    return Office(station, store, account, price, tiered, customer, station.site_key)

@@ -19,7 +19,7 @@ import pytest
 from prepaid.readers.pcsc import PcscReader
 from prepaid.readers.testing_stack import READER_NAME, EmulatedCards, PcscStack
 from prepaid.vending.services import Station
-from vending.conftest import Office
+from vending.conftest import Office, build_office
 
 # The site's card secrets: the emulated cards come personalised with them.
 SITE_PSC = bytes.fromhex("3C5A7E")
@@ -48,8 +48,6 @@ def cards(pcsc_stack: PcscStack, card_profile: str) -> Iterator[EmulatedCards]:
 
 @pytest.fixture
 def office(admin, site_key: bytes, cards: EmulatedCards, card_profile: str) -> Office:
-    from prepaid.accounts.services import add_price, create_account
-    from prepaid.customers.services import register_customer
 
     reader = PcscReader.from_settings(
         reader_pattern=READER_NAME,
@@ -59,24 +57,4 @@ def office(admin, site_key: bytes, cards: EmulatedCards, card_profile: str) -> O
         dialect="acs",
     )
     station = Station(operator=admin, reader=reader, site_key=site_key, name="counter-1")
-    # As in tests/vending/conftest.py: the reused tests count on these numbers.
-    account = create_account(
-        admin,
-        meter_type="water",
-        sub_meter=1,
-        limit="999",
-        prestore="5",
-        alarm="10",
-        overdraft="5",
-        maintenance_code="1234",
-    )
-    price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
-    tiered = add_price(
-        admin,
-        account_id=account.pk,
-        name="阶梯水价",
-        tiers="0-180:5.00,180-260:7.00,260-:9.00",
-        period="year",
-    )
-    customer = register_customer(admin, name="张三", phone="13800000000", address="幸福路1号")
-    return Office(station, cards, account, price, tiered, customer, site_key)
+    return build_office(station, cards)  # the numbers the reused tests count on
