@@ -89,13 +89,18 @@ def office(admin, tmp_path, site_key) -> Office:
 
 
 def build_office(station: Station, store) -> Office:
-    """The office every vending test starts from: one water account (limit 999, pre-stored
-    5, alarm 10, overdraft 5, code 1234) with a flat and a tiered price, and one customer.
-    ``store`` is the card store of the station's reader (virtual or emulated chips)."""
+    """The office every vending test starts from, on the station's reader; ``store`` is the
+    card store of that reader (virtual or emulated chips)."""
+    account, price, tiered, customer = office_records(station.operator)
+    return Office(station, store, account, price, tiered, customer, station.site_key)
+
+
+def office_records(admin):
+    """One water account (limit 999, pre-stored 5, alarm 10, overdraft 5, code 1234) with a
+    flat and a tiered price, and one customer: what the vending and web tests count on."""
     from prepaid.accounts.services import add_price, create_account
     from prepaid.customers.services import register_customer
 
-    admin = station.operator
     account = create_account(
         admin,
         meter_type="water",
@@ -115,4 +120,4 @@ def build_office(station: Station, store) -> Office:
         period="year",
     )
     customer = register_customer(admin, name="张三", phone="13800000000", address="幸福路1号")
-    return Office(station, store, account, price, tiered, customer, station.site_key)
+    return account, price, tiered, customer

@@ -130,26 +130,7 @@ class WebOffice:
 
 @pytest.fixture
 def office(admin: Any, web_home: DataHome) -> WebOffice:
-    from prepaid.accounts.services import add_price, create_account
-    from prepaid.customers.services import register_customer
+    from vending.conftest import office_records
 
-    account = create_account(
-        admin,
-        meter_type="water",
-        sub_meter=1,
-        limit="999",
-        prestore="5",
-        alarm="10",
-        overdraft="5",
-        maintenance_code="1234",
-    )
-    price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
-    tiered = add_price(
-        admin,
-        account_id=account.pk,
-        name="阶梯水价",
-        tiers="0-180:5.00,180-260:7.00,260-:9.00",
-        period="year",
-    )
-    customer = register_customer(admin, name="张三", phone="13800000000", address="幸福路1号")
+    account, price, tiered, customer = office_records(admin)
     return WebOffice(web_home, admin, account, price, tiered, customer)
