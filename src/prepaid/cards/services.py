@@ -18,6 +18,7 @@ from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType
 from prepaid.core.errors import CardError, InvalidInput, PrepaidError, _
 from prepaid.operators.services import require_admin
+from prepaid.readers.lock import at_the_reader
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerCard
 from prepaid.vending.services import Station, card_not_swiped
@@ -83,6 +84,7 @@ def _record(
     )
 
 
+@at_the_reader
 def format_card(station: Station) -> Card:
     """Make the card in the reader a new card (新卡) with a fresh random serial (admin).
 
@@ -112,6 +114,7 @@ def _registered_user_card(serial: str | None) -> CustomerCard | None:
     return CustomerCard.objects.filter(serial=serial).first()
 
 
+@at_the_reader
 def recycle_card(station: Station) -> Card:
     """卡片回收: format any card back to a new card. A customer's active card may be
     recycled only when its last purchases have been swiped (no credit is lost)."""
@@ -168,6 +171,7 @@ def parameters_of(account: Account) -> MeterParameters:
     )
 
 
+@at_the_reader
 def make_tool_card(station: Station, tool: str, account: Account | None) -> Card:
     """Write a setting, clear-all, zero or check card from an account's parameters (admin)."""
     require_admin(station.operator)

@@ -35,6 +35,7 @@ from prepaid.customers.models import Customer
 from prepaid.operators.models import Operator
 from prepaid.operators.services import require_admin
 from prepaid.readers.base import CardReader
+from prepaid.readers.lock import at_the_reader
 from prepaid.vending import cardio
 from prepaid.vending.models import (
     CustomerAccount,
@@ -121,6 +122,7 @@ class UserCard:
         return self.record.customer
 
 
+@at_the_reader
 def read_user_card(station: Station) -> UserCard:
     """读卡 for vending: identify the customer's card, restore it if a write was torn, and
     settle purchases left pending on it."""
@@ -639,6 +641,7 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
 # -- 开户 open account -------------------------------------------------------------------------
 
 
+@at_the_reader
 @_once_per_key
 def open_account(
     station: Station,
@@ -790,6 +793,7 @@ def _register_card(
 # -- 销售 sale --------------------------------------------------------------------------------
 
 
+@at_the_reader
 @_once_per_key
 def sell(
     station: Station,
@@ -847,6 +851,7 @@ def _check_limit(
 # -- 充值修改 correction ------------------------------------------------------------------------
 
 
+@at_the_reader
 @_once_per_key
 def correct(
     station: Station,
@@ -916,6 +921,7 @@ class Reissue:
     fee: LedgerEntry | None
 
 
+@at_the_reader
 def reissue(
     station: Station, customer: Customer, *, fee: Any = None, payment: str = "cash", key: str
 ) -> Reissue:
@@ -1024,6 +1030,7 @@ def _swap_cards(
 # -- 换表 meter change -------------------------------------------------------------------------
 
 
+@at_the_reader
 @_once_per_key
 def meter_change(
     station: Station, *, remaining: Any, account_id: int | None = None, reason: str = "", key: str
