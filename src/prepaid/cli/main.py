@@ -8,6 +8,7 @@ With ``--json`` one JSON document goes to stdout: the result, or
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -36,6 +37,35 @@ COMMAND_MODULES = (
     "demo",
 )
 
+# The commands of each module, so that a command line builds the parser of its own command only
+# (importing and registering every module costs a command tens of milliseconds).
+# tests/cli/test_cli_startup.py keeps this in step with what the modules register.
+COMMANDS = {
+    "init": "init",
+    "serve": "serve",
+    "operator": "operator",
+    "account": "account",
+    "price": "price",
+    "user": "user",
+    "card": "card",
+    "open": "vend",
+    "sell": "vend",
+    "correct": "vend",
+    "reissue": "vend",
+    "meter-change": "vend",
+    "meter": "meter",
+    "reconcile": "reconcile",
+    "audit": "audit",
+    "backup": "backup",
+    "restore": "restore",
+    "report": "report",
+    "shift": "shift",
+    "demo": "demo",
+}
+# Options of the top level, before the command.
+_FLAGS = {"--json"}
+_VALUED = {"--lang", "--home"}
+
 LANGUAGES = {"zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-hans", "en": "en"}
 
 
@@ -48,7 +78,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The parser of the commands of ``modules`` (default: every command)."""
     common = _Parser(add_help=False)
     common.add_argument(
         "--json",
@@ -67,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prepaid", description="Prepaid IC-card vending", parents=[common])
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"prepaid.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -76,6 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(subparsers, common)
     return parser
+
+
+def command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command on the command line, or None when that takes parsing to tell
+    (help, an abbreviated or unknown option, no or an unknown command)."""
+    args = iter(argv)
+    for arg in args:
+        option, equals, _value = arg.partition("=")
+        if arg in _FLAGS or (equals and option in _VALUED):
+            continue
+        if arg in _VALUED:
+            next(args, None)  # its value
+            continue
+        return COMMANDS.get(arg)
+    return None
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse with the named command's parser alone; anything it refuses is parsed again with
+    every command, so that help and errors read exactly the same."""
+    module = command_module(argv)
+    if module is not None:
+        try:
+            return build_parser((module,)).parse_args(argv)
+        except UsageError:
+            pass
+    return build_parser().parse_args(argv)
 
 
 def _language(args: argparse.Namespace) -> str:
@@ -96,13 +154,32 @@ def _setup_django(language: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Run as a program, start-up (Django's imports and models) allocates hundreds of thousands
+    # of objects and frees almost none: collecting them is wasted time. They are collected
+    # again once the command runs; start-up's survivors are set aside for good (gc.freeze).
+    collecting = argv is None and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        started = _start(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+    if isinstance(started, int):
+        return started
+    return run(*started)
+
+
+def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
+    """Parse the command line, and set up Django if the command needs it. Returns the context
+    and the arguments, or the exit status of a usage error."""
     from prepaid.cli.context import Context
     from prepaid.home import DataHome, default_home
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     json_output = "--json" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         language = _language(args)
     except UsageError as exc:
         return _fail(json_output, "usage", str(exc), 2)
@@ -112,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(home=DataHome(default_home()), json_output=json_output, language=language)
     if getattr(args, "needs_django", True):
         _setup_django(language)
-    return run(ctx, args)
+    return ctx, args
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:

@@ -1,0 +1,148 @@
+"""A command builds the parser of its own command only, and imports nothing it does not use;
+what it parses, and the errors and help it prints, are those of the whole parser."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prepaid.cli import main as cli
+
+
+def _names(module: str) -> list[str]:
+    parser = cli._Parser(prog="prepaid")
+    subparsers = parser.add_subparsers(dest="command", parser_class=cli._Parser)
+    importlib.import_module(f"prepaid.cli.{module}").register(
+        subparsers, cli._Parser(add_help=False)
+    )
+    return list(subparsers.choices)
+
+
+def test_the_command_map_is_what_the_modules_register():
+    registered = {name: module for module in cli.COMMAND_MODULES for name in _names(module)}
+    assert cli.COMMANDS == registered
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["operator", "list"], "operator"),
+        (["--json", "sell", "--quantity", "1"], "vend"),
+        (["--lang", "en", "--home", "/tmp/x", "meter-change", "--remaining", "1"], "vend"),
+        (["--lang=en", "--json", "report", "sales"], "report"),
+        (["--home", "sell", "operator", "list"], "operator"),  # a data directory named “sell”
+        (["--help"], None),
+        (["-h", "card", "read"], None),
+        (["--ho", "x", "card", "read"], None),  # abbreviated option: left to argparse
+        (["bogus"], None),
+        ([], None),
+        (["--json"], None),
+    ],
+)
+def test_the_command_is_told_from_the_command_line(argv, module):
+    assert cli.command_module(argv) == module
+
+
+def _outcome(parse, argv):
+    try:
+        namespace = parse(argv)
+    except cli.UsageError as exc:
+        return ("usage", str(exc))
+    return ("parsed", vars(namespace))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["operator", "list"],
+        ["--json", "--lang", "en", "card", "read"],
+        ["card", "make", "setting", "--account", "1"],
+        ["sell", "--amount", "19.99", "--pay", "wechat", "--key", "k1"],
+        ["open", "00000001", "--account", "1", "--price", "2", "--quantity", "10"],
+        ["report", "sales", "--from", "2025-01-01", "--format", "csv", "-o", "x.csv"],
+        ["user", "find", "王"],
+        ["--home", "sell", "operator", "list"],
+        # refused: the same message as the whole parser gives
+        ["sell"],
+        ["sell", "--quantity", "1", "--amount", "2"],
+        ["--json", "sell", "--bogus"],
+        ["report", "sales", "--from", "yesterday"],
+        ["card", "make", "nothing"],
+        ["operator"],
+        ["bogus", "list"],
+        ["--lang"],
+        [],
+    ],
+)
+def test_parsing_one_command_is_parsing_with_all(argv):
+    assert _outcome(cli.parse_args, argv) == _outcome(cli.build_parser().parse_args, argv)
+
+
+def test_help_of_a_command_is_unchanged(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["sell", "--help"])
+    whole = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.parse_args(["sell", "--help"])
+    assert capsys.readouterr().out == whole
+    assert "--quantity" in whole
+
+
+def _modules_after(home: Path, *argv: str) -> dict[str, object]:
+    """Run one command as a program; report which modules it imported."""
+    code = (
+        "import json, sys\n"
+        "from prepaid.cli.main import main\n"
+        f"status = main({list(argv)!r})\n"
+        "sys.stdout.flush()\n"
+        "print('\\n' + json.dumps({'status': status, 'modules': sorted(sys.modules)}))\n"
+    )
+    env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_PASSWORD": "Startup-pw-1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_command_imports_what_it_uses_only(tmp_path):
+    home = tmp_path / "data"
+    init = _modules_after(home, "--json", "init", "--admin-password", "Startup-pw-1")
+    assert init["status"] == 0
+
+    card = _modules_after(home, "--json", "card", "list")
+    assert card["status"] == 0
+    assert not any(m == "django" or m.startswith("django.") for m in card["modules"])
+    assert [m for m in card["modules"] if m.startswith("prepaid.cli.")] == [
+        "prepaid.cli.card",
+        "prepaid.cli.context",
+        "prepaid.cli.main",
+    ]
+
+    report = _modules_after(home, "--json", "report", "sales", "--format", "csv")
+    assert report["status"] == 0
+    assert "openpyxl" not in report["modules"]
+    assert "prepaid.cli.vend" not in report["modules"]
+
+
+def test_run_as_a_program_start_up_leaves_garbage_collection_on(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["prepaid", "--lang", "xx", "operator", "list"])
+    try:
+        assert cli.main() == 2  # an unknown language: a usage error
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_called_in_process_start_up_does_not_touch_garbage_collection(monkeypatch):
+    monkeypatch.setattr(gc, "disable", lambda: pytest.fail("gc.disable() in process"))
+    monkeypatch.setattr(gc, "freeze", lambda: pytest.fail("gc.freeze() in process"))
+    assert cli.main(["--lang", "xx", "operator", "list"]) == 2
