@@ -13,12 +13,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.models import AuditEntry, AuditHead
+from prepaid.rows import Table
 
 GENESIS = "0" * 64
+
+# Every change appends here, on the hot path of a sale: plain statements (see prepaid.rows).
+ENTRIES = Table(AuditEntry)
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
@@ -58,10 +62,12 @@ def log_action(
 ) -> AuditEntry:
     """Append one audit entry. Must run inside the transaction of the change it records."""
     assert transaction.get_connection().in_atomic_block, "audit outside a transaction"
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    head = _locked_head()
     if head is None:
-        head = AuditHead.objects.create(pk=1, last_hash=GENESIS, count=0)
-        head = AuditHead.objects.select_for_update().get(pk=1)
+        AuditHead.objects.create(pk=1, last_hash=GENESIS, count=0)
+        head = _locked_head()
+        assert head is not None
+    last_hash, count = head
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -75,14 +81,25 @@ def log_action(
         object_id=object_id,
         before=_jsonable(before),
         after=_jsonable(after),
-        previous_hash=head.last_hash,
+        previous_hash=last_hash,
     )
     entry.hash = _row_hash(entry.previous_hash, _hashed_fields(entry))
-    entry.save()
-    head.last_hash = entry.hash
-    head.count += 1
-    head.save(update_fields=["last_hash", "count"])
+    ENTRIES.insert(entry)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE audit_audithead SET last_hash = %s, "count" = %s WHERE id = 1',
+            [entry.hash, count + 1],
+        )
     return entry
+
+
+def _locked_head() -> tuple[str, int] | None:
+    """The chain's head, locked until the transaction ends (so the chain stays a chain)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT last_hash, "count" FROM audit_audithead WHERE id = 1' + lock)
+        row = cursor.fetchone()
+    return (row[0], int(row[1])) if row else None
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,13 +1,15 @@
 """The virtual card reader: cards are 256-byte files in the card store.
 
-One card at a time is "in the reader" (its name in ``cards/READER``). Writes replace the
-file atomically (write + fsync + rename) and are verified by reading back. For tests a write
-can be cut after N bytes (``cut_after``), leaving the card as a real chip would be when pulled
-out mid-write: the first N bytes new, the rest as before.
+One card at a time is "in the reader" (its name in ``cards/READER``). Writes go to the card
+file in place, as on a chip (``pwrite`` + ``fdatasync``), and are verified by reading back; a
+crash in the middle leaves a torn card, which the codec detects and the office restores. For
+tests a write can be cut after N bytes (``cut_after``), leaving the card as a real chip would
+be when pulled out mid-write: the first N bytes new, the rest as before.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -107,7 +109,8 @@ class VirtualReader:
         name = self.serial()
         path = self.store.path(name)
         old = path.read_bytes()
-        if len(old) != CARD_IMAGE_SIZE:
+        damaged = len(old) != CARD_IMAGE_SIZE
+        if damaged:
             old = old[:CARD_IMAGE_SIZE].ljust(CARD_IMAGE_SIZE, b"\0")
         if self.cut_after is not None and self.cut_after < len(data):
             torn = old[:offset] + data[: self.cut_after] + old[offset + self.cut_after :]
@@ -117,7 +120,24 @@ class VirtualReader:
                 "card_removed",
                 _("The card was removed during the write; put it back and read it again."),
             )
-        new = old[:offset] + data + old[offset + len(data) :]
-        atomic_write(path, new)
+        if damaged:  # a file of the wrong size: rewrite it whole
+            atomic_write(path, old[:offset] + data + old[offset + len(data) :])
+        else:  # in place, as on a chip
+            _write_in_place(path, data, offset)
         if path.read_bytes()[offset : offset + len(data)] != data:
             raise write_failed()
+
+
+def _write_in_place(path: Path, data: bytes, offset: int) -> None:
+    """Write ``data`` at ``offset`` of the card file and wait until it is on the disk. A crash
+    in the middle leaves a torn card, as a chip pulled out mid-write would: the codec detects
+    it and the office restores it from its records."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.services import log_action
 from prepaid.core.card.model import Card, CardType, WriteBack
 from prepaid.reports.models import WriteBackObservation
-from prepaid.vending.models import CustomerAccount, CustomerCard, MeterChange, Purchase
+from prepaid.rows import Table, scalar
+from prepaid.vending import cardio
+from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
+
+OBSERVATIONS = Table(WriteBackObservation)
 
 
 def meter_time(write_back: WriteBack) -> datetime.datetime:
@@ -40,22 +43,25 @@ def credited_centi(customer_account: CustomerAccount, last_serial: int) -> int:
     """What the office had credited on this account up to a purchase serial: completed
     purchases and transfers, and a pending first write of a serial (a correction pending
     beside its completed original is not counted twice)."""
-    live = Q(status=Purchase.Status.COMPLETED) | Q(
-        status=Purchase.Status.PENDING, supersedes__isnull=True
-    )
-    total = (
-        Purchase.objects.filter(customer_account=customer_account, serial__lte=last_serial)
-        .filter(live)
-        .aggregate(total=Sum("quantity_centi"))["total"]
+    total = scalar(
+        "SELECT SUM(quantity_centi) FROM vending_purchase "
+        "WHERE customer_account_id = %s AND serial <= %s "
+        "AND (status = %s OR (status = %s AND supersedes_id IS NULL))",
+        [customer_account.pk, last_serial, Purchase.Status.COMPLETED, Purchase.Status.PENDING],
     )
     return int(total or 0)
 
 
 def meter_segment(customer_account: CustomerAccount, last_serial: int) -> int:
     """How many meter changes came before a serial: which physical meter wrote the record."""
-    return MeterChange.objects.filter(
-        customer_account=customer_account, transfer__serial__lte=last_serial
-    ).count()
+    return int(
+        scalar(
+            "SELECT COUNT(*) FROM vending_meterchange mc "
+            "JOIN vending_purchase tp ON mc.transfer_id = tp.id "
+            "WHERE mc.customer_account_id = %s AND tp.serial <= %s",
+            [customer_account.pk, last_serial],
+        )
+    )
 
 
 def record_write_backs(
@@ -80,26 +86,30 @@ def record_write_backs(
         ): wb
         for wb in card.write_backs
     }
-    seen = set(
-        WriteBackObservation.objects.filter(
-            card_serial=card.serial, meter_time__in=[k[2] for k in candidates]
-        ).values_list(
-            "card_serial",
-            "sub_meter",
-            "meter_time",
-            "last_serial",
-            "balance_centi",
-            "cumulative_centi",
+    times = sorted({k[2] for k in candidates})
+    seen = {
+        _key(
+            o.card_serial,
+            o.sub_meter,
+            o.meter_time,
+            o.last_serial,
+            o.balance_centi,
+            o.cumulative_centi,
         )
-    )
+        for o in OBSERVATIONS.select(
+            f"card_serial = %s AND meter_time IN ({', '.join(['%s'] * len(times))})",
+            [card.serial, *(connection.ops.adapt_datetimefield_value(t) for t in times)],
+        )
+    }
     new = [wb for key, wb in candidates.items() if key not in seen]
     if not new:
         return 0
     accounts = {
         ca.account.sub_meter: ca
-        for ca in CustomerAccount.objects.filter(
-            customer_id=card_record.customer_id
-        ).select_related("account")
+        for ca in map(
+            cardio.with_account,
+            cardio.CUSTOMER_ACCOUNTS.select("customer_id = %s", [card_record.customer_id]),
+        )
     }
     now = timezone.now()
     rows = [_observation(card_record, card, wb, accounts.get(wb.sub_meter), now) for wb in new]
@@ -110,7 +120,7 @@ def record_write_backs(
         for row in rows:
             try:
                 with transaction.atomic():  # another station may store it at the same moment
-                    row.save()
+                    OBSERVATIONS.insert(row)
                 stored += 1
             except IntegrityError:
                 continue
@@ -146,15 +156,15 @@ def _against_previous(row: WriteBackObservation) -> None:
     is left over is credit (or use) that no purchase explains."""
     if row.customer_account is None or row.credited_centi is None:
         return
-    previous = (
-        WriteBackObservation.objects.filter(
-            customer_account=row.customer_account,
-            meter_segment=row.meter_segment,
-            meter_time__lt=row.meter_time,
-            credited_centi__isnull=False,
-        )
-        .order_by("-meter_time", "-id")
-        .first()
+    previous = OBSERVATIONS.first(
+        "customer_account_id = %s AND meter_segment = %s AND meter_time < %s "
+        "AND credited_centi IS NOT NULL",
+        [
+            row.customer_account_id,
+            row.meter_segment,
+            connection.ops.adapt_datetimefield_value(row.meter_time),
+        ],
+        order="meter_time DESC, id DESC",
     )
     if previous is None:
         return

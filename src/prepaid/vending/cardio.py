@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from prepaid.accounts.models import Account
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
 from prepaid.core.errors import CardError, PrepaidError, ReaderError, _
 from prepaid.readers.base import CardReader
+from prepaid.rows import Table
 from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
 
 
@@ -69,17 +71,30 @@ def read(reader: CardReader, site_key: bytes) -> ReadCard:
     return ReadCard(image, card, None, card.serial or None)
 
 
+PURCHASES = Table(Purchase)
+CUSTOMER_ACCOUNTS = Table(CustomerAccount)
+ACCOUNTS = Table(Account)
+
+
 def live_purchase(customer_account: CustomerAccount) -> Purchase | None:
     """What the card should carry for this account: a pending purchase, else the latest
     completed one."""
-    pending = customer_account.purchases.filter(status=Purchase.Status.PENDING).first()
-    if pending is not None:
-        return pending
-    return (
-        customer_account.purchases.filter(status=Purchase.Status.COMPLETED)
-        .order_by("-serial", "-id")
-        .first()
+    pending, completed = Purchase.Status.PENDING, Purchase.Status.COMPLETED
+    purchase = PURCHASES.first(
+        "customer_account_id = %s AND status IN (%s, %s)",
+        [customer_account.pk, pending, completed, pending],
+        order="status = %s DESC, serial DESC, id DESC",
     )
+    if purchase is not None:
+        purchase.customer_account = customer_account
+    return purchase
+
+
+def with_account(customer_account: CustomerAccount) -> CustomerAccount:
+    """``customer_account`` with its account (sub-meter, meter type, limits) at hand."""
+    if not CustomerAccount.account.is_cached(customer_account):
+        customer_account.account = ACCOUNTS.get(customer_account.account_id)
+    return customer_account
 
 
 def slot_for(purchase: Purchase) -> Slot:
@@ -97,11 +112,9 @@ def slot_for(purchase: Purchase) -> Slot:
 def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
     """The user card as the database says it should be, with any pending purchase on it."""
     slots = []
-    accounts = CustomerAccount.objects.filter(customer_id=card_record.customer_id).select_related(
-        "account"
-    )
+    accounts = CUSTOMER_ACCOUNTS.select("customer_id = %s", [card_record.customer_id])
     for customer_account in accounts:
-        purchase = live_purchase(customer_account)
+        purchase = live_purchase(with_account(customer_account))
         if purchase is not None:
             slots.append(slot_for(purchase))
     card = Card(

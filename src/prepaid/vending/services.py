@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.accounts.models import Account, Price, PriceVersion
@@ -36,6 +35,7 @@ from prepaid.operators.models import Operator
 from prepaid.operators.services import require_admin
 from prepaid.readers.base import CardReader
 from prepaid.readers.lock import at_the_reader
+from prepaid.rows import Table, scalar
 from prepaid.vending import cardio
 from prepaid.vending.models import (
     CustomerAccount,
@@ -49,6 +49,14 @@ from prepaid.vending.signals import user_card_read
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# The sale's own statements, plain (see prepaid.rows): the counter's hot path.
+CARDS = Table(CustomerCard)
+CUSTOMERS = Table(Customer)
+PRICES = Table(Price)
+VERSIONS = Table(PriceVersion)
+PURCHASES = cardio.PURCHASES
+LEDGER = Table(LedgerEntry)
 
 # A pending purchase younger than this belongs to a sale still running at some station:
 # reading the card elsewhere must not void it under that station's feet.
@@ -123,9 +131,11 @@ class UserCard:
 
 
 @at_the_reader
-def read_user_card(station: Station) -> UserCard:
+def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
     """读卡 for vending: identify the customer's card, restore it if a write was torn, and
-    settle purchases left pending on it."""
+    settle purchases left pending on it. The meters' write-backs on it are recorded
+    (``user_card_read``), unless ``observe`` is false: then the caller records them
+    (:class:`_WriteBacks`)."""
     read = cardio.read(station.reader, station.site_key)
     record = _registered_card(read.serial)
     if read.card is None or read.card.type == CardType.NEW:
@@ -146,16 +156,53 @@ def read_user_card(station: Station) -> UserCard:
     if record.status != CustomerCard.Status.ACTIVE:
         raise cardio.unknown_card()
     _settle_pending(station, record, card)
-    user_card_read.send(
-        CustomerCard, card_record=record, card=card, operator=station.operator, station=station.name
-    )
-    return UserCard(record, card)
+    user_card = UserCard(record, card)
+    if observe:
+        _WriteBacks(station, user_card).record()
+    return user_card
+
+
+class _WriteBacks:
+    """What the meters wrote back on a card just read, recorded once: within the sale's first
+    transaction (one commit less at the counter), or on its own when the sale stops before
+    that transaction commits — a refused sale still records what the card showed."""
+
+    def __init__(self, station: Station, user_card: UserCard) -> None:
+        self.station = station
+        self.user_card = user_card
+        self.recorded = False
+
+    def record(self) -> None:
+        user_card_read.send(
+            CustomerCard,
+            card_record=self.user_card.record,
+            card=self.user_card.card,
+            operator=self.station.operator,
+            station=self.station.name,
+        )
+
+    def __enter__(self) -> _WriteBacks:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.recorded:
+            return
+        if exc_type is None:
+            self.record()
+            return
+        try:
+            self.record()
+        except Exception:  # the sale's own error matters more; the next read records them
+            pass
 
 
 def _registered_card(serial: str | None) -> CustomerCard | None:
     if not serial:
         return None
-    return CustomerCard.objects.select_related("customer").filter(serial=serial).first()
+    record = CARDS.first("serial = %s", [serial])
+    if record is not None:
+        record.customer = CUSTOMERS.get(record.customer_id)
+    return record
 
 
 def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -> Card:
@@ -183,10 +230,15 @@ def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -
 
 
 def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
-    pendings = Purchase.objects.filter(
-        customer_account__customer=record.customer, status=Purchase.Status.PENDING
+    pendings = PURCHASES.select(
+        "status = %s AND customer_account_id IN "
+        "(SELECT id FROM vending_customeraccount WHERE customer_id = %s)",
+        [Purchase.Status.PENDING, record.customer_id],
     )
-    for purchase in pendings.select_related("customer_account__account"):
+    for purchase in pendings:
+        purchase.customer_account = cardio.with_account(
+            cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id)
+        )
         if cardio.carries(card, purchase):
             complete_purchase(station, purchase.pk)
         elif purchase.station != station.name and timezone.now() - purchase.created_at < IN_FLIGHT:
@@ -199,10 +251,10 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
 
 
 def _customer_account(customer: Customer, account_id: int | None) -> CustomerAccount:
-    accounts = CustomerAccount.objects.filter(customer=customer).select_related("account", "price")
+    where, params = "customer_id = %s", [customer.pk]
     if account_id is not None:
-        accounts = accounts.filter(account_id=account_id)
-    found = list(accounts[:2])
+        where, params = where + " AND account_id = %s", [*params, account_id]
+    found = cardio.CUSTOMER_ACCOUNTS.select(where, params, order="id", limit=2)
     if not found:
         raise PrepaidError(
             "account_not_open", _("This customer has no account opened on that utility.")
@@ -211,7 +263,16 @@ def _customer_account(customer: Customer, account_id: int | None) -> CustomerAcc
         raise InvalidInput(
             "account_required", _("This card carries several accounts: choose one (--account).")
         )
-    return found[0]
+    return _attached(found[0], customer)
+
+
+def _attached(
+    customer_account: CustomerAccount, customer: Customer | None = None
+) -> CustomerAccount:
+    """The customer account with its customer, account and price at hand."""
+    customer_account.customer = customer or CUSTOMERS.get(customer_account.customer_id)
+    customer_account.price = PRICES.get(customer_account.price_id)
+    return cardio.with_account(customer_account)
 
 
 def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) -> None:
@@ -239,7 +300,13 @@ def card_mismatch(expected: int) -> PrepaidError:
 def _tariff(price: Price, day: datetime.date) -> tuple[PriceVersion, pricing.Tariff]:
     from prepaid.accounts.services import current_version, tariff_of
 
-    version = current_version(price, day)
+    version = VERSIONS.first(
+        "price_id = %s AND effective_from <= %s",
+        [price.pk, connection.ops.adapt_datefield_value(day)],
+        order="effective_from DESC, number DESC",
+    )
+    if version is None:
+        version = current_version(price, day)  # refuses: the price is not in effect yet
     return version, tariff_of(version)
 
 
@@ -248,12 +315,17 @@ def _period_quantity(
 ) -> int:
     if start is None:
         return 0
-    purchases = customer_account.purchases.filter(
-        status=Purchase.Status.COMPLETED, kind=Purchase.Kind.PURCHASE, period_start=start
+    total = scalar(
+        "SELECT SUM(quantity_centi) FROM vending_purchase WHERE customer_account_id = %s "
+        "AND status = %s AND kind = %s AND period_start = %s AND id <> %s",
+        [
+            customer_account.pk,
+            Purchase.Status.COMPLETED,
+            Purchase.Kind.PURCHASE,
+            connection.ops.adapt_datefield_value(start),
+            exclude.pk if exclude is not None else 0,
+        ],
     )
-    if exclude is not None:
-        purchases = purchases.exclude(pk=exclude.pk)
-    total = purchases.aggregate(total=Sum("quantity_centi"))["total"]
     return int(total or 0)
 
 
@@ -338,16 +410,8 @@ def _new_purchase(
     supersedes: Purchase | None = None,
 ) -> Purchase:
     assert transaction.get_connection().in_atomic_block
-    # Locked after the account: a reissue (which locks the card first) waits for this sale,
-    # and a sale never books on a card a reissue has just revoked.
-    if (
-        not CustomerCard.objects.select_for_update()
-        .filter(pk=card.pk, status=CustomerCard.Status.ACTIVE)
-        .values_list("pk")
-        .first()
-    ):
-        raise cardio.card_revoked()
-    purchase = Purchase.objects.create(
+    _lock_active_card(card)
+    purchase = Purchase(
         customer_account=customer_account,
         serial=serial,
         kind=kind,
@@ -368,6 +432,7 @@ def _new_purchase(
         station=station.name,
         created_at=timezone.now(),
     )
+    PURCHASES.insert(purchase)
     log_action(
         station.operator,
         f"{_action(purchase)}.begin",
@@ -378,20 +443,44 @@ def _new_purchase(
     return purchase
 
 
+def _lock_active_card(card: CustomerCard) -> None:
+    """Lock the card's row, refusing a revoked card. Locked after the account: a reissue
+    (which locks the card first) waits for this sale, and a sale never books on a card a
+    reissue has just revoked."""
+    if not CARDS.select(
+        "id = %s AND status = %s", [card.pk, CustomerCard.Status.ACTIVE], for_update=True
+    ):
+        raise cardio.card_revoked()
+
+
 class _KeyAlreadyUsed(Exception):
     """A concurrent request with the same key got the lock first (a double click)."""
 
 
-def _lock_for_purchase(customer_account_id: int, key: str) -> CustomerAccount:
-    customer_account = (
-        CustomerAccount.objects.select_for_update(of=("self",))  # not the shared account row
-        .select_related("account", "customer", "price")
-        .get(pk=customer_account_id)
-    )
-    if Purchase.objects.filter(idempotency_key=key).exists():
+def _lock_for_purchase(known: CustomerAccount, key: str) -> CustomerAccount:
+    """The customer account locked for a new purchase, as it is now in the database."""
+    customer_account_id = known.pk
+    customer_account = cardio.CUSTOMER_ACCOUNTS.get(customer_account_id, for_update=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM vending_purchase WHERE idempotency_key = %s), "
+            "EXISTS (SELECT 1 FROM vending_purchase WHERE customer_account_id = %s "
+            "AND status = %s)",
+            [key, customer_account_id, Purchase.Status.PENDING],
+        )
+        key_used, pending = cursor.fetchone()
+    if key_used:
         raise _KeyAlreadyUsed
-    if customer_account.purchases.filter(status=Purchase.Status.PENDING).exists():
+    if pending:
         raise sale_in_progress()
+    related = (CustomerAccount.customer, CustomerAccount.account, CustomerAccount.price)
+    if customer_account.price_id != known.price_id or not all(
+        field.is_cached(known) for field in related
+    ):
+        return _attached(customer_account)
+    customer_account.customer = known.customer
+    customer_account.account = known.account
+    customer_account.price = known.price
     return customer_account
 
 
@@ -411,7 +500,7 @@ def _once_per_key(service: Callable[P, R]) -> Callable[P, R]:
 
 def _replay(key: str) -> Purchase | None:
     """A retried request (same idempotency key) gets the first result, charged once."""
-    purchase = Purchase.objects.filter(idempotency_key=key).first()
+    purchase = PURCHASES.first("idempotency_key = %s", [key])
     if purchase is None:
         return None
     if purchase.status == Purchase.Status.PENDING:
@@ -423,6 +512,20 @@ def _replay(key: str) -> Purchase | None:
             "purchase_voided",
             _("This request was voided because the card was not written; start a new one."),
         )
+    return _with_relations(purchase)
+
+
+def _with_relations(
+    purchase: Purchase, customer_account: CustomerAccount | None = None
+) -> Purchase:
+    """The purchase with what its document shows at hand: account, customer, price…"""
+    purchase.customer_account = _attached(
+        customer_account or cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id)
+    )
+    if purchase.price_version_id is not None:
+        purchase.price_version = VERSIONS.get(purchase.price_version_id)
+    if purchase.supersedes_id is not None:
+        purchase.supersedes = PURCHASES.get(purchase.supersedes_id)
     return purchase
 
 
@@ -444,7 +547,7 @@ def _write_and_complete(
     except (ReaderError, CardError):
         _after_failed_write(station, purchase)
         raise
-    return complete_purchase(station, purchase.pk)
+    return complete_purchase(station, purchase.pk, known=purchase)
 
 
 def _after_failed_write(station: Station, purchase: Purchase) -> None:
@@ -462,33 +565,43 @@ def _after_failed_write(station: Station, purchase: Purchase) -> None:
 
 
 @transaction.atomic
-def complete_purchase(station: Station, purchase_id: int) -> Purchase:
-    purchase = (
-        # Lock the purchase only: PostgreSQL refuses FOR UPDATE of the outer-joined original.
-        Purchase.objects.select_for_update(of=("self",))
-        .select_related("customer_account__account", "customer_account__customer", "supersedes")
-        .get(pk=purchase_id)
-    )
+def complete_purchase(
+    station: Station, purchase_id: int, known: Purchase | None = None
+) -> Purchase:
+    """Phase two: the card carries the purchase, so it is booked. ``known`` is the purchase as
+    this station wrote it, with its relations at hand."""
+    purchase = PURCHASES.get(purchase_id, for_update=True)
     if purchase.status == Purchase.Status.COMPLETED:
-        return purchase
+        return _with_relations(purchase)
     if purchase.status != Purchase.Status.PENDING:
         raise PrepaidError(
             "purchase_voided", _("This purchase was voided and cannot be completed.")
         )
-    customer_account = CustomerAccount.objects.select_for_update().get(
-        pk=purchase.customer_account_id
-    )
+    customer_account = cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id, for_update=True)
+    if (
+        known is not None
+        and known.pk == purchase.pk
+        and known.customer_account.price_id == customer_account.price_id
+    ):
+        customer_account.customer = known.customer_account.customer
+        customer_account.account = known.customer_account.account
+        customer_account.price = known.customer_account.price
+        purchase.customer_account = customer_account
+        purchase.price_version = known.price_version
+        purchase.supersedes = known.supersedes
+    else:
+        _with_relations(purchase, customer_account)
     original = purchase.supersedes
     if original is not None:
         original.status = Purchase.Status.CORRECTED
         original.resolved_at = timezone.now()
-        original.save(update_fields=["status", "resolved_at"])
+        PURCHASES.update(original, "status", "resolved_at")
         _book_reversal(station, original, purchase)
     purchase.status = Purchase.Status.COMPLETED
     purchase.resolved_at = timezone.now()
-    purchase.save(update_fields=["status", "resolved_at"])
+    PURCHASES.update(purchase, "status", "resolved_at")
     customer_account.last_serial = purchase.serial
-    customer_account.save(update_fields=["last_serial"])
+    cardio.CUSTOMER_ACCOUNTS.update(customer_account, "last_serial")
     _book(station, purchase)
     log_action(
         station.operator,
@@ -503,12 +616,12 @@ def complete_purchase(station: Station, purchase_id: int) -> Purchase:
 
 @transaction.atomic
 def void_purchase(station: Station, purchase_id: int, reason: str) -> Purchase:
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    purchase = PURCHASES.get(purchase_id, for_update=True)
     if purchase.status != Purchase.Status.PENDING:
         return purchase
     purchase.status = Purchase.Status.VOIDED
     purchase.resolved_at = timezone.now()
-    purchase.save(update_fields=["status", "resolved_at"])
+    PURCHASES.update(purchase, "status", "resolved_at")
     log_action(
         station.operator,
         f"{_action(purchase)}.void",
@@ -544,7 +657,7 @@ def _entry(
     remarks: str = "",
 ) -> LedgerEntry:
     assert transaction.get_connection().in_atomic_block
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         kind=kind,
         time=timezone.now(),
         customer=customer,
@@ -562,6 +675,7 @@ def _entry(
         idempotency_key=key,
         remarks=remarks,
     )
+    LEDGER.insert(entry)
     log_action(
         station.operator,
         f"ledger.{kind}",
@@ -680,7 +794,7 @@ def open_account(
         raise _over_limit(account.limit_centi, room)
     with transaction.atomic():
         customer_account = _open_customer_account(station, customer, account, price)
-        customer_account = _lock_for_purchase(customer_account.pk, key)
+        customer_account = _lock_for_purchase(customer_account, key)
         if customer_account.last_serial:
             raise PrepaidError(
                 "already_open",
@@ -811,28 +925,33 @@ def sell(
     replayed = _replay(key)
     if replayed is not None:
         return replayed
-    user_card = read_user_card(station)
-    customer_account = _customer_account(user_card.customer, account_id)
-    sub_meter = customer_account.account.sub_meter
-    if not user_card.card.swiped(sub_meter):
-        raise card_not_swiped()
-    _check_card_matches(user_card, customer_account)
-    priced = price_purchase(customer_account.price, quantity, amount, customer_account)
-    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
-    with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk, key)
+    user_card = read_user_card(station, observe=False)
+    with _WriteBacks(station, user_card) as write_backs:
+        customer_account = _customer_account(user_card.customer, account_id)
+        sub_meter = customer_account.account.sub_meter
+        if not user_card.card.swiped(sub_meter):
+            raise card_not_swiped()
         _check_card_matches(user_card, customer_account)
-        purchase = _new_purchase(
-            station,
-            customer_account,
-            serial=customer_account.last_serial + 1,
-            kind=Purchase.Kind.PURCHASE,
-            quantity_centi=priced.quote.quantity_centi,
-            priced=priced,
-            payment=payment,
-            card=user_card.record,
-            key=key,
-        )
+        priced = price_purchase(customer_account.price, quantity, amount, customer_account)
+        _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+        with transaction.atomic():
+            customer_account = _lock_for_purchase(customer_account, key)
+            _check_card_matches(user_card, customer_account)
+            _lock_active_card(user_card.record)
+            # After the row locks: the audit chain's head is always taken last.
+            write_backs.record()
+            purchase = _new_purchase(
+                station,
+                customer_account,
+                serial=customer_account.last_serial + 1,
+                kind=Purchase.Kind.PURCHASE,
+                quantity_centi=priced.quote.quantity_centi,
+                priced=priced,
+                payment=payment,
+                card=user_card.record,
+                key=key,
+            )
+        write_backs.recorded = True
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
 
 
@@ -892,7 +1011,7 @@ def correct(
     )
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk, key)
+        customer_account = _lock_for_purchase(customer_account, key)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
             raise card_mismatch(customer_account.last_serial)
         purchase = _new_purchase(
@@ -1058,7 +1177,7 @@ def meter_change(
     _check_card_matches(user_card, customer_account)
     change = _plan_meter_change(user_card, customer_account, remaining_centi)
     with transaction.atomic():
-        customer_account = _lock_for_purchase(customer_account.pk, key)
+        customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi)
         purchase = _new_purchase(

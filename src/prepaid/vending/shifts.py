@@ -7,12 +7,17 @@ from django.utils import timezone
 
 from prepaid.audit.services import log_action
 from prepaid.operators.models import Operator
+from prepaid.rows import Table
 from prepaid.vending.models import Shift
+
+SHIFTS = Table(Shift)
 
 
 def current_shift(operator: Operator, station: str) -> Shift:
     """The operator's open shift at this station, opened now if there is none."""
-    shift = Shift.objects.filter(operator=operator, station=station, closed_at__isnull=True).first()
+    shift = SHIFTS.first(
+        "operator_id = %s AND station = %s AND closed_at IS NULL", [operator.pk, station]
+    )
     if shift is not None:
         return shift
     try:

@@ -1,0 +1,153 @@
+"""Model rows by plain SQL, for the statements of the counter's hot path.
+
+A sale runs some twenty statements. Through the ORM each one costs far more to build than to
+run (a query is compiled anew every time), so the sale's own statements — read the card's
+record, lock the account, insert the purchase, book it, append the audit row — go through a
+:class:`Table` instead: the column list, value preparation and result converters of a model
+are worked out once, and each statement is a short SQL text with parameters, run on Django's
+connection (SQLite or PostgreSQL alike) inside Django's transactions. Rows come back as
+ordinary model instances. Everything else uses the ORM.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _db() -> BaseDatabaseWrapper:
+    return connections[DEFAULT_DB_ALIAS]
+
+
+class Table(Generic[M]):
+    """The rows of one model's table."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [f.attname for f in self.fields]
+        self.by_attname = {f.attname: f for f in self.fields}
+        self.name = model._meta.db_table
+        self.pk = model._meta.pk
+
+    @functools.cached_property
+    def _quoted(self) -> tuple[str, str, str, str]:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        inserted = [f for f in self.fields if f is not self.pk]
+        insert = (
+            f"INSERT INTO {quote(self.name)} ({', '.join(quote(f.column) for f in inserted)}) "
+            f"VALUES ({', '.join(['%s'] * len(inserted))})"
+        )
+        return quote(self.name), columns, insert, quote(self.pk.column)
+
+    @functools.cached_property
+    def _converters(self) -> list[tuple[int, Any, list[Converter]]]:
+        found = []
+        for index, field in enumerate(self.fields):
+            col = field.cached_col
+            converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            if converters:
+                found.append((index, col, converters))
+        return found
+
+    def _instance(self, row: Sequence[Any], db: BaseDatabaseWrapper) -> M:
+        values = list(row)
+        for index, col, converters in self._converters:
+            value = values[index]
+            for convert in converters:
+                value = convert(value, col, db)
+            values[index] = value
+        return self.model.from_db(db.alias, self.attnames, values)
+
+    def select(
+        self,
+        where: str,
+        params: Sequence[Any] = (),
+        *,
+        order: str = "",
+        limit: int | None = None,
+        for_update: bool = False,
+    ) -> list[M]:
+        """Rows ``WHERE where`` (column names as in the table, ``%s`` parameters).
+
+        ``for_update`` locks them until the transaction ends (PostgreSQL; SQLite's
+        ``BEGIN IMMEDIATE`` already holds the database)."""
+        db = _db()
+        table, columns, _, _ = self._quoted
+        sql = f"SELECT {columns} FROM {table} WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if for_update and db.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [self._instance(row, db) for row in rows]
+
+    def get(self, pk: Any, *, for_update: bool = False) -> M:
+        """The row with this primary key (``DoesNotExist`` when there is none)."""
+        found = self.select(f"{self._quoted[3]} = %s", [pk], for_update=for_update)
+        if not found:
+            raise self.model.DoesNotExist(f"{self.model.__name__} {pk} does not exist")
+        return found[0]
+
+    def first(self, where: str, params: Sequence[Any] = (), *, order: str = "") -> M | None:
+        found = self.select(where, params, order=order, limit=1)
+        return found[0] if found else None
+
+    def insert(self, obj: M) -> M:
+        """Insert ``obj`` (a new instance) and set its primary key."""
+        db = _db()
+        _, _, sql, pk_column = self._quoted
+        values = [
+            field.get_db_prep_save(field.pre_save(obj, True), db)
+            for field in self.fields
+            if field is not self.pk
+        ]
+        with db.cursor() as cursor:
+            if db.features.can_return_columns_from_insert:
+                cursor.execute(f"{sql} RETURNING {pk_column}", values)
+                pk = cursor.fetchone()[0]
+            else:  # pragma: no cover - SQLite older than 3.35
+                cursor.execute(sql, values)
+                pk = cursor.lastrowid
+        setattr(obj, self.pk.attname, pk)
+        obj._state.adding = False
+        obj._state.db = db.alias
+        return obj
+
+    def update(self, obj: M, *attnames: str, where: str = "", params: Sequence[Any] = ()) -> int:
+        """Write ``obj``'s ``attnames`` to its row (and only if ``where`` holds); the number
+        of rows changed."""
+        db = _db()
+        table, _, _, pk_column = self._quoted
+        quote = db.ops.quote_name
+        fields = [self.by_attname[a] for a in attnames]
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        values = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
+        sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
+        if where:
+            sql += f" AND ({where})"
+        with db.cursor() as cursor:
+            cursor.execute(sql, [*values, obj.pk, *params])
+            return int(cursor.rowcount)
+
+
+def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the first row of a query (``None`` without rows)."""
+    with _db().cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
