@@ -1,8 +1,9 @@
 """Web benchmark: concurrent operators reading cards and selling through the web pages.
 
-One ``prepaid serve`` (the threaded WSGI server of a station) on SQLite in a temporary data
-directory, on a free localhost port. Each client is an operator with a browser session doing
-what the sale screen does, request by request, as fast as it can (no think time):
+One ``prepaid serve`` (the station's web server: gunicorn, a few worker processes with a few
+threads each) on SQLite in a temporary data directory, on a free localhost port. Each client
+is an operator with a browser session doing what the sale screen does, request by request, as
+fast as it can (no think time):
 
     GET  /vending/sell/              the sale screen
     POST /vending/sell/ read         读卡: the customer and the card
@@ -19,8 +20,9 @@ A virtual reader holds one card per data directory, so the server runs with
 own (as trainees in a classroom sharing one server), and the clients sell concurrently.
 Accounts, customers, cards and meters are set up through the services before the server
 starts. Prints latency percentiles (all requests and per step) and requests per second;
-asserts nothing about time (target: p95 ≤ 50 ms). ``BENCH_PROFILE_SERVER=FILE`` runs the
-server under cProfile and writes its profile to FILE.
+asserts nothing about time (target: p95 ≤ 50 ms). ``BENCH_PROFILE_SERVER=FILE`` profiles
+every request the server handles (``PREPAID_SERVE_PROFILE``) and merges the workers' profiles
+into FILE; ``PREPAID_WEB_WORKERS`` and ``PREPAID_WEB_THREADS`` pass through to the server.
 
     .venv/bin/python bench/web.py [--clients 20] [--seconds 20] [--think-ms 0]
 """
@@ -224,9 +226,32 @@ def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the server process has used: load-independent cost."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user + system) the server and its worker processes have used: the
+    load-independent cost (workers are not restarted during a run)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that has just ended
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # the server or a worker
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def merge_profiles(home: Path, target: Path) -> None:
+    """One profile of every worker's requests."""
+    import pstats
+
+    parts = sorted(home.glob("profile.*"))
+    if not parts:
+        print("no server profile was written")
+        return
+    stats = pstats.Stats(str(parts[0]))
+    for part in parts[1:]:
+        stats.add(str(part))
+    stats.dump_stats(str(target))
+    print(f"server profile ({len(parts)} workers): {target}")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -259,9 +284,10 @@ def main() -> None:
         }
         env.pop("DATABASE_URL", None)
         profile = os.environ.get("BENCH_PROFILE_SERVER")  # a file for the server's profile
-        python = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+        if profile:
+            env["PREPAID_SERVE_PROFILE"] = str(home / "profile")
         server = subprocess.Popen(
-            [*python, "-m", "prepaid", "serve", "--port", str(port)],
+            [sys.executable, "-m", "prepaid", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -274,6 +300,8 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGINT)  # serve stops cleanly (and writes its profile)
             server.wait(timeout=30)
+        if profile:
+            merge_profiles(home, Path(profile))
 
 
 def run(
@@ -355,7 +383,8 @@ def report(
     )
     print(
         f"server CPU: {server_cpu:.1f} s = {server_cpu / len(every) * ms:.1f} ms per request "
-        f"(one process; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        f"(all its processes; machine load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs)"
     )
     print(f"\n{'step':<16}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for step, values in timings.items():

@@ -1,31 +1,153 @@
-"""A small threaded WSGI server for one station (the office runs it on localhost)."""
+"""The station's web server: gunicorn, a few worker processes, each with a few threads.
+
+One Python process runs one request's Python at a time (the GIL), so a station serving several
+operators at once runs several processes (``PREPAID_WEB_WORKERS``, default one more than the
+CPUs, at least 2) with ``PREPAID_WEB_THREADS`` threads each (default 4: a request waiting for
+its card reader or SQLite's write lock does not hold the others). Everything the processes
+share lives outside them: the database, the card reader lock (a ``flock``), the meters, the
+sessions (in the database) and the idle clock (a signed cookie).
+
+The application is loaded once, before the workers fork; static assets (vendored in the
+package) are served by Django's static files handler, as the office is offline. Ctrl+C (or
+SIGTERM) stops the server and its workers.
+
+``PREPAID_SERVE_PROFILE=FILE`` profiles every request: each worker writes ``FILE.<pid>``
+(cProfile) when it stops (the web benchmark merges them).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any
+
+THREADS = 4
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+def workers() -> int:
+    configured = os.environ.get("PREPAID_WEB_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(2, (os.cpu_count() or 1) + 1)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+def threads() -> int:
+    configured = os.environ.get("PREPAID_WEB_THREADS", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else THREADS
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def application() -> Any:
+    """The WSGI application with the static files, warmed up: the URLs, the views they import
+    and every template are loaded before the workers fork, so none pays for it on its first
+    requests."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+    from django.urls import get_resolver
+
+    wsgi = StaticFilesHandler(get_wsgi_application())
+    get_resolver().url_patterns  # noqa: B018 - imports the URL configuration and its views
+    _load_templates()
+    return wsgi
+
+
+def _load_templates() -> None:
+    from django.forms.renderers import get_default_renderer
+    from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
+
+    for engine in [*engines.all(), get_default_renderer().engine]:
+        for directory in engine.template_dirs:
+            for path in directory.rglob("*.html"):
+                try:
+                    engine.get_template(path.relative_to(directory).as_posix())
+                except (TemplateDoesNotExist, TemplateSyntaxError):
+                    pass
 
 
 def serve(host: str, port: int) -> None:
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.wsgi import get_wsgi_application
+    from gunicorn.app.base import BaseApplication
 
-    application = StaticFilesHandler(get_wsgi_application())
-    with make_server(
-        host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler
-    ) as server:
-        sys.stderr.write(f"Prepaid serving on http://{host}:{port}/ (Ctrl+C to stop)\n")
+    wsgi = application()
+    profile = os.environ.get("PREPAID_SERVE_PROFILE")
+    if profile:
+        wsgi = _Profiled(wsgi, profile)
+
+    class Station(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": [_bind(host, port)],
+                "workers": workers(),
+                "worker_class": "gthread",
+                "threads": threads(),
+                # a card write or a wait for the reader may take long: only a hung worker
+                # (no heartbeat) is restarted, never a long request in a thread
+                "timeout": 120,
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "accesslog": "-",  # one line per request on stderr, as before
+                "access_log_format": '%(h)s - "%(r)s" %(s)s %(b)s %(M)sms',
+                "errorlog": "-",
+                "loglevel": "warning",
+                "pre_fork": _pre_fork,
+                "when_ready": lambda _arbiter: sys.stderr.write(
+                    f"Prepaid serving on http://{_bind(host, port)}/ (Ctrl+C to stop)\n"
+                ),
+            }
+            if profile:
+                options["worker_exit"] = lambda _arbiter, _worker: wsgi.dump()
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return wsgi
+
+    try:
+        Station().run()
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise
+
+
+def _pre_fork(_arbiter: Any, _worker: Any) -> None:
+    """No database connection crosses a fork: each worker opens its own."""
+    from django.db import connections
+
+    connections.close_all()
+
+
+class _Profiled:
+    """The application under cProfile, one profiler per thread, written out at worker exit."""
+
+    def __init__(self, application: Any, path: str) -> None:
+        import threading
+
+        self.application = application
+        self.path = path
+        self.local = threading.local()
+        self.profiles: list[Any] = []
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        import cProfile
+
+        profiler = getattr(self.local, "profiler", None)
+        if profiler is None:
+            profiler = self.local.profiler = cProfile.Profile()
+            self.profiles.append(profiler)
+        profiler.enable()
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+            return list(self.application(environ, start_response))
+        finally:
+            profiler.disable()
+
+    def dump(self) -> None:
+        import pstats
+
+        profiles = [p for p in self.profiles if p.getstats()]
+        if profiles:
+            stats = pstats.Stats(profiles[0])
+            for other in profiles[1:]:
+                stats.add(other)
+            stats.dump_stats(f"{self.path}.{os.getpid()}")

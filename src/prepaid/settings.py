@@ -22,11 +22,18 @@ def _secret_key() -> str:
     return "prepaid-uninitialised-" + str(HOME.root)
 
 
+# A web server's thread keeps its SQLite connection between requests: opening one and setting
+# its pragmas cost more than most pages. (The CLI's short processes are not affected.)
+CONN_MAX_AGE = 600
+
+
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL")
     if url:
         import dj_database_url  # only stations on a shared database pay for the import
 
+        # A connection per request: a server's threads holding theirs would add up, station
+        # by station, towards the shared server's connection limit.
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
         return config
     return {
@@ -42,6 +49,9 @@ def _database() -> dict[str, object]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # the pragmas above are set once per connection, and a connection serves many requests
+        "CONN_MAX_AGE": CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 

@@ -5,6 +5,10 @@ click that slipped past the page) would interleave their writes, so every page t
 writes the card takes its reader's lock first; the second request then finds the first one's
 result (a resubmitted idempotency key gets the first purchase).
 
+The lock is the reader's ``flock`` (:mod:`prepaid.readers.lock`): the server's worker
+processes, their threads and a CLI command beside the server queue alike, and the use cases
+inside the block, which hold the same lock, re-enter it.
+
 (Measured and rejected: also queueing this server's SQLite writers on one lock to spare them
 SQLite's busy-wait sleeps — the queue held each writer for the whole sale, card writes
 included, and cut throughput by a third.)
@@ -12,24 +16,15 @@ included, and cut throughput by a third.)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_guard = threading.Lock()
-_readers: dict[str, threading.Lock] = {}
-
-
-def _reader_lock(reader: Any) -> threading.Lock:
-    store = getattr(reader, "store", None)
-    key = str(store.root) if store is not None else type(reader).__name__
-    with _guard:
-        return _readers.setdefault(key, threading.Lock())
+from prepaid.readers.lock import holding
 
 
 @contextmanager
 def card_io(station: Any) -> Iterator[None]:
     """Hold the station's card reader for one card operation."""
-    with _reader_lock(station.reader):
+    with holding(station.reader):
         yield
