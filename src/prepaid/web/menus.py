@@ -93,7 +93,11 @@ def _reports_url() -> str:
 
 def menus_for(operator: Any) -> list[dict[str, Any]]:
     """The menus this operator sees, with URLs resolved (labels translate when rendered)."""
-    return _menus(bool(getattr(operator, "is_admin", False)), get_urlconf())
+    return menus_for_admin(bool(getattr(operator, "is_admin", False)))
+
+
+def menus_for_admin(admin: bool) -> list[dict[str, Any]]:
+    return _menus(admin, get_urlconf())
 
 
 @functools.lru_cache(maxsize=8)

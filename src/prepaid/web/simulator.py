@@ -51,6 +51,27 @@ def swipe(meter_id: str, station: Station) -> Swipe:
     return Swipe(meter, outcome)
 
 
+def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
+    """The display's events as the page's table shows them: the time in the operator's locale
+    and time zone, the code, and the details as ``key=value, …`` (one string per event:
+    formatted here once rather than value by value in the template)."""
+    import datetime
+
+    from django.utils import formats, timezone
+
+    rows = []
+    for event in shown["events"]:
+        when = ""
+        if event["time"]:
+            moment = datetime.datetime.fromtimestamp(int(event["time"]), tz=datetime.UTC)
+            when = formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+        details = ", ".join(
+            f"{key}={formats.localize(value)}" for key, value in event["details"].items()
+        )
+        rows.append({"time": when, "code": event["code"], "details": details})
+    return rows
+
+
 def use(meter_id: str, quantity: str) -> tuple[Meter, int, int]:
     """Draw water/electricity through the meter: (meter, requested, used) in centi-units."""
     meters = store()

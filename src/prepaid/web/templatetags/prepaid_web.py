@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, get_urlconf
+from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from prepaid.web import formatting
-from prepaid.web.menus import menus_for
+from prepaid.web.menus import menus_for, menus_for_admin
 
 register = template.Library()
 
@@ -19,6 +23,31 @@ def operator_menus(context: Any) -> list[dict[str, Any]]:
     if user is None or not user.is_authenticated:
         return []
     return menus_for(user)
+
+
+@register.simple_tag(takes_context=True)
+def menu_bar(context: Any) -> str:
+    """The menus of the navigation bar as HTML (``_menus.html``), rendered once per kind of
+    operator, language and URL prefix: the same for every page."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return _menu_bar(
+        bool(getattr(user, "is_admin", False)),
+        translation.get_language(),
+        get_script_prefix(),
+        get_urlconf(),
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _menu_bar(admin: bool, language: str, prefix: str, urlconf: Any) -> str:
+    from django.template.loader import render_to_string
+
+    return mark_safe(  # rendered (and escaped) by the template engine
+        render_to_string("prepaid/web/_menus.html", {"menus": menus_for_admin(admin)})
+    )
 
 
 @register.filter

@@ -3,6 +3,8 @@ electricity, the display (balance, alarm, valve, result code E01…) and the eve
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -49,10 +51,15 @@ def meter_list(request: HttpRequest) -> HttpResponse:
 @operator_required
 def meter_detail(request: HttpRequest, meter_id: str) -> HttpResponse:
     meter = or_404(simulator.store().load, meter_id)
+    return _meter_page(request, meter, MeterUseForm())
+
+
+def _meter_page(request: HttpRequest, meter: Any, form: MeterUseForm) -> HttpResponse:
+    shown = simulator.display(meter)
     return page(
         request,
         "simulator/meter.html",
-        {"meter": simulator.display(meter), "use_form": MeterUseForm()},
+        {"meter": shown, "events": simulator.event_log(shown), "use_form": form},
     )
 
 
@@ -107,6 +114,4 @@ def meter_use(request: HttpRequest, meter_id: str) -> HttpResponse:
                 % {"used": format_centi(used), "requested": format_centi(requested)},
             )
             return redirect("web:meter", meter_id)
-    return page(
-        request, "simulator/meter.html", {"meter": simulator.display(meter), "use_form": form}
-    )
+    return _meter_page(request, meter, form)

@@ -70,9 +70,19 @@ def _purchase_url(purchase: Purchase) -> str:
     return reverse("web:purchase", args=[purchase.pk])
 
 
+def _accounts_of(customer: Any) -> list[CustomerAccount]:
+    """The customer's accounts with their utility and price, by sub-meter (as the customer's
+    overview lists them, without the cards and history a sale page does not show)."""
+    return list(
+        CustomerAccount.objects.filter(customer=customer)
+        .select_related("account", "price")
+        .order_by("account__sub_meter")
+    )
+
+
 def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
-    overview = customers.customer_overview(user_card.customer.user_number, history=0)
-    opened = [ca for ca in overview.accounts if ca.last_serial]
+    customer = user_card.customer  # the card's record brings its customer along
+    opened = [ca for ca in _accounts_of(customer) if ca.last_serial]
     card = user_card.card
     doc = card_view(card, user_card.record)
     slots = {slot["sub_meter"]: slot for slot in doc.get("slots", [])}
@@ -88,8 +98,7 @@ def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
     ]
     return {
         "card": doc,
-        "overview": overview,
-        "customer": overview.customer,
+        "customer": customer,
         "opened": opened,
         "rows": rows,
         "unswiped": [row["ca"] for row in rows if not row["swiped"]],
@@ -260,15 +269,14 @@ def quote(request: HttpRequest) -> HttpResponse:
         "amount": typed if basis == "amount" else None,
     }
     try:
-        overview = customers.customer_overview(data.get("customer", ""), history=0)
-        customer = overview.customer
+        customer = customers.get_customer(data.get("customer", ""))
         if data.get("mode") == "open":
             account = accounts.get_account(data.get("account", ""))
             price = accounts.get_price(data.get("price", ""))
             target = _opened_on(customer, account)
             exclude = None
         else:
-            target = _pick(overview.accounts, data.get("account"))
+            target = _pick(_accounts_of(customer), data.get("account"))
             account, price = target.account, target.price
             exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
         priced = vending.price_purchase(
