@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from prepaid.cli import main as cli
+from prepaid.home import DataHome
 
 
 def _names(module: str) -> list[str]:
@@ -146,3 +147,37 @@ def test_called_in_process_start_up_does_not_touch_garbage_collection(monkeypatc
     monkeypatch.setattr(gc, "disable", lambda: pytest.fail("gc.disable() in process"))
     monkeypatch.setattr(gc, "freeze", lambda: pytest.fail("gc.freeze() in process"))
     assert cli.main(["--lang", "xx", "operator", "list"]) == 2
+
+
+def _program(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as the console script does, with a function registered with atexit."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "from prepaid.cli.main import main\n"
+        f"sys.argv = ['prepaid', *{list(argv)!r}]\n"
+        "sys.exit(main())\n"
+    )
+    env = {**os.environ, "PREPAID_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_program_exits_with_its_status_output_and_exit_functions(tmp_path):
+    home = tmp_path / "data"
+    DataHome(home).ensure_secrets()  # the card store needs no database
+    done = _program(home, "--json", "card", "blank", "c1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.removesuffix("atexit ran\n")) == {"name": "c1", "type": "blank"}
+    assert done.stdout.endswith("}\natexit ran\n")
+
+    refused = _program(home, "--json", "card", "read")  # the reader is empty
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout.splitlines()[0])["error"] == "no_card"
+    assert refused.stdout.endswith("atexit ran\n")
+
+    usage = _program(home, "--json", "card", "insert")
+    assert usage.returncode == 2
+    assert json.loads(usage.stdout.splitlines()[0])["error"] == "usage"
+    assert usage.stdout.endswith("atexit ran\n")

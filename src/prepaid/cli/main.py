@@ -168,7 +168,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
     if isinstance(started, int):
         return started
-    return run(*started)
+    status = run(*started)
+    if argv is None and started[1].command != "serve":
+        _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """Exit without tearing down the interpreter: freeing every module and object Django
+    loaded takes a command 15-20 ms. As at any exit, the functions registered with atexit run,
+    then stdout and stderr are flushed; only when nothing else runs (one thread). If the
+    flush fails this returns, and the interpreter exits and reports it as it always has."""
+    import atexit
+    import threading
+
+    if threading.active_count() > 1:
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(status)
 
 
 def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
