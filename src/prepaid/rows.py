@@ -96,6 +96,53 @@ class Table(Generic[M]):
             rows = cursor.fetchall()
         return [self._instance(row, db) for row in rows]
 
+    def select_with(
+        self,
+        related: Sequence[str],
+        where: str,
+        params: Sequence[Any] = (),
+        *,
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[M]:
+        """As :meth:`select`, with the rows its foreign keys ``related`` point to fetched by
+        the same statement and set on each instance. The model's own table is ``t`` in
+        ``where`` and ``order`` (``t.customer_id = %s``)."""
+        db = _db()
+        quote = db.ops.quote_name
+        selected = [", ".join(f"t.{quote(f.column)}" for f in self.fields)]
+        joins = []
+        tables: list[tuple[str, Table[Any]]] = []
+        for n, name in enumerate(related):
+            field = self.model._meta.get_field(name)
+            table = _table_of(field.related_model)
+            alias = f"r{n}"
+            selected.append(", ".join(f"{alias}.{quote(f.column)}" for f in table.fields))
+            joins.append(
+                f"JOIN {quote(table.name)} {alias} "
+                f"ON {alias}.{table._quoted[3]} = t.{quote(field.column)}"
+            )
+            tables.append((name, table))
+        sql = (
+            f"SELECT {', '.join(selected)} FROM {self._quoted[0]} t {' '.join(joins)} WHERE {where}"
+        )
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            width = len(self.fields)
+            obj = self._instance(row[:width], db)
+            for name, table in tables:
+                setattr(obj, name, table._instance(row[width : width + len(table.fields)], db))
+                width += len(table.fields)
+            found.append(obj)
+        return found
+
     def get(self, pk: Any, *, for_update: bool = False) -> M:
         """The row with this primary key (``DoesNotExist`` when there is none)."""
         found = self.select(f"{self._quoted[3]} = %s", [pk], for_update=for_update)
@@ -107,8 +154,10 @@ class Table(Generic[M]):
         found = self.select(where, params, order=order, limit=1)
         return found[0] if found else None
 
-    def insert(self, obj: M) -> M:
-        """Insert ``obj`` (a new instance) and set its primary key."""
+    def insert(self, obj: M, *, unless_present: bool = False) -> bool:
+        """Insert ``obj`` (a new instance) and set its primary key. ``unless_present``: a row
+        equal under one of the table's unique constraints is left as it is and nothing is
+        inserted (``False``), without an error that would end the transaction."""
         db = _db()
         _, _, sql, pk_column = self._quoted
         values = [
@@ -116,17 +165,17 @@ class Table(Generic[M]):
             for field in self.fields
             if field is not self.pk
         ]
+        if unless_present:
+            sql += " ON CONFLICT DO NOTHING"
         with db.cursor() as cursor:
-            if db.features.can_return_columns_from_insert:
-                cursor.execute(f"{sql} RETURNING {pk_column}", values)
-                pk = cursor.fetchone()[0]
-            else:  # pragma: no cover - SQLite older than 3.35
-                cursor.execute(sql, values)
-                pk = cursor.lastrowid
-        setattr(obj, self.pk.attname, pk)
+            cursor.execute(f"{sql} RETURNING {pk_column}", values)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        setattr(obj, self.pk.attname, row[0])
         obj._state.adding = False
         obj._state.db = db.alias
-        return obj
+        return True
 
     def update(self, obj: M, *attnames: str, where: str = "", params: Sequence[Any] = ()) -> int:
         """Write ``obj``'s ``attnames`` to its row (and only if ``where`` holds); the number
@@ -151,3 +200,12 @@ def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+_tables: dict[type[Model], Table[Any]] = {}
+
+
+def _table_of(model: Any) -> Table[Any]:
+    if model not in _tables:
+        _tables[model] = Table(model)
+    return _tables[model]

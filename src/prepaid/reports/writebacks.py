@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.services import log_action
@@ -106,9 +106,8 @@ def record_write_backs(
         return 0
     accounts = {
         ca.account.sub_meter: ca
-        for ca in map(
-            cardio.with_account,
-            cardio.CUSTOMER_ACCOUNTS.select("customer_id = %s", [card_record.customer_id]),
+        for ca in cardio.CUSTOMER_ACCOUNTS.select_with(
+            ["account"], "t.customer_id = %s", [card_record.customer_id]
         )
     }
     now = timezone.now()
@@ -117,13 +116,8 @@ def record_write_backs(
         _against_previous(row)
     stored = 0
     with transaction.atomic():
-        for row in rows:
-            try:
-                with transaction.atomic():  # another station may store it at the same moment
-                    OBSERVATIONS.insert(row)
-                stored += 1
-            except IntegrityError:
-                continue
+        for row in rows:  # another station may store it at the same moment: stored once
+            stored += OBSERVATIONS.insert(row, unless_present=True)
         if stored:
             log_action(
                 operator,

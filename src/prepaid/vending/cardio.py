@@ -112,9 +112,11 @@ def slot_for(purchase: Purchase) -> Slot:
 def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
     """The user card as the database says it should be, with any pending purchase on it."""
     slots = []
-    accounts = CUSTOMER_ACCOUNTS.select("customer_id = %s", [card_record.customer_id])
+    accounts = CUSTOMER_ACCOUNTS.select_with(
+        ["account"], "t.customer_id = %s", [card_record.customer_id]
+    )
     for customer_account in accounts:
-        purchase = live_purchase(with_account(customer_account))
+        purchase = live_purchase(customer_account)
         if purchase is not None:
             slots.append(slot_for(purchase))
     card = Card(

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.accounts.models import Account, Price, PriceVersion
-from prepaid.audit.services import log_action
+from prepaid.audit.services import appended_together, log_action
 from prepaid.cards.models import CardOperation
 from prepaid.core import pricing
 from prepaid.core.card.model import Card, CardType
@@ -199,10 +199,8 @@ class _WriteBacks:
 def _registered_card(serial: str | None) -> CustomerCard | None:
     if not serial:
         return None
-    record = CARDS.first("serial = %s", [serial])
-    if record is not None:
-        record.customer = CUSTOMERS.get(record.customer_id)
-    return record
+    found = CARDS.select_with(["customer"], "t.serial = %s", [serial])
+    return found[0] if found else None
 
 
 def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -> Card:
@@ -251,10 +249,12 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
 
 
 def _customer_account(customer: Customer, account_id: int | None) -> CustomerAccount:
-    where, params = "customer_id = %s", [customer.pk]
+    where, params = "t.customer_id = %s", [customer.pk]
     if account_id is not None:
-        where, params = where + " AND account_id = %s", [*params, account_id]
-    found = cardio.CUSTOMER_ACCOUNTS.select(where, params, order="id", limit=2)
+        where, params = where + " AND t.account_id = %s", [*params, account_id]
+    found = cardio.CUSTOMER_ACCOUNTS.select_with(
+        ["account", "price"], where, params, order="t.id", limit=2
+    )
     if not found:
         raise PrepaidError(
             "account_not_open", _("This customer has no account opened on that utility.")
@@ -263,7 +263,8 @@ def _customer_account(customer: Customer, account_id: int | None) -> CustomerAcc
         raise InvalidInput(
             "account_required", _("This card carries several accounts: choose one (--account).")
         )
-    return _attached(found[0], customer)
+    found[0].customer = customer
+    return found[0]
 
 
 def _attached(
@@ -408,9 +409,11 @@ def _new_purchase(
     card: CustomerCard,
     key: str,
     supersedes: Purchase | None = None,
+    card_locked: bool = False,
 ) -> Purchase:
     assert transaction.get_connection().in_atomic_block
-    _lock_active_card(card)
+    if not card_locked:
+        _lock_active_card(card)
     purchase = Purchase(
         customer_account=customer_account,
         serial=serial,
@@ -570,6 +573,11 @@ def complete_purchase(
 ) -> Purchase:
     """Phase two: the card carries the purchase, so it is booked. ``known`` is the purchase as
     this station wrote it, with its relations at hand."""
+    with appended_together():
+        return _complete(station, purchase_id, known)
+
+
+def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Purchase:
     purchase = PURCHASES.get(purchase_id, for_update=True)
     if purchase.status == Purchase.Status.COMPLETED:
         return _with_relations(purchase)
@@ -934,7 +942,7 @@ def sell(
         _check_card_matches(user_card, customer_account)
         priced = price_purchase(customer_account.price, quantity, amount, customer_account)
         _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
-        with transaction.atomic():
+        with transaction.atomic(), appended_together():
             customer_account = _lock_for_purchase(customer_account, key)
             _check_card_matches(user_card, customer_account)
             _lock_active_card(user_card.record)
@@ -950,6 +958,7 @@ def sell(
                 payment=payment,
                 card=user_card.record,
                 key=key,
+                card_locked=True,
             )
         write_backs.recorded = True
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
