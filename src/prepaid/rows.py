@@ -91,9 +91,7 @@ class Table(Generic[M]):
             sql += f" LIMIT {int(limit)}"
         if for_update and db.features.has_select_for_update:
             sql += " FOR UPDATE"
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = _execute(db, sql, params).fetchall()
         return [self._instance(row, db) for row in rows]
 
     def select_with(
@@ -130,9 +128,7 @@ class Table(Generic[M]):
             sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = _execute(db, sql, params).fetchall()
         found = []
         for row in rows:
             width = len(self.fields)
@@ -167,9 +163,7 @@ class Table(Generic[M]):
         ]
         if unless_present:
             sql += " ON CONFLICT DO NOTHING"
-        with db.cursor() as cursor:
-            cursor.execute(f"{sql} RETURNING {pk_column}", values)
-            row = cursor.fetchone()
+        row = _execute(db, f"{sql} RETURNING {pk_column}", values).fetchone()
         if row is None:
             return False
         setattr(obj, self.pk.attname, row[0])
@@ -189,17 +183,37 @@ class Table(Generic[M]):
         sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
         if where:
             sql += f" AND ({where})"
-        with db.cursor() as cursor:
-            cursor.execute(sql, [*values, obj.pk, *params])
-            return int(cursor.rowcount)
+        return int(_execute(db, sql, [*values, obj.pk, *params]).rowcount)
 
 
 def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
     """The first column of the first row of a query (``None`` without rows)."""
-    with _db().cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _execute(_db(), sql, params).fetchone()
     return row[0] if row else None
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> Any:
+    """Run one statement (``%s`` parameters); the DB-API cursor, to fetch from."""
+    return _execute(_db(), sql, params)
+
+
+def _execute(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> Any:
+    """Run a statement on the DB-API connection under Django's error translation: the
+    ORM's cursor wrapper costs more than the statements here take to run."""
+    if db.connection is None:
+        db.ensure_connection()
+    if db.vendor == "sqlite":
+        sql = _qmark(sql)
+    cursor = db.connection.cursor()
+    with db.wrap_database_errors:
+        cursor.execute(sql, params)
+    return cursor
+
+
+@functools.lru_cache(maxsize=512)
+def _qmark(sql: str) -> str:
+    """SQLite's placeholders for ``%s`` (the statements here hold no literal ``%``)."""
+    return sql.replace("%s", "?")
 
 
 _tables: dict[type[Model], Table[Any]] = {}

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.models import AuditEntry, AuditHead
-from prepaid.rows import Table
+from prepaid.rows import Table, execute
 
 GENESIS = "0" * 64
 
@@ -125,19 +125,16 @@ def _append(entries: list[AuditEntry]) -> None:
         entry.previous_hash = last_hash
         entry.hash = last_hash = _row_hash(last_hash, _hashed_fields(entry))
         ENTRIES.insert(entry)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            'UPDATE audit_audithead SET last_hash = %s, "count" = %s WHERE id = 1',
-            [last_hash, count + len(entries)],
-        )
+    execute(
+        'UPDATE audit_audithead SET last_hash = %s, "count" = %s WHERE id = 1',
+        [last_hash, count + len(entries)],
+    )
 
 
 def _locked_head() -> tuple[str, int] | None:
     """The chain's head, locked until the transaction ends (so the chain stays a chain)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute('SELECT last_hash, "count" FROM audit_audithead WHERE id = 1' + lock)
-        row = cursor.fetchone()
+    row = execute('SELECT last_hash, "count" FROM audit_audithead WHERE id = 1' + lock).fetchone()
     return (row[0], int(row[1])) if row else None
 
 

@@ -35,7 +35,7 @@ from prepaid.operators.models import Operator
 from prepaid.operators.services import require_admin
 from prepaid.readers.base import CardReader
 from prepaid.readers.lock import at_the_reader
-from prepaid.rows import Table, scalar
+from prepaid.rows import Table, execute, scalar
 from prepaid.vending import cardio
 from prepaid.vending.models import (
     CustomerAccount,
@@ -464,14 +464,12 @@ def _lock_for_purchase(known: CustomerAccount, key: str) -> CustomerAccount:
     """The customer account locked for a new purchase, as it is now in the database."""
     customer_account_id = known.pk
     customer_account = cardio.CUSTOMER_ACCOUNTS.get(customer_account_id, for_update=True)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM vending_purchase WHERE idempotency_key = %s), "
-            "EXISTS (SELECT 1 FROM vending_purchase WHERE customer_account_id = %s "
-            "AND status = %s)",
-            [key, customer_account_id, Purchase.Status.PENDING],
-        )
-        key_used, pending = cursor.fetchone()
+    key_used, pending = execute(
+        "SELECT EXISTS (SELECT 1 FROM vending_purchase WHERE idempotency_key = %s), "
+        "EXISTS (SELECT 1 FROM vending_purchase WHERE customer_account_id = %s "
+        "AND status = %s)",
+        [key, customer_account_id, Purchase.Status.PENDING],
+    ).fetchone()
     if key_used:
         raise _KeyAlreadyUsed
     if pending:
