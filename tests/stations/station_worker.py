@@ -86,19 +86,11 @@ def make_counter(config: dict[str, Any]) -> Counter:
 
 
 def register(counter: Counter, name: str) -> Any:
-    """Register a customer. register_customer gives up after a few user numbers taken by
-    other stations at the same moment (8 stations at once on PostgreSQL exhaust them), so
-    the station asks again — as an operator would."""
-    from django.db import IntegrityError
-
+    """Register a customer: the stations register at the same moment, and each gets the
+    next user number at the first try."""
     from prepaid.customers.services import register_customer
 
-    for _attempt in range(20):
-        try:
-            return register_customer(counter.station.operator, name=name)
-        except IntegrityError:
-            time.sleep(0.01)
-    raise RuntimeError("no user number after 20 attempts")
+    return register_customer(counter.station.operator, name=name)
 
 
 def open_customer(counter: Counter, index: int) -> str:

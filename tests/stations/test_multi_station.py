@@ -58,6 +58,9 @@ def test_eight_stations_sell_to_their_own_customers(site):
         "WHERE status = 'completed' GROUP BY customer_account_id"
     )
     assert sorted((count, top) for _, count, top in serials) == [(6, 6)] * 16
+    # Registered at the same moment by eight stations: consecutive user numbers, first try.
+    numbers = sorted(int(n) for (n,) in site.sql("SELECT user_number FROM customers_customer"))
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     check_ledger_matches_purchases(site)
     assert site.json("audit", "verify")["ok"]
 

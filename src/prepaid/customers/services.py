@@ -1,8 +1,10 @@
 """Customers (用户): register, look up, find. Any logged-in operator; every change audited.
 
 User numbers (用户编号) are 8 digits, zero-padded, issued in order: the largest existing
-8-digit number plus one. Two stations registering at the same moment may compute the same
-number; the unique constraint refuses the second insert, which then takes the next number.
+8-digit number plus one. Registrations take their numbers one at a time (SQLite's write
+transaction; on PostgreSQL a transaction-level advisory lock), so stations registering at the
+same moment get consecutive numbers; the unique constraint remains the last word (a number
+written by other means is skipped).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from prepaid.accounts.services import clean_text
@@ -28,6 +30,7 @@ MAX_ADDRESS_LENGTH = 200
 MAX_ID_NUMBER_LENGTH = 32
 MAX_REMARKS_LENGTH = 200
 MAX_FOUND = 50  # customers listed by one search
+NUMBERING_LOCK = 0x50524550_4E554D  # PostgreSQL advisory lock key of user numbering
 HISTORY_LENGTH = 50  # purchases and ledger entries shown with a customer
 NUMBER_ATTEMPTS = 5  # tries to take a user number while other stations take them too
 
@@ -94,6 +97,15 @@ def customer_snapshot(customer: Customer) -> dict[str, Any]:
     }
 
 
+def _number_one_at_a_time() -> None:
+    """Hold user numbering until the transaction ends: the largest number read next is then
+    the largest there will be when this one is inserted. Taken before any row lock and the
+    audit chain's head, and released at commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBERING_LOCK])
+
+
 def _next_user_number() -> str:
     last = (
         Customer.objects.filter(user_number__regex=rf"^[0-9]{{{USER_NUMBER_DIGITS}}}$")
@@ -127,6 +139,7 @@ def register_customer(
         remarks=clean_text(remarks, field="remarks", max_length=MAX_REMARKS_LENGTH),
         created_at=timezone.now(),
     )
+    _number_one_at_a_time()
     for attempt in range(NUMBER_ATTEMPTS):
         customer.user_number = _next_user_number()
         try:
