@@ -35,10 +35,17 @@ def _database() -> dict[str, object]:
         # A connection per request: a server's threads holding theirs would add up, station
         # by station, towards the shared server's connection limit.
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
+        if config.get("ENGINE") == "django.db.backends.sqlite3":
+            # An SQLite file named by URL is as durable as the default one.
+            config = _sqlite(str(config["NAME"]))
         return config
+    return _sqlite(str(HOME.database))
+
+
+def _sqlite(name: str) -> dict[str, object]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(HOME.database),
+        "NAME": name,
         "OPTIONS": {
             # WAL lets readers run beside the one writer; FULL makes every commit durable
             # before a card is written; IMMEDIATE takes the write lock at BEGIN so two
