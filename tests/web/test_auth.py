@@ -9,7 +9,10 @@ from django.core.signing import get_cookie_signer
 from django.test import Client
 from web_helpers import codes, html
 
+from prepaid.audit.models import AuditEntry
+from prepaid.core.errors import InvalidInput
 from prepaid.operators.models import Operator, Role
+from prepaid.operators.services import set_language
 
 pytestmark = pytest.mark.django_db
 
@@ -158,12 +161,26 @@ def test_operator_switches_to_english_and_back(admin_client, admin):
     admin_client.post("/language/", {"language": "zh-hans"})
     admin.refresh_from_db()
     assert admin.language == "zh-hans"
+    changes = AuditEntry.objects.filter(action="operator.language", object_id=str(admin.pk))
+    assert [(e.before, e.after) for e in changes.order_by("id")] == [
+        ({"language": "zh-hans"}, {"language": "en"}),
+        ({"language": "en"}, {"language": "zh-hans"}),
+    ]
 
 
 def test_unknown_language_changes_nothing(admin_client, admin):
     admin_client.post("/language/", {"language": "fr"})
     admin.refresh_from_db()
     assert admin.language == "zh-hans"
+    assert not AuditEntry.objects.filter(action="operator.language").exists()
+
+
+def test_the_language_service_refuses_an_unknown_language_and_audits_only_changes(admin):
+    with pytest.raises(InvalidInput) as refused:
+        set_language(admin, "fr")
+    assert refused.value.code == "bad_language"
+    set_language(admin, "zh-hans")  # already so: nothing changes, nothing audited
+    assert not AuditEntry.objects.filter(action="operator.language").exists()
 
 
 def test_language_is_per_operator(admin_client, clerk_client, admin, clerk):

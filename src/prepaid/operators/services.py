@@ -182,5 +182,29 @@ def disable_operator(actor: Operator, username: str) -> Operator:
     return operator
 
 
+LANGUAGES = ("zh-hans", "en")
+
+
+@transaction.atomic
+def set_language(operator: Operator, language: str) -> Operator:
+    """The operator's own language for the web pages and messages (中文 or English)."""
+    if language not in LANGUAGES:
+        raise InvalidInput(
+            "bad_language",
+            _("Unknown language “%(language)s”: use zh-hans or en."),
+            language=language,
+        )
+    current = Operator.objects.select_for_update().get(pk=operator.pk)
+    if current.language != language:
+        before = {"language": current.language}
+        current.language = language
+        current.save(update_fields=["language"])
+        log_action(
+            operator, "operator.language", current, before=before, after={"language": language}
+        )
+    operator.language = language
+    return current
+
+
 def list_operators() -> list[Operator]:
     return list(Operator.objects.order_by("username"))

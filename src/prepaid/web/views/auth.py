@@ -93,6 +93,6 @@ def language_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return redirect("web:home")
     language = form.cleaned_data["language"]
-    Operator.objects.filter(pk=request.user.pk).update(language=language)
+    operators.set_language(request.user, language)  # type: ignore[arg-type]
     target = _next_url(request)
     return _remember_language(HttpResponseRedirect(target), language)
