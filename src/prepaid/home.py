@@ -146,3 +146,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def station_name() -> str:
+    """This station's name, recorded with every purchase, ledger entry and shift:
+    ``PREPAID_STATION``, else the host name. Stations sharing a database need distinct ones."""
+    import socket
+
+    return os.environ.get("PREPAID_STATION") or socket.gethostname()

@@ -95,6 +95,6 @@ class Context:
 
     @property
     def station(self) -> str:
-        import socket
+        from prepaid.home import station_name
 
-        return os.environ.get("PREPAID_STATION") or socket.gethostname()
+        return station_name()

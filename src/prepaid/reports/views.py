@@ -11,8 +11,6 @@ import csv
 import datetime
 import io
 import itertools
-import os
-import socket
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from prepaid.core.errors import PrepaidError
 from prepaid.customers.models import Customer
+from prepaid.home import station_name
 from prepaid.reports import services, shifts, suspicious
 from prepaid.reports import tables as t
 from prepaid.reports.charts import stack
@@ -54,10 +53,6 @@ def reports_view(view: Any) -> Any:
 def base_template() -> Any:
     """The web UI's base template when it is installed, else the reports' own."""
     return select_template(BASES).template
-
-
-def station_name() -> str:
-    return os.environ.get("PREPAID_STATION") or socket.gethostname()
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:

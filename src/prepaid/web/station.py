@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from prepaid.home import DataHome, SiteSecrets
+from prepaid.home import DataHome, SiteSecrets, station_name
 from prepaid.readers.base import CardReader
 from prepaid.readers.virtual import CardStore, VirtualReader
 from prepaid.vending.services import Station
@@ -45,10 +44,6 @@ def _secrets(root: Path) -> SiteSecrets:
 
 def site_secrets() -> SiteSecrets:
     return _secrets(data_home().root)
-
-
-def station_name() -> str:
-    return os.environ.get("PREPAID_STATION") or socket.gethostname()
 
 
 def reader_kind() -> str:
