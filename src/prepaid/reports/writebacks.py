@@ -115,7 +115,7 @@ def record_write_backs(
     for row in rows:
         _against_previous(row)
     stored = 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # joins the sale's transaction when inside one
         for row in rows:  # another station may store it at the same moment: stored once
             stored += OBSERVATIONS.insert(row, unless_present=True)
         if stored:
