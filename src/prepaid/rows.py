@@ -171,9 +171,8 @@ class Table(Generic[M]):
         obj._state.db = db.alias
         return True
 
-    def update(self, obj: M, *attnames: str, where: str = "", params: Sequence[Any] = ()) -> int:
-        """Write ``obj``'s ``attnames`` to its row (and only if ``where`` holds); the number
-        of rows changed."""
+    def update(self, obj: M, *attnames: str) -> int:
+        """Write ``obj``'s ``attnames`` to its row; the number of rows changed."""
         db = _db()
         table, _, _, pk_column = self._quoted
         quote = db.ops.quote_name
@@ -181,9 +180,7 @@ class Table(Generic[M]):
         sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
         values = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
         sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
-        if where:
-            sql += f" AND ({where})"
-        return int(_execute(db, sql, [*values, obj.pk, *params]).rowcount)
+        return int(_execute(db, sql, [*values, obj.pk]).rowcount)
 
 
 def scalar(sql: str, params: Sequence[Any] = ()) -> Any:

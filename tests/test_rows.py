@@ -1,0 +1,106 @@
+"""``prepaid.rows``: model rows by plain SQL come back as the ORM would give them."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from prepaid.audit.models import AuditEntry
+from prepaid.customers.services import register_customer
+from prepaid.reports.models import WriteBackObservation
+from prepaid.rows import Table, scalar
+from prepaid.vending.models import CustomerCard
+
+ENTRIES = Table(AuditEntry)
+CARDS = Table(CustomerCard)
+OBSERVATIONS = Table(WriteBackObservation)
+
+
+def _entry(**fields) -> AuditEntry:
+    values = {
+        "time": timezone.now(),
+        "operator_name": "system",
+        "action": "test.row",
+        "object_type": "t",
+        "object_id": "1",
+        "after": {"amount": "5.18", "names": ["张三"]},
+        "previous_hash": "0" * 64,
+        "hash": "1" * 64,
+    }
+    return AuditEntry(**{**values, **fields})
+
+
+def test_an_inserted_row_reads_back_as_the_orm_reads_it(db):
+    entry = _entry()
+    with transaction.atomic():
+        assert ENTRIES.insert(entry) is True
+    assert entry.pk is not None and not entry._state.adding
+    mine = ENTRIES.get(entry.pk)
+    theirs = AuditEntry.objects.get(pk=entry.pk)
+    for field in AuditEntry._meta.concrete_fields:
+        assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+    assert mine.time.tzinfo is not None  # aware, as the ORM gives it
+    assert mine.after == {"amount": "5.18", "names": ["张三"]}  # JSON decoded
+
+
+def test_select_with_brings_the_related_rows(admin):
+    customer = register_customer(admin, name="李四")
+    card = CustomerCard.objects.create(
+        customer=customer,
+        serial="00112233aabbccdd",
+        generation=1,
+        status=CustomerCard.Status.ACTIVE,
+        issued_at=timezone.now(),
+    )
+    (found,) = CARDS.select_with(["customer"], "t.serial = %s", [card.serial])
+    assert found.pk == card.pk
+    assert CustomerCard.customer.is_cached(found)
+    assert found.customer.user_number == customer.user_number
+    assert found.customer.name == "李四"
+    assert CARDS.select_with(["customer"], "t.serial = %s", ["ffffffffffffffff"]) == []
+
+
+def test_update_writes_only_the_fields_named(db):
+    entry = _entry()
+    with transaction.atomic():
+        ENTRIES.insert(entry)
+    entry.object_id, entry.action = "2", "changed.in.memory"
+    with transaction.atomic():
+        assert ENTRIES.update(entry, "object_id") == 1
+    again = AuditEntry.objects.get(pk=entry.pk)
+    assert (again.object_id, again.action) == ("2", "test.row")
+
+
+def test_a_row_already_present_is_left_alone_without_ending_the_transaction(admin):
+    customer = register_customer(admin, name="王五")
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+
+    def observation() -> WriteBackObservation:
+        return WriteBackObservation(
+            customer=customer,
+            card_serial="00112233aabbccdd",
+            card_generation=1,
+            sub_meter=1,
+            last_serial=3,
+            balance_centi=1200,
+            cumulative_centi=5000,
+            status=0,
+            result=0,
+            meter_time=when,
+            observed_at=timezone.now(),
+        )
+
+    with transaction.atomic():
+        assert OBSERVATIONS.insert(observation(), unless_present=True) is True
+        assert OBSERVATIONS.insert(observation(), unless_present=True) is False
+        assert scalar("SELECT COUNT(*) FROM reports_writebackobservation") == 1  # still usable
+    (stored,) = OBSERVATIONS.select("card_serial = %s", ["00112233aabbccdd"])
+    assert stored.meter_time == when
+
+
+def test_get_refuses_a_missing_row(db):
+    with pytest.raises(AuditEntry.DoesNotExist):
+        ENTRIES.get(10**9)
