@@ -14,6 +14,7 @@ from typing import Any
 from prepaid.core.card.codec import METER_AREA
 from prepaid.core.meter import Meter, SwipeOutcome
 from prepaid.core.money import format_centi, parse_quantity
+from prepaid.readers.lock import holding
 from prepaid.simulator.meter_store import MeterStore
 from prepaid.vending.services import Station
 from prepaid.web.station import data_home
@@ -41,13 +42,14 @@ def swipe(meter_id: str, station: Station) -> Swipe:
     """Insert the card in the reader into the meter; write the meter's record back."""
     meters = store()
     meters.load(meter_id)  # an unknown meter is refused before the reader is touched
-    image = station.reader.read()
-    with meters.locked():
-        meter = meters.load(meter_id)
-        outcome = meter.swipe(image, station.site_key, now())
-        meters.save(meter)  # the meter has acted, whatever happens to the card now
-    if outcome.meter_area is not None:
-        station.reader.write(outcome.meter_area, METER_AREA.start)
+    with holding(station.reader):
+        image = station.reader.read()
+        with meters.locked():
+            meter = meters.load(meter_id)
+            outcome = meter.swipe(image, station.site_key, now())
+            meters.save(meter)  # the meter has acted, whatever happens to the card now
+        if outcome.meter_area is not None:
+            station.reader.write(outcome.meter_area, METER_AREA.start)
     return Swipe(meter, outcome)
 
 

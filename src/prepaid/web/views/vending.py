@@ -34,7 +34,6 @@ from prepaid.web.forms import (
     WriteSaleForm,
     new_key,
 )
-from prepaid.web.locks import card_io
 from prepaid.web.presenters import card_view
 from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
 from prepaid.web.views.customers import recent_customers, search
@@ -177,8 +176,7 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         write_error = outcome
         data = _rekeyed(data)
     try:
-        with card_io(station):
-            user_card = vending.read_user_card(station)
+        user_card = vending.read_user_card(station)
     except PrepaidError as exc:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
@@ -221,14 +219,13 @@ def _write_sale(
     form.is_valid()  # the services refuse what is wrong, as on the confirm page
     service = vending.correct if correction else vending.sell
     try:
-        with card_io(station):
-            purchase = service(
-                station,
-                account_id=form.account_id(),
-                payment=form.text("payment") or (None if correction else "cash"),
-                key=key,
-                **form.quantity_or_amount(),
-            )
+        purchase = service(
+            station,
+            account_id=form.account_id(),
+            payment=form.text("payment") or (None if correction else "cash"),
+            key=key,
+            **form.quantity_or_amount(),
+        )
     except PrepaidError as exc:
         first = _first_result(key) if key else None
         if first is not None:
@@ -348,16 +345,15 @@ def open_account(request: HttpRequest) -> HttpResponse:
             )
             return page(request, "vending/open.html", context)
         station = stations.station_for(request)
-        with card_io(station):
-            purchase = vending.open_account(
-                station,
-                overview.customer,
-                account,
-                price,
-                payment=form.cleaned_data["payment"],
-                key=form.cleaned_data["key"],
-                **form.quantity_or_amount(),
-            )
+        purchase = vending.open_account(
+            station,
+            overview.customer,
+            account,
+            price,
+            payment=form.cleaned_data["payment"],
+            key=form.cleaned_data["key"],
+            **form.quantity_or_amount(),
+        )
     except PrepaidError as exc:
         key = form.cleaned_data["key"]
         first = _first_result(key) if action == "write" else None
@@ -404,14 +400,13 @@ def reissue(request: HttpRequest) -> HttpResponse:
         return replay
     try:
         station = stations.station_for(request)
-        with card_io(station):
-            result = vending.reissue(
-                station,
-                overview.customer,
-                fee=form.text("fee"),
-                payment=form.cleaned_data["payment"],
-                key=key,
-            )
+        result = vending.reissue(
+            station,
+            overview.customer,
+            fee=form.text("fee"),
+            payment=form.cleaned_data["payment"],
+            key=key,
+        )
     except PrepaidError as exc:
         form = ReissueForm(_rekeyed(request.POST))
         form.is_valid()
@@ -463,14 +458,13 @@ def meter_change(request: HttpRequest) -> HttpResponse:
             return replay
         try:
             account_id = data.get("account") or ""
-            with card_io(station):
-                purchase, _record = vending.meter_change(
-                    station,
-                    remaining=(data.get("remaining") or "").strip(),
-                    account_id=int(account_id) if account_id.isdigit() else None,
-                    reason=(data.get("reason") or "").strip(),
-                    key=key,
-                )
+            purchase, _record = vending.meter_change(
+                station,
+                remaining=(data.get("remaining") or "").strip(),
+                account_id=int(account_id) if account_id.isdigit() else None,
+                reason=(data.get("reason") or "").strip(),
+                key=key,
+            )
         except PrepaidError as exc:
             first = _first_result(key)
             if first is not None:
@@ -481,8 +475,7 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         else:
             return remember_done(request, key, _purchase_url(purchase), service_replays=True)
     try:
-        with card_io(station):
-            user_card = vending.read_user_card(station)
+        user_card = vending.read_user_card(station)
     except PrepaidError as exc:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
