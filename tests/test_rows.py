@@ -46,7 +46,7 @@ def test_an_inserted_row_reads_back_as_the_orm_reads_it(db):
     assert mine.after == {"amount": "5.18", "names": ["张三"]}  # JSON decoded
 
 
-def test_select_with_brings_the_related_rows(admin):
+def test_select_brings_the_related_rows_in_the_same_statement(admin):
     customer = register_customer(admin, name="李四")
     card = CustomerCard.objects.create(
         customer=customer,
@@ -55,12 +55,12 @@ def test_select_with_brings_the_related_rows(admin):
         status=CustomerCard.Status.ACTIVE,
         issued_at=timezone.now(),
     )
-    (found,) = CARDS.select_with(["customer"], "t.serial = %s", [card.serial])
+    (found,) = CARDS.select("t.serial = %s", [card.serial], related=["customer"])
     assert found.pk == card.pk
     assert CustomerCard.customer.is_cached(found)
     assert found.customer.user_number == customer.user_number
     assert found.customer.name == "李四"
-    assert CARDS.select_with(["customer"], "t.serial = %s", ["ffffffffffffffff"]) == []
+    assert CARDS.select("t.serial = %s", ["ffffffffffffffff"], related=["customer"]) == []
 
 
 def test_update_writes_only_the_fields_named(db):

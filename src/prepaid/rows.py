@@ -74,38 +74,17 @@ class Table(Generic[M]):
         where: str,
         params: Sequence[Any] = (),
         *,
+        related: Sequence[str] = (),
         order: str = "",
         limit: int | None = None,
         for_update: bool = False,
     ) -> list[M]:
-        """Rows ``WHERE where`` (column names as in the table, ``%s`` parameters).
+        """Rows ``WHERE where`` (``%s`` parameters; the model's table is ``t``, so
+        ``t.customer_id = %s`` — plain column names do when nothing is joined).
 
-        ``for_update`` locks them until the transaction ends (PostgreSQL; SQLite's
-        ``BEGIN IMMEDIATE`` already holds the database)."""
-        db = _db()
-        table, columns, _, _ = self._quoted
-        sql = f"SELECT {columns} FROM {table} WHERE {where}"
-        if order:
-            sql += f" ORDER BY {order}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        if for_update and db.features.has_select_for_update:
-            sql += " FOR UPDATE"
-        rows = _execute(db, sql, params).fetchall()
-        return [self._instance(row, db) for row in rows]
-
-    def select_with(
-        self,
-        related: Sequence[str],
-        where: str,
-        params: Sequence[Any] = (),
-        *,
-        order: str = "",
-        limit: int | None = None,
-    ) -> list[M]:
-        """As :meth:`select`, with the rows its foreign keys ``related`` point to fetched by
-        the same statement and set on each instance. The model's own table is ``t`` in
-        ``where`` and ``order`` (``t.customer_id = %s``)."""
+        ``related``: foreign keys whose rows come by the same statement, set on each
+        instance. ``for_update`` locks the rows of ``t`` until the transaction ends
+        (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the database)."""
         db = _db()
         quote = db.ops.quote_name
         selected = [", ".join(f"t.{quote(f.column)}" for f in self.fields)]
@@ -121,16 +100,16 @@ class Table(Generic[M]):
                 f"ON {alias}.{table._quoted[3]} = t.{quote(field.column)}"
             )
             tables.append((name, table))
-        sql = (
-            f"SELECT {', '.join(selected)} FROM {self._quoted[0]} t {' '.join(joins)} WHERE {where}"
-        )
+        sql = f"SELECT {', '.join(selected)} FROM {self._quoted[0]} t {' '.join(joins)}"
+        sql += f" WHERE {where}"
         if order:
             sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = _execute(db, sql, params).fetchall()
+        if for_update and db.features.has_select_for_update:
+            sql += " FOR UPDATE OF t" if joins else " FOR UPDATE"
         found = []
-        for row in rows:
+        for row in _execute(db, sql, params).fetchall():
             width = len(self.fields)
             obj = self._instance(row[:width], db)
             for name, table in tables:

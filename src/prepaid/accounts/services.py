@@ -23,7 +23,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from prepaid.accounts.models import Account, MeterTypeChoice, Price, PriceVersion
@@ -32,6 +32,7 @@ from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_centi, parse_quantity, parse_unit_price
 from prepaid.core.pricing import Period, Tariff
 from prepaid.operators.services import require_admin
+from prepaid.rows import Table
 
 MAX_ACCOUNTS = 4  # one per sub-meter number of a card (一卡通)
 SUB_METERS = range(1, MAX_ACCOUNTS + 1)
@@ -43,6 +44,8 @@ MAX_TIERS_TEXT_LENGTH = 400  # PriceVersion.tiers
 MAX_EFFECTIVE_YEARS = 10
 # Largest primary key a database accepts: larger ids cannot exist (and overflow SQLite).
 MAX_ID = 2**63 - 1
+
+VERSIONS = Table(PriceVersion)
 
 Quantity = str | Decimal | int
 
@@ -389,10 +392,10 @@ def current_version(price: Price, day: datetime.date | None = None) -> PriceVers
     Refuses ``price_not_in_effect`` when the price only takes effect after ``day``.
     """
     day = timezone.localdate() if day is None else day
-    version = (
-        PriceVersion.objects.filter(price=price, effective_from__lte=day)
-        .order_by("-effective_from", "-number")
-        .first()
+    version = VERSIONS.first(  # every sale asks: a plain statement (prepaid.rows)
+        "price_id = %s AND effective_from <= %s",
+        [price.pk, connection.ops.adapt_datefield_value(day)],
+        order="effective_from DESC, number DESC",
     )
     if version is None:
         first = PriceVersion.objects.filter(price=price).order_by("number").first()

@@ -106,8 +106,8 @@ def record_write_backs(
         return 0
     accounts = {
         ca.account.sub_meter: ca
-        for ca in cardio.CUSTOMER_ACCOUNTS.select_with(
-            ["account"], "t.customer_id = %s", [card_record.customer_id]
+        for ca in cardio.CUSTOMER_ACCOUNTS.select(
+            "t.customer_id = %s", [card_record.customer_id], related=["account"]
         )
     }
     now = timezone.now()

@@ -112,8 +112,8 @@ def slot_for(purchase: Purchase) -> Slot:
 def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
     """The user card as the database says it should be, with any pending purchase on it."""
     slots = []
-    accounts = CUSTOMER_ACCOUNTS.select_with(
-        ["account"], "t.customer_id = %s", [card_record.customer_id]
+    accounts = CUSTOMER_ACCOUNTS.select(
+        "t.customer_id = %s", [card_record.customer_id], related=["account"]
     )
     for customer_account in accounts:
         purchase = live_purchase(customer_account)

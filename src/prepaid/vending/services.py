@@ -199,7 +199,7 @@ class _WriteBacks:
 def _registered_card(serial: str | None) -> CustomerCard | None:
     if not serial:
         return None
-    found = CARDS.select_with(["customer"], "t.serial = %s", [serial])
+    found = CARDS.select("t.serial = %s", [serial], related=["customer"])
     return found[0] if found else None
 
 
@@ -252,8 +252,8 @@ def _customer_account(customer: Customer, account_id: int | None) -> CustomerAcc
     where, params = "t.customer_id = %s", [customer.pk]
     if account_id is not None:
         where, params = where + " AND t.account_id = %s", [*params, account_id]
-    found = cardio.CUSTOMER_ACCOUNTS.select_with(
-        ["account", "price"], where, params, order="t.id", limit=2
+    found = cardio.CUSTOMER_ACCOUNTS.select(
+        where, params, related=["account", "price"], order="t.id", limit=2
     )
     if not found:
         raise PrepaidError(
@@ -267,11 +267,25 @@ def _customer_account(customer: Customer, account_id: int | None) -> CustomerAcc
     return found[0]
 
 
+_RELATED = (CustomerAccount.customer, CustomerAccount.account, CustomerAccount.price)
+
+
 def _attached(
-    customer_account: CustomerAccount, customer: Customer | None = None
+    customer_account: CustomerAccount, known: CustomerAccount | None = None
 ) -> CustomerAccount:
-    """The customer account with its customer, account and price at hand."""
-    customer_account.customer = customer or CUSTOMERS.get(customer_account.customer_id)
+    """The customer account with its customer, account and price at hand: those of ``known``
+    (the same account as this use case loaded it before) when it has them, else read."""
+    if (
+        known is not None
+        and known.pk == customer_account.pk
+        and known.price_id == customer_account.price_id
+        and all(field.is_cached(known) for field in _RELATED)
+    ):
+        customer_account.customer = known.customer
+        customer_account.account = known.account
+        customer_account.price = known.price
+        return customer_account
+    customer_account.customer = CUSTOMERS.get(customer_account.customer_id)
     customer_account.price = PRICES.get(customer_account.price_id)
     return cardio.with_account(customer_account)
 
@@ -301,13 +315,7 @@ def card_mismatch(expected: int) -> PrepaidError:
 def _tariff(price: Price, day: datetime.date) -> tuple[PriceVersion, pricing.Tariff]:
     from prepaid.accounts.services import current_version, tariff_of
 
-    version = VERSIONS.first(
-        "price_id = %s AND effective_from <= %s",
-        [price.pk, connection.ops.adapt_datefield_value(day)],
-        order="effective_from DESC, number DESC",
-    )
-    if version is None:
-        version = current_version(price, day)  # refuses: the price is not in effect yet
+    version = current_version(price, day)
     return version, tariff_of(version)
 
 
@@ -474,15 +482,7 @@ def _lock_for_purchase(known: CustomerAccount, key: str) -> CustomerAccount:
         raise _KeyAlreadyUsed
     if pending:
         raise sale_in_progress()
-    related = (CustomerAccount.customer, CustomerAccount.account, CustomerAccount.price)
-    if customer_account.price_id != known.price_id or not all(
-        field.is_cached(known) for field in related
-    ):
-        return _attached(customer_account)
-    customer_account.customer = known.customer
-    customer_account.account = known.account
-    customer_account.price = known.price
-    return customer_account
+    return _attached(customer_account, known)
 
 
 def _once_per_key(service: Callable[P, R]) -> Callable[P, R]:
@@ -517,15 +517,25 @@ def _replay(key: str) -> Purchase | None:
 
 
 def _with_relations(
-    purchase: Purchase, customer_account: CustomerAccount | None = None
+    purchase: Purchase,
+    customer_account: CustomerAccount | None = None,
+    known: Purchase | None = None,
 ) -> Purchase:
-    """The purchase with what its document shows at hand: account, customer, price…"""
+    """The purchase with what its document shows at hand: account, customer, price…, from
+    ``known`` (the same purchase as this station wrote it) where it has them."""
+    if known is not None and known.pk != purchase.pk:
+        known = None
     purchase.customer_account = _attached(
-        customer_account or cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id)
+        customer_account or cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id),
+        known.customer_account if known is not None else None,
     )
-    if purchase.price_version_id is not None:
+    if known is not None and known.price_version_id == purchase.price_version_id:
+        purchase.price_version = known.price_version
+    elif purchase.price_version_id is not None:
         purchase.price_version = VERSIONS.get(purchase.price_version_id)
-    if purchase.supersedes_id is not None:
+    if known is not None and known.supersedes_id == purchase.supersedes_id:
+        purchase.supersedes = known.supersedes
+    elif purchase.supersedes_id is not None:
         purchase.supersedes = PURCHASES.get(purchase.supersedes_id)
     return purchase
 
@@ -584,19 +594,7 @@ def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Pur
             "purchase_voided", _("This purchase was voided and cannot be completed.")
         )
     customer_account = cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id, for_update=True)
-    if (
-        known is not None
-        and known.pk == purchase.pk
-        and known.customer_account.price_id == customer_account.price_id
-    ):
-        customer_account.customer = known.customer_account.customer
-        customer_account.account = known.customer_account.account
-        customer_account.price = known.customer_account.price
-        purchase.customer_account = customer_account
-        purchase.price_version = known.price_version
-        purchase.supersedes = known.supersedes
-    else:
-        _with_relations(purchase, customer_account)
+    _with_relations(purchase, customer_account, known)
     original = purchase.supersedes
     if original is not None:
         original.status = Purchase.Status.CORRECTED
