@@ -17,7 +17,22 @@ from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    ForeignKey,
+    IntegerField,
+    Model,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SmallIntegerField,
+    TextField,
+)
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=Model)
 
@@ -38,6 +53,8 @@ class Table(Generic[M]):
         self.by_attname = {f.attname: f for f in self.fields}
         self.name = model._meta.db_table
         self.pk = model._meta.pk
+        self._statements: dict[Any, tuple[str, list[tuple[str, Table[Any]]]]] = {}
+        self._updates: dict[tuple[str, ...], str] = {}
 
     @functools.cached_property
     def _quoted(self) -> tuple[str, str, str, str]:
@@ -60,6 +77,18 @@ class Table(Generic[M]):
                 found.append((index, col, converters))
         return found
 
+    @functools.cached_property
+    def _plain(self) -> bool:
+        """Whether an instance may be made from its values alone, as ``Model.__init__``
+        would make it: no ``__init__`` or ``from_db`` of the model's own, no init signals."""
+        model = self.model
+        return (
+            model.__init__ is Model.__init__
+            and model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+            and not pre_init.has_listeners(model)
+            and not post_init.has_listeners(model)
+        )
+
     def _instance(self, row: Sequence[Any], db: BaseDatabaseWrapper) -> M:
         values = list(row)
         for index, col, converters in self._converters:
@@ -67,7 +96,15 @@ class Table(Generic[M]):
             for convert in converters:
                 value = convert(value, col, db)
             values[index] = value
-        return self.model.from_db(db.alias, self.attnames, values)
+        if not self._plain:
+            return self.model.from_db(db.alias, self.attnames, values)
+        obj = self.model.__new__(self.model)
+        state = ModelState()
+        state.adding = False
+        state.db = db.alias
+        obj._state = state
+        obj.__dict__.update(zip(self.attnames, values, strict=True))
+        return obj
 
     def select(
         self,
@@ -86,6 +123,32 @@ class Table(Generic[M]):
         instance. ``for_update`` locks the rows of ``t`` until the transaction ends
         (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the database)."""
         db = _db()
+        shape = (db.vendor, where, tuple(related), order, limit, for_update)
+        plan = self._statements.get(shape)
+        if plan is None:
+            plan = self._statements[shape] = self._select_sql(db, *shape[1:])
+        sql, tables = plan
+        found = []
+        width = len(self.fields)
+        for row in _execute(db, sql, params).fetchall():
+            obj = self._instance(row[:width], db)
+            start = width
+            for name, table in tables:
+                end = start + len(table.fields)
+                setattr(obj, name, table._instance(row[start:end], db))
+                start = end
+            found.append(obj)
+        return found
+
+    def _select_sql(
+        self,
+        db: BaseDatabaseWrapper,
+        where: str,
+        related: tuple[str, ...],
+        order: str,
+        limit: int | None,
+        for_update: bool,
+    ) -> tuple[str, list[tuple[str, Table[Any]]]]:
         quote = db.ops.quote_name
         selected = [", ".join(f"t.{quote(f.column)}" for f in self.fields)]
         joins = []
@@ -108,15 +171,7 @@ class Table(Generic[M]):
             sql += f" LIMIT {int(limit)}"
         if for_update and db.features.has_select_for_update:
             sql += " FOR UPDATE OF t" if joins else " FOR UPDATE"
-        found = []
-        for row in _execute(db, sql, params).fetchall():
-            width = len(self.fields)
-            obj = self._instance(row[:width], db)
-            for name, table in tables:
-                setattr(obj, name, table._instance(row[width : width + len(table.fields)], db))
-                width += len(table.fields)
-            found.append(obj)
-        return found
+        return sql, tables
 
     def get(self, pk: Any, *, for_update: bool = False) -> M:
         """The row with this primary key (``DoesNotExist`` when there is none)."""
@@ -135,11 +190,7 @@ class Table(Generic[M]):
         inserted (``False``), without an error that would end the transaction."""
         db = _db()
         _, _, sql, pk_column = self._quoted
-        values = [
-            field.get_db_prep_save(field.pre_save(obj, True), db)
-            for field in self.fields
-            if field is not self.pk
-        ]
+        values = [prepare(field.pre_save(obj, True), db) for field, prepare in self._preparers]
         if unless_present:
             sql += " ON CONFLICT DO NOTHING"
         row = _execute(db, f"{sql} RETURNING {pk_column}", values).fetchone()
@@ -153,13 +204,52 @@ class Table(Generic[M]):
     def update(self, obj: M, *attnames: str) -> int:
         """Write ``obj``'s ``attnames`` to its row; the number of rows changed."""
         db = _db()
-        table, _, _, pk_column = self._quoted
-        quote = db.ops.quote_name
+        sql = self._updates.get(attnames)
+        if sql is None:
+            table, _, _, pk_column = self._quoted
+            quote = db.ops.quote_name
+            sets = ", ".join(f"{quote(self.by_attname[a].column)} = %s" for a in attnames)
+            sql = self._updates[attnames] = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
         fields = [self.by_attname[a] for a in attnames]
-        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
         values = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
-        sql = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
         return int(_execute(db, sql, [*values, obj.pk]).rowcount)
+
+    @functools.cached_property
+    def _preparers(self) -> list[tuple[Any, Callable[[Any, BaseDatabaseWrapper], Any]]]:
+        """Each inserted field with what makes its value a database value."""
+        return [(f, _preparer(f)) for f in self.fields if f is not self.pk]
+
+
+# Fields whose database value is the Python value itself when it already has the field's type:
+# their preparation (``int(value)``, ``str(value)``…) is skipped for such values.
+_SAME_WHEN = {
+    AutoField: int,
+    BigAutoField: int,
+    BigIntegerField: int,
+    IntegerField: int,
+    PositiveIntegerField: int,
+    PositiveSmallIntegerField: int,
+    SmallIntegerField: int,
+    BooleanField: bool,
+    CharField: str,
+    TextField: str,
+}
+
+
+def _preparer(field: Any) -> Callable[[Any, BaseDatabaseWrapper], Any]:
+    target = field.target_field if isinstance(field, ForeignKey) else field
+    same = _SAME_WHEN.get(type(target))
+
+    if same is None or (isinstance(field, ForeignKey) and type(field) is not ForeignKey):
+        return field.get_db_prep_save  # type: ignore[no-any-return]
+    prepare = field.get_db_prep_save
+
+    def plain(value: Any, db: BaseDatabaseWrapper) -> Any:
+        if value is None or type(value) is same:
+            return value
+        return prepare(value, db)
+
+    return plain
 
 
 def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
