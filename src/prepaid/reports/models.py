@@ -58,9 +58,16 @@ class WriteBackObservation(models.Model):
     readings of one physical meter can be compared with each other.
     """
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # Customer and customer account are looked up through the indexes below that start with them.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     customer_account = models.ForeignKey(
-        "vending.CustomerAccount", null=True, on_delete=models.PROTECT, related_name="+"
+        "vending.CustomerAccount",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     account = models.ForeignKey(
         "accounts.Account", null=True, on_delete=models.PROTECT, related_name="+"

@@ -17,9 +17,9 @@ from django.utils import timezone
 from prepaid.audit.services import log_action
 from prepaid.core.card.model import Card, CardType, WriteBack
 from prepaid.reports.models import WriteBackObservation
-from prepaid.rows import Table, scalar
+from prepaid.rows import Table, execute
 from prepaid.vending import cardio
-from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
+from prepaid.vending.models import CustomerAccount, CustomerCard
 
 OBSERVATIONS = Table(WriteBackObservation)
 
@@ -39,29 +39,33 @@ def _key(
     return (card_serial, sub_meter, when, last_serial, balance_centi, cumulative_centi)
 
 
-def credited_centi(customer_account: CustomerAccount, last_serial: int) -> int:
-    """What the office had credited on this account up to a purchase serial: completed
-    purchases and transfers, and a pending first write of a serial (a correction pending
-    beside its completed original is not counted twice)."""
-    total = scalar(
-        "SELECT SUM(quantity_centi) FROM vending_purchase "
-        "WHERE customer_account_id = %s AND serial <= %s "
-        "AND (status = %s OR (status = %s AND supersedes_id IS NULL))",
-        [customer_account.pk, last_serial, Purchase.Status.COMPLETED, Purchase.Status.PENDING],
-    )
-    return int(total or 0)
+# What the office had credited on an account up to a serial: two sums, each from its partial
+# index (the completed purchases from the index alone). Parameters: account, serial, twice.
+_CREDITED = (
+    "COALESCE((SELECT SUM(quantity_centi) FROM vending_purchase "
+    "WHERE customer_account_id = %s AND status = 'completed' AND serial <= %s), 0) + "
+    "COALESCE((SELECT SUM(quantity_centi) FROM vending_purchase "
+    "WHERE customer_account_id = %s AND status = 'pending' AND supersedes_id IS NULL "
+    "AND serial <= %s), 0)"
+)
+# The meter changes before a serial. Parameters: account, serial.
+_SEGMENT = (
+    "SELECT COUNT(*) FROM vending_meterchange mc "
+    "JOIN vending_purchase tp ON mc.transfer_id = tp.id "
+    "WHERE mc.customer_account_id = %s AND tp.serial <= %s"
+)
 
 
-def meter_segment(customer_account: CustomerAccount, last_serial: int) -> int:
-    """How many meter changes came before a serial: which physical meter wrote the record."""
-    return int(
-        scalar(
-            "SELECT COUNT(*) FROM vending_meterchange mc "
-            "JOIN vending_purchase tp ON mc.transfer_id = tp.id "
-            "WHERE mc.customer_account_id = %s AND tp.serial <= %s",
-            [customer_account.pk, last_serial],
-        )
-    )
+def _credited_and_segment(customer_account: CustomerAccount, last_serial: int) -> tuple[int, int]:
+    """What the office had credited on this account up to a purchase serial (completed
+    purchases and transfers, and a pending first write of a serial: a correction pending
+    beside its completed original is not counted twice), and how many meter changes came
+    before that serial (which physical meter wrote the record). One statement."""
+    pk = customer_account.pk
+    credited, segment = execute(
+        f"SELECT {_CREDITED}, ({_SEGMENT})", [pk, last_serial, pk, last_serial, pk, last_serial]
+    ).fetchone()
+    return int(credited), int(segment)
 
 
 def record_write_backs(
@@ -174,6 +178,9 @@ def _observation(
     customer_account: CustomerAccount | None,
     now: datetime.datetime,
 ) -> WriteBackObservation:
+    credited, segment = (
+        _credited_and_segment(customer_account, wb.last_serial) if customer_account else (None, 0)
+    )
     return WriteBackObservation(
         customer_id=card_record.customer_id,
         customer_account=customer_account,
@@ -188,8 +195,6 @@ def _observation(
         result=wb.result,
         meter_time=meter_time(wb),
         observed_at=now,
-        credited_centi=credited_centi(customer_account, wb.last_serial)
-        if customer_account
-        else None,
-        meter_segment=meter_segment(customer_account, wb.last_serial) if customer_account else 0,
+        credited_centi=credited,
+        meter_segment=segment,
     )

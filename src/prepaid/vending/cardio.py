@@ -79,11 +79,15 @@ ACCOUNTS = Table(Account)
 def live_purchase(customer_account: CustomerAccount) -> Purchase | None:
     """What the card should carry for this account: a pending purchase, else the latest
     completed one."""
-    pending, completed = Purchase.Status.PENDING, Purchase.Status.COMPLETED
+    # Each by its partial index (one pending per account; completed serials are unique), not
+    # by sorting the account's history. The statuses are written out, not parameters: only
+    # then may the database read a partial index without checking each row.
     purchase = PURCHASES.first(
-        "customer_account_id = %s AND status IN (%s, %s)",
-        [customer_account.pk, pending, completed, pending],
-        order="status = %s DESC, serial DESC, id DESC",
+        "id = COALESCE("
+        "(SELECT id FROM vending_purchase WHERE customer_account_id = %s AND status = 'pending'), "
+        "(SELECT id FROM vending_purchase WHERE customer_account_id = %s "
+        "AND status = 'completed' ORDER BY serial DESC LIMIT 1))",
+        [customer_account.pk, customer_account.pk],
     )
     if purchase is not None:
         purchase.customer_account = customer_account
@@ -109,14 +113,21 @@ def slot_for(purchase: Purchase) -> Slot:
     )
 
 
-def expected_card(card_record: CustomerCard, write_backs: Card | None = None) -> Card:
-    """The user card as the database says it should be, with any pending purchase on it."""
+def expected_card(
+    card_record: CustomerCard, write_backs: Card | None = None, known: Purchase | None = None
+) -> Card:
+    """The user card as the database says it should be, with any pending purchase on it.
+    ``known``: the pending purchase this station has just committed for one of its accounts
+    (it is that account's live purchase; not read again)."""
     slots = []
     accounts = CUSTOMER_ACCOUNTS.select(
         "t.customer_id = %s", [card_record.customer_id], related=["account"]
     )
     for customer_account in accounts:
-        purchase = live_purchase(customer_account)
+        if known is not None and known.customer_account_id == customer_account.pk:
+            purchase: Purchase | None = known
+        else:
+            purchase = live_purchase(customer_account)
         if purchase is not None:
             slots.append(slot_for(purchase))
     card = Card(
