@@ -163,3 +163,25 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
         reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "90.00"}, follow=True
     )
     assert "shift_closed" not in again.content.decode() and again.status_code == 200
+
+
+def test_an_open_shift_reads_as_not_handed_over_in_chinese(client, small_office, monkeypatch):
+    """“Open” of a shift is 未交班, not the “open” of a link (打开) or of a valve (开启)."""
+    office = small_office
+    monkeypatch.setenv("PREPAID_STATION", "desk-1")
+    office.store.insert("user")
+    vending.open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.price,
+        quantity="2",
+        key=office.key(),
+    )
+    client.force_login(office.clerk)  # zh-Hans, the site's default
+    listing = client.get(reverse("reports:shifts")).content.decode()
+    assert ">未交班</option>" in listing and ">已交班</option>" in listing
+    assert "打开" not in listing and "开启" not in listing
+    shift = client.get(reverse("reports:shifts")).context["open_shift"]
+    page = client.get(reverse("reports:shift", args=[shift.pk])).content.decode()
+    assert "<dt>交班时间</dt><dd>未交班</dd>" in page

@@ -21,6 +21,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from prepaid.core.errors import PrepaidError
@@ -347,7 +348,10 @@ def shift_list(request: HttpRequest) -> HttpResponse:
     form = FilterForm(
         request.GET or None,
         fields=("date_from", "date_to", "operator", "station", "status"),
-        statuses=[("open", _("Open")), ("closed", _("Closed"))],
+        statuses=[
+            ("open", pgettext("shift status", "Open")),
+            ("closed", pgettext("shift status", "Closed")),
+        ],
     )
     filters = form.filters()
     status = filters.statuses[0] if filters.statuses else None
