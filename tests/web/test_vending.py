@@ -291,6 +291,28 @@ def test_over_the_limit_is_refused_at_write(clerk_client, office):
     assert Purchase.objects.count() == 1
 
 
+def test_over_the_limit_is_refused_before_the_operator_confirms(clerk_client, office):
+    """The confirm step already refuses what the write would: the meter's limit."""
+    office.meter()
+    office.open()
+    office.swipe()
+    data = {
+        "action": "review",
+        "key": uuid.uuid4().hex,
+        "account": office.account.pk,
+        "basis": "quantity",
+        "quantity": "995",
+        "payment": "cash",
+    }
+    review = clerk_client.post("/vending/sell/", data)
+    assert review.status_code == 200
+    assert "over_limit" in codes(review)
+    assert 'data-testid="confirm"' not in html(review)
+    within = clerk_client.post("/vending/sell/", {**data, "quantity": "5"})
+    assert 'data-testid="confirm"' in html(within)
+    assert Purchase.objects.count() == 1
+
+
 def test_double_submit_with_the_same_key_is_charged_once(clerk_client, office, clerk):
     office.meter()
     office.open()

@@ -956,12 +956,7 @@ def sell(
     user_card = read_user_card(station, observe=False)
     with _WriteBacks(station, user_card) as write_backs:
         customer_account = _customer_account(user_card.customer, account_id)
-        sub_meter = customer_account.account.sub_meter
-        if not user_card.card.swiped(sub_meter):
-            raise card_not_swiped()
-        _check_card_matches(user_card, customer_account)
-        priced = price_purchase(customer_account.price, quantity, amount, customer_account)
-        _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+        priced = check_sale(user_card, customer_account, quantity, amount)
         with transaction.atomic(), appended_together():
             customer_account = _lock_for_purchase(customer_account, key)
             _check_card_matches(user_card, customer_account)
@@ -982,6 +977,20 @@ def sell(
             )
         write_backs.recorded = True
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
+
+
+def check_sale(
+    user_card: UserCard, customer_account: CustomerAccount, quantity: Any, amount: Any
+) -> Priced:
+    """Everything :func:`sell` checks before it writes: the last purchase swiped on the meter,
+    the card carrying the office's last purchase, the price, the meter's limit. The sale
+    screen's confirm step shows these refusals before the operator confirms."""
+    if not user_card.card.swiped(customer_account.account.sub_meter):
+        raise card_not_swiped()
+    _check_card_matches(user_card, customer_account)
+    priced = price_purchase(customer_account.price, quantity, amount, customer_account)
+    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+    return priced
 
 
 def _check_limit(
@@ -1019,26 +1028,8 @@ def correct(
         return replayed
     user_card = read_user_card(station)
     customer_account = _customer_account(user_card.customer, account_id)
-    if user_card.card.swiped(customer_account.account.sub_meter):
-        raise PrepaidError(
-            "already_swiped",
-            _(
-                "The last purchase has already been swiped on the meter and can "
-                "no longer be corrected."
-            ),
-        )
-    _check_card_matches(user_card, customer_account)
-    original = cardio.live_purchase(customer_account)
-    if original is None or original.kind != Purchase.Kind.PURCHASE:
-        raise PrepaidError(
-            "nothing_to_correct",
-            _("The last entry on this card is not a purchase that can be corrected."),
-        )
+    original, priced = check_correction(user_card, customer_account, quantity, amount)
     payment = _check_payment(payment or original.payment_method or "cash")
-    priced = price_purchase(
-        customer_account.price, quantity, amount, customer_account, exclude=original
-    )
-    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account, key)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
@@ -1056,6 +1047,34 @@ def correct(
             supersedes=original,
         )
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
+
+
+def check_correction(
+    user_card: UserCard, customer_account: CustomerAccount, quantity: Any, amount: Any
+) -> tuple[Purchase, Priced]:
+    """Everything :func:`correct` checks before it writes: the last purchase not yet swiped,
+    the card carrying it, a purchase to correct, the new price and the meter's limit. The
+    purchase corrected and the new price."""
+    if user_card.card.swiped(customer_account.account.sub_meter):
+        raise PrepaidError(
+            "already_swiped",
+            _(
+                "The last purchase has already been swiped on the meter and can "
+                "no longer be corrected."
+            ),
+        )
+    _check_card_matches(user_card, customer_account)
+    original = cardio.live_purchase(customer_account)
+    if original is None or original.kind != Purchase.Kind.PURCHASE:
+        raise PrepaidError(
+            "nothing_to_correct",
+            _("The last entry on this card is not a purchase that can be corrected."),
+        )
+    priced = price_purchase(
+        customer_account.price, quantity, amount, customer_account, exclude=original
+    )
+    _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
+    return original, priced
 
 
 # -- 补卡 reissue -------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
         for ca in opened
     ]
     return {
+        "user_card": user_card,
         "card": doc,
         "customer": customer,
         "opened": opened,
@@ -197,14 +198,13 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
 def _review_sale(
     form: SaleForm, context: dict[str, Any], *, correction: bool
 ) -> dict[str, Any] | None:
+    user_card, wanted = context["user_card"], form.quantity_or_amount()
     try:
         chosen = _pick(context["opened"], form.cleaned_data["account"])
-        if not correction and chosen in context["unswiped"]:
-            raise vending.card_not_swiped()
-        exclude = cardio.live_purchase(chosen) if correction else None
-        priced = vending.price_purchase(
-            chosen.price, customer_account=chosen, exclude=exclude, **form.quantity_or_amount()
-        )
+        if correction:
+            _original, priced = vending.check_correction(user_card, chosen, **wanted)
+        else:
+            priced = vending.check_sale(user_card, chosen, **wanted)
     except PrepaidError as exc:
         form.add_service_error(exc)
         return None
