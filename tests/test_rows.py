@@ -46,6 +46,17 @@ def test_an_inserted_row_reads_back_as_the_orm_reads_it(db):
     assert mine.after == {"amount": "5.18", "names": ["张三"]}  # JSON decoded
 
 
+def test_rows_inserted_together_get_their_own_keys(db):
+    entries = [_entry(object_id=str(n), after={"n": n}, hash=f"{n}" * 64) for n in range(3)]
+    with transaction.atomic():
+        ENTRIES.insert_all(entries)
+    assert [e.pk for e in entries] == sorted(e.pk for e in entries)
+    for n, entry in enumerate(entries):
+        stored = AuditEntry.objects.get(pk=entry.pk)
+        assert (stored.object_id, stored.after) == (str(n), {"n": n})
+        assert not entry._state.adding
+
+
 def test_select_brings_the_related_rows_in_the_same_statement(admin):
     customer = register_customer(admin, name="李四")
     card = CustomerCard.objects.create(

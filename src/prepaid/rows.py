@@ -201,6 +201,26 @@ class Table(Generic[M]):
         obj._state.db = db.alias
         return True
 
+    def insert_all(self, objs: Sequence[M]) -> None:
+        """Insert new instances by one statement and set their primary keys (the rows come
+        back in the order given, as Django's ``bulk_create`` relies on too)."""
+        if not objs:
+            return
+        db = _db()
+        _, _, sql, pk_column = self._quoted
+        head, row = sql.split(" VALUES ")
+        values = [
+            prepare(field.pre_save(obj, True), db)
+            for obj in objs
+            for field, prepare in self._preparers
+        ]
+        statement = f"{head} VALUES {', '.join([row] * len(objs))} RETURNING {pk_column}"
+        keys = _execute(db, statement, values).fetchall()
+        for obj, (key,) in zip(objs, keys, strict=True):
+            setattr(obj, self.pk.attname, key)
+            obj._state.adding = False
+            obj._state.db = db.alias
+
     def update(self, obj: M, *attnames: str) -> int:
         """Write ``obj``'s ``attnames`` to its row; the number of rows changed."""
         db = _db()

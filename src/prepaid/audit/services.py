@@ -124,7 +124,7 @@ def _append(entries: list[AuditEntry]) -> None:
     for entry in entries:
         entry.previous_hash = last_hash
         entry.hash = last_hash = _row_hash(last_hash, _hashed_fields(entry))
-        ENTRIES.insert(entry)
+    ENTRIES.insert_all(entries)
     execute(
         'UPDATE audit_audithead SET last_hash = %s, "count" = %s WHERE id = 1',
         [last_hash, count + len(entries)],
