@@ -13,9 +13,16 @@ class ReportsConfig(AppConfig):
 
 
 def _observe_write_backs(
-    sender: Any, *, card_record: Any, card: Any, operator: Any, station: str, **_: Any
+    sender: Any,
+    *,
+    card_record: Any,
+    card: Any,
+    operator: Any,
+    station: str,
+    accounts: Any = None,
+    **_: Any,
 ) -> None:
     """Every read of a customer's card records the swipes its meters wrote back."""
     from prepaid.reports.writebacks import record_write_backs
 
-    record_write_backs(card_record, card, operator=operator, station=station)
+    record_write_backs(card_record, card, operator=operator, station=station, accounts=accounts)

@@ -69,13 +69,20 @@ def _credited_and_segment(customer_account: CustomerAccount, last_serial: int) -
 
 
 def record_write_backs(
-    card_record: CustomerCard, card: Card, *, operator: Any = None, station: str = ""
+    card_record: CustomerCard,
+    card: Card,
+    *,
+    operator: Any = None,
+    station: str = "",
+    accounts: list[CustomerAccount] | None = None,
 ) -> int:
     """Store the meter write-back records on a customer's card that are not stored yet.
 
     ``card_record`` is the office's record of the card (``vending.CustomerCard``), ``card``
-    the decoded card just read. Returns how many records were new. Safe to call on every read
-    of the card and from several stations at once: a record is stored once.
+    the decoded card just read, ``accounts`` the customer's accounts with their account at
+    hand when the caller has them (else read here). Returns how many records were new. Safe
+    to call on every read of the card and from several stations at once: a record is stored
+    once.
     """
     if card.type != CardType.USER or not card.write_backs or card.write_back_damaged:
         return 0
@@ -108,14 +115,13 @@ def record_write_backs(
     new = [wb for key, wb in candidates.items() if key not in seen]
     if not new:
         return 0
-    accounts = {
-        ca.account.sub_meter: ca
-        for ca in cardio.CUSTOMER_ACCOUNTS.select(
+    if accounts is None:
+        accounts = cardio.CUSTOMER_ACCOUNTS.select(
             "t.customer_id = %s", [card_record.customer_id], related=["account"]
         )
-    }
+    by_sub_meter = {ca.account.sub_meter: ca for ca in accounts}
     now = timezone.now()
-    rows = [_observation(card_record, card, wb, accounts.get(wb.sub_meter), now) for wb in new]
+    rows = [_observation(card_record, card, wb, by_sub_meter.get(wb.sub_meter), now) for wb in new]
     for row in rows:
         _against_previous(row)
     stored = 0

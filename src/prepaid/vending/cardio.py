@@ -114,15 +114,20 @@ def slot_for(purchase: Purchase) -> Slot:
 
 
 def expected_card(
-    card_record: CustomerCard, write_backs: Card | None = None, known: Purchase | None = None
+    card_record: CustomerCard,
+    write_backs: Card | None = None,
+    known: Purchase | None = None,
+    accounts: list[CustomerAccount] | None = None,
 ) -> Card:
     """The user card as the database says it should be, with any pending purchase on it.
     ``known``: the pending purchase this station has just committed for one of its accounts
-    (it is that account's live purchase; not read again)."""
+    (it is that account's live purchase; not read again). ``accounts``: the customer's
+    accounts with their account at hand, as the use case read them (else read here)."""
     slots = []
-    accounts = CUSTOMER_ACCOUNTS.select(
-        "t.customer_id = %s", [card_record.customer_id], related=["account"]
-    )
+    if accounts is None:
+        accounts = CUSTOMER_ACCOUNTS.select(
+            "t.customer_id = %s", [card_record.customer_id], related=["account"]
+        )
     for customer_account in accounts:
         if known is not None and known.customer_account_id == customer_account.pk:
             purchase: Purchase | None = known

@@ -167,9 +167,15 @@ class _WriteBacks:
     transaction (one commit less at the counter), or on its own when the sale stops before
     that transaction commits — a refused sale still records what the card showed."""
 
-    def __init__(self, station: Station, user_card: UserCard) -> None:
+    def __init__(
+        self,
+        station: Station,
+        user_card: UserCard,
+        accounts: list[CustomerAccount] | None = None,
+    ) -> None:
         self.station = station
         self.user_card = user_card
+        self.accounts = accounts  # the customer's, when the use case has read them
         self.recorded = False
 
     def record(self) -> None:
@@ -179,6 +185,7 @@ class _WriteBacks:
             card=self.user_card.card,
             operator=self.station.operator,
             station=self.station.name,
+            accounts=self.accounts,
         )
 
     def __enter__(self) -> _WriteBacks:
@@ -248,13 +255,26 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
 # -- the customer's account on the card ---------------------------------------------------
 
 
-def _customer_account(customer: Customer, account_id: int | None) -> CustomerAccount:
-    where, params = "t.customer_id = %s", [customer.pk]
-    if account_id is not None:
-        where, params = where + " AND t.account_id = %s", [*params, account_id]
+def _customer_accounts(customer: Customer) -> list[CustomerAccount]:
+    """The customer's accounts (four at most) with their account and price at hand."""
     found = cardio.CUSTOMER_ACCOUNTS.select(
-        where, params, related=["account", "price"], order="t.id", limit=2
+        "t.customer_id = %s", [customer.pk], related=["account", "price"], order="t.id"
     )
+    for customer_account in found:
+        customer_account.customer = customer
+    return found
+
+
+def _customer_account(
+    customer: Customer,
+    account_id: int | None,
+    accounts: list[CustomerAccount] | None = None,
+) -> CustomerAccount:
+    """The account to sell on: the one asked for, else the customer's only one. ``accounts``:
+    the customer's accounts as :func:`_customer_accounts` gave them (else read)."""
+    if accounts is None:
+        accounts = _customer_accounts(customer)
+    found = [ca for ca in accounts if account_id is None or ca.account_id == account_id]
     if not found:
         raise PrepaidError(
             "account_not_open", _("This customer has no account opened on that utility.")
@@ -263,7 +283,6 @@ def _customer_account(customer: Customer, account_id: int | None) -> CustomerAcc
         raise InvalidInput(
             "account_required", _("This card carries several accounts: choose one (--account).")
         )
-    found[0].customer = customer
     return found[0]
 
 
@@ -548,9 +567,15 @@ def _check_key(key: str) -> str:
 
 
 def _write_and_complete(
-    station: Station, purchase: Purchase, card_record: CustomerCard, current: Card | None
+    station: Station,
+    purchase: Purchase,
+    card_record: CustomerCard,
+    current: Card | None,
+    accounts: list[CustomerAccount] | None = None,
 ) -> Purchase:
-    expected = cardio.expected_card(card_record, write_backs=current, known=purchase)
+    expected = cardio.expected_card(
+        card_record, write_backs=current, known=purchase, accounts=accounts
+    )
     try:
         cardio.write_office_area(station.reader, expected, station.site_key)
     except (ReaderError, CardError):
@@ -954,8 +979,9 @@ def sell(
     if replayed is not None:
         return replayed
     user_card = read_user_card(station, observe=False)
-    with _WriteBacks(station, user_card) as write_backs:
-        customer_account = _customer_account(user_card.customer, account_id)
+    accounts = _customer_accounts(user_card.customer)
+    with _WriteBacks(station, user_card, accounts) as write_backs:
+        customer_account = _customer_account(user_card.customer, account_id, accounts)
         priced = check_sale(user_card, customer_account, quantity, amount)
         with transaction.atomic(), appended_together():
             customer_account = _lock_for_purchase(customer_account, key)
@@ -976,7 +1002,7 @@ def sell(
                 card_locked=True,
             )
         write_backs.recorded = True
-    return _write_and_complete(station, purchase, user_card.record, user_card.card)
+    return _write_and_complete(station, purchase, user_card.record, user_card.card, accounts)
 
 
 def check_sale(
