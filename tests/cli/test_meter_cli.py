@@ -35,13 +35,13 @@ class Cli:
         self.cards = CardStore(self.home.cards)
         self.capsys = capsys
 
-    def __call__(self, *argv: str, json_output: bool = True) -> tuple[int, Any]:
+    def __call__(self, *argv: str, json_output: bool = True, lang: str = "en") -> tuple[int, Any]:
         from django.utils import translation
 
         from prepaid.cli.main import main
 
         self.capsys.readouterr()
-        args = [*argv, "--lang", "en"] + (["--json"] if json_output else [])
+        args = [*argv, "--lang", lang] + (["--json"] if json_output else [])
         try:
             status = main(args)
         finally:
@@ -238,6 +238,28 @@ def test_list_and_human_output(cli: Cli) -> None:
     assert status == 1 and "E04" in text
     status, text = cli("meter", "use", "M1", "x", json_output=False)
     assert status == 2 and "“x”" in text
+
+
+def test_human_lines_in_chinese_name_states_valves_flags_and_cards(cli: Cli) -> None:
+    """The JSON keeps its codes; the lines an operator reads do not show them."""
+    assert cli("meter", "add", "M1")[0] == 0
+    cli.insert("setting", cli.setting_card())
+    status, text = cli("meter", "swipe", "M1", json_output=False, lang="zh-hans")
+    assert status == 0
+    assert "已接受该卡（设置卡）" in text and "仪表 M1：已设置，" in text and "阀门 开启" in text
+    cli.insert("user", cli.user_card(1, 20_00))
+    cli("meter", "swipe", "M1")
+    cli("meter", "use", "M1", "100")  # down to the alarm level: the valve closes
+    status, text = cli("meter", "show", "M1", json_output=False, lang="zh-hans")
+    assert "已绑定用户" in text and "阀门 关闭" in text and "状态：报警, 阀门关闭" in text
+    for code in ("bound", "closed", "alarm", "valve_closed"):
+        assert code not in text
+    status, document = cli("meter", "show", "M1")
+    assert (document["state"], document["valve"], document["status"]) == (
+        "bound",
+        "closed",
+        ["alarm", "valve_closed"],
+    )
 
 
 def test_the_installed_command_runs(cli: Cli) -> None:

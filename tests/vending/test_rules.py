@@ -6,6 +6,7 @@ A refusal changes nothing: no purchase, no ledger entry, no audit entry, the car
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from prepaid.audit.models import AuditEntry
 from prepaid.cards import services as cards
@@ -116,6 +117,10 @@ def test_sale_needs_a_user_card(office, key):
     with pytest.raises(PrepaidError) as refused:
         vending.sell(office.station, quantity="1", key=key())
     assert refused.value.code == "not_a_user_card"
+    # the card's type by its name, in the operator's language
+    assert refused.value.message.endswith("(it is a new card).")
+    with translation.override("zh-hans"):
+        assert refused.value.translate(translation.gettext).endswith("（而是新卡）。")
     before.check()
     office.store.eject()
     before = Unchanged(office)

@@ -17,6 +17,7 @@ CARD_TYPE_NAMES = {
     "zero": _("zero card"),
     "check": _("check card"),
 }
+SLOT_KINDS = {"purchase": _("Purchase"), "transfer": _("Meter-change transfer")}
 FIELD_NAMES = {
     "sub_meter": _("sub-meter number"),
     "meter_type": _("meter type"),
@@ -125,11 +126,12 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
         lines.append(gettext("User number: %(user_number)s") % doc)
     for slot in doc.get("slots", []):
         swiped = gettext("swiped") if slot["swiped"] else gettext("not swiped")
+        kind = gettext(SLOT_KINDS.get(slot["kind"], slot["kind"]))
         lines.append(
             gettext(
                 "Sub-meter %(sub_meter)s: purchase %(serial)s, %(quantity)s (%(kind)s), %(swiped)s"
             )
-            % {**slot, "swiped": swiped}
+            % {**slot, "kind": kind, "swiped": swiped}
         )
         meter = slot.get("meter")
         if meter:

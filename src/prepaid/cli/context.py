@@ -54,6 +54,15 @@ class Context:
             return str(gettext(message))
         return self._catalog.gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        from django.apps import apps
+
+        if apps.ready:
+            from django.utils.translation import pgettext
+
+            return str(pgettext(context, message))
+        return str(self._catalog.pgettext(context, message))
+
     @cached_property
     def _catalog(self) -> Any:
         """The compiled catalog read directly, for commands that start without Django (the

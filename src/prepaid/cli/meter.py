@@ -11,6 +11,34 @@ import argparse
 import time
 from typing import Any
 
+from prepaid.core.errors import _
+
+# What the human lines show for the codes of the JSON document.
+STATES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound")}
+FLAGS = {
+    "alarm": _("Alarm"),
+    "valve_closed": _("Valve closed"),
+    "overdraft": _("Overdraft"),
+    "tamper": _("Tamper"),
+    "valve_forced": _("Valve forced"),
+    "wrong_meter": _("Wrong-meter swipe"),
+    "low_battery": _("Low battery"),
+}
+
+
+def _shown(ctx: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its codes as the operator reads them, in the operator's language."""
+    from prepaid.cards.documents import CARD_TYPE_NAMES
+
+    card_type = document.get("card_type")
+    return {
+        **document,
+        "state": ctx.gettext(STATES.get(document["state"], document["state"])),
+        "valve": ctx.pgettext("valve", document["valve"]),
+        "status": [ctx.gettext(FLAGS.get(code, code)) for code in document["status"]],
+        "card_type": ctx.gettext(CARD_TYPE_NAMES.get(card_type, card_type)) if card_type else "",
+    }
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("meter", parents=[common], help="simulated meters (刷表)")
@@ -80,6 +108,7 @@ def meter_document(meter: Any) -> dict[str, Any]:
 
 
 def _say_meter(ctx: Any, document: dict[str, Any]) -> None:
+    document = _shown(ctx, document)
     ctx.say(
         ctx.gettext(
             "Meter %(meter_id)s: %(state)s, balance %(balance)s, cumulative "
@@ -109,7 +138,7 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     store = _store(ctx)
     documents = [meter_document(store.load(meter_id)) for meter_id in store.ids()]
-    for d in documents:
+    for d in [_shown(ctx, document) for document in documents]:
         ctx.say(
             f"{d['meter_id']:<32} {d['state']:<8} {d['balance']:>12} {d['valve']:<6} "
             f"{d['result'] or '-'}"
@@ -163,7 +192,7 @@ def handle_swipe(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         ctx.gettext(
             "Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s."
         )
-        % document
+        % _shown(ctx, document)
     )
     _say_meter(ctx, document)
     return document

@@ -16,6 +16,13 @@ def _(message: str) -> str:
     return message
 
 
+class Label(str):
+    """A message parameter that is itself text to translate (the name of a card type, say),
+    not a value shown as it is."""
+
+    __slots__ = ()
+
+
 class PrepaidError(Exception):
     """A refusal by a business rule (CLI exit status 1)."""
 
@@ -35,14 +42,18 @@ class PrepaidError(Exception):
     def translate(self, gettext: Any) -> str:
         """The message through a translation function, parameters filled in afterwards.
 
-        A ``field`` parameter is the name of an input field: it is translated too.
+        A ``field`` parameter is the name of an input field: it is translated too, as is any
+        :class:`Label`.
         """
         template = str(gettext(self.message_template))
         if not self.params:
             return template
-        params = dict(self.params)
-        if isinstance(params.get("field"), str):
-            params["field"] = str(gettext(params["field"]))
+        params = {
+            name: str(gettext(value))
+            if isinstance(value, Label) or (name == "field" and isinstance(value, str))
+            else value
+            for name, value in self.params.items()
+        }
         return template % params
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from prepaid.accounts.models import Account
+from prepaid.cards.documents import CARD_TYPE_NAMES
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
-from prepaid.core.errors import CardError, PrepaidError, ReaderError, _
+from prepaid.core.errors import CardError, Label, PrepaidError, ReaderError, _
 from prepaid.readers.base import CardReader
 from prepaid.rows import Table
 from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
@@ -24,19 +25,23 @@ def card_revoked() -> PrepaidError:
     )
 
 
+def _card_type(code: str) -> Label:
+    return Label(CARD_TYPE_NAMES.get(code, _("unreadable card")))
+
+
 def not_a_user_card(card_type: str) -> PrepaidError:
     return PrepaidError(
         "not_a_user_card",
-        _("The card in the reader is not a user card (it is a “%(type)s” card)."),
-        type=card_type,
+        _("The card in the reader is not a user card (it is a %(type)s)."),
+        type=_card_type(card_type),
     )
 
 
 def not_a_new_card(card_type: str) -> PrepaidError:
     return PrepaidError(
         "not_a_new_card",
-        _("A new card is needed (format it first); the card in the reader is a “%(type)s” card."),
-        type=card_type,
+        _("A new card is needed (format it first); the card in the reader is a %(type)s."),
+        type=_card_type(card_type),
     )
 
 
