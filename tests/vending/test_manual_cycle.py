@@ -149,6 +149,51 @@ def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
     assert sale.serial == 4
 
 
+def test_a_purchase_the_meter_took_before_a_reissue_is_not_corrected_or_carried_over(office, key):
+    """The reissued card has no write-back yet, but the office read the old card after the
+    meter had taken serial 2: it is swiped, whatever the new card says."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())  # serial 2
+    office.swipe(old_meter)
+    vending.read_user_card(office.station)  # the office sees serial 2 applied
+    office.new_card("u2")
+    vending.reissue(office.station, office.customer, key=key())
+    assert not vending.read_user_card(office.station).card.swiped(1)  # the card cannot tell
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.correct(office.station, quantity="1", key=key())
+    assert refused.value.code == "already_swiped"
+
+    new = office.meter("NEW")
+    office.insert("u2")
+    transfer, record = vending.meter_change(office.station, remaining="22", key=key())
+    assert record.carried_centi == 0
+    assert transfer.quantity_centi == 2200 - 500  # the 7.00 is in the old meter's 22.00
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 2200
+
+
+def test_a_reissued_card_still_carries_a_purchase_the_meter_never_took(office, key):
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())  # serial 2, never swiped
+    office.new_card("u2")
+    vending.reissue(office.station, office.customer, key=key())
+    office.meter("NEW")
+    office.insert("u2")
+    _, record = vending.meter_change(office.station, remaining="15", key=key())
+    assert record.carried_centi == 700
+
+
 def test_idempotent_retry_charges_once(office, key):
     meter = office.meter()
     office.new_card("u1")

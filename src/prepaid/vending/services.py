@@ -1081,7 +1081,8 @@ def check_correction(
     """Everything :func:`correct` checks before it writes: the last purchase not yet swiped,
     the card carrying it, a purchase to correct, the new price and the meter's limit. The
     purchase corrected and the new price."""
-    if user_card.card.swiped(customer_account.account.sub_meter):
+    original = cardio.live_purchase(customer_account)
+    if _last_purchase_swiped(user_card, customer_account, original):
         raise PrepaidError(
             "already_swiped",
             _(
@@ -1090,7 +1091,6 @@ def check_correction(
             ),
         )
     _check_card_matches(user_card, customer_account)
-    original = cardio.live_purchase(customer_account)
     if original is None or original.kind != Purchase.Kind.PURCHASE:
         raise PrepaidError(
             "nothing_to_correct",
@@ -1101,6 +1101,25 @@ def check_correction(
     )
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)
     return original, priced
+
+
+def _last_purchase_swiped(
+    user_card: UserCard, customer_account: CustomerAccount, last: Purchase | None
+) -> bool:
+    """Whether the meter has applied the account's last purchase: the card's write-back says
+    so, or — for a card that cannot tell, reissued and not swiped since — the office has read
+    it on an earlier card of the customer's (the meter wrote back that serial or a later one).
+    Correcting such a purchase, or carrying it over to a new meter, would credit it twice."""
+    if user_card.card.swiped(customer_account.account.sub_meter):
+        return True
+    if last is None:
+        return False
+    # Recorded by the reports app from every card read (user_card_read).
+    from prepaid.reports.models import WriteBackObservation
+
+    return WriteBackObservation.objects.filter(
+        customer_account_id=customer_account.pk, last_serial__gte=last.serial
+    ).exists()
 
 
 # -- 补卡 reissue -------------------------------------------------------------------------------
@@ -1286,7 +1305,7 @@ def _plan_meter_change(
 ) -> MeterChangePlan:
     account = customer_account.account
     last = cardio.live_purchase(customer_account)
-    swiped = user_card.card.swiped(account.sub_meter)
+    swiped = _last_purchase_swiped(user_card, customer_account, last)
     if last is not None and last.kind == Purchase.Kind.TRANSFER and not swiped:
         raise card_not_swiped()
     carried = last.quantity_centi if last is not None and not swiped else 0
