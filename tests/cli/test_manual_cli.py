@@ -37,6 +37,18 @@ class Cli:
         assert result.returncode == status, (args, result.stdout, result.stderr)
         return json.loads(result.stdout) if result.stdout.strip() else None
 
+    def text(self, *args: str) -> str:
+        """What an operator reads (no ``--json``), in the default language."""
+        result = subprocess.run(
+            [sys.executable, "-m", "prepaid", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result.stdout
+
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory) -> Cli:
@@ -148,8 +160,12 @@ def test_manual_from_first_account_to_meter_change(cli):
     # Reissue onto a new card: the old one is revoked at once in the office.
     cli.run("card", "insert", "user2")
     cli.run("card", "format")
-    reissued = cli.run("reissue", number, "--fee", "10")
+    reissued = cli.run("reissue", number, "--fee", "10", "--key", "reissue-1")
     assert (reissued["generation"], reissued["serial"], reissued["fee"]) == (2, 2, "10.00")
+    told = cli.text("reissue", number, "--fee", "10", "--key", "reissue-1")  # the same, again
+    assert "补卡成功" in told and f"新卡 {reissued['card_serial']}，代次 2。" in told
+    assert f"旧卡 {reissued['revoked_serial']} 已作废。" in told and "补卡费：10.00。" in told
+    assert "用户必须到表上重新刷卡" in told
     cli.run("card", "insert", "user1")
     assert cli.run("sell", "--quantity", "1", status=1)["error"] == "card_revoked"
     cli.run("card", "insert", "user2")

@@ -173,6 +173,14 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
             serial=slots[0]["serial"],
             quantity=slots[0]["quantity"],
         )
+    ctx.say(ctx.gettext("New card %(card_serial)s, generation %(generation)s.") % doc)
+    if doc["revoked_serial"]:
+        ctx.say(ctx.gettext("The old card %(revoked_serial)s is no longer valid.") % doc)
+    if result.fee:
+        ctx.say(ctx.gettext("Reissue fee: %(fee)s.") % doc)
+    ctx.say(
+        ctx.gettext("The customer must swipe the new card on the meter before the next sale.")
+    )
     return doc
 
 
