@@ -72,6 +72,13 @@ def test_select_brings_the_related_rows_in_the_same_statement(admin):
     assert found.customer.user_number == customer.user_number
     assert found.customer.name == "李四"
     assert CARDS.select("t.serial = %s", ["ffffffffffffffff"], related=["customer"]) == []
+    (annotated,) = CARDS.select(
+        "t.serial = %s",
+        [card.serial],
+        related=["customer"],
+        annotate=[("cards", "SELECT COUNT(*) FROM vending_customercard"), ("two", "1 + 1")],
+    )
+    assert (annotated.cards, annotated.two, annotated.customer.name) == (1, 2, "李四")
 
 
 def test_update_writes_only_the_fields_named(db):

@@ -112,6 +112,7 @@ class Table(Generic[M]):
         params: Sequence[Any] = (),
         *,
         related: Sequence[str] = (),
+        annotate: Sequence[tuple[str, str]] = (),
         order: str = "",
         limit: int | None = None,
         for_update: bool = False,
@@ -120,10 +121,12 @@ class Table(Generic[M]):
         ``t.customer_id = %s`` — plain column names do when nothing is joined).
 
         ``related``: foreign keys whose rows come by the same statement, set on each
-        instance. ``for_update`` locks the rows of ``t`` until the transaction ends
-        (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the database)."""
+        instance. ``annotate``: (attribute, SQL expression without parameters) pairs, each
+        expression's value set on each instance, as the ORM's ``annotate`` does.
+        ``for_update`` locks the rows of ``t`` until the transaction ends (PostgreSQL;
+        SQLite's ``BEGIN IMMEDIATE`` already holds the database)."""
         db = _db()
-        shape = (db.vendor, where, tuple(related), order, limit, for_update)
+        shape = (db.vendor, where, tuple(related), tuple(annotate), order, limit, for_update)
         plan = self._statements.get(shape)
         if plan is None:
             plan = self._statements[shape] = self._select_sql(db, *shape[1:])
@@ -137,6 +140,8 @@ class Table(Generic[M]):
                 end = start + len(table.fields)
                 setattr(obj, name, table._instance(row[start:end], db))
                 start = end
+            for (name, _expression), value in zip(annotate, row[start:], strict=True):
+                setattr(obj, name, value)
             found.append(obj)
         return found
 
@@ -145,6 +150,7 @@ class Table(Generic[M]):
         db: BaseDatabaseWrapper,
         where: str,
         related: tuple[str, ...],
+        annotate: tuple[tuple[str, str], ...],
         order: str,
         limit: int | None,
         for_update: bool,
@@ -163,6 +169,7 @@ class Table(Generic[M]):
                 f"ON {alias}.{table._quoted[3]} = t.{quote(field.column)}"
             )
             tables.append((name, table))
+        selected.extend(f"({expression})" for _name, expression in annotate)
         sql = f"SELECT {', '.join(selected)} FROM {self._quoted[0]} t {' '.join(joins)}"
         sql += f" WHERE {where}"
         if order:

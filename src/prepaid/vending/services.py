@@ -155,7 +155,8 @@ def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
         raise cardio.card_revoked()
     if record.status != CustomerCard.Status.ACTIVE:
         raise cardio.unknown_card()
-    _settle_pending(station, record, card)
+    if getattr(record, "has_pending", True):  # as read with the card's record
+        _settle_pending(station, record, card)
     user_card = UserCard(record, card)
     if observe:
         _WriteBacks(station, user_card).record()
@@ -206,8 +207,21 @@ class _WriteBacks:
 def _registered_card(serial: str | None) -> CustomerCard | None:
     if not serial:
         return None
-    found = CARDS.select("t.serial = %s", [serial], related=["customer"])
+    found = CARDS.select(
+        "t.serial = %s",
+        [serial],
+        related=["customer"],
+        annotate=[("has_pending", _HAS_PENDING)],
+    )
     return found[0] if found else None
+
+
+# Whether the card's customer has a purchase pending (most reads have none to settle).
+_HAS_PENDING = (
+    "EXISTS (SELECT 1 FROM vending_purchase p JOIN vending_customeraccount a "
+    "ON a.id = p.customer_account_id WHERE a.customer_id = t.customer_id "
+    "AND p.status = 'pending')"
+)
 
 
 def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -> Card:
