@@ -109,12 +109,13 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
     is created (PREPAID_TEST_DATABASE=postgres); SQLite is left alone."""
     if selected_database() != "postgres":
         return
-    import dj_database_url
     from django.conf import settings
     from django.db import connections
 
+    from prepaid.settings import database_from_url
+
     server = request.getfixturevalue("postgres_server")
-    config = dj_database_url.parse(server.url("prepaid"), conn_max_age=0)
+    config = database_from_url(server.url("prepaid"))  # as a station configures it
     settings.DATABASES["default"].clear()
     settings.DATABASES["default"].update(config)
     connections._settings = settings.DATABASES

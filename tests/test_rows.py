@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 from django.db import transaction
@@ -122,3 +123,22 @@ def test_a_row_already_present_is_left_alone_without_ending_the_transaction(admi
 def test_get_refuses_a_missing_row(db):
     with pytest.raises(AuditEntry.DoesNotExist):
         ENTRIES.get(10**9)
+
+
+@pytest.mark.skipif(
+    os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower() != "postgres",
+    reason="prepared statements of PostgreSQL",
+)
+def test_on_postgresql_the_statements_are_prepared_once(db):
+    from django.db import connection
+
+    def prepared() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return {row[0] for row in cursor.fetchall()}
+
+    CARDS.select("t.serial = %s", ["0011223344556677"])
+    mine = [s for s in prepared() if "vending_customercard" in s]
+    assert len(mine) == 1 and "$1" in mine[0]  # the parameter apart from the text
+    CARDS.select("t.serial = %s", ["8899aabbccddeeff"])
+    assert [s for s in prepared() if "vending_customercard" in s] == mine  # reused

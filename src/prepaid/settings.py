@@ -29,17 +29,26 @@ CONN_MAX_AGE = 600
 
 def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL")
-    if url:
-        import dj_database_url  # only stations on a shared database pay for the import
+    return database_from_url(url) if url else _sqlite(str(HOME.database))
 
-        # A connection per request: a server's threads holding theirs would add up, station
-        # by station, towards the shared server's connection limit.
-        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
-        if config.get("ENGINE") == "django.db.backends.sqlite3":
-            # An SQLite file named by URL is as durable as the default one.
-            config = _sqlite(str(config["NAME"]))
-        return config
-    return _sqlite(str(HOME.database))
+
+def database_from_url(url: str) -> dict[str, object]:
+    """The database settings for a ``DATABASE_URL`` (the tests' PostgreSQL server too)."""
+    import dj_database_url  # only stations on a shared database pay for the import
+
+    # A connection per request: a server's threads holding theirs would add up, station
+    # by station, towards the shared server's connection limit.
+    config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
+    if config.get("ENGINE") == "django.db.backends.sqlite3":
+        # An SQLite file named by URL is as durable as the default one.
+        return _sqlite(str(config["NAME"]))
+    if "postgresql" in str(config.get("ENGINE")):
+        # Prepared statements for the sale's own statements (prepaid.rows); the ORM's
+        # client-side binding cursors are never prepared, whatever this says.
+        options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+        options.setdefault("prepare_threshold", 5)
+        config["OPTIONS"] = options
+    return config
 
 
 def _sqlite(name: str) -> dict[str, object]:
