@@ -135,8 +135,8 @@ def test_shift_settlement_pages(operator_client, demo):
     assert b"navbar" not in printed.content
 
 
-def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
-    office = small_office
+def _a_sale_at_desk_1(office, monkeypatch):
+    """A shift opened at station desk-1 by its first sale."""
     monkeypatch.setenv("PREPAID_STATION", "desk-1")
     office.store.insert("user")
     vending.open_account(
@@ -147,6 +147,11 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
         quantity="2",
         key=office.key(),
     )
+
+
+def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
     client.force_login(office.clerk)
     response = client.get(reverse("reports:shifts"))
     shift = response.context["open_shift"]
@@ -168,16 +173,7 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
 def test_an_open_shift_reads_as_not_handed_over_in_chinese(client, small_office, monkeypatch):
     """“Open” of a shift is 未交班, not the “open” of a link (打开) or of a valve (开启)."""
     office = small_office
-    monkeypatch.setenv("PREPAID_STATION", "desk-1")
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="2",
-        key=office.key(),
-    )
+    _a_sale_at_desk_1(office, monkeypatch)
     client.force_login(office.clerk)  # zh-Hans, the site's default
     listing = client.get(reverse("reports:shifts")).content.decode()
     assert ">未交班</option>" in listing and ">已交班</option>" in listing
