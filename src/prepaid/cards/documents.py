@@ -37,6 +37,17 @@ FIELD_NAMES = {
 }
 
 METER_STATES = {0: "cleared", 1: "set", 2: "bound"}
+# The names people read for the codes of meter documents (translated where they are shown).
+METER_STATE_NAMES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound")}
+METER_FLAG_NAMES = {
+    "alarm": _("Alarm"),
+    "valve_closed": _("Valve closed"),
+    "overdraft": _("Overdraft"),
+    "tamper": _("Tamper"),
+    "valve_forced": _("Valve forced"),
+    "wrong_meter": _("Wrong-meter swipe"),
+    "low_battery": _("Low battery"),
+}
 
 
 def user_number_text(number: int) -> str:

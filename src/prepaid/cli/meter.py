@@ -11,31 +11,18 @@ import argparse
 import time
 from typing import Any
 
-from prepaid.core.errors import _
-
-# What the human lines show for the codes of the JSON document.
-STATES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound")}
-FLAGS = {
-    "alarm": _("Alarm"),
-    "valve_closed": _("Valve closed"),
-    "overdraft": _("Overdraft"),
-    "tamper": _("Tamper"),
-    "valve_forced": _("Valve forced"),
-    "wrong_meter": _("Wrong-meter swipe"),
-    "low_battery": _("Low battery"),
-}
-
 
 def _shown(ctx: Any, document: dict[str, Any]) -> dict[str, Any]:
-    """The document with its codes as the operator reads them, in the operator's language."""
-    from prepaid.cards.documents import CARD_TYPE_NAMES
+    """The document with its codes as the operator reads them, in the operator's language
+    (the JSON document keeps the codes)."""
+    from prepaid.cards.documents import CARD_TYPE_NAMES, METER_FLAG_NAMES, METER_STATE_NAMES
 
-    card_type = document.get("card_type")
+    card_type, state = document.get("card_type"), document["state"]
     return {
         **document,
-        "state": ctx.gettext(STATES.get(document["state"], document["state"])),
+        "state": ctx.gettext(METER_STATE_NAMES.get(state, state)),
         "valve": ctx.pgettext("valve", document["valve"]),
-        "status": [ctx.gettext(FLAGS.get(code, code)) for code in document["status"]],
+        "status": [ctx.gettext(METER_FLAG_NAMES.get(c, c)) for c in document["status"]],
         "card_type": ctx.gettext(CARD_TYPE_NAMES.get(card_type, card_type)) if card_type else "",
     }
 

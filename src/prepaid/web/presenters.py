@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts import services as accounts
+from prepaid.cards.documents import METER_STATE_NAMES
 from prepaid.core.money import format_centi, format_hao
 
 
@@ -135,7 +136,7 @@ CARD_TYPES = {
     "check": _("Check card"),
     "bad": _("Unreadable card"),
 }
-METER_STATES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound")}
+METER_STATES = {code: _(name) for code, name in METER_STATE_NAMES.items()}
 PAYMENTS = {
     "cash": _("Cash"),
     "wechat": _("WeChat Pay"),
