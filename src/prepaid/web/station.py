@@ -61,7 +61,8 @@ def card_store(operator: Any) -> CardStore | None:
     root = data_home().cards
     if os.environ.get(CARD_STORE_ENV) == PER_OPERATOR and getattr(operator, "pk", None):
         root = root / "operators" / str(operator.pk)
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():  # one stat on every request; made once
+        root.mkdir(parents=True, exist_ok=True)
     return CardStore(root)
 
 
