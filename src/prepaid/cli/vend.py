@@ -178,9 +178,7 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         ctx.say(ctx.gettext("The old card %(revoked_serial)s is no longer valid.") % doc)
     if result.fee:
         ctx.say(ctx.gettext("Reissue fee: %(fee)s.") % doc)
-    ctx.say(
-        ctx.gettext("The customer must swipe the new card on the meter before the next sale.")
-    )
+    ctx.say(ctx.gettext("The customer must swipe the new card on the meter before the next sale."))
     return doc
 
 
