@@ -126,6 +126,7 @@ def test_a_command_imports_what_it_uses_only(tmp_path):
         "prepaid.cli.card",
         "prepaid.cli.context",
         "prepaid.cli.main",
+        "prepaid.cli.text",  # the terminal-width helper, no other command
     ]
 
     report = _modules_after(home, "--json", "report", "sales", "--format", "csv")

@@ -247,6 +247,8 @@ def test_human_lines_in_chinese_name_states_valves_flags_and_cards(cli: Cli) -> 
     status, text = cli("meter", "swipe", "M1", json_output=False, lang="zh-hans")
     assert status == 0
     assert "已接受该卡（设置卡）" in text and "仪表 M1：已设置，" in text and "阀门 开启" in text
+    status, text = cli("card", "list", json_output=False, lang="zh-hans")
+    assert status == 0 and "* setting                  设置卡" in text
     cli.insert("user", cli.user_card(1, 20_00))
     cli("meter", "swipe", "M1")
     cli("meter", "use", "M1", "100")  # down to the alarm level: the valve closes

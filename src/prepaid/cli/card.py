@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cards.documents import CARD_TYPE_NAMES
+from prepaid.cli.text import pad
+from prepaid.core.errors import _
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("card", parents=[common], help="cards and the card reader")
@@ -88,7 +92,8 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
         except CardError:
             kind = "bad"
         cards.append({"name": name, "type": kind, "in_reader": name == inserted})
-        ctx.say(f"{'*' if name == inserted else ' '} {name:<24} {kind}")
+        shown = ctx.gettext(CARD_TYPE_NAMES.get(kind, _("unreadable card")))
+        ctx.say(f"{'*' if name == inserted else ' '} {pad(name, 24)} {shown}")
     return cards
 
 
@@ -156,8 +161,9 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             "time": op.time.isoformat(),
         }
         rows.append(row)
+        kind = ctx.gettext(CARD_TYPE_NAMES.get(row["type"], row["type"]))
         ctx.say(
-            f"{row['time'][:19]}  {row['type']:<10} {row['serial']}  "
+            f"{row['time'][:19]}  {pad(kind, 10)} {row['serial']}  "
             f"{row['account'] or '-'}  {row['operator']}"
         )
     return rows

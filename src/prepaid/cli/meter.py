@@ -125,10 +125,12 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     store = _store(ctx)
     documents = [meter_document(store.load(meter_id)) for meter_id in store.ids()]
+    from prepaid.cli.text import pad
+
     for d in [_shown(ctx, document) for document in documents]:
         ctx.say(
-            f"{d['meter_id']:<32} {d['state']:<8} {d['balance']:>12} {d['valve']:<6} "
-            f"{d['result'] or '-'}"
+            f"{pad(d['meter_id'], 32)} {pad(d['state'], 10)} {d['balance']:>12} "
+            f"{pad(d['valve'], 6)} {d['result'] or '-'}"
         )
     return documents
 

@@ -6,6 +6,7 @@ import argparse
 import getpass
 from typing import Any
 
+from prepaid.cli.text import pad
 from prepaid.core.errors import InvalidInput, _
 
 
@@ -78,8 +79,11 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     ctx.operator  # noqa: B018 - authenticates
     operators = [_operator_json(o) for o in list_operators()]
+    roles = {"admin": _("Administrator"), "operator": _("Operator")}
     for o in operators:
-        ctx.say(f"{o['name']:<20} {o['role']:<10} {'active' if o['active'] else 'disabled'}")
+        role = ctx.gettext(roles.get(o["role"], o["role"]))
+        state = ctx.gettext(_("active") if o["active"] else _("disabled"))
+        ctx.say(f"{pad(o['name'], 20)} {pad(role, 10)} {state}")
     return operators
 
 

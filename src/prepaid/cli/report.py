@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import unicodedata
 from typing import Any
+
+from prepaid.cli.text import pad, width
 
 FORMATS = ["table", "json", "csv", "xlsx"]
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
@@ -183,15 +184,6 @@ def _ready(ctx: Any) -> None:
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
 def table_lines(table: Any) -> list[str]:
     """The table as fixed-width lines for a terminal (Chinese characters count double)."""
     from prepaid.reports.tables import cell_text
@@ -207,18 +199,18 @@ def table_lines(table: Any) -> list[str]:
         total[0] = total[0] or "*"
         rows.append(total)
     header = [c.label.text() for c in columns]
-    widths = [max([_width(header[i])] + [_width(r[i]) for r in rows]) for i in range(len(columns))]
+    widths = [max([width(header[i])] + [width(r[i]) for r in rows]) for i in range(len(columns))]
     widths = [min(w, 60) for w in widths]
     lines = [
         "  ".join(
-            _pad(h, w, c.numeric) for h, w, c in zip(header, widths, columns, strict=True)
+            pad(h, w, c.numeric) for h, w, c in zip(header, widths, columns, strict=True)
         ).rstrip()
     ]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         lines.append(
             "  ".join(
-                _pad(v, w, c.numeric) for v, w, c in zip(row, widths, columns, strict=True)
+                pad(v, w, c.numeric) for v, w, c in zip(row, widths, columns, strict=True)
             ).rstrip()
         )
     return lines

@@ -1,0 +1,16 @@
+"""Fixed-width lines for a terminal, where a Chinese character takes two columns."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def width(text: str) -> int:
+    """The columns ``text`` takes on a terminal."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int, right: bool = False) -> str:
+    """``text`` filled with spaces to ``columns`` (on the left when ``right``)."""
+    gap = " " * max(0, columns - width(text))
+    return gap + text if right else text + gap
