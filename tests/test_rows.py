@@ -12,12 +12,12 @@ from django.utils import timezone
 from prepaid.audit.models import AuditEntry
 from prepaid.customers.services import register_customer
 from prepaid.reports.models import WriteBackObservation
-from prepaid.rows import Table, scalar
+from prepaid.rows import scalar, table
 from prepaid.vending.models import CustomerCard
 
-ENTRIES = Table(AuditEntry)
-CARDS = Table(CustomerCard)
-OBSERVATIONS = Table(WriteBackObservation)
+ENTRIES = table(AuditEntry)
+CARDS = table(CustomerCard)
+OBSERVATIONS = table(WriteBackObservation)
 
 
 def _entry(**fields) -> AuditEntry:

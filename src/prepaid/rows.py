@@ -3,17 +3,17 @@
 A sale runs some twenty statements. Through the ORM each one costs far more to build than to
 run (a query is compiled anew every time), so the sale's own statements — read the card's
 record, lock the account, insert the purchase, book it, append the audit row — go through a
-:class:`Table` instead: the column list, value preparation and result converters of a model
-are worked out once, and each statement is a short SQL text with parameters, run on Django's
-connection (SQLite or PostgreSQL alike) inside Django's transactions. Rows come back as
-ordinary model instances. Everything else uses the ORM.
+model's :class:`Table` (``table(Purchase)``) instead: its column list, value preparation,
+result converters and statement texts are worked out once, and each statement is a short SQL
+text with parameters, run on Django's connection (SQLite or PostgreSQL alike) inside Django's
+transactions. Rows come back as ordinary model instances. Everything else uses the ORM.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -43,8 +43,17 @@ def _db() -> BaseDatabaseWrapper:
     return connections[DEFAULT_DB_ALIAS]
 
 
+class _Names(NamedTuple):
+    """A table's names as its statements write them (quoted)."""
+
+    table: str
+    pk: str
+    insert: str  # INSERT INTO table (columns but the key)
+    row: str  # (%s, …) for one row of those columns
+
+
 class Table(Generic[M]):
-    """The rows of one model's table."""
+    """The rows of one model's table (one instance per model: :func:`table`)."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -57,15 +66,16 @@ class Table(Generic[M]):
         self._updates: dict[tuple[str, ...], str] = {}
 
     @functools.cached_property
-    def _quoted(self) -> tuple[str, str, str, str]:
+    def _names(self) -> _Names:
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
         inserted = [f for f in self.fields if f is not self.pk]
-        insert = (
-            f"INSERT INTO {quote(self.name)} ({', '.join(quote(f.column) for f in inserted)}) "
-            f"VALUES ({', '.join(['%s'] * len(inserted))})"
+        return _Names(
+            table=quote(self.name),
+            pk=quote(self.pk.column),
+            insert=f"INSERT INTO {quote(self.name)} "
+            f"({', '.join(quote(f.column) for f in inserted)})",
+            row=f"({', '.join(['%s'] * len(inserted))})",
         )
-        return quote(self.name), columns, insert, quote(self.pk.column)
 
     @functools.cached_property
     def _converters(self) -> list[tuple[int, Any, list[Converter]]]:
@@ -161,16 +171,16 @@ class Table(Generic[M]):
         tables: list[tuple[str, Table[Any]]] = []
         for n, name in enumerate(related):
             field = self.model._meta.get_field(name)
-            table = _table_of(field.related_model)
+            joined = table(field.related_model)
             alias = f"r{n}"
-            selected.append(", ".join(f"{alias}.{quote(f.column)}" for f in table.fields))
+            selected.append(", ".join(f"{alias}.{quote(f.column)}" for f in joined.fields))
             joins.append(
-                f"JOIN {quote(table.name)} {alias} "
-                f"ON {alias}.{table._quoted[3]} = t.{quote(field.column)}"
+                f"JOIN {joined._names.table} {alias} "
+                f"ON {alias}.{joined._names.pk} = t.{quote(field.column)}"
             )
-            tables.append((name, table))
+            tables.append((name, joined))
         selected.extend(f"({expression})" for _name, expression in annotate)
-        sql = f"SELECT {', '.join(selected)} FROM {self._quoted[0]} t {' '.join(joins)}"
+        sql = f"SELECT {', '.join(selected)} FROM {self._names.table} t {' '.join(joins)}"
         sql += f" WHERE {where}"
         if order:
             sql += f" ORDER BY {order}"
@@ -182,7 +192,7 @@ class Table(Generic[M]):
 
     def get(self, pk: Any, *, for_update: bool = False) -> M:
         """The row with this primary key (``DoesNotExist`` when there is none)."""
-        found = self.select(f"{self._quoted[3]} = %s", [pk], for_update=for_update)
+        found = self.select(f"{self._names.pk} = %s", [pk], for_update=for_update)
         if not found:
             raise self.model.DoesNotExist(f"{self.model.__name__} {pk} does not exist")
         return found[0]
@@ -195,17 +205,13 @@ class Table(Generic[M]):
         """Insert ``obj`` (a new instance) and set its primary key. ``unless_present``: a row
         equal under one of the table's unique constraints is left as it is and nothing is
         inserted (``False``), without an error that would end the transaction."""
-        db = _db()
-        _, _, sql, pk_column = self._quoted
-        values = [prepare(field.pre_save(obj, True), db) for field, prepare in self._preparers]
-        if unless_present:
-            sql += " ON CONFLICT DO NOTHING"
-        row = _execute(db, f"{sql} RETURNING {pk_column}", values).fetchone()
+        db, names = _db(), self._names
+        conflict = " ON CONFLICT DO NOTHING" if unless_present else ""
+        sql = f"{names.insert} VALUES {names.row}{conflict} RETURNING {names.pk}"
+        row = _execute(db, sql, self._values(obj, db)).fetchone()
         if row is None:
             return False
-        setattr(obj, self.pk.attname, row[0])
-        obj._state.adding = False
-        obj._state.db = db.alias
+        self._inserted(obj, row[0], db)
         return True
 
     def insert_all(self, objs: Sequence[M]) -> None:
@@ -213,30 +219,29 @@ class Table(Generic[M]):
         back in the order given, as Django's ``bulk_create`` relies on too)."""
         if not objs:
             return
-        db = _db()
-        _, _, sql, pk_column = self._quoted
-        head, row = sql.split(" VALUES ")
-        values = [
-            prepare(field.pre_save(obj, True), db)
-            for obj in objs
-            for field, prepare in self._preparers
-        ]
-        statement = f"{head} VALUES {', '.join([row] * len(objs))} RETURNING {pk_column}"
-        keys = _execute(db, statement, values).fetchall()
+        db, names = _db(), self._names
+        rows = ", ".join([names.row] * len(objs))
+        sql = f"{names.insert} VALUES {rows} RETURNING {names.pk}"
+        keys = _execute(db, sql, [v for obj in objs for v in self._values(obj, db)]).fetchall()
         for obj, (key,) in zip(objs, keys, strict=True):
-            setattr(obj, self.pk.attname, key)
-            obj._state.adding = False
-            obj._state.db = db.alias
+            self._inserted(obj, key, db)
+
+    def _values(self, obj: M, db: BaseDatabaseWrapper) -> list[Any]:
+        return [prepare(field.pre_save(obj, True), db) for field, prepare in self._preparers]
+
+    def _inserted(self, obj: M, key: Any, db: BaseDatabaseWrapper) -> None:
+        setattr(obj, self.pk.attname, key)
+        obj._state.adding = False
+        obj._state.db = db.alias
 
     def update(self, obj: M, *attnames: str) -> int:
         """Write ``obj``'s ``attnames`` to its row; the number of rows changed."""
         db = _db()
         sql = self._updates.get(attnames)
         if sql is None:
-            table, _, _, pk_column = self._quoted
-            quote = db.ops.quote_name
+            quote, names = db.ops.quote_name, self._names
             sets = ", ".join(f"{quote(self.by_attname[a].column)} = %s" for a in attnames)
-            sql = self._updates[attnames] = f"UPDATE {table} SET {sets} WHERE {pk_column} = %s"
+            sql = self._updates[attnames] = f"UPDATE {names.table} SET {sets} WHERE {names.pk} = %s"
         fields = [self.by_attname[a] for a in attnames]
         values = [f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields]
         return int(_execute(db, sql, [*values, obj.pk]).rowcount)
@@ -266,10 +271,9 @@ _SAME_WHEN = {
 def _preparer(field: Any) -> Callable[[Any, BaseDatabaseWrapper], Any]:
     target = field.target_field if isinstance(field, ForeignKey) else field
     same = _SAME_WHEN.get(type(target))
-
-    if same is None or (isinstance(field, ForeignKey) and type(field) is not ForeignKey):
-        return field.get_db_prep_save  # type: ignore[no-any-return]
     prepare = field.get_db_prep_save
+    if same is None:
+        return prepare  # type: ignore[no-any-return]
 
     def plain(value: Any, db: BaseDatabaseWrapper) -> Any:
         if value is None or type(value) is same:
@@ -325,7 +329,8 @@ def _qmark(sql: str) -> str:
 _tables: dict[type[Model], Table[Any]] = {}
 
 
-def _table_of(model: Any) -> Table[Any]:
+def table(model: type[M]) -> Table[M]:
+    """The :class:`Table` of a model, one per model (its statements are built once)."""
     if model not in _tables:
         _tables[model] = Table(model)
     return _tables[model]

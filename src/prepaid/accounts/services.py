@@ -32,7 +32,7 @@ from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_centi, parse_quantity, parse_unit_price
 from prepaid.core.pricing import Period, Tariff
 from prepaid.operators.services import require_admin
-from prepaid.rows import Table
+from prepaid.rows import table
 
 MAX_ACCOUNTS = 4  # one per sub-meter number of a card (一卡通)
 SUB_METERS = range(1, MAX_ACCOUNTS + 1)
@@ -45,7 +45,7 @@ MAX_EFFECTIVE_YEARS = 10
 # Largest primary key a database accepts: larger ids cannot exist (and overflow SQLite).
 MAX_ID = 2**63 - 1
 
-VERSIONS = Table(PriceVersion)
+VERSIONS = table(PriceVersion)
 
 Quantity = str | Decimal | int
 

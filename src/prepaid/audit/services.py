@@ -20,12 +20,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.models import AuditEntry, AuditHead
-from prepaid.rows import Table, execute
+from prepaid.rows import execute, table
 
 GENESIS = "0" * 64
 
 # Every change appends here, on the hot path of a sale: plain statements (see prepaid.rows).
-ENTRIES = Table(AuditEntry)
+ENTRIES = table(AuditEntry)
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:

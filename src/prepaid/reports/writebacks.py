@@ -17,11 +17,11 @@ from django.utils import timezone
 from prepaid.audit.services import log_action
 from prepaid.core.card.model import Card, CardType, WriteBack
 from prepaid.reports.models import WriteBackObservation
-from prepaid.rows import Table, execute
+from prepaid.rows import execute, table
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerAccount, CustomerCard
 
-OBSERVATIONS = Table(WriteBackObservation)
+OBSERVATIONS = table(WriteBackObservation)
 
 
 def meter_time(write_back: WriteBack) -> datetime.datetime:
@@ -116,9 +116,7 @@ def record_write_backs(
     if not new:
         return 0
     if accounts is None:
-        accounts = cardio.CUSTOMER_ACCOUNTS.select(
-            "t.customer_id = %s", [card_record.customer_id], related=["account"]
-        )
+        accounts = cardio.accounts_of(card_record.customer_id)
     by_sub_meter = {ca.account.sub_meter: ca for ca in accounts}
     now = timezone.now()
     rows = [_observation(card_record, card, wb, by_sub_meter.get(wb.sub_meter), now) for wb in new]

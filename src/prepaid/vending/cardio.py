@@ -14,7 +14,7 @@ from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
 from prepaid.core.errors import CardError, Label, PrepaidError, ReaderError, _
 from prepaid.readers.base import CardReader
-from prepaid.rows import Table
+from prepaid.rows import table
 from prepaid.vending.models import CustomerAccount, CustomerCard, Purchase
 
 
@@ -76,9 +76,17 @@ def read(reader: CardReader, site_key: bytes) -> ReadCard:
     return ReadCard(image, card, None, card.serial or None)
 
 
-PURCHASES = Table(Purchase)
-CUSTOMER_ACCOUNTS = Table(CustomerAccount)
-ACCOUNTS = Table(Account)
+PURCHASES = table(Purchase)
+CUSTOMER_ACCOUNTS = table(CustomerAccount)
+ACCOUNTS = table(Account)
+
+
+def accounts_of(customer_id: int) -> list[CustomerAccount]:
+    """A customer's accounts (four at most) with their account and price at hand, by
+    sub-meter."""
+    return CUSTOMER_ACCOUNTS.select(
+        "t.customer_id = %s", [customer_id], related=["account", "price"], order="r0.sub_meter"
+    )
 
 
 def live_purchase(customer_account: CustomerAccount) -> Purchase | None:
@@ -130,9 +138,7 @@ def expected_card(
     accounts with their account at hand, as the use case read them (else read here)."""
     slots = []
     if accounts is None:
-        accounts = CUSTOMER_ACCOUNTS.select(
-            "t.customer_id = %s", [card_record.customer_id], related=["account"]
-        )
+        accounts = accounts_of(card_record.customer_id)
     for customer_account in accounts:
         if known is not None and known.customer_account_id == customer_account.pk:
             purchase: Purchase | None = known

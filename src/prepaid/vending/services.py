@@ -13,6 +13,7 @@ transactions; views and CLI commands call one of them and render the result.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from prepaid.operators.models import Operator
 from prepaid.operators.services import require_admin
 from prepaid.readers.base import CardReader
 from prepaid.readers.lock import at_the_reader
-from prepaid.rows import Table, execute, scalar
+from prepaid.rows import execute, scalar, table
 from prepaid.vending import cardio
 from prepaid.vending.models import (
     CustomerAccount,
@@ -51,12 +52,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # The sale's own statements, plain (see prepaid.rows): the counter's hot path.
-CARDS = Table(CustomerCard)
-CUSTOMERS = Table(Customer)
-PRICES = Table(Price)
-VERSIONS = Table(PriceVersion)
+CARDS = table(CustomerCard)
+CUSTOMERS = table(Customer)
+PRICES = table(Price)
+VERSIONS = table(PriceVersion)
 PURCHASES = cardio.PURCHASES
-LEDGER = Table(LedgerEntry)
+LEDGER = table(LedgerEntry)
 
 # A pending purchase younger than this belongs to a sale still running at some station:
 # reading the card elsewhere must not void it under that station's feet.
@@ -198,10 +199,9 @@ class _WriteBacks:
         if exc_type is None:
             self.record()
             return
-        try:
+        # The sale's own error matters more; the next read records them.
+        with contextlib.suppress(Exception):
             self.record()
-        except Exception:  # the sale's own error matters more; the next read records them
-            pass
 
 
 def _registered_card(serial: str | None) -> CustomerCard | None:
@@ -269,11 +269,10 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
 # -- the customer's account on the card ---------------------------------------------------
 
 
-def _customer_accounts(customer: Customer) -> list[CustomerAccount]:
-    """The customer's accounts (four at most) with their account and price at hand."""
-    found = cardio.CUSTOMER_ACCOUNTS.select(
-        "t.customer_id = %s", [customer.pk], related=["account", "price"], order="t.id"
-    )
+def customer_accounts(customer: Customer) -> list[CustomerAccount]:
+    """The customer's accounts (four at most) with their customer, account and price at hand,
+    by sub-meter."""
+    found = cardio.accounts_of(customer.pk)
     for customer_account in found:
         customer_account.customer = customer
     return found
@@ -285,9 +284,9 @@ def _customer_account(
     accounts: list[CustomerAccount] | None = None,
 ) -> CustomerAccount:
     """The account to sell on: the one asked for, else the customer's only one. ``accounts``:
-    the customer's accounts as :func:`_customer_accounts` gave them (else read)."""
+    the customer's accounts as :func:`customer_accounts` gave them (else read)."""
     if accounts is None:
-        accounts = _customer_accounts(customer)
+        accounts = customer_accounts(customer)
     found = [ca for ca in accounts if account_id is None or ca.account_id == account_id]
     if not found:
         raise PrepaidError(
@@ -448,11 +447,10 @@ def _new_purchase(
     card: CustomerCard,
     key: str,
     supersedes: Purchase | None = None,
-    card_locked: bool = False,
 ) -> Purchase:
+    """Phase one's purchase, pending. The caller holds the account's and the card's row locks
+    (:func:`_lock_for_purchase`, then :func:`_lock_active_card`)."""
     assert transaction.get_connection().in_atomic_block
-    if not card_locked:
-        _lock_active_card(card)
     purchase = Purchase(
         customer_account=customer_account,
         serial=serial,
@@ -869,6 +867,7 @@ def open_account(
                 account=account.name,
             )
         card_record = _register_card(station, customer, card_record, card)
+        _lock_active_card(card_record)
         purchase = _new_purchase(
             station,
             customer_account,
@@ -993,7 +992,7 @@ def sell(
     if replayed is not None:
         return replayed
     user_card = read_user_card(station, observe=False)
-    accounts = _customer_accounts(user_card.customer)
+    accounts = customer_accounts(user_card.customer)
     with _WriteBacks(station, user_card, accounts) as write_backs:
         customer_account = _customer_account(user_card.customer, account_id, accounts)
         priced = check_sale(user_card, customer_account, quantity, amount)
@@ -1013,7 +1012,6 @@ def sell(
                 payment=payment,
                 card=user_card.record,
                 key=key,
-                card_locked=True,
             )
         write_backs.recorded = True
     return _write_and_complete(station, purchase, user_card.record, user_card.card, accounts)
@@ -1074,6 +1072,7 @@ def correct(
         customer_account = _lock_for_purchase(customer_account, key)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
             raise card_mismatch(customer_account.last_serial)
+        _lock_active_card(user_card.record)
         purchase = _new_purchase(
             station,
             customer_account,
@@ -1287,6 +1286,7 @@ def meter_change(
         customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi)
+        _lock_active_card(user_card.record)
         purchase = _new_purchase(
             station,
             customer_account,

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from prepaid.audit.services import log_action
 from prepaid.operators.models import Operator
-from prepaid.rows import Table
+from prepaid.rows import table
 from prepaid.vending.models import Shift
 
-SHIFTS = Table(Shift)
+SHIFTS = table(Shift)
 
 
 def current_shift(operator: Operator, station: str) -> Shift:

@@ -69,19 +69,9 @@ def _purchase_url(purchase: Purchase) -> str:
     return reverse("web:purchase", args=[purchase.pk])
 
 
-def _accounts_of(customer: Any) -> list[CustomerAccount]:
-    """The customer's accounts with their utility and price, by sub-meter (as the customer's
-    overview lists them, without the cards and history a sale page does not show)."""
-    return list(
-        CustomerAccount.objects.filter(customer=customer)
-        .select_related("account", "price")
-        .order_by("account__sub_meter")
-    )
-
-
 def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
     customer = user_card.customer  # the card's record brings its customer along
-    opened = [ca for ca in _accounts_of(customer) if ca.last_serial]
+    opened = [ca for ca in vending.customer_accounts(customer) if ca.last_serial]
     card = user_card.card
     doc = card_view(card, user_card.record)
     slots = {slot["sub_meter"]: slot for slot in doc.get("slots", [])}
@@ -273,7 +263,7 @@ def quote(request: HttpRequest) -> HttpResponse:
             target = _opened_on(customer, account)
             exclude = None
         else:
-            target = _pick(_accounts_of(customer), data.get("account"))
+            target = _pick(vending.customer_accounts(customer), data.get("account"))
             account, price = target.account, target.price
             exclude = cardio.live_purchase(target) if data.get("mode") == "correct" else None
         priced = vending.price_purchase(
