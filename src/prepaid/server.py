@@ -25,15 +25,17 @@ THREADS = 4
 
 
 def workers() -> int:
-    configured = os.environ.get("PREPAID_WEB_WORKERS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    return max(2, (os.cpu_count() or 1) + 1)
+    return _configured("PREPAID_WEB_WORKERS") or max(2, (os.cpu_count() or 1) + 1)
 
 
 def threads() -> int:
-    configured = os.environ.get("PREPAID_WEB_THREADS", "")
-    return int(configured) if configured.isdigit() and int(configured) > 0 else THREADS
+    return _configured("PREPAID_WEB_THREADS") or THREADS
+
+
+def _configured(name: str) -> int:
+    """A positive count from the environment, else 0."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else 0
 
 
 def _bind(host: str, port: int) -> str:

@@ -17,28 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-# Command groups, each a module of prepaid.cli with a register(subparsers) function.
-COMMAND_MODULES = (
-    "init",
-    "serve",
-    "operator",
-    "account",
-    "price",
-    "user",
-    "card",
-    "vend",
-    "meter",
-    "reconcile",
-    "audit",
-    "backup",
-    "restore",
-    "report",
-    "shift",
-    "demo",
-)
-
-# The commands of each module, so that a command line builds the parser of its own command only
-# (importing and registering every module costs a command tens of milliseconds).
+# Each command and the module of prepaid.cli that registers it (a register(subparsers)
+# function), so that a command line builds the parser of its own command only (importing and
+# registering every module costs a command tens of milliseconds).
 # tests/cli/test_cli_startup.py keeps this in step with what the modules register.
 COMMANDS = {
     "init": "init",
@@ -62,6 +43,8 @@ COMMANDS = {
     "shift": "shift",
     "demo": "demo",
 }
+# Command groups in the order help lists them.
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 # Options of the top level, before the command.
 _FLAGS = {"--json"}
 _VALUED = {"--lang", "--home"}
