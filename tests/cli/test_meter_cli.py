@@ -240,6 +240,16 @@ def test_list_and_human_output(cli: Cli) -> None:
     assert status == 2 and "“x”" in text
 
 
+def test_the_overdrawn_flag_is_not_the_accounts_overdraft_limit() -> None:
+    from django.utils import translation
+
+    from prepaid.cards.documents import METER_FLAG_NAMES
+
+    with translation.override("zh-hans"):
+        assert translation.gettext(METER_FLAG_NAMES["overdraft"]) == "透支"
+        assert translation.gettext("Overdraft") == "透支量"  # the account's limit
+
+
 def test_human_lines_in_chinese_name_states_valves_flags_and_cards(cli: Cli) -> None:
     """The JSON keeps its codes; the lines an operator reads do not show them."""
     assert cli("meter", "add", "M1")[0] == 0
@@ -253,7 +263,7 @@ def test_human_lines_in_chinese_name_states_valves_flags_and_cards(cli: Cli) -> 
     cli("meter", "swipe", "M1")
     cli("meter", "use", "M1", "100")  # down to the alarm level: the valve closes
     status, text = cli("meter", "show", "M1", json_output=False, lang="zh-hans")
-    assert "已绑定用户" in text and "阀门 关闭" in text and "状态：报警, 阀门关闭" in text
+    assert "已绑定用户" in text and "阀门 关闭" in text and "状态：报警、阀门关闭" in text
     for code in ("bound", "closed", "alarm", "valve_closed"):
         assert code not in text
     status, document = cli("meter", "show", "M1")

@@ -42,7 +42,7 @@ METER_STATE_NAMES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound
 METER_FLAG_NAMES = {
     "alarm": _("Alarm"),
     "valve_closed": _("Valve closed"),
-    "overdraft": _("Overdraft"),
+    "overdraft": _("Overdrawn"),  # the meter's state, not the account's limit (透支量)
     "tamper": _("Tamper"),
     "valve_forced": _("Valve forced"),
     "wrong_meter": _("Wrong-meter swipe"),

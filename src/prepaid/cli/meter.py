@@ -104,7 +104,9 @@ def _say_meter(ctx: Any, document: dict[str, Any]) -> None:
         % document
     )
     if document["status"]:
-        ctx.say(ctx.gettext("Status: %(status)s") % {"status": ", ".join(document["status"])})
+        separator = ctx.pgettext("list separator", ", ")
+        status = separator.join(document["status"])
+        ctx.say(ctx.gettext("Status: %(status)s") % {"status": status})
 
 
 def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
