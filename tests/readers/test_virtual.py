@@ -45,6 +45,19 @@ def test_write_replaces_the_file_atomically_and_reads_back(store):
         reader.write(b"\0" * 20, 250)
 
 
+@pytest.mark.parametrize("size", [0, 100, CARD_IMAGE_SIZE + 9])
+def test_a_card_file_of_the_wrong_size_is_rewritten_whole(store, size):
+    store.create("a", codec.blank_image())
+    store.insert("a")
+    store.path("a").write_bytes(b"\x33" * size)
+    reader = VirtualReader(store)
+    reader.write(b"\x11" * 16, 0x40)
+    image = reader.read()
+    assert len(image) == CARD_IMAGE_SIZE and image[0x40:0x50] == b"\x11" * 16
+    kept = min(size, 0x40)
+    assert image[:kept] == b"\x33" * kept and image[kept:0x40] == b"\0" * (0x40 - kept)
+
+
 @pytest.mark.parametrize("cut", [0, 1, 7, 15])
 def test_a_cut_write_leaves_the_first_bytes_new_and_the_rest_old(store, cut):
     store.create("a", codec.blank_image())

@@ -106,13 +106,9 @@ class VirtualReader:
 
     def write(self, data: bytes, offset: int = 0) -> None:
         check_region(data, offset)
-        name = self.serial()
-        path = self.store.path(name)
-        old = path.read_bytes()
-        damaged = len(old) != CARD_IMAGE_SIZE
-        if damaged:
-            old = old[:CARD_IMAGE_SIZE].ljust(CARD_IMAGE_SIZE, b"\0")
+        path = self.store.path(self.serial())
         if self.cut_after is not None and self.cut_after < len(data):
+            old = _whole_image(path.read_bytes())
             torn = old[:offset] + data[: self.cut_after] + old[offset + self.cut_after :]
             atomic_write(path, torn)
             self.store.eject()  # the card left the reader mid-write
@@ -120,24 +116,34 @@ class VirtualReader:
                 "card_removed",
                 _("The card was removed during the write; put it back and read it again."),
             )
-        if damaged:  # a file of the wrong size: rewrite it whole
+        written = _write_in_place(path, data, offset)
+        if written is None:  # a file of the wrong size: rewrite it whole
+            old = _whole_image(path.read_bytes())
             atomic_write(path, old[:offset] + data + old[offset + len(data) :])
-        else:  # in place, as on a chip
-            _write_in_place(path, data, offset)
-        if path.read_bytes()[offset : offset + len(data)] != data:
+            written = path.read_bytes()[offset : offset + len(data)]
+        if written != data:
             raise write_failed()
 
 
-def _write_in_place(path: Path, data: bytes, offset: int) -> None:
-    """Write ``data`` at ``offset`` of the card file and wait until it is on the disk. A crash
-    in the middle leaves a torn card, as a chip pulled out mid-write would: the codec detects
-    it and the office restores it from its records."""
+def _whole_image(image: bytes) -> bytes:
+    return image[:CARD_IMAGE_SIZE].ljust(CARD_IMAGE_SIZE, b"\0")
+
+
+def _write_in_place(path: Path, data: bytes, offset: int) -> bytes | None:
+    """Write ``data`` at ``offset`` of the card file, wait until it is on the disk and read
+    it back, as a reader verifies a write; ``None`` (nothing written) if the file is not a
+    whole card image. A crash in the middle leaves a torn card, as a chip pulled out
+    mid-write would: the codec detects it and the office restores it from its records."""
     fd = os.open(path, os.O_RDWR)
     try:
+        if os.fstat(fd).st_size != CARD_IMAGE_SIZE:
+            return None
         view = memoryview(data)
+        at = offset
         while view:
-            written = os.pwrite(fd, view, offset)
-            view, offset = view[written:], offset + written
+            written = os.pwrite(fd, view, at)
+            view, at = view[written:], at + written
         os.fdatasync(fd)
+        return os.pread(fd, len(data), offset)
     finally:
         os.close(fd)
