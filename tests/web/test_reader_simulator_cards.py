@@ -162,6 +162,7 @@ def test_format_make_tool_cards_and_recycle(admin_client, office):
         "/cards/", {"action": "make", "tool": "setting", "account": "", "key": uuid.uuid4().hex}
     )
     assert "account_required" in codes(missing) and "account" in field_errors(missing)
+    assert "--account" not in html(missing)  # a command-line option means nothing on a page
     made = admin_client.post(
         "/cards/",
         {
@@ -173,7 +174,11 @@ def test_format_make_tool_cards_and_recycle(admin_client, office):
     )
     assert made.status_code == 302
     page = html(admin_client.get("/cards/"))
-    assert tr("Tool card written successfully.") in page
+    assert tr("%(card)s written successfully.", card=tr("Setting card")) in page
+    # the card's parameters in the reader panel, the meter type by its name
+    panel = html(admin_client.get("/reader/", **HX))
+    assert f"1 · {tr('Water')}" in panel and "· water" not in panel
+    assert tr("Virtual reader") in panel
     assert 'data-testid="tool-register"' in page
     for tool in ("clear-all", "zero", "check"):
         office.blank(f"tool-{tool}")

@@ -183,7 +183,7 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
             tool=tool,
         )
     if card_type == CardType.SETTING and account is None:
-        raise InvalidInput("account_required", _("A setting card needs an account (--account)."))
+        raise InvalidInput("account_required", _("A setting card needs an account: choose one."))
     current, _serial = _read_any(station)
     if current is None or (
         current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool

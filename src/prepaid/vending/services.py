@@ -293,9 +293,7 @@ def _customer_account(
             "account_not_open", _("This customer has no account opened on that utility.")
         )
     if len(found) > 1:
-        raise InvalidInput(
-            "account_required", _("This card carries several accounts: choose one (--account).")
-        )
+        raise InvalidInput("account_required", _("This card carries several accounts: choose one."))
     return found[0]
 
 

@@ -94,6 +94,26 @@ def card_type(code: str) -> str:
 
 
 @register.filter
+def reader_kind(code: str) -> str:
+    """The reader backend (``virtual``, ``pcsc``) as the operator calls it."""
+    from django.utils.translation import gettext
+
+    names = {"virtual": gettext("Virtual reader"), "pcsc": gettext("PC/SC reader")}
+    return names.get(str(code), str(code))
+
+
+@register.filter
+def meter_type(code: str) -> str:
+    """A meter type code (``water``) → its name in the active language (水表)."""
+    from prepaid.accounts.models import MeterTypeChoice
+
+    try:
+        return str(MeterTypeChoice[str(code).upper()].label)
+    except KeyError:
+        return str(code)
+
+
+@register.filter
 def meter_state(code: str) -> str:
     from prepaid.web.presenters import METER_STATES
 

@@ -14,7 +14,7 @@ from prepaid.core.errors import PrepaidError
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required
 from prepaid.web.forms import ToolCardForm, new_key
-from prepaid.web.presenters import card_view
+from prepaid.web.presenters import CARD_TYPES, card_view
 from prepaid.web.views.common import done_before, page, refusal, remember_done
 
 ACTIONS = ("make", "format", "recycle")
@@ -68,4 +68,4 @@ def _write(request: HttpRequest, action: str, form: ToolCardForm) -> str | None:
     account_id = form.cleaned_data.get("account")
     account = accounts.get_account(account_id) if account_id else None
     card = cards.make_tool_card(station, form.cleaned_data["tool"], account)
-    return _("Tool card written successfully.") + f" ({card_view(card)['type']})"
+    return _("%(card)s written successfully.") % {"card": CARD_TYPES[card_view(card)["type"]]}
