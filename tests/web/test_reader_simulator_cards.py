@@ -110,6 +110,16 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     make_tool_card(office.station(), "setting", office.account)
     page = html(clerk_client.post("/simulator/M1/swipe/", follow=True))
     assert "swipe-ok" in page and 'data-state="set"' in page and 'data-balance="5.00"' in page
+    # a tool card adds no credit: the message gives the balance the setting card loaded
+    assert (
+        tr(
+            "Meter %(meter_id)s accepted the card (%(card_type)s); balance %(balance)s.",
+            meter_id="M1",
+            card_type=tr("Setting card"),
+            balance="5.00",
+        )
+        in page
+    )
     office.open(quantity="10")
     page = html(clerk_client.post("/simulator/M1/swipe/", follow=True))
     assert 'data-state="bound"' in page and 'data-balance="15.00"' in page
@@ -121,7 +131,11 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
         and 'data-balance="10.00"' in page
     )
     assert 'data-valve="closed"' in page and 'class="flag on">' + tr("ALARM") in page
-    assert 'data-testid="meter-events"' in page and "swipe" in page
+    assert 'data-testid="meter-events"' in page and 'data-event="swipe"' in page
+    # the event log and the status in the operator's language, quantities with 2 decimals
+    assert ">valve_closed<" not in page and "balance_centi" not in page
+    assert f"{tr('Balance')}: 10.00" in page and tr("Meter set") in page
+    assert f'<dd class="col-6">{tr("Alarm")}, {tr("Valve closed")}</dd>' in page
 
 
 def test_meter_refusal_shows_the_display_code(clerk_client, office):

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from prepaid.core.card.codec import METER_AREA
 from prepaid.core.meter import Meter, SwipeOutcome
 from prepaid.core.money import format_centi, parse_quantity
@@ -53,10 +55,52 @@ def swipe(meter_id: str, station: Station) -> Swipe:
     return Swipe(meter, outcome)
 
 
+# What the event log shows for the meter's event codes and the keys of their details.
+EVENT_NAMES = {
+    "swipe": _("Swipe"),
+    "set": _("Meter set"),
+    "bind": _("Bound to the card"),
+    "alarm": _("Alarm"),
+    "valve_closed": _("Valve closed"),
+    "tamper": _("Tamper"),
+    "clear_all": _("Cleared (clear-all card)"),
+    "zero": _("Cleared (zero card)"),
+    "check": _("Readings written to the check card"),
+}
+DETAIL_NAMES = {
+    "card": _("Card type"),
+    "result": _("Result"),
+    "serial": _("Purchase serial"),
+    "applied_centi": _("Credit applied"),
+    "balance_centi": _("Balance"),
+    "sub_meter": _("Sub-meter"),
+    "prestore_centi": _("Pre-stored quantity"),
+    "user_number": _("User number"),
+    "generation": _("Generation"),
+}
+
+
+def _detail(key: str, value: Any) -> str:
+    from django.utils import formats
+
+    from prepaid.web import formatting
+    from prepaid.web.presenters import CARD_TYPES
+
+    if key.endswith("_centi"):
+        return formatting.quantity_centi(int(value))
+    if key == "card":
+        return str(CARD_TYPES.get(str(value), CARD_TYPES["bad"]))
+    if key == "result":
+        return "OK" if value == "ok" else str(value)
+    if key == "user_number" and isinstance(value, int):
+        return f"{value:08d}" if value else "—"
+    return str(formats.localize(value))
+
+
 def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
     """The display's events as the page's table shows them: the time in the operator's locale
-    and time zone, the code, and the details as ``key=value, …`` (one string per event:
-    formatted here once rather than value by value in the template)."""
+    and time zone, the event's name, and the details as ``name: value, …`` (one string per
+    event: formatted here once rather than value by value in the template)."""
     import datetime
 
     from django.utils import formats, timezone
@@ -68,9 +112,11 @@ def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
             moment = datetime.datetime.fromtimestamp(int(event["time"]), tz=datetime.UTC)
             when = formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
         details = ", ".join(
-            f"{key}={formats.localize(value)}" for key, value in event["details"].items()
+            f"{DETAIL_NAMES.get(key, key)}: {_detail(key, value)}"
+            for key, value in event["details"].items()
         )
-        rows.append({"time": when, "code": event["code"], "details": details})
+        name = str(EVENT_NAMES.get(event["code"], event["code"]))
+        rows.append({"time": when, "code": event["code"], "name": name, "details": details})
     return rows
 
 

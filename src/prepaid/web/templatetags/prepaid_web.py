@@ -121,6 +121,16 @@ def meter_state(code: str) -> str:
 
 
 @register.filter
+def meter_flags(codes: list[str]) -> str:
+    """A meter's status flags (``["alarm", "valve_closed"]``) by their names, comma-separated."""
+    from django.utils.translation import gettext
+
+    from prepaid.cards.documents import METER_FLAG_NAMES
+
+    return ", ".join(gettext(str(METER_FLAG_NAMES.get(code, code))) for code in codes or ())
+
+
+@register.filter
 def payment(code: str) -> str:
     from prepaid.web.presenters import PAYMENTS
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from prepaid.core.card.model import CardType
 from prepaid.core.errors import PrepaidError
 from prepaid.core.money import format_centi
 from prepaid.web import simulator
@@ -74,7 +75,18 @@ def meter_swipe(request: HttpRequest, meter_id: str) -> HttpResponse:
         return redirect("web:meter", meter_id)
     outcome = swipe.outcome
     card_type = CARD_TYPES.get(outcome.card_type.code if outcome.card_type else "bad", "")
-    if outcome.ok:
+    if outcome.ok and outcome.card_type is not CardType.USER:
+        messages.success(
+            request,
+            _("Meter %(meter_id)s accepted the card (%(card_type)s); balance %(balance)s.")
+            % {
+                "meter_id": meter_id,
+                "card_type": card_type,
+                "balance": format_centi(swipe.meter.balance_centi),
+            },
+            extra_tags="swipe-ok",
+        )
+    elif outcome.ok:
         messages.success(
             request,
             _("Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s.")
