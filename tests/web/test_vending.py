@@ -66,6 +66,29 @@ def test_open_account_read_quote_confirm_write(clerk_client, office):
     assert Purchase.objects.count() == 1 and LedgerEntry.objects.count() == 1
 
 
+def test_open_over_the_limit_is_refused_at_the_confirm_step(clerk_client, office):
+    """The operator hears of the purchase limit before taking the money, not at 写卡."""
+    office.new_card("u1")
+    review = clerk_client.post(
+        "/vending/open/",
+        {
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "price": office.price.pk,
+            "quantity": "2000",
+            "amount": "",
+            "basis": "quantity",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "review",
+        },
+    )
+    page = html(review)
+    assert "over_limit" in codes(review) and 'data-testid="confirm"' not in page
+    assert "994.00" in page  # the most the new meter takes after its pre-stored 5.00
+    assert not Purchase.objects.exists()
+
+
 def test_open_account_double_submit_from_another_session_is_charged_once(office, clerk, web_home):
     office.new_card("u1")
     data = {

@@ -841,20 +841,9 @@ def open_account(
     replayed = _replay(key)
     if replayed is not None:
         return replayed
-    if price.account_id != account.pk:
-        raise InvalidInput("price_not_of_account", _("That price belongs to another account."))
+    _check_price_of(account, price)
     card_record, card = _card_for_opening(station, customer)
-    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
-    if existing is not None and existing.last_serial:
-        raise PrepaidError(
-            "already_open",
-            _("This customer already has an account on %(account)s."),
-            account=account.name,
-        )
-    priced = price_purchase(price, quantity, amount, existing)
-    room = account.limit_centi - account.prestore_centi
-    if priced.quote.quantity_centi > room:
-        raise _over_limit(account.limit_centi, room)
+    priced = check_opening(customer, account, price, quantity, amount)
     with transaction.atomic():
         customer_account = _open_customer_account(station, customer, account, price)
         customer_account = _lock_for_purchase(customer_account, key)
@@ -888,6 +877,32 @@ def open_account(
             details={"purchase": purchase.pk},
         )
     return _write_and_complete(station, purchase, card_record, card)
+
+
+def _check_price_of(account: Account, price: Price) -> None:
+    if price.account_id != account.pk:
+        raise InvalidInput("price_not_of_account", _("That price belongs to another account."))
+
+
+def check_opening(
+    customer: Customer, account: Account, price: Price, quantity: Any, amount: Any
+) -> Priced:
+    """Everything :func:`open_account` checks but the card: the price of that account, the
+    customer not open on it yet, the price, the meter's limit after its pre-stored quantity.
+    The opening screen's confirm step shows these refusals before the operator confirms."""
+    _check_price_of(account, price)
+    existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
+    if existing is not None and existing.last_serial:
+        raise PrepaidError(
+            "already_open",
+            _("This customer already has an account on %(account)s."),
+            account=account.name,
+        )
+    priced = price_purchase(price, quantity, amount, existing)
+    room = account.limit_centi - account.prestore_centi
+    if priced.quote.quantity_centi > room:
+        raise _over_limit(account.limit_centi, room)
+    return priced
 
 
 def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCard | None, Card]:

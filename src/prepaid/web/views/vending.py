@@ -322,10 +322,9 @@ def open_account(request: HttpRequest) -> HttpResponse:
         account = accounts.get_account(form.cleaned_data["account"])
         price = accounts.get_price(form.cleaned_data["price"])
         if action == "review":
-            priced = vending.price_purchase(
-                price,
-                customer_account=_opened_on(overview.customer, account),
-                **form.quantity_or_amount(),
+            wanted = form.quantity_or_amount()
+            priced = vending.check_opening(
+                overview.customer, account, price, wanted.get("quantity"), wanted.get("amount")
             )
             context.update(
                 stage="review",
