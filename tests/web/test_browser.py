@@ -403,7 +403,9 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     receipt.wait_for_function("window.__printed === 1")
     receipt.screenshot(path=str(SCREENSHOTS / "19-receipt.png"), full_page=True)
     receipt.close()
-    page.reload()
+    # the sale page shows the print and offers the reprint without being reloaded by hand
+    admin.expect("[data-testid=print-count]").to_contain_text("1")
+    admin.expect("[data-testid=print-receipt]").to_be_enabled()
     page.select_option("#paper", "58")
     with admin.context.expect_page() as opened:
         page.click("[data-testid=print-receipt]")

@@ -23,6 +23,11 @@
     window.setTimeout(function () {
       submitButtons(form).forEach(function (b) { b.disabled = true; });
     }, 0);
+    // A form that may be sent again (a receipt printed in its own tab): this page then shows
+    // the new count and offers the reprint, instead of a button left disabled.
+    if (form.hasAttribute("data-allow-resubmit")) {
+      window.setTimeout(function () { window.location.reload(); }, 1500);
+    }
   });
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) { return; }
