@@ -137,6 +137,18 @@ CARD_TYPES = {
     "bad": _("Unreadable card"),
 }
 METER_STATES = {code: _(name) for code, name in METER_STATE_NAMES.items()}
+CARD_STATUSES = {
+    "active": _("In use"),
+    "revoked": _("Revoked"),
+    "recycled": _("Recycled"),
+}
+PURCHASE_STATUSES = {
+    "pending": _("Pending"),
+    "completed": _("Completed"),
+    "voided": _("Voided"),
+    "corrected": _("Corrected"),
+}
+PURCHASE_KINDS = {"purchase": _("Purchase"), "transfer": _("Meter-change transfer")}
 PAYMENTS = {
     "cash": _("Cash"),
     "wechat": _("WeChat Pay"),

@@ -131,6 +131,27 @@ def meter_flags(codes: list[str]) -> str:
 
 
 @register.filter
+def card_status(code: str) -> str:
+    from prepaid.web.presenters import CARD_STATUSES
+
+    return str(CARD_STATUSES.get(code, code))
+
+
+@register.filter
+def purchase_status(code: str) -> str:
+    from prepaid.web.presenters import PURCHASE_STATUSES
+
+    return str(PURCHASE_STATUSES.get(code, code))
+
+
+@register.filter
+def purchase_kind(code: str) -> str:
+    from prepaid.web.presenters import PURCHASE_KINDS
+
+    return str(PURCHASE_KINDS.get(code, code))
+
+
+@register.filter
 def payment(code: str) -> str:
     from prepaid.web.presenters import PAYMENTS
 
