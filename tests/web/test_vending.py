@@ -545,6 +545,17 @@ def test_reissue_needs_a_new_card_and_a_good_fee(clerk_client, office):
         )
         assert code in codes(response), fee
         assert "fee" in field_errors(response)
+        # the confirm step refuses it too, rather than showing a rounded fee to confirm
+        review = clerk_client.post(
+            "/vending/reissue/",
+            {**base, "action": "review", "fee": fee, "key": uuid.uuid4().hex},
+        )
+        assert code in codes(review) and 'data-testid="confirm"' not in html(review), fee
+    review = clerk_client.post(
+        "/vending/reissue/",
+        {**base, "action": "review", "fee": "10.5", "key": uuid.uuid4().hex},
+    )
+    assert 'data-testid="confirm"' in html(review) and "¥10.50" in html(review)
     assert not LedgerEntry.objects.filter(kind="fee").exists()
 
 

@@ -1159,6 +1159,14 @@ class Reissue:
     fee: LedgerEntry | None
 
 
+def reissue_fee_fen(fee: Any) -> int:
+    """The reissue fee in fen: nothing when left empty, else an amount with at most 2
+    decimals (the confirm step shows what will be charged, refused as at the write)."""
+    if fee is None or str(fee).strip() == "":
+        return 0
+    return parse_money(fee, field="fee", allow_zero=True)
+
+
 @at_the_reader
 def reissue(
     station: Station, customer: Customer, *, fee: Any = None, payment: str = "cash", key: str
@@ -1167,7 +1175,7 @@ def reissue(
     card is revoked at once here, and in the meter at the new card's first swipe."""
     _check_key(key)
     _check_payment(payment)
-    fee_fen = parse_money(fee, field="fee") if fee not in (None, "", "0", "0.00") else 0
+    fee_fen = reissue_fee_fen(fee)
     replayed = _replay_reissue(customer, key)
     if replayed is not None:
         return replayed

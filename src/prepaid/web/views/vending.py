@@ -382,7 +382,12 @@ def reissue(request: HttpRequest) -> HttpResponse:
         return page(request, "vending/reissue.html", context)
     key = form.cleaned_data["key"]
     if action == "review":
-        context["stage"] = "review"
+        try:
+            context["fee_fen"] = vending.reissue_fee_fen(form.text("fee"))
+        except PrepaidError as exc:
+            form.add_service_error(exc)
+        else:
+            context["stage"] = "review"
         return page(request, "vending/reissue.html", context)
     replay = done_before(request, key)
     if replay is not None:
