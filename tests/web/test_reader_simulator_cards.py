@@ -35,6 +35,19 @@ def test_take_a_blank_card_insert_and_eject(clerk_client, office):
     assert office.store.inserted() is None and 'data-reader-status="empty"' in panel
 
 
+def test_a_blank_card_is_formatted_from_the_panel(admin_client, clerk_client, office):
+    """Opening or reissuing needs a new card: the panel offers to format a blank one."""
+    office.blank("b1")
+    office.insert("b1")
+    assert 'data-testid="panel-format-card"' not in html(clerk_client.get("/reader/", **HX))
+    assert clerk_client.post("/reader/format/", **HX).status_code == 403
+    panel = html(admin_client.get("/reader/", **HX))
+    assert 'data-testid="panel-format-card"' in panel
+    panel = html(admin_client.post("/reader/format/", **HX))
+    assert 'data-card-type="new"' in panel and 'data-testid="panel-format-card"' not in panel
+    assert CardOperation.objects.filter(kind="format").count() == 1
+
+
 def test_reader_refusals_are_shown_in_the_panel(clerk_client, office):
     bad = clerk_client.post("/reader/blank/", {"name": "../etc/passwd"}, **HX)
     assert "bad_card_name" in codes(bad)

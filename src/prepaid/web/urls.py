@@ -57,6 +57,7 @@ urlpatterns = [
     path("reader/insert/", reader.insert, name="reader_insert"),
     path("reader/eject/", reader.eject, name="reader_eject"),
     path("reader/blank/", reader.blank, name="reader_blank"),
+    path("reader/format/", reader.format_card, name="reader_format"),
     # the meter simulator
     path("simulator/", simulator.meter_list, name="simulator"),
     path("simulator/<str:meter_id>/", simulator.meter_detail, name="meter"),

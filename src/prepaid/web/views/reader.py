@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from prepaid.core.card.codec import blank_image
 from prepaid.core.errors import PrepaidError
 from prepaid.web import station as stations
-from prepaid.web.decorators import operator_required
+from prepaid.web.decorators import admin_required, operator_required
 from prepaid.web.forms import BlankCardForm
 from prepaid.web.http import is_htmx
 from prepaid.web.presenters import reader_view
@@ -93,6 +93,19 @@ def blank(request: HttpRequest) -> HttpResponse:
         name = (form.data.get("name") or "").strip() or next_card_name(store.names())
         store.create(name, blank_image())
         store.insert(name)
+    except PrepaidError as exc:
+        return _respond(request, refusal(exc))
+    return _respond(request)
+
+
+@require_POST
+@admin_required
+def format_card(request: HttpRequest) -> HttpResponse:
+    """Make the blank card in the reader a new card, without leaving the page (制作新卡)."""
+    from prepaid.cards import services as cards
+
+    try:
+        cards.format_card(stations.station_for(request))
     except PrepaidError as exc:
         return _respond(request, refusal(exc))
     return _respond(request)
