@@ -148,7 +148,8 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     # the event log and the status in the operator's language, quantities with 2 decimals
     assert ">valve_closed<" not in page and "balance_centi" not in page
     assert f"{tr('Balance')}: 10.00" in page and tr("Meter set") in page
-    assert f'<dd class="col-6">{tr("Alarm")}, {tr("Valve closed")}</dd>' in page
+    flags = "、".join([tr("Alarm"), tr("Valve closed")])  # a list as Chinese writes one
+    assert f'<dd class="col-6">{flags}</dd>' in page
 
 
 def test_meter_refusal_shows_the_display_code(clerk_client, office):

@@ -122,12 +122,14 @@ def meter_state(code: str) -> str:
 
 @register.filter
 def meter_flags(codes: list[str]) -> str:
-    """A meter's status flags (``["alarm", "valve_closed"]``) by their names, comma-separated."""
-    from django.utils.translation import gettext
+    """A meter's status flags (``["alarm", "valve_closed"]``) by their names, in a list as the
+    language writes one (报警、阀门关闭)."""
+    from django.utils.translation import gettext, pgettext
 
     from prepaid.cards.documents import METER_FLAG_NAMES
 
-    return ", ".join(gettext(str(METER_FLAG_NAMES.get(code, code))) for code in codes or ())
+    separator = pgettext("list separator", ", ")
+    return separator.join(gettext(str(METER_FLAG_NAMES.get(code, code))) for code in codes or ())
 
 
 @register.filter
