@@ -439,6 +439,18 @@ def test_live_quote_both_ways(clerk_client, office):
 # -- 充值修改 ----------------------------------------------------------------------------------
 
 
+def test_a_correction_is_paid_as_the_sale_it_corrects(clerk_client, office):
+    office.meter()
+    office.open()
+    office.swipe()
+    _sale(
+        clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="20", payment="wechat"
+    )
+    form = html(clerk_client.post("/vending/correct/", {"action": "read"}))
+    assert re.search(r'<option value="wechat"[^>]*selected', form)
+    assert not re.search(r'<option value="cash"[^>]*selected', form)
+
+
 def test_correction_reverses_and_rewrites(clerk_client, office):
     office.meter()
     office.open()

@@ -172,7 +172,8 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
-    form = SaleForm(data, accounts=context["opened"])
+    initial = _correction_initial(context["opened"]) if correction and data is None else None
+    form = SaleForm(data, accounts=context["opened"], initial=initial)
     context.update(stage="form", form=form, correction=correction)
     if write_error is not None:
         form.is_valid()
@@ -183,6 +184,15 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         if review is not None:
             context.update(stage="review", quote=review["quote"], chosen=review["chosen"])
     return page(request, template, context)
+
+
+def _correction_initial(opened: list[CustomerAccount]) -> dict[str, Any] | None:
+    """A correction is paid as the purchase it corrects was, unless the operator says
+    otherwise: the shift's totals by payment method stay right."""
+    if not opened:
+        return None
+    original = cardio.live_purchase(opened[0])
+    return {"payment": original.payment_method} if original is not None else None
 
 
 def _review_sale(
