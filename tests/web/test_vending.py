@@ -595,8 +595,11 @@ def test_meter_change(admin_client, office):
     read = admin_client.post("/vending/meter-change/", {"action": "read"})
     key = _key(read)
     data = {"key": key, "account": office.account.pk, "remaining": "13", "reason": "坏表"}
-    review = admin_client.post("/vending/meter-change/", {**data, "action": "review"})
-    assert 'data-testid="confirm"' in html(review)
+    review = html(admin_client.post("/vending/meter-change/", {**data, "action": "review"}))
+    # the manual: the remaining value at the current price is computed before 写卡
+    assert 'data-testid="confirm"' in review
+    assert 'data-testid="transfer">8.00<' in review and 'data-testid="value">¥27.60<' in review
+    assert not Purchase.objects.filter(kind="transfer").exists()
     done = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
     assert done.status_code == 302
     page = html(admin_client.get(done["Location"]))
@@ -625,6 +628,16 @@ def test_meter_change_bad_remaining(admin_client, office):
             },
         )
         assert code in codes(response), remaining
+        review = admin_client.post(
+            "/vending/meter-change/",
+            {
+                "action": "review",
+                "key": uuid.uuid4().hex,
+                "account": office.account.pk,
+                "remaining": remaining,
+            },
+        )
+        assert code in codes(review) and 'data-testid="confirm"' not in html(review), remaining
     assert not Purchase.objects.filter(kind="transfer").exists()
 
 

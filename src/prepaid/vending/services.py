@@ -1301,8 +1301,7 @@ def meter_change(
         return replayed, MeterChange.objects.get(transfer=replayed)
     user_card = read_user_card(station)
     customer_account = _customer_account(user_card.customer, account_id)
-    _check_card_matches(user_card, customer_account)
-    change = _plan_meter_change(user_card, customer_account, remaining_centi)
+    change = check_meter_change(user_card, customer_account, remaining)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
@@ -1333,6 +1332,17 @@ class MeterChangePlan:
     value_fen: int
     old_balance_centi: int | None
     old_cumulative_centi: int | None
+
+
+def check_meter_change(
+    user_card: UserCard, customer_account: CustomerAccount, remaining: Any
+) -> MeterChangePlan:
+    """Everything :func:`meter_change` checks before it writes, and what it will write: the
+    quantity moved to the new meter and its value at the current price (用户剩余金额), which
+    the confirm step shows before the operator confirms."""
+    remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
+    _check_card_matches(user_card, customer_account)
+    return _plan_meter_change(user_card, customer_account, remaining_centi)
 
 
 def _plan_meter_change(

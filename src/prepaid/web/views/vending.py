@@ -490,9 +490,13 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         form.is_valid()
         form.add_service_error(write_error)
     elif action == "review" and form.is_valid():
-        context.update(
-            stage="review", chosen=_pick(context["opened"], form.cleaned_data["account"])
-        )
+        chosen = _pick(context["opened"], form.cleaned_data["account"])
+        try:
+            plan = vending.check_meter_change(user_card, chosen, form.text("remaining"))
+        except PrepaidError as exc:
+            form.add_service_error(exc)
+        else:
+            context.update(stage="review", chosen=chosen, plan=plan)
     return page(request, template, context)
 
 
