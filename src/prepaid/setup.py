@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prepaid.core.errors import PrepaidError, _
 from prepaid.home import DataHome
 
 
@@ -13,6 +14,8 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
     from prepaid.operators.services import ensure_admin
 
     home.create_dirs()
+    if not home.secrets_file.exists() and _site_exists():
+        raise site_secrets_missing(home)
     created_secrets = home.ensure_secrets()
     if created_secrets:
         _reload_secret_key(home)
@@ -23,6 +26,30 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
         "secrets_created": created_secrets,
         "admin_created": admin_created,
     }
+
+
+def site_secrets_missing(home: DataHome) -> PrepaidError:
+    return PrepaidError(
+        "site_secrets_missing",
+        _(
+            "This database already belongs to an initialised site, but %(path)s has no "
+            "secrets.json: copy it from the first station (mode 0600), then run "
+            "“prepaid init” again. New secrets would give this station a card key of its own."
+        ),
+        path=str(home.root),
+    )
+
+
+def _site_exists() -> bool:
+    """Whether the database already holds a site (its operators): a further station, or a
+    data directory whose secrets were lost. Either way new secrets must not be made."""
+    from django.db import connection
+
+    from prepaid.operators.models import Operator
+
+    if Operator._meta.db_table not in connection.introspection.table_names():
+        return False
+    return Operator.objects.exists()
 
 
 def _reload_secret_key(home: DataHome) -> None:
