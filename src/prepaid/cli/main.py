@@ -200,6 +200,10 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
 def run(ctx: Any, args: argparse.Namespace) -> int:
     from prepaid.core.errors import PrepaidError
 
+    if getattr(args, "needs_django", True):
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_note_connection, dispatch_uid="prepaid.cli.connected")
     try:
         document = args.handler(ctx, args)
     except PrepaidError as exc:
@@ -209,15 +213,37 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     except Exception as exc:
         if not _is_database_error(exc):
             raise
+        reason = str(exc).strip() or type(exc).__name__
+        if _never_connected():
+            # Down, unreachable, or refused (a wrong DATABASE_URL or password): nothing ran.
+            message = ctx.gettext(
+                "Cannot connect to the database (%(reason)s). Nothing was done; check that "
+                "the database server is running and that DATABASE_URL is right."
+            ) % {"reason": reason}
+            return _fail(ctx.json_output, "database_unavailable", message, 1)
         # A dropped connection or a full disk: the transaction was rolled back, and anything
         # left pending is settled by the next read of the card or by `prepaid reconcile`.
         message = ctx.gettext(
             "The database could not complete the operation (%(reason)s). Nothing was "
             "half-written; read the card again or run “prepaid reconcile”."
-        ) % {"reason": str(exc).strip() or type(exc).__name__}
+        ) % {"reason": reason}
         return _fail(ctx.json_output, "database_error", message, 1)
     ctx.emit(document)
     return 0
+
+
+def _never_connected() -> bool:
+    """Whether the command failed before any database connection was made (a connection
+    dropped later may be closed by now: what counts is whether one was ever made)."""
+    return not _connected
+
+
+_connected = False
+
+
+def _note_connection(**kwargs: Any) -> None:
+    global _connected
+    _connected = True
 
 
 def _is_database_error(exc: Exception) -> bool:
