@@ -38,6 +38,12 @@ FIELD_NAMES = {
 
 METER_STATES = {0: "cleared", 1: "set", 2: "bound"}
 # The names people read for the codes of meter documents (translated where they are shown).
+METER_TYPE_NAMES = {
+    "water": _("Water"),
+    "electricity": _("Electricity"),
+    "gas": _("Gas"),
+    "heat": _("Heat"),
+}
 METER_STATE_NAMES = {"cleared": _("Cleared"), "set": _("Set"), "bound": _("Bound")}
 METER_FLAG_NAMES = {
     "alarm": _("Alarm"),
@@ -156,7 +162,16 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
             )
     for key in ("parameters", "reading"):
         if doc.get(key):
-            lines.extend(f"  {gettext(FIELD_NAMES.get(k, k))}: {v}" for k, v in doc[key].items())
+            lines.extend(
+                f"  {gettext(FIELD_NAMES.get(k, k))}: {_shown_value(k, v, gettext)}"
+                for k, v in doc[key].items()
+            )
     if "maintenance_code" in doc:
         lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
     return lines
+
+
+def _shown_value(field: str, value: Any, gettext: Any) -> Any:
+    if field == "meter_type" and value in METER_TYPE_NAMES:
+        return gettext(METER_TYPE_NAMES[value])
+    return value

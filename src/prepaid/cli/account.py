@@ -41,14 +41,17 @@ def account_document(account: Any) -> dict[str, Any]:
 
 
 def account_line(ctx: Any, doc: dict[str, Any]) -> str:
-    return (
-        ctx.gettext(
-            "%(id)s. [%(sub_meter)s] %(name)s (%(meter_type)s, %(unit)s): limit %(limit)s, "
-            "pre-stored %(prestore)s, alarm %(alarm)s, overdraft %(overdraft)s, "
-            "maintenance code %(maintenance_code)s"
-        )
-        % doc
+    from prepaid.cards.documents import METER_TYPE_NAMES
+
+    meter_type = doc["meter_type"]
+    shown = (
+        ctx.gettext(METER_TYPE_NAMES[meter_type]) if meter_type in METER_TYPE_NAMES else meter_type
     )
+    return ctx.gettext(
+        "%(id)s. [%(sub_meter)s] %(name)s (%(meter_type)s, %(unit)s): limit %(limit)s, "
+        "pre-stored %(prestore)s, alarm %(alarm)s, overdraft %(overdraft)s, "
+        "maintenance code %(maintenance_code)s"
+    ) % {**doc, "meter_type": shown}
 
 
 def handle_create(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
