@@ -99,3 +99,48 @@ def test_each_reading_stores_what_it_leaves_unexplained(small_office):
     _read(office)
     latest = WriteBackObservation.objects.filter(customer=office.customer).order_by("id").last()
     assert (latest.use_centi, latest.unexplained_centi) == (30, 1500)
+
+
+def test_a_voided_meter_change_does_not_start_a_new_meter(small_office, monkeypatch):
+    """A meter change whose card was never written is voided: the customer keeps the old
+    meter, whose next readings are compared with its earlier ones as before, and the
+    customer's history shows no meter change."""
+    from prepaid.core.errors import ReaderError
+    from prepaid.reports.services import customer_history
+
+    office = small_office
+    office.store.insert("user")
+    vending.open_account(
+        office.station(),
+        office.customer,
+        office.account,
+        office.price,
+        quantity="4",
+        key=office.key(),
+    )
+    office.swipe()
+    _read(office)
+
+    def card_pulled(*args, **kwargs):
+        raise ReaderError("card_removed", "pulled")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cardio, "write_office_area", card_pulled)
+        with pytest.raises(ReaderError):
+            vending.meter_change(
+                office.station(office.admin), remaining="6", reason="broken", key=office.key()
+            )
+    transfer = vending.Purchase.objects.get(kind="transfer")
+    assert transfer.status == "voided" and transfer.serial == 2
+
+    office.meter.use(50, office.meter.clock + 10)
+    sale = vending.sell(office.station(), quantity="1", key=office.key())
+    assert sale.serial == 2  # the voided transfer's serial, on the old meter
+    office.swipe()
+    _read(office)
+    latest = WriteBackObservation.objects.filter(customer=office.customer).order_by("id").last()
+    assert latest.last_serial == 2
+    assert latest.meter_segment == 0
+    assert (latest.use_centi, latest.unexplained_centi) == (50, 0)
+    events = [row["event_code"] for row in customer_history(office.customer).rows]
+    assert "meter_change" not in events

@@ -657,9 +657,11 @@ def _history_card_operations(customer: Customer, filters: Filters) -> Iterator[d
 
 
 def _history_meter_changes(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
-    rows = MeterChange.objects.filter(
-        _time_q("time", filters), customer_account__customer=customer
-    ).select_related("customer_account__account", "operator", "transfer")
+    rows = (
+        MeterChange.objects.filter(_time_q("time", filters), customer_account__customer=customer)
+        .exclude(transfer__status=Purchase.Status.VOIDED)  # its card was never written
+        .select_related("customer_account__account", "operator", "transfer")
+    )
     for m in rows:
         yield {
             "time": m.time,

@@ -48,11 +48,12 @@ _CREDITED = (
     "WHERE customer_account_id = %s AND status = 'pending' AND supersedes_id IS NULL "
     "AND serial <= %s), 0)"
 )
-# The meter changes before a serial. Parameters: account, serial.
+# The meter changes before a serial; one whose transfer was voided (its card never written)
+# left the customer on the old meter. Parameters: account, serial.
 _SEGMENT = (
     "SELECT COUNT(*) FROM vending_meterchange mc "
     "JOIN vending_purchase tp ON mc.transfer_id = tp.id "
-    "WHERE mc.customer_account_id = %s AND tp.serial <= %s"
+    "WHERE mc.customer_account_id = %s AND tp.serial <= %s AND tp.status <> 'voided'"
 )
 
 
