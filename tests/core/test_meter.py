@@ -140,7 +140,7 @@ def used_meter(state: str, clock: Clock) -> Meter:
 
 
 def test_every_result_has_an_error_code_and_a_message() -> None:
-    assert [r.code for r in SwipeResult] == ["ok"] + [f"E{n:02d}" for n in range(1, 12)]
+    assert [r.code for r in SwipeResult] == ["ok"] + [f"E{n:02d}" for n in range(1, 13)]
     assert set(ERROR_CODES) == set(SwipeResult) - {SwipeResult.OK}
     assert set(MESSAGES) == set(SwipeResult)
     assert ERROR_CODES == {
@@ -155,6 +155,7 @@ def test_every_result_has_an_error_code_and_a_message() -> None:
         SwipeResult.E09: "transfer_refused",
         SwipeResult.E10: "no_slot",
         SwipeResult.E11: "not_a_user_card",
+        SwipeResult.E12: "taken_by_another_meter",
     }
     assert SwipeResult.from_code("E07") is SwipeResult.E07
     assert SwipeResult.from_code("ok") is SwipeResult.OK
@@ -525,6 +526,24 @@ def test_transfer_binds_a_set_meter_and_is_refused_by_a_bound_one(clock: Clock) 
     assert new.swipe(swiped, KEY, clock()).applied_centi == 0  # swiped again: ok, nothing
     assert old.swipe(swiped, KEY, clock()).result is SwipeResult.E09  # still never
     assert new.swipe(user_card(3, 1_00), KEY, clock()).applied_centi == 1_00
+
+
+def test_a_transfer_one_new_meter_took_is_not_credited_by_another(clock: Clock) -> None:
+    transfer = user_card(2, 12_00, kind=SlotKind.TRANSFER)
+    first = set_meter(clock)
+    taken = with_meter_area(transfer, first.swipe(transfer, KEY, clock()))
+    for _ in range(2):  # any further new meter, or the first one cleared and set again
+        another = set_meter(clock)
+        refused = another.swipe(taken, KEY, clock())
+        assert refused.result is SwipeResult.E12 and refused.applied_centi == 0
+        assert refused.error_code == "taken_by_another_meter" and refused.meter_area is None
+        assert another.state is MeterState.SET and another.balance_centi == 5_00
+    # the same holds for an account's first purchase taken by a meter replaced without a change
+    first_purchase = user_card(1, 10_00)
+    old = set_meter(clock)
+    swiped = with_meter_area(first_purchase, old.swipe(first_purchase, KEY, clock()))
+    assert set_meter(clock).swipe(swiped, KEY, clock()).result is SwipeResult.E12
+    assert old.swipe(swiped, KEY, clock()).applied_centi == 0  # its own meter: ok, nothing
 
 
 def test_negative_transfer_deducts_the_prestore(clock: Clock) -> None:

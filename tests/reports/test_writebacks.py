@@ -130,7 +130,9 @@ def test_a_voided_meter_change_does_not_start_a_new_meter(small_office, monkeypa
             vending.meter_change(
                 office.station(office.admin), remaining="6", reason="broken", key=office.key()
             )
-    transfer = vending.Purchase.objects.get(kind="transfer")
+    transfer = vending.Purchase.objects.get(
+        kind="transfer", customer_account__customer=office.customer
+    )
     assert transfer.status == "voided" and transfer.serial == 2
 
     office.meter.use(50, office.meter.clock + 10)

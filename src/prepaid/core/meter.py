@@ -92,10 +92,11 @@ class SwipeResult(enum.IntEnum):
     E09 = 9  # transfer_refused
     E10 = 10  # no_slot
     E11 = 11  # not_a_user_card
+    E12 = 12  # taken_by_another_meter
 
     @property
     def code(self) -> str:
-        """``"ok"`` or the display code ``"E01"``…``"E11"``."""
+        """``"ok"`` or the display code ``"E01"``…``"E12"``."""
         return "ok" if self is SwipeResult.OK else self.name
 
     @property
@@ -125,6 +126,7 @@ ERROR_CODES: dict[SwipeResult, str] = {
     SwipeResult.E09: "transfer_refused",
     SwipeResult.E10: "no_slot",
     SwipeResult.E11: "not_a_user_card",
+    SwipeResult.E12: "taken_by_another_meter",
 }
 
 MESSAGES: dict[SwipeResult, str] = {
@@ -140,6 +142,10 @@ MESSAGES: dict[SwipeResult, str] = {
     SwipeResult.E09: _("A meter-change transfer is taken only by a new meter that is set."),
     SwipeResult.E10: _("The card has no purchase for this meter."),
     SwipeResult.E11: _("This is not a user card."),
+    SwipeResult.E12: _(
+        "Another meter has already taken this credit (the card says so); the office moves "
+        "credit to a new meter by a meter change."
+    ),
 }
 
 # Results after which the meter writes its record back to the customer's card.
@@ -411,6 +417,11 @@ class Meter:
             return SwipeResult.OK, False  # nothing purchased on this slot yet
         if slot.kind is SlotKind.PURCHASE and slot.serial != 1:
             return SwipeResult.E07, False
+        taken = card.write_back(slot.sub_meter)
+        if taken is not None and taken.last_serial >= slot.serial:
+            # Another meter wrote back that it applied this serial: the transfer (or the first
+            # purchase) is not credited a second time by a further new meter.
+            return SwipeResult.E12, False
         if self._over_limit(slot.quantity_centi):
             return SwipeResult.E06, False
         self.state = MeterState.BOUND
