@@ -83,7 +83,11 @@ def _outcome(parse, argv):
     ],
 )
 def test_parsing_one_command_is_parsing_with_all(argv):
-    assert _outcome(cli.parse_args, argv) == _outcome(cli.build_parser().parse_args, argv)
+    def whole(argv):
+        with cli._argparse_language(cli._requested_language(argv)):
+            return cli.build_parser().parse_args(argv)
+
+    assert _outcome(cli.parse_args, argv) == _outcome(whole, argv)
 
 
 def test_help_of_a_command_is_unchanged(capsys):
@@ -182,3 +186,41 @@ def test_a_program_exits_with_its_status_output_and_exit_functions(tmp_path):
     assert usage.returncode == 2
     assert json.loads(usage.stdout.splitlines()[0])["error"] == "usage"
     assert usage.stdout.endswith("atexit ran\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--json", "sell", "--quantity", "1", "--account", "abc"],
+            "参数 --account：无效的值 'abc'（应为 int 类型）",
+        ),
+        (
+            ["--json", "sell", "--quantity", "1", "--amount", "2"],
+            "参数 --amount：不能与参数 --quantity 同时使用",
+        ),
+        (["--json", "sell"], "必须给出参数 --quantity --amount 中的一个"),
+        (["--json", "report", "shifts", "--bogus"], "无法识别的参数：--bogus"),
+        (
+            ["--json", "report", "sales", "--from", "yesterday"],
+            "参数 --from：不是日期（应为 YYYY-MM-DD）：'yesterday'",
+        ),
+        (
+            ["--json", "sell", "--lang", "en", "--pay", "x", "--quantity", "1"],
+            "argument --pay: invalid choice: 'x' (choose from 'cash', 'wechat', 'alipay', "
+            "'bank_card', 'other')",
+        ),
+    ],
+)
+def test_usage_errors_read_in_the_language_asked_for(argv, message, capsys, monkeypatch):
+    monkeypatch.delenv("PREPAID_LANG", raising=False)
+    assert cli.main(argv) == 2
+    assert json.loads(capsys.readouterr().out) == {"error": "usage", "message": message}
+
+
+def test_usage_errors_follow_prepaid_lang(capsys, monkeypatch):
+    monkeypatch.setenv("PREPAID_LANG", "en")
+    assert cli.main(["--json", "sell"]) == 2
+    assert json.loads(capsys.readouterr().out)["message"] == (
+        "one of the arguments --quantity --amount is required"
+    )

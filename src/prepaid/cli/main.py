@@ -8,12 +8,14 @@ With ``--json`` one JSON document goes to stdout: the result, or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import gettext
 import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,6 +52,31 @@ _FLAGS = {"--json"}
 _VALUED = {"--lang", "--home"}
 
 LANGUAGES = {"zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-hans", "en": "en"}
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+
+
+def _(message: str) -> str:
+    """Mark a string for translation (extracted by makemessages); returns it unchanged."""
+    return message
+
+
+# argparse's own messages about a wrong command line, translated in the project catalog so
+# that a usage error reads in the operator's language like every other error.
+ARGPARSE_MESSAGES = (
+    _("argument %(argument_name)s: %(message)s"),
+    _("not allowed with argument %s"),
+    _("one of the arguments %s is required"),
+    _("the following arguments are required: %s"),
+    _("invalid %(type)s value: %(value)r"),
+    _("invalid choice: %(value)r (choose from %(choices)s)"),
+    _("unrecognized arguments: %s"),
+    _("expected one argument"),
+    _("expected at most one argument"),
+    _("expected at least one argument"),
+    _("ambiguous option: %(option)s could match %(matches)s"),
+    _("ignored explicit argument %r"),
+    _("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
 
 
 class UsageError(Exception):
@@ -109,14 +136,48 @@ def command_module(argv: Sequence[str]) -> str | None:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse with the named command's parser alone; anything it refuses is parsed again with
-    every command, so that help and errors read exactly the same."""
+    every command, so that help and errors read exactly the same. argparse's messages come in
+    the language the command line asks for."""
     module = command_module(argv)
-    if module is not None:
-        try:
-            return build_parser((module,)).parse_args(argv)
-        except UsageError:
-            pass
-    return build_parser().parse_args(argv)
+    with _argparse_language(_requested_language(argv)):
+        if module is not None:
+            try:
+                return build_parser((module,)).parse_args(argv)
+            except UsageError:
+                pass
+        return build_parser().parse_args(argv)
+
+
+def _requested_language(argv: Sequence[str]) -> str | None:
+    """The language of ``--lang`` anywhere on the command line, else ``$PREPAID_LANG``, else
+    the default; None when it is not one of ours (parsing reports that)."""
+    raw = os.environ.get("PREPAID_LANG") or "zh-hans"
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            break
+        if arg == "--lang":
+            raw = next(args, raw)
+        elif arg.startswith("--lang="):
+            raw = arg.partition("=")[2]
+    return LANGUAGES.get(raw.lower())
+
+
+@contextlib.contextmanager
+def _argparse_language(language: str | None) -> Iterator[None]:
+    """argparse's messages through the project catalog while parsing (English as it is)."""
+    if language in (None, "en"):
+        yield
+        return
+    catalog = gettext.translation(
+        "django", localedir=LOCALE_DIR, languages=["zh_Hans"], fallback=True
+    )
+    original = argparse._  # type: ignore[attr-defined]
+    argparse._ = catalog.gettext  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = original  # type: ignore[attr-defined]
 
 
 def _language(args: argparse.Namespace) -> str:

@@ -13,6 +13,7 @@ import datetime
 from typing import Any
 
 from prepaid.cli.text import pad, width
+from prepaid.core.errors import _
 
 FORMATS = ["table", "json", "csv", "xlsx"]
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
@@ -23,7 +24,9 @@ def _date(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        # While parsing, argparse's _ speaks the command line's language (prepaid.cli.main).
+        message = argparse._(_("not a date (YYYY-MM-DD): %r"))  # type: ignore[attr-defined]
+        raise argparse.ArgumentTypeError(message % text) from None
 
 
 def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
