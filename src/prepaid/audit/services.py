@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from prepaid.audit.models import AuditEntry, AuditHead
+from prepaid.core.errors import _
 from prepaid.rows import execute, table
 
 GENESIS = "0" * 64
@@ -160,11 +161,11 @@ def verify_chain() -> ChainReport:
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
         count += 1
         if entry.previous_hash != previous:
-            return ChainReport(False, count, entry.id, "previous hash does not match")
+            return ChainReport(False, count, entry.id, _("previous hash does not match"))
         if _row_hash(previous, _hashed_fields(entry)) != entry.hash:
-            return ChainReport(False, count, entry.id, "row content does not match its hash")
+            return ChainReport(False, count, entry.id, _("row content does not match its hash"))
         previous = entry.hash
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_hash != previous or head.count != count):
-        return ChainReport(False, count, None, "rows are missing at the end of the log")
+        return ChainReport(False, count, None, _("rows are missing at the end of the log"))
     return ChainReport(True, count)

@@ -16,8 +16,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def handle_verify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.audit.services import verify_chain
-    from prepaid.core.errors import PrepaidError, _
+    from prepaid.core.errors import Label, PrepaidError, _
 
+    ctx.home.require()
     ctx.operator  # noqa: B018 - authenticates
     report = verify_chain()
     doc = {
@@ -27,12 +28,19 @@ def handle_verify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         "reason": report.reason,
     }
     if not report.ok:
-        error = PrepaidError(
-            "audit_broken",
-            _("The audit log has been tampered with at entry %(id)s: %(reason)s."),
-            id=report.first_bad_id,
-            reason=report.reason,
-        )
+        if report.first_bad_id is None:
+            error = PrepaidError(
+                "audit_broken",
+                _("The audit log has been tampered with: %(reason)s."),
+                reason=Label(report.reason),
+            )
+        else:
+            error = PrepaidError(
+                "audit_broken",
+                _("The audit log has been tampered with at entry %(id)s: %(reason)s."),
+                id=report.first_bad_id,
+                reason=Label(report.reason),
+            )
         error.extra = doc  # type: ignore[attr-defined]
         raise error
     ctx.say(ctx.gettext("Audit log intact: %(entries)s entries.") % doc)
