@@ -258,3 +258,21 @@ def test_missing_data_directory_is_a_clear_usage_error(tmp_path):
     cli = Cli(tmp_path / "nowhere")
     result = cli.run("card", "list", status=2)
     assert result["error"] == "no_data_directory"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("account", "list"),
+        ("operator", "list"),
+        ("user", "register", "--name", "王五"),
+        ("price", "add", "--account", "1", "--name", "x", "--unit-price", "1"),
+        ("reissue", "00000001"),
+    ],
+)
+def test_every_command_without_a_data_directory_says_run_init(tmp_path, args):
+    cli = Cli(tmp_path / "nowhere")
+    result = cli.run(*args, status=2)
+    assert result["error"] == "no_data_directory", result
+    assert "prepaid init" in result["message"]
+    assert not (tmp_path / "nowhere").exists()

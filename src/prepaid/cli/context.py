@@ -95,9 +95,11 @@ class Context:
     @cached_property
     def operator(self) -> Operator:
         """The operator named by $PREPAID_OPERATOR (default admin), authenticated by
-        $PREPAID_PASSWORD. Refuses when the password must be changed first."""
+        $PREPAID_PASSWORD. Refuses when the password must be changed first, and without a
+        data directory (“run prepaid init”, not a database error)."""
         from prepaid.operators.services import authenticate_cli
 
+        self.home.require()
         name = os.environ.get("PREPAID_OPERATOR") or "admin"
         password = os.environ.get("PREPAID_PASSWORD", "")
         return authenticate_cli(name, password)

@@ -154,8 +154,9 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.vending import lookups
     from prepaid.vending.services import reissue
 
+    here = station(ctx)  # the data directory and the operator before anything is looked up
     customer = lookups.customer(args.user_number)
-    result = reissue(station(ctx), customer, fee=args.fee, payment=args.pay, key=request_key(args))
+    result = reissue(here, customer, fee=args.fee, payment=args.pay, key=request_key(args))
     card = card_document(result.card)
     slots = card.get("slots", [])
     ctx.say(ctx.gettext("Card reissued successfully."))
