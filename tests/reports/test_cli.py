@@ -159,6 +159,36 @@ def test_report_shift_and_suspicious(cli, demo):
     assert status == 2 and error["error"] == "bad_rule"
 
 
+def test_report_shift_takes_a_format_like_every_report(cli, demo, tmp_path):
+    from prepaid.reports.models import ShiftSettlement
+
+    settlement = ShiftSettlement.objects.exclude(variance_fen=0).first()
+    shift = str(settlement.shift_id)
+    status, text = cli("report", "shift", "--id", shift, "--format", "json", json_output=False)
+    assert status == 0
+    assert Decimal(json.loads(text)["takings"]) == fen_to_decimal(settlement.takings_fen)
+    status, text = cli("report", "shift", "--id", shift, "--format", "csv", json_output=False)
+    assert status == 0
+    records = list(csv.reader(io.StringIO(text)))
+    assert records[0] == [
+        "支付方式",
+        "销售笔数",
+        "销售金额",
+        "冲正笔数",
+        "冲正金额",
+        "费用",
+        "金额",
+    ]
+    assert records[-1][0] == "合计"
+    assert Decimal(records[-1][-1]) == fen_to_decimal(settlement.takings_fen)
+    target = tmp_path / "shift.xlsx"
+    status, _ = cli("report", "shift", "--id", shift, "--format", "xlsx", "-o", str(target))
+    assert status == 0 and load_workbook(target).active.max_row == len(records)
+    status, text = cli("report", "shift", "--id", shift, json_output=False)
+    assert status == 0
+    assert "支付方式" in text and "状态: 已交班" in text and "closed" not in text
+
+
 def test_report_chart_writes_svg(cli, demo, tmp_path):
     target = tmp_path / "takings.svg"
     status, _ = cli(

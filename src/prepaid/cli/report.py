@@ -112,6 +112,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("shift", parents=[common], help="shift settlement (日结/交班)")
     p.add_argument("--id", help="shift id (default: your open shift here, else your last one)")
+    _output(p, paged=False)
     p.set_defaults(handler=handle_shift)
 
     p = sub.add_parser("suspicious", parents=[common], help="suspicious customers (可疑用户)")
@@ -322,34 +323,44 @@ def handle_shifts(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
     return emit_table(ctx, args, table)
 
 
-def handle_shift(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+def handle_shift(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
     from prepaid.core.errors import PrepaidError, _
-    from prepaid.reports.shifts import get_shift, latest_shift, shift_report, shift_report_document
+    from prepaid.reports.shifts import (
+        get_shift,
+        latest_shift,
+        shift_report,
+        shift_report_document,
+        shift_settlement_table,
+    )
 
     _ready(ctx)
     shift = get_shift(args.id) if args.id else latest_shift(ctx.operator, ctx.station)
     if shift is None:
         raise PrepaidError("no_shift", _("This operator has no shift at this station yet."))
-    document = shift_report_document(shift_report(shift))
-    say_shift(ctx, document)
+    report = shift_report(shift)
+    document = shift_report_document(report)
+    table = shift_settlement_table(report)
+    if args.format in ("csv", "xlsx"):
+        return _export(ctx, args, table)
+    if args.format == "json":
+        ctx.json_output = True
+        return document
+    say_shift(ctx, document, table)
     return document
 
 
-def say_shift(ctx: Any, doc: dict[str, Any]) -> None:
-    """The settlement as lines (the printed slip of the web page, for the terminal)."""
-    from prepaid.reports.labels import PAYMENT_LABELS, text_of
-
-    ctx.say(ctx.gettext("Shift %(shift_id)s · %(operator)s · %(station)s · %(status)s") % doc)
+def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
+    """The settlement as lines (the printed slip of the web page, for the terminal): who and
+    when, the takings per payment method with their column headers, the cash."""
+    ctx.say(table.title.text())
+    for label, value in table.filters:
+        ctx.say(f"  {label.text()}: {value}")
     ctx.say(
         ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
         % {"opened_at": doc["opened_at"], "closed_at": doc["closed_at"] or "-"}
     )
-    for method, p in doc["payments"].items():
-        ctx.say(
-            f"  {text_of(PAYMENT_LABELS, method):<10} {p['count']:>5} "
-            f"{p['sales']:>12} {p['reversals_amount']:>10} {p['fees_amount']:>8} "
-            f"{p['amount']:>12}"
-        )
+    for line in table_lines(table):
+        ctx.say(line)
     ctx.say(ctx.gettext("Takings %(takings)s; expected cash %(expected_cash)s") % doc)
     if doc["counted_cash"] is not None:
         ctx.say(ctx.gettext("Counted cash %(counted_cash)s; variance %(variance)s") % doc)

@@ -23,7 +23,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def handle_close(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.report import say_shift
-    from prepaid.reports.shifts import close_shift, shift_report, shift_report_document
+    from prepaid.reports.shifts import (
+        close_shift,
+        shift_report,
+        shift_report_document,
+        shift_settlement_table,
+    )
 
     ctx.home.require()
     settlement = close_shift(
@@ -33,7 +38,8 @@ def handle_close(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         remarks=args.remarks,
         shift_id=args.id,
     )
-    document = shift_report_document(shift_report(settlement.shift))
+    report = shift_report(settlement.shift)
+    document = shift_report_document(report)
     ctx.say(ctx.gettext("Shift %(shift_id)s closed.") % document)
-    say_shift(ctx, document)
+    say_shift(ctx, document, shift_settlement_table(report))
     return document

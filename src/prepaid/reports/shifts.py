@@ -20,11 +20,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_fen, parse_money
 from prepaid.operators.models import Operator
+from prepaid.reports import tables as t
+from prepaid.reports.labels import PAYMENT_LABELS, L, text_of
 from prepaid.reports.models import ShiftSettlement
 from prepaid.vending.models import LedgerEntry, Purchase, Shift
 
@@ -391,3 +394,56 @@ def shift_list_filter(
     if date_to:
         condition &= Q(opened_at__lt=day_range(date_to)[1])
     return condition
+
+
+SETTLEMENT_TITLE = L(gettext_noop("Shift settlement"), "日结")
+SETTLEMENT_COLUMNS = [
+    t.Column("payment", L(gettext_noop("Payment method"), "支付方式")),
+    t.Column("count", L(gettext_noop("Sales"), "销售笔数"), t.INT),
+    t.Column("sales", L(gettext_noop("Sales amount"), "销售金额"), t.MONEY),
+    t.Column("reversals", L(gettext_noop("Reversals"), "冲正笔数"), t.INT),
+    t.Column("reversals_amount", L(gettext_noop("Reversed amount"), "冲正金额"), t.MONEY),
+    t.Column("fees", L(gettext_noop("Fees"), "费用"), t.MONEY),
+    t.Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY),
+]
+SHIFT_STATUS_LABELS = {
+    "open": L(gettext_noop("open"), "未交班"),
+    "closed": L(gettext_noop("closed"), "已交班"),
+}
+
+
+def shift_settlement_table(report: ShiftReport) -> t.Table:
+    """The settlement's takings per payment method as a report table with a totals row:
+    ``prepaid report shift`` prints it and exports it (CSV, Excel)."""
+    rows = [
+        {
+            "payment": text_of(PAYMENT_LABELS, method),
+            "count": p.count,
+            "sales": p.sales_fen,
+            "reversals": p.reversals,
+            "reversals_amount": p.reversals_fen,
+            "fees": p.fees_fen,
+            "amount": p.amount_fen,
+        }
+        for method, p in sorted(report.totals.payments.items())
+    ]
+    totals = {
+        column.key: sum(row[column.key] for row in rows)
+        for column in SETTLEMENT_COLUMNS
+        if column.numeric
+    }
+    shift = report.shift
+    status = text_of(SHIFT_STATUS_LABELS, "closed" if report.closed else "open")
+    return t.Table(
+        SETTLEMENT_TITLE,
+        SETTLEMENT_COLUMNS,
+        rows,
+        totals=totals,
+        count=len(rows),
+        filters=[
+            (L(gettext_noop("Shift"), "班次"), str(shift.pk)),
+            (L(gettext_noop("Operator"), "操作员"), shift.operator.username),
+            (L(gettext_noop("Station"), "工作站"), shift.station),
+            (L(gettext_noop("Status"), "状态"), status),
+        ],
+    )
