@@ -198,6 +198,10 @@ def test_manual_from_first_account_to_meter_change(cli):
 
     history = cli.run("user", "show", number)
     assert history["user_number"] == number
+    shown = cli.text("user", "show", number)  # statuses by name, in Chinese
+    assert f"{reissued['revoked_serial']}，代次 1：已作废" in shown
+    assert f"{reissued['card_serial']}，代次 2：有效" in shown
+    assert "#4 换表转移 已完成：10.50" in shown and "#2 购买 已修改" in shown
     audit = cli.run("audit", "verify")
     assert audit["ok"] is True and audit["entries"] > 20
 

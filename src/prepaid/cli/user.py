@@ -189,6 +189,13 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
+    from prepaid.reports.labels import (
+        CARD_STATUS_LABELS,
+        PURCHASE_KIND_LABELS,
+        PURCHASE_STATUS_LABELS,
+        text_of,
+    )
+
     ctx.say(customer_line(doc))
     if doc["id_number"]:
         ctx.say(ctx.gettext("ID number: %(id_number)s") % doc)
@@ -203,14 +210,21 @@ def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
             % opened
         )
     for card in doc["cards"]:
-        ctx.say(ctx.gettext("Card %(serial)s, generation %(generation)s: %(status)s") % card)
+        ctx.say(
+            ctx.gettext("Card %(serial)s, generation %(generation)s: %(status)s")
+            % {**card, "status": text_of(CARD_STATUS_LABELS, card["status"])}
+        )
     for purchase in doc["purchases"]:
         ctx.say(
             ctx.gettext(
                 "%(created_at)s [%(sub_meter)s] #%(serial)s %(kind)s %(status)s: "
                 "%(quantity)s for %(amount)s"
             )
-            % purchase
+            % {
+                **purchase,
+                "kind": text_of(PURCHASE_KIND_LABELS, purchase["kind"]),
+                "status": text_of(PURCHASE_STATUS_LABELS, purchase["status"]),
+            }
         )
     if not doc["accounts"]:
         ctx.say(ctx.gettext("No account opened yet."))

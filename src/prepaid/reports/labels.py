@@ -57,6 +57,11 @@ PURCHASE_KIND_LABELS = {
     "purchase": L(gettext_noop("Purchase"), "购买"),
     "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
 }
+CARD_STATUS_LABELS = {
+    "active": L(gettext_noop("Active"), "有效"),
+    "revoked": L(gettext_noop("Revoked"), "已作废"),
+    "recycled": L(gettext_noop("Recycled"), "已回收"),
+}
 CARD_OPERATION_LABELS = {
     "format": L(gettext_noop("Format"), "格式化"),
     "recycle": L(gettext_noop("Recycle"), "卡片回收"),
