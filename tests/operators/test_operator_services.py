@@ -100,3 +100,12 @@ def test_bad_operator_input_writes_nothing(admin, name, role, password, code):
         services.add_operator(admin, name, role, password)
     assert refused.value.code == code
     assert (Operator.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_a_short_password_is_refused_in_chinese(admin):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as refused:
+        services.add_operator(admin, "ok", "operator", "Ab-9")
+    message = refused.value.translate(translation.gettext)
+    assert message == "密码不符合要求：密码长度太短。密码必须包含至少 6 个字符。"
