@@ -168,6 +168,14 @@ def test_price_add_adjust_modify_show(cli):
     assert cli.audits("price.modify") == 1
 
 
+def test_account_and_price_lists_read_in_chinese(cli):
+    accounts = cli.run("account", "list", lang="zh-hans").stdout
+    assert "（水表，m³）" in accounts and "（电表，kWh）" in accounts and "water" not in accounts
+    prices = cli.run("price", "list", "--account", "1", lang="zh-hans").stdout
+    assert f"{TIERS} / 按年" in prices and "year" not in prices
+    assert f"{TIERS} / Year" in cli.run("price", "list", "--account", "1").stdout
+
+
 def test_price_refusals(cli):
     add = "price add --account 1 --name x"
     cli.refused(f"{add} --unit-price 1", code="permission_denied", operator="clerk")

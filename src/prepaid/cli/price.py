@@ -105,23 +105,28 @@ def price_document(price: Any, *, history: bool = False) -> dict[str, Any]:
     return doc
 
 
-def _tariff_text(version: dict[str, Any] | None) -> str:
+# The periods of a tiered price by name, as the catalog has them.
+PERIOD_NAMES = {"month": "Month", "year": "Year"}
+
+
+def _tariff_text(ctx: Any, version: dict[str, Any] | None) -> str:
     if version is None:
         return "-"
     if version["unit_price"] is not None:
-        return version["unit_price"]
-    return f"{version['tiers']} / {version['period']}"
+        return str(version["unit_price"])
+    period = PERIOD_NAMES.get(version["period"])
+    return f"{version['tiers']} / {ctx.gettext(period) if period else version['period']}"
 
 
 def price_line(ctx: Any, doc: dict[str, Any]) -> str:
     line = ctx.gettext("%(id)s. %(name)s (account %(account_name)s): %(tariff)s") % {
         **doc,
-        "tariff": _tariff_text(doc["current_version"]),
+        "tariff": _tariff_text(ctx, doc["current_version"]),
     }
     if doc.get("next_version"):
         line += " " + ctx.gettext("(from %(date)s: %(tariff)s)") % {
             "date": doc["next_version"]["effective_from"],
-            "tariff": _tariff_text(doc["next_version"]),
+            "tariff": _tariff_text(ctx, doc["next_version"]),
         }
     return line
 
@@ -219,6 +224,6 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         ctx.say(
             "  "
             + ctx.gettext("version %(number)s from %(effective_from)s: %(tariff)s")
-            % {**version, "tariff": _tariff_text(version)}
+            % {**version, "tariff": _tariff_text(ctx, version)}
         )
     return doc
