@@ -211,6 +211,12 @@ def test_bad_quantity_exits_2(cli: Cli, quantity: str, code: str) -> None:
     assert document["error"] == code and document["message"]
 
 
+def test_bad_use_names_the_quantity_used_not_a_purchase(cli: Cli) -> None:
+    cli("meter", "add", "M1")
+    status, document = cli("meter", "use", "M1", "-1", lang="zh-hans")
+    assert status == 2 and document["message"] == "用量不能为负数。"
+
+
 @pytest.mark.parametrize("action", [("show",), ("swipe",), ("use", "1.00")])
 def test_unknown_meter_exits_2(cli: Cli, action: tuple[str, ...]) -> None:
     cli("meter", "add", "M1")

@@ -141,7 +141,7 @@ def handle_use(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.core.money import format_centi, parse_quantity
 
     store = _store(ctx)
-    quantity_centi = parse_quantity(args.quantity)
+    quantity_centi = parse_quantity(args.quantity, field="quantity used")
     with store.locked():
         meter = store.load(args.meter_id)
         used_centi = meter.use(quantity_centi, _now())

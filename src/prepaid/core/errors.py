@@ -90,6 +90,7 @@ FIELD_NAMES = (
     _("alarm level"),
     _("overdraft"),
     _("quantity bought before"),
+    _("quantity used"),
     _("counted cash"),
     _("tiers"),
     _("maintenance code"),
