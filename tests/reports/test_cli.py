@@ -189,6 +189,21 @@ def test_report_shift_takes_a_format_like_every_report(cli, demo, tmp_path):
     assert "支付方式" in text and "状态: 已交班" in text and "closed" not in text
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("report", "sales", "--format", "csv"),
+        ("report", "summary", "--format", "xlsx"),
+        ("report", "chart", "daily-takings"),
+    ],
+)
+def test_a_report_file_that_cannot_be_written_is_bad_input(cli, tmp_path, argv):
+    target = tmp_path / "no-such-dir" / "out"
+    status, document = cli(*argv, "--output", str(target))
+    assert status == 2 and document["error"] == "cannot_write"
+    assert str(target) in document["message"]
+
+
 def test_report_chart_writes_svg(cli, demo, tmp_path):
     target = tmp_path / "takings.svg"
     status, _ = cli(

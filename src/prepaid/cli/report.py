@@ -29,6 +29,17 @@ def _date(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(message % text) from None
 
 
+def cannot_write(path: str, exc: OSError) -> Exception:
+    from prepaid.core.errors import InvalidInput
+
+    return InvalidInput(
+        "cannot_write",
+        _("Cannot write %(path)s: %(reason)s"),
+        path=path,
+        reason=exc.strerror or str(exc),
+    )
+
+
 def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
@@ -255,11 +266,15 @@ def _export(ctx: Any, args: argparse.Namespace, table: Any) -> dict[str, Any] | 
         write_csv(table, ctx.stdout, bom=False)
         ctx.json_output = False
         return None
-    if args.format == "csv":
-        with open(args.output, "w", encoding="utf-8", newline="") as stream:
-            rows = write_csv(table, stream)
-    else:
-        rows = write_xlsx(table, args.output)
+    try:
+        if args.format == "csv":
+            with open(args.output, "w", encoding="utf-8", newline="") as stream:
+                rows = write_csv(table, stream)
+        else:
+            with open(args.output, "wb") as binary:
+                rows = write_xlsx(table, binary)
+    except OSError as exc:
+        raise cannot_write(args.output, exc) from exc
     ctx.say(ctx.gettext("Wrote %(rows)s rows to %(path)s.") % {"rows": rows, "path": args.output})
     return {"output": args.output, "format": args.format, "rows": rows}
 
@@ -402,7 +417,10 @@ def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     else:
         start = args.date_from or today.replace(day=1) - datetime.timedelta(days=335)
         svg = stack(monthly_quantity_svgs(start, args.date_to or today))
-    with open(args.output, "w", encoding="utf-8") as stream:
-        stream.write(svg)
+    try:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            stream.write(svg)
+    except OSError as exc:
+        raise cannot_write(args.output, exc) from exc
     ctx.say(ctx.gettext("Chart written to %(path)s.") % {"path": args.output})
     return {"output": args.output, "chart": args.chart}
