@@ -356,9 +356,17 @@ def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
             _("%(path)s already exists: choose another name or use --force."),
             path=str(path),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, blob)
-    os.chmod(path, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, blob)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise InvalidInput(
+            "cannot_write",
+            _("Cannot write %(path)s: %(reason)s"),
+            path=str(path),
+            reason=exc.strerror or str(exc),
+        ) from exc
 
 
 def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
