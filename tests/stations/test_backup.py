@@ -59,6 +59,14 @@ def test_round_trip_into_a_new_site_sells_and_verifies(backed_up, request, tmp_p
     assert fixed["serial"] == 2  # sale 2 came back, and the card's MAC checks out
 
 
+def test_restore_says_in_chinese_that_the_chain_is_intact(backed_up, request, tmp_path):
+    _site, file = backed_up
+    restored = fresh_site(request, tmp_path / "elsewhere")
+    said = restored.run("restore", str(file), stdin=PASSPHRASE + "\n", env={"PREPAID_LANG": ""})
+    assert said.returncode == 0, said.stderr
+    assert "审计链完整：是" in said.stdout and "True" not in said.stdout
+
+
 def test_wrong_passphrase_and_tampered_file_are_refused(backed_up, request, tmp_path):
     _site, original = backed_up
     file = tmp_path / "copy.backup"

@@ -69,7 +69,7 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         % {
             "created": backup.manifest["created_at"],
             "entries": result["audit_entries"],
-            "ok": result["audit_ok"],
+            "ok": ctx.gettext("Yes") if result["audit_ok"] else ctx.gettext("No"),
         }
     )
     return {"file": str(path), "manifest": backup.manifest, **result}
