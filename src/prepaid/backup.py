@@ -34,7 +34,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.core.errors import InvalidInput, PrepaidError, _, os_reason
 from prepaid.home import DataHome, atomic_write
 
 MAGIC = b"PREPAID-BACKUP 1\n"
@@ -137,7 +137,7 @@ def read_backup(path: Path, passphrase: str) -> Backup:
             "no_such_file",
             _("Cannot read %(path)s: %(reason)s"),
             path=str(path),
-            reason=exc.strerror or str(exc),
+            reason=os_reason(exc),
         ) from exc
     members = unpack(decrypt(blob, passphrase))
     manifest = json.loads(members["manifest.json"])
@@ -365,7 +365,7 @@ def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
             "cannot_write",
             _("Cannot write %(path)s: %(reason)s"),
             path=str(path),
-            reason=exc.strerror or str(exc),
+            reason=os_reason(exc),
         ) from exc
 
 

@@ -30,13 +30,13 @@ def _date(text: str) -> datetime.date:
 
 
 def cannot_write(path: str, exc: OSError) -> Exception:
-    from prepaid.core.errors import InvalidInput
+    from prepaid.core.errors import InvalidInput, os_reason
 
     return InvalidInput(
         "cannot_write",
         _("Cannot write %(path)s: %(reason)s"),
         path=path,
-        reason=exc.strerror or str(exc),
+        reason=os_reason(exc),
     )
 
 

@@ -8,6 +8,7 @@ with the operator's language and fills in ``params``.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -96,3 +97,23 @@ FIELD_NAMES = (
     _("maintenance code"),
     _("sub-meter number"),
 )
+
+
+# Why a file could not be read or written, in words the edge translates (the system's own
+# text, exc.strerror, is English whatever the operator's language).
+OS_REASONS = {
+    errno.ENOENT: _("no such file or directory"),
+    errno.EACCES: _("permission denied"),
+    errno.EPERM: _("permission denied"),
+    errno.EISDIR: _("it is a directory"),
+    errno.ENOTDIR: _("a part of the path is not a directory"),
+    errno.ENOSPC: _("no space left on the device"),
+    errno.EROFS: _("the file system is read-only"),
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of a failed file operation as a message parameter: a :class:`Label` for
+    the common ones, else the system's text."""
+    known = OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    return Label(known) if known else (exc.strerror or str(exc))
