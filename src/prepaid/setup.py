@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prepaid.core.errors import PrepaidError, _
+from prepaid.core.errors import InvalidInput, PrepaidError, _, os_reason
 from prepaid.home import DataHome
 
 
@@ -13,14 +13,22 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
 
     from prepaid.operators.services import ensure_admin
 
-    home.create_dirs()
-    if not home.secrets_file.exists() and _site_exists():
-        raise site_secrets_missing(home)
-    created_secrets = home.ensure_secrets()
+    try:
+        home.create_dirs()
+        if not home.secrets_file.exists() and _site_exists():
+            raise site_secrets_missing(home)
+        created_secrets = home.ensure_secrets()
+    except OSError as exc:
+        raise InvalidInput(
+            "cannot_create_home",
+            _("Cannot create the data directory %(path)s: %(reason)s"),
+            path=str(home.root),
+            reason=os_reason(exc),
+        ) from exc
     if created_secrets:
         _reload_secret_key(home)
     call_command("migrate", interactive=False, verbosity=0)
-    _, admin_created = ensure_admin(admin_password)
+    admin_created = ensure_admin(admin_password)[1]
     return {
         "home": str(home.root),
         "secrets_created": created_secrets,

@@ -280,3 +280,13 @@ def test_every_command_without_a_data_directory_says_run_init(tmp_path, args):
     assert result["error"] == "no_data_directory", result
     assert "prepaid init" in result["message"]
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_init_where_a_file_stands_is_refused_plainly(tmp_path):
+    (tmp_path / "taken").write_text("not a directory")
+    cli = Cli(tmp_path / "taken")
+    result = cli.run("init", status=2)
+    assert result == {
+        "error": "cannot_create_home",
+        "message": f"无法创建数据目录 {tmp_path / 'taken'}：已有同名文件",
+    }

@@ -109,6 +109,7 @@ OS_REASONS = {
     errno.ENOTDIR: _("a part of the path is not a directory"),
     errno.ENOSPC: _("no space left on the device"),
     errno.EROFS: _("the file system is read-only"),
+    errno.EEXIST: _("the file already exists"),
 }
 
 
