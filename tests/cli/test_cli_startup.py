@@ -224,3 +224,22 @@ def test_usage_errors_follow_prepaid_lang(capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["message"] == (
         "one of the arguments --quantity --amount is required"
     )
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """``prepaid … | head``: when the reader stops reading, no traceback about it."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "prepaid", "--home", str(tmp_path / "home"), "init"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PREPAID_LANG": "en"},
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == cli.PIPE_CLOSED
+    assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
+    assert DataHome(tmp_path / "home").database.exists()  # the work itself was done

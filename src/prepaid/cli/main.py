@@ -212,10 +212,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
     if isinstance(started, int):
         return started
-    status = run(*started)
+    try:
+        status = run(*started)
+    except BrokenPipeError:  # whoever read the output stopped reading (`| head`)
+        _stop_writing()
+        status = PIPE_CLOSED
     if argv is None and started[1].command != "serve":
         _exit_now(status)
     return status
+
+
+# The status of a program whose output pipe was closed, as a shell reports SIGPIPE.
+PIPE_CLOSED = 141
+
+
+def _stop_writing() -> None:
+    """Send what is still buffered for stdout nowhere: flushing it into the closed pipe at
+    exit would print a traceback about output nobody reads."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _exit_now(status: int) -> None:
@@ -232,6 +248,9 @@ def _exit_now(status: int) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        _stop_writing()
+        os._exit(PIPE_CLOSED)
     except (OSError, ValueError):
         return
     os._exit(status)
