@@ -116,14 +116,18 @@ class Purchase(models.Model):
     payment_method = models.CharField(max_length=16, blank=True)
     card_serial = models.CharField(max_length=16)
     card_generation = models.PositiveIntegerField()
-    supersedes = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="+")
+    # Never looked up by these three (a sale would write their indexes for nothing): the
+    # corrected purchase is read by its id, the pending ones by status (migration 0003).
+    supersedes = models.ForeignKey(
+        "self", null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     idempotency_key = models.CharField(max_length=64, unique=True)
     operator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="purchases")
     station = models.CharField(max_length=64)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True)
 
     class Meta:
