@@ -66,6 +66,57 @@ def test_account_bad_input_is_refused_inline(admin_client, web_home, change, fie
     assert not Account.objects.exists()
 
 
+def test_every_bad_account_field_is_shown_at_once(admin_client, office):
+    """Each field's refusal next to its field, in the services' own words; nothing saved."""
+    from django.utils import translation
+    from django.utils.html import escape
+
+    from prepaid.accounts import services as accounts
+    from prepaid.core.errors import PrepaidError
+    from prepaid.core.money import parse_quantity
+    from prepaid.web.errors import message
+
+    def said(function, *args, **kwargs):
+        try:
+            function(*args, **kwargs)
+        except PrepaidError as exc:
+            with translation.override("zh-hans"):
+                return str(escape(message(exc)))
+        raise AssertionError("not refused")
+
+    response = admin_client.post(
+        "/accounts/create/",
+        {
+            **GOOD_ACCOUNT,
+            "sub_meter": "1",  # taken by the office's account
+            "limit": "-5",
+            "prestore": "1.234",
+            "alarm": "99999999999999999999",
+            "overdraft": "abc",
+            "maintenance_code": "12a4",
+        },
+    )
+    errors = field_errors(response)
+    assert errors == {
+        "sub_meter": said(accounts.check_room_for_account, 1),
+        "limit": said(parse_quantity, "-5", field="purchase limit"),
+        "prestore": said(parse_quantity, "1.234", field="pre-stored quantity", allow_zero=True),
+        "alarm": said(parse_quantity, "99999999999999999999", field="alarm level"),
+        "overdraft": said(parse_quantity, "abc", field="overdraft"),
+        "maintenance_code": said(accounts.parse_maintenance_code, "12a4"),
+    }
+    assert errors["limit"] == "限购量不能为负数。"
+    assert {
+        "sub_meter_taken",
+        "negative",
+        "too_many_decimals",
+        "too_large",
+        "not_a_number",
+        "bad_maintenance_code",
+    } <= codes(response)
+    assert Account.objects.count() == 1
+
+
 def test_sub_meter_taken_and_fifth_account(admin_client, office):
     taken = admin_client.post("/accounts/create/", {**GOOD_ACCOUNT, "sub_meter": "1"})
     assert "sub_meter_taken" in codes(taken) and "sub_meter" in field_errors(taken)
@@ -143,6 +194,23 @@ def test_price_bad_input_is_refused_inline(admin_client, office, change, field, 
     if code:
         assert code in codes(response)
     assert Price.objects.count() == before
+
+
+def test_every_bad_price_field_is_shown_at_once(admin_client, office):
+    response = admin_client.post(
+        "/prices/add/",
+        {
+            "account": office.account.pk,
+            "name": "x" * 65,
+            "kind": "flat",
+            "unit_price": "-1",
+            "effective_from": "2025-13-01",
+            "remarks": "a\x07b",
+        },
+    )
+    assert set(field_errors(response)) == {"name", "unit_price", "effective_from", "remarks"}
+    assert {"too_long", "negative", "bad_date", "bad_text"} <= codes(response)
+    assert Price.objects.count() == 2
 
 
 def test_price_list_filters_by_action(admin_client, office):

@@ -61,6 +61,21 @@ def test_register_bad_input_is_refused_inline(clerk_client, web_home, data, fiel
     assert not Customer.objects.exists()
 
 
+def test_every_bad_customer_field_is_shown_at_once(clerk_client, web_home):
+    response = clerk_client.post(
+        "/customers/register/",
+        {"name": "", "phone": "call me", "id_number": "AB-12", "remarks": "a\x07b"},
+    )
+    errors = field_errors(response)
+    assert set(errors) == {"name", "phone", "id_number", "remarks"}
+    assert errors["phone"] == tr(
+        "The phone number may contain only digits, “+”, “-” and spaces, not “%(value)s”.",
+        value="call me",
+    )
+    assert {"bad_phone", "bad_id_number", "bad_text"} <= codes(response)
+    assert not Customer.objects.exists()
+
+
 def test_script_in_names_is_escaped_everywhere(clerk_client, web_home):
     evil = '<img src=x onerror="alert(1)">'
     clerk_client.post("/customers/register/", {"name": evil, "address": "<b>bold</b>"})

@@ -152,7 +152,7 @@ def account_snapshot(account: Account) -> dict[str, Any]:
     }
 
 
-def _parse_meter_type(value: str | int | MeterTypeChoice) -> MeterTypeChoice:
+def parse_meter_type(value: str | int | MeterTypeChoice) -> MeterTypeChoice:
     if isinstance(value, MeterTypeChoice):
         return value
     found = METER_TYPES.get(str(value).strip().lower())
@@ -165,7 +165,7 @@ def _parse_meter_type(value: str | int | MeterTypeChoice) -> MeterTypeChoice:
     return found
 
 
-def _parse_sub_meter(value: str | int) -> int:
+def parse_sub_meter(value: str | int) -> int:
     text = str(value).strip()
     if text not in {str(n) for n in SUB_METERS}:
         raise InvalidInput(
@@ -176,7 +176,7 @@ def _parse_sub_meter(value: str | int) -> int:
     return int(text)
 
 
-def _parse_maintenance_code(value: str | int) -> int:
+def parse_maintenance_code(value: str | int) -> int:
     text = str(value).strip()
     if not re.fullmatch(rf"[0-9]{{1,{MAX_MAINTENANCE_CODE_DIGITS}}}", text):
         raise InvalidInput(
@@ -187,7 +187,7 @@ def _parse_maintenance_code(value: str | int) -> int:
     return int(text)
 
 
-def _check_account_limits(limit_centi: int, prestore_centi: int, alarm_centi: int) -> None:
+def check_account_limits(limit_centi: int, prestore_centi: int, alarm_centi: int) -> None:
     """The parameters a setting card loads into a meter must make sense together."""
     if prestore_centi > limit_centi:
         raise InvalidInput(
@@ -229,6 +229,13 @@ def _too_many_accounts() -> PrepaidError:
     )
 
 
+def check_room_for_account(sub_meter: int) -> None:
+    """Refuse a fifth account and a sub-meter number another account already uses."""
+    if Account.objects.count() >= MAX_ACCOUNTS:
+        raise _too_many_accounts()
+    _check_sub_meter_free(sub_meter)
+
+
 @transaction.atomic
 def create_account(
     operator: Any,
@@ -244,19 +251,17 @@ def create_account(
 ) -> Account:
     """Create an account (创建账户). Admin only. At most 4, one per sub-meter number."""
     require_admin(operator)
-    kind = _parse_meter_type(meter_type)
-    number = _parse_sub_meter(sub_meter)
+    kind = parse_meter_type(meter_type)
+    number = parse_sub_meter(sub_meter)
     limit_centi = parse_quantity(limit, field="purchase limit")
     prestore_centi = parse_quantity(prestore, field="pre-stored quantity", allow_zero=True)
     alarm_centi = parse_quantity(alarm, field="alarm level", allow_zero=True)
     overdraft_centi = parse_quantity(overdraft, field="overdraft", allow_zero=True)
-    _check_account_limits(limit_centi, prestore_centi, alarm_centi)
-    code = _parse_maintenance_code(maintenance_code)
+    check_account_limits(limit_centi, prestore_centi, alarm_centi)
+    code = parse_maintenance_code(maintenance_code)
     label = clean_text(name, field="name", max_length=MAX_NAME_LENGTH)
     label = label or f"{kind.label} {number}"[:MAX_NAME_LENGTH]
-    if Account.objects.count() >= MAX_ACCOUNTS:
-        raise _too_many_accounts()
-    _check_sub_meter_free(number)
+    check_room_for_account(number)
     account = Account(
         name=label,
         meter_type=kind,

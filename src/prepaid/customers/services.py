@@ -49,7 +49,7 @@ def resident_id_check_char(first17: str) -> str:
     return _RESIDENT_ID_CHECK[total % 11]
 
 
-def _clean_phone(value: str | None) -> str:
+def clean_phone(value: str | None) -> str:
     phone = clean_text(value, field="phone", max_length=MAX_PHONE_LENGTH)
     if phone and (not _PHONE.fullmatch(phone) or not any(c.isdigit() for c in phone)):
         raise InvalidInput(
@@ -60,7 +60,7 @@ def _clean_phone(value: str | None) -> str:
     return phone
 
 
-def _clean_id_number(value: str | None) -> str:
+def clean_id_number(value: str | None) -> str:
     number = clean_text(value, field="ID number", max_length=MAX_ID_NUMBER_LENGTH)
     if not number:
         return ""
@@ -133,9 +133,9 @@ def register_customer(
     _require_operator(operator)
     customer = Customer(
         name=clean_text(name, field="name", max_length=MAX_NAME_LENGTH, required=True),
-        phone=_clean_phone(phone),
+        phone=clean_phone(phone),
         address=clean_text(address, field="address", max_length=MAX_ADDRESS_LENGTH),
-        id_number=_clean_id_number(id_number),
+        id_number=clean_id_number(id_number),
         remarks=clean_text(remarks, field="remarks", max_length=MAX_REMARKS_LENGTH),
         created_at=timezone.now(),
     )

@@ -3,18 +3,27 @@
 They only parse what was typed: numbers stay text (``"19.99"``) and go to the services, which
 validate and refuse with a :class:`~prepaid.core.errors.PrepaidError`; :meth:`ServiceForm.
 add_service_error` shows that refusal inline, next to the field it concerns. No ``float``.
+
+A service refuses its first bad argument only. So that an operator sees every bad field at
+once, a form may run the services' own checks on each field first (:meth:`ServiceForm.check`,
+in ``check_fields``): the same functions, so the same localized messages. The service is
+called only when they all pass, and checks everything again.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from prepaid.accounts import services as accounts
 from prepaid.accounts.models import MeterTypeChoice
 from prepaid.core.errors import PrepaidError
+from prepaid.core.money import parse_quantity
+from prepaid.customers import services as customers
 from prepaid.web.errors import field_of, message
 
 PAYMENT_CHOICES = (
@@ -83,6 +92,30 @@ class ServiceForm(forms.Form):
     def full_clean(self) -> None:
         super().full_clean()
         self._mark_invalid()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.check_fields()
+        return data
+
+    def check_fields(self) -> None:
+        """Run the services' checks on the fields (see :meth:`check`); none by default."""
+
+    def check(
+        self, name: str | None, function: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """``function(cleaned value of name, *args, **kwargs)`` (``function(*args, **kwargs)``
+        when ``name`` is None): its result, or None when it refuses — the refusal is then shown
+        next to the field it concerns. Not run on a field that already has an error."""
+        if name is not None:
+            if name not in self.cleaned_data or name in self.errors:
+                return None
+            args = (self.cleaned_data[name], *args)
+        try:
+            return function(*args, **kwargs)
+        except PrepaidError as exc:
+            self.add_service_error(exc)
+            return None
 
     def add_error(self, field: str | None, error: Any) -> None:
         super().add_error(field, error)
@@ -234,6 +267,26 @@ class AccountForm(ServiceForm):
         "name": "name",
     }
 
+    def check_fields(self) -> None:
+        self.check("meter_type", accounts.parse_meter_type)
+        sub_meter = self.check("sub_meter", accounts.parse_sub_meter)
+        limit = self.check("limit", parse_quantity, field="purchase limit")
+        quantities = [
+            self.check(name, parse_quantity, field=field, allow_zero=True)
+            for name, field in (
+                ("prestore", "pre-stored quantity"),
+                ("alarm", "alarm level"),
+                ("overdraft", "overdraft"),
+            )
+        ]
+        self.check("maintenance_code", accounts.parse_maintenance_code)
+        self.check("name", accounts.clean_text, field="name", max_length=accounts.MAX_NAME_LENGTH)
+        prestore, alarm, _overdraft = quantities
+        if limit is not None and prestore is not None and alarm is not None:
+            self.check(None, accounts.check_account_limits, limit, prestore, alarm)
+        if sub_meter is not None:
+            self.check(None, accounts.check_room_for_account, sub_meter)
+
 
 class TariffFields(ServiceForm):
     """A flat unit price or a tier table with its period."""
@@ -256,6 +309,29 @@ class TariffFields(ServiceForm):
         "price_name_taken": "name",
         "unknown_account": "account",
     }
+
+    def check_fields(self) -> None:
+        if "name" in self.fields:
+            self.check(
+                "name",
+                accounts.clean_text,
+                field="name",
+                max_length=accounts.MAX_NAME_LENGTH,
+                required=True,
+            )
+        if "remarks" in self.fields:
+            self.check(
+                "remarks",
+                accounts.clean_text,
+                field="remarks",
+                max_length=accounts.MAX_REMARKS_LENGTH,
+            )
+        if "effective_from" in self.fields:
+            self.check(None, accounts.parse_effective_date, self.text("effective_from"))
+        if "kind" in self.cleaned_data:
+            tariff = self.tariff(keep_blank=not self.fields["kind"].required)
+            if tariff:
+                self.check(None, accounts.build_tariff, **tariff)
 
     def tariff(self, *, keep_blank: bool = False) -> dict[str, str | None]:
         """The tariff arguments of the services: a unit price, or tiers and a period."""
@@ -331,6 +407,23 @@ class CustomerForm(ServiceForm):
         "bad_id_number": "id_number",
         "remarks": "remarks",
     }
+
+    def check_fields(self) -> None:
+        self.check(
+            "name",
+            accounts.clean_text,
+            field="name",
+            max_length=customers.MAX_NAME_LENGTH,
+            required=True,
+        )
+        self.check("phone", customers.clean_phone)
+        self.check(
+            "address", accounts.clean_text, field="address", max_length=customers.MAX_ADDRESS_LENGTH
+        )
+        self.check("id_number", customers.clean_id_number)
+        self.check(
+            "remarks", accounts.clean_text, field="remarks", max_length=customers.MAX_REMARKS_LENGTH
+        )
 
 
 class SearchForm(ServiceForm):
