@@ -253,3 +253,25 @@ def test_a_missing_reader_is_a_refusal_not_a_server_error(clerk_client, office, 
     assert 'data-testid="refused"' in html(response)
     panel = clerk_client.get("/reader/", **HX)
     assert panel.status_code == 409 and "bad_reader" in codes(panel)
+
+
+def test_the_only_account_is_preselected_for_tool_cards(admin_client, office):
+    page = html(admin_client.get("/cards/"))
+    assert f'<option value="{office.account.pk}" selected>' in page
+
+
+def test_no_account_is_preselected_among_several(admin_client, office):
+    from prepaid.accounts import services as accounts
+
+    accounts.create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="999",
+        prestore="5",
+        alarm="10",
+        overdraft="5",
+        maintenance_code="1234",
+    )
+    page = html(admin_client.get("/cards/"))
+    assert '<option value="" selected>' in page

@@ -550,6 +550,8 @@ class ToolCardForm(KeyedForm):
         self.fields["account"].choices = [("", "—")] + [
             (str(a.pk), f"[{a.sub_meter}] {a.name}") for a in accounts
         ]
+        if len(accounts) == 1:  # the only account: what a setting card is made from
+            self.initial.setdefault("account", str(accounts[0].pk))
 
 
 class BlankCardForm(ServiceForm):
