@@ -213,6 +213,31 @@ def test_every_bad_price_field_is_shown_at_once(admin_client, office):
     assert Price.objects.count() == 2
 
 
+def test_price_forms_show_only_the_chosen_kinds_fields(admin_client, office):
+    """Each tariff field is marked with its kind; the style sheet hides the other kind's."""
+    import re
+    from pathlib import Path
+
+    import prepaid.web
+
+    for url in ("/prices/add/", f"/prices/{office.price.pk}/adjust/"):
+        page = html(admin_client.get(url))
+        fields = page.split("data-tariff-fields", 1)[1]
+        for name, kind in (("unit_price", "flat"), ("tiers", "tiered"), ("period", "tiered")):
+            assert re.search(
+                rf'data-tariff-kind="{kind}">\s*<div[^>]*>\s*<label[^>]*for="id_{name}"', fields
+            )
+    css = (Path(prepaid.web.__file__).parent / "static/prepaid/web.css").read_text()
+    assert (
+        '.tariff-fields:has(input[name="kind"][value="flat"]:checked) [data-tariff-kind="tiered"]'
+        in css
+    )
+    assert (
+        '.tariff-fields:has(input[name="kind"][value="tiered"]:checked) [data-tariff-kind="flat"]'
+        in css
+    )
+
+
 def test_price_list_filters_by_action(admin_client, office):
     page = html(admin_client.get("/prices/?action=delete"))
     assert f"/prices/{office.price.pk}/delete/" in page

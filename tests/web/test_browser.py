@@ -294,7 +294,12 @@ def test_03_add_adjust_modify_delete_prices(admin: Operator) -> None:
     page = admin.page
     admin.menu("prices", "/prices/add/")
     page.fill("#id_name", "阶梯水价")
+    admin.expect("#id_unit_price").to_be_visible()  # flat: the tier fields are hidden
+    admin.expect("#id_tiers").to_be_hidden()
+    admin.expect("#id_period").to_be_hidden()
     page.check("input[name=kind][value=tiered]")
+    admin.expect("#id_unit_price").to_be_hidden()
+    admin.expect("#id_tiers").to_be_visible()
     page.fill("#id_tiers", "0-180:5.00,180-260:7.00,260-:9.00")
     page.select_option("#id_period", "year")
     page.click("button[type=submit]")
