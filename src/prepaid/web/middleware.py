@@ -30,7 +30,7 @@ from prepaid.web.http import redirect_to
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 LAST_SEEN = "prepaid_last_seen"
-PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login"}
+PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login", "web:favicon"}
 
 
 def idle_seconds() -> int:

@@ -18,6 +18,7 @@ from prepaid.web.views import (
 app_name = "web"
 urlpatterns = [
     path("", home.home, name="home"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("password/", auth.password_view, name="password"),

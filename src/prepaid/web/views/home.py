@@ -1,10 +1,14 @@
-"""The start page, the fallback of 查询 until the reports app has pages, and error pages."""
+"""The start page, the fallback of 查询 until the reports app has pages, error pages and the
+site icon."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 from prepaid.accounts.services import list_accounts
 from prepaid.web import station as stations
@@ -44,3 +48,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         },
         status=403,
     )
+
+
+FAVICON = "prepaid/favicon.ico"
+
+
+@require_safe
+@cache_control(public=True, max_age=7 * 24 * 3600)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages without ``<link rel=icon>`` (the
+    reports' print view, say): the vendored icon, for anyone, logged in or not."""
+    found = finders.find(FAVICON)
+    if not found:
+        raise Http404(FAVICON)
+    return FileResponse(open(found, "rb"), content_type="image/x-icon")
