@@ -181,3 +181,58 @@ def test_an_open_shift_reads_as_not_handed_over_in_chinese(client, small_office,
     shift = client.get(reverse("reports:shifts")).context["open_shift"]
     page = client.get(reverse("reports:shift", args=[shift.pk])).content.decode()
     assert "<dt>交班时间</dt><dd>未交班</dd>" in page
+
+
+def test_a_bad_counted_cash_is_shown_with_what_was_typed(client, small_office, monkeypatch):
+    """交班 with 58.301: refused next to the field, the value kept, the shift still open."""
+    from django.utils import translation
+    from django.utils.html import escape
+
+    from prepaid.core.errors import PrepaidError
+    from prepaid.core.money import parse_money
+
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
+    client.force_login(office.clerk)
+    shift = client.get(reverse("reports:shifts")).context["open_shift"]
+    response = client.post(
+        reverse("reports:shift_close"),
+        {"shift": shift.pk, "counted_cash": "58.301", "remarks": "点钞两次"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="58.301"' in page and 'value="点钞两次"' in page
+    with pytest.raises(PrepaidError) as refused, translation.override("zh-hans"):
+        parse_money("58.301", field="counted cash", allow_zero=True)
+    with translation.override("zh-hans"):
+        said = escape(refused.value.translate(translation.gettext))
+    assert f'data-field-error="counted_cash">{said}</span>' in page
+    assert 'aria-invalid="true"' in page and "too_many_decimals" in page
+    shift.refresh_from_db()
+    assert shift.closed_at is None
+
+
+def test_report_tables_show_times_as_every_other_page(client, small_office, monkeypatch):
+    """Screen: the locale's format (2026年11月28日 17:41); CSV keeps 2026-11-28 17:41:21."""
+    from django.utils import formats, timezone, translation
+
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
+    client.force_login(office.clerk)
+    response = client.get(reverse("reports:sales"))
+    moment = timezone.localtime(next(iter(response.context["table"].rows))["time"])
+    with translation.override("zh-hans"):
+        shown = formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+    assert "年" in shown
+    page = response.content.decode()
+    assert f'<td class="">{shown}</td>' in page
+    assert moment.strftime("%Y-%m-%d %H:%M:%S") not in page
+    exported = client.get(reverse("reports:sales"), {"format": "csv"})
+    assert moment.strftime("%Y-%m-%d %H:%M:%S") in b"".join(exported.streaming_content).decode(
+        "utf-8-sig"
+    )
+    shift = client.get(reverse("reports:shifts")).context["open_shift"]
+    head = client.get(reverse("reports:shift", args=[shift.pk])).content.decode()
+    with translation.override("zh-hans"):
+        opened = formats.date_format(timezone.localtime(shift.opened_at), "SHORT_DATETIME_FORMAT")
+    assert f"<dd>{opened}</dd>" in head

@@ -1,7 +1,8 @@
 """The shape every report returns: columns, rows, totals, a page — rendered at the edges.
 
 Rows hold raw values: money as ``int`` fen, quantities as ``int`` centi-units, times as aware
-datetimes. Each edge converts once: the screen and CSV show two-decimal strings, JSON carries
+datetimes. Each edge converts once: the screen and CSV show two-decimal strings (times on the
+screen as the active locale writes them, in CSV as ``2026-11-28 17:41:21``), JSON carries
 two-decimal strings, Excel gets ``Decimal`` numbers formatted ``0.00``. No float anywhere.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from prepaid.core.money import centi_to_decimal, fen_to_decimal, format_centi, format_fen
 from prepaid.reports.labels import Label
@@ -85,6 +86,17 @@ def cell_text(column: Column, value: Any) -> str:
     if isinstance(value, Label):
         return value.text()
     return str(value)
+
+
+def cell_screen(column: Column, value: Any) -> str:
+    """What the report page shows: :func:`cell_text`, but times and dates written as the
+    active locale writes them on every other page (``2026年11月28日 17:41``); the files and
+    the terminal keep the machine-readable form."""
+    if value is not None and column.kind == DATETIME:
+        return formats.date_format(local(value), "SHORT_DATETIME_FORMAT")
+    if column.kind == DATE and isinstance(value, datetime.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    return cell_text(column, value)
 
 
 def cell_json(column: Column, value: Any) -> Any:

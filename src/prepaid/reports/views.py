@@ -45,6 +45,8 @@ from prepaid.vending.models import Shift
 LOGIN = "web:login"
 BASES = ["prepaid/web/base.html", "prepaid/base.html", "reports/standalone.html"]
 SALES_DAYS = 31  # the sales detail without dates shows the last month
+# the field a refusal of 交班 names → the form field it is shown next to
+CLOSE_FIELDS = {"counted cash": "counted_cash", "remarks": "remarks"}
 
 
 def reports_view(view: Any) -> Any:
@@ -155,19 +157,20 @@ def table_context(request: HttpRequest, table: t.Table) -> dict[str, Any]:
                 link = reverse("reports:customer", args=[value])
             if column.key == "shift" and value:
                 link = reverse("reports:shift", args=[value])
+            text = t.cell_screen(column, value)
             cells.append(
                 {
-                    "text": t.cell_text(column, value),
+                    "text": text,
                     "numeric": column.numeric,
                     "link": link,
-                    "multiline": "\n" in t.cell_text(column, value),
+                    "multiline": "\n" in text,
                 }
             )
         rows.append(cells)
     totals = None
     if table.totals is not None:
         totals = [
-            t.cell_text(c, table.totals[c.key]) if c.key in table.totals else ""
+            t.cell_screen(c, table.totals[c.key]) if c.key in table.totals else ""
             for c in table.columns
         ]
     return {
@@ -419,6 +422,21 @@ def shift_close(request: HttpRequest) -> HttpResponse:
             shift_id=shift_id,
         )
     except PrepaidError as exc:
+        field = CLOSE_FIELDS.get(str(exc.params.get("field", "")))
+        if field is not None and shift_id is not None and shift_id.isdigit():
+            # a bad value: the form again, with what was typed and the refusal next to it
+            report = shifts.shift_report(_shift_or_404(int(shift_id)))
+            typed = {name: request.POST.get(name, "") for name in CLOSE_FIELDS.values()}
+            return _render(
+                request,
+                "reports/shift.html",
+                {
+                    **_shift_context(request, report),
+                    "close": typed,
+                    "close_errors": {field: exc.translate(_)},
+                    "close_codes": [exc.code],
+                },
+            )
         messages.error(request, exc.translate(_))
         target = (
             reverse("reports:shift", args=[shift_id]) if shift_id else reverse("reports:shifts")
