@@ -256,6 +256,22 @@ def test_the_overdrawn_flag_is_not_the_accounts_overdraft_limit() -> None:
         assert translation.gettext("Overdraft") == "透支量"  # the account's limit
 
 
+def test_the_bound_user_number_is_written_as_the_office_writes_it(cli: Cli) -> None:
+    """8 digits, as everywhere else in the office (``00000042``), in the JSON and the lines."""
+    status, document = cli("meter", "add", "M1")
+    assert document["user_number"] is None and document["generation"] is None
+    cli.insert("setting", cli.setting_card())
+    cli("meter", "swipe", "M1")
+    cli.insert("user", cli.user_card(1, 20_00, user=42))
+    status, document = cli("meter", "swipe", "M1")
+    assert status == 0
+    assert (document["user_number"], document["generation"]) == ("00000042", 1)
+    status, document = cli("meter", "show", "M1")
+    assert document["user_number"] == "00000042"
+    status, text = cli("meter", "show", "M1", json_output=False, lang="zh-hans")
+    assert "绑定用户 00000042，卡代次 1" in text
+
+
 def test_human_lines_in_chinese_name_states_valves_flags_and_cards(cli: Cli) -> None:
     """The JSON keeps its codes; the lines an operator reads do not show them."""
     assert cli("meter", "add", "M1")[0] == 0

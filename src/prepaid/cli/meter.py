@@ -63,7 +63,9 @@ def _now() -> int:
 
 
 def meter_document(meter: Any) -> dict[str, Any]:
-    """The JSON shape of ``meter show`` / ``meter swipe`` (DESIGN §8)."""
+    """The JSON shape of ``meter show`` / ``meter swipe`` (DESIGN §8); the bound user's
+    number written as the office writes it (8 digits)."""
+    from prepaid.cards.documents import user_number_text
     from prepaid.core.money import format_centi
 
     params = meter.parameters
@@ -77,7 +79,7 @@ def meter_document(meter: Any) -> dict[str, Any]:
         "last_serial": meter.last_serial,
         "result": None if meter.last_result is None else meter.last_result.code,
         "status": meter.status.codes,
-        "user_number": str(meter.user_number) if meter.user_number else None,
+        "user_number": user_number_text(meter.user_number) or None,
         "generation": meter.generation or None,
         "sub_meter": params.sub_meter if params else None,
         "meter_type": params.meter_type.code if params else None,
@@ -103,6 +105,10 @@ def _say_meter(ctx: Any, document: dict[str, Any]) -> None:
         )
         % document
     )
+    if document["user_number"]:
+        ctx.say(
+            ctx.gettext("Bound to user %(user_number)s, card generation %(generation)s") % document
+        )
     if document["status"]:
         separator = ctx.pgettext("list separator", ", ")
         status = separator.join(document["status"])
