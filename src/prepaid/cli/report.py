@@ -17,6 +17,21 @@ from prepaid.core.errors import _
 
 FORMATS = ["table", "json", "csv", "xlsx"]
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
+# The events of a customer's history (prepaid.reports.services.HISTORY_KINDS).
+HISTORY_EVENTS = [
+    "purchase",
+    "correction",
+    "reversal",
+    "transfer",
+    "fee",
+    "swipe",
+    "format",
+    "open",
+    "reissue",
+    "restore",
+    "recycle",
+    "meter_change",
+]
 DEFAULT_DETAIL_DAYS = 31  # sales detail without dates: the last month
 
 
@@ -92,7 +107,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("user_number")
     p.add_argument("--from", dest="date_from", type=_date)
     p.add_argument("--to", dest="date_to", type=_date)
-    p.add_argument("--event", action="append", help="only these events (purchase, swipe, …)")
+    p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help="only these events")
     _output(p)
     p.set_defaults(handler=handle_customer)
 

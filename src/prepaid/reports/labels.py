@@ -87,6 +87,38 @@ METER_FLAG_LABELS = {
     "low_battery": L(gettext_noop("Low battery"), "电池欠压"),
 }
 
+# The meter's display code after a swipe (``prepaid.core.meter.SwipeResult``), by name.
+SWIPE_RESULT_LABELS = {
+    "ok": L(gettext_noop("Accepted"), "正常"),
+    "E01": L(gettext_noop("E01 bad card"), "E01 卡片无效"),
+    "E02": L(gettext_noop("E02 maintenance code mismatch"), "E02 维护码不符"),
+    "E03": L(gettext_noop("E03 meter not set"), "E03 仪表未设置"),
+    "E04": L(gettext_noop("E04 card of another meter"), "E04 非本表用户卡"),
+    "E05": L(gettext_noop("E05 card revoked"), "E05 卡片已作废"),
+    "E06": L(gettext_noop("E06 over the purchase limit"), "E06 超过限购量"),
+    "E07": L(gettext_noop("E07 purchase serial gap"), "E07 购买序号不连续"),
+    "E08": L(gettext_noop("E08 meter in use"), "E08 仪表使用中"),
+    "E09": L(gettext_noop("E09 transfer refused"), "E09 拒绝换表转移"),
+    "E10": L(gettext_noop("E10 no purchase for this meter"), "E10 无本表购买"),
+    "E11": L(gettext_noop("E11 not a user card"), "E11 非用户卡"),
+    "E12": L(gettext_noop("E12 taken by another meter"), "E12 已被其他仪表接收"),
+}
+# What a card was before an operation (a format or a recycle read it first).
+CARD_TYPE_LABELS = {
+    "blank": L(gettext_noop("Blank card"), "空白卡"),
+    "new": L(gettext_noop("New card"), "新卡"),
+    "user": L(gettext_noop("User card"), "用户卡"),
+    "setting": L(gettext_noop("Setting card"), "设置卡"),
+    "clear_all": L(gettext_noop("Clear-all card"), "清空卡"),
+    "zero": L(gettext_noop("Zero card"), "清零卡"),
+    "check": L(gettext_noop("Check card"), "检查卡"),
+    "unreadable": L(gettext_noop("Unreadable card"), "无法识别的卡"),
+}
+# Remarks the vending code writes on fee entries.
+FEE_LABELS = {
+    "reissue fee": L(gettext_noop("Reissue fee"), "补卡费"),
+}
+
 
 def text_of(labels: dict[str, Label], key: str | None) -> str:
     """The label of a code, or the code itself when it has none."""

@@ -21,6 +21,8 @@ from prepaid.accounts.models import Account, Price
 from prepaid.cards.models import CardOperation
 from prepaid.core.card.model import MeterStatus
 from prepaid.core.errors import InvalidInput, _
+from prepaid.core.meter import SwipeResult
+from prepaid.core.money import format_centi, format_fen
 from prepaid.customers.models import Customer
 from prepaid.operators.models import Operator
 from prepaid.reports import tables as t
@@ -32,11 +34,14 @@ from prepaid.reports.aggregates import (
 )
 from prepaid.reports.labels import (
     CARD_OPERATION_LABELS,
+    CARD_TYPE_LABELS,
+    FEE_LABELS,
     LEDGER_KIND_LABELS,
     METER_FLAG_LABELS,
     PAYMENT_LABELS,
     PURCHASE_KIND_LABELS,
     PURCHASE_STATUS_LABELS,
+    SWIPE_RESULT_LABELS,
     TOOL_CARD_LABELS,
     L,
     Label,
@@ -44,7 +49,7 @@ from prepaid.reports.labels import (
 )
 from prepaid.reports.models import SalesDay, SalesMonth, ShiftSettlement, WriteBackObservation
 from prepaid.reports.tables import Column, Table
-from prepaid.vending.models import LedgerEntry, MeterChange, Purchase, Shift
+from prepaid.vending.models import CustomerCard, LedgerEntry, MeterChange, Purchase, Shift
 
 MAX_CUSTOMER_MATCHES = 500
 SUSPICIOUS_FLAGS = MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.WRONG_METER
@@ -559,9 +564,11 @@ HISTORY_COLUMNS = [
 EVENT_LABELS = {
     "purchase": L(gettext_noop("Purchase"), "购买"),
     "correction": L(gettext_noop("Correction"), "充值修改"),
+    "reversal": L(gettext_noop("Reversal"), "冲正"),
     "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
     "fee": L(gettext_noop("Fee"), "费用"),
     "swipe": L(gettext_noop("Swipe seen on the card"), "刷表回读"),
+    "format": L(gettext_noop("New card made"), "制作新卡"),
     "open": L(gettext_noop("Open account"), "开户"),
     "reissue": L(gettext_noop("Reissue"), "补卡"),
     "restore": L(gettext_noop("Card restored"), "恢复卡片"),
@@ -569,6 +576,42 @@ EVENT_LABELS = {
     "meter_change": L(gettext_noop("Meter change"), "换表"),
 }
 HISTORY_KINDS = tuple(EVENT_LABELS)
+# The purchases the ledger booked (a sale entry each): their amounts are money taken.
+BOOKED = (Purchase.Status.COMPLETED, Purchase.Status.CORRECTED)
+
+D_CORRECTS = L(
+    gettext_noop("Corrects purchase serial %(serial)s (was %(quantity)s for %(amount)s)"),
+    "修改购买序号 %(serial)s（原 %(quantity)s，金额 %(amount)s）",
+)
+D_REVERSES = L(
+    gettext_noop("Reverses the sale of purchase serial %(serial)s (corrected)"),
+    "冲正购买序号 %(serial)s 的销售（已修改）",
+)
+D_NOT_BOOKED = L(gettext_noop("not charged"), "未收费")
+D_CARD = L(gettext_noop("Card %(card)s"), "卡号 %(card)s")
+D_PREVIOUS = L(gettext_noop("before: %(previous)s"), "上次：%(previous)s")
+D_PURCHASE_RECORD = L(gettext_noop("purchase #%(id)s"), "购买 #%(id)s")
+D_GENERATION = L(gettext_noop("generation %(generation)s"), "代次 %(generation)s")
+D_REVOKED = L(gettext_noop("card %(card)s revoked"), "旧卡 %(card)s 作废")
+D_RECYCLED = L(
+    gettext_noop("Card %(previous_card)s (%(previous)s) recycled as new card %(card)s"),
+    "卡片 %(previous_card)s（%(previous)s）回收为新卡 %(card)s",
+)
+D_TRANSFER = L(gettext_noop("%(transfer)s moved to the new meter"), "转入新表 %(transfer)s")
+D_METER_CHANGE = L(
+    gettext_noop(
+        "old meter left %(remaining)s − pre-stored %(prestore)s + unswiped %(carried)s "
+        "= %(transfer)s moved, worth %(value)s at the current price"
+    ),
+    "旧表剩余 %(remaining)s − 预存量 %(prestore)s + 未刷表购买 %(carried)s "
+    "= 转入 %(transfer)s，按当前价格计 %(value)s",
+)
+D_REASON = L(gettext_noop("reason: %(reason)s"), "原因：%(reason)s")
+DETAILS_SEPARATOR = " · "
+
+
+def _details(*parts: str) -> str:
+    return DETAILS_SEPARATOR.join(p for p in parts if p)
 
 
 def _flags_text(status: int) -> str:
@@ -581,21 +624,32 @@ def _history_purchases(customer: Customer, filters: Filters) -> Iterator[dict[st
         _time_q("created_at", filters), customer_account__customer=customer
     ).select_related("customer_account__account", "operator", "supersedes")
     for p in rows:
-        event = (
-            "transfer"
-            if p.kind == Purchase.Kind.TRANSFER
-            else "correction"
-            if p.supersedes_id
-            else "purchase"
+        transfer = p.kind == Purchase.Kind.TRANSFER
+        event = "transfer" if transfer else "correction" if p.supersedes_id else "purchase"
+        corrects = ""
+        if p.supersedes_id:
+            original = p.supersedes
+            corrects = D_CORRECTS.text() % {
+                "serial": original.serial,
+                "quantity": format_centi(original.quantity_centi),
+                "amount": format_fen(original.amount_fen),
+            }
+        booked = p.status in BOOKED
+        details = _details(
+            corrects,
+            text_of(PAYMENT_LABELS, p.payment_method) if p.payment_method else "",
+            "" if booked or transfer else D_NOT_BOOKED.text(),
         )
-        details = text_of(PAYMENT_LABELS, p.payment_method) if p.payment_method else ""
         yield {
             "time": p.created_at,
             "event_code": event,
+            "purchase_id": p.pk,
+            "corrects_id": p.supersedes_id,
             "account": p.customer_account.account.name,
             "serial": p.serial,
             "quantity": p.quantity_centi,
-            "amount": p.amount_fen if p.kind == Purchase.Kind.PURCHASE else None,
+            "amount": None if transfer else p.amount_fen,
+            "booked": booked and not transfer,
             "status_code": p.status,
             "details": details,
             "operator": p.operator.username,
@@ -603,19 +657,48 @@ def _history_purchases(customer: Customer, filters: Filters) -> Iterator[dict[st
         }
 
 
-def _history_fees(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+def _history_ledger(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    """Money that moved without a purchase of its own: reversals of corrected sales, fees."""
+    kinds = (LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
     rows = LedgerEntry.objects.filter(
-        _time_q("time", filters), customer=customer, kind=LedgerEntry.Kind.FEE
-    ).select_related("operator")
+        _time_q("time", filters), customer=customer, kind__in=kinds
+    ).select_related("operator", "account")
     for e in rows:
+        payment = text_of(PAYMENT_LABELS, e.payment_method) if e.payment_method else ""
+        if e.kind == LedgerEntry.Kind.REVERSAL:
+            event = {
+                "event_code": "reversal",
+                "account": e.account.name if e.account else "",
+                "serial": e.serial,
+                "quantity": e.quantity_centi,
+                "reverses_purchase_id": e.purchase_id,
+                "details": _details(D_REVERSES.text() % {"serial": e.serial}, payment),
+            }
+        else:
+            remarks = text_of(FEE_LABELS, e.remarks) if e.remarks else ""
+            event = {
+                "event_code": "fee",
+                "account": e.account.name if e.account else "",
+                "details": _details(remarks, payment),
+            }
         yield {
             "time": e.time,
-            "event_code": "fee",
+            "ledger_id": e.pk,
             "amount": e.amount_fen,
-            "details": f"{e.remarks} · {text_of(PAYMENT_LABELS, e.payment_method)}",
+            "booked": True,
             "operator": e.operator.username,
             "station": e.station,
+            **event,
         }
+
+
+def swipe_result_text(result: int) -> str:
+    """The meter's display code after a swipe, by name (正常, E06 超过限购量 …)."""
+    try:
+        code = SwipeResult(result).code
+    except ValueError:
+        return f"E{result:02d}"
+    return text_of(SWIPE_RESULT_LABELS, code)
 
 
 def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
@@ -623,8 +706,6 @@ def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, 
         _time_q("meter_time", filters), customer=customer
     ).select_related("account")
     for o in rows:
-        result = "ok" if o.result == 0 else f"E{o.result:02d}"
-        details = ", ".join(x for x in (result, _flags_text(o.status)) if x)
         yield {
             "time": o.meter_time,
             "event_code": "swipe",
@@ -632,25 +713,60 @@ def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, 
             "serial": o.last_serial,
             "balance": o.balance_centi,
             "cumulative": o.cumulative_centi,
-            "details": details,
+            "details": _details(swipe_result_text(o.result), _flags_text(o.status)),
         }
 
 
+def card_operation_details(
+    kind: str, card_serial: str, details: dict[str, Any], *, with_card: bool = True
+) -> str:
+    """What a card operation did, in the operator's language (no stored keys or codes);
+    ``with_card=False`` where the card serial has a column of its own."""
+    details = details or {}
+    previous = details.get("previous")
+    previous_text = text_of(CARD_TYPE_LABELS, previous) if previous else ""
+    if kind == CardOperation.Kind.RECYCLE:
+        return D_RECYCLED.text() % {
+            "previous_card": details.get("previous_serial") or "",
+            "previous": previous_text,
+            "card": card_serial,
+        }
+    parts = [D_CARD.text() % {"card": card_serial}] if with_card else []
+    if previous_text:
+        parts.append(D_PREVIOUS.text() % {"previous": previous_text})
+    if details.get("generation") is not None:
+        parts.append(D_GENERATION.text() % {"generation": details["generation"]})
+    if details.get("revoked"):
+        parts.append(D_REVOKED.text() % {"card": details["revoked"]})
+    if details.get("purchase") is not None:
+        parts.append(D_PURCHASE_RECORD.text() % {"id": details["purchase"]})
+    if details.get("transfer") is not None:
+        parts.append(D_TRANSFER.text() % {"transfer": details["transfer"]})
+    if details.get("reason"):
+        parts.append(D_REASON.text() % {"reason": details["reason"]})
+    return _details(*parts)
+
+
 def _history_card_operations(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    """The customer's own card operations, the making of each of the customer's cards (its
+    format) and their recycling (recorded under the new card's serial)."""
+    serials = list(CustomerCard.objects.filter(customer=customer).values_list("serial", flat=True))
+    mine = (
+        Q(customer=customer)
+        | Q(kind=CardOperation.Kind.FORMAT, card_serial__in=serials)
+        | Q(kind=CardOperation.Kind.RECYCLE, details__previous_serial__in=serials)
+    )
     rows = (
-        CardOperation.objects.filter(_time_q("time", filters), customer=customer)
-        .exclude(kind=CardOperation.Kind.METER_CHANGE)
+        CardOperation.objects.filter(_time_q("time", filters), mine)
+        .exclude(kind__in=(CardOperation.Kind.METER_CHANGE, CardOperation.Kind.TOOL_CARD))
         .select_related("account", "operator")
     )
     for op in rows:
-        details = f"{op.card_serial}"
-        if op.kind == CardOperation.Kind.REISSUE:
-            details += f" · gen {op.details.get('generation')}"
         yield {
             "time": op.time,
             "event_code": op.kind,
             "account": op.account.name if op.account else "",
-            "details": details,
+            "details": card_operation_details(op.kind, op.card_serial, op.details),
             "operator": op.operator.username,
             "station": op.station,
         }
@@ -663,24 +779,30 @@ def _history_meter_changes(customer: Customer, filters: Filters) -> Iterator[dic
         .select_related("customer_account__account", "operator", "transfer")
     )
     for m in rows:
+        arithmetic = D_METER_CHANGE.text() % {
+            "remaining": format_centi(m.remaining_centi),
+            "prestore": format_centi(m.prestore_centi),
+            "carried": format_centi(m.carried_centi),
+            "transfer": format_centi(m.transfer.quantity_centi),
+            "value": format_fen(m.value_fen),
+        }
+        reason = D_REASON.text() % {"reason": m.reason} if m.reason else ""
         yield {
             "time": m.time,
             "event_code": "meter_change",
             "account": m.customer_account.account.name,
             "serial": m.transfer.serial,
-            "quantity": m.transfer.quantity_centi,
-            "amount": m.value_fen,
             "balance": m.old_balance_centi,
             "cumulative": m.old_cumulative_centi,
-            "details": m.reason,
+            "details": _details(arithmetic, reason),
             "operator": m.operator.username,
-            "station": "",
+            "station": m.transfer.station,
         }
 
 
 HISTORY_SOURCES = {
     "purchase": _history_purchases,
-    "fee": _history_fees,
+    "ledger": _history_ledger,
     "swipe": _history_swipes,
     "card": _history_card_operations,
     "meter_change": _history_meter_changes,
@@ -695,8 +817,13 @@ def customer_history(
     page: int = 1,
     page_size: int | None = t.DEFAULT_PAGE_SIZE,
 ) -> Table:
-    """用户历史: purchases (every status), fees, swipes seen through write-back, card
-    operations (open, reissue, restore) and meter changes, merged by time."""
+    """用户历史: every purchase with its status (a correction naming the purchase it corrects),
+    the ledger's reversals of corrected sales, fees, swipes seen through write-back, card
+    operations (new card, open, reissue, restore, recycle) and meter changes, merged by time.
+
+    Amounts are money the ledger booked (sales, reversals, fees) — pending and voided
+    purchases show what was asked, marked as not charged — so the totals are the net money
+    and net quantity the customer paid for in the period."""
     filters = filters or Filters()
     sort_key, _order = t.ordering(HISTORY_COLUMNS, sort, "-time")
     wanted = set(filters.kinds) & set(HISTORY_KINDS) or set(HISTORY_KINDS)
@@ -705,16 +832,10 @@ def customer_history(
         events.extend(e for e in source(customer, filters) if e["event_code"] in wanted)
     name = sort_key.lstrip("-")
     events = _sort_events(events, name, sort_key.startswith("-"))
-    completed = [
-        e
-        for e in events
-        if e.get("status_code") == Purchase.Status.COMPLETED
-        and e["event_code"] in ("purchase", "correction")
-    ]
-    fees = [e for e in events if e["event_code"] == "fee"]
+    booked = [e for e in events if e.get("booked")]
     totals = {
-        "quantity": sum(e["quantity"] for e in completed),
-        "amount": sum(e["amount"] for e in completed + fees),
+        "quantity": sum(e["quantity"] for e in booked if e["event_code"] != "fee"),
+        "amount": sum(e["amount"] for e in booked),
     }
     described = [(F_CUSTOMER, f"{customer.user_number} {customer.name}"), *filters.describe()]
     table = Table(
@@ -730,15 +851,41 @@ def customer_history(
     return _paged(table, events, page, page_size, _history_row)
 
 
+# Events of one instant in the order they happen: the card is made, the purchase written,
+# the account opened; a correction is written, then the sale it replaces reversed.
+EVENT_ORDER = {
+    code: n
+    for n, code in enumerate(
+        (
+            "format",
+            "purchase",
+            "open",
+            "correction",
+            "reversal",
+            "reissue",
+            "fee",
+            "restore",
+            "swipe",
+            "transfer",
+            "meter_change",
+            "recycle",
+        )
+    )
+}
+
+
 def _sort_events(events: list[dict[str, Any]], name: str, descending: bool) -> list[dict[str, Any]]:
+    def chronological(event: dict[str, Any]) -> tuple[Any, ...]:
+        return (event["time"], EVENT_ORDER.get(event["event_code"], 0))
+
     def key(event: dict[str, Any]) -> tuple[Any, ...]:
         value = event.get("event_code") if name == "event" else event.get(name)
-        return (value is None, value if value is not None else 0, event["time"])
+        return (value is None, value if value is not None else 0, *chronological(event))
 
     present = [e for e in events if (e.get(name) if name != "event" else 1) is not None]
     missing = [e for e in events if (e.get(name) if name != "event" else 1) is None]
     present.sort(key=key, reverse=descending)
-    missing.sort(key=lambda e: e["time"], reverse=descending)
+    missing.sort(key=chronological, reverse=descending)
     return present + missing
 
 
@@ -812,12 +959,6 @@ def card_operations(
     return _paged(table, rows, page, page_size, _card_row)
 
 
-def _card_details(kind: str, details: dict[str, Any]) -> str:
-    if not details:
-        return ""
-    return ", ".join(f"{k}={v}" for k, v in sorted(details.items()) if v not in (None, ""))
-
-
 def _card_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "time": row["time"],
@@ -829,7 +970,9 @@ def _card_row(row: dict[str, Any]) -> dict[str, Any]:
         "customer": row["customer_name"] or "",
         "operator": row["operator_name"],
         "station": row["station"],
-        "details": _card_details(row["kind"], row["details"]),
+        "details": card_operation_details(
+            row["kind"], row["card_serial"], row["details"], with_card=False
+        ),
     }
 
 
