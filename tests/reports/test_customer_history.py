@@ -184,7 +184,8 @@ def test_details_are_readable_in_chinese_and_english(history):
         assert not key_value.search(row["details"]), row
     cards = list(services.card_operations(services.Filters(), page_size=None).rows)
     assert any("上次：空白卡" in r["details"] for r in cards)
-    assert any("购买 #" in r["details"] for r in cards)
+    assert any("含首次充值" in r["details"] for r in cards)  # no record id shown
+    assert not any("#" in r["details"] for r in cards)
     for row in cards:
         assert not key_value.search(row["details"]), row
     with translation.override("en"):

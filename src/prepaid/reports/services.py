@@ -590,7 +590,8 @@ D_REVERSES = L(
 D_NOT_BOOKED = L(gettext_noop("not charged"), "未收费")
 D_CARD = L(gettext_noop("Card %(card)s"), "卡号 %(card)s")
 D_PREVIOUS = L(gettext_noop("before: %(previous)s"), "上次：%(previous)s")
-D_PURCHASE_RECORD = L(gettext_noop("purchase #%(id)s"), "购买 #%(id)s")
+# An opening wrote the account's first purchase (listed in the history on its own row).
+D_FIRST_PURCHASE = L(gettext_noop("with the first purchase"), "含首次充值")
 D_GENERATION = L(gettext_noop("generation %(generation)s"), "代次 %(generation)s")
 D_REVOKED = L(gettext_noop("card %(card)s revoked"), "旧卡 %(card)s 作废")
 D_RECYCLED = L(
@@ -739,7 +740,7 @@ def card_operation_details(
     if details.get("revoked"):
         parts.append(D_REVOKED.text() % {"card": details["revoked"]})
     if details.get("purchase") is not None:
-        parts.append(D_PURCHASE_RECORD.text() % {"id": details["purchase"]})
+        parts.append(D_FIRST_PURCHASE.text())
     if details.get("transfer") is not None:
         parts.append(D_TRANSFER.text() % {"transfer": details["transfer"]})
     if details.get("reason"):
