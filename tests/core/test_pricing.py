@@ -164,13 +164,14 @@ def test_amount_may_buy_a_little_less_than_tendered() -> None:
     assert (quote.quantity_centi, quote.amount_fen) == (333, 999)
 
 
-def test_total_rounded_once_lines_rounded_for_display() -> None:
-    # 0.01 at 0.5050 and 0.01 at 0.6050: lines 0.005050 → 0.01 and 0.006050 → 0.01,
-    # but the total 0.011100 rounds once to 0.01: the total is what the customer pays.
+def test_total_rounded_once_lines_share_it() -> None:
+    # 0.01 at 0.5050 and 0.01 at 0.6050: lines 0.005050 and 0.006050 would each round to
+    # 0.01, but the total 0.011100 rounds once to 0.01: the total is what the customer pays,
+    # and the line with the larger remainder shows it.
     tariff = Tariff.parse_tiers("0-180:0.505,180-:0.605", "month")
     quote = quote_quantity(tariff, 2, prior_centi=17_999)
-    assert [line.amount_fen for line in quote.lines] == [1, 1]
     assert quote.amount_fen == 1
+    assert [line.amount_fen for line in quote.lines] == [0, 1]
 
 
 def test_quote_refuses_zero_negative_and_too_large() -> None:
@@ -283,10 +284,14 @@ def test_lines_split_the_purchase_exactly(
         cumulative_centi += line.quantity_centi
         assert tier.end_centi is None or cumulative_centi <= tier.end_centi
         assert line.unit_price_hao == tier.unit_price_hao
-        assert line.amount_fen == amount_fen_for(line.quantity_centi, line.unit_price_hao)
+        exact = line.quantity_centi * line.unit_price_hao  # in 1/PRODUCT_PER_FEN fen
+        assert abs(line.amount_fen * PRODUCT_PER_FEN - exact) < PRODUCT_PER_FEN  # within a fen
     assert quote.amount_fen == round_half_up(exact_product(quote), PRODUCT_PER_FEN)
-    # the lines are rounded one by one: each within half a fen of the exact total
-    assert abs(sum(line.amount_fen for line in quote.lines) - quote.amount_fen) <= len(quote.lines)
+    # the lines share out the amount: a receipt's tier lines add up to its total
+    assert sum(line.amount_fen for line in quote.lines) == quote.amount_fen
+    if len(quote.lines) == 1:
+        price_hao = quote.lines[0].unit_price_hao
+        assert quote.lines[0].amount_fen == amount_fen_for(quantity_centi, price_hao)
 
 
 @PROPERTIES
@@ -302,9 +307,14 @@ def test_tier_boundaries_are_exact(tariff: Tariff, data: st.DataObject) -> None:
     # buying exactly up to a boundary uses only the tiers below it
     assert all(tariff.tiers[line.tier_index].start_centi < boundary_centi for line in up_to.lines)
     # crossing it splits at the boundary: the two halves' lines are the whole purchase's lines
+    # (their quantities and prices; the amounts are each quote's own sharing of its total)
     after = quote_quantity(tariff, beyond_centi, boundary_centi)
     whole = quote_quantity(tariff, boundary_centi - prior_centi + beyond_centi, prior_centi)
-    assert whole.lines == up_to.lines + after.lines
+
+    def parts(quote: Quote) -> list[tuple[int, int, int]]:
+        return [(line.tier_index, line.quantity_centi, line.unit_price_hao) for line in quote.lines]
+
+    assert parts(whole) == parts(up_to) + parts(after)
     assert exact_product(whole) == exact_product(up_to) + exact_product(after)
 
 
@@ -486,3 +496,12 @@ def test_no_float_in_pricing_module() -> None:
     for node in ast.walk(tree):
         assert not (isinstance(node, ast.Constant) and isinstance(node.value, float))
         assert not (isinstance(node, ast.Name) and node.id == "float")
+
+
+def test_tier_lines_add_up_to_the_amount_with_four_decimal_prices() -> None:
+    tariff = Tariff.parse_tiers("0-1:1.2345,1-:2.3456", "month")
+    quote = quote_quantity(tariff, 101)  # 1.00 × 1.2345 + 0.01 × 2.3456 = 1.257956
+    assert quote.amount_fen == 126
+    # rounded one by one they would be 1.23 + 0.02 = 1.25: the fen left goes to the larger
+    # remainder (0.45 of a fen against 0.3456)
+    assert [line.amount_fen for line in quote.lines] == [124, 2]

@@ -27,7 +27,6 @@ from prepaid.core.money import (
     MAX_CENTI,
     MAX_FEN,
     PRODUCT_PER_FEN,
-    amount_fen_for,
     format_centi,
     format_fen,
     format_hao,
@@ -104,7 +103,7 @@ class Tariff:
 class TierLine:
     """The part of a purchase that falls in one tier (``tier_index`` counts from 0).
 
-    ``amount_fen`` is this part rounded by itself, for display only: see :class:`Quote`.
+    ``amount_fen`` is this part's share of the quote's amount, for display: see :class:`Quote`.
     """
 
     tier_index: int
@@ -117,8 +116,11 @@ class TierLine:
 class Quote:
     """The price of one purchase.
 
-    ``amount_fen`` is authoritative: the exact sum over all lines rounded once. The lines'
-    own ``amount_fen`` may add up to a fen or so more or less than it.
+    ``amount_fen`` is authoritative: the exact sum over all lines rounded once. The lines
+    share it out, so that a receipt's tier lines add up to its total: each line is its exact
+    amount rounded down, and the fen left over go one each to the lines with the largest
+    remainders (the earlier tier first on a tie). A line is thus within a fen of its exact
+    amount, and a single line is the amount itself.
     """
 
     quantity_centi: int
@@ -184,19 +186,32 @@ def period_start(day: datetime.date, period: Period) -> datetime.date | None:
 def _quote(tariff: Tariff, quantity_centi: int, prior_centi: int) -> Quote:
     """The quote with no range checks on the result (callers check what they return)."""
     assert quantity_centi > 0 and prior_centi >= 0
+    parts = list(_tier_parts(tariff, quantity_centi, prior_centi))
+    products = [part_centi * tier.unit_price_hao for _index, tier, part_centi in parts]
+    amount_fen = round_half_up(sum(products), PRODUCT_PER_FEN)
+    shares = _shares(products, amount_fen)
     lines = tuple(
-        TierLine(
-            index, part_centi, tier.unit_price_hao, amount_fen_for(part_centi, tier.unit_price_hao)
-        )
-        for index, tier, part_centi in _tier_parts(tariff, quantity_centi, prior_centi)
+        TierLine(index, part_centi, tier.unit_price_hao, share)
+        for (index, tier, part_centi), share in zip(parts, shares, strict=True)
     )
-    product = sum(line.quantity_centi * line.unit_price_hao for line in lines)
-    quote = Quote(quantity_centi, round_half_up(product, PRODUCT_PER_FEN), lines)
+    quote = Quote(quantity_centi, amount_fen, lines)
+    assert sum(line.amount_fen for line in lines) == amount_fen
     assert lines and sum(line.quantity_centi for line in lines) == quantity_centi
     assert [line.tier_index for line in lines] == list(
         range(lines[0].tier_index, lines[-1].tier_index + 1)
     )
     return quote
+
+
+def _shares(products: list[int], amount_fen: int) -> list[int]:
+    """``amount_fen`` shared out over exact products (largest remainder; see :class:`Quote`)."""
+    shares = [product // PRODUCT_PER_FEN for product in products]
+    left = amount_fen - sum(shares)
+    assert 0 <= left <= len(products)
+    by_remainder = sorted(range(len(products)), key=lambda i: (-(products[i] % PRODUCT_PER_FEN), i))
+    for i in by_remainder[:left]:
+        shares[i] += 1
+    return shares
 
 
 def _tier_parts(
