@@ -11,6 +11,7 @@ from prepaid.home import DataHome
 def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, Any]:
     from django.core.management import call_command
 
+    from prepaid.cards.site import require_site_key
     from prepaid.operators.services import ensure_admin
 
     try:
@@ -28,6 +29,10 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
     if created_secrets:
         _reload_secret_key(home)
     call_command("migrate", interactive=False, verbosity=0)
+    # The first station records the fingerprint of the site's card key (so does the first
+    # station to run after an upgrade, in a database from before it was recorded); a further
+    # station with another site's secrets.json is refused here, before it writes any card.
+    require_site_key(home.load_secrets().card_key)
     admin_created = ensure_admin(admin_password)[1]
     return {
         "home": str(home.root),

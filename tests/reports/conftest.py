@@ -18,6 +18,8 @@ import pytest
 
 DEMO = tuple(int(x) for x in os.environ.get("PREPAID_TEST_DEMO", "40,10,7").split(","))
 DEMO_PASSWORD = "Demo-admin-pw1"
+# The demo and the small offices beside it are one site on one database: one card key.
+SITE_KEY = secrets.token_bytes(32)
 
 
 @dataclass
@@ -49,7 +51,7 @@ def demo(django_db_setup, django_db_blocker):
             admin = Operator(username="demo-admin", role=Role.ADMIN, is_staff=True)
             admin.set_password(DEMO_PASSWORD)
             admin.save()
-            key = secrets.token_bytes(32)
+            key = SITE_KEY
             started = time.perf_counter()
             result = generate(admin, key, DemoConfig(customers=customers, months=months, seed=seed))
             seconds = time.perf_counter() - started
@@ -144,7 +146,7 @@ def small_office(db, tmp_path):
         price,
         customer,
         store,
-        secrets.token_bytes(32),
+        SITE_KEY,
         new_meter("H1", 1_700_000_000),
     )
     store.create("setting", codec.blank_image())

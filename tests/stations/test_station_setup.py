@@ -26,3 +26,51 @@ def test_init_without_the_sites_secrets_is_refused(site):
     again = site.run("init", "--json", station="counter-3")
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(again.stdout)["secrets_created"] is False
+
+
+def _foreign_secrets(home) -> None:
+    """Give a station's data directory secrets of its own (another site's, or made anew)."""
+    from prepaid.home import SiteSecrets
+
+    (home / "secrets.json").write_text(SiteSecrets.generate().to_json())
+
+
+def test_a_station_with_another_sites_secrets_is_refused_and_leaves_cards_alone(site):
+    """A further station whose ``secrets.json`` is not the site's would take every customer
+    card for a torn or forged one and restore it under its own key, destroying it. The
+    database knows the fingerprint of the site's card key: such a station is refused before
+    it touches a card, and ``init`` refuses it too."""
+    from station_kit import open_customer
+
+    number, _meter = open_customer(site)
+    home = site.add_station("counter-2")
+    _foreign_secrets(home)
+    card = site.card("site", "u1")
+    site.put_card("counter-2", "u1", card)
+
+    for args in (
+        ("init",),
+        ("sell", "--quantity", "1"),
+        ("reissue", number),
+        ("reconcile",),
+        ("card", "format"),
+        ("card", "make", "check"),
+    ):
+        refused = site.json(*args, status=1, station="counter-2")
+        assert refused["error"] == "wrong_site_secrets", (args, refused)
+        assert "secrets.json" in refused["message"]
+        assert site.card("counter-2", "u1") == card, args  # untouched
+    assert site.sql("select count(*) from vending_purchase")[0][0] == 1  # the opening only
+    chinese = site.run(
+        "sell", "--quantity", "1", station="counter-2", env={"PREPAID_LANG": "zh-hans"}
+    )
+    assert chinese.returncode == 1 and "secrets.json" in chinese.stderr
+    assert "卡密钥" in chinese.stderr, chinese.stderr
+
+    # With the site's secrets copied, the station sells on the same card.
+    site.add_station("counter-3")
+    site.put_card("counter-3", "u1", card)
+    assert site.json("init", station="counter-3")["secrets_created"] is False
+    assert site.json("sell", "--quantity", "1", station="counter-3")["serial"] == 2
+    fingerprint = site.sql("select fingerprint from cards_sitekey")[0][0]
+    assert len(fingerprint) == 64 and bytes.fromhex(fingerprint) != site.site_key

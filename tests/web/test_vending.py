@@ -674,3 +674,19 @@ def test_vending_overview_finds_customers(clerk_client, office):
     page = html(clerk_client.get("/vending/?q=张三"))
     assert f'data-customer="{office.customer.user_number}"' in page
     assert "/vending/meter-change/" not in page.split("<main")[1]
+
+
+def test_a_station_with_another_sites_secrets_is_refused_and_the_card_kept(clerk_client, office):
+    from prepaid.home import SiteSecrets
+    from prepaid.web import station
+
+    office.open()  # the site's key: its fingerprint is recorded
+    card = office.store.path("u1").read_bytes()
+    office.home.secrets_file.write_text(SiteSecrets.generate().to_json())  # another site's
+    station._secrets.cache_clear()
+    for data in ({"action": "read"}, {"action": "write", "key": uuid.uuid4().hex, "quantity": "1"}):
+        refused = clerk_client.post("/vending/sell/", {"basis": "quantity", **data})
+        assert refused.status_code == 409 and "wrong_site_secrets" in codes(refused)
+        assert "secrets.json" in html(refused)
+    assert office.store.path("u1").read_bytes() == card
+    assert Purchase.objects.count() == 1

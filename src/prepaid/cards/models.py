@@ -37,3 +37,21 @@ class CardOperation(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class SiteKey(models.Model):
+    """The fingerprint of the site's card key (one row, ``id`` 1), recorded by the first
+    station that initialises the site, or, in a database from before it existed, by the first
+    station that runs after the upgrade. A station whose ``secrets.json`` holds another key
+    is refused before it reads or writes a card (``prepaid.cards.site``)."""
+
+    SINGLETON = 1
+
+    fingerprint = models.CharField(max_length=64)  # mac.site_key_fingerprint: never the key
+    station = models.CharField(max_length=64, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="site_key_singleton"),
+        ]

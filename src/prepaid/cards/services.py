@@ -14,6 +14,7 @@ from django.utils import timezone
 from prepaid.accounts.models import Account
 from prepaid.audit.services import log_action
 from prepaid.cards.models import CardOperation
+from prepaid.cards.site import require_site_key
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType
 from prepaid.core.errors import CardError, InvalidInput, PrepaidError, _
@@ -40,6 +41,7 @@ def _read_any(station: Station) -> tuple[Card | None, str | None]:
 
 def _write_whole(station: Station, card: Card) -> Card:
     """Write a whole new image (office area and an empty meter area) and read it back."""
+    require_site_key(station.site_key)
     image = codec.encode(card, station.site_key, base=station.reader.read())
     station.reader.write(
         image[codec.OFFICE_AREA.start : codec.RESERVED_AREA.stop], codec.OFFICE_AREA.start

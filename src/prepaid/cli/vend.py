@@ -67,9 +67,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def station(ctx: Any) -> Any:
+    from prepaid.cards.site import require_site_key
     from prepaid.vending.services import Station
 
     ctx.home.require()
+    require_site_key(ctx.site_key)
     return Station(
         operator=ctx.operator, reader=ctx.reader(), site_key=ctx.site_key, name=ctx.station
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from prepaid.accounts.models import Account
 from prepaid.cards.documents import CARD_TYPE_NAMES
+from prepaid.cards.site import require_site_key
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
 from prepaid.core.errors import CardError, Label, PrepaidError, ReaderError, _
@@ -68,6 +69,7 @@ class ReadCard:
 
 
 def read(reader: CardReader, site_key: bytes) -> ReadCard:
+    require_site_key(site_key)  # another site's key would take every card for a forged one
     image = reader.read()
     try:
         card = codec.decode(image, site_key)
@@ -171,6 +173,7 @@ def carries(card: Card, purchase: Purchase) -> bool:
 
 def write_office_area(reader: CardReader, card: Card, site_key: bytes) -> Card:
     """Write the office area and check that the card now reads back as ``card``."""
+    require_site_key(site_key)
     reader.write(codec.encode_office_area(card, site_key), codec.OFFICE_AREA.start)
     written = codec.decode(reader.read(), site_key)
     if replace(written, write_backs=(), write_back_damaged=False) != replace(

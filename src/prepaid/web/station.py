@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 
+from prepaid.cards.site import require_site_key
 from prepaid.home import DataHome, SiteSecrets, station_name
 from prepaid.readers.base import CardReader
 from prepaid.readers.virtual import CardStore, VirtualReader
@@ -76,10 +77,13 @@ def reader_for(operator: Any) -> CardReader:
 
 
 def station_for(request: Any) -> Station:
-    """The station of this request: who acts, with which reader, under which site key."""
+    """The station of this request: who acts, with which reader, under which site key
+    (refused when it is not the site's: ``wrong_site_secrets``)."""
+    site_key = site_secrets().card_key
+    require_site_key(site_key)
     return Station(
         operator=request.user,
         reader=reader_for(request.user),
-        site_key=site_secrets().card_key,
+        site_key=site_key,
         name=station_name(),
     )
