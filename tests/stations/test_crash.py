@@ -184,3 +184,31 @@ def test_sqlite_disk_full_mid_sale(counter, limit_kib):
         assert json.loads(result.stdout)["error"] == "database_error", result.stdout
         assert "Traceback" not in result.stderr, result.stderr
     settle_and_check(counter, key)
+
+
+def test_reissue_after_a_crashed_sale_says_how_to_settle_its_pending_purchase(site):
+    """The station died after phase one, then the card was lost: ``reissue`` names the
+    pending purchase and the ``prepaid reconcile`` that settles it, instead of telling the
+    operator to wait for a sale that no station is running."""
+    site.add_station("c1")
+    number, _meter = open_customer(site, "c1")
+    key = f"lost-{uuid.uuid4().hex[:8]}"
+    result = site.run(
+        "sell", "--quantity", "1", "--key", key, "--json",
+        station="c1", argv0=FAULTY, env={"PREPAID_FAULT": "after_commit"},
+    )  # fmt: skip
+    assert result.returncode == KILLED, result.stdout + result.stderr
+    (purchase_id,) = site.sql("SELECT id FROM vending_purchase WHERE status = 'pending'")[0]
+    for args in (("card", "blank", "u2"), ("card", "insert", "u2"), ("card", "format")):
+        site.json(*args, station="c1")
+
+    refused = site.json("reissue", number, station="c1", status=1)
+    assert refused["error"] == "stale_pending_purchase", refused
+    assert f"prepaid reconcile --void {purchase_id}" in refused["message"]
+    chinese = site.run("reissue", number, station="c1", env={"PREPAID_LANG": "zh-hans"})
+    assert chinese.returncode == 1 and f"prepaid reconcile --void {purchase_id}" in chinese.stderr
+    assert "结清" in chinese.stderr, chinese.stderr
+
+    site.json("reconcile", "--void", str(purchase_id), station="c1")
+    reissued = site.json("reissue", number, station="c1")
+    assert reissued["serial"] == 1

@@ -138,3 +138,49 @@ def test_meter_change_on_a_stale_copy_is_refused(two_stations, monkeypatch):
     assert isinstance(ran[1], Purchase) and ran[1].serial == 2
     assert refused.value.code == "card_mismatch"
     assert not Purchase.objects.filter(kind="transfer").exists()
+
+
+def test_reissue_over_a_purchase_a_crashed_sale_left_pending_says_how_to_settle_it(
+    two_stations, monkeypatch
+):
+    """A sale died after phase one (pending purchase), then the card was lost. Reissuing is
+    not "still being written at another station; wait": nothing will ever finish it. The
+    refusal says how to settle it; only a recent purchase of another station is in flight."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    s = two_stations
+    opened(s)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("station killed")
+
+    monkeypatch.setattr(vending, "_write_and_complete", crash)
+    with pytest.raises(RuntimeError):
+        vending.sell(s.one.station, quantity="7", key=next_key())
+    monkeypatch.undo()
+    pending = Purchase.objects.get(status="pending")
+    s.one.new_card("u2")  # the card is lost: a new one for the reissue
+
+    with pytest.raises(PrepaidError) as stale:
+        vending.reissue(s.one.station, s.customer, key=next_key())
+    assert stale.value.code == "stale_pending_purchase"
+    assert f"prepaid reconcile --void {pending.pk}" in stale.value.message
+    assert f"prepaid reconcile --complete {pending.pk}" in stale.value.message
+
+    s.two.new_card("u3")  # at another station, a minute after: maybe still being written
+    with pytest.raises(PrepaidError) as in_flight:
+        vending.reissue(s.two.station, s.customer, key=next_key())
+    assert in_flight.value.code == "sale_in_progress"
+    Purchase.objects.filter(pk=pending.pk).update(
+        created_at=timezone.now() - vending.IN_FLIGHT - timedelta(seconds=1)
+    )
+    with pytest.raises(PrepaidError) as later:
+        vending.reissue(s.two.station, s.customer, key=next_key())
+    assert later.value.code == "stale_pending_purchase"
+    assert CustomerCard.objects.get(customer=s.customer).status == "active"
+
+    vending.resolve_lost_card(s.one.station, pending.pk, "void")  # as the message says
+    reissued = vending.reissue(s.one.station, s.customer, key=next_key())
+    assert reissued.card.slot(1).serial == 1

@@ -690,3 +690,32 @@ def test_a_station_with_another_sites_secrets_is_refused_and_the_card_kept(clerk
         assert "secrets.json" in html(refused)
     assert office.store.path("u1").read_bytes() == card
     assert Purchase.objects.count() == 1
+
+
+def test_reissue_over_a_crashed_sales_pending_purchase_says_how_to_settle_it(
+    clerk_client, office, monkeypatch
+):
+    from prepaid.vending import services as vending
+
+    office.open()
+    office.meter()
+    office.swipe()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("station killed")
+
+    write_and_complete = vending._write_and_complete
+    monkeypatch.setattr(vending, "_write_and_complete", crash)
+    with pytest.raises(RuntimeError):
+        vending.sell(office.station(), quantity="1", key=uuid.uuid4().hex)
+    monkeypatch.setattr(vending, "_write_and_complete", write_and_complete)
+    pending = Purchase.objects.get(status="pending")
+    office.new_card("u2")  # the old card is lost
+    number = office.customer.user_number
+    refused = clerk_client.post(
+        "/vending/reissue/",
+        {"customer": number, "key": uuid.uuid4().hex, "payment": "cash", "action": "write"},
+    )
+    assert "stale_pending_purchase" in codes(refused)
+    assert f"prepaid reconcile --void {pending.pk}" in html(refused)
+    assert "sale_in_progress" not in codes(refused)

@@ -96,6 +96,31 @@ def sale_in_progress() -> PrepaidError:
     )
 
 
+def stale_pending_purchase(purchase: Purchase) -> PrepaidError:
+    """A purchase left pending by a sale that did not finish (a crash, a pulled card) and
+    that no reading of its card has settled since: nobody is writing it any more."""
+    return PrepaidError(
+        "stale_pending_purchase",
+        _(
+            "Purchase No. %(id)s of this customer (serial %(serial)s, at %(station)s, "
+            "%(time)s) was left pending: its sale did not finish writing the card. Read the "
+            "old card to settle it (“prepaid reconcile” with the card in the reader); if the "
+            "card is lost, an administrator settles it with “prepaid reconcile --void "
+            "%(id)s” (the card did not get it) or “prepaid reconcile --complete %(id)s” "
+            "(it did). Then try again."
+        ),
+        id=purchase.pk,
+        serial=purchase.serial,
+        station=purchase.station or "-",
+        time=timezone.localtime(purchase.created_at).strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def _in_flight(purchase: Purchase, station: Station) -> bool:
+    """Whether a pending purchase may still be being written: by another station, lately."""
+    return purchase.station != station.name and timezone.now() - purchase.created_at < IN_FLIGHT
+
+
 def _over_limit(limit_centi: int, room_centi: int) -> PrepaidError:
     return PrepaidError(
         "over_limit",
@@ -260,7 +285,7 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
         )
         if cardio.carries(card, purchase):
             complete_purchase(station, purchase.pk)
-        elif purchase.station != station.name and timezone.now() - purchase.created_at < IN_FLIGHT:
+        elif _in_flight(purchase, station):
             raise sale_in_progress()
         else:
             void_purchase(station, purchase.pk, reason="card does not carry it")
@@ -1236,10 +1261,15 @@ def _swap_cards(
         .first()
     )
     # After the card lock: a sale that got it first has committed its pending purchase.
-    if Purchase.objects.filter(
-        customer_account__customer=customer, status=Purchase.Status.PENDING
-    ).exists():
+    pending = list(
+        Purchase.objects.filter(
+            customer_account__customer=customer, status=Purchase.Status.PENDING
+        ).order_by("id")
+    )
+    if any(_in_flight(purchase, station) for purchase in pending):
         raise sale_in_progress()
+    if pending:  # left by a sale that will not finish: someone must settle it first
+        raise stale_pending_purchase(pending[0])
     if old is None and not CustomerAccount.objects.filter(customer=customer).exists():
         raise PrepaidError(
             "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
