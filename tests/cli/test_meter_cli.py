@@ -225,10 +225,16 @@ def test_unknown_meter_exits_2(cli: Cli, action: tuple[str, ...]) -> None:
     assert "M2" in document["message"]
 
 
-@pytest.mark.parametrize("meter_id", ["", "a/b", "x" * 33, "..", "M 1", "é"])
+@pytest.mark.parametrize("meter_id", ["", "a/b", "x" * 33, "..", "M 1", "水 表"])
 def test_bad_meter_id_exits_2(cli: Cli, meter_id: str) -> None:
     status, document = cli("meter", "add", meter_id)
     assert status == 2 and document["error"] == "bad_meter_id"
+
+
+def test_a_meter_named_in_chinese(cli: Cli) -> None:
+    assert cli("meter", "add", "张三家水表")[0] == 0
+    status, documents = cli("meter", "list")
+    assert status == 0 and [d["meter_id"] for d in documents] == ["张三家水表"]
 
 
 def test_list_and_human_output(cli: Cli) -> None:

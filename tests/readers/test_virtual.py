@@ -72,11 +72,19 @@ def test_a_cut_write_leaves_the_first_bytes_new_and_the_rest_old(store, cut):
     assert after[0x40 + cut :] == before[0x40 + cut :]
 
 
-@pytest.mark.parametrize("name", ["", "a b", "../x", "x.card", "é", "x" * 65])
+@pytest.mark.parametrize("name", ["", "a b", "../x", "x.card", "设置 卡", "_x", ".x", "x" * 65])
 def test_bad_card_names_are_refused(store, name):
     with pytest.raises(InvalidInput) as refused:
         store.create(name, codec.blank_image())
     assert refused.value.code == "bad_card_name"
+
+
+@pytest.mark.parametrize("name", ["设置卡1", "张三-新卡", "é.2", "x" * 64])
+def test_card_names_in_any_script_are_taken(store, name):
+    store.create(name, codec.blank_image())
+    store.insert(name)
+    assert store.inserted() == name and name in store.names()
+    assert store.path(name).parent == store.root
 
 
 def test_unknown_and_duplicate_cards(store):

@@ -112,6 +112,17 @@ def test_add_meter_and_refusals(clerk_client, office):
     assert 'data-meter="M9"' in html(clerk_client.get("/simulator/"))
 
 
+def test_a_meter_and_a_card_named_in_chinese(clerk_client, office):
+    from urllib.parse import quote
+
+    response = clerk_client.post("/simulator/", {"meter_id": "张三家水表"})
+    assert response["Location"] == f"/simulator/{quote('张三家水表')}/"
+    assert 'data-state="cleared"' in html(clerk_client.get(response["Location"]))
+    taken = clerk_client.post("/reader/blank/", {"name": "设置卡1"}, **HX)
+    assert "bad_card_name" not in codes(taken) and "设置卡1" in html(taken)
+    assert office.store.exists("设置卡1")
+
+
 def test_setting_card_then_user_card_then_use(clerk_client, office):
     from prepaid.cards.services import make_tool_card
 

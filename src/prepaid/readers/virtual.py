@@ -17,7 +17,9 @@ from prepaid.core.errors import InvalidInput, ReaderError, _
 from prepaid.home import atomic_write
 from prepaid.readers.base import CARD_IMAGE_SIZE, check_region, no_card, write_failed
 
-CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Letters of any script (an office names its training cards 设置卡1), digits, "_", "-", ".":
+# a file name in the card store, never a path.
+CARD_NAME = re.compile(r"^[^\W_][\w.-]{0,63}$")
 SUFFIX = ".card"
 
 

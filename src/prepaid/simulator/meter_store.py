@@ -20,7 +20,7 @@ from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.meter import Meter, new_meter
 from prepaid.home import atomic_write
 
-METER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+METER_ID = re.compile(r"[\w-]{1,32}")  # letters of any script (张三家水表), digits, "_", "-"
 SUFFIX = ".json"
 LOCK_FILE = ".lock"
 
