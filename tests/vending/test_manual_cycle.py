@@ -119,6 +119,24 @@ def test_reissue_revokes_old_card_and_never_credits_twice(office, key):
     assert [f.amount_fen for f in fees] == [500]
 
 
+def test_meter_change_values_the_moved_quantity_in_the_tiers_it_was_bought_in(office, key):
+    """On a tiered price the quantity left is the last bought this period: 用户剩余金额 prices
+    it in those tiers, not all in the first one."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.tiered, quantity="170", key=key()
+    )  # 170.00 at 5.00
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="20", key=key())  # 10.00 at 5.00, 10.00 at 7.00
+    office.swipe(old_meter)
+    office.meter("NEW")
+    # 30.00 left on the old meter − 5.00 pre-stored = 25.00 moved: the last 25.00 bought,
+    # 10.00 at 7.00 and 15.00 at 5.00
+    _transfer, record = vending.meter_change(office.station, remaining="30", key=key())
+    assert record.value_fen == 10_00 * 7 + 15_00 * 5 == 14500
+
+
 def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
     old_meter = office.meter("OLD")
     office.new_card("u1")

@@ -1387,8 +1387,7 @@ def _plan_meter_change(
     transfer = remaining_centi - account.prestore_centi + carried
     if account.prestore_centi + transfer > account.limit_centi:
         raise _over_limit(account.limit_centi, account.limit_centi - account.prestore_centi)
-    _, tariff = _tariff(customer_account.price, timezone.localdate())
-    value = pricing.quote_quantity(tariff, transfer).amount_fen if transfer > 0 else 0
+    value = _remaining_value(customer_account, transfer)
     write_back = user_card.card.write_back(account.sub_meter)
     return MeterChangePlan(
         remaining_centi=remaining_centi,
@@ -1399,6 +1398,19 @@ def _plan_meter_change(
         old_balance_centi=write_back.balance_centi if write_back else None,
         old_cumulative_centi=write_back.cumulative_centi if write_back else None,
     )
+
+
+def _remaining_value(customer_account: CustomerAccount, transfer_centi: int) -> int:
+    """用户剩余金额: what the quantity moved is worth at the current price. On a tiered price
+    it is the last quantity the customer bought in this period, so it is priced in the tiers
+    it was bought in (not all in the first tier, nor all at the next purchase's rate)."""
+    if transfer_centi <= 0:
+        return 0
+    today = timezone.localdate()
+    _, tariff = _tariff(customer_account.price, today)
+    bought = _period_quantity(customer_account, pricing.period_start(today, tariff.period))
+    prior = max(0, bought - transfer_centi)
+    return pricing.quote_quantity(tariff, transfer_centi, prior).amount_fen
 
 
 def _record_meter_change(
