@@ -272,3 +272,16 @@ def test_demo_command_end_to_end(tmp_path):
     )
     closed = _run(home, "shift", "close", "--counted-cash", "0", "--json")
     assert closed.returncode == 1 and json.loads(closed.stdout)["error"] == "no_open_shift"
+
+
+def test_report_sales_all_prints_every_row_in_the_table(cli, demo):
+    """``--all`` on a terminal table: the rows are printed, not only the totals row."""
+    status, document = cli("report", "sales", "--all", "--from", demo.result.start.isoformat())
+    assert status == 0 and document["rows"]
+    status, text = cli(
+        "report", "sales", "--all", "--from", demo.result.start.isoformat(), json_output=False
+    )
+    assert status == 0
+    printed = [line.split()[0] for line in text.splitlines()[4:] if line.strip()]
+    shown = [p for p in printed if p.isdigit()]
+    assert shown == [str(row["id"]) for row in document["rows"]]

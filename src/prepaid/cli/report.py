@@ -254,6 +254,9 @@ def emit_table(
 
     if args.format in ("csv", "xlsx"):
         return _export(ctx, args, table)
+    # Every row (--all) may come as a one-pass iterator: the JSON document and the terminal
+    # table both read the rows.
+    table.rows = list(table.rows)
     document = document or t.json_document(table)
     if args.format == "json":
         ctx.json_output = True
