@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from prepaid.core.card.model import Card, CardType, CheckReading, MeterParameters, WriteBack
@@ -172,6 +173,18 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
 
 
 def _shown_value(field: str, value: Any, gettext: Any) -> Any:
+    """A field as a person reads it: names for codes, the meter clock as a local time."""
     if field == "meter_type" and value in METER_TYPE_NAMES:
         return gettext(METER_TYPE_NAMES[value])
+    if field == "state" and value in METER_STATE_NAMES:
+        return gettext(METER_STATE_NAMES[value])
+    if field == "status":
+        return "、".join(gettext(METER_FLAG_NAMES.get(c, c)) for c in value) or "-"
+    if field == "time" and isinstance(value, int):
+        if not value:
+            return "-"
+        from django.utils import timezone
+
+        moment = datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
     return value

@@ -1,0 +1,85 @@
+"""``prepaid card make|read|tools`` through the CLI: what a person reads of tool cards."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prepaid.home import DataHome
+
+PASSWORD = "Card-admin-pw1"
+
+pytestmark = pytest.mark.django_db
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *argv: str, json_output: bool = True, lang: str = "zh-hans") -> Any:
+        from django.utils import translation
+
+        from prepaid.cli.main import main
+
+        self.capsys.readouterr()
+        args = [*argv, "--lang", lang] + (["--json"] if json_output else [])
+        try:
+            status = main(args)
+        finally:
+            translation.deactivate()
+        out = self.capsys.readouterr()
+        assert status == 0, out
+        return json.loads(out.out) if json_output else out.out
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    from prepaid.accounts.services import create_account
+    from prepaid.operators.models import Operator, Role
+
+    home = tmp_path / "home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
+    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
+    monkeypatch.delenv("PREPAID_READER", raising=False)
+    admin = Operator(username="boss", role=Role.ADMIN, is_staff=True)
+    admin.set_password(PASSWORD)
+    admin.save()
+    create_account(
+        admin,
+        meter_type="water",
+        sub_meter=1,
+        limit="999",
+        prestore="5",
+        alarm="10",
+        overdraft="5",
+        maintenance_code="1234",
+    )
+    return Cli(capsys)
+
+
+def test_a_check_card_read_back_shows_the_meters_readings_in_words(cli: Cli) -> None:
+    from django.utils import timezone
+
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", "1")
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check", "--account", "1")
+    cli("meter", "swipe", "M1")
+    document = cli("card", "read")
+    reading = document["reading"]
+    assert (reading["state"], reading["balance"], reading["status"]) == ("set", "5.00", ["alarm"])
+    text = cli("card", "read", json_output=False)
+    assert "表状态: 已设置" in text
+    assert "状态: 报警" in text
+    local = timezone.localtime(datetime.datetime.fromtimestamp(reading["time"], tz=datetime.UTC))
+    assert f"仪表时间: {local:%Y-%m-%d %H:%M:%S}" in text
