@@ -83,3 +83,17 @@ def test_a_check_card_read_back_shows_the_meters_readings_in_words(cli: Cli) -> 
     assert "状态: 报警" in text
     local = timezone.localtime(datetime.datetime.fromtimestamp(reading["time"], tz=datetime.UTC))
     assert f"仪表时间: {local:%Y-%m-%d %H:%M:%S}" in text
+
+
+def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
+    from django.utils import timezone
+
+    cli("card", "blank", "z1")
+    cli("card", "insert", "z1")
+    cli("card", "make", "zero", "--account", "1")
+    (row,) = cli("card", "tools")
+    issued = datetime.datetime.fromisoformat(row["time"])
+    text = cli("card", "tools", json_output=False)
+    local = timezone.localtime(issued)
+    assert f"{local:%Y-%m-%d %H:%M:%S}" in text, text
+    assert "清零卡" in text

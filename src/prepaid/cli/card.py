@@ -148,6 +148,8 @@ def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from django.utils import timezone
+
     from prepaid.cards.services import tool_card_register
 
     ctx.operator  # noqa: B018 - authenticates
@@ -158,12 +160,12 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             "type": op.tool_type,
             "account": op.account_id,
             "operator": op.operator.username,
-            "time": op.time.isoformat(),
+            "time": timezone.localtime(op.time).isoformat(),
         }
         rows.append(row)
         kind = ctx.gettext(CARD_TYPE_NAMES.get(row["type"], row["type"]))
         ctx.say(
-            f"{row['time'][:19]}  {pad(kind, 10)} {row['serial']}  "
+            f"{timezone.localtime(op.time):%Y-%m-%d %H:%M:%S}  {pad(kind, 10)} {row['serial']}  "
             f"{row['account'] or '-'}  {row['operator']}"
         )
     return rows
