@@ -285,3 +285,10 @@ def test_report_sales_all_prints_every_row_in_the_table(cli, demo):
     printed = [line.split()[0] for line in text.splitlines()[4:] if line.strip()]
     shown = [p for p in printed if p.isdigit()]
     assert shown == [str(row["id"]) for row in document["rows"]]
+
+
+def test_the_totals_row_of_a_terminal_table_is_labelled_like_the_files(cli, demo):
+    status, text = cli("report", "summary", "--by", "year", json_output=False)
+    assert status == 0
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    assert last.split()[0] == "合计", text

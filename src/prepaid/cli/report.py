@@ -216,6 +216,7 @@ def _ready(ctx: Any) -> None:
 
 def table_lines(table: Any) -> list[str]:
     """The table as fixed-width lines for a terminal (Chinese characters count double)."""
+    from prepaid.reports.exports import TOTAL
     from prepaid.reports.tables import cell_text
 
     columns = table.columns
@@ -226,7 +227,7 @@ def table_lines(table: Any) -> list[str]:
         total = [
             cell_text(c, table.totals[c.key]) if c.key in table.totals else "" for c in columns
         ]
-        total[0] = total[0] or "*"
+        total[0] = total[0] or TOTAL.text()  # “合计”, as in the CSV and Excel files
         rows.append(total)
     header = [c.label.text() for c in columns]
     widths = [max([width(header[i])] + [width(r[i]) for r in rows]) for i in range(len(columns))]
