@@ -97,3 +97,39 @@ def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     local = timezone.localtime(issued)
     assert f"{local:%Y-%m-%d %H:%M:%S}" in text, text
     assert "清零卡" in text
+
+
+def test_card_read_of_a_check_card_runs_without_django(tmp_path: Path) -> None:
+    """``card read`` starts without Django: naming the flags and the meter clock must not
+    need it."""
+    import os
+    import subprocess
+    import sys
+
+    from prepaid.core.card import codec
+    from prepaid.core.card.model import Card, CardType, CheckReading, MeterStatus, MeterType
+    from prepaid.readers.virtual import CardStore
+
+    home = DataHome(tmp_path / "plain")
+    home.ensure_secrets()
+    reading = CheckReading(
+        1, MeterType.WATER, 1234, 2, 7, 1, 3, 12_50, 40_00, MeterStatus.ALARM, 1_795_862_086
+    )
+    card = Card(CardType.CHECK, codec.new_serial(), 0, check=reading)
+    store = CardStore(home.cards)
+    store.create("chk", codec.encode(card, home.load_secrets().card_key))
+    store.insert("chk")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREPAID_", "DJANGO_"))}
+    env.update(PREPAID_HOME=str(home.root), PREPAID_TIME_ZONE="Asia/Shanghai")
+    result = subprocess.run(
+        [sys.executable, "-m", "prepaid", "card", "read"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "表状态: 已绑定用户" in result.stdout
+    assert "状态: 报警" in result.stdout
+    assert "仪表时间: 2026-11-28 18:34:46" in result.stdout

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import os
+import zoneinfo
 from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 from prepaid.core.card.model import Card, CardType, CheckReading, MeterParameters, WriteBack
 from prepaid.core.errors import _
@@ -133,8 +137,9 @@ def card_document(card: Card) -> dict[str, Any]:
     return doc
 
 
-def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
-    """A short human rendering of a card document."""
+def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[str]:
+    """A short human rendering of a card document (``pgettext`` for the list separator)."""
+    pgettext = pgettext or (lambda _context, message: message)
     kind = gettext(CARD_TYPE_NAMES.get(doc["type"], doc["type"]))
     lines = [gettext("Card type: %(type)s") % {"type": kind}]
     if doc["type"] == "blank":
@@ -164,7 +169,7 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
     for key in ("parameters", "reading"):
         if doc.get(key):
             lines.extend(
-                f"  {gettext(FIELD_NAMES.get(k, k))}: {_shown_value(k, v, gettext)}"
+                f"  {gettext(FIELD_NAMES.get(k, k))}: {_shown_value(k, v, gettext, pgettext)}"
                 for k, v in doc[key].items()
             )
     if "maintenance_code" in doc:
@@ -172,19 +177,29 @@ def card_lines(doc: dict[str, Any], gettext: Any) -> list[str]:
     return lines
 
 
-def _shown_value(field: str, value: Any, gettext: Any) -> Any:
+def _shown_value(field: str, value: Any, gettext: Any, pgettext: Any) -> Any:
     """A field as a person reads it: names for codes, the meter clock as a local time."""
     if field == "meter_type" and value in METER_TYPE_NAMES:
         return gettext(METER_TYPE_NAMES[value])
     if field == "state" and value in METER_STATE_NAMES:
         return gettext(METER_STATE_NAMES[value])
     if field == "status":
-        return "、".join(gettext(METER_FLAG_NAMES.get(c, c)) for c in value) or "-"
+        separator = pgettext("list separator", ", ")  # 报警、阀门关闭 / Alarm, Valve closed
+        return separator.join(gettext(METER_FLAG_NAMES.get(c, c)) for c in value) or "-"
     if field == "time" and isinstance(value, int):
         if not value:
             return "-"
-        from django.utils import timezone
-
         moment = datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
-        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
+        return f"{moment.astimezone(_office_zone()):%Y-%m-%d %H:%M:%S}"
     return value
+
+
+def _office_zone() -> zoneinfo.ZoneInfo:
+    """The office's time zone: Django's setting, also when a command runs without Django
+    (``card read`` reads the card store only)."""
+    try:
+        from django.conf import settings
+
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    except (ImportError, ImproperlyConfigured):
+        return zoneinfo.ZoneInfo(os.environ.get("PREPAID_TIME_ZONE", "Asia/Shanghai"))

@@ -105,7 +105,7 @@ def handle_read(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     reader = ctx.reader()
     doc = card_document(decode(reader.read(), ctx.site_key))
     doc["name"] = reader.serial()
-    for line in card_lines(doc, ctx.gettext):
+    for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)
     return doc
 
@@ -115,7 +115,7 @@ def _office_card(ctx: Any, card: Any, headline: str) -> dict[str, Any]:
 
     doc = card_document(card)
     ctx.say(headline)
-    for line in card_lines(doc, ctx.gettext):
+    for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)
     return doc
 
