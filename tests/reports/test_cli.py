@@ -292,3 +292,15 @@ def test_the_totals_row_of_a_terminal_table_is_labelled_like_the_files(cli, demo
     assert status == 0
     last = [line for line in text.splitlines() if line.strip()][-1]
     assert last.split()[0] == "合计", text
+
+
+@pytest.mark.parametrize("report", ["sales", "customer", "pending", "cards"])
+def test_an_unknown_sort_column_is_bad_input(cli, demo, report):
+    argv = ["report", report, "--sort", "-bogus"]
+    if report == "customer":
+        argv.insert(2, demo.record.meter_changes[0]["user_number"])
+    status, document = cli(*argv)
+    assert status == 2 and document["error"] == "bad_sort"
+    assert "-bogus" in document["message"] and "time" in document["message"]
+    status, document = cli("report", "sales", "--sort", "-amount")
+    assert status == 0 and document["sort"] == "-amount"

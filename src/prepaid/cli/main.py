@@ -138,6 +138,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse with the named command's parser alone; anything it refuses is parsed again with
     every command, so that help and errors read exactly the same. argparse's messages come in
     the language the command line asks for."""
+    argv = _descending_sorts(argv)
     module = command_module(argv)
     with _argparse_language(_requested_language(argv)):
         if module is not None:
@@ -146,6 +147,26 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             except UsageError:
                 pass
         return build_parser().parse_args(argv)
+
+
+def _descending_sorts(argv: Sequence[str]) -> list[str]:
+    """``--sort -amount`` as ``--sort=-amount``: argparse would take the descending column,
+    which starts with “-”, for an option of its own."""
+    joined: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            joined.append(arg)
+            joined.extend(args)
+            break
+        following = next(args, None) if arg == "--sort" else None
+        if following is not None and following.startswith("-") and not following.startswith("--"):
+            joined.append(f"--sort={following}")
+        else:
+            joined.append(arg)
+            if following is not None:
+                joined.append(following)
+    return joined
 
 
 def _requested_language(argv: Sequence[str]) -> str | None:

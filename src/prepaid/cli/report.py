@@ -253,6 +253,7 @@ def emit_table(
     """Print, return as JSON, or write the table to a file, as ``--format`` says."""
     from prepaid.reports import tables as t
 
+    _check_sort(args, table)
     if args.format in ("csv", "xlsx"):
         return _export(ctx, args, table)
     # Every row (--all) may come as a one-pass iterator: the JSON document and the terminal
@@ -273,6 +274,22 @@ def emit_table(
             % {"page": table.page, "pages": table.pages, "count": table.count}
         )
     return document
+
+
+def _check_sort(args: argparse.Namespace, table: Any) -> None:
+    """A ``--sort`` the report has no column for is bad input (the web falls back to the
+    default order for a tampered link; a command says so)."""
+    from prepaid.core.errors import InvalidInput, _
+
+    wanted = (getattr(args, "sort", None) or "").strip()
+    sortable = [c.key for c in table.columns if c.sort]
+    if wanted and wanted.lstrip("-") not in sortable:
+        raise InvalidInput(
+            "bad_sort",
+            _("A report cannot be sorted by “%(sort)s”: sort by one of %(columns)s."),
+            sort=wanted,
+            columns=", ".join(sortable),
+        )
 
 
 def _export(ctx: Any, args: argparse.Namespace, table: Any) -> dict[str, Any] | None:
