@@ -158,3 +158,9 @@ def station_name() -> str:
     import socket
 
     return os.environ.get("PREPAID_STATION") or socket.gethostname()
+
+
+def office_time_zone() -> str:
+    """The office's time zone (``$PREPAID_TIME_ZONE``, China by default): Django's
+    ``TIME_ZONE``, and the zone of the commands that run without Django."""
+    return os.environ.get("PREPAID_TIME_ZONE", "Asia/Shanghai")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prepaid.home import DataHome, default_home
+from prepaid.home import DataHome, default_home, office_time_zone
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HOME = DataHome(default_home())
@@ -158,7 +158,7 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = os.environ.get("PREPAID_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = office_time_zone()
 
 STATIC_URL = "static/"
 STATIC_ROOT = HOME.root / "static"

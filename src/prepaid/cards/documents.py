@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import os
 import zoneinfo
 from typing import Any
-
-from django.core.exceptions import ImproperlyConfigured
 
 from prepaid.core.card.model import Card, CardType, CheckReading, MeterParameters, WriteBack
 from prepaid.core.errors import _
@@ -195,11 +192,8 @@ def _shown_value(field: str, value: Any, gettext: Any, pgettext: Any) -> Any:
 
 
 def _office_zone() -> zoneinfo.ZoneInfo:
-    """The office's time zone: Django's setting, also when a command runs without Django
-    (``card read`` reads the card store only)."""
-    try:
-        from django.conf import settings
+    """The office's time zone, as the settings read it (``prepaid.settings.TIME_ZONE``),
+    without starting Django: ``card read`` and ``card list`` read the card store only."""
+    from prepaid.home import office_time_zone
 
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    except (ImportError, ImproperlyConfigured):
-        return zoneinfo.ZoneInfo(os.environ.get("PREPAID_TIME_ZONE", "Asia/Shanghai"))
+    return zoneinfo.ZoneInfo(office_time_zone())
