@@ -43,10 +43,14 @@ def test_five_failures_lock_the_operator_for_fifteen_minutes(clerk):
         with pytest.raises(PrepaidError) as refused:
             services.authenticate("clerk", "wrong")
         assert refused.value.code == "auth_failed"
-    with pytest.raises(PrepaidError):
+    with pytest.raises(PrepaidError) as locking:
         services.authenticate("clerk", "wrong")
     clerk.refresh_from_db()
     assert clerk.locked_until > timezone.now() + timedelta(minutes=14)
+    # the fifth failure itself says so, with the day and time the lock ends
+    assert locking.value.code == "account_locked"
+    until = timezone.localtime(clerk.locked_until).strftime("%Y-%m-%d %H:%M")
+    assert until in locking.value.translate(lambda message: message)
     with pytest.raises(PrepaidError) as refused:
         services.authenticate("clerk", "s3cret-clerk")  # right password, still locked
     assert refused.value.code == "account_locked"

@@ -72,12 +72,7 @@ def authenticate(username: str, password: str) -> Operator:
         if operator is None or not operator.is_active:
             raise auth_failed()
         if operator.locked_until is not None and operator.locked_until > now:
-            raise PrepaidError(
-                "account_locked",
-                _("Too many failed logins: operator %(name)s is locked until %(until)s."),
-                name=username,
-                until=timezone.localtime(operator.locked_until).strftime("%H:%M"),
-            )
+            raise account_locked(operator)
         if operator.check_password(password):
             if operator.failed_logins or operator.locked_until:
                 operator.failed_logins = 0
@@ -95,7 +90,20 @@ def authenticate(username: str, password: str) -> Operator:
                 after={"locked_until": operator.locked_until.isoformat()},
             )
         operator.save(update_fields=["failed_logins", "locked_until"])
+    # The failure that locks the operator says so (the lock is committed first).
+    if operator.locked_until is not None and operator.locked_until > now:
+        raise account_locked(operator)
     raise auth_failed()
+
+
+def account_locked(operator: Operator) -> PrepaidError:
+    assert operator.locked_until is not None
+    return PrepaidError(
+        "account_locked",
+        _("Too many failed logins: operator %(name)s is locked until %(until)s."),
+        name=operator.username,
+        until=timezone.localtime(operator.locked_until).strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def require_password_changed(operator: Operator) -> None:
