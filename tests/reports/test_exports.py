@@ -127,7 +127,7 @@ def test_summary_exports_in_english_too(demo):
         "Sales",
         "Reversals",
         "Quantity",
-        "Sales amount",
+        "Net sales amount",
         "Fees",
         "Amount",
     ]

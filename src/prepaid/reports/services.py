@@ -326,7 +326,8 @@ SUMMARY_COLUMNS = [
     Column("count", L(gettext_noop("Sales"), "销售笔数"), t.INT),
     Column("reversals", L(gettext_noop("Reversals"), "冲正笔数"), t.INT),
     Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY),
-    Column("sales", L(gettext_noop("Sales amount"), "销售金额"), t.MONEY),
+    # net of reversals (the shift settlement shows sales and reversals apart)
+    Column("sales", L(gettext_noop("Net sales amount"), "净销售金额"), t.MONEY),
     Column("fees", L(gettext_noop("Fees"), "费用"), t.MONEY),
     Column("amount", L(gettext_noop("Amount"), "合计金额"), t.MONEY),
 ]
