@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+
 from django.core.exceptions import PermissionDenied
+from django.db import Error as DatabaseError
 from django.utils.translation import gettext
 
-from prepaid.core.errors import PrepaidError
+from prepaid.core.errors import OS_REASONS, Label, PrepaidError, _, os_reason
 
 
 def message(exc: PrepaidError) -> str:
@@ -22,3 +25,32 @@ def raise_if_forbidden(exc: PrepaidError) -> None:
 def field_of(exc: PrepaidError, mapping: dict[str, str]) -> str | None:
     """The form field a refusal concerns: by its code first, then by the field it names."""
     return mapping.get(exc.code) or mapping.get(str(exc.params.get("field", "")))
+
+
+def storage_failure(exc: Exception) -> PrepaidError | None:
+    """A database or a file of the data directory that could not be written (a full disk, a
+    dropped database connection) as a refusal to show, else ``None``. The transaction was
+    rolled back; a sale left pending is settled by the next read of the card."""
+    if isinstance(exc, DatabaseError):
+        reason = str(exc).strip() or type(exc).__name__
+        if "disk is full" in reason:  # SQLITE_FULL
+            reason = Label(OS_REASONS[errno.ENOSPC])
+        return PrepaidError(
+            "database_error",
+            _(
+                "The database could not complete the operation (%(reason)s). Nothing was "
+                "half-written; read the card again or run “prepaid reconcile”."
+            ),
+            reason=reason,
+        )
+    if isinstance(exc, OSError) and exc.errno in OS_REASONS:
+        return PrepaidError(
+            "file_error",
+            _(
+                "A file in the data directory could not be written (%(reason)s). Free the "
+                "space or fix the directory, then read the card again or run “prepaid "
+                "reconcile”."
+            ),
+            reason=os_reason(exc),
+        )
+    return None

@@ -7,11 +7,13 @@
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page and logout until it is changed.
 * A service refusal that escapes a page (no card reader connected, say) is shown as a page
-  with its message (409), never as a server error.
+  with its message (409), never as a server error; so is a database or data-directory file
+  that could not be written (a full disk, a dropped database connection: 503).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,9 +27,10 @@ from django.shortcuts import render
 from django.utils import translation
 
 from prepaid.core.errors import PrepaidError
-from prepaid.web.errors import message
+from prepaid.web.errors import message, storage_failure
 from prepaid.web.http import redirect_to
 
+log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 LAST_SEEN = "prepaid_last_seen"
 PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login", "web:favicon"}
@@ -88,14 +91,20 @@ class OperatorMiddleware:
         return redirect_to(request, "web:password")
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A refusal no page caught (the card reader missing, say) is shown, not a 500."""
+        """A refusal no page caught (the card reader missing, say) is shown, not a 500; so is a
+        full disk or a lost database connection."""
+        status = 409
         if not isinstance(exception, PrepaidError):
-            return None
+            failure = storage_failure(exception)
+            if failure is None:
+                return None
+            log.error("%s: %s", request.path, exception, exc_info=exception)
+            exception, status = failure, 503
         if exception.code == "permission_denied":
             raise PermissionDenied(message(exception)) from exception
         return render(
             request,
             "prepaid/web/refused.html",
             {"error": {"code": exception.code, "message": message(exception)}},
-            status=409,
+            status=status,
         )
