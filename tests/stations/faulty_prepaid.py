@@ -7,6 +7,7 @@
     drop_connection      the database connection is terminated (pg_terminate_backend)
                          after the card was written, before phase two
     drop_before_commit   the connection is terminated inside phase one
+    disk_full            SQLite finds the disk full inside phase one (SQLITE_FULL)
 
 Killing is SIGKILL: no cleanup, no finally blocks, like a pulled power cord.
 """
@@ -32,6 +33,12 @@ def terminate_my_connection() -> None:
     pid = connection.connection.info.backend_pid
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def disk_full() -> None:
+    from django.db import OperationalError
+
+    raise OperationalError("database or disk is full")
 
 
 def before(target: Any, name: str, action: Any) -> None:
@@ -79,6 +86,7 @@ def install(fault: str) -> None:
         "after_write": lambda: before(vending, "complete_purchase", die),
         "drop_connection": lambda: before(vending, "complete_purchase", terminate_my_connection),
         "drop_before_commit": lambda: after(vending, "_new_purchase", terminate_my_connection),
+        "disk_full": lambda: after(vending, "_new_purchase", disk_full),
     }
     faults[name]()
 

@@ -186,6 +186,24 @@ def test_sqlite_disk_full_mid_sale(counter, limit_kib):
     settle_and_check(counter, key)
 
 
+def test_a_full_sqlite_disk_is_named_in_the_operators_language(counter):
+    """SQLite's own "database or disk is full" is not shown inside a Chinese message: the
+    reason is the translated 磁盘空间已满 (English with --lang en)."""
+    for lang, reason in (("zh-hans", "磁盘空间已满"), ("en", "no space left on the device")):
+        key = f"full-{lang}-{uuid.uuid4().hex[:6]}"
+        result = counter.site.run(
+            "sell", "--quantity", "1", "--key", key, "--json", "--lang", lang,
+            station="c1", argv0=FAULTY, env={"PREPAID_FAULT": "disk_full"},
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout + result.stderr
+        refused = json.loads(result.stdout)
+        assert refused["error"] == "database_error", refused
+        assert reason in refused["message"], refused
+        assert "database or disk is full" not in refused["message"], refused
+        assert purchase_status(counter.site, key) is None
+        settle_and_check(counter, key)
+
+
 def test_reissue_after_a_crashed_sale_says_how_to_settle_its_pending_purchase(site):
     """The station died after phase one, then the card was lost: ``reissue`` names the
     pending purchase and the ``prepaid reconcile`` that settles it, instead of telling the

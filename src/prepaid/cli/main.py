@@ -327,10 +327,18 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         message = ctx.gettext(
             "The database could not complete the operation (%(reason)s). Nothing was "
             "half-written; read the card again or run “prepaid reconcile”."
-        ) % {"reason": reason}
+        ) % {"reason": _reason(reason, ctx.gettext)}
         return _fail(ctx.json_output, "database_error", message, 1)
     ctx.emit(document)
     return 0
+
+
+def _reason(text: str, gettext: Any) -> str:
+    """The database's reason, a full disk in the operator's language."""
+    from prepaid.core.errors import Label, database_reason
+
+    reason = database_reason(text)
+    return str(gettext(reason)) if isinstance(reason, Label) else reason
 
 
 def _never_connected() -> bool:

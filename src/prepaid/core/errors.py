@@ -118,3 +118,10 @@ def os_reason(exc: OSError) -> str:
     the common ones, else the system's text."""
     known = OS_REASONS.get(exc.errno) if exc.errno is not None else None
     return Label(known) if known else (exc.strerror or str(exc))
+
+
+def database_reason(text: str) -> str:
+    """Why the database failed, as a message parameter: SQLite's full disk (SQLITE_FULL,
+    "database or disk is full") as the translatable :class:`Label` a full file system gets,
+    anything else in the database's own words."""
+    return Label(OS_REASONS[errno.ENOSPC]) if "disk is full" in text else text

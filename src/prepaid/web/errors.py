@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
-
 from django.core.exceptions import PermissionDenied
 from django.db import Error as DatabaseError
 from django.utils.translation import gettext
 
-from prepaid.core.errors import OS_REASONS, Label, PrepaidError, _, os_reason
+from prepaid.core.errors import OS_REASONS, PrepaidError, _, database_reason, os_reason
 
 
 def message(exc: PrepaidError) -> str:
@@ -32,16 +30,13 @@ def storage_failure(exc: Exception) -> PrepaidError | None:
     dropped database connection) as a refusal to show, else ``None``. The transaction was
     rolled back; a sale left pending is settled by the next read of the card."""
     if isinstance(exc, DatabaseError):
-        reason = str(exc).strip() or type(exc).__name__
-        if "disk is full" in reason:  # SQLITE_FULL
-            reason = Label(OS_REASONS[errno.ENOSPC])
         return PrepaidError(
             "database_error",
             _(
                 "The database could not complete the operation (%(reason)s). Nothing was "
                 "half-written; read the card again or run “prepaid reconcile”."
             ),
-            reason=reason,
+            reason=database_reason(str(exc).strip() or type(exc).__name__),
         )
     if isinstance(exc, OSError) and exc.errno in OS_REASONS:
         return PrepaidError(
