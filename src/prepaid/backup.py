@@ -213,8 +213,9 @@ def _run_pg(argv: list[str]) -> bytes:
     return result.stdout
 
 
-def dump_sqlite() -> bytes:
-    """A consistent copy through SQLite's online backup API (stations may keep working)."""
+def dump_sqlite() -> tuple[bytes, dict[str, Any]]:
+    """A consistent copy through SQLite's online backup API (stations may keep working), and
+    the audit head of that copy."""
     from django.db import connection
 
     with tempfile.TemporaryDirectory(prefix="prepaid-backup-") as scratch:
@@ -223,16 +224,38 @@ def dump_sqlite() -> bytes:
         target = sqlite3.connect(str(copy))
         try:
             source.backup(target)
+            head = target.execute(
+                "SELECT count, last_hash FROM audit_audithead WHERE id = 1"
+            ).fetchone()
         finally:
             target.close()
             source.close()
-        return copy.read_bytes()
+        audit = {"entries": head[0], "last_hash": head[1]} if head else _no_audit()
+        return copy.read_bytes(), audit
 
 
-def dump_postgres() -> bytes:
-    return _run_pg(
-        [pg_tool("pg_dump"), "--format=plain", "--no-owner", "--no-privileges", "--encoding=UTF8"]
-    )
+def dump_postgres() -> tuple[bytes, dict[str, Any]]:
+    """``pg_dump`` of one snapshot, and the audit head read in that same snapshot (exported
+    by a repeatable-read transaction that stays open while the dump runs)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+        audit = audit_state()
+        dump = _run_pg(
+            [
+                pg_tool("pg_dump"),
+                "--format=plain",
+                "--no-owner",
+                "--no-privileges",
+                "--encoding=UTF8",
+                f"--snapshot={snapshot}",
+            ]
+        )
+    return dump, audit
 
 
 # Empties the current schema (views, tables, sequences, functions such as trigger functions)
@@ -320,7 +343,11 @@ def audit_state() -> dict[str, Any]:
     from prepaid.audit.models import AuditHead
 
     head = AuditHead.objects.filter(pk=1).first()
-    return {"entries": head.count if head else 0, "last_hash": head.last_hash if head else ""}
+    return {"entries": head.count, "last_hash": head.last_hash} if head else _no_audit()
+
+
+def _no_audit() -> dict[str, Any]:
+    return {"entries": 0, "last_hash": ""}
 
 
 def make_backup(home: DataHome, passphrase: str) -> tuple[bytes, dict[str, Any]]:
@@ -330,14 +357,16 @@ def make_backup(home: DataHome, passphrase: str) -> tuple[bytes, dict[str, Any]]
     from prepaid import __version__
 
     kind = engine()
+    created_at = timezone.now().isoformat()
+    # the audit head of the copy itself: stations may append to the chain meanwhile
+    database, audit = dump_sqlite() if kind == "sqlite" else dump_postgres()
     manifest = {
         "format": FORMAT,
         "engine": kind,
-        "created_at": timezone.now().isoformat(),
+        "created_at": created_at,
         "prepaid_version": __version__,
-        "audit": audit_state(),
+        "audit": audit,
     }
-    database = dump_sqlite() if kind == "sqlite" else dump_postgres()
     member = SQLITE_MEMBER if kind == "sqlite" else POSTGRES_MEMBER
     payload = pack(
         {

@@ -8,6 +8,8 @@
                          after the card was written, before phase two
     drop_before_commit   the connection is terminated inside phase one
     disk_full            SQLite finds the disk full inside phase one (SQLITE_FULL)
+    audit_during_backup  another station appends an audit row while ``prepaid backup`` runs,
+                         after it has started and before the database is copied
 
 Killing is SIGKILL: no cleanup, no finally blocks, like a pulled power cord.
 """
@@ -39,6 +41,19 @@ def disk_full() -> None:
     from django.db import OperationalError
 
     raise OperationalError("database or disk is full")
+
+
+def another_station_audits() -> None:
+    """An audited change committed by another connection, as another station would."""
+    from django.db import connections, transaction
+
+    from prepaid.audit.services import log_action
+    from prepaid.operators.models import Operator
+
+    with transaction.atomic(using="default"):
+        admin = Operator.objects.get(username="admin")
+        log_action(admin, "test.concurrent", object_type="site", object_id="other-station")
+    connections["default"].close()
 
 
 def before(target: Any, name: str, action: Any) -> None:
@@ -76,6 +91,7 @@ def torn_write(cut_after: int) -> None:
 
 
 def install(fault: str) -> None:
+    from prepaid import backup
     from prepaid.vending import services as vending
 
     name, _sep, argument = fault.partition(":")
@@ -87,6 +103,10 @@ def install(fault: str) -> None:
         "drop_connection": lambda: before(vending, "complete_purchase", terminate_my_connection),
         "drop_before_commit": lambda: after(vending, "_new_purchase", terminate_my_connection),
         "disk_full": lambda: after(vending, "_new_purchase", disk_full),
+        "audit_during_backup": lambda: (
+            before(backup, "dump_sqlite", another_station_audits),
+            before(backup, "dump_postgres", another_station_audits),
+        ),
     }
     faults[name]()
 

@@ -7,10 +7,11 @@ row edited afterwards is detected.
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import pytest
-from station_kit import Site, database_url_for, open_customer
+from station_kit import HERE, Site, database_url_for, open_customer
 
 from prepaid.backup import MAGIC
 
@@ -57,6 +58,24 @@ def test_round_trip_into_a_new_site_sells_and_verifies(backed_up, request, tmp_p
     restored.put_card("site", "u1", site.card("site", "u1"))
     fixed = restored.json("correct", "--quantity", "1")
     assert fixed["serial"] == 2  # sale 2 came back, and the card's MAC checks out
+
+
+def test_a_backup_taken_while_another_station_audits_restores_as_matching(request, tmp_path):
+    """The manifest's audit head is the one of the database the file carries: an audited
+    change another station commits while the backup runs does not make an untouched backup
+    restore as one whose chain does not end where the backup's did."""
+    site = fresh_site(request, tmp_path / "busy")
+    site.init()
+    file = tmp_path / "busy.backup"
+    doc = site.json(
+        "backup", str(file), argv0=[sys.executable, str(HERE / "faulty_prepaid.py")],
+        env={**WITH_PASSPHRASE, "PREPAID_FAULT": "audit_during_backup"},
+    )  # fmt: skip
+    restored = fresh_site(request, tmp_path / "copy")
+    back = restored.json("restore", str(file), stdin=PASSPHRASE + "\n")
+    assert back["audit_ok"], back
+    assert back["audit_matches_backup"], (doc["audit"], back["audit_entries"])
+    assert back["audit_entries"] == doc["audit"]["entries"]
 
 
 def test_restore_says_in_chinese_that_the_chain_is_intact(backed_up, request, tmp_path):
