@@ -17,9 +17,13 @@ SIGTERM) stops the server and its workers.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from typing import Any
+
+from prepaid.core.errors import PrepaidError, _
 
 THREADS = 4
 
@@ -40,6 +44,33 @@ def _configured(name: str) -> int:
 
 def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Refuse at once, saying how to choose another, a port another program listens on
+    (gunicorn would retry for seconds and then log only "Can't connect")."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return  # an unknown host: gunicorn says so itself
+    for family, kind, proto, _name, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    return
+                raise PrepaidError(
+                    "port_in_use",
+                    _(
+                        "Port %(port)s on %(host)s is already in use (another program, or "
+                        "another “prepaid serve”). Stop it, or choose another port: "
+                        "prepaid serve --port N (make run PORT=N)."
+                    ),
+                    port=port,
+                    host=host,
+                ) from exc
 
 
 def application() -> Any:

@@ -14,7 +14,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> None:
-    from prepaid.server import serve
+    from prepaid.server import require_free_port, serve
 
     ctx.home.require()
+    require_free_port(args.host, args.port)
     serve(args.host, args.port)
