@@ -34,7 +34,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from prepaid.core.errors import InvalidInput, PrepaidError, _, os_reason
+from prepaid.core.errors import InvalidInput, PrepaidError, _, database_reason, os_reason
 from prepaid.home import DataHome, atomic_write
 
 MAGIC = b"PREPAID-BACKUP 1\n"
@@ -313,19 +313,30 @@ def load_sqlite(data: bytes) -> None:
 
     connections.close_all()
     live = Path(str(connection.settings_dict["NAME"]))
-    live.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="prepaid-restore-", dir=live.parent) as scratch:
-        copy = Path(scratch) / SQLITE_MEMBER
-        copy.write_bytes(data)
-        source = sqlite3.connect(str(copy))
-        target = sqlite3.connect(str(live), timeout=30)
-        try:
-            if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                raise not_a_backup()
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+    try:
+        live.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="prepaid-restore-", dir=live.parent) as scratch:
+            copy = Path(scratch) / SQLITE_MEMBER
+            copy.write_bytes(data)
+            source = sqlite3.connect(str(copy))
+            target = sqlite3.connect(str(live), timeout=30)
+            try:
+                if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                    raise not_a_backup()
+                source.backup(target)  # one transaction: the live database whole, or untouched
+            finally:
+                target.close()
+                source.close()
+    except OSError as exc:  # no room for the copy (a full disk), no permission
+        raise cannot_write(live.parent, os_reason(exc)) from exc
+    except sqlite3.Error as exc:  # SQLite could not write the live database
+        raise cannot_write(live, database_reason(str(exc))) from exc
+
+
+def cannot_write(path: Path, reason: str) -> PrepaidError:
+    return InvalidInput(
+        "cannot_write", _("Cannot write %(path)s: %(reason)s"), path=str(path), reason=reason
+    )
 
 
 def database_in_use() -> bool:
@@ -418,8 +429,11 @@ def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
         load_sqlite(backup.database)
     else:
         load_postgres(backup.database)
-    atomic_write(home.secrets_file, backup.secrets_json)
-    os.chmod(home.secrets_file, 0o600)
+    try:
+        atomic_write(home.secrets_file, backup.secrets_json)
+        os.chmod(home.secrets_file, 0o600)
+    except OSError as exc:
+        raise cannot_write(home.secrets_file, os_reason(exc)) from exc
     call_command("migrate", interactive=False, verbosity=0)
     report = verify_chain()
     return {

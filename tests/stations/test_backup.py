@@ -7,6 +7,10 @@ row edited afterwards is detected.
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import signal
 import sys
 import uuid
 
@@ -101,6 +105,34 @@ def test_wrong_passphrase_and_tampered_file_are_refused(backed_up, request, tmp_
     tampered = restored.json("restore", str(file), env=WITH_PASSPHRASE, status=1)
     assert tampered["error"] == "bad_passphrase"
     assert not (restored.home / "secrets.json").exists()
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_restore_onto_a_full_disk_is_refused_clearly(backed_up, request, tmp_path):
+    """No room for the database: a plain refusal naming the data directory, not a traceback,
+    and no site key left behind (so the restore can simply be run again)."""
+    if os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower() == "postgres":
+        pytest.skip("SQLite's own file")
+    _site, file = backed_up
+    restored = fresh_site(request, tmp_path / "cramped")
+    result = restored.run(
+        "restore", str(file), "--json", env=WITH_PASSPHRASE,
+        preexec_fn=_file_size_limit(16 * 1024),
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    refused = json.loads(result.stdout)
+    assert refused["error"] == "cannot_write" and str(restored.home) in refused["message"]
+    assert not (restored.home / "secrets.json").exists()
+    again = restored.json("restore", str(file), env=WITH_PASSPHRASE)
+    assert again["audit_ok"] and again["audit_matches_backup"]
 
 
 def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_path):
