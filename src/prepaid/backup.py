@@ -218,20 +218,33 @@ def dump_sqlite() -> tuple[bytes, dict[str, Any]]:
     the audit head of that copy."""
     from django.db import connection
 
-    with tempfile.TemporaryDirectory(prefix="prepaid-backup-") as scratch:
-        copy = Path(scratch) / SQLITE_MEMBER
-        source = sqlite3.connect(str(connection.settings_dict["NAME"]))
-        target = sqlite3.connect(str(copy))
-        try:
-            source.backup(target)
-            head = target.execute(
-                "SELECT count, last_hash FROM audit_audithead WHERE id = 1"
-            ).fetchone()
-        finally:
-            target.close()
-            source.close()
-        audit = {"entries": head[0], "last_hash": head[1]} if head else _no_audit()
-        return copy.read_bytes(), audit
+    try:
+        with tempfile.TemporaryDirectory(prefix="prepaid-backup-") as scratch:
+            copy = Path(scratch) / SQLITE_MEMBER
+            source = sqlite3.connect(str(connection.settings_dict["NAME"]))
+            target = sqlite3.connect(str(copy))
+            try:
+                source.backup(target)
+                head = target.execute(
+                    "SELECT count, last_hash FROM audit_audithead WHERE id = 1"
+                ).fetchone()
+            finally:
+                target.close()
+                source.close()
+            audit = {"entries": head[0], "last_hash": head[1]} if head else _no_audit()
+            return copy.read_bytes(), audit
+    except OSError as exc:  # no room in the temporary directory ($TMPDIR)
+        raise cannot_write(Path(tempfile.gettempdir()), os_reason(exc)) from exc
+    except sqlite3.Error as exc:
+        if not _write_failed(exc):
+            raise
+        raise cannot_write(Path(tempfile.gettempdir()), database_reason(str(exc))) from exc
+
+
+def _write_failed(exc: sqlite3.Error) -> bool:
+    """SQLite could not write a file: SQLITE_IOERR or SQLITE_FULL (primary result codes)."""
+    primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)
 
 
 def dump_postgres() -> tuple[bytes, dict[str, Any]]:
@@ -330,6 +343,8 @@ def load_sqlite(data: bytes) -> None:
     except OSError as exc:  # no room for the copy (a full disk), no permission
         raise cannot_write(live.parent, os_reason(exc)) from exc
     except sqlite3.Error as exc:  # SQLite could not write the live database
+        if not _write_failed(exc):
+            raise
         raise cannot_write(live, database_reason(str(exc))) from exc
 
 

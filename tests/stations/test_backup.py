@@ -135,6 +135,28 @@ def test_a_restore_onto_a_full_disk_is_refused_clearly(backed_up, request, tmp_p
     assert again["audit_ok"] and again["audit_matches_backup"]
 
 
+def test_a_backup_with_no_room_for_its_copy_is_refused_clearly(backed_up, tmp_path):
+    """The database copy cannot be written (a full temporary directory): a plain refusal
+    naming the directory, not a traceback, and no backup file."""
+    if os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower() == "postgres":
+        pytest.skip("SQLite's own copy")
+    site, _file = backed_up
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    target = tmp_path / "cramped.backup"
+    site.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = (site.home / "prepaid.sqlite3").stat().st_size  # the copy's size: it cannot fit
+    result = site.run(
+        "backup", str(target), "--json", env={**WITH_PASSPHRASE, "TMPDIR": str(scratch)},
+        preexec_fn=_file_size_limit(size - 4096),
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    refused = json.loads(result.stdout)
+    assert refused["error"] == "cannot_write" and str(scratch) in refused["message"]
+    assert not target.exists() and list(scratch.iterdir()) == []
+
+
 def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_path):
     _site, file = backed_up
     restored = fresh_site(request, tmp_path / "elsewhere")
