@@ -93,6 +93,11 @@ class DataHome:
     def meters(self) -> Path:
         return self.root / "meters"
 
+    @property
+    def serving_lock(self) -> Path:
+        """Held (shared) by every ``prepaid serve`` on this directory while it runs."""
+        return self.root / ".serving.lock"
+
     def exists(self) -> bool:
         return self.secrets_file.is_file()
 

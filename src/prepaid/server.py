@@ -18,12 +18,14 @@ SIGTERM) stops the server and its workers.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import socket
 import sys
 from typing import Any
 
 from prepaid.core.errors import PrepaidError, _
+from prepaid.home import DataHome
 
 THREADS = 4
 
@@ -71,6 +73,38 @@ def require_free_port(host: str, port: int) -> None:
                     port=port,
                     host=host,
                 ) from exc
+
+
+_serving: list[int] = []  # the open lock file of this server: held until the process ends
+
+
+def hold_serving_lock(home: DataHome) -> None:
+    """Mark the data directory as served (a shared ``flock``, inherited by the workers and
+    released by the system when the server ends, however it ends)."""
+    fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _serving.append(fd)
+
+
+def require_not_served(home: DataHome) -> None:
+    """Refuse while a ``prepaid serve`` runs on this data directory."""
+    try:
+        fd = os.open(home.serving_lock, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        raise PrepaidError(
+            "server_running",
+            _(
+                "A web server (prepaid serve) is running on the data directory %(path)s: "
+                "stop it, and every other station, before restoring."
+            ),
+            path=str(home.root),
+        ) from exc
+    finally:
+        os.close(fd)
 
 
 def application() -> Any:

@@ -11,7 +11,10 @@ import json
 import os
 import resource
 import signal
+import socket
+import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -155,6 +158,44 @@ def test_a_backup_with_no_room_for_its_copy_is_refused_clearly(backed_up, tmp_pa
     refused = json.loads(result.stdout)
     assert refused["error"] == "cannot_write" and str(scratch) in refused["message"]
     assert not target.exists() and list(scratch.iterdir()) == []
+
+
+def _serving(site: Site) -> subprocess.Popen[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = site.popen("serve", "--port", str(port), station="site")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            assert server.poll() is None, server.communicate()
+            time.sleep(0.2)
+    server.kill()
+    raise AssertionError("prepaid serve did not start")
+
+
+def test_restore_while_the_web_server_serves_this_directory_is_refused(request, tmp_path):
+    """Restoring under a running ``prepaid serve`` would swap the database under its
+    sales and sessions: refused until it is stopped, the site untouched."""
+    site = fresh_site(request, tmp_path / "served")
+    site.init()
+    file = tmp_path / "served.backup"
+    site.json("backup", str(file), env=WITH_PASSPHRASE)
+    later = site.json("user", "register", "--name", "赵六")["user_number"]
+    server = _serving(site)
+    try:
+        refused = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE, status=1)
+        assert refused["error"] == "server_running", refused
+        assert "prepaid serve" in refused["message"]
+        assert site.json("user", "show", later)["name"] == "赵六"
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    back = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE)
+    assert back["audit_ok"] and back["audit_matches_backup"]
 
 
 def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_path):

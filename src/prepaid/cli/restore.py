@@ -49,7 +49,9 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.audit.services import log_action
     from prepaid.backup import read_backup, restore_backup
     from prepaid.cli.backup import read_passphrase
+    from prepaid.server import require_not_served
 
+    require_not_served(ctx.home)
     actor = _check_overwrite(ctx, args.force)
     path = Path(args.file).resolve()
     backup = read_backup(path, read_passphrase(ctx, confirm=False))

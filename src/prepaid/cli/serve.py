@@ -14,8 +14,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> None:
-    from prepaid.server import require_free_port, serve
+    from prepaid.server import hold_serving_lock, require_free_port, serve
 
     ctx.home.require()
     require_free_port(args.host, args.port)
+    hold_serving_lock(ctx.home)
     serve(args.host, args.port)
