@@ -353,6 +353,30 @@ def test_double_submit_with_the_same_key_is_charged_once(clerk_client, office, c
     assert _ledger_total() == Decimal("44.85")
 
 
+def test_back_and_reload_after_a_sale_goes_to_the_written_sale_with_a_message(clerk_client, office):
+    """The browser's Back to the confirm page and a reload post the confirm step (or the
+    write) again with the spent key: the written sale is shown, said so, nothing charged."""
+    office.meter()
+    office.open()
+    office.swipe()
+    key = uuid.uuid4().hex
+    fields = {"account": office.account.pk, "quantity": "3", "basis": "quantity"}
+    done = _sale(clerk_client, key, **fields)
+    for action in ("review", "write"):
+        again = clerk_client.post(
+            "/vending/sell/", {"action": action, "key": key, "payment": "cash", **fields}
+        )
+        assert again.status_code == 302 and again["Location"] == done["Location"]
+        shown = clerk_client.get(again["Location"])
+        assert tr(
+            "This form was already sent: purchase #%(serial)s was written then. "
+            "Nothing was charged or written again.",
+            serial=2,
+        ) in html(shown)
+        assert "card_not_swiped" not in codes(shown)
+    assert LedgerEntry.objects.filter(kind="sale").count() == 2  # the opening and one sale
+
+
 def test_tiered_quote_shows_the_split(clerk_client, office):
     from prepaid.vending.services import open_account
 

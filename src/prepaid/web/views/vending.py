@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
@@ -67,6 +68,27 @@ def _first_result(key: str) -> Purchase | None:
 
 def _purchase_url(purchase: Purchase) -> str:
     return reverse("web:purchase", args=[purchase.pk])
+
+
+def _written_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
+    """A form posted again after its purchase was written (the browser's Back, a reload): the
+    written purchase, said so, instead of a second charge or an unrelated refusal."""
+    if not key:
+        return None
+    purchase = Purchase.objects.filter(
+        idempotency_key=key, status=Purchase.Status.COMPLETED
+    ).first()
+    if purchase is None:
+        return None
+    messages.warning(
+        request,
+        gettext(
+            "This form was already sent: purchase #%(serial)s was written then. "
+            "Nothing was charged or written again."
+        )
+        % {"serial": purchase.serial},
+    )
+    return HttpResponseRedirect(_purchase_url(purchase))
 
 
 def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
@@ -156,6 +178,9 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     action = request.POST.get("action", "read")
     data: QueryDict | None = request.POST if action in ("review", "write") else None
     write_error = None
+    written = _written_before(request, data.get("key")) if data is not None else None
+    if written is not None:
+        return written
     if action == "write" and data is not None:
         key = data.get("key", "")
         replay = done_before(request, key)
@@ -314,6 +339,9 @@ def open_account(request: HttpRequest) -> HttpResponse:
     account_list, price_list = accounts.list_accounts(), accounts.list_prices()
     action = request.POST.get("action") if request.method == "POST" else None
     data: QueryDict | None = request.POST if action in ("review", "write") else None
+    written = _written_before(request, data.get("key")) if data is not None else None
+    if written is not None:
+        return written
     if action == "write" and data is not None:
         replay = done_before(request, data.get("key"))
         if replay is not None:
@@ -455,6 +483,9 @@ def meter_change(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "read")
     data = request.POST if action in ("review", "write") else None
     write_error = None
+    written = _written_before(request, data.get("key")) if data is not None else None
+    if written is not None:
+        return written
     if action == "write" and data is not None:
         key = data.get("key", "")
         replay = done_before(request, key)
