@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.signing import get_cookie_signer
 from django.test import Client
-from web_helpers import codes, html
+from web_helpers import codes, html, tr
 
 from prepaid.audit.models import AuditEntry
 from prepaid.core.errors import InvalidInput
@@ -142,6 +142,32 @@ def test_idle_session_expires(admin_client, monkeypatch):
     assert response.status_code == 302 and response["Location"] == "/login/?expired=1"
     assert "session_expired" in codes(admin_client.get(response["Location"]))
     assert admin_client.get("/")["Location"].startswith("/login/")
+
+
+def test_a_sale_confirmed_after_a_logout_elsewhere_says_nothing_was_done(clerk_client, clerk):
+    """Logged out in another tab, then 写卡 on the confirm page: the login page says the sale
+    was not done (nothing charged, nothing written), not a bare login form."""
+    elsewhere = Client()
+    elsewhere.cookies = clerk_client.cookies
+    elsewhere.post("/logout/")
+    response = clerk_client.post("/vending/sell/", {"action": "write", "key": "k" * 32})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=%2Fvending%2Fsell%2F&unsent=1"
+    login = clerk_client.get(response["Location"])
+    assert "session_ended_unsent" in codes(login)
+    assert tr(
+        "Your session had ended (logged out, or idle too long), so what you sent was not "
+        "done: nothing was charged and no card was written. Log in and start again."
+    ) in html(login)
+
+
+def test_idle_session_expiry_on_a_post_says_nothing_was_done(admin_client, monkeypatch):
+    monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
+    signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
+    admin_client.cookies["prepaid_last_seen"] = signer.sign(str(int(time.time()) - 31 * 60))
+    response = admin_client.post("/vending/sell/", {"action": "write"})
+    assert response["Location"] == "/login/?expired=1&unsent=1"
+    assert "session_ended_unsent" in codes(admin_client.get(response["Location"]))
 
 
 def test_a_forged_last_seen_cookie_is_ignored(admin_client, monkeypatch):

@@ -21,7 +21,10 @@ def operator_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            query = urlencode({"next": request.get_full_path()})
+            params = {"next": request.get_full_path()}
+            if request.method == "POST":
+                params["unsent"] = "1"  # a form sent after the session ended: nothing was done
+            query = urlencode(params)
             return redirect_to(request, "web:login", query=query)
         return view(request, *args, **kwargs)
 

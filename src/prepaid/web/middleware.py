@@ -59,7 +59,8 @@ class OperatorMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         if expired:
-            response = redirect_to(request, "web:login", query="expired=1")
+            query = "expired=1&unsent=1" if request.method == "POST" else "expired=1"
+            response = redirect_to(request, "web:login", query=query)
         else:
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)

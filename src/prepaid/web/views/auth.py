@@ -57,7 +57,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "login.html",
-        {"form": form, "expired": "expired" in request.GET, "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "expired": "expired" in request.GET,
+            "unsent": "unsent" in request.GET,
+            "next": request.GET.get("next", ""),
+        },
     )
 
 
