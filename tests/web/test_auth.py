@@ -59,8 +59,11 @@ def test_empty_login_fields_are_refused_inline(client, web_home):
 
 
 def test_five_failures_lock_the_operator(client, admin, web_home):
-    for _ in range(5):
-        client.post("/login/", {"username": "admin", "password": "wrong"})
+    for _ in range(4):
+        response = client.post("/login/", {"username": "admin", "password": "wrong"})
+        assert codes(response) == {"auth_failed"}
+    response = client.post("/login/", {"username": "admin", "password": "wrong"})
+    assert "account_locked" in codes(response)  # the fifth failure says the lock at once
     response = client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
     assert "account_locked" in codes(response)
     assert "_auth_user_id" not in client.session
