@@ -66,3 +66,18 @@ def test_disable_operator_but_not_yourself(admin_client, clerk):
     assert tr("You cannot disable yourself.") in page
     assert Operator.objects.get(username="admin").is_active
     assert admin_client.get("/operators/clerk/disable/").status_code == 405
+
+
+def test_the_list_shows_a_lock_with_its_end_and_languages_by_name(admin_client, clerk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    until = timezone.now() + timedelta(minutes=15)
+    Operator.objects.filter(pk=clerk.pk).update(locked_until=until, language="en")
+    page = html(admin_client.get("/operators/"))
+    shown = timezone.localtime(until).strftime("%H:%M")
+    assert tr("locked until %(time)s", time=shown) in page
+    assert "<td>English</td>" in page and "<td>en</td>" not in page
+    Operator.objects.filter(pk=clerk.pk).update(locked_until=until - timedelta(hours=1))
+    assert 'data-testid="locked"' not in html(admin_client.get("/operators/"))  # run out

@@ -173,3 +173,20 @@ def unix_time(seconds: int | None) -> Any:
 @register.filter
 def dictget(mapping: dict[Any, Any] | None, key: Any) -> Any:
     return None if mapping is None else mapping.get(key)
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """An operator's language by its own name (简体中文, English), not its code."""
+    from django.conf import settings
+
+    return str(dict(settings.LANGUAGES).get(code, code))
+
+
+@register.filter
+def locked_until(operator: Any) -> Any:
+    """When an operator's login lock ends, or None when there is none (or it has run out)."""
+    from django.utils import timezone
+
+    until = getattr(operator, "locked_until", None)
+    return until if until is not None and until > timezone.now() else None
