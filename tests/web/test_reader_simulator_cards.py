@@ -286,3 +286,23 @@ def test_no_account_is_preselected_among_several(admin_client, office):
     )
     page = html(admin_client.get("/cards/"))
     assert '<option value="" selected>' in page
+
+
+def test_a_check_card_read_back_shows_the_meters_readings(admin_client, office):
+    """A check card swiped on a bound meter, then read in the reader panel: the meter's
+    readings in full (sub-meter, balance, last purchase applied, customer, flags, time)."""
+    from prepaid.cards.services import make_tool_card
+
+    office.meter()
+    office.open()
+    office.swipe()
+    office.blank("chk")
+    office.insert("chk")
+    make_tool_card(office.station(), "check", None)
+    assert office.swipe().ok
+    panel = html(admin_client.get("/reader/", **HX))
+    reading = panel.split('data-testid="check-reading"')[1].split("</dl>")[0]
+    for label in ("Sub-meter", "Last purchase applied", "Bound to user", "Status", "Time"):
+        assert tr(label) in reading
+    assert f"1 · {tr('Water')}" in reading and "#1" in reading
+    assert office.customer.user_number in reading
