@@ -135,6 +135,15 @@ def test_shift_settlement_pages(operator_client, demo):
     assert b"navbar" not in printed.content
 
 
+def test_the_shift_list_opens_each_shift(operator_client, demo):
+    """From the list of shifts to one shift's settlement and its printout (a reprint)."""
+    from prepaid.vending.models import Shift
+
+    listed = operator_client.get(reverse("reports:shifts")).content.decode()
+    shift = Shift.objects.order_by("-opened_at").first()
+    assert f'<a href="{reverse("reports:shift", args=[shift.pk])}">{shift.pk}</a>' in listed
+
+
 def _a_sale_at_desk_1(office, monkeypatch):
     """A shift opened at station desk-1 by its first sale."""
     monkeypatch.setenv("PREPAID_STATION", "desk-1")

@@ -124,8 +124,15 @@ def _query(request: HttpRequest, **changes: Any) -> str:
     return "?" + params.urlencode()
 
 
-def table_context(request: HttpRequest, table: t.Table) -> dict[str, Any]:
-    """The table as the template draws it: header links, cells, totals, pages, downloads."""
+LINKS = {"user_number": "reports:customer", "shift": "reports:shift"}
+
+
+def table_context(
+    request: HttpRequest, table: t.Table, links: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The table as the template draws it: header links, cells, totals, pages, downloads.
+    ``links``: the columns whose values open a page (column key → URL name)."""
+    links = LINKS if links is None else {**LINKS, **links}
     current = table.sort
     columns = []
     for column in table.columns:
@@ -153,10 +160,8 @@ def table_context(request: HttpRequest, table: t.Table) -> dict[str, Any]:
         for column in table.columns:
             value = row.get(column.key)
             link = None
-            if column.key == "user_number" and value:
-                link = reverse("reports:customer", args=[value])
-            if column.key == "shift" and value:
-                link = reverse("reports:shift", args=[value])
+            if column.key in links and value:
+                link = reverse(links[column.key], args=[value])
             text = t.cell_screen(column, value)
             cells.append(
                 {
@@ -192,12 +197,14 @@ def respond(
     name: str,
     form: Any = None,
     template: str = "reports/table.html",
+    links: dict[str, str] | None = None,
     **extra: Any,
 ) -> HttpResponse:
     kind = export_format(request)
     if kind:
         return download(table, kind, name)
-    return _render(request, template, {**table_context(request, table), "form": form, **extra})
+    context = {**table_context(request, table, links), "form": form, **extra}
+    return _render(request, template, context)
 
 
 def _sort(request: HttpRequest, default: str) -> str:
@@ -367,6 +374,7 @@ def shift_list(request: HttpRequest) -> HttpResponse:
         "shifts",
         form,
         template="reports/shifts.html",
+        links={"id": "reports:shift"},  # a shift opens its settlement (and its printout)
         open_shift=shifts.open_shift_of(request.user, station_name()),
         station=station_name(),
     )
