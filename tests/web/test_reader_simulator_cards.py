@@ -306,3 +306,10 @@ def test_a_check_card_read_back_shows_the_meters_readings(admin_client, office):
         assert tr(label) in reading
     assert f"1 · {tr('Water')}" in reading and "#1" in reading
     assert office.customer.user_number in reading
+
+
+def test_the_meter_list_shows_results_by_name(clerk_client, office):
+    office.meter()
+    listed = html(clerk_client.get("/simulator/"))
+    row = listed.split('data-meter="M1"')[1].split("</tr>")[0]
+    assert 'data-result="ok">OK<' in row and ">ok<" not in row

@@ -743,3 +743,16 @@ def test_reissue_over_a_crashed_sales_pending_purchase_says_how_to_settle_it(
     assert "stale_pending_purchase" in codes(refused)
     assert f"prepaid reconcile --void {pending.pk}" in html(refused)
     assert "sale_in_progress" not in codes(refused)
+
+
+def test_a_page_not_found_is_the_offices_page_in_its_language(clerk_client, office):
+    """An unknown address or purchase: a page of the office, translated, with a way back."""
+    for url in ("/no-such-page/", "/vending/purchases/4242/", "/vending/purchases/4242/receipt/1/"):
+        page = clerk_client.get(url)
+        assert page.status_code == 404
+        assert 'data-testid="not-found"' in html(page) and tr("Not found") in html(page)
+        assert "The requested resource was not found" not in html(page)
+    assert tr("There is no such purchase.") in html(clerk_client.get("/vending/purchases/4242/"))
+    assert tr("There is no such page. Check the address, or start again from the menu.") in html(
+        clerk_client.get("/no-such-page/")
+    )

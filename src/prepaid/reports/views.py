@@ -502,5 +502,5 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
             )
         )
     else:
-        raise Http404(name)
+        raise Http404(_("There is no such chart."))
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")

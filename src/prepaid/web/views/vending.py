@@ -455,7 +455,7 @@ def reissued(request: HttpRequest, user_number: str, serial: str) -> HttpRespons
     overview = or_404(customers.customer_overview, user_number)
     card = next((c for c in overview.cards if c.serial == serial), None)
     if card is None:
-        raise Http404(serial)
+        raise Http404(gettext("This customer has no card with this serial."))
     fees = [e for e in overview.ledger if e.kind == "fee"]
     return page(
         request,
@@ -548,7 +548,7 @@ def _purchase(purchase_id: int) -> Purchase:
         .first()
     )
     if purchase is None:
-        raise Http404(str(purchase_id))
+        raise Http404(gettext("There is no such purchase."))
     return purchase
 
 
@@ -593,7 +593,7 @@ def receipt(request: HttpRequest, purchase_id: int, copy: int) -> HttpResponse:
     purchase = _purchase(purchase_id)
     context = _purchase_context(purchase)
     if not 1 <= copy <= context["prints"]:
-        raise Http404(str(copy))
+        raise Http404(gettext("This receipt has not been printed yet."))
     paper = request.GET.get("paper") if request.GET.get("paper") in PAPERS else "80"
     context.update(
         copy=copy,
