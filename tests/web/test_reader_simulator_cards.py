@@ -75,7 +75,13 @@ def test_panel_shows_the_user_card(clerk_client, office):
     office.swipe()
     panel = html(clerk_client.get("/reader/", **HX))
     assert 'data-slot="1" data-swiped="yes"' in panel
-    assert tr("Meter wrote back:") in panel and "15.00" in panel
+    wrote = tr(
+        "Meter wrote back: balance %(balance)s, cumulative %(cumulative)s, applied #%(serial)s",
+        balance="15.00",
+        cumulative="0.00",
+        serial=1,
+    )
+    assert wrote in panel and "表回写：余量 15.00，累计用量 0.00，已执行 #1" in panel
 
 
 def test_panel_shows_a_damaged_card(clerk_client, office):
@@ -313,3 +319,16 @@ def test_the_meter_list_shows_results_by_name(clerk_client, office):
     listed = html(clerk_client.get("/simulator/"))
     row = listed.split('data-meter="M1"')[1].split("</tr>")[0]
     assert 'data-result="ok">OK<' in row and ">ok<" not in row
+
+
+def test_a_meter_display_code_is_shown_with_its_meaning():
+    from django.utils import translation
+
+    from prepaid.web.templatetags.prepaid_web import swipe_result
+
+    with translation.override("zh-hans"):
+        assert swipe_result("ok") == "OK"
+        assert swipe_result("E06").startswith("E06 · ") and tr(
+            "The purchase would exceed the meter's purchase limit."
+        ) in swipe_result("E06")
+        assert swipe_result(None) == "—"

@@ -190,3 +190,19 @@ def locked_until(operator: Any) -> Any:
 
     until = getattr(operator, "locked_until", None)
     return until if until is not None and until > timezone.now() else None
+
+
+@register.filter
+def swipe_result(code: str | None) -> str:
+    """A meter's display code with what it means: ``OK``, ``E06 · 超过限购量…``."""
+    from django.utils.translation import gettext
+
+    from prepaid.core.meter import SwipeResult
+
+    if not code:
+        return "—"
+    try:
+        result = SwipeResult.from_code(code)
+    except KeyError:
+        return code
+    return "OK" if result is SwipeResult.OK else f"{result.code} · {gettext(result.message)}"
