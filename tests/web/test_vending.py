@@ -756,3 +756,16 @@ def test_a_page_not_found_is_the_offices_page_in_its_language(clerk_client, offi
     assert tr("There is no such page. Check the address, or start again from the menu.") in html(
         clerk_client.get("/no-such-page/")
     )
+
+
+def test_reissue_and_meter_change_forms_are_keyboard_ready(clerk_client, admin_client, office):
+    """As on the sale: the cursor in the first field to type, Enter and Esc said on the page."""
+    office.meter()
+    office.open()
+    office.swipe()
+    form = html(clerk_client.get(f"/vending/reissue/?customer={office.customer.user_number}"))
+    assert re.search(r'<input[^>]*name="fee"[^>]*autofocus', form)
+    assert tr("Enter: confirm · Esc: cancel") in form
+    change = html(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    assert re.search(r'<input[^>]*name="remaining"[^>]*autofocus', change)
+    assert tr("Enter: confirm · Esc: cancel") in change

@@ -514,7 +514,7 @@ class WriteSaleForm(QuantityAmountFields):
 
 
 class ReissueForm(KeyedForm):
-    fee = _decimal(_("Reissue fee (yuan)"))
+    fee = _decimal(_("Reissue fee (yuan)"), autofocus=True)
     payment = forms.ChoiceField(label=_("Payment method"), choices=PAYMENT_CHOICES)
     error_fields = {"fee": "fee", "bad_payment_method": "payment"}
 
