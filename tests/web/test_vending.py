@@ -769,3 +769,23 @@ def test_reissue_and_meter_change_forms_are_keyboard_ready(clerk_client, admin_c
     change = html(admin_client.post("/vending/meter-change/", {"action": "read"}))
     assert re.search(r'<input[^>]*name="remaining"[^>]*autofocus', change)
     assert tr("Enter: confirm · Esc: cancel") in change
+
+
+def test_confirming_a_sale_on_an_unswiped_card_says_so_once(clerk_client, office):
+    office.meter()
+    office.open()
+    read = clerk_client.post("/vending/sell/", {"action": "read"})
+    review = clerk_client.post(
+        "/vending/sell/",
+        {
+            "action": "review",
+            "key": _key(read),
+            "account": office.account.pk,
+            "quantity": "1",
+            "basis": "quantity",
+            "payment": "cash",
+        },
+    )
+    said = tr("This card has not been swiped on the meter; swipe it on the meter and try again.")
+    assert html(review).count(said) == 1
+    assert 'data-testid="confirm"' not in html(review)

@@ -231,6 +231,8 @@ def _review_sale(
         else:
             priced = vending.check_sale(user_card, chosen, **wanted)
     except PrepaidError as exc:
+        if exc.code == "card_not_swiped" and chosen in context["unswiped"]:
+            return None  # the page says so already, above the form, once is enough
         form.add_service_error(exc)
         return None
     return {"chosen": chosen, "quote": quote_view(priced, accounts.meter_unit(chosen.account))}
