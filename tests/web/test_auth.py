@@ -164,6 +164,22 @@ def test_a_sale_confirmed_after_a_logout_elsewhere_says_nothing_was_done(clerk_c
     ) in html(login)
 
 
+def test_a_live_quote_after_a_logout_goes_back_to_the_sale_page_after_login(client, clerk):
+    """An htmx request (the live quote, POST only) after the session ended: the login page
+    leads back to the page the operator was on, not to the quote's address."""
+    response = client.post(
+        "/vending/quote/",
+        {"amount": "10"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/vending/sell/",
+    )
+    assert response["HX-Redirect"] == "/login/?next=%2Fvending%2Fsell%2F&unsent=1"
+    foreign = client.post(
+        "/vending/quote/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://evil.example/x/"
+    )
+    assert foreign["HX-Redirect"] == "/login/?next=%2Fvending%2Fquote%2F&unsent=1"
+
+
 def test_idle_session_expiry_on_a_post_says_nothing_was_done(admin_client, monkeypatch):
     monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
     signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
