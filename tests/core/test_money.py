@@ -111,6 +111,8 @@ def test_refusal_message_names_field_and_value() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_money("abc", field="amount paid")
     assert caught.value.message == "amount paid must be a number, not “abc”."
+    # shown to an operator, the field name that starts the message starts a sentence
+    assert caught.value.translate(lambda text: text) == "Amount paid must be a number, not “abc”."
     assert caught.value.exit_status == 2
     with pytest.raises(InvalidInput) as caught:
         parse_money("21474836.48")

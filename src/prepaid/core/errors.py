@@ -55,7 +55,11 @@ class PrepaidError(Exception):
             else value
             for name, value in self.params.items()
         }
-        return template % params
+        text = template % params
+        if template.startswith("%(field)s"):
+            # "overdraft must be a number": the field name starts a sentence
+            text = text[:1].upper() + text[1:]
+        return text
 
 
 class InvalidInput(PrepaidError):
