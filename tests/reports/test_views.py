@@ -119,6 +119,8 @@ def test_customer_pages(operator_client, demo):
     response = operator_client.get(response["Location"])
     assert response.status_code == 200
     assert number.encode() in response.content
+    page = response.content.decode()
+    assert f"用户历史记录：{number}" in page and "<span>用户：" in page  # Chinese colons
     assert operator_client.get(reverse("reports:customer", args=["99999999"])).status_code == 404
 
 
