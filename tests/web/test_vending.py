@@ -622,12 +622,14 @@ def test_meter_change(admin_client, office):
     review = html(admin_client.post("/vending/meter-change/", {**data, "action": "review"}))
     # the manual: the remaining value at the current price is computed before 写卡
     assert 'data-testid="confirm"' in review
-    assert 'data-testid="transfer">8.00<' in review and 'data-testid="value">¥27.60<' in review
+    assert 'data-testid="transfer">8.00 m³<' in review and 'data-testid="value">¥27.60<' in review
+    assert ">13.00 m³<" in review and ">5.00 m³<" in review  # quantities with their unit
     assert not Purchase.objects.filter(kind="transfer").exists()
     done = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
     assert done.status_code == 302
     page = html(admin_client.get(done["Location"]))
-    assert 'data-testid="transfer">8.00' in page  # 13 − 5 pre-stored
+    assert 'data-testid="transfer">8.00 m³' in page  # 13 − 5 pre-stored
+    assert ">13.00 m³<" in page and ">5.00 m³<" in page
     again = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
     assert again["Location"] == done["Location"]
     assert Purchase.objects.filter(kind="transfer").count() == 1

@@ -529,7 +529,8 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
-            context.update(stage="review", chosen=chosen, plan=plan)
+            unit = accounts.meter_unit(chosen.account)
+            context.update(stage="review", chosen=chosen, plan=plan, unit=unit)
     return page(request, template, context)
 
 
