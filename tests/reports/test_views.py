@@ -191,7 +191,11 @@ def test_an_open_shift_reads_as_not_handed_over_in_chinese(client, small_office,
     assert "打开" not in listing and "开启" not in listing
     shift = client.get(reverse("reports:shifts")).context["open_shift"]
     page = client.get(reverse("reports:shift", args=[shift.pk])).content.decode()
-    assert "<dt>交班时间</dt><dd>未交班</dd>" in page
+    assert '<dt>交班时间</dt><dd><span data-testid="shift-open">未交班</span></dd>' in page
+    office.clerk.language = "en"
+    office.clerk.save(update_fields=["language"])
+    page = client.get(reverse("reports:shift", args=[shift.pk])).content.decode()
+    assert '<span data-testid="shift-open">Not yet: the shift is open</span>' in page  # not "Open"
 
 
 def test_a_bad_counted_cash_is_shown_with_what_was_typed(client, small_office, monkeypatch):
