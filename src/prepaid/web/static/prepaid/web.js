@@ -91,6 +91,31 @@
     if (write) { write.disabled = !document.getElementById("write-form"); }
   });
 
+  // 开户: the price types offered are the chosen account's (the prices come grouped by account,
+  // each group labelled as the account is in the account list).
+  function pricesOfAccount(form) {
+    var account = form.querySelector("select[name=account]");
+    var price = form.querySelector("select[name=price]");
+    if (!account || !price || !price.querySelector("optgroup")) { return; }
+    var chosen = account.options[account.selectedIndex];
+    var label = chosen ? chosen.text : "";
+    var first = null;
+    price.querySelectorAll("optgroup").forEach(function (group) {
+      var mine = group.label === label;
+      group.hidden = !mine;
+      group.disabled = !mine;
+      if (mine && !first && group.querySelector("option")) { first = group.querySelector("option"); }
+    });
+    var current = price.options[price.selectedIndex];
+    if ((!current || current.parentNode.disabled) && first) { first.selected = true; }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "account" && event.target.form) { pricesOfAccount(event.target.form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(pricesOfAccount);
+  });
+
   // A receipt opened to print prints itself.
   window.addEventListener("load", function () {
     if (document.body.hasAttribute("data-autoprint")) { window.setTimeout(window.print, 300); }
