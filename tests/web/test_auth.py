@@ -64,6 +64,7 @@ def test_five_failures_lock_the_operator(client, admin, web_home):
         assert codes(response) == {"auth_failed"}
     response = client.post("/login/", {"username": "admin", "password": "wrong"})
     assert "account_locked" in codes(response)  # the fifth failure says the lock at once
+    assert "请届时再试，或请管理员重设密码。" in html(response)  # and the way out
     response = client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
     assert "account_locked" in codes(response)
     assert "_auth_user_id" not in client.session

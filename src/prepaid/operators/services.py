@@ -100,7 +100,10 @@ def account_locked(operator: Operator) -> PrepaidError:
     assert operator.locked_until is not None
     return PrepaidError(
         "account_locked",
-        _("Too many failed logins: operator %(name)s is locked until %(until)s."),
+        _(
+            "Too many failed logins: operator %(name)s is locked until %(until)s. Try again "
+            "then, or ask an administrator to set a new password."
+        ),
         name=operator.username,
         until=timezone.localtime(operator.locked_until).strftime("%Y-%m-%d %H:%M"),
     )
