@@ -210,6 +210,8 @@ def test_sale_flow_with_the_manual_refusal_before_the_swipe(clerk_client, office
     read = clerk_client.post("/vending/sell/", {"action": "read"})
     assert "card_not_swiped" not in codes(read)
     assert 'data-testid="customer-name">张三<' in html(read)
+    row = html(read).split('data-testid="card-accounts"')[1].split("</tr>")[1]
+    assert "#1 · ¥34.50" in row and "15.00 m³" in row  # the meter balance with its unit
     key = _key(read)
     review = clerk_client.post(
         "/vending/sell/",
@@ -633,6 +635,9 @@ def test_meter_change(admin_client, office):
     again = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
     assert again["Location"] == done["Location"]
     assert Purchase.objects.filter(kind="transfer").count() == 1
+    read = html(admin_client.post("/vending/sell/", {"action": "read"}))
+    row = read.split('data-testid="card-accounts"')[1].split("</tr>")[1]
+    assert tr("transfer") in row and "¥0.00" not in row  # a transfer, not a sale of ¥0.00
 
 
 def test_meter_change_bad_remaining(admin_client, office):
