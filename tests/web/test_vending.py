@@ -477,6 +477,31 @@ def test_a_correction_is_paid_as_the_sale_it_corrects(clerk_client, office):
     assert not re.search(r'<option value="cash"[^>]*selected', form)
 
 
+def test_a_correction_starts_on_the_account_that_can_still_be_corrected(clerk_client, office):
+    """Water swiped, electricity not: the form offers electricity first, not the water account
+    that the page says can no longer be corrected."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.vending.services import open_account
+
+    office.meter()
+    office.open()
+    office.swipe()
+    power = create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="9999",
+        prestore="0",
+        alarm="10",
+        overdraft="0",
+        maintenance_code="1234",
+    )
+    tariff = add_price(office.admin, account_id=power.pk, name="居民用电", unit_price="0.56")
+    open_account(office.station(), office.customer, power, tariff, amount="50", key="power-1")
+    form = html(clerk_client.post("/vending/correct/", {"action": "read"}))
+    assert re.search(rf'<option value="{power.pk}"[^>]*selected', form)
+
+
 def test_correction_reverses_and_rewrites(clerk_client, office):
     office.meter()
     office.open()

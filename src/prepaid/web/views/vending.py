@@ -197,7 +197,7 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
-    initial = _correction_initial(context["opened"]) if correction and data is None else None
+    initial = _correction_initial(context["unswiped"]) if correction and data is None else None
     form = SaleForm(data, accounts=context["opened"], initial=initial)
     context.update(stage="form", form=form, correction=correction)
     if write_error is not None:
@@ -211,13 +211,17 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     return page(request, template, context)
 
 
-def _correction_initial(opened: list[CustomerAccount]) -> dict[str, Any] | None:
-    """A correction is paid as the purchase it corrects was, unless the operator says
-    otherwise: the shift's totals by payment method stay right."""
-    if not opened:
+def _correction_initial(unswiped: list[CustomerAccount]) -> dict[str, Any] | None:
+    """The first account whose last purchase can still be corrected (not yet swiped), paid as
+    that purchase was unless the operator says otherwise: the shift's totals by payment
+    method stay right."""
+    if not unswiped:
         return None
-    original = cardio.live_purchase(opened[0])
-    return {"payment": original.payment_method} if original is not None else None
+    original = cardio.live_purchase(unswiped[0])
+    initial: dict[str, Any] = {"account": str(unswiped[0].account_id)}
+    if original is not None:
+        initial["payment"] = original.payment_method
+    return initial
 
 
 def _review_sale(
