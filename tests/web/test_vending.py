@@ -500,6 +500,9 @@ def test_a_correction_starts_on_the_account_that_can_still_be_corrected(clerk_cl
     open_account(office.station(), office.customer, power, tariff, amount="50", key="power-1")
     form = html(clerk_client.post("/vending/correct/", {"action": "read"}))
     assert re.search(rf'<option value="{power.pk}"[^>]*selected', form)
+    # and the sale the other way round: the swiped water account, which can be sold on
+    sale = html(clerk_client.post("/vending/sell/", {"action": "read"}))
+    assert re.search(rf'<option value="{office.account.pk}"[^>]*selected', sale)
 
 
 def test_correction_reverses_and_rewrites(clerk_client, office):

@@ -197,7 +197,12 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
-    initial = _correction_initial(context["unswiped"]) if correction and data is None else None
+    initial = None
+    if data is None and correction:
+        initial = _correction_initial(context["unswiped"])
+    elif data is None:  # a sale: the first account whose card is swiped, the one that can sell
+        sellable = [ca for ca in context["opened"] if ca not in context["unswiped"]]
+        initial = {"account": str(sellable[0].account_id)} if sellable else None
     form = SaleForm(data, accounts=context["opened"], initial=initial)
     context.update(stage="form", form=form, correction=correction)
     if write_error is not None:
