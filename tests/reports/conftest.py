@@ -96,6 +96,16 @@ class SmallOffice:
         self.counter += 1
         return f"small-office-{id(self)}-{self.counter}"
 
+    def open(self, **wanted: str) -> Any:
+        """Open the customer's account on the user card in the reader: ``quantity=`` or
+        ``amount=``, as the clerk at desk-1."""
+        from prepaid.vending import services as vending
+
+        self.store.insert("user")
+        return vending.open_account(
+            self.station(), self.customer, self.account, self.price, key=self.key(), **wanted
+        )
+
     def swipe(self) -> Any:
         from prepaid.core.card import codec
         from prepaid.readers.virtual import VirtualReader

@@ -41,15 +41,7 @@ def history(small_office, monkeypatch):
     reissue with a fee, a swipe of the new card and a meter change. Returns the office and
     what the meter showed at each swipe."""
     office = small_office
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        amount="100",
-        key=office.key(),
-    )
+    office.open(amount="100")
     vending.correct(office.station(), quantity="3", key=office.key())
     seen = []
     office.swipe()

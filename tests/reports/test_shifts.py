@@ -125,15 +125,7 @@ def test_close_settles_takings_per_payment_method(small_office):
 
 def test_correction_after_close_lands_in_the_current_shift(small_office):
     office = small_office
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="4",
-        key=office.key(),
-    )
+    office.open(quantity="4")
     office.swipe()
     sale = vending.sell(office.station(), quantity="3", key=office.key())
     first = open_shift_of(office.clerk, "desk-1")
@@ -164,15 +156,7 @@ def test_only_the_operator_or_an_admin_closes_a_shift(small_office):
     from prepaid.operators.models import Operator, Role
 
     office = small_office
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="1",
-        key=office.key(),
-    )
+    office.open(quantity="1")
     shift = open_shift_of(office.clerk, "desk-1")
     other = Operator.objects.create(username="other-clerk", role=Role.OPERATOR)
     with pytest.raises(PrepaidError) as refused:

@@ -13,7 +13,6 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from prepaid.operators.models import Operator
-from prepaid.vending import services as vending
 
 pytestmark = pytest.mark.django_db
 
@@ -149,15 +148,7 @@ def test_the_shift_list_opens_each_shift(operator_client, demo):
 def _a_sale_at_desk_1(office, monkeypatch):
     """A shift opened at station desk-1 by its first sale."""
     monkeypatch.setenv("PREPAID_STATION", "desk-1")
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="2",
-        key=office.key(),
-    )
+    office.open(quantity="2")
 
 
 def test_close_a_shift_from_the_page(client, small_office, monkeypatch):

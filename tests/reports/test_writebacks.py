@@ -73,15 +73,7 @@ def test_each_record_is_stored_once_with_credit_and_flags(small_office):
 
 def test_each_reading_stores_what_it_leaves_unexplained(small_office):
     office = small_office
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="4",
-        key=office.key(),
-    )
+    office.open(quantity="4")
     office.swipe()
     _read(office)
     office.meter.use(50, office.meter.clock + 10)
@@ -109,15 +101,7 @@ def test_a_voided_meter_change_does_not_start_a_new_meter(small_office, monkeypa
     from prepaid.reports.services import customer_history
 
     office = small_office
-    office.store.insert("user")
-    vending.open_account(
-        office.station(),
-        office.customer,
-        office.account,
-        office.price,
-        quantity="4",
-        key=office.key(),
-    )
+    office.open(quantity="4")
     office.swipe()
     _read(office)
 
