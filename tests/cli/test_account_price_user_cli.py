@@ -111,7 +111,7 @@ def test_account_refusals(cli):
     message = cli.refused(
         f"account create --sub-meter 3 {WATER} --limit 1.234", code="too_many_decimals", status=2
     )
-    assert "purchase limit" in message
+    assert message == "Purchase limit allows at most 2 decimal places."  # the field, capitalised
     cli.refused("account create --sub-meter 3", code="usage", status=2)
     cli.refused(f"account create --sub-meter 3 {WATER}", code="permission_denied", operator="clerk")
     assert cli.sql("SELECT sub_meter FROM accounts_account ORDER BY sub_meter") == [(1,), (2,)]
