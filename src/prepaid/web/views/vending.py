@@ -199,7 +199,7 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     context = _card_context(user_card)
     initial = None
     if data is None and correction:
-        initial = _correction_initial(context["unswiped"])
+        initial = _correction_initial(context["rows"])
     elif data is None:  # a sale: the first account whose card is swiped, the one that can sell
         sellable = [ca for ca in context["opened"] if ca not in context["unswiped"]]
         initial = {"account": str(sellable[0].account_id)} if sellable else None
@@ -216,16 +216,16 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     return page(request, template, context)
 
 
-def _correction_initial(unswiped: list[CustomerAccount]) -> dict[str, Any] | None:
+def _correction_initial(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first account whose last purchase can still be corrected (not yet swiped), paid as
     that purchase was unless the operator says otherwise: the shift's totals by payment
-    method stay right."""
-    if not unswiped:
+    method stay right. ``rows`` are the card's accounts as :func:`_card_context` read them."""
+    row = next((row for row in rows if not row["swiped"]), None)
+    if row is None:
         return None
-    original = cardio.live_purchase(unswiped[0])
-    initial: dict[str, Any] = {"account": str(unswiped[0].account_id)}
-    if original is not None:
-        initial["payment"] = original.payment_method
+    initial: dict[str, Any] = {"account": str(row["ca"].account_id)}
+    if row["last"] is not None:
+        initial["payment"] = row["last"].payment_method
     return initial
 
 
