@@ -260,6 +260,10 @@ def test_the_overdrawn_flag_is_not_the_accounts_overdraft_limit() -> None:
     with translation.override("zh-hans"):
         assert translation.gettext(METER_FLAG_NAMES["overdraft"]) == "透支"
         assert translation.gettext("Overdraft") == "透支量"  # the account's limit
+        # the reports name the meter's flags with the same words
+        from prepaid.reports.labels import METER_FLAG_LABELS, text_of
+
+        assert text_of(METER_FLAG_LABELS, "overdraft") == "透支"
 
 
 def test_the_bound_user_number_is_written_as_the_office_writes_it(cli: Cli) -> None:

@@ -80,7 +80,7 @@ TOOL_CARD_LABELS = {
 METER_FLAG_LABELS = {
     "alarm": L(gettext_noop("Alarm"), "报警"),
     "valve_closed": L(gettext_noop("Valve closed"), "阀门关闭"),
-    "overdraft": L(gettext_noop("Overdraft"), "透支"),
+    "overdraft": L(gettext_noop("Overdrawn"), "透支"),  # the state, not the limit (透支量)
     "tamper": L(gettext_noop("Tamper"), "防拆/磁干扰"),
     "valve_forced": L(gettext_noop("Valve forced"), "强制开阀"),
     "wrong_meter": L(gettext_noop("Wrong-meter swipe"), "混刷/错表"),
