@@ -11,6 +11,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from prepaid.accounts.services import list_accounts
+from prepaid.reports import shifts
+from prepaid.web import getting_started
 from prepaid.web import station as stations
 from prepaid.web.decorators import operator_required
 from prepaid.web.views.common import page
@@ -18,13 +20,20 @@ from prepaid.web.views.common import page
 
 @operator_required
 def home(request: HttpRequest) -> HttpResponse:
+    station = stations.station_name()
+    shift = shifts.open_shift_of(request.user, station)
+    totals = shifts.shift_totals(shift) if shift is not None else None
     return page(
         request,
         "home.html",
         {
             "accounts": list_accounts(),
-            "station": stations.station_name(),
+            "station": station,
             "reader_kind": stations.reader_kind(),
+            "shift": shift,
+            "shift_sales": sum(p.count for p in totals.payments.values()) if totals else 0,
+            "shift_takings_fen": totals.takings_fen if totals else 0,
+            "checklist": getting_started.checklist(request.user.is_admin),
         },
     )
 
