@@ -63,7 +63,7 @@ def setup(home: Path, clients: int) -> list[dict[str, str]]:
     from prepaid.customers.services import register_customer
     from prepaid.home import DataHome
     from prepaid.operators.models import Operator
-    from prepaid.operators.services import add_operator
+    from prepaid.operators.services import add_operator, change_password
     from prepaid.readers.virtual import CardStore, VirtualReader
     from prepaid.setup import initialise
     from prepaid.vending.services import Station, open_account
@@ -86,7 +86,9 @@ def setup(home: Path, clients: int) -> list[dict[str, str]]:
     price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
     people = []
     for index in range(clients):
-        operator = add_operator(admin, f"bench{index}", "operator", PASSWORD)
+        operator = add_operator(admin, f"bench{index}", "operator", "First-" + PASSWORD)
+        # the password an administrator gives is changed by the operator before use
+        operator = change_password(operator, operator.username, PASSWORD)
         store = CardStore(data.cards / "operators" / str(operator.pk))
         store.root.mkdir(parents=True)
         station = Station(admin, VirtualReader(store), site_key, "bench")

@@ -19,6 +19,7 @@ import pytest
 
 ADMIN_PASSWORD = "cli-Admin-pw-7"
 CLERK_PASSWORD = "cli-Clerk-pw-7"
+CLERK_FIRST_PASSWORD = "cli-Clerk-first-7"  # the administrator's, changed by the clerk
 PREPAID = Path(sys.executable).with_name("prepaid")
 
 
@@ -30,11 +31,18 @@ class Cli:
         self.env.update(PREPAID_HOME=str(home), PREPAID_PASSWORD=ADMIN_PASSWORD)
 
     def run(
-        self, *args: str, operator: str = "admin", stdin: str = "", lang: str = "en"
+        self,
+        *args: str,
+        operator: str = "admin",
+        stdin: str = "",
+        lang: str = "en",
+        password: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         env = dict(self.env, PREPAID_OPERATOR=operator, PREPAID_LANG=lang)
         if operator == "clerk":
             env["PREPAID_PASSWORD"] = CLERK_PASSWORD
+        if password is not None:
+            env["PREPAID_PASSWORD"] = password
         return subprocess.run(
             [str(PREPAID), *args],
             env=env,
@@ -71,7 +79,18 @@ def cli(tmp_path_factory) -> Cli:
     runner = Cli(tmp_path_factory.mktemp("prepaid-home"))
     result = runner.run("init", "--admin-password", ADMIN_PASSWORD)
     assert result.returncode == 0, result.stderr
-    result = runner.run("operator", "add", "clerk", "--role", "operator", stdin=CLERK_PASSWORD)
+    result = runner.run(
+        "operator", "add", "clerk", "--role", "operator", stdin=CLERK_FIRST_PASSWORD
+    )
+    assert result.returncode == 0, result.stderr
+    result = runner.run(  # the clerk changes the password the administrator gave
+        "operator",
+        "passwd",
+        "clerk",
+        operator="clerk",
+        password=CLERK_FIRST_PASSWORD,
+        stdin=CLERK_PASSWORD,
+    )
     assert result.returncode == 0, result.stderr
     return runner
 

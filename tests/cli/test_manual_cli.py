@@ -207,7 +207,11 @@ def test_manual_from_first_account_to_meter_change(cli):
 
 
 def test_operator_permissions_and_bad_input(cli):
-    cli.run("operator", "add", "clerk", "--role", "operator", stdin="Clerk-pass-77\n")
+    cli.run("operator", "add", "clerk", "--role", "operator", stdin="Clerk-first-77\n")
+    first = {"PREPAID_OPERATOR": "clerk", "PREPAID_PASSWORD": "Clerk-first-77"}
+    # the password the administrator gave must be changed by the clerk first
+    assert cli.run("account", "list", status=1, **first)["error"] == "password_change_required"
+    cli.run("operator", "passwd", "clerk", stdin="Clerk-pass-77\n", **first)
     clerk = {"PREPAID_OPERATOR": "clerk", "PREPAID_PASSWORD": "Clerk-pass-77"}
     cli.run("card", "blank", "tool-x")
     cli.run("card", "insert", "tool-x")

@@ -113,3 +113,44 @@ def test_a_short_password_is_refused_in_chinese(admin):
         services.add_operator(admin, "ok", "operator", "Ab-9")
     message = refused.value.translate(translation.gettext)
     assert message == "密码不符合要求：密码长度太短。密码必须包含至少 6 个字符。"
+
+
+def _code(call, *args) -> str:
+    with pytest.raises(PrepaidError) as refused:
+        call(*args)
+    return refused.value.code
+
+
+def test_a_password_an_administrator_gives_must_be_changed_at_first_use(admin):
+    added = services.add_operator(admin, "cashier", "operator", "Given-by-admin-1")
+    assert added.must_change_password
+    assert AuditEntry.objects.get(action="operator.create").after["must_change_password"]
+    cashier = services.authenticate("cashier", "Given-by-admin-1")
+    assert _code(services.authenticate_cli, "cashier", "Given-by-admin-1") == (
+        "password_change_required"
+    )
+    # “changed” to the same password is no change
+    assert _code(services.change_password, cashier, "cashier", "Given-by-admin-1") == (
+        "weak_password"
+    )
+    assert (
+        services.change_password(cashier, "cashier", "Own-choice-22").must_change_password is False
+    )
+    assert services.authenticate_cli("cashier", "Own-choice-22").pk == added.pk
+
+
+def test_a_password_an_administrator_resets_must_be_changed_again(admin, clerk):
+    reset = services.change_password(admin, "clerk", "Reset-by-admin-3")
+    assert reset.must_change_password
+    entry = AuditEntry.objects.get(action="operator.password")
+    assert (entry.before["must_change_password"], entry.after["must_change_password"]) == (
+        False,
+        True,
+    )
+    assert _code(services.authenticate_cli, "clerk", "Reset-by-admin-3") == (
+        "password_change_required"
+    )
+    clerk = services.authenticate("clerk", "Reset-by-admin-3")
+    assert not services.change_password(clerk, "clerk", "Clerk-own-44").must_change_password
+    # an administrator's own password is the administrator's choice
+    assert not services.change_password(admin, "admin", "Admin-own-55").must_change_password

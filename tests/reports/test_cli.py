@@ -220,12 +220,15 @@ def test_report_chart_writes_svg(cli, demo, tmp_path):
     assert status == 0 and target.read_text().startswith("<svg")
 
 
-def _run(home: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def _run(
+    home: Path, *argv: str, stdin: str | None = None, **more: str
+) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "PREPAID_HOME": str(home),
         "PREPAID_PASSWORD": "Admin-pw-123",
         "PREPAID_STATION": "desk",
+        **more,
     }
     env.pop("DATABASE_URL", None)
     return subprocess.run(
@@ -272,6 +275,20 @@ def test_demo_command_end_to_end(tmp_path):
     )
     closed = _run(home, "shift", "close", "--counted-cash", "0", "--json")
     assert closed.returncode == 1 and json.loads(closed.stdout)["error"] == "no_open_shift"
+    # the demo's clerks changed the given passwords, as at a first login; to act as one the
+    # administrator sets its password and the clerk changes it (README)
+    operators = json.loads(_run(home, "operator", "list", "--json").stdout)
+    clerks = [o for o in operators if o["role"] == "operator"]
+    assert clerks and not any(o["must_change_password"] for o in clerks)
+    assert _run(home, "operator", "passwd", "clerk1", stdin="Clerk-given-1\n").returncode == 0
+    given = {"PREPAID_OPERATOR": "clerk1", "PREPAID_PASSWORD": "Clerk-given-1"}
+    refused = _run(home, "report", "summary", "--json", **given)
+    assert json.loads(refused.stdout)["error"] == "password_change_required"
+    assert (
+        _run(home, "operator", "passwd", "clerk1", stdin="Clerk-own-1\n", **given).returncode == 0
+    )
+    own = {"PREPAID_OPERATOR": "clerk1", "PREPAID_PASSWORD": "Clerk-own-1"}
+    assert _run(home, "report", "summary", "--json", **own).returncode == 0
 
 
 def test_report_sales_all_prints_every_row_in_the_table(cli, demo):

@@ -522,9 +522,16 @@ def test_11_queries_operators_and_permissions(admin: Operator, browser: Any, ser
     page.click("[data-testid=add-operator]")
     admin.expect('[data-operator="clerk1"]').to_be_visible()
     admin.shot("28-operators")
+    admin.expect('[data-operator="clerk1"] .badge.text-bg-info').to_be_visible()  # 须修改密码
     clerk = Operator(browser, server)
     try:
         clerk.login("clerk1", "Clerk-pass-2025")
+        assert clerk.page.url.endswith("/password/"), "the administrator's password is changed"
+        clerk.page.fill("#id_current", "Clerk-pass-2025")
+        clerk.page.fill("#id_new", "Clerk-own-2025")
+        clerk.page.fill("#id_repeat", "Clerk-own-2025")
+        clerk.page.click("button[type=submit]")
+        clerk.page.wait_for_url(clerk.base + "/")
         clerk.expect('[data-menu="vending"]').to_be_visible()
         clerk.expect('[data-menu="accounts"]').to_have_count(0)
         clerk.expect('[data-menu="operators"]').to_have_count(0)
@@ -534,6 +541,8 @@ def test_11_queries_operators_and_permissions(admin: Operator, browser: Any, ser
         assert clerk.errors == []
     finally:
         clerk.context.close()
+    admin.go("/operators/")
+    admin.expect('[data-operator="clerk1"] .badge.text-bg-info').to_have_count(0)
     assert admin.errors == []
 
 

@@ -25,6 +25,41 @@ def test_add_operator(admin_client, web_home):
     assert 'data-operator="cashier1"' in html(admin_client.get("/operators/"))
 
 
+def _row(client, username: str) -> str:
+    """The operators page's row of ``username``."""
+    page = html(client.get("/operators/"))
+    start = page.index(f'data-operator="{username}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_new_operator_changes_the_given_password_at_first_login(admin_client):
+    from django.test import Client
+
+    page = html(admin_client.post("/operators/", GOOD, follow=True))
+    added = "Operator %(name)s added: they must change the password at first use."
+    assert tr(added, name="cashier1") in page
+    assert Operator.objects.get(username="cashier1").must_change_password
+    assert tr("must change password") in _row(admin_client, "cashier1")
+    assert tr("must change password") not in _row(admin_client, "admin")
+    cashier = Client()
+    login = cashier.post("/login/", {"username": "cashier1", "password": "Cash-ier-2025"})
+    assert login["Location"] == "/password/"
+    assert cashier.get("/vending/sell/")["Location"] == "/password/"
+    same = cashier.post(
+        "/password/",
+        {"current": "Cash-ier-2025", "new": "Cash-ier-2025", "repeat": "Cash-ier-2025"},
+    )
+    assert "weak_password" in codes(same)
+    assert tr("The new password must differ from the current one.") in field_errors(same)["new"]
+    changed = cashier.post(
+        "/password/",
+        {"current": "Cash-ier-2025", "new": "Own-pass-2025", "repeat": "Own-pass-2025"},
+    )
+    assert changed["Location"] == "/"
+    assert cashier.get("/vending/sell/").status_code == 200
+    assert tr("must change password") not in _row(admin_client, "cashier1")
+
+
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
@@ -52,6 +87,9 @@ def test_admin_sets_a_password(admin_client, clerk):
     assert response["Location"] == "/operators/"
     clerk.refresh_from_db()
     assert clerk.check_password("New-pass-777")
+    assert clerk.must_change_password  # the clerk changes it at the next login
+    page = html(admin_client.get("/operators/"))
+    assert tr("Password of %(name)s set: they must change it at first use.", name="clerk") in page
     unknown = admin_client.post(
         "/operators/nobody/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
     )
@@ -81,3 +119,9 @@ def test_the_list_shows_a_lock_with_its_end_and_languages_by_name(admin_client, 
     assert "<td>English</td>" in page and "<td>en</td>" not in page
     Operator.objects.filter(pk=clerk.pk).update(locked_until=until - timedelta(hours=1))
     assert 'data-testid="locked"' not in html(admin_client.get("/operators/"))  # run out
+
+
+def test_admins_own_password_set_on_the_operators_page_is_not_to_be_changed(admin_client, admin):
+    admin_client.post("/operators/admin/password/", {"new": "Own-new-88", "repeat": "Own-new-88"})
+    admin.refresh_from_db()
+    assert admin.check_password("Own-new-88") and not admin.must_change_password

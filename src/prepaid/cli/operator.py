@@ -1,4 +1,6 @@
-"""``prepaid operator add|passwd|list|disable``. Passwords come from stdin, never arguments."""
+"""``prepaid operator add|passwd|list|disable``. Passwords come from stdin, never
+arguments. A password set for someone else (``add``, ``passwd`` of another operator) must be
+changed by that operator with ``prepaid operator passwd`` before anything else."""
 
 from __future__ import annotations
 
@@ -13,11 +15,19 @@ from prepaid.core.errors import InvalidInput, _
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("operator", parents=[common], help="manage operators")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = sub.add_parser("add", parents=[common], help="add an operator (admin)")
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="add an operator (admin); they must change the password at first use",
+    )
     add.add_argument("name")
     add.add_argument("--role", choices=["operator", "admin"], default="operator")
     add.set_defaults(handler=handle_add)
-    passwd = sub.add_parser("passwd", parents=[common], help="change a password")
+    passwd = sub.add_parser(
+        "passwd",
+        parents=[common],
+        help="change your password, or set another operator's (admin; they must change it)",
+    )
     passwd.add_argument("name")
     passwd.set_defaults(handler=handle_passwd)
     lst = sub.add_parser("list", parents=[common], help="list operators")
@@ -56,7 +66,10 @@ def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     actor = ctx.operator
     operator = add_operator(actor, args.name, args.role, read_new_password(ctx))
-    ctx.say(ctx.gettext("Operator %(name)s added.") % {"name": operator.username})
+    ctx.say(
+        ctx.gettext("Operator %(name)s added: they must change the password at first use.")
+        % {"name": operator.username}
+    )
     return _operator_json(operator)
 
 
@@ -70,7 +83,11 @@ def handle_passwd(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         os.environ.get("PREPAID_OPERATOR") or "admin", os.environ.get("PREPAID_PASSWORD", "")
     )
     operator = change_password(actor, args.name, read_new_password(ctx))
-    ctx.say(ctx.gettext("Password of %(name)s changed.") % {"name": operator.username})
+    if operator.must_change_password:
+        message = _("Password of %(name)s set: they must change it at first use.")
+    else:
+        message = _("Password of %(name)s changed.")
+    ctx.say(ctx.gettext(message) % {"name": operator.username})
     return _operator_json(operator)
 
 
@@ -83,6 +100,8 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     for o in operators:
         role = ctx.gettext(roles.get(o["role"], o["role"]))
         state = ctx.gettext(_("active") if o["active"] else _("disabled"))
+        if o["must_change_password"]:
+            state = ctx.gettext(_("%(state)s, must change password")) % {"state": state}
         ctx.say(f"{pad(o['name'], 20)} {pad(role, 10)} {state}")
     return operators
 

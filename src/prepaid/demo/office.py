@@ -47,7 +47,7 @@ from prepaid.demo.generator import (
     weighted,
 )
 from prepaid.operators.models import Operator
-from prepaid.operators.services import add_operator
+from prepaid.operators.services import add_operator, change_password
 from prepaid.readers.virtual import CardStore, VirtualReader
 from prepaid.reports.models import WriteBackObservation
 from prepaid.reports.shifts import close_shift
@@ -61,6 +61,11 @@ CORRECTION_PER_MILLE = 20
 CUT_PER_MILLE = 4
 VACATION_PCT = 5
 VARIANCES_FEN = (-1000, -5000, 500, -200)
+
+
+def _demo_password() -> str:
+    """A password nobody knows: an administrator sets a clerk's to log in as that clerk."""
+    return "Demo-" + secrets.token_urlsafe(12)
 
 
 class Office:
@@ -122,11 +127,12 @@ class Office:
         count = len(self.station_names) + 1
         for n in range(count):
             name = f"clerk{n + 1}"
-            existing = Operator.objects.filter(username=name).first()
-            self.clerks.append(
-                existing
-                or add_operator(self.admin, name, "operator", "Demo-" + secrets.token_urlsafe(12))
-            )
+            clerk = Operator.objects.filter(username=name).first()
+            if clerk is None:
+                clerk = add_operator(self.admin, name, "operator", _demo_password())
+                # the clerk's first login: the password the administrator gave is changed
+                clerk = change_password(clerk, name, _demo_password())
+            self.clerks.append(clerk)
 
     def _accounts(self) -> None:
         for utility in UTILITIES:

@@ -1,4 +1,10 @@
-"""Operators: log in (with throttling), add, change passwords, disable; role checks."""
+"""Operators: log in (with throttling), add, change passwords, disable; role checks.
+
+A password someone else chose is known to that someone: the default ``1111`` of a fresh
+install, the first password an administrator gives a new operator, a password an
+administrator sets for another operator. Each must be changed by its operator before anything
+else (``must_change_password``); only a password operators choose themselves is not.
+"""
 
 from __future__ import annotations
 
@@ -148,6 +154,8 @@ def _validate_password(password: str, operator: Operator | None) -> None:
 
 @transaction.atomic
 def add_operator(actor: Operator, username: str, role: str, password: str) -> Operator:
+    """A new operator, whose first password (given by the administrator) must be changed at
+    first use."""
     require_admin(actor)
     username = username.strip()
     if not username or len(username) > 150 or any(c.isspace() for c in username):
@@ -156,7 +164,9 @@ def add_operator(actor: Operator, username: str, role: str, password: str) -> Op
         raise InvalidInput("bad_role", _("The role must be “operator” or “admin”."))
     if Operator.objects.filter(username=username).exists():
         raise PrepaidError("operator_exists", _("Operator %(name)s already exists."), name=username)
-    operator = Operator(username=username, role=role, is_staff=role == Role.ADMIN)
+    operator = Operator(
+        username=username, role=role, is_staff=role == Role.ADMIN, must_change_password=True
+    )
     _validate_password(password, operator)
     operator.set_password(password)
     operator.save()
@@ -166,19 +176,24 @@ def add_operator(actor: Operator, username: str, role: str, password: str) -> Op
 
 @transaction.atomic
 def change_password(actor: Operator, username: str, new_password: str) -> Operator:
-    """An operator changes their own password; an admin may set anyone's."""
+    """An operator changes their own password; an admin may set anyone's, which that operator
+    must then change at first use. One's own new password must differ from the current one
+    (else a required change would change nothing)."""
     operator = Operator.objects.select_for_update().filter(username=username).first()
     if operator is None:
         raise InvalidInput(
             "unknown_operator", _("There is no operator named %(name)s."), name=username
         )
-    if actor.pk != operator.pk:
+    own = actor.pk == operator.pk
+    if not own:
         require_password_changed(actor)
         require_admin(actor)
     _validate_password(new_password, operator)
+    if own and operator.check_password(new_password):
+        raise InvalidInput("weak_password", _("The new password must differ from the current one."))
     before = _snapshot(operator)
     operator.set_password(new_password)
-    operator.must_change_password = False
+    operator.must_change_password = not own
     operator.failed_logins = 0
     operator.locked_until = None
     operator.save()

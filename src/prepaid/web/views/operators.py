@@ -1,4 +1,6 @@
-"""Operator management (admin): add operators, set a password, disable."""
+"""Operator management (admin): add operators, set a password, disable.
+
+A password set here for someone else must be changed by that operator at first login."""
 
 from __future__ import annotations
 
@@ -29,7 +31,11 @@ def operator_list(request: HttpRequest) -> HttpResponse:
             raise_if_forbidden(exc)
             form.add_service_error(exc)
         else:
-            messages.success(request, _("Operator %(name)s added.") % {"name": operator.username})
+            messages.success(
+                request,
+                _("Operator %(name)s added: they must change the password at first use.")
+                % {"name": operator.username},
+            )
             return redirect("web:operators")
     return page(
         request, "operators/list.html", {"form": form, "operators": operators.list_operators()}
@@ -41,12 +47,16 @@ def operator_password(request: HttpRequest, username: str) -> HttpResponse:
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            operators.change_password(request.user, username, form.cleaned_data["new"])
+            operator = operators.change_password(request.user, username, form.cleaned_data["new"])
         except PrepaidError as exc:
             raise_if_forbidden(exc)
             form.add_service_error(exc)
         else:
-            messages.success(request, _("Password of %(name)s changed.") % {"name": username})
+            if operator.must_change_password:
+                done = _("Password of %(name)s set: they must change it at first use.")
+            else:
+                done = _("Password of %(name)s changed.")
+            messages.success(request, done % {"name": username})
             return redirect("web:operators")
     return page(request, "operators/password.html", {"form": form, "username": username})
 

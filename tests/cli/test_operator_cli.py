@@ -1,0 +1,120 @@
+"""``prepaid operator add|passwd|list`` (DESIGN §8): a password set for someone else is changed
+by them first."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prepaid.home import DataHome
+
+PASSWORD = "Boss-admin-pw1"
+
+pytestmark = pytest.mark.django_db
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(
+        self,
+        *argv: str,
+        status: int = 0,
+        stdin: str = "",
+        json_output: bool = True,
+        lang: str = "zh-hans",
+        operator: str = "boss",
+        password: str = PASSWORD,
+    ) -> Any:
+        from django.utils import translation
+
+        from prepaid.cli.main import main
+
+        self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        self.monkeypatch.setenv("PREPAID_OPERATOR", operator)
+        self.monkeypatch.setenv("PREPAID_PASSWORD", password)
+        self.capsys.readouterr()
+        args = [*argv, "--lang", lang] + (["--json"] if json_output else [])
+        try:
+            result = main(args)
+        finally:
+            translation.deactivate()
+        out = self.capsys.readouterr()
+        assert result == status, out
+        return json.loads(out.out) if json_output else out.out
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    from prepaid.operators.models import Operator, Role
+
+    home = tmp_path / "home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    admin = Operator(username="boss", role=Role.ADMIN, is_staff=True)
+    admin.set_password(PASSWORD)
+    admin.save()
+    return Cli(capsys, monkeypatch)
+
+
+def _audits(action: str) -> int:
+    from prepaid.audit.models import AuditEntry
+
+    return AuditEntry.objects.filter(action=action).count()
+
+
+GIVEN = {"operator": "clerk", "password": "Given-pw-1"}  # the administrator's password
+CLERK = {"operator": "clerk", "password": "Clerk-own-1"}  # the clerk's own
+
+
+def _clerk(cli: Cli) -> None:
+    """The administrator adds ``clerk``, who changes the given password to their own."""
+    cli("operator", "add", "clerk", stdin="Given-pw-1\n")
+    cli("operator", "passwd", "clerk", stdin="Clerk-own-1\n", **GIVEN)
+
+
+def test_a_new_operator_changes_the_administrators_password_first(cli: Cli) -> None:
+    added = cli("operator", "add", "clerk", stdin="Given-pw-1\n")
+    assert (added["name"], added["must_change_password"]) == ("clerk", True)
+    said = cli("operator", "add", "clerk2", stdin="Given-pw-2\n", json_output=False)
+    assert said == "操作员 clerk2 已添加，首次使用时须修改密码。\n"
+    refused = cli("account", "list", status=1, **GIVEN)
+    assert refused["error"] == "password_change_required"
+    same = cli("operator", "passwd", "clerk", status=2, stdin="Given-pw-1\n", **GIVEN)
+    assert (same["error"], same["message"]) == ("weak_password", "新密码不能与当前密码相同。")
+    changed = cli("operator", "passwd", "clerk", stdin="Clerk-own-1\n", **GIVEN)
+    assert changed["must_change_password"] is False
+    assert cli("account", "list", **CLERK) == []
+
+
+def test_a_password_the_administrator_resets_is_changed_again(cli: Cli) -> None:
+    _clerk(cli)
+    said = cli("operator", "passwd", "clerk", stdin="Reset-pw-1\n", json_output=False)
+    assert said == "操作员 clerk 的密码已设置，首次使用时须修改密码。\n"
+    refused = cli("account", "list", status=1, operator="clerk", password="Reset-pw-1")
+    assert refused["error"] == "password_change_required"
+    own = cli("operator", "passwd", "boss", stdin="Boss-own-pw2\n", json_output=False)
+    assert own == "操作员 boss 的密码已修改。\n"
+    listed = cli("operator", "list", password="Boss-own-pw2")
+    assert {o["name"]: o["must_change_password"] for o in listed} == {
+        "boss": False,
+        "clerk": True,
+    }
+
+
+def test_the_list_says_who_must_still_change_the_password(cli: Cli) -> None:
+    cli("operator", "add", "clerk", stdin="Given-pw-1\n")
+    cli("operator", "add", "cashier", stdin="Given-pw-2\n")
+    cli("operator", "disable", "cashier")
+    lines = cli("operator", "list", json_output=False).splitlines()
+    rows = {line.split()[0]: line.split()[-1] for line in lines}
+    assert rows == {"boss": "正常", "cashier": "已停用，须修改密码", "clerk": "正常，须修改密码"}
+    english = cli("operator", "list", json_output=False, lang="en")
+    assert "active, must change password" in english
