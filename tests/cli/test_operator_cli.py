@@ -1,5 +1,5 @@
-"""``prepaid operator add|passwd|list`` (DESIGN §8): a password set for someone else is changed
-by them first."""
+"""``prepaid operator add|passwd|list|disable|enable`` (DESIGN §8): a password set for someone
+else is changed by them first; a disabled operator is enabled again."""
 
 from __future__ import annotations
 
@@ -118,3 +118,34 @@ def test_the_list_says_who_must_still_change_the_password(cli: Cli) -> None:
     assert rows == {"boss": "正常", "cashier": "已停用，须修改密码", "clerk": "正常，须修改密码"}
     english = cli("operator", "list", json_output=False, lang="en")
     assert "active, must change password" in english
+
+
+def test_disable_then_enable_again_each_audited_once(cli: Cli) -> None:
+    _clerk(cli)
+    disabled = cli("operator", "disable", "clerk")
+    assert (disabled["active"], disabled["changed"]) == (False, True)
+    again = cli("operator", "disable", "clerk", json_output=False)
+    assert again == "操作员 clerk 已是停用状态，未作更改。\n"
+    assert _audits("operator.disable") == 1
+    assert cli("account", "list", status=1, **CLERK)["error"] == "auth_failed"
+
+    said = cli("operator", "enable", "clerk", json_output=False)
+    assert said == "操作员 clerk 已启用。\n"
+    enabled = cli("operator", "enable", "clerk")
+    assert (enabled["name"], enabled["active"], enabled["changed"]) == ("clerk", True, False)
+    assert _audits("operator.enable") == 1
+    assert cli("account", "list", **CLERK) == []
+    english = cli("operator", "enable", "clerk", json_output=False, lang="en")
+    assert english == "Operator clerk is already enabled: nothing changed.\n"
+
+
+def test_enable_refusals(cli: Cli) -> None:
+    _clerk(cli)
+    cli("operator", "add", "cashier", stdin="Given-pw-2\n")
+    cli("operator", "disable", "cashier")
+    denied = cli("operator", "enable", "cashier", status=1, **CLERK)
+    assert denied["error"] == "permission_denied"
+    unknown = cli("operator", "enable", "nobody", status=2)
+    assert unknown == {"error": "unknown_operator", "message": "没有名为 nobody 的操作员。"}
+    assert cli("operator", "enable", status=2)["error"] == "usage"
+    assert _audits("operator.enable") == 0

@@ -154,3 +154,34 @@ def test_a_password_an_administrator_resets_must_be_changed_again(admin, clerk):
     assert not services.change_password(clerk, "clerk", "Clerk-own-44").must_change_password
     # an administrator's own password is the administrator's choice
     assert not services.change_password(admin, "admin", "Admin-own-55").must_change_password
+
+
+def test_a_disabled_operator_is_enabled_again_with_the_same_password(admin, clerk):
+    operator, changed = services.disable_operator(admin, "clerk")
+    assert changed and not operator.is_active
+    assert _code(services.authenticate, "clerk", "s3cret-clerk") == "auth_failed"
+    operator, changed = services.enable_operator(admin, "clerk")
+    assert changed and operator.is_active
+    entry = AuditEntry.objects.get(action="operator.enable")
+    assert entry.object_id == str(clerk.pk) and entry.operator_id == admin.pk
+    assert (entry.before["is_active"], entry.after["is_active"]) == (False, True)
+    assert services.authenticate_cli("clerk", "s3cret-clerk").pk == clerk.pk
+
+
+def test_disabling_or_enabling_twice_changes_and_audits_nothing(admin, clerk):
+    before = AuditEntry.objects.count()
+    assert services.enable_operator(admin, "clerk") == (clerk, False)
+    assert AuditEntry.objects.count() == before
+    services.disable_operator(admin, "clerk")
+    before = AuditEntry.objects.count()
+    operator, changed = services.disable_operator(admin, "clerk")
+    assert not changed and not operator.is_active
+    assert AuditEntry.objects.count() == before
+
+
+def test_only_admins_enable_and_only_known_operators(admin, clerk):
+    services.disable_operator(admin, "clerk")
+    assert _code(services.enable_operator, clerk, "clerk") == "permission_denied"
+    assert _code(services.enable_operator, admin, "nobody") == "unknown_operator"
+    assert _code(services.disable_operator, admin, "nobody") == "unknown_operator"
+    assert not Operator.objects.get(pk=clerk.pk).is_active

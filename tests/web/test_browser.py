@@ -543,6 +543,14 @@ def test_11_queries_operators_and_permissions(admin: Operator, browser: Any, ser
         clerk.context.close()
     admin.go("/operators/")
     admin.expect('[data-operator="clerk1"] .badge.text-bg-info').to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click('[data-operator="clerk1"] button.btn-outline-danger')  # 停用
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click('[data-operator="clerk1"] [data-testid=enable-operator]')  # 启用
+    admin.expect("[data-message=success]").to_contain_text("clerk1")
+    admin.expect('[data-operator="clerk1"] .badge.text-bg-success').to_be_visible()
     assert admin.errors == []
 
 

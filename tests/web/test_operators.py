@@ -1,10 +1,11 @@
-"""Operator management (admin): add, set a password, disable."""
+"""Operator management (admin): add, set a password, disable and enable again."""
 
 from __future__ import annotations
 
 import pytest
 from web_helpers import codes, field_errors, html, tr
 
+from prepaid.audit.models import AuditEntry
 from prepaid.operators.models import Operator
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,47 @@ def test_admins_own_password_set_on_the_operators_page_is_not_to_be_changed(admi
     admin_client.post("/operators/admin/password/", {"new": "Own-new-88", "repeat": "Own-new-88"})
     admin.refresh_from_db()
     assert admin.check_password("Own-new-88") and not admin.must_change_password
+
+
+def test_a_disabled_operator_is_enabled_again(admin_client, clerk):
+    admin_client.post("/operators/clerk/disable/")
+    row = _row(admin_client, "clerk")
+    assert "/operators/clerk/enable/" in row and "/operators/clerk/disable/" not in row
+    assert tr("Enable operator %(name)s again?", name="clerk") in row  # confirmed first
+    response = admin_client.post("/operators/clerk/enable/")
+    assert response["Location"] == "/operators/"
+    clerk.refresh_from_db()
+    assert clerk.is_active
+    assert tr("Operator %(name)s enabled.", name="clerk") in html(admin_client.get("/operators/"))
+    entry = AuditEntry.objects.get(action="operator.enable")
+    assert entry.object_id == str(clerk.pk)
+    row = _row(admin_client, "clerk")
+    assert "/operators/clerk/disable/" in row and "/operators/clerk/enable/" not in row
+    assert admin_client.get("/operators/clerk/enable/").status_code == 405
+
+
+def test_enabling_or_disabling_twice_says_so_and_audits_nothing(admin_client, clerk):
+    before = AuditEntry.objects.count()
+    page = html(admin_client.post("/operators/clerk/enable/", follow=True))
+    assert tr("Operator %(name)s is already enabled: nothing changed.", name="clerk") in page
+    assert 'data-message="info"' in page
+    assert AuditEntry.objects.count() == before
+    admin_client.post("/operators/clerk/disable/")
+    before = AuditEntry.objects.count()
+    page = html(admin_client.post("/operators/clerk/disable/", follow=True))
+    assert tr("Operator %(name)s is already disabled: nothing changed.", name="clerk") in page
+    assert AuditEntry.objects.count() == before
+    unknown = html(admin_client.post("/operators/nobody/enable/", follow=True))
+    assert tr("There is no operator named %(name)s.", name="nobody") in unknown
+
+
+def test_enabling_needs_an_administrator_and_the_csrf_token(clerk_client, clerk, admin):
+    from django.test import Client
+
+    Operator.objects.filter(pk=admin.pk).update(is_active=False)
+    assert clerk_client.post("/operators/admin/enable/").status_code == 403
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(Operator.objects.create(username="boss", role="admin", is_staff=True))
+    assert browser.post("/operators/admin/enable/").status_code == 403
+    assert not Operator.objects.get(pk=admin.pk).is_active
+    assert not AuditEntry.objects.filter(action="operator.enable").exists()

@@ -37,6 +37,7 @@ ADMIN_POSTS = {
         "repeat": "Str0ng-pass!",
     },
     "/operators/admin/disable/": {},
+    "/operators/admin/enable/": {},
     "/vending/meter-change/": {"action": "write", "remaining": "1", "key": "k-mc"},
 }
 

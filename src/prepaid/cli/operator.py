@@ -1,4 +1,4 @@
-"""``prepaid operator add|passwd|list|disable``. Passwords come from stdin, never
+"""``prepaid operator add|passwd|list|disable|enable``. Passwords come from stdin, never
 arguments. A password set for someone else (``add``, ``passwd`` of another operator) must be
 changed by that operator with ``prepaid operator passwd`` before anything else."""
 
@@ -35,6 +35,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     disable = sub.add_parser("disable", parents=[common], help="disable an operator (admin)")
     disable.add_argument("name")
     disable.set_defaults(handler=handle_disable)
+    enable = sub.add_parser("enable", parents=[common], help="enable a disabled operator (admin)")
+    enable.add_argument("name")
+    enable.set_defaults(handler=handle_enable)
 
 
 def read_new_password(ctx: Any) -> str:
@@ -51,13 +54,14 @@ def read_new_password(ctx: Any) -> str:
     return password
 
 
-def _operator_json(operator: Any) -> dict[str, Any]:
+def _operator_json(operator: Any, **more: Any) -> dict[str, Any]:
     return {
         "id": operator.pk,
         "name": operator.username,
         "role": operator.role,
         "active": operator.is_active,
         "must_change_password": operator.must_change_password,
+        **more,
     }
 
 
@@ -109,6 +113,22 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 def handle_disable(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.operators.services import disable_operator
 
-    operator = disable_operator(ctx.operator, args.name)
-    ctx.say(ctx.gettext("Operator %(name)s disabled.") % {"name": operator.username})
-    return _operator_json(operator)
+    operator, changed = disable_operator(ctx.operator, args.name)
+    if changed:
+        message = _("Operator %(name)s disabled.")
+    else:
+        message = _("Operator %(name)s is already disabled: nothing changed.")
+    ctx.say(ctx.gettext(message) % {"name": operator.username})
+    return _operator_json(operator, changed=changed)
+
+
+def handle_enable(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.operators.services import enable_operator
+
+    operator, changed = enable_operator(ctx.operator, args.name)
+    if changed:
+        message = _("Operator %(name)s enabled.")
+    else:
+        message = _("Operator %(name)s is already enabled: nothing changed.")
+    ctx.say(ctx.gettext(message) % {"name": operator.username})
+    return _operator_json(operator, changed=changed)

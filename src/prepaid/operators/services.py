@@ -1,4 +1,4 @@
-"""Operators: log in (with throttling), add, change passwords, disable; role checks.
+"""Operators: log in (with throttling), add, change passwords, disable and enable; role checks.
 
 A password someone else chose is known to that someone: the default ``1111`` of a fresh
 install, the first password an administrator gives a new operator, a password an
@@ -201,21 +201,44 @@ def change_password(actor: Operator, username: str, new_password: str) -> Operat
     return operator
 
 
-@transaction.atomic
-def disable_operator(actor: Operator, username: str) -> Operator:
+def _operator_to_switch(actor: Operator, username: str) -> Operator:
     require_admin(actor)
     operator = Operator.objects.select_for_update().filter(username=username).first()
     if operator is None:
         raise InvalidInput(
             "unknown_operator", _("There is no operator named %(name)s."), name=username
         )
+    return operator
+
+
+def _set_active(actor: Operator, operator: Operator, active: bool) -> bool:
+    """Whether anything changed: an operator already so is left alone, and not audited."""
+    if operator.is_active == active:
+        return False
+    before = _snapshot(operator)
+    operator.is_active = active
+    operator.save(update_fields=["is_active"])
+    action = "operator.enable" if active else "operator.disable"
+    log_action(actor, action, operator, before=before, after=_snapshot(operator))
+    return True
+
+
+@transaction.atomic
+def disable_operator(actor: Operator, username: str) -> tuple[Operator, bool]:
+    """Disable an operator (who can no longer log in). Returns (operator, changed): disabling
+    one already disabled changes nothing."""
+    operator = _operator_to_switch(actor, username)
     if operator.pk == actor.pk:
         raise PrepaidError("cannot_disable_self", _("You cannot disable yourself."))
-    before = _snapshot(operator)
-    operator.is_active = False
-    operator.save(update_fields=["is_active"])
-    log_action(actor, "operator.disable", operator, before=before, after=_snapshot(operator))
-    return operator
+    return operator, _set_active(actor, operator, False)
+
+
+@transaction.atomic
+def enable_operator(actor: Operator, username: str) -> tuple[Operator, bool]:
+    """Enable a disabled operator again, with the password they had. Returns (operator,
+    changed): enabling one already enabled changes nothing."""
+    operator = _operator_to_switch(actor, username)
+    return operator, _set_active(actor, operator, True)
 
 
 LANGUAGES = ("zh-hans", "en")

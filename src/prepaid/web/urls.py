@@ -70,4 +70,5 @@ urlpatterns = [
         "operators/<str:username>/password/", operators.operator_password, name="operator_password"
     ),
     path("operators/<str:username>/disable/", operators.operator_disable, name="operator_disable"),
+    path("operators/<str:username>/enable/", operators.operator_enable, name="operator_enable"),
 ]

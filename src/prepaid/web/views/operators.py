@@ -1,4 +1,4 @@
-"""Operator management (admin): add operators, set a password, disable.
+"""Operator management (admin): add operators, set a password, disable and enable.
 
 A password set here for someone else must be changed by that operator at first login."""
 
@@ -65,9 +65,33 @@ def operator_password(request: HttpRequest, username: str) -> HttpResponse:
 @admin_required
 def operator_disable(request: HttpRequest, username: str) -> HttpResponse:
     try:
-        operators.disable_operator(request.user, username)
+        _operator, changed = operators.disable_operator(request.user, username)
     except PrepaidError as exc:
         messages.error(request, refusal(exc)["message"])
     else:
-        messages.success(request, _("Operator %(name)s disabled.") % {"name": username})
+        if changed:
+            messages.success(request, _("Operator %(name)s disabled.") % {"name": username})
+        else:
+            messages.info(
+                request,
+                _("Operator %(name)s is already disabled: nothing changed.") % {"name": username},
+            )
+    return redirect("web:operators")
+
+
+@require_POST
+@admin_required
+def operator_enable(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        _operator, changed = operators.enable_operator(request.user, username)
+    except PrepaidError as exc:
+        messages.error(request, refusal(exc)["message"])
+    else:
+        if changed:
+            messages.success(request, _("Operator %(name)s enabled.") % {"name": username})
+        else:
+            messages.info(
+                request,
+                _("Operator %(name)s is already enabled: nothing changed.") % {"name": username},
+            )
     return redirect("web:operators")
