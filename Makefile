@@ -8,6 +8,11 @@ PREPAID_HOME ?= $(CURDIR)/prepaid-data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PREPAID_HOME
+# pip runs only when needed: a stamp in the virtualenv, newer than pyproject.toml (the
+# dependencies and the extras), says the install is done. The package is installed editable,
+# so changes to the sources need no reinstall. A new virtualenv has no stamps.
+INSTALLED := $(VENV)/.installed
+INSTALLED_TEST := $(VENV)/.installed-test
 
 .PHONY: install install-test system-deps run test lint typecheck bench clean
 
@@ -21,8 +26,11 @@ $(BIN)/python:
 		$(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
 run: install
 	$(BIN)/prepaid init
@@ -33,8 +41,12 @@ run: install
 system-deps:
 	@bash scripts/system-deps.sh
 
-install-test: $(BIN)/python system-deps
+# The Debian packages are checked every time (quickly, without the network when present).
+install-test: system-deps $(INSTALLED_TEST)
+
+$(INSTALLED_TEST): pyproject.toml | $(BIN)/python system-deps
 	$(BIN)/python -m pip install --quiet -e '.[test,pcsc,postgres]'
+	touch $@ $(INSTALLED)
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
@@ -59,4 +71,5 @@ bench: install-test
 	$(BIN)/python bench/web.py
 
 clean:
+	rm -f $(INSTALLED) $(INSTALLED_TEST)
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
