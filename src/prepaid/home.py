@@ -16,8 +16,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prepaid.core.errors import InvalidInput, _
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SECRETS_FILE = "secrets.json"
 DATABASE_FILE = "prepaid.sqlite3"
@@ -95,7 +99,8 @@ class DataHome:
 
     @property
     def serving_lock(self) -> Path:
-        """Held (shared) by every ``prepaid serve`` on this directory while it runs."""
+        """Held shared by every ``prepaid serve`` and every command on the database while it
+        runs on this directory, exclusively by ``prepaid restore`` (:func:`share_home`)."""
         return self.root / ".serving.lock"
 
     def exists(self) -> bool:
@@ -131,6 +136,27 @@ class DataHome:
     def load_secrets(self) -> SiteSecrets:
         self.require()
         return SiteSecrets.from_json(self.secrets_file.read_text(encoding="utf-8"))
+
+
+def share_home(home: DataHome, waiting: Callable[[], object] | None = None) -> int | None:
+    """Take the data directory's lock (``.serving.lock``) shared, as every ``prepaid serve``
+    and every command on the database does while it runs: ``prepaid restore`` takes it alone,
+    so it is refused while any of them runs, and they wait while a restore runs (``waiting``
+    is called first). Returns the lock's descriptor (closing it, in every process that has
+    it, releases the lock), or None without a data directory (``prepaid init`` makes it)."""
+    import fcntl  # loaded already with Django: subprocess imports it
+
+    try:
+        fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # no data directory yet, or one this user cannot write
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if waiting is not None:
+            waiting()
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -75,36 +75,29 @@ def require_free_port(host: str, port: int) -> None:
                 ) from exc
 
 
-_serving: list[int] = []  # the open lock file of this server: held until the process ends
-
-
-def hold_serving_lock(home: DataHome) -> None:
-    """Mark the data directory as served (a shared ``flock``, inherited by the workers and
-    released by the system when the server ends, however it ends)."""
-    fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    _serving.append(fd)
-
-
-def require_not_served(home: DataHome) -> None:
-    """Refuse while a ``prepaid serve`` runs on this data directory."""
+def hold_home_alone(home: DataHome) -> int | None:
+    """Take the data directory's lock exclusively, for a restore: refused while a ``prepaid
+    serve`` or a command runs on it (each holds it shared, :func:`prepaid.home.share_home`),
+    and held until the descriptor returned is closed, so that none starts meanwhile. None
+    without a data directory (nothing runs on it)."""
     try:
-        fd = os.open(home.serving_lock, os.O_RDWR)
+        fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
     except FileNotFoundError:
-        return
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
+        os.close(fd)
         raise PrepaidError(
             "server_running",
             _(
-                "A web server (prepaid serve) is running on the data directory %(path)s: "
-                "stop it, and every other station, before restoring."
+                "Prepaid is running on the data directory %(path)s: a web server (prepaid "
+                "serve) or a command (a report, a sale, the demo…). Stop it, and every other "
+                "station, before restoring."
             ),
             path=str(home.root),
         ) from exc
-    finally:
-        os.close(fd)
+    return fd
 
 
 def application() -> Any:

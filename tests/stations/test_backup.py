@@ -7,6 +7,7 @@ row edited afterwards is detected.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import resource
@@ -18,7 +19,7 @@ import time
 import uuid
 
 import pytest
-from station_kit import HERE, Site, database_url_for, open_customer
+from station_kit import HERE, PREPAID, Site, database_url_for, open_customer
 
 from prepaid.backup import MAGIC
 
@@ -198,6 +199,51 @@ def test_restore_while_the_web_server_serves_this_directory_is_refused(request, 
     assert back["audit_ok"] and back["audit_matches_backup"]
 
 
+def _locked(lock_file) -> bool:
+    """Whether some process holds the data directory's lock."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_restore_while_a_command_runs_on_this_directory_is_refused(request, tmp_path):
+    """A command on the database (here a backup waiting for its passphrase) holds the data
+    directory's lock as the web server does: the restore is refused while it runs, the site
+    untouched, and the command goes on undisturbed."""
+    site = fresh_site(request, tmp_path / "busy")
+    site.init()
+    file = tmp_path / "busy.backup"
+    site.json("backup", str(file), env=WITH_PASSPHRASE)
+    later = site.json("user", "register", "--name", "赵六")["user_number"]
+    command = subprocess.Popen(
+        [str(PREPAID), "backup", str(tmp_path / "second.backup"), "--json"],
+        env=site.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _locked(site.home / ".serving.lock"):
+            assert command.poll() is None and time.monotonic() < deadline, command.communicate()
+            time.sleep(0.1)
+        refused = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE, status=1)
+        assert refused["error"] == "server_running", refused
+        assert str(site.home) in refused["message"] and "command" in refused["message"]
+        assert site.json("user", "show", later)["name"] == "赵六"
+    finally:
+        out, err = command.communicate(PASSPHRASE + "\n", timeout=120)
+    assert command.returncode == 0, out + err
+    back = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE)
+    assert back["audit_ok"] and back["audit_matches_backup"]
+
+
 def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_path):
     _site, file = backed_up
     restored = fresh_site(request, tmp_path / "elsewhere")
@@ -215,6 +261,8 @@ def test_restore_over_a_site_in_use_needs_force(backed_up):
     later = site.json("user", "register", "--name", "赵六")["user_number"]
     refused = site.json("restore", str(file), env=WITH_PASSPHRASE, status=1)
     assert refused["error"] == "restore_would_overwrite"
+    if site.database_url:  # the other stations are other computers: the refusal says so
+        assert "every station" in refused["message"], refused
     assert site.json("user", "show", later)["user_number"] == later
     site.json("restore", str(file), "--force", env=WITH_PASSPHRASE)
     assert site.json("user", "show", later, status=2)["error"] == "unknown_customer"

@@ -305,6 +305,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         from django.db.backends.signals import connection_created
 
         connection_created.connect(_note_connection, dispatch_uid="prepaid.cli.connected")
+    lock = _share_home(ctx, args)
     try:
         document = args.handler(ctx, args)
     except PrepaidError as exc:
@@ -329,8 +330,28 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
             "half-written; read the card again or run “prepaid reconcile”."
         ) % {"reason": _reason(reason, ctx.gettext)}
         return _fail(ctx.json_output, "database_error", message, 1)
+    finally:
+        if lock is not None:
+            os.close(lock)
     ctx.emit(document)
     return 0
+
+
+def _share_home(ctx: Any, args: argparse.Namespace) -> int | None:
+    """A command on the database holds the data directory's lock shared while it runs, as
+    ``prepaid serve`` does, so that ``prepaid restore`` (which takes it alone) is refused
+    meanwhile; the card store and meter commands need no database and take none."""
+    if not getattr(args, "needs_django", True) or getattr(args, "home_alone", False):
+        return None
+    from prepaid.home import share_home
+
+    def waiting() -> None:
+        message = ctx.gettext(
+            "A restore is running on the data directory %(path)s: waiting for it to finish."
+        ) % {"path": ctx.home.root}
+        sys.stderr.write(f"prepaid: {message}\n")
+
+    return share_home(ctx.home, waiting)
 
 
 def _reason(text: str, gettext: Any) -> str:

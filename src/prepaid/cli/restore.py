@@ -8,6 +8,7 @@ Stop every station of the site first. Afterwards the audit chain is verified.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,8 +21,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "restore", parents=[common], help="restore a backup (admin; --force to overwrite a site)"
     )
     p.add_argument("file", help="backup file made by “prepaid backup”")
-    p.add_argument("--force", action="store_true", help="overwrite a site in use")
-    p.set_defaults(handler=handle)
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a site in use (stop every station first)"
+    )
+    # takes the data directory's lock alone itself, instead of shared as other commands do
+    p.set_defaults(handler=handle, home_alone=True)
 
 
 def _check_overwrite(ctx: Any, force: bool) -> str:
@@ -32,26 +36,46 @@ def _check_overwrite(ctx: Any, force: bool) -> str:
     if not (ctx.home.exists() or database_in_use()):
         return "system"
     if not force:
-        raise PrepaidError(
-            "restore_would_overwrite",
-            _(
-                "This site already has data; restoring replaces all of it. Use "
-                "--force to overwrite it."
-            ),
-        )
+        raise _would_overwrite()
     require_admin(ctx.operator)
     return str(ctx.operator.username)
 
 
+def _would_overwrite() -> PrepaidError:
+    from django.db import connection
+
+    if connection.vendor == "sqlite":  # this data directory's: its commands are noticed
+        message = _(
+            "This site already has data; restoring replaces all of it. Use --force to overwrite it."
+        )
+    else:  # the other stations are other computers: this one cannot tell whether they run
+        message = _(
+            "This site's database already has data; restoring replaces all of it, for every "
+            "station that uses it. Stop prepaid (the web server and any command) on every "
+            "station of this database first: this station cannot see whether the others are "
+            "running. Then use --force to overwrite it."
+        )
+    return PrepaidError("restore_would_overwrite", message)
+
+
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.server import hold_home_alone
+
+    lock = hold_home_alone(ctx.home)
+    try:
+        return _restore(ctx, args)
+    finally:
+        if lock is not None:
+            os.close(lock)  # commands waiting for the restore go on
+
+
+def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import transaction
 
     from prepaid.audit.services import log_action
     from prepaid.backup import read_backup, restore_backup
     from prepaid.cli.backup import read_passphrase
-    from prepaid.server import require_not_served
 
-    require_not_served(ctx.home)
     actor = _check_overwrite(ctx, args.force)
     path = Path(args.file).resolve()
     backup = read_backup(path, read_passphrase(ctx, confirm=False))

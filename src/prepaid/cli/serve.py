@@ -1,4 +1,8 @@
-"""``prepaid serve``: the operator web UI (a threaded WSGI server for one station)."""
+"""``prepaid serve``: the operator web UI (a threaded WSGI server for one station).
+
+Like every command on the database it holds the data directory's lock shared while it runs
+(taken by ``prepaid.cli.main``, inherited by the workers): ``prepaid restore`` is refused
+meanwhile."""
 
 from __future__ import annotations
 
@@ -14,9 +18,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> None:
-    from prepaid.server import hold_serving_lock, require_free_port, serve
+    from prepaid.server import require_free_port, serve
 
     ctx.home.require()
     require_free_port(args.host, args.port)
-    hold_serving_lock(ctx.home)
     serve(args.host, args.port)

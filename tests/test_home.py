@@ -1,0 +1,65 @@
+"""The data directory's lock: every command on the database and every server hold it shared,
+a restore alone (``prepaid.home.share_home``, ``prepaid.server.hold_home_alone``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from prepaid.core.errors import PrepaidError
+from prepaid.home import DataHome, share_home
+from prepaid.server import hold_home_alone
+
+
+@pytest.fixture
+def home(tmp_path) -> DataHome:
+    home = DataHome(tmp_path / "home")
+    home.create_dirs()
+    return home
+
+
+def test_a_restore_is_refused_while_a_command_holds_the_directory(home):
+    command = share_home(home)
+    assert command is not None
+    with pytest.raises(PrepaidError) as refused:
+        hold_home_alone(home)
+    assert refused.value.code == "server_running"
+    assert str(home.root) in refused.value.message
+    os.close(command)  # the command has finished
+    restore = hold_home_alone(home)
+    assert restore is not None
+    os.close(restore)
+
+
+def test_commands_share_the_directory(home):
+    one, two = share_home(home), share_home(home)
+    assert one is not None and two is not None
+    os.close(one)
+    with pytest.raises(PrepaidError):
+        hold_home_alone(home)
+    os.close(two)
+
+
+def test_a_command_started_during_a_restore_says_it_waits_and_runs_after_it(home):
+    restore = hold_home_alone(home)
+    assert restore is not None
+    told = threading.Event()
+    held: list[int | None] = []
+    command = threading.Thread(target=lambda: held.append(share_home(home, told.set)))
+    command.start()
+    assert told.wait(timeout=30)
+    assert command.is_alive() and held == []  # still waiting
+    os.close(restore)
+    command.join(timeout=30)
+    assert held and held[0] is not None
+    with pytest.raises(PrepaidError):
+        hold_home_alone(home)
+    os.close(held[0])
+
+
+def test_no_data_directory_no_lock(tmp_path):
+    home = DataHome(tmp_path / "none")
+    assert share_home(home) is None and hold_home_alone(home) is None
+    assert not home.root.exists()
