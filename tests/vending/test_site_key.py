@@ -43,6 +43,7 @@ def test_a_station_with_another_card_key_is_refused_before_touching_the_card(off
         with pytest.raises(PrepaidError) as refused:
             use()
         assert refused.value.code == "wrong_site_secrets"
+        assert "backup" in refused.value.message  # the way back: the site's file, or its backup
         assert office.store.path("u1").read_bytes() == card  # not "restored" under its key
     assert Purchase.objects.count() == 1
     assert vending.read_user_card(office.station).card.slot(1).serial == 1

@@ -28,9 +28,11 @@ def wrong_site_secrets() -> PrepaidError:
         "wrong_site_secrets",
         _(
             "This station's secrets.json holds another card key than the site of this "
-            "database: the cards it read it would take for forged and rewrite, destroying "
-            "them. Nothing was done. Copy secrets.json from the first station (mode 0600) "
-            "into this station's data directory, then start it again."
+            "database (it is another office's, or was made anew, or the database was "
+            "restored from another site's backup): the cards it read it would take for forged "
+            "and rewrite, destroying them. Nothing was done. Put the site's secrets.json "
+            "(mode 0600) in this station's data directory, from another station of the site "
+            "or from the site's backup (docs/backup.md), then start it again."
         ),
     )
 

@@ -88,14 +88,33 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
             object_id="restore",
             after={"file": str(path), "created_at": backup.manifest["created_at"]},
         )
+    created = _office_time(backup.manifest["created_at"])
     ctx.say(
         ctx.gettext(
             "Restored the backup of %(created)s: %(entries)s audit entries, chain intact: %(ok)s."
         )
         % {
-            "created": backup.manifest["created_at"],
+            "created": created,
             "entries": result["audit_entries"],
             "ok": ctx.gettext("Yes") if result["audit_ok"] else ctx.gettext("No"),
         }
     )
+    ctx.say(
+        ctx.gettext(
+            "The office is back at %(created)s, when the backup was made: what was done since "
+            "(sales, new customers, reissued cards) is not in it. A card written since then is "
+            "refused at its next sale (card_mismatch); docs/backup.md says how to bring such a "
+            "customer back."
+        )
+        % {"created": created}
+    )
     return {"file": str(path), "manifest": backup.manifest, **result}
+
+
+def _office_time(iso: str) -> str:
+    """The backup's time in the office's time zone, to the second."""
+    import datetime
+
+    from django.utils import timezone
+
+    return timezone.localtime(datetime.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")

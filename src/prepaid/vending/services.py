@@ -349,7 +349,10 @@ def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) 
     """The card's slot must hold the office's last purchase: anything else is a stale copy."""
     slot = user_card.card.slot(customer_account.account.sub_meter)
     expected = customer_account.last_serial
-    if (slot.serial if slot else 0) != expected:
+    on_card = slot.serial if slot else 0
+    if on_card > expected:
+        raise card_ahead(expected, on_card)
+    if on_card != expected:
         raise card_mismatch(expected)
 
 
@@ -361,6 +364,22 @@ def card_mismatch(expected: int) -> PrepaidError:
             "old copy. Read the customer's current card."
         ),
         expected=expected,
+    )
+
+
+def card_ahead(expected: int, on_card: int) -> PrepaidError:
+    """The card carries a purchase the office does not know: written after the backup the
+    database was restored from (or a lost card's purchase voided, and the card found)."""
+    return PrepaidError(
+        "card_mismatch",
+        _(
+            "The card carries purchase %(on_card)s, which the office does not know (its last "
+            "is %(expected)s): the card was written after the backup this database was "
+            "restored from, or that purchase was voided as lost. Nothing was done; "
+            "docs/backup.md (After a restore) says how to bring the customer back."
+        ),
+        expected=expected,
+        on_card=on_card,
     )
 
 
