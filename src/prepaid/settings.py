@@ -156,6 +156,9 @@ CSRF_COOKIE_HTTPONLY = True
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# English times on the 24-hour clock (prepaid/formats/en/formats.py); a dotted path, so the
+# module is imported when a page first formats a date in English, not with the settings.
+FORMAT_MODULE_PATH = ["prepaid.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = office_time_zone()

@@ -36,3 +36,18 @@ def test_quantities_and_empty_values():
 def test_money_is_exact_for_large_values():
     with translation.override("en"):
         assert formatting.money("21474836.47") == "¥21,474,836.47"
+
+
+def test_english_times_are_on_the_24_hour_clock_as_chinese_ones():
+    import datetime
+
+    from django.utils import formats
+
+    moment = datetime.datetime(2026, 11, 28, 15, 5)
+    with translation.override("en"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "11/28/2026 15:05"
+        assert formats.date_format(moment, "DATETIME_FORMAT") == "Nov. 28, 2026, 15:05"
+        assert formats.time_format(moment) == "15:05"
+        assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "11/28/2026"
+    with translation.override("zh-hans"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "2026年11月28日 15:05"

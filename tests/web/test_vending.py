@@ -826,3 +826,23 @@ def test_confirming_a_sale_on_an_unswiped_card_says_so_once(clerk_client, office
     said = tr("This card has not been swiped on the meter; swipe it on the meter and try again.")
     assert html(review).count(said) == 1
     assert 'data-testid="confirm"' not in html(review)
+
+
+def test_an_english_receipt_shows_the_time_on_the_24_hour_clock(clerk_client, clerk, office):
+    import datetime
+
+    from django.utils import timezone
+
+    from prepaid.operators.models import Operator
+
+    afternoon = timezone.make_aware(datetime.datetime(2026, 11, 28, 15, 5, 30))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: afternoon)
+        purchase = office.open()
+    Operator.objects.filter(pk=clerk.pk).update(language="en")
+    done = html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    assert "11/28/2026 15:05" in done and "p.m." not in done
+    printed = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
+    receipt = html(clerk_client.get(printed["Location"]))
+    assert '<html lang="en">' in receipt
+    assert "11/28/2026 15:05" in receipt and "p.m." not in receipt
