@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.utils import translation
 
 from prepaid.reports.suspicious import (
     DEFAULT_RULES,
@@ -111,3 +113,93 @@ def test_document_shape(demo):
     assert {"rule", "weight", "period_from", "period_to", "numbers", "message"} <= set(
         first["reasons"][0]
     )
+
+
+# -- the reasons in the operator's language ---------------------------------------------------
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _no_purchase_reason():
+    import datetime
+
+    from prepaid.reports.suspicious import Reason
+
+    return Reason(
+        "no_purchase",
+        3,
+        "自来水",
+        datetime.date(2026, 1, 5),
+        datetime.date(2026, 4, 10),
+        "No purchase for %(days)s days since %(last)s, after %(count)s purchases about "
+        "every %(interval)s days.",
+        {"days": 95, "last": datetime.date(2026, 1, 5), "count": 6, "interval": "30"},
+    )
+
+
+def test_a_chinese_reason_writes_its_dates_and_brackets_as_the_chinese_pages_do():
+    reason = _no_purchase_reason()
+    with translation.override("zh-hans"):
+        text = reason.text()
+    assert text == (
+        "【自来水】自 2026年1月5日 起已 95 天未购买，此前共购买 6 次，平均约每 30 天一次。"
+        "（2026年1月5日 至 2026年4月10日）"
+    )
+    with translation.override("en"):
+        assert reason.text() == (
+            "[自来水] No purchase for 95 days since 2026-01-05, after 6 purchases about every "
+            "30 days. (2026-01-05 – 2026-04-10)"
+        )
+        # the JSON keeps machine-readable dates beside the sentence
+        document = reason.to_json()
+    assert document["numbers"]["last"] == "2026-01-05"
+    assert (document["period_from"], document["period_to"]) == ("2026-01-05", "2026-04-10")
+
+
+def _reason_texts(analysis):
+    return ["\n".join(r.text() for r in s.reasons) for s in analysis.suspects]
+
+
+def test_the_worklist_page_terminal_and_export_say_the_same_chinese_reasons(demo, client, capsys):
+    import csv
+    import io
+    import json
+
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    from prepaid.cli.report import table_lines
+    from prepaid.operators.models import Operator
+    from prepaid.reports.exports import write_csv
+    from prepaid.reports.suspicious import worklist
+
+    as_of = demo.result.as_of
+    with translation.override("zh-hans"):
+        analysis = analyse(as_of)
+        expected = _reason_texts(analysis)
+        table = worklist(analysis, page_size=None)
+        lines = "\n".join(table_lines(worklist(analysis, page_size=None)))
+        buffer = io.StringIO()
+        write_csv(table, buffer, bom=False)
+    assert expected and all("（" in t and "年" in t for t in expected)
+    assert not any(ISO_DATE.search(t) for t in expected)
+    exported = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert [r[7] for r in exported[1:]] == expected
+    assert all("、" in r[6] or "," not in r[6] for r in exported[1:])  # 长期未购买、强制开阀
+    for text in expected:
+        assert text.replace("\n", " | ") in lines
+    clerk = Operator.objects.filter(role="operator").order_by("username").first()
+    client.force_login(clerk)
+    page = client.get(reverse("reports:suspicious"), {"as_of": as_of.isoformat()})
+    html = page.content.decode()
+    first = analysis.suspects[0].reasons[0]
+    with translation.override("zh-hans"):
+        label, text = escape(first.label()), escape(first.text())
+    shown = f"<strong>{label}</strong>（{first.weight}）：{text}"
+    assert shown in html
+    assert not ISO_DATE.search(html.split('data-testid="worklist"')[1])
+    # the JSON document keeps ISO dates for programs, its messages read as the worklist
+    with translation.override("zh-hans"):
+        document = json.loads(json.dumps(analysis_document(analysis)))
+    reason = document["customers"][0]["reasons"][0]
+    assert ISO_DATE.fullmatch(reason["period_from"]) and "年" in reason["message"]

@@ -52,9 +52,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext
 
 from prepaid.accounts.models import Account, Price
 from prepaid.audit.services import log_action
@@ -196,11 +196,19 @@ class Reason:
     period_from: datetime.date
     period_to: datetime.date
     template: str  # English msgid, translated when shown
-    params: dict[str, Any]
+    params: dict[str, Any]  # numbers, names and dates (``datetime.date``)
 
     def text(self) -> str:
-        message = gettext(self.template) % self.params
-        return f"[{self.account}] {message} ({self.period_from} – {self.period_to})"
+        """The reason in the operator's language, dates as that language writes them in a
+        sentence (2026年3月31日 in Chinese, 2026-03-31 in English); the same text on the
+        worklist page, in the terminal and in the exported files."""
+        params = {key: _in_words(value) for key, value in self.params.items()}
+        return REASON_TEXT.text() % {
+            "account": self.account,
+            "message": gettext(self.template) % params,
+            "start": date_text(self.period_from),
+            "end": date_text(self.period_to),
+        }
 
     def label(self) -> str:
         return RULE_LABELS[self.rule].text()
@@ -213,9 +221,30 @@ class Reason:
             "account": self.account,
             "period_from": self.period_from.isoformat(),
             "period_to": self.period_to.isoformat(),
-            "numbers": self.params,
+            "numbers": {key: _in_json(value) for key, value in self.params.items()},
             "message": self.text(),
         }
+
+
+REASON_TEXT = L(
+    gettext_noop("[%(account)s] %(message)s (%(start)s – %(end)s)"),
+    "【%(account)s】%(message)s（%(start)s 至 %(end)s）",
+)
+
+
+def date_text(value: datetime.date) -> str:
+    """A date inside a sentence of a reason, in the active language."""
+    # Translators: a Django date format for dates inside the suspicious-customer reasons;
+    # Chinese writes them as the rest of its pages do (Y年n月j日).
+    return formats.date_format(value, pgettext("date in a sentence", "Y-m-d"))
+
+
+def _in_words(value: Any) -> Any:
+    return date_text(value) if isinstance(value, datetime.date) else value
+
+
+def _in_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 @dataclass
@@ -552,7 +581,7 @@ def _rule_no_purchase(account: _Account, windows: _Windows, label: str) -> None:
         ),
         rules,
         days=days,
-        last=last.isoformat(),
+        last=last,
         count=account.window_count,
         interval=_days(interval),
     )
@@ -596,8 +625,8 @@ def _rule_own_drop(account: _Account, windows: _Windows, label: str, peers: _Pee
         recent=_q(Fraction(account.recent_qty, rules["recent_months"])),
         pct=_pct(adjusted),
         trailing=_q(trailing_average),
-        trailing_from=windows.trailing_start.isoformat(),
-        trailing_to=windows.trailing_end.isoformat(),
+        trailing_from=windows.trailing_start,
+        trailing_to=windows.trailing_end,
         season=_pct(seasonal),
     )
 
@@ -785,7 +814,7 @@ def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[in
                 rules,
                 flag=RULE_LABELS[rule].text(),
                 count=count,
-                since=since.isoformat(),
+                since=since,
             )
 
 
@@ -846,7 +875,7 @@ def worklist(
             "customer": s.name,
             "phone": s.phone,
             "address": s.address,
-            "rules": ", ".join(RULE_LABELS[r].text() for r in s.rules),
+            "rules": pgettext("list separator", ", ").join(RULE_LABELS[r].text() for r in s.rules),
             "reasons": "\n".join(r.text() for r in s.reasons),
             "suspect": s,
         }
