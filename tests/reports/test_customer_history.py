@@ -124,7 +124,9 @@ def test_totals_are_the_ledger_and_the_column_adds_up_to_them(history):
     # From the inputs alone: 3 (corrected opening) + 1 sold, at 45.00, and a 10.00 fee.
     assert money == fen(str(4 * UNIT_PRICE + 10)) == 190_00
     assert credit == 4_00
-    assert table.totals == {"amount": money, "quantity": credit}
+    assert table.totals["amount"] == money
+    # one account (heat): its quantity is a plain number, in its unit
+    assert (table.totals["quantity"].single, table.totals["unit"]) == (credit, "GJ")
     booked = [r for r in rows if r.get("booked")]
     assert sum(r["amount"] for r in booked) == money
     assert sum(r["quantity"] for r in booked if r["event_code"] != "fee") == credit
@@ -194,12 +196,12 @@ def test_export_and_web_page_show_the_same_history(history, client):
     office, _seen = history
     table = services.customer_history(office.customer, page_size=None)
     records = list(csv_records(table))
-    assert records[0][:6] == ["时间", "事件", "账户", "购买序号", "充值量", "金额"]
+    assert records[0][:7] == ["时间", "事件", "账户", "购买序号", "充值量", "单位", "金额"]
     events = [r[1] for r in records[1:-1]]
     assert {"购买", "充值修改", "冲正", "费用", "刷表回读", "开户", "补卡", "换表卡调整"} <= set(
         events
     )
-    assert records[-1][4:6] == ["4.00", "190.00"]
+    assert records[-1][4:7] == ["4.00", "GJ", "190.00"]
     text = io.StringIO()
     csv.writer(text).writerows(records)
     assert "-99.90" in text.getvalue()

@@ -126,7 +126,9 @@ def test_summary_exports_in_english_too(demo):
         "Group",
         "Sales",
         "Reversals",
-        "Quantity",
+        "自来水 quantity (m³)",
+        "电 quantity (kWh)",
+        "天然气 quantity (m³)",
         "Net sales amount",
         "Fees",
         "Amount",
@@ -135,9 +137,9 @@ def test_summary_exports_in_english_too(demo):
     assert len(data) == len(table.rows) + 1
     total = data[-1]
     assert total[0] == "Total"
-    assert Decimal(str(total[7])).quantize(Decimal("0.01")) == fen_to_decimal(demo.record.money_fen)
+    assert Decimal(str(total[9])).quantize(Decimal("0.01")) == fen_to_decimal(demo.record.money_fen)
     records = list(csv.reader(io.StringIO(text.getvalue().lstrip("\ufeff"))))
-    assert sum(Decimal(r[7]) for r in records[1:-1]) == fen_to_decimal(demo.record.money_fen)
+    assert sum(Decimal(r[9]) for r in records[1:-1]) == fen_to_decimal(demo.record.money_fen)
 
 
 def test_suspicious_worklist_export(demo):

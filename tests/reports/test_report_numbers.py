@@ -47,6 +47,30 @@ def _month_of(day):
     return day.replace(day=1)
 
 
+# The unit of each meter type (1 water, 2 electricity, 3 gas, 4 heat), written out here.
+UNITS = {1: "m³", 2: "kWh", 3: "m³", 4: "GJ"}
+
+
+def per_account(rows, measure="quantity_centi"):
+    """Quantities summed per account, never across accounts."""
+    totals: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if row["account_id"] is not None:
+            totals[row["account_id"]] += row[measure]
+    return dict(totals)
+
+
+def parts(by_account):
+    """(account name, unit, quantity) of the accounts with a quantity, in sub-meter order."""
+    from prepaid.accounts.models import Account
+
+    return tuple(
+        (a.name, UNITS[a.meter_type], by_account[a.pk])
+        for a in Account.objects.order_by("sub_meter")
+        if by_account.get(a.pk)
+    )
+
+
 # -- sales detail ---------------------------------------------------------------------------
 
 
@@ -54,10 +78,10 @@ def test_sales_detail_totals_and_pages_match_the_ledger(demo):
     rows = [r for r in ledger() if r["kind"] in MONEY]
     table = services.sales_detail(Filters(), page_size=25)
     assert table.count == len(rows)
-    assert table.totals == {
-        "amount": sum(r["amount_fen"] for r in rows),
-        "quantity": sum(r["quantity_centi"] for r in rows),
-    }
+    assert table.totals["amount"] == sum(r["amount_fen"] for r in rows)
+    # water (m³), electricity (kWh) and gas (m³) are kept apart: no unit for the mixture
+    assert table.totals["quantity"].parts == parts(per_account(rows))
+    assert len(table.totals["quantity"].parts) == 3 and table.totals["unit"] is None
     assert table.totals["amount"] == demo.record.money_fen
     newest = sorted(rows, key=lambda r: (r["time"], r["id"]), reverse=True)
     assert [r["id"] for r in table.rows] == [r["id"] for r in newest[:25]]
@@ -170,21 +194,38 @@ def test_summary_matches_plain_python(demo, period, group):
         )
         totals = expected[key]
         totals["amount"] += row["amount_fen"]
+        if row["kind"] in ("sale", "reversal") or row["account_id"] is not None:
+            totals.setdefault("by_account", defaultdict(int))
+        if row["kind"] in ("sale", "reversal"):
+            totals["by_account"][row["account_id"]] += row["quantity_centi"]
+        elif row["account_id"] is not None:
+            totals["by_account"][row["account_id"]] += 0
         if row["kind"] == "sale":
             totals["count"] += 1
         if row["kind"] == "reversal":
             totals["reversals"] += 1
         if row["kind"] in ("sale", "reversal"):
-            totals["quantity"] += row["quantity_centi"]
             totals["sales"] += row["amount_fen"]
         if row["kind"] == "fee":
             totals["fees"] += row["amount_fen"]
     table = services.sales_summary(Filters(), period=period, group=group)
-    measures = ("count", "reversals", "quantity", "sales", "fees", "amount")
+    measures = ("count", "reversals", "sales", "fees", "amount")
     got = {(row["period"], row["group_key"]): {m: row[m] for m in measures} for row in table.rows}
     assert got == {key: {m: totals.get(m, 0) for m in measures} for key, totals in expected.items()}
+    # one quantity column per account, each of one unit; no column adds accounts together
+    accounts = sorted({a for totals in expected.values() for a in totals.get("by_account", {})})
+    quantity_keys = [c.key for c in table.columns if c.kind == "quantity"]
+    assert sorted(quantity_keys) == sorted(f"quantity_{a}" for a in accounts)
+    for row in table.rows:
+        by_account = expected[(row["period"], row["group_key"])].get("by_account", {})
+        assert {a: row[f"quantity_{a}"] for a in accounts if a in by_account} == by_account
+        assert all(row[f"quantity_{a}"] is None for a in accounts if a not in by_account)
+        assert row["quantity"].parts == parts(by_account)
     assert table.totals["amount"] == demo.record.money_fen
-    assert table.totals["quantity"] == sum(demo.record.quantity_by_account.values())
+    assert {a: table.totals[f"quantity_{a}"] for a in accounts} == {
+        a: demo.record.quantity_by_account.get(a, 0) for a in accounts
+    }
+    assert table.totals["quantity"].parts == parts(demo.record.quantity_by_account)
 
 
 def test_summary_with_filters_and_its_json_document(demo):
@@ -201,9 +242,16 @@ def test_summary_with_filters_and_its_json_document(demo):
     assert table.totals["amount"] == sum(r["amount_fen"] for r in expected)
     document = services.summary_document(table)
     assert document["total"]["amount"] == format_fen(sum(r["amount_fen"] for r in expected))
-    assert document["total"]["quantity"] == format_centi(sum(r["quantity_centi"] for r in expected))
+    quantities = parts(per_account(r for r in expected if r["kind"] != "fee"))
+    assert len(quantities) > 1  # water and electricity, at least
+    assert document["total"]["quantity"] is None  # m³ and kWh: no one number
+    assert document["total"]["quantity_by_account"] == [
+        {"account": name, "unit": unit, "quantity": format_centi(q)} for name, unit, q in quantities
+    ]
     for row in document["rows"]:
         assert set(row) >= {"period", "group", "amount", "quantity", "count"}
+        if len(row["quantity_by_account"]) == 1:
+            assert row["quantity"] == row["quantity_by_account"][0]["quantity"]
         assert row["amount"].count(".") == 1 and len(row["amount"].split(".")[1]) == 2
 
 

@@ -32,6 +32,26 @@ def L(english: str, chinese: str) -> Label:
     return Label(english, chinese)
 
 
+@dataclass(frozen=True)
+class AccountQuantityLabel(Label):
+    """The header of one account's quantity column: 自来水充值量（m³）."""
+
+    account: str = ""
+    unit: str = ""
+
+    def text(self) -> str:
+        return super().text() % {"account": self.account, "unit": self.unit}
+
+
+def account_quantity_label(account: str, unit: str) -> AccountQuantityLabel:
+    return AccountQuantityLabel(
+        gettext_noop("%(account)s quantity (%(unit)s)"),
+        "%(account)s充值量（%(unit)s）",
+        account=account,
+        unit=unit,
+    )
+
+
 # Payment methods, kinds and statuses as shown in reports.
 PAYMENT_LABELS = {
     "cash": L(gettext_noop("Cash"), "现金"),

@@ -17,7 +17,8 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext_noop
 
-from prepaid.accounts.models import Account, Price
+from prepaid.accounts.models import Account, MeterTypeChoice, Price
+from prepaid.accounts.services import METER_UNITS
 from prepaid.cards.models import CardOperation
 from prepaid.core.card.model import MeterStatus
 from prepaid.core.errors import InvalidInput, _
@@ -45,6 +46,7 @@ from prepaid.reports.labels import (
     TOOL_CARD_LABELS,
     L,
     Label,
+    account_quantity_label,
     text_of,
 )
 from prepaid.reports.models import SalesDay, SalesMonth, ShiftSettlement, WriteBackObservation
@@ -166,6 +168,52 @@ def _customer_q(field_name: str, filters: Filters) -> Q:
     return Q(**{f"{field_name}__in": customer_ids(filters.customer)})
 
 
+# -- quantities: one unit per account ----------------------------------------------------------
+
+
+def unit_of(meter_type: int | None) -> str:
+    """The unit of an account's meter type (m³, kWh, GJ); "" without an account."""
+    return METER_UNITS[MeterTypeChoice(meter_type)] if meter_type else ""
+
+
+def account_units() -> dict[int, tuple[str, str]]:
+    """Every account's name and unit, in sub-meter order."""
+    accounts = Account.objects.order_by("sub_meter").values_list("id", "name", "meter_type")
+    return {pk: (name, unit_of(meter_type)) for pk, name, meter_type in accounts}
+
+
+def quantities(
+    by_account: dict[Any, int], accounts: dict[int, tuple[str, str]] | None = None
+) -> t.Quantities:
+    """A quantity total kept apart per account (accounts netting to zero left out): a water
+    and an electricity account are never added into one number."""
+    accounts = account_units() if accounts is None else accounts
+    return t.Quantities(
+        tuple(
+            (name, unit, int(by_account[pk]))
+            for pk, (name, unit) in accounts.items()
+            if by_account.get(pk)
+        )
+    )
+
+
+def _quantity_totals(queryset: QuerySet[Any], account_field: str) -> tuple[int, dict[str, Any]]:
+    """The count of rows and their totals: amount, and quantity per account (with the unit
+    when it is one account's)."""
+    stats = (
+        queryset.order_by()
+        .values(account_field)
+        .annotate(n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen"))
+    )
+    count, amount, by_account = 0, 0, {}
+    for row in stats:
+        count += row["n"]
+        amount += row["amount"] or 0
+        by_account[row[account_field]] = row["quantity"] or 0
+    total = quantities(by_account)
+    return count, {"quantity": total, "unit": total.unit, "amount": amount}
+
+
 def _paged(
     table: Table,
     rows: QuerySet[Any] | list[Any],
@@ -212,6 +260,7 @@ SALES_COLUMNS = [
     Column("price", L(gettext_noop("Price"), "价格类型")),
     Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT),
     Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("unit", L(gettext_noop("Unit"), "单位")),
     Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount_fen"),
     Column("payment", L(gettext_noop("Payment method"), "支付方式"), t.TEXT, "payment_method"),
     Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
@@ -255,6 +304,7 @@ def _sales_row(row: dict[str, Any]) -> dict[str, Any]:
         "price": row["price_name"] or "",
         "serial": row["serial"],
         "quantity": row["quantity_centi"],
+        "unit": unit_of(row["meter_type"]),
         "amount": row["amount_fen"],
         "payment": text_of(PAYMENT_LABELS, row["payment_method"]),
         "operator": row["operator_name"],
@@ -270,20 +320,19 @@ def sales_detail(
     page: int = 1,
     page_size: int | None = t.DEFAULT_PAGE_SIZE,
 ) -> Table:
-    """销售明细: ledger entries (sales, reversals, fees by default) with their totals."""
+    """销售明细: ledger entries (sales, reversals, fees by default) with their totals (the
+    quantity per account: m³ and kWh are not added)."""
     queryset = sales_queryset(filters)
     sort_key, order = t.ordering(SALES_COLUMNS, sort, "-time")
-    stats = queryset.aggregate(
-        n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
-    )
+    count, totals = _quantity_totals(queryset, "account_id")
     rows = queryset.order_by(*order)
     table = Table(
         SALES_TITLE,
         SALES_COLUMNS,
         [],
-        count=stats["n"],
+        count=count,
         sort=sort_key,
-        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        totals=totals,
         filters=filters.describe(),
     )
     return _paged(table, rows, page, page_size, _sales_row, _sales_values)
@@ -303,6 +352,7 @@ def _sales_values(queryset: QuerySet[LedgerEntry]) -> QuerySet[Any]:
         user_number=F("customer__user_number"),
         customer_name=F("customer__name"),
         account_name=F("account__name"),
+        meter_type=F("account__meter_type"),
         price_name=F("price_version__price__name"),
         operator_name=F("operator__username"),
     )
@@ -325,12 +375,25 @@ SUMMARY_COLUMNS = [
     Column("group", L(gettext_noop("Group"), "分组")),
     Column("count", L(gettext_noop("Sales"), "销售笔数"), t.INT),
     Column("reversals", L(gettext_noop("Reversals"), "冲正笔数"), t.INT),
-    Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY),
+    # here come the net quantities, one column per account (see summary_columns)
     # net of reversals (the shift settlement shows sales and reversals apart)
     Column("sales", L(gettext_noop("Net sales amount"), "净销售金额"), t.MONEY),
     Column("fees", L(gettext_noop("Fees"), "费用"), t.MONEY),
     Column("amount", L(gettext_noop("Amount"), "合计金额"), t.MONEY),
 ]
+SUMMARY_MONEY = ("count", "reversals", "sales", "fees", "amount")
+
+
+def summary_columns(accounts: dict[int, tuple[str, str]]) -> list[Column]:
+    """The summary's columns: the net quantity of each account in a column of its own
+    (自来水充值量（m³）, 电充值量（kWh）), so that no cell adds m³ to kWh."""
+    quantity = [
+        Column(f"quantity_{pk}", account_quantity_label(name, unit), t.QUANTITY)
+        for pk, (name, unit) in accounts.items()
+    ]
+    return SUMMARY_COLUMNS[:4] + quantity + SUMMARY_COLUMNS[4:]
+
+
 MONEY_KINDS = (LedgerEntry.Kind.SALE, LedgerEntry.Kind.REVERSAL, LedgerEntry.Kind.FEE)
 
 
@@ -432,7 +495,8 @@ def sales_summary(
     filters: Filters, *, period: str = "month", group: str = "none", refresh: bool = True
 ) -> Table:
     """销售汇总 by day, month or year × operator, account, price, payment method or station:
-    sales and reversals counted, net quantity, net sales amount, fees, and the total."""
+    sales and reversals counted, net quantity per account (a column each: the units differ),
+    net sales amount, fees, and the total."""
     _check_choice(period, PERIODS, "bad_period")
     _check_choice(group, GROUPS, "bad_group")
     if refresh:
@@ -441,8 +505,10 @@ def sales_summary(
     queryset = summary_queryset(filters, monthly=monthly)
     group_field = GROUPS[group]
     keys = [PERIODS[period]] + ([group_field] if group_field else [])
-    grouped = list(queryset.values(*keys).annotate(**_summary_measures()).order_by(*keys))
+    grouped = _summary_groups(queryset, keys)
     labels = group_labels(group, {row[group_field] for row in grouped}) if group_field else {}
+    every = account_units()
+    accounts = {pk: every[pk] for pk in every if any(pk in row["by_account"] for row in grouped)}
     rows = []
     for row in grouped:
         key = row[group_field] if group_field else None
@@ -451,13 +517,15 @@ def sales_summary(
                 "period": _period_text(period, row[PERIODS[period]]),
                 "group": (labels.get(key) or NO_GROUP.text()) if group_field else ALL.text(),
                 "group_key": key,
-                **{
-                    m: row[m] for m in ("count", "reversals", "quantity", "sales", "fees", "amount")
-                },
+                **{m: row[m] for m in SUMMARY_MONEY},
+                **{f"quantity_{pk}": row["by_account"].get(pk) for pk in accounts},
+                "quantity": quantities(row["by_account"], every),
             }
         )
-    measures = ("count", "reversals", "quantity", "sales", "fees", "amount")
-    totals = {m: sum(row[m] for row in grouped) for m in measures}
+    totals: dict[str, Any] = {m: sum(row[m] for row in grouped) for m in SUMMARY_MONEY}
+    by_account = {pk: sum(row["by_account"].get(pk, 0) for row in grouped) for pk in accounts}
+    totals.update({f"quantity_{pk}": value for pk, value in by_account.items()})
+    totals["quantity"] = quantities(by_account, every)
     described = [
         (F_PERIOD, PERIOD_LABELS[period].text()),
         (F_GROUP, GROUP_LABELS[group].text()),
@@ -465,7 +533,7 @@ def sales_summary(
     ]
     return Table(
         SUMMARY_TITLE,
-        SUMMARY_COLUMNS,
+        summary_columns(accounts),
         rows,
         totals=totals,
         count=len(rows),
@@ -474,13 +542,39 @@ def sales_summary(
     )
 
 
+def _summary_groups(queryset: QuerySet[Any], keys: list[str]) -> list[dict[str, Any]]:
+    """The summary's groups with their money measures and their net quantity per account."""
+    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
+    rows = (
+        queryset.values(*keys, "account_id")
+        .annotate(**_summary_measures())
+        .order_by(*keys, "account_id")
+    )
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        group = grouped.get(key)
+        if group is None:
+            group = grouped[key] = {k: row[k] for k in keys}
+            group.update({m: 0 for m in SUMMARY_MONEY}, by_account={})
+        for measure in SUMMARY_MONEY:
+            group[measure] += row[measure]
+        if row["account_id"] is not None:
+            group["by_account"][row["account_id"]] = row["quantity"]
+    return list(grouped.values())
+
+
 def summary_document(table: Table) -> dict[str, Any]:
-    """``report summary`` JSON: rows and overall totals with ``amount`` and ``quantity``."""
+    """``report summary`` JSON: rows and overall totals with ``amount`` and ``quantity``
+    (a two-decimal string when the row is of one account, else ``null``) and
+    ``quantity_by_account`` (each account's net quantity with its unit)."""
     document = t.json_document(table)
     document["period"] = table.extra.get("period")
     document["group"] = table.extra.get("group")
+    quantity = Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY)
     for row, source in zip(document["rows"], table.rows, strict=True):
         row["group_key"] = source.get("group_key")
+        row["quantity"] = t.cell_json(quantity, source["quantity"])
+        row["quantity_by_account"] = source["quantity"].to_json()
     document["total"] = document.get("totals")
     return document
 
@@ -554,6 +648,7 @@ HISTORY_COLUMNS = [
     Column("account", L(gettext_noop("Account"), "账户"), t.TEXT, "account"),
     Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT, "serial"),
     Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity"),
+    Column("unit", L(gettext_noop("Unit"), "单位")),
     Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount"),
     Column("status", L(gettext_noop("Status"), "状态")),
     Column("balance", L(gettext_noop("Meter balance"), "表内余量"), t.QUANTITY),
@@ -616,6 +711,14 @@ def _details(*parts: str) -> str:
     return DETAILS_SEPARATOR.join(p for p in parts if p)
 
 
+def _account_of(account: Account | None) -> dict[str, Any]:
+    """An event's account: its name, and its id and unit (the history's totals are kept
+    apart per account)."""
+    if account is None:
+        return {"account": "", "account_id": None, "unit": ""}
+    return {"account": account.name, "account_id": account.pk, "unit": unit_of(account.meter_type)}
+
+
 def _flags_text(status: int) -> str:
     flags = MeterStatus(status)
     return ", ".join(text_of(METER_FLAG_LABELS, code) for code in flags.codes)
@@ -647,7 +750,7 @@ def _history_purchases(customer: Customer, filters: Filters) -> Iterator[dict[st
             "event_code": event,
             "purchase_id": p.pk,
             "corrects_id": p.supersedes_id,
-            "account": p.customer_account.account.name,
+            **_account_of(p.customer_account.account),
             "serial": p.serial,
             "quantity": p.quantity_centi,
             "amount": None if transfer else p.amount_fen,
@@ -670,7 +773,7 @@ def _history_ledger(customer: Customer, filters: Filters) -> Iterator[dict[str, 
         if e.kind == LedgerEntry.Kind.REVERSAL:
             event = {
                 "event_code": "reversal",
-                "account": e.account.name if e.account else "",
+                **_account_of(e.account),
                 "serial": e.serial,
                 "quantity": e.quantity_centi,
                 "reverses_purchase_id": e.purchase_id,
@@ -680,7 +783,7 @@ def _history_ledger(customer: Customer, filters: Filters) -> Iterator[dict[str, 
             remarks = text_of(FEE_LABELS, e.remarks) if e.remarks else ""
             event = {
                 "event_code": "fee",
-                "account": e.account.name if e.account else "",
+                **_account_of(e.account),
                 "details": _details(remarks, payment),
             }
         yield {
@@ -711,6 +814,7 @@ def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, 
         yield {
             "time": o.meter_time,
             "event_code": "swipe",
+            **_account_of(o.account),
             "account": o.account.name if o.account else str(o.sub_meter),
             "serial": o.last_serial,
             "balance": o.balance_centi,
@@ -767,7 +871,7 @@ def _history_card_operations(customer: Customer, filters: Filters) -> Iterator[d
         yield {
             "time": op.time,
             "event_code": op.kind,
-            "account": op.account.name if op.account else "",
+            **_account_of(op.account),
             "details": card_operation_details(op.kind, op.card_serial, op.details),
             "operator": op.operator.username,
             "station": op.station,
@@ -792,7 +896,7 @@ def _history_meter_changes(customer: Customer, filters: Filters) -> Iterator[dic
         yield {
             "time": m.time,
             "event_code": "meter_change",
-            "account": m.customer_account.account.name,
+            **_account_of(m.customer_account.account),
             "serial": m.transfer.serial,
             "balance": m.old_balance_centi,
             "cumulative": m.old_cumulative_centi,
@@ -835,8 +939,14 @@ def customer_history(
     name = sort_key.lstrip("-")
     events = _sort_events(events, name, sort_key.startswith("-"))
     booked = [e for e in events if e.get("booked")]
+    by_account: dict[Any, int] = {}
+    for e in booked:
+        if e["event_code"] != "fee":
+            by_account[e["account_id"]] = by_account.get(e["account_id"], 0) + e["quantity"]
+    quantity = quantities(by_account)
     totals = {
-        "quantity": sum(e["quantity"] for e in booked if e["event_code"] != "fee"),
+        "quantity": quantity,
+        "unit": quantity.unit,
         "amount": sum(e["amount"] for e in booked),
     }
     described = [(F_CUSTOMER, f"{customer.user_number} {customer.name}"), *filters.describe()]
@@ -997,6 +1107,7 @@ PENDING_COLUMNS = [
     Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT),
     Column("kind", L(gettext_noop("Kind"), "类型")),
     Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
+    Column("unit", L(gettext_noop("Unit"), "单位")),
     Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY, "amount_fen"),
     Column("payment", L(gettext_noop("Payment method"), "支付方式")),
     Column("operator", L(gettext_noop("Operator"), "操作员"), t.TEXT, "operator__username"),
@@ -1029,17 +1140,15 @@ def pending_and_voided(
         condition &= Q(station=filters.station)
     queryset = Purchase.objects.filter(condition)
     sort_key, order = t.ordering(PENDING_COLUMNS, sort, "-time")
-    stats = queryset.aggregate(
-        n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen")
-    )
+    count, totals = _quantity_totals(queryset, "customer_account__account_id")
     rows = queryset.order_by(*order)
     table = Table(
         PENDING_TITLE,
         PENDING_COLUMNS,
         [],
-        count=stats["n"],
+        count=count,
         sort=sort_key,
-        totals={"quantity": stats["quantity"] or 0, "amount": stats["amount"] or 0},
+        totals=totals,
         filters=replace(filters, statuses=statuses).describe(),
     )
     return _paged(table, rows, page, page_size, _pending_row, _pending_values)
@@ -1061,6 +1170,7 @@ def _pending_values(queryset: QuerySet[Purchase]) -> QuerySet[Any]:
         user_number=F("customer_account__customer__user_number"),
         customer_name=F("customer_account__customer__name"),
         account_name=F("customer_account__account__name"),
+        meter_type=F("customer_account__account__meter_type"),
         operator_name=F("operator__username"),
         corrects=F("supersedes__serial"),
     )
@@ -1078,6 +1188,7 @@ def _pending_row(row: dict[str, Any]) -> dict[str, Any]:
         "serial": row["serial"],
         "kind": text_of(PURCHASE_KIND_LABELS, row["kind"]),
         "quantity": row["quantity_centi"],
+        "unit": unit_of(row["meter_type"]),
         "amount": row["amount_fen"],
         "payment": text_of(PAYMENT_LABELS, row["payment_method"]),
         "operator": row["operator_name"],

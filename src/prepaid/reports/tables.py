@@ -1,9 +1,10 @@
 """The shape every report returns: columns, rows, totals, a page — rendered at the edges.
 
-Rows hold raw values: money as ``int`` fen, quantities as ``int`` centi-units, times as aware
-datetimes. Each edge converts once: the screen and CSV show two-decimal strings (times on the
-screen as the active locale writes them, in CSV as ``2026-11-28 17:41:21``), JSON carries
-two-decimal strings, Excel gets ``Decimal`` numbers formatted ``0.00``. No float anywhere.
+Rows hold raw values: money as ``int`` fen, quantities as ``int`` centi-units (totals over
+several accounts as :class:`Quantities`, one part per account), times as aware datetimes.
+Each edge converts once: the screen and CSV show two-decimal strings (times on the screen as
+the active locale writes them, in CSV as ``2026-11-28 17:41:21``), JSON carries two-decimal
+strings, Excel gets ``Decimal`` numbers formatted ``0.00``. No float anywhere.
 """
 
 from __future__ import annotations
@@ -28,6 +29,42 @@ DATE = "date"
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+QUANTITIES_SEPARATOR = " · "
+
+
+@dataclass(frozen=True)
+class Quantities:
+    """A quantity total kept apart per account: m³ of water, kWh of electricity and m³ of
+    gas are never added together. A total of one account is a plain quantity; of several,
+    it reads ``自来水 12.50 m³ · 电 30.00 kWh`` (text in every file, ``null`` in JSON, where
+    the parts are listed on their own)."""
+
+    parts: tuple[tuple[str, str, int], ...] = ()  # (account name, unit, centi-units)
+
+    @property
+    def single(self) -> int | None:
+        """The total when it is of one account (0 for none), else ``None``."""
+        if len(self.parts) > 1:
+            return None
+        return self.parts[0][2] if self.parts else 0
+
+    @property
+    def unit(self) -> str | None:
+        return self.parts[0][1] if len(self.parts) == 1 else None
+
+    def text(self) -> str:
+        single = self.single
+        if single is not None:
+            return format_centi(single)
+        return QUANTITIES_SEPARATOR.join(
+            f"{name} {format_centi(centi)} {unit}" for name, unit, centi in self.parts
+        )
+
+    def to_json(self) -> list[dict[str, str]]:
+        return [
+            {"account": name, "unit": unit, "quantity": format_centi(centi)}
+            for name, unit, centi in self.parts
+        ]
 
 
 @dataclass(frozen=True)
@@ -75,6 +112,8 @@ def cell_text(column: Column, value: Any) -> str:
     """What a person reads: the screen, the terminal table, the CSV file."""
     if value is None:
         return ""
+    if isinstance(value, Quantities):
+        return value.text()
     if column.kind == MONEY:
         return format_fen(value)
     if column.kind == QUANTITY:
@@ -103,6 +142,9 @@ def cell_json(column: Column, value: Any) -> Any:
     """JSON: money and quantities as two-decimal strings, times in ISO 8601 (local time)."""
     if value is None:
         return None
+    if isinstance(value, Quantities):
+        single = value.single
+        return None if single is None else format_centi(single)
     if column.kind == MONEY:
         return format_fen(value)
     if column.kind == QUANTITY:
@@ -122,6 +164,9 @@ def cell_excel(column: Column, value: Any) -> tuple[Any, str | None]:
     """Excel: Decimal numbers with two decimals, naive local datetimes; the number format."""
     if value is None:
         return None, None
+    if isinstance(value, Quantities):
+        single = value.single
+        return (value.text(), None) if single is None else (centi_to_decimal(single), "0.00")
     if column.kind == MONEY:
         return fen_to_decimal(value), "0.00"
     if column.kind == QUANTITY:
@@ -157,11 +202,16 @@ def json_document(table: Table) -> dict[str, Any]:
         "filters": {label.text(): value for label, value in table.filters},
     }
     if table.totals is not None:
-        document["totals"] = {
+        totals = document["totals"] = {
             c.key: cell_json(c, table.totals.get(c.key))
             for c in table.columns
             if c.key in table.totals
         }
+        for key, value in table.totals.items():
+            if isinstance(value, Quantities):
+                single = value.single
+                totals.setdefault(key, None if single is None else format_centi(single))
+                totals[f"{key}_by_account"] = value.to_json()
     return document
 
 
