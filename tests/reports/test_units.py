@@ -289,3 +289,22 @@ def test_the_command_line_keeps_units_apart_in_text_json_and_files(cli, units_of
     status, _ = cli("report", "sales", "--station", DESK, "--format", "csv", "-o", str(path))
     records = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     assert records[-1][records[0].index("充值量")] == MIXED
+
+
+def test_the_shift_settlement_totals_money_only(units_office):
+    from prepaid.reports.shifts import (
+        close_shift,
+        shift_report,
+        shift_report_document,
+        shift_settlement_table,
+    )
+
+    settlement = close_shift(units_office.admin, DESK, counted_cash=str(MONEY_TOTAL))
+    assert settlement.variance_fen == 0
+    # a shift sells water and electricity: its totals hold money, no quantity adding the two
+    assert set(settlement.totals) == {"cash"}
+    assert not any("quantity" in key for key in settlement.totals["cash"])
+    report = shift_report(settlement.shift)
+    assert report.totals.payments["cash"].amount_fen == 5500
+    assert not any(c.kind == "quantity" for c in shift_settlement_table(report).columns)
+    assert "quantity" not in json.dumps(shift_report_document(report))

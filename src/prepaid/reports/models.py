@@ -39,7 +39,8 @@ class ShiftSettlement(models.Model):
     counted_cash_fen = models.BigIntegerField()
     variance_fen = models.BigIntegerField()  # counted − expected
     # {"cash": {"count": 3, "sales_fen": …, "reversals_fen": …, "fees_fen": …,
-    #           "amount_fen": …, "quantity_centi": …}, …}
+    #           "amount_fen": …}, …} (no quantity: m³ and kWh do not add up; settlements of
+    #           earlier versions also hold a "quantity_centi", never read)
     totals = models.JSONField(default=dict)
     last_entry_id = models.BigIntegerField(null=True)  # the shift's last ledger entry
     remarks = models.CharField(max_length=200, blank=True)

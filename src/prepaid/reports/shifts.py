@@ -60,7 +60,7 @@ class PaymentTotals:
     sales_fen: int = 0
     reversals_fen: int = 0
     fees_fen: int = 0
-    quantity_centi: int = 0
+    # No quantity: a shift sells on every account, and m³ and kWh do not add up.
 
     @property
     def amount_fen(self) -> int:
@@ -75,7 +75,6 @@ class PaymentTotals:
             "reversals_fen": self.reversals_fen,
             "fees_fen": self.fees_fen,
             "amount_fen": self.amount_fen,
-            "quantity_centi": self.quantity_centi,
         }
 
     @classmethod
@@ -87,8 +86,7 @@ class PaymentTotals:
             sales_fen=data["sales_fen"],
             reversals_fen=data["reversals_fen"],
             fees_fen=data["fees_fen"],
-            quantity_centi=data["quantity_centi"],
-        )
+        )  # settlements of earlier versions also stored a quantity_centi: not read
 
 
 @dataclass
@@ -114,7 +112,7 @@ def shift_totals(shift: Shift) -> ShiftTotals:
     rows = (
         LedgerEntry.objects.filter(shift=shift)
         .values("payment_method", "kind")
-        .annotate(n=Count("id"), amount=Sum("amount_fen"), quantity=Sum("quantity_centi"))
+        .annotate(n=Count("id"), amount=Sum("amount_fen"))
     )
     for row in rows:
         totals.entry_count += row["n"]
@@ -125,11 +123,9 @@ def shift_totals(shift: Shift) -> ShiftTotals:
         if row["kind"] == LedgerEntry.Kind.SALE:
             payment.count += row["n"]
             payment.sales_fen += row["amount"]
-            payment.quantity_centi += row["quantity"]
         elif row["kind"] == LedgerEntry.Kind.REVERSAL:
             payment.reversals += row["n"]
             payment.reversals_fen += row["amount"]
-            payment.quantity_centi += row["quantity"]
         elif row["kind"] == LedgerEntry.Kind.FEE:
             payment.fees += row["n"]
             payment.fees_fen += row["amount"]
