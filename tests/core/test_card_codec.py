@@ -302,13 +302,31 @@ def test_blank_image_decodes_as_blank_and_keeps_factory_bytes() -> None:
     assert key_version_of(image) is None
 
 
+def test_a_blank_card_holds_nothing_but_0xff_or_nothing_but_zeros() -> None:
+    """Memory cards leave the factory with 0xFF, Mifare data blocks with zeros."""
+    for fill in (0xFF, 0x00):
+        image = bytes(range(32)) + bytes([fill]) * 224
+        assert decode(image, SITE_KEY) == Card(type=CardType.BLANK)
+
+
 @settings(max_examples=100, deadline=None)
 @given(rest=st.binary(min_size=224, max_size=224))
-def test_without_the_magic_any_content_is_a_blank_card(rest: bytes) -> None:
+def test_without_the_magic_other_content_is_a_bad_card_not_a_blank_one(rest: bytes) -> None:
+    """A card whose magic was garbled is damaged, not blank: taken for blank, it would be
+    offered to be formatted and opened for another customer."""
     image = bytes(32) + rest
     result = decoded(image)
-    if rest[:2] != b"PP":
-        assert result == Card(type=CardType.BLANK)
+    if rest[:2] != b"PP" and rest not in (b"\xff" * 224, bytes(224)):
+        assert result == "bad_card"
+
+
+def test_a_user_card_with_its_magic_garbled_is_a_bad_card() -> None:
+    image = bytearray(encode(USER_CARD, SITE_KEY))
+    image[0x20] ^= 0xFF
+    with pytest.raises(CardError) as refused:
+        decode(bytes(image), SITE_KEY)
+    assert refused.value.code == "bad_card"
+    assert "not in this system's format" in refused.value.message
 
 
 def test_key_version_is_readable_before_decoding() -> None:
@@ -332,9 +350,7 @@ def test_short_base_and_short_site_key_are_programming_errors() -> None:
 def expected_after_change(card: Card, position: int) -> Card | str:
     if position < 0x20:
         return card  # factory data: ignored
-    if position < 0x22:
-        return Card(type=CardType.BLANK)  # the magic is gone: reads as a factory-blank card
-    if position < 0x90 or position >= 0xF0:
+    if position < 0x90 or position >= 0xF0:  # the magic too: damaged, never blank
         return "bad_card"
     return dataclasses.replace(office_part(card), write_back_damaged=True)
 
@@ -920,14 +936,14 @@ def test_meter_area_write_cut_at_every_byte(case: tuple[bytes, bytes]) -> None:
 
 
 def test_first_write_onto_a_factory_blank_card() -> None:
-    """Formatting a blank card: until the whole office area is written the card reads as blank
-    (magic not yet there) or bad_card, never as a valid card."""
+    """Formatting a blank card: until the whole image is written the card reads as blank
+    (nothing written yet) or bad_card, never as a valid card."""
     blank = blank_image()
     card = Card(type=CardType.NEW, serial="00112233aabbccdd", generation=1)
     new = encode(card, SITE_KEY)
     for k in range(CARD_SIZE + 1):
         result = decoded(cut(blank, new, 0, k))
-        if k < OFFICE_AREA.start + 2:
+        if k <= OFFICE_AREA.start:
             assert result == Card(type=CardType.BLANK), k
         elif k < CARD_SIZE:
             # Office area incomplete, or the reserved bytes still hold the factory 0xFF.

@@ -62,6 +62,11 @@ FORMAT_VERSION: Final = 1
 # sub-meter number (0..4), so the two encodings can never be mistaken for each other.
 CHECK_TAG: Final = 0xC5
 BLANK_FILL: Final = 0xFF  # what a factory-fresh memory card holds
+# What a factory-blank card holds after its factory data: 0xFF (memory cards) or zeros
+# (Mifare data blocks). Anything else without the magic is not blank but damaged or foreign.
+_BLANK_CONTENTS: Final = frozenset(
+    {bytes([BLANK_FILL]) * (CARD_SIZE - 0x20), bytes(CARD_SIZE - 0x20)}
+)
 
 MAX_GENERATION: Final = 0xFFFF
 MAX_MAINTENANCE_CODE: Final = 99_999_999
@@ -319,14 +324,23 @@ def encode_meter_area(
 def decode(data: bytes, site_key: bytes) -> Card:
     """The card held by ``data``; raises only ``CardError("bad_card")`` for bad data.
 
-    A factory-blank card (no ``PP`` magic) decodes as ``Card(type=BLANK)``. A meter area that
-    fails its MAC (a torn meter write) does not refuse the card: it decodes with no
+    A factory-blank card (no ``PP`` magic, and nothing but 0xFF or nothing but zeros after
+    the factory data) decodes as ``Card(type=BLANK)``; without the magic anything else is
+    ``bad_card`` (a damaged card, or one another system wrote), never taken for blank. A meter
+    area that fails its MAC (a torn meter write) does not refuse the card: it decodes with no
     write-backs and ``write_back_damaged=True``.
     """
     mac.check_site_key(site_key)
     image = _as_image(data)
     if image[0x20:0x22] != MAGIC:
-        return Card(type=CardType.BLANK)
+        if image[0x20:] in _BLANK_CONTENTS:
+            return Card(type=CardType.BLANK)
+        raise _bad_card(
+            _(
+                "The card's content is not in this system's format, and the card is not blank "
+                "either."
+            )
+        )
     version = image[0x22]
     if version != FORMAT_VERSION:
         raise _bad_card(_("The card has an unknown format version %(version)s."), version=version)
