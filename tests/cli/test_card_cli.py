@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,44 @@ def test_card_read_of_a_check_card_runs_without_django(tmp_path: Path) -> None:
     assert "表状态: 已绑定用户" in result.stdout
     assert "状态: 报警" in result.stdout
     assert "仪表时间: 2026-11-28 18:34:46" in result.stdout
+
+
+def test_a_garbled_user_card_reads_as_damaged_not_blank(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its header garbled, a customer's card once read as a factory-blank card, then took a
+    tool card; now ``card read`` says it is damaged and what to do, and nothing writes it."""
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+
+    cli("user", "register", "--name", "张三")
+    cli("price", "add", "--account", cli.account, "--name", "居民", "--unit-price", "3.45")
+    price = cli("price", "list")[0]["id"]
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    cli("open", "00000001", "--account", cli.account, "--price", str(price), "--quantity", "10")
+    path = Path(os.environ["PREPAID_HOME"]) / "cards" / "u1.card"
+    image = bytearray(path.read_bytes())
+    image[0x20] ^= 0xFF
+    path.write_bytes(bytes(image))
+
+    def refused(*argv: str) -> dict[str, Any]:
+        capsys.readouterr()
+        try:
+            status = main([*argv, "--lang", "zh-hans", "--json"])
+        finally:
+            translation.deactivate()
+        assert status == 1
+        return json.loads(capsys.readouterr().out)
+
+    read = refused("card", "read")
+    assert read["error"] == "bad_card"
+    assert "卡片内容不是本系统的格式，也不是空白卡。" in read["message"]
+    assert "补卡" in read["message"]
+    tool = refused("card", "make", "zero", "--account", cli.account)
+    assert tool["error"] == "bad_card" and "补卡" in tool["message"]
+    assert path.read_bytes() == bytes(image)
+    (listed,) = cli("card", "list")
+    assert listed["type"] == "bad"

@@ -48,6 +48,23 @@ def test_a_blank_card_is_formatted_from_the_panel(admin_client, clerk_client, of
     assert CardOperation.objects.filter(kind="format").count() == 1
 
 
+def test_a_garbled_user_card_is_shown_damaged_not_blank_and_not_offered_to_format(
+    admin_client, office
+):
+    office.open()
+    path = office.store.path("u1")
+    image = bytearray(path.read_bytes())
+    image[0x20] ^= 0xFF  # its header garbled: it read as a factory-blank card
+    path.write_bytes(bytes(image))
+    response = admin_client.get("/reader/", **HX)
+    panel = html(response)
+    assert 'data-card-type="blank"' not in panel and "bad_card" in codes(response)
+    assert 'data-testid="panel-format-card"' not in panel
+    assert tr("A blank card must be formatted before it can be opened as a user card.") not in panel
+    assert "补卡" in panel
+    assert 'data-card="u1"' in panel and tr("Unreadable card") in panel  # in the card store
+
+
 def test_reader_refusals_are_shown_in_the_panel(clerk_client, office):
     bad = clerk_client.post("/reader/blank/", {"name": "../etc/passwd"}, **HX)
     assert "bad_card_name" in codes(bad)

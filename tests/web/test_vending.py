@@ -260,6 +260,55 @@ def test_sale_without_a_card(clerk_client, office):
     assert "no_card" in codes(_sale(clerk_client, uuid.uuid4().hex, quantity="1"))
 
 
+def _garbled_customer_card(office) -> bytes:
+    """The customer's opened card with its header garbled: neither a valid card nor blank."""
+    office.open()
+    path = office.store.path("u1")
+    image = bytearray(path.read_bytes())
+    image[0x20] ^= 0xFF
+    path.write_bytes(bytes(image))
+    return bytes(image)
+
+
+def test_a_garbled_card_is_refused_as_damaged_at_sale_open_and_reissue(clerk_client, office):
+    from prepaid.customers.services import register_customer
+
+    image = _garbled_customer_card(office)
+    neighbour = register_customer(office.admin, name="李四")
+    ledger = LedgerEntry.objects.count()
+    read = clerk_client.post("/vending/sell/", {"action": "read"})
+    opening = clerk_client.post(
+        "/vending/open/",
+        {
+            "customer": neighbour.user_number,
+            "account": office.account.pk,
+            "price": office.price.pk,
+            "quantity": "10",
+            "basis": "quantity",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "write",
+        },
+    )
+    reissue = clerk_client.post(
+        "/vending/reissue/",
+        {
+            "customer": office.customer.user_number,
+            "fee": "5",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "write",
+        },
+    )
+    for response in (read, opening, reissue):
+        assert "bad_card" in codes(response)
+        assert "not_a_new_card" not in codes(response)
+        assert "not_a_user_card" not in codes(response)
+        assert "卡片已损坏" in html(response) and "补卡" in html(response)
+    assert LedgerEntry.objects.count() == ledger
+    assert office.store.path("u1").read_bytes() == image
+
+
 def test_sale_with_a_tool_card(clerk_client, office):
     office.meter()  # leaves the setting card in the reader
     response = clerk_client.post("/vending/sell/", {"action": "read"})

@@ -186,11 +186,12 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
         )
     if card_type == CardType.SETTING and account is None:
         raise InvalidInput("account_required", _("A setting card needs an account: choose one."))
-    current, _serial = _read_any(station)
-    if current is None or (
-        current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool
-    ):
-        raise cardio.not_a_new_card(current.type.code if current else "unreadable")
+    read = cardio.read(station.reader, station.site_key)
+    if read.card is None:  # damaged, or not this office's: only a format may overwrite it
+        raise cardio.damaged(read)
+    current = read.card
+    if current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool:
+        raise cardio.not_a_new_card(current.type.code)
     card = Card(
         type=card_type,
         # A fresh serial: a cut write can then never pair new content with an old reading.

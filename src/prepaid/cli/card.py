@@ -98,12 +98,18 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def handle_read(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.cards.damage import unknown_damaged_card
     from prepaid.cards.documents import card_document, card_lines
     from prepaid.core.card.codec import decode
+    from prepaid.core.errors import CardError
 
     ctx.home.require()
     reader = ctx.reader()
-    doc = card_document(decode(reader.read(), ctx.site_key))
+    try:
+        card = decode(reader.read(), ctx.site_key)
+    except CardError as exc:
+        raise unknown_damaged_card(exc) from None
+    doc = card_document(card)
     doc["name"] = reader.serial()
     for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)

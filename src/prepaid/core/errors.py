@@ -44,22 +44,26 @@ class PrepaidError(Exception):
         """The message through a translation function, parameters filled in afterwards.
 
         A ``field`` parameter is the name of an input field: it is translated too, as is any
-        :class:`Label`.
+        :class:`Label`; a parameter that is itself a refusal (the reason of this one) is
+        translated with its own parameters.
         """
         template = str(gettext(self.message_template))
         if not self.params:
             return template
-        params = {
-            name: str(gettext(value))
-            if isinstance(value, Label) or (name == "field" and isinstance(value, str))
-            else value
-            for name, value in self.params.items()
-        }
+        params = {name: _translated(name, value, gettext) for name, value in self.params.items()}
         text = template % params
         if template.startswith("%(field)s"):
             # "overdraft must be a number": the field name starts a sentence
             text = text[:1].upper() + text[1:]
         return text
+
+
+def _translated(name: str, value: Any, gettext: Any) -> Any:
+    if isinstance(value, PrepaidError):
+        return value.translate(gettext)
+    if isinstance(value, Label) or (name == "field" and isinstance(value, str)):
+        return str(gettext(value))
+    return value
 
 
 class InvalidInput(PrepaidError):

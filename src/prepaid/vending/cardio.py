@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from prepaid.accounts.models import Account
+from prepaid.cards.damage import damaged_card
 from prepaid.cards.documents import CARD_TYPE_NAMES
 from prepaid.cards.site import require_site_key
 from prepaid.core.card import codec
@@ -76,6 +77,23 @@ def read(reader: CardReader, site_key: bytes) -> ReadCard:
     except CardError as exc:
         return ReadCard(image, None, exc, raw_serial(image))
     return ReadCard(image, card, None, card.serial or None)
+
+
+def damaged(read: ReadCard, record: CustomerCard | None = None) -> CardError:
+    """The refusal of a card that failed its checks (``read.card`` is None): what is wrong and
+    the way forward, naming the customer whose card it was when its serial is registered
+    here (``record``, if the caller has looked it up)."""
+    assert read.card is None and read.error is not None
+    if record is None and read.serial:
+        record = CustomerCard.objects.select_related("customer").filter(serial=read.serial).first()
+    if record is None:
+        return damaged_card(read.error)
+    return damaged_card(
+        read.error,
+        user_number=record.customer.user_number,
+        name=record.customer.name,
+        active=record.status == CustomerCard.Status.ACTIVE,
+    )
 
 
 PURCHASES = table(Purchase)

@@ -167,8 +167,7 @@ def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
     if read.card is None or read.card.type == CardType.NEW:
         if record is None or record.status != CustomerCard.Status.ACTIVE:
             if read.card is None:
-                assert read.error is not None
-                raise read.error
+                raise cardio.damaged(read, record)
             raise cardio.not_a_user_card(read.card.type.code)
         card = restore_card(station, record, read.card)
     else:
@@ -956,8 +955,7 @@ def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCar
         user_card = read_user_card(station)
         return user_card.record, user_card.card
     if read.card is None:
-        assert read.error is not None
-        raise read.error
+        raise cardio.damaged(read)
     if read.card.type != CardType.NEW:
         raise cardio.not_a_new_card(read.card.type.code)
     if active is not None:
@@ -1225,8 +1223,7 @@ def reissue(
         return replayed
     read = cardio.read(station.reader, station.site_key)
     if read.card is None:
-        assert read.error is not None
-        raise read.error
+        raise cardio.damaged(read)
     if read.card.type != CardType.NEW:
         raise cardio.not_a_new_card(read.card.type.code)
     registered = _registered_card(read.card.serial)

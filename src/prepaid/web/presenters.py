@@ -101,8 +101,8 @@ def reader_view(station: Any, store: Any) -> dict[str, Any]:
             if read.card is not None:
                 view["card"] = card_view(read.card)
             else:
-                assert read.error is not None
-                view["error"] = {"code": read.error.code, "message": message(read.error)}
+                damaged = cardio.damaged(read)
+                view["error"] = {"code": damaged.code, "message": message(damaged)}
                 view["damaged_serial"] = read.serial
     except PrepaidError as exc:
         view["error"] = {"code": exc.code, "message": message(exc)}
