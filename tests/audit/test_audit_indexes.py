@@ -11,6 +11,7 @@ from prepaid.audit.models import AuditEntry
 from prepaid.audit.services import log_action, verify_chain
 
 TABLE = "audit_auditentry"
+RECEIPT_PRINTS = {(("object_type", "object_id"), False)}  # a receipt's prints, partial
 
 
 def _indexed_columns() -> set[tuple[tuple[str, ...], bool]]:
@@ -32,7 +33,7 @@ def _migrate(target: tuple[str, str]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_audit_log_keeps_only_the_index_it_is_read_by(admin):
-    assert _indexed_columns() == {(("object_id",), False)}  # a receipt's prints, partial
+    assert _indexed_columns() == RECEIPT_PRINTS
 
     with transaction.atomic():
         log_action(admin, "test.before", admin, after={"n": 1})
@@ -42,8 +43,8 @@ def test_the_audit_log_keeps_only_the_index_it_is_read_by(admin):
         assert {("time",), ("action",), ("operator_id",), ("hash",)} <= columns
         assert (("hash",), True) in _indexed_columns()
     finally:
-        _migrate(("audit", "0004_receipt_prints_index"))
-    assert _indexed_columns() == {(("object_id",), False)}  # a receipt's prints, partial
+        _migrate(("audit", "0005_receipt_prints_of_any_object"))
+    assert _indexed_columns() == RECEIPT_PRINTS
 
     with transaction.atomic():
         log_action(admin, "test.after", admin, after={"n": 2})
@@ -53,7 +54,9 @@ def test_the_audit_log_keeps_only_the_index_it_is_read_by(admin):
 
 
 @pytest.mark.django_db
-def test_a_sale_writes_no_audit_index_and_receipt_prints_are_read_by_theirs(admin):
+@pytest.mark.parametrize("object_type", ["vending.purchase", "cards.cardoperation"])
+def test_a_sale_writes_no_audit_index_and_receipt_prints_are_read_by_theirs(admin, object_type):
+    """Receipts of purchases and of reissues (their card operation) alike."""
     from prepaid.web.receipts import prints, record_print
 
     with transaction.atomic():
@@ -61,23 +64,25 @@ def test_a_sale_writes_no_audit_index_and_receipt_prints_are_read_by_theirs(admi
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FROM audit_auditentry WHERE action = 'receipt.print' "
-            "AND object_type = 'vending.purchase' AND object_id = %s",
-            ["7"],
+            "AND object_type = %s AND object_id = %s",
+            [object_type, "7"],
         )
         assert cursor.fetchone()[0] == 0
         if connection.vendor == "sqlite":
             cursor.execute(
                 "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM audit_auditentry "
-                "WHERE action = 'receipt.print' AND object_type = 'vending.purchase' "
-                "AND object_id = '7'"
+                "WHERE action = 'receipt.print' AND object_type = %s AND object_id = '7'",
+                [object_type],
             )
             assert "audit_receipt_prints" in " ".join(str(row) for row in cursor.fetchall())
 
-    class Purchase:  # what the log needs of a purchase
+    class Receipted:  # what the log needs of a purchase or a reissue
         pk = 7
 
         class _meta:  # as Django's models have it
-            label_lower = "vending.purchase"
+            label_lower = object_type
 
-    assert [record_print(admin, Purchase, "s1", "58") for _ in range(3)] == [1, 2, 3]
-    assert prints(7) == 3 and prints(8) == 0
+    assert [record_print(admin, Receipted, "s1", "58") for _ in range(3)] == [1, 2, 3]
+    assert prints(7, object_type) == 3 and prints(8, object_type) == 0
+    other = "cards.cardoperation" if object_type == "vending.purchase" else "vending.purchase"
+    assert prints(7, other) == 0  # a reissue and a purchase of the same id apart

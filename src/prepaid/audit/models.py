@@ -29,13 +29,14 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        # The one look-up by object: a receipt's prints (prepaid.web.receipts). Partial, so the
-        # entries every sale appends are written into no index but the table's own.
+        # The one look-up by object: a receipt's prints (prepaid.web.receipts), of a purchase
+        # or a reissue. Partial, so the entries every sale appends are written into no index
+        # but the table's own.
         indexes = [
             models.Index(
-                fields=["object_id"],
+                fields=["object_type", "object_id"],
                 name="audit_receipt_prints",
-                condition=models.Q(action="receipt.print", object_type="vending.purchase"),
+                condition=models.Q(action="receipt.print"),
             )
         ]
 
