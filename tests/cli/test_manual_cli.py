@@ -164,7 +164,10 @@ def test_manual_from_first_account_to_meter_change(cli):
     assert (reissued["generation"], reissued["serial"], reissued["fee"]) == (2, 2, "10.00")
     told = cli.text("reissue", number, "--fee", "10", "--key", "reissue-1")  # the same, again
     assert "补卡成功" in told and f"新卡 {reissued['card_serial']}，代次 2。" in told
-    assert f"旧卡 {reissued['revoked_serial']} 已作废。" in told and "补卡费：10.00。" in told
+    assert f"旧卡 {reissued['revoked_serial']}（代次 1）已作废。" in told
+    assert "补卡费：10.00，支付方式：现金。" in told  # as its receipt shows it
+    assert f"补卡单号 {reissued['reissue_id']}：用户 {number} " in told
+    assert (reissued["payment"], reissued["revoked_generation"]) == ("cash", 1)
     assert "用户必须到表上重新刷卡" in told
     cli.run("card", "insert", "user1")
     assert cli.run("sell", "--quantity", "1", status=1)["error"] == "card_revoked"

@@ -8,6 +8,7 @@ import pytest
 
 from prepaid.core.errors import PrepaidError
 from prepaid.core.meter import SwipeResult
+from prepaid.core.money import format_fen
 from prepaid.vending import services as vending
 from prepaid.vending.models import LedgerEntry, Purchase
 
@@ -253,3 +254,64 @@ def test_reissue_retried_with_the_same_key_returns_the_first_result(office, key)
     assert second.record.pk == first.record.pk and second.record.generation == 2
     assert second.fee.pk == first.fee.pk
     assert LedgerEntry.objects.filter(kind="fee").count() == 1
+    assert vending.reissue_document(second) == vending.reissue_document(first)
+
+
+def test_a_reissue_whose_card_write_failed_is_finished_with_its_own_fee_charged_once(office, key):
+    """The card was pulled before the write: the reissue is recorded and its fee booked.
+    Reissuing again onto that card (a new request) writes it and answers with that reissue."""
+    from prepaid.core.errors import ReaderError
+    from prepaid.readers.virtual import VirtualReader
+
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.new_card("u2")
+    pulled = vending.Station(
+        operator=office.station.operator,
+        reader=VirtualReader(office.store, cut_after=0),
+        site_key=office.site_key,
+        name=office.station.name,
+    )
+    with pytest.raises(ReaderError):
+        vending.reissue(pulled, office.customer, fee="8", payment="alipay", key=key())
+    office.insert("u2")
+    finished = vending.reissue(office.station, office.customer, fee="8", key=key())
+    assert finished.card.type.code == "user" and finished.record.generation == 2
+    assert finished.fee is not None and finished.fee.amount_fen == 800
+    assert vending.reissue_document(finished)["payment"] == "alipay"
+    assert finished.revoked is not None and finished.revoked.generation == 1
+    assert LedgerEntry.objects.filter(kind="fee").count() == 1
+
+
+def test_a_reissue_document_shows_the_fee_exactly_as_the_ledger_booked_it(office, key):
+    """What the CLI prints and the receipt shows of a 补卡: the cards, and the fee entry."""
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    opened = office.customer.cards.get()
+    office.new_card("u2")
+    result = vending.reissue(
+        office.station, office.customer, fee="12.5", payment="wechat", key=key()
+    )
+    entry = LedgerEntry.objects.get(kind="fee", customer=office.customer)
+    doc = vending.reissue_document(vending.find_reissue(result.operation.pk))
+    assert doc["fee"] == format_fen(entry.amount_fen) == "12.50"
+    assert (doc["fee_entry"], doc["payment"]) == (entry.pk, "wechat")
+    assert doc["reissue_id"] == result.operation.pk
+    assert (doc["user_number"], doc["customer"]) == (office.customer.user_number, "张三")
+    assert (doc["card_serial"], doc["generation"]) == (result.record.serial, 2)
+    assert (doc["revoked_serial"], doc["revoked_generation"]) == (opened.serial, 1)
+    assert (doc["operator"], doc["station"]) == (office.station.operator.username, "counter-1")
+
+    office.new_card("u3")  # a second reissue, without a fee: its own document, not the first's
+    free = vending.reissue(office.station, office.customer, key=key())
+    doc = vending.reissue_document(vending.reissue_of_card(office.customer, free.record.serial))
+    assert (doc["fee"], doc["fee_entry"], doc["payment"]) == ("0.00", None, "")
+    assert (doc["revoked_serial"], doc["revoked_generation"]) == (result.record.serial, 2)
+    assert vending.reissue_of_card(office.customer, opened.serial) is None  # opened, not reissued
+    with pytest.raises(PrepaidError) as unknown:
+        vending.find_reissue(free.operation.pk + 1000)
+    assert unknown.value.code == "unknown_reissue"

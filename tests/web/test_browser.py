@@ -454,6 +454,14 @@ def test_08_reissue(admin: Operator) -> None:
     page.click("[data-testid=write-card]")
     admin.expect("[data-testid=reissue-success]").to_have_text("补卡成功")
     admin.shot("22-reissue-success")
+    with admin.context.expect_page() as opened:  # the fee's receipt, right after 补卡成功
+        page.click("[data-testid=print-receipt]")
+    receipt = opened.value
+    receipt.wait_for_load_state()
+    assert receipt.locator("[data-testid=receipt-fee]").inner_text() == "¥5.00"
+    receipt.wait_for_function("window.__printed === 1")
+    receipt.close()
+    admin.expect("[data-testid=print-count]").to_contain_text("1")
     admin.read_card("/vending/sell/")
     admin.expect("[data-code=card_not_swiped]").to_be_visible()  # swipe first, always
     admin.insert("u1")

@@ -647,6 +647,64 @@ def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     assert f"<td>{tr('Completed')}</td>" in customer and ">Revoked<" not in customer
 
 
+def _reissue(client, number, **fields):
+    data = {"customer": number, "key": uuid.uuid4().hex, "payment": "cash", **fields}
+    done = client.post("/vending/reissue/", {**data, "action": "write"})
+    assert done.status_code == 302, html(done)
+    return done["Location"]
+
+
+def test_a_reissue_has_a_receipt_of_its_booked_fee_at_once_and_later_from_the_customer(
+    clerk_client, office
+):
+    from prepaid.audit.models import AuditEntry
+    from prepaid.cards.models import CardOperation
+
+    office.open()
+    number = office.customer.user_number
+    first_card = office.customer.cards.get().serial
+    office.new_card("u2")
+    done = _reissue(clerk_client, number, fee="12.5", payment="wechat")
+    reissue = CardOperation.objects.get(kind="reissue")
+    fee = LedgerEntry.objects.get(kind="fee")
+    page = html(clerk_client.get(done))
+    assert f'data-reissue="{reissue.pk}"' in page and 'data-testid="print-receipt"' in page
+    assert 'data-testid="reissue-fee">¥12.50 · ' + tr("WeChat Pay") in page
+    assert f"<code>{first_card}</code>" in page.split('data-testid="revoked-card"')[1]
+
+    printed = clerk_client.post(f"/vending/reissues/{reissue.pk}/print/", {"paper": "58"})
+    assert printed["Location"] == f"/vending/reissues/{reissue.pk}/receipt/1/?paper=58&print=1"
+    receipt = html(clerk_client.get(printed["Location"]))
+    assert 'data-testid="receipt"' in receipt and "paper-58" in receipt
+    assert tr("Reissue receipt") in receipt and "REPRINT" not in receipt
+    assert 'data-testid="receipt-fee">¥12.50<' in receipt and fee.amount_fen == 1250
+    assert tr("WeChat Pay") in receipt and "张三" in receipt and number in receipt
+    new_card = receipt.split('data-testid="receipt-new-card">')[1].split("<")[0]
+    assert new_card.startswith(office.customer.cards.get(status="active").serial)
+    assert first_card in receipt.split('data-testid="receipt-revoked-card">')[1]
+    assert "web-test" in receipt  # the station that reissued the card
+    reprint = clerk_client.post(f"/vending/reissues/{reissue.pk}/print/", {"paper": "a4"})
+    again = html(clerk_client.get(reprint["Location"]))
+    assert "重印 / REPRINT 2" in again and "size: A4" in again
+    assert AuditEntry.objects.filter(action="receipt.print", object_type="cards.cardoperation")
+    assert clerk_client.get(f"/vending/reissues/{reissue.pk}/receipt/3/").status_code == 404
+    assert clerk_client.get(f"/vending/reissues/{reissue.pk + 99}/receipt/1/").status_code == 404
+    assert clerk_client.post(f"/vending/reissues/{reissue.pk + 99}/print/").status_code == 404
+
+    # Later: from the customer's cards, each reissued card opens its reissue and its receipt.
+    office.new_card("u3")
+    second = _reissue(clerk_client, number)  # no fee this time
+    customer = html(clerk_client.get(f"/customers/{number}/"))
+    assert customer.count('data-testid="reissue-receipt"') == 2
+    assert f'href="{done}"' in customer and f'href="{second}"' in customer
+    earlier = html(clerk_client.get(done))
+    assert "重打收据" in earlier and "已打印 2 次" in earlier
+    later = html(clerk_client.get(second))
+    assert 'data-testid="reissue-fee">¥0.00<' in later  # its own fee, not the earlier one's
+    assert later.count('data-testid="revoked-card"') == 1
+    assert clerk_client.get(f"/vending/reissue/{number}/{first_card}/").status_code == 404
+
+
 def test_reissue_needs_a_new_card_and_a_good_fee(clerk_client, office):
     office.open()
     number = office.customer.user_number

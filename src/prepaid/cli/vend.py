@@ -152,37 +152,51 @@ def _write_purchase(ctx: Any, args: argparse.Namespace, service: Any) -> dict[st
 
 def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cards.documents import card_document
-    from prepaid.core.money import format_fen
     from prepaid.vending import lookups
-    from prepaid.vending.services import reissue
+    from prepaid.vending.services import reissue, reissue_document
 
     here = station(ctx)  # the data directory and the operator before anything is looked up
     customer = lookups.customer(args.user_number)
     result = reissue(here, customer, fee=args.fee, payment=args.pay, key=request_key(args))
-    card = card_document(result.card)
-    slots = card.get("slots", [])
-    ctx.say(ctx.gettext("Card reissued successfully."))
-    doc = {
-        "user_number": customer.user_number,
-        "card_serial": result.record.serial,
-        "generation": result.record.generation,
-        "revoked_serial": result.revoked.serial if result.revoked else None,
-        "fee": format_fen(result.fee.amount_fen) if result.fee else "0.00",
-        "slots": slots,
-    }
+    slots = card_document(result.card).get("slots", [])
+    doc = {**reissue_document(result), "slots": slots}
     if len(slots) == 1:
         doc.update(
             sub_meter=slots[0]["sub_meter"],
             serial=slots[0]["serial"],
             quantity=slots[0]["quantity"],
         )
+    say_reissue(ctx, doc)
+    return doc
+
+
+def say_reissue(ctx: Any, doc: dict[str, Any]) -> None:
+    """补卡成功 and what its receipt shows: the cards, the fee as booked and how it was paid."""
+    import datetime
+
+    ctx.say(ctx.gettext("Card reissued successfully."))
+    when = f"{datetime.datetime.fromisoformat(doc['time']):%Y-%m-%d %H:%M:%S}"
+    ctx.say(
+        ctx.gettext("Reissue %(reissue_id)s: user %(user_number)s %(customer)s, %(time)s.")
+        % {**doc, "time": when}
+    )
     ctx.say(ctx.gettext("New card %(card_serial)s, generation %(generation)s.") % doc)
     if doc["revoked_serial"]:
-        ctx.say(ctx.gettext("The old card %(revoked_serial)s is no longer valid.") % doc)
-    if result.fee:
-        ctx.say(ctx.gettext("Reissue fee: %(fee)s.") % doc)
+        ctx.say(
+            ctx.gettext(
+                "The old card %(revoked_serial)s (generation %(revoked_generation)s) is no "
+                "longer valid."
+            )
+            % doc
+        )
+    if doc["fee_entry"] is not None:
+        from prepaid.reports.labels import PAYMENT_LABELS, text_of
+
+        paid = {**doc, "payment": text_of(PAYMENT_LABELS, doc["payment"])}
+        ctx.say(ctx.gettext("Reissue fee: %(fee)s, paid by %(payment)s.") % paid)
+    else:
+        ctx.say(ctx.gettext("No reissue fee was charged."))
     ctx.say(ctx.gettext("The customer must swipe the new card on the meter before the next sale."))
-    return doc
 
 
 def handle_meter_change(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -192,10 +192,13 @@ class CustomerOverview:
     cards: list[Any] = field(default_factory=list)  # vending.CustomerCard
     purchases: list[Any] = field(default_factory=list)  # vending.Purchase
     ledger: list[Any] = field(default_factory=list)  # vending.LedgerEntry
+    # Serials of the cards a reissue (补卡) issued: each has its reissue's receipt.
+    reissued: set[str] = field(default_factory=set)
 
 
 def customer_overview(user_number: str, *, history: int = HISTORY_LENGTH) -> CustomerOverview:
     """What the office shows for a customer looked up by user number (用户资料)."""
+    from prepaid.cards.models import CardOperation
     from prepaid.vending.models import CustomerAccount, CustomerCard, LedgerEntry, Purchase
 
     customer = get_customer(user_number)
@@ -216,4 +219,9 @@ def customer_overview(user_number: str, *, history: int = HISTORY_LENGTH) -> Cus
         cards=list(CustomerCard.objects.filter(customer=customer).order_by("id")),
         purchases=list(purchases[:history]),
         ledger=list(ledger[:history]),
+        reissued=set(
+            CardOperation.objects.filter(
+                kind=CardOperation.Kind.REISSUE, customer=customer
+            ).values_list("card_serial", flat=True)
+        ),
     )

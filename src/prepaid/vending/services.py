@@ -17,7 +17,7 @@ import contextlib
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -1195,6 +1195,10 @@ def _last_purchase_swiped(
 
 @dataclass(frozen=True)
 class Reissue:
+    """A reissue as recorded: its ``CardOperation`` (the receipt's number), the new card's
+    record, the card it revoked, the card written, and the fee entry the ledger booked."""
+
+    operation: CardOperation
     record: CustomerCard
     revoked: CustomerCard | None
     card: Card
@@ -1230,12 +1234,16 @@ def reissue(
     if registered is not None:
         if registered.customer_id != customer.pk or registered.status != "active":
             raise cardio.not_a_new_card("user")
-        # A reissue whose card write failed: finish writing the same card.
+        # A reissue whose card write failed: finish writing the same card, and answer with
+        # that reissue (its fee, its receipt), charged once.
         card = restore_card(station, registered, read.card)
-        return Reissue(registered, None, card, None)
+        operation = _reissue_operation(card_serial=registered.serial, customer=customer)
+        if operation is None:  # the customer's first card, left unwritten by an opening
+            raise cardio.not_a_new_card("user")
+        return replace(reissue_of(operation), card=card)
     with transaction.atomic():
         Customer.objects.select_for_update().get(pk=customer.pk)  # one reissue at a time
-        record, revoked = _swap_cards(station, customer, read.card, key)
+        record, revoked, operation = _swap_cards(station, customer, read.card, key)
         fee_entry = None
         if fee_fen:
             fee_entry = _entry(
@@ -1251,26 +1259,74 @@ def reissue(
                 remarks="reissue fee",
             )
     card = cardio.write_office_area(station.reader, cardio.expected_card(record), station.site_key)
-    return Reissue(record, revoked, card, fee_entry)
+    return Reissue(operation, record, revoked, card, fee_entry)
+
+
+def _reissue_operation(**lookup: Any) -> CardOperation | None:
+    return (
+        CardOperation.objects.filter(kind=CardOperation.Kind.REISSUE, **lookup)
+        .select_related("customer", "operator")
+        .first()
+    )
 
 
 def _replay_reissue(customer: Customer, key: str) -> Reissue | None:
     """A resubmitted reissue (same request key) returns the first result, charged once."""
-    operation = CardOperation.objects.filter(
-        kind=CardOperation.Kind.REISSUE, customer=customer, details__key=key
-    ).first()
-    if operation is None:
-        return None
+    operation = _reissue_operation(customer=customer, details__key=key)
+    return reissue_of(operation) if operation is not None else None
+
+
+def reissue_of(operation: CardOperation) -> Reissue:
+    """A reissue as recorded, from its card operation: the card as the office knows it, and
+    the fee entry exactly as the ledger booked it (none when no fee was charged)."""
     record = CustomerCard.objects.select_related("customer").get(serial=operation.card_serial)
     revoked_serial = operation.details.get("revoked")
     revoked = CustomerCard.objects.filter(serial=revoked_serial).first() if revoked_serial else None
-    fee = LedgerEntry.objects.filter(idempotency_key=f"{key}:fee").first()
-    return Reissue(record, revoked, cardio.expected_card(record), fee)
+    key = operation.details.get("key")
+    fee = LedgerEntry.objects.filter(idempotency_key=f"{key}:fee").first() if key else None
+    return Reissue(operation, record, revoked, cardio.expected_card(record), fee)
+
+
+def find_reissue(reissue_id: int) -> Reissue:
+    """A reissue by the id of its card operation (the number on its receipt)."""
+    operation = _reissue_operation(pk=reissue_id)
+    if operation is None:
+        raise PrepaidError("unknown_reissue", _("There is no such reissue."))
+    return reissue_of(operation)
+
+
+def reissue_of_card(customer: Customer, card_serial: str) -> Reissue | None:
+    """The reissue that issued the customer's card ``card_serial``; None for a card an
+    opening issued."""
+    operation = _reissue_operation(customer=customer, card_serial=card_serial)
+    return reissue_of(operation) if operation is not None else None
+
+
+def reissue_document(result: Reissue) -> dict[str, Any]:
+    """A reissue as the CLI prints it and its receipt shows it: customer, new and revoked
+    card, the fee the ledger booked, how it was paid, who, when and where."""
+    operation, fee = result.operation, result.fee
+    customer = result.record.customer
+    return {
+        "reissue_id": operation.pk,
+        "user_number": customer.user_number,
+        "customer": customer.name,
+        "card_serial": result.record.serial,
+        "generation": result.record.generation,
+        "revoked_serial": result.revoked.serial if result.revoked else None,
+        "revoked_generation": result.revoked.generation if result.revoked else None,
+        "fee": format_fen(fee.amount_fen if fee else 0),
+        "fee_entry": fee.pk if fee else None,
+        "payment": fee.payment_method if fee else "",
+        "operator": operation.operator.username,
+        "time": timezone.localtime(operation.time).isoformat(),
+        "station": operation.station,
+    }
 
 
 def _swap_cards(
     station: Station, customer: Customer, new_card: Card, key: str
-) -> tuple[CustomerCard, CustomerCard | None]:
+) -> tuple[CustomerCard, CustomerCard | None, CardOperation]:
     old = (
         CustomerCard.objects.select_for_update()
         .filter(customer=customer, status=CustomerCard.Status.ACTIVE)
@@ -1303,7 +1359,7 @@ def _swap_cards(
             after={"status": "revoked"},
         )
     record = _register_card(station, customer, None, new_card)
-    CardOperation.objects.create(
+    operation = CardOperation.objects.create(
         kind=CardOperation.Kind.REISSUE,
         card_serial=record.serial,
         customer=customer,
@@ -1316,7 +1372,7 @@ def _swap_cards(
             "key": key,
         },
     )
-    return record, old
+    return record, old, operation
 
 
 # -- 换表 meter change -------------------------------------------------------------------------

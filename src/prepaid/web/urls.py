@@ -46,6 +46,16 @@ urlpatterns = [
     path("vending/correct/", vending.correct, name="correct"),
     path("vending/reissue/", vending.reissue, name="reissue"),
     path("vending/reissue/<str:user_number>/<str:serial>/", vending.reissued, name="reissued"),
+    path(
+        "vending/reissues/<int:reissue_id>/print/",
+        vending.reissue_receipt_print,
+        name="reissue_receipt_print",
+    ),
+    path(
+        "vending/reissues/<int:reissue_id>/receipt/<int:copy>/",
+        vending.reissue_receipt,
+        name="reissue_receipt",
+    ),
     path("vending/meter-change/", vending.meter_change, name="meter_change"),
     path("vending/quote/", vending.quote, name="quote"),
     path("vending/purchases/<int:purchase_id>/", vending.purchase_done, name="purchase"),

@@ -462,24 +462,57 @@ def reissue(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def reissued(request: HttpRequest, user_number: str, serial: str) -> HttpResponse:
-    """补卡成功: the new card, the revoked one, and the purchases it carries."""
+    """补卡成功: the new card, the one it revoked, the purchases it carries, and the receipt
+    of the reissue (its fee as booked)."""
+    from prepaid.web.receipts import REISSUE, prints
+
     overview = or_404(customers.customer_overview, user_number)
-    card = next((c for c in overview.cards if c.serial == serial), None)
-    if card is None:
-        raise Http404(gettext("This customer has no card with this serial."))
-    fees = [e for e in overview.ledger if e.kind == "fee"]
+    result = vending.reissue_of_card(overview.customer, serial)
+    if result is None:
+        raise Http404(gettext("This customer has no card with this serial issued by a reissue."))
     return page(
         request,
         "vending/reissued.html",
         {
             "overview": overview,
-            "card": card,
             "customer": overview.customer,
-            "revoked": [c for c in overview.cards if c.status == "revoked"],
+            "reissue": result,
+            "doc": vending.reissue_document(result),
             "last": {ca.account_id: cardio.live_purchase(ca) for ca in overview.accounts},
-            "fee": fees[0] if fees else None,
+            "prints": prints(result.operation.pk, REISSUE),
         },
     )
+
+
+@require_POST
+@operator_required
+def reissue_receipt_print(request: HttpRequest, reissue_id: int) -> HttpResponse:
+    from prepaid.web.receipts import record_print
+
+    result = or_404(vending.find_reissue, reissue_id)
+    paper = _paper(request)
+    copy = record_print(request.user, result.operation, stations.station_name(), paper)
+    url = reverse("web:reissue_receipt", args=[reissue_id, copy])
+    return HttpResponseRedirect(f"{url}?{urlencode({'paper': paper, 'print': 1})}")
+
+
+@operator_required
+def reissue_receipt(request: HttpRequest, reissue_id: int, copy: int) -> HttpResponse:
+    from prepaid.web.receipts import REISSUE, prints
+
+    result = or_404(vending.find_reissue, reissue_id)
+    if not 1 <= copy <= prints(reissue_id, REISSUE):
+        raise Http404(gettext("This receipt has not been printed yet."))
+    paper = request.GET.get("paper") if request.GET.get("paper") in PAPERS else "80"
+    context = {
+        "reissue": result,
+        "doc": vending.reissue_document(result),
+        "copy": copy,
+        "reprint": copy > 1,
+        "paper": paper,
+        "autoprint": request.GET.get("print") == "1",
+    }
+    return page(request, "vending/reissue_receipt.html", context)
 
 
 # -- 换表卡调整 meter change (admin) ----------
@@ -588,13 +621,19 @@ def purchase_done(request: HttpRequest, purchase_id: int) -> HttpResponse:
 PAPERS = ("58", "80", "a4")
 
 
+def _paper(request: HttpRequest) -> str:
+    """The paper a print was asked on (58 mm, 80 mm or A4), 80 mm by default."""
+    paper = request.POST.get("paper", "")
+    return paper if paper in PAPERS else "80"
+
+
 @require_POST
 @operator_required
 def receipt_print(request: HttpRequest, purchase_id: int) -> HttpResponse:
     from prepaid.web.receipts import record_print
 
     purchase = _purchase(purchase_id)
-    paper = request.POST.get("paper") if request.POST.get("paper") in PAPERS else "80"
+    paper = _paper(request)
     copy = record_print(request.user, purchase, stations.station_name(), paper)
     url = reverse("web:receipt", args=[purchase.pk, copy])
     return HttpResponseRedirect(f"{url}?{urlencode({'paper': paper, 'print': 1})}")
