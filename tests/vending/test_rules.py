@@ -182,6 +182,21 @@ def test_open_requires_a_new_card_and_refuses_a_second_open(office, key):
     assert refused.value.code == "already_open"
 
 
+def test_opening_on_another_customers_card_says_to_take_a_new_card(office, admin, key):
+    from prepaid.customers.services import register_customer
+
+    _opened(office, key)  # 张三's card u1 is in the reader
+    other = register_customer(admin, name="李四")
+    with translation.override("zh-hans"), pytest.raises(PrepaidError) as refused:
+        vending.open_account(
+            office.station, other, office.account, office.price, quantity="1", key=key()
+        )
+    assert refused.value.code == "not_a_new_card"
+    message = refused.value.translate(translation.gettext)
+    assert "回收" in message and "格式化" not in message  # a user card is recycled, not formatted
+    assert not other.cards.exists()
+
+
 def test_open_refuses_above_the_limit(office, key):
     office.new_card("u1")
     before = Unchanged(office)

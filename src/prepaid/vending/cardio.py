@@ -40,6 +40,14 @@ def not_a_user_card(card_type: str) -> PrepaidError:
 
 
 def not_a_new_card(card_type: str) -> PrepaidError:
+    if card_type == CardType.USER.code:  # a customer's card: formatting it is refused
+        return PrepaidError(
+            "not_a_new_card",
+            _(
+                "A new card is needed; the card in the reader is a customer's user card: take "
+                "a new card, or recycle this one first if it is no longer used."
+            ),
+        )
     return PrepaidError(
         "not_a_new_card",
         _("A new card is needed (format it first); the card in the reader is a %(type)s."),
