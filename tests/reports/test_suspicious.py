@@ -156,6 +156,41 @@ def test_a_chinese_reason_writes_its_dates_and_brackets_as_the_chinese_pages_do(
     assert (document["period_from"], document["period_to"]) == ("2026-01-05", "2026-04-10")
 
 
+def test_a_reason_names_the_unit_of_its_quantities_beside_the_account():
+    import dataclasses
+
+    reason = dataclasses.replace(_no_purchase_reason(), unit="m³")
+    with translation.override("zh-hans"):
+        assert reason.text().startswith("【自来水（m³）】自 2026年1月5日 起")
+    with translation.override("en"):
+        assert reason.text().startswith("[自来水 (m³)] No purchase for 95 days")
+        assert reason.to_json()["unit"] == "m³"
+
+
+def test_a_flag_reason_names_the_flag_in_the_language_it_is_shown_in():
+    import datetime
+
+    from prepaid.reports.suspicious import RULE_LABELS, Reason
+
+    reason = Reason(
+        "tamper",
+        5,
+        "电",
+        datetime.date(2026, 3, 1),
+        datetime.date(2026, 4, 1),
+        "The meter reported “%(flag)s” on %(count)s readings since %(since)s.",
+        {"flag": RULE_LABELS["tamper"], "count": 2, "since": datetime.date(2026, 3, 1)},
+        "kWh",
+    )
+    with translation.override("en"):
+        analysed_in_english = reason.text()
+    with translation.override("zh-hans"):
+        shown_in_chinese = reason.text()
+        assert reason.to_json()["numbers"]["flag"] == "表计防拆/磁干扰报警"
+    assert "Meter tamper flag" in analysed_in_english
+    assert "表计防拆/磁干扰报警" in shown_in_chinese and "Meter tamper" not in shown_in_chinese
+
+
 def _reason_texts(analysis):
     return ["\n".join(r.text() for r in s.reasons) for s in analysis.suspects]
 

@@ -56,7 +56,8 @@ from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_noop, pgettext
 
-from prepaid.accounts.models import Account, Price
+from prepaid.accounts.models import Account, MeterTypeChoice, Price
+from prepaid.accounts.services import METER_UNITS
 from prepaid.audit.services import log_action
 from prepaid.core.card.model import MeterStatus
 from prepaid.core.errors import InvalidInput, _
@@ -196,15 +197,17 @@ class Reason:
     period_from: datetime.date
     period_to: datetime.date
     template: str  # English msgid, translated when shown
-    params: dict[str, Any]  # numbers, names and dates (``datetime.date``)
+    params: dict[str, Any]  # numbers, names, dates (``datetime.date``) and labels (``Label``)
+    unit: str = ""  # the account's unit (m³, kWh, GJ): the reason's quantities are in it
 
     def text(self) -> str:
         """The reason in the operator's language, dates as that language writes them in a
         sentence (2026年3月31日 in Chinese, 2026-03-31 in English); the same text on the
         worklist page, in the terminal and in the exported files."""
         params = {key: _in_words(value) for key, value in self.params.items()}
-        return REASON_TEXT.text() % {
+        return (REASON_TEXT_UNIT if self.unit else REASON_TEXT).text() % {
             "account": self.account,
+            "unit": self.unit,
             "message": gettext(self.template) % params,
             "start": date_text(self.period_from),
             "end": date_text(self.period_to),
@@ -219,6 +222,7 @@ class Reason:
             "label": self.label(),
             "weight": self.weight,
             "account": self.account,
+            "unit": self.unit,
             "period_from": self.period_from.isoformat(),
             "period_to": self.period_to.isoformat(),
             "numbers": {key: _in_json(value) for key, value in self.params.items()},
@@ -230,6 +234,11 @@ REASON_TEXT = L(
     gettext_noop("[%(account)s] %(message)s (%(start)s – %(end)s)"),
     "【%(account)s】%(message)s（%(start)s 至 %(end)s）",
 )
+# The quantities in a reason are in its account's unit, named beside the account.
+REASON_TEXT_UNIT = L(
+    gettext_noop("[%(account)s (%(unit)s)] %(message)s (%(start)s – %(end)s)"),
+    "【%(account)s（%(unit)s）】%(message)s（%(start)s 至 %(end)s）",
+)
 
 
 def date_text(value: datetime.date) -> str:
@@ -240,10 +249,14 @@ def date_text(value: datetime.date) -> str:
 
 
 def _in_words(value: Any) -> Any:
+    if isinstance(value, Label):  # a rule's name, in the language the reason is shown in
+        return value.text()
     return date_text(value) if isinstance(value, datetime.date) else value
 
 
 def _in_json(value: Any) -> Any:
+    if isinstance(value, Label):
+        return value.text()
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
@@ -296,6 +309,7 @@ class _Account:
     first_sale: Any = None  # datetime (or the database's text for it)
     last_sale: Any = None
     reasons: list[Reason] = field(default_factory=list)
+    unit: str = ""  # of the account's meter type
 
 
 def analyse(
@@ -326,9 +340,14 @@ def analyse(
     accounts = _load_accounts(windows)
     _load_purchases(accounts, windows)
     names = dict(Account.objects.values_list("id", "name"))
+    units = {
+        pk: METER_UNITS[MeterTypeChoice(meter_type)]
+        for pk, meter_type in Account.objects.values_list("id", "meter_type")
+    }
     price_names = dict(Price.objects.values_list("id", "name"))
     peers = _peer_statistics(accounts.values(), windows)
     for account in accounts.values():
+        account.unit = units.get(account.account_id, "")
         label = names.get(account.account_id, str(account.account_id))
         price_peers = peers.get(account.price_id)
         _rule_no_purchase(account, windows, label)
@@ -548,7 +567,16 @@ def _reason(
     **params: Any,
 ) -> None:
     account.reasons.append(
-        Reason(rule, rules[f"weight_{rule}"], label, period[0], period[1], template, params)
+        Reason(
+            rule,
+            rules[f"weight_{rule}"],
+            label,
+            period[0],
+            period[1],
+            template,
+            params,
+            account.unit,
+        )
     )
 
 
@@ -812,7 +840,7 @@ def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[in
                     "The meter reported “%(flag)s” on %(count)s readings since %(since)s."
                 ),
                 rules,
-                flag=RULE_LABELS[rule].text(),
+                flag=RULE_LABELS[rule],
                 count=count,
                 since=since,
             )
