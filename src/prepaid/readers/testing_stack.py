@@ -228,7 +228,7 @@ class PcscStack:
         card: EmulatedCard,
         cut_after: int | None = None,
         trace: list[tuple[str, str]] | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = 15.0,
     ) -> VpcdEmulator:
         """Put ``card`` in the virtual reader and wait until pcscd sees it."""
         self._let_departures_settle()
@@ -253,7 +253,7 @@ class PcscStack:
         if wait_s > 0:
             time.sleep(wait_s)
 
-    def eject(self, emulator: VpcdEmulator, timeout_s: float = 5.0) -> None:
+    def eject(self, emulator: VpcdEmulator, timeout_s: float = 15.0) -> None:
         """Take the card out and wait until pcscd sees the reader empty.
 
         A card taken out between commands is seen leaving by pcscd's poller itself, so once
@@ -273,7 +273,7 @@ class PcscStack:
             if was_pulled:
                 self._let_departures_settle()
 
-    def wait_for_card(self, present: bool, timeout_s: float = 5.0) -> None:
+    def wait_for_card(self, present: bool, timeout_s: float = 15.0) -> None:
         """Block until the reader holds a card (``present``) or is empty; else TimeoutError."""
         scard = _scard()
         hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
