@@ -265,6 +265,7 @@ def test_a_card_sold_to_after_the_backup_is_named_and_brought_back(request, tmp_
     refused = site.json("sell", "--quantity", "1", status=1)
     assert refused["error"] == "card_mismatch"
     assert "purchase 2" in refused["message"] and "backup" in refused["message"]
+    assert "administrator" in refused["message"]
     for args in (
         ("card", "blank", "u2"), ("card", "insert", "u2"), ("card", "format"),
         ("reissue", number, "--fee", "0"),

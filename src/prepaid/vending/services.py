@@ -374,8 +374,9 @@ def card_ahead(expected: int, on_card: int) -> PrepaidError:
         _(
             "The card carries purchase %(on_card)s, which the office does not know (its last "
             "is %(expected)s): the card was written after the backup this database was "
-            "restored from, or that purchase was voided as lost. Nothing was done; "
-            "docs/backup.md (After a restore) says how to bring the customer back."
+            "restored from, or that purchase was voided as lost. Nothing was done; ask an "
+            "administrator to bring the customer back (the backup guide, docs/backup.md, "
+            "“After a restore”)."
         ),
         expected=expected,
         on_card=on_card,
