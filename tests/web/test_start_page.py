@@ -79,3 +79,8 @@ def test_my_shift_shows_the_open_shift_sales_and_takings(admin_client, clerk_cli
     assert tr("No open shift: it opens with your first sale or opening at this station.") in html(
         clerk_client.get("/")
     )
+
+
+def test_the_meter_change_is_on_the_start_page_of_an_administrator_only(admin_client, clerk_client):
+    assert 'href="/vending/meter-change/"' in html(admin_client.get("/"))
+    assert 'href="/vending/meter-change/"' not in html(clerk_client.get("/"))
