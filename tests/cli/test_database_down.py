@@ -50,3 +50,28 @@ def test_a_database_that_cannot_be_reached_is_named_as_such(tmp_path):
     assert english.returncode == 1
     assert "Cannot connect to the database" in english.stderr, english.stderr
     assert "DATABASE_URL" in english.stderr
+
+
+def test_sqlite_files_failing_as_the_connection_is_made_are_a_storage_error(tmp_path, monkeypatch):
+    """A full disk can fail SQLite while the connection is still being set up (its
+    shared-memory index is written then): that is the storage, not a database server that
+    cannot be reached, and the operator is told to settle with the card."""
+    import argparse
+
+    from django.db import OperationalError
+
+    from prepaid.cli import main
+    from prepaid.cli.context import Context
+
+    def handler(ctx, args):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(main, "_connected", False)  # failed before the connection was made
+    ctx = Context(home=DataHome(tmp_path / "data"), json_output=True, language="en")
+    args = argparse.Namespace(handler=handler, needs_django=True, home_alone=True)
+    out = []
+    monkeypatch.setattr(sys.stdout, "write", out.append)
+    assert main.run(ctx, args) == 1
+    doc = json.loads("".join(out))
+    assert doc["error"] == "database_error", doc
+    assert "reconcile" in doc["message"] and "DATABASE_URL" not in doc["message"]

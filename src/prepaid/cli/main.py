@@ -316,7 +316,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         if not _is_database_error(exc):
             raise
         reason = str(exc).strip() or type(exc).__name__
-        if _never_connected():
+        if _never_connected() and not _storage_failed(reason):
             # Down, unreachable, or refused (a wrong DATABASE_URL or password): nothing ran.
             message = ctx.gettext(
                 "Cannot connect to the database (%(reason)s). Nothing was done; check that "
@@ -360,6 +360,13 @@ def _reason(text: str, gettext: Any) -> str:
 
     reason = database_reason(text)
     return str(gettext(reason)) if isinstance(reason, Label) else reason
+
+
+def _storage_failed(reason: str) -> bool:
+    """SQLite's own files could not be written (a full disk, an I/O error) — possibly while
+    the connection was being set up (its shared-memory index is made then): not a database
+    that cannot be reached, and a sale may have gone as far as its first phase."""
+    return "disk is full" in reason or "disk I/O error" in reason
 
 
 def _never_connected() -> bool:
