@@ -29,9 +29,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     amount.add_argument("--quantity", help="with --open: first purchase quantity")
     amount.add_argument("--amount", help="with --open: first purchase amount")
     reg.add_argument(
-        "--pay", choices=["cash", "wechat", "alipay", "bank_card", "other"], default="cash"
+        "--pay",
+        choices=["cash", "wechat", "alipay", "bank_card", "other"],
+        help="with --open: payment method (default cash)",
     )
-    reg.add_argument("--key", help="request key of the first purchase")
+    reg.add_argument("--key", help="with --open: request key of the first purchase")
     reg.set_defaults(handler=handle_register)
     show = sub.add_parser("show", parents=[common], help="show a customer by user number")
     show.add_argument("number")
@@ -133,6 +135,16 @@ def handle_register(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
             "open_arguments",
             _("To open an account as well, give --account, --price and --quantity or --amount."),
         )
+    opening = (args.account, args.price, args.quantity, args.amount, args.pay, args.key)
+    if not args.open and any(value is not None for value in opening):
+        # Without --open they would be dropped: the operator meant to open, and nothing is sold.
+        raise InvalidInput(
+            "open_arguments",
+            _(
+                "--account, --price, --quantity, --amount, --pay and --key are for opening an "
+                "account: add --open, or leave them out. No customer was registered."
+            ),
+        )
     customer = register_customer(
         ctx.operator,
         name=args.name,
@@ -162,7 +174,7 @@ def _open_after_registering(ctx: Any, args: argparse.Namespace, customer: Any) -
             lookups.price(args.price),
             quantity=args.quantity,
             amount=args.amount,
-            payment=args.pay,
+            payment=args.pay or "cash",
             key=request_key(args),
         )
     except PrepaidError as exc:

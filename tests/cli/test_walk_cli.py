@@ -1,0 +1,123 @@
+"""The manual walked through the command line in one process: what the operator reads and the
+JSON documents of DESIGN §8, for what the end-to-end walk in test_manual_cli.py leaves out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prepaid.home import DataHome
+
+PASSWORD = "Walk-admin-pw1"
+
+pytestmark = pytest.mark.django_db
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+        self.account = ""  # the ids of the fixture's account and price
+        self.price = ""
+
+    def __call__(
+        self, *argv: str, status: int = 0, json_output: bool = True, lang: str = "zh-hans"
+    ) -> Any:
+        from django.utils import translation
+
+        from prepaid.cli.main import main
+
+        self.capsys.readouterr()
+        args = [*argv, "--lang", lang] + (["--json"] if json_output else [])
+        try:
+            result = main(args)
+        finally:
+            translation.deactivate()
+        out = self.capsys.readouterr()
+        assert result == status, out
+        return json.loads(out.out) if json_output else out.out + out.err
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.operators.models import Operator, Role
+
+    home = tmp_path / "home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
+    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
+    monkeypatch.delenv("PREPAID_READER", raising=False)
+    admin = Operator(username="boss", role=Role.ADMIN, is_staff=True)
+    admin.set_password(PASSWORD)
+    admin.save()
+    account = create_account(
+        admin,
+        meter_type="water",
+        sub_meter=1,
+        limit="999",
+        prestore="5",
+        alarm="10",
+        overdraft="5",
+        maintenance_code="1234",
+    )
+    price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
+    cli = Cli(capsys)
+    cli.account, cli.price = str(account.pk), str(price.pk)
+    return cli
+
+
+def _customers() -> int:
+    from prepaid.customers.models import Customer
+
+    return Customer.objects.count()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--quantity", "5"),
+        ("--amount", "20"),
+        ("--account", "1"),
+        ("--price", "1"),
+        ("--pay", "wechat"),
+        ("--key", "k-1"),
+    ],
+)
+def test_register_refuses_opening_options_without_open(cli: Cli, extra: tuple[str, str]) -> None:
+    """The operator who gives a first purchase but forgets --open meant to open an account:
+    the options are not dropped in silence with a customer registered and nothing sold."""
+    refused = cli("user", "register", "--name", "王五", *extra, status=2)
+    assert refused["error"] == "open_arguments"
+    assert "--open" in refused["message"] and "未注册用户" in refused["message"]
+    english = cli("user", "register", "--name", "王五", *extra, status=2, lang="en")
+    assert "No customer was registered" in english["message"]
+    assert _customers() == 0
+
+
+def test_register_with_open_still_opens_with_the_payment_given(cli: Cli) -> None:
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    document = cli(
+        "user",
+        "register",
+        "--name",
+        "王五",
+        "--open",
+        "--account",
+        cli.account,
+        "--price",
+        cli.price,
+        "--amount",
+        "19.99",
+        "--pay",
+        "wechat",
+    )
+    opened = document["opened"]
+    assert (opened["quantity"], opened["amount"], opened["payment"]) == ("5.79", "19.98", "wechat")
+    plain = cli("user", "register", "--name", "赵六")  # no opening options: only registered
+    assert "opened" not in plain and _customers() == 2
