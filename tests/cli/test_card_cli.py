@@ -83,10 +83,10 @@ def test_a_check_card_read_back_shows_the_meters_readings_in_words(cli: Cli) -> 
     reading = document["reading"]
     assert (reading["state"], reading["balance"], reading["status"]) == ("set", "5.00", ["alarm"])
     text = cli("card", "read", json_output=False)
-    assert "表状态: 已设置" in text
-    assert "状态: 报警" in text
+    assert "表状态：已设置" in text
+    assert "状态：报警" in text
     local = timezone.localtime(datetime.datetime.fromtimestamp(reading["time"], tz=datetime.UTC))
-    assert f"仪表时间: {local:%Y-%m-%d %H:%M:%S}" in text
+    assert f"仪表时间：{local:%Y-%m-%d %H:%M:%S}" in text
 
 
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
@@ -134,9 +134,9 @@ def test_card_read_of_a_check_card_runs_without_django(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "表状态: 已绑定用户" in result.stdout
-    assert "状态: 报警" in result.stdout
-    assert "仪表时间: 2026-11-28 18:34:46" in result.stdout
+    assert "表状态：已绑定用户" in result.stdout
+    assert "状态：报警" in result.stdout
+    assert "仪表时间：2026-11-28 18:34:46" in result.stdout
 
 
 def test_a_garbled_user_card_reads_as_damaged_not_blank(

@@ -34,4 +34,4 @@ def test_account_and_setting_card_show_the_meter_type_by_name(tmp_path):
     _run(home, "card", "blank", "setting")
     _run(home, "card", "insert", "setting")
     made = _run(home, "card", "make", "setting", "--account", "1")
-    assert "仪表类型: 水表" in made and "water" not in made, made
+    assert "仪表类型：水表" in made and "water" not in made, made

@@ -121,3 +121,16 @@ def test_register_with_open_still_opens_with_the_payment_given(cli: Cli) -> None
     assert (opened["quantity"], opened["amount"], opened["payment"]) == ("5.79", "19.98", "wechat")
     plain = cli("user", "register", "--name", "赵六")  # no opening options: only registered
     assert "opened" not in plain and _customers() == 2
+
+
+def test_labelled_lines_take_a_full_width_colon_in_chinese(cli: Cli) -> None:
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    made = cli("card", "make", "setting", "--account", cli.account, json_output=False)
+    assert "  限购量：999.00" in made and "  预存量：5.00" in made and ": " not in made, made
+    cli("card", "blank", "s2")
+    cli("card", "insert", "s2")
+    english = cli("card", "make", "setting", "--account", cli.account, json_output=False, lang="en")
+    assert "  purchase limit: 999.00" in english, english
+    summary = cli("report", "summary", json_output=False)
+    assert "  期间：按月" in summary and "  分组：无" in summary, summary

@@ -186,7 +186,7 @@ def test_report_shift_takes_a_format_like_every_report(cli, demo, tmp_path):
     assert status == 0 and load_workbook(target).active.max_row == len(records)
     status, text = cli("report", "shift", "--id", shift, json_output=False)
     assert status == 0
-    assert "支付方式" in text and "状态: 已交班" in text and "closed" not in text
+    assert "支付方式" in text and "状态：已交班" in text and "closed" not in text
 
 
 @pytest.mark.parametrize(

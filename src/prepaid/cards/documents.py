@@ -166,7 +166,12 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
     for key in ("parameters", "reading"):
         if doc.get(key):
             lines.extend(
-                f"  {gettext(FIELD_NAMES.get(k, k))}: {_shown_value(k, v, gettext, pgettext)}"
+                "  "
+                + gettext("%(label)s: %(value)s")
+                % {
+                    "label": gettext(FIELD_NAMES.get(k, k)),
+                    "value": _shown_value(k, v, gettext, pgettext),
+                }
                 for k, v in doc[key].items()
             )
     if "maintenance_code" in doc:

@@ -12,7 +12,7 @@ import argparse
 import datetime
 from typing import Any
 
-from prepaid.cli.text import pad, width
+from prepaid.cli.text import labelled, pad, width
 from prepaid.core.errors import _
 
 FORMATS = ["table", "json", "csv", "xlsx"]
@@ -265,7 +265,7 @@ def emit_table(
         return document
     ctx.say(table.title.text())
     for label, value in table.filters:
-        ctx.say(f"  {label.text()}: {value}")
+        ctx.say("  " + labelled(ctx.gettext, label.text(), value))
     for line in table_lines(table):
         ctx.say(line)
     if table.page_size:
@@ -405,7 +405,7 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
     when, the takings per payment method with their column headers, the cash."""
     ctx.say(table.title.text())
     for label, value in table.filters:
-        ctx.say(f"  {label.text()}: {value}")
+        ctx.say("  " + labelled(ctx.gettext, label.text(), value))
     ctx.say(
         ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
         % {"opened_at": doc["opened_at"], "closed_at": doc["closed_at"] or "-"}

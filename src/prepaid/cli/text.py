@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 
 def width(text: str) -> int:
@@ -14,3 +15,8 @@ def pad(text: str, columns: int, right: bool = False) -> str:
     """``text`` filled with spaces to ``columns`` (on the left when ``right``)."""
     gap = " " * max(0, columns - width(text))
     return gap + text if right else text + gap
+
+
+def labelled(gettext: Any, label: str, value: object) -> str:
+    """“label: value” in the operator's language (a full-width colon in Chinese)."""
+    return gettext("%(label)s: %(value)s") % {"label": label, "value": value}
