@@ -134,3 +134,45 @@ def test_labelled_lines_take_a_full_width_colon_in_chinese(cli: Cli) -> None:
     assert "  purchase limit: 999.00" in english, english
     summary = cli("report", "summary", json_output=False)
     assert "  期间：按月" in summary and "  分组：无" in summary, summary
+
+
+def _open(cli: Cli, card: str = "u1", quantity: str = "10") -> str:
+    """Register a customer and open the account on a new card ``card``; the user number."""
+    cli("card", "blank", card)
+    cli("card", "insert", card)
+    cli("card", "format")
+    document = cli(
+        "user",
+        "register",
+        "--name",
+        "王五",
+        "--open",
+        "--account",
+        cli.account,
+        "--price",
+        cli.price,
+        "--quantity",
+        quantity,
+    )
+    return str(document["user_number"])
+
+
+def test_times_read_in_the_office_clock_to_the_second(cli: Cli, settings: Any) -> None:
+    """The customer's purchases and the shift settlement show when, as a person reads a
+    clock in the office, not as an ISO timestamp in UTC with microseconds."""
+    import datetime
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    number = _open(cli)
+    document = cli("user", "show", number)
+    bought = datetime.datetime.fromisoformat(document["purchases"][0]["created_at"])
+    shown = cli("user", "show", number, json_output=False)
+    assert f"{timezone.localtime(bought):%Y-%m-%d %H:%M:%S} [1] #1 购买 已完成" in shown, shown
+    assert "+00:00" not in shown and "T" not in shown.split("[1]")[0]
+    settled = cli("shift", "close", "--counted-cash", "34.50")
+    opened = timezone.localtime(datetime.datetime.fromisoformat(settled["opened_at"]))
+    closed = timezone.localtime(datetime.datetime.fromisoformat(settled["closed_at"]))
+    text = cli("report", "shift", "--id", str(settled["shift_id"]), json_output=False)
+    assert f"开班 {opened:%Y-%m-%d %H:%M:%S}，交班 {closed:%Y-%m-%d %H:%M:%S}" in text, text

@@ -12,7 +12,7 @@ import argparse
 import datetime
 from typing import Any
 
-from prepaid.cli.text import labelled, pad, width
+from prepaid.cli.text import labelled, office_time, pad, width
 from prepaid.core.errors import _
 
 FORMATS = ["table", "json", "csv", "xlsx"]
@@ -408,7 +408,7 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
         ctx.say("  " + labelled(ctx.gettext, label.text(), value))
     ctx.say(
         ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
-        % {"opened_at": doc["opened_at"], "closed_at": doc["closed_at"] or "-"}
+        % {"opened_at": office_time(doc["opened_at"]), "closed_at": office_time(doc["closed_at"])}
     )
     for line in table_lines(table):
         ctx.say(line)

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from prepaid.cli.text import office_time
 from prepaid.core.errors import PrepaidError, _
 
 
@@ -88,7 +89,7 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
             object_id="restore",
             after={"file": str(path), "created_at": backup.manifest["created_at"]},
         )
-    created = _office_time(backup.manifest["created_at"])
+    created = office_time(backup.manifest["created_at"])
     ctx.say(
         ctx.gettext(
             "Restored the backup of %(created)s: %(entries)s audit entries, chain intact: %(ok)s."
@@ -109,12 +110,3 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         % {"created": created}
     )
     return {"file": str(path), "manifest": backup.manifest, **result}
-
-
-def _office_time(iso: str) -> str:
-    """The backup's time in the office's time zone, to the second."""
-    import datetime
-
-    from django.utils import timezone
-
-    return timezone.localtime(datetime.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")

@@ -20,3 +20,15 @@ def pad(text: str, columns: int, right: bool = False) -> str:
 def labelled(gettext: Any, label: str, value: object) -> str:
     """“label: value” in the operator's language (a full-width colon in Chinese)."""
     return gettext("%(label)s: %(value)s") % {"label": label, "value": value}
+
+
+def office_time(iso: str | None) -> str:
+    """A moment of a JSON document (ISO 8601) as the operator reads it: the office's time
+    zone, to the second; “-” for none."""
+    if not iso:
+        return "-"
+    import datetime
+
+    from django.utils import timezone
+
+    return timezone.localtime(datetime.datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")

@@ -201,6 +201,7 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
+    from prepaid.cli.text import office_time
     from prepaid.reports.labels import (
         CARD_STATUS_LABELS,
         PURCHASE_KIND_LABELS,
@@ -234,6 +235,7 @@ def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
             )
             % {
                 **purchase,
+                "created_at": office_time(purchase["created_at"]),
                 "kind": text_of(PURCHASE_KIND_LABELS, purchase["kind"]),
                 "status": text_of(PURCHASE_STATUS_LABELS, purchase["status"]),
             }
