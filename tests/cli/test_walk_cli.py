@@ -176,3 +176,17 @@ def test_times_read_in_the_office_clock_to_the_second(cli: Cli, settings: Any) -
     closed = timezone.localtime(datetime.datetime.fromisoformat(settled["closed_at"]))
     text = cli("report", "shift", "--id", str(settled["shift_id"]), json_output=False)
     assert f"开班 {opened:%Y-%m-%d %H:%M:%S}，交班 {closed:%Y-%m-%d %H:%M:%S}" in text, text
+
+
+def test_reissue_gives_the_carried_purchase_as_sell_does_with_its_amount(cli: Cli) -> None:
+    """DESIGN §8: reissue answers user_number, sub_meter, serial, quantity and amount — the
+    last purchase the new card carries (here a corrected one), apart from the fee."""
+    number = _open(cli)
+    cli("correct", "--amount", "19.99")
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    reissued = cli("reissue", number, "--fee", "10")
+    carried = (reissued["sub_meter"], reissued["serial"], reissued["quantity"], reissued["amount"])
+    assert carried == (1, 1, "5.79", "19.98")
+    assert (reissued["fee"], reissued["slots"][0]["amount"]) == ("10.00", "19.98")

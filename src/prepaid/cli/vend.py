@@ -153,19 +153,19 @@ def _write_purchase(ctx: Any, args: argparse.Namespace, service: Any) -> dict[st
 def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cards.documents import card_document
     from prepaid.vending import lookups
-    from prepaid.vending.services import reissue, reissue_document
+    from prepaid.vending.services import carried_amounts, reissue, reissue_document
 
     here = station(ctx)  # the data directory and the operator before anything is looked up
     customer = lookups.customer(args.user_number)
     result = reissue(here, customer, fee=args.fee, payment=args.pay, key=request_key(args))
-    slots = card_document(result.card).get("slots", [])
+    amounts = carried_amounts(result)
+    slots = [
+        {**slot, "amount": amounts.get(slot["sub_meter"])}
+        for slot in card_document(result.card).get("slots", [])
+    ]
     doc = {**reissue_document(result), "slots": slots}
-    if len(slots) == 1:
-        doc.update(
-            sub_meter=slots[0]["sub_meter"],
-            serial=slots[0]["serial"],
-            quantity=slots[0]["quantity"],
-        )
+    if len(slots) == 1:  # the purchase the new card carries, as open and sell give it (§8)
+        doc.update({key: slots[0][key] for key in ("sub_meter", "serial", "quantity", "amount")})
     say_reissue(ctx, doc)
     return doc
 

@@ -1325,6 +1325,26 @@ def reissue_document(result: Reissue) -> dict[str, Any]:
     }
 
 
+def carried_amounts(result: Reissue) -> dict[int, str]:
+    """What the purchases a reissued card carries cost, by sub-meter (a meter-change transfer
+    costs nothing): the amount that goes with each slot's quantity."""
+    amounts: dict[int, str] = {}
+    for slot in result.card.slots:
+        purchase = (
+            Purchase.objects.filter(
+                customer_account__customer_id=result.record.customer_id,
+                customer_account__account__sub_meter=slot.sub_meter,
+                serial=slot.serial,
+                status=Purchase.Status.COMPLETED,
+            )
+            .only("amount_fen")
+            .first()
+        )
+        if purchase is not None:
+            amounts[slot.sub_meter] = format_fen(purchase.amount_fen)
+    return amounts
+
+
 def _swap_cards(
     station: Station, customer: Customer, new_card: Card, key: str
 ) -> tuple[CustomerCard, CustomerCard | None, CardOperation]:
