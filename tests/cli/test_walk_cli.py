@@ -190,3 +190,22 @@ def test_reissue_gives_the_carried_purchase_as_sell_does_with_its_amount(cli: Cl
     carried = (reissued["sub_meter"], reissued["serial"], reissued["quantity"], reissued["amount"])
     assert carried == (1, 1, "5.79", "19.98")
     assert (reissued["fee"], reissued["slots"][0]["amount"]) == ("10.00", "19.98")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("sell", "--quantity", "1"),
+        ("correct", "--quantity", "1"),
+        ("meter-change", "--remaining", "1"),
+    ],
+)
+def test_an_account_that_does_not_exist_is_bad_input_not_an_unopened_account(
+    cli: Cli, command: tuple[str, ...]
+) -> None:
+    from prepaid.accounts.models import Account
+
+    _open(cli)
+    missing = str(Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 100)
+    refused = cli(*command, "--account", missing, status=2)
+    assert refused == {"error": "unknown_account", "message": f"账户 {missing} 不存在。"}

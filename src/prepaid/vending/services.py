@@ -312,6 +312,8 @@ def _customer_account(
     if accounts is None:
         accounts = customer_accounts(customer)
     found = [ca for ca in accounts if account_id is None or ca.account_id == account_id]
+    if not found and account_id is not None and not Account.objects.filter(pk=account_id).exists():
+        raise InvalidInput("unknown_account", _("There is no account %(id)s."), id=account_id)
     if not found:
         raise PrepaidError(
             "account_not_open", _("This customer has no account opened on that utility.")
