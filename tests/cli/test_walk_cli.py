@@ -209,3 +209,15 @@ def test_an_account_that_does_not_exist_is_bad_input_not_an_unopened_account(
     missing = str(Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 100)
     refused = cli(*command, "--account", missing, status=2)
     assert refused == {"error": "unknown_account", "message": f"账户 {missing} 不存在。"}
+
+
+def test_a_tool_card_swiped_says_accepted_without_a_credit(cli: Cli) -> None:
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    told = cli("meter", "swipe", "M1", json_output=False)
+    assert "仪表 M1 已接受该卡（设置卡）。" in told and "充入" not in told, told
+    _open(cli)
+    told = cli("meter", "swipe", "M1", json_output=False)
+    assert "仪表 M1 已接受该卡（用户卡），充入 10.00。" in told, told

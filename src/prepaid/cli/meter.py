@@ -185,12 +185,13 @@ def handle_swipe(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     )
     if not outcome.ok:
         raise _refusal(ctx, outcome, document)
-    ctx.say(
-        ctx.gettext(
+    if document["card_type"] == "user":
+        accepted = ctx.gettext(
             "Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s."
         )
-        % _shown(ctx, document)
-    )
+    else:  # a tool card credits nothing: it sets, clears, zeroes or reads the meter
+        accepted = ctx.gettext("Meter %(meter_id)s accepted the card (%(card_type)s).")
+    ctx.say(accepted % _shown(ctx, document))
     _say_meter(ctx, document)
     return document
 
