@@ -221,3 +221,13 @@ def test_a_tool_card_swiped_says_accepted_without_a_credit(cli: Cli) -> None:
     _open(cli)
     told = cli("meter", "swipe", "M1", json_output=False)
     assert "仪表 M1 已接受该卡（用户卡），充入 10.00。" in told, told
+
+
+def test_a_sale_by_amount_says_what_to_hand_back(cli: Cli) -> None:
+    _open(cli)
+    told = cli("correct", "--amount", "19.99", json_output=False)
+    assert "5.79，金额 19.98" in told and "实收 19.99，找零 0.01。" in told, told
+    told = cli("correct", "--quantity", "2", json_output=False)
+    assert "找零" not in told, told
+    english = cli("correct", "--amount", "20", json_output=False, lang="en")
+    assert "Paid 20.00, change 0.02." in english, english

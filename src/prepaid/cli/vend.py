@@ -96,6 +96,8 @@ def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
         ctx.say(
             "  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = %(amount)s") % line
         )
+    if doc.get("change") not in (None, "0.00"):  # sold by amount: what to hand back
+        ctx.say(ctx.gettext("Paid %(tendered)s, change %(change)s.") % doc)
 
 
 def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
