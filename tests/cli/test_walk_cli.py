@@ -231,3 +231,14 @@ def test_a_sale_by_amount_says_what_to_hand_back(cli: Cli) -> None:
     assert "找零" not in told, told
     english = cli("correct", "--amount", "20", json_output=False, lang="en")
     assert "Paid 20.00, change 0.02." in english, english
+
+
+@pytest.mark.parametrize("option", ["--page", "--page-size"])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5"])
+def test_a_page_or_page_size_below_one_is_refused(cli: Cli, option: str, value: str) -> None:
+    refused = cli("report", "sales", option, value, status=2)
+    assert refused["error"] == "usage"
+    assert refused["message"] == f"参数 {option}：不是大于或等于 1 的整数：'{value}'"
+    english = cli("report", "sales", f"{option}={value}", status=2, lang="en")
+    assert f"not a whole number of 1 or more: '{value}'" in english["message"]
+    assert cli("report", "sales", option, "2")["page"] == 1  # past the last page: the last

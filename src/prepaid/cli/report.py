@@ -44,6 +44,15 @@ def _date(text: str) -> datetime.date:
         raise argparse.ArgumentTypeError(message % text) from None
 
 
+def _counting(text: str) -> int:
+    """A page number or page size: a whole number from 1 on (0 or -1 is not quietly read as
+    a page of one row)."""
+    if text.strip().isdecimal() and int(text) >= 1:
+        return int(text)
+    message = argparse._(_("not a whole number of 1 or more: %r"))  # type: ignore[attr-defined]
+    raise argparse.ArgumentTypeError(message % text)
+
+
 def cannot_write(path: str, exc: OSError) -> Exception:
     from prepaid.core.errors import InvalidInput, os_reason
 
@@ -59,8 +68,8 @@ def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
     if paged:
-        parser.add_argument("--page", type=int, default=1)
-        parser.add_argument("--page-size", type=int, default=50)
+        parser.add_argument("--page", type=_counting, default=1)
+        parser.add_argument("--page-size", type=_counting, default=50)
         parser.add_argument("--all", action="store_true", help="every row, not one page")
         parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
 
