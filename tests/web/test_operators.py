@@ -170,3 +170,20 @@ def test_enabling_needs_an_administrator_and_the_csrf_token(clerk_client, clerk,
     assert browser.post("/operators/admin/enable/").status_code == 403
     assert not Operator.objects.get(pk=admin.pk).is_active
     assert not AuditEntry.objects.filter(action="operator.enable").exists()
+
+
+def test_an_operator_named_with_a_slash_has_a_row_and_its_actions(admin_client):
+    """Operator names may hold “/” (only white space is refused, on the CLI too): the list
+    still renders, and the password and disable actions reach that operator."""
+    response = admin_client.post("/operators/", {**GOOD, "username": "<b>x</b>/1"})
+    assert response["Location"] == "/operators/"
+    listing = admin_client.get("/operators/")
+    assert listing.status_code == 200
+    assert 'data-operator="&lt;b&gt;x&lt;/b&gt;/1"' in html(listing)
+    set_password = admin_client.post(
+        "/operators/<b>x</b>/1/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
+    )
+    assert set_password["Location"] == "/operators/"
+    assert Operator.objects.get(username="<b>x</b>/1").check_password("New-pass-777")
+    admin_client.post("/operators/<b>x</b>/1/disable/")
+    assert not Operator.objects.get(username="<b>x</b>/1").is_active

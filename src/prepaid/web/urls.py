@@ -74,11 +74,12 @@ urlpatterns = [
     path("simulator/<str:meter_id>/", simulator.meter_detail, name="meter"),
     path("simulator/<str:meter_id>/swipe/", simulator.meter_swipe, name="meter_swipe"),
     path("simulator/<str:meter_id>/use/", simulator.meter_use, name="meter_use"),
-    # operators (admin)
+    # operators (admin); a name may hold any character but white space, “/” too (the CLI
+    # adds operators as well): <path:…> so that every name has its URLs
     path("operators/", operators.operator_list, name="operators"),
     path(
-        "operators/<str:username>/password/", operators.operator_password, name="operator_password"
+        "operators/<path:username>/password/", operators.operator_password, name="operator_password"
     ),
-    path("operators/<str:username>/disable/", operators.operator_disable, name="operator_disable"),
-    path("operators/<str:username>/enable/", operators.operator_enable, name="operator_enable"),
+    path("operators/<path:username>/disable/", operators.operator_disable, name="operator_disable"),
+    path("operators/<path:username>/enable/", operators.operator_enable, name="operator_enable"),
 ]
