@@ -247,6 +247,21 @@ def test_sale_flow_with_the_manual_refusal_before_the_swipe(clerk_client, office
     assert _ledger_total() == Decimal("54.48")
 
 
+def test_a_card_swiped_on_none_of_its_meters_gets_no_sale_form(clerk_client, office):
+    """Nothing can be sold on it: no amount to type (Enter would only reload the page), the
+    refusal and 读卡 again, focused, for when the customer has swiped."""
+    office.meter()
+    office.open()
+    read = html(clerk_client.post("/vending/sell/", {"action": "read"}))
+    assert 'data-code="card_not_swiped"' in read
+    assert 'name="amount"' not in read and 'data-testid="review"' not in read
+    assert re.search(r'<button[^>]*autofocus[^>]*data-testid="read-card"', read)
+    office.swipe()
+    read = html(clerk_client.post("/vending/sell/", {"action": "read"}))
+    assert 'name="amount"' in read
+    assert not re.search(r'<button[^>]*autofocus[^>]*data-testid="read-card"', read)
+
+
 def test_sale_refused_when_not_swiped_at_write(clerk_client, office):
     office.meter()
     office.open()
@@ -918,12 +933,11 @@ def test_reissue_and_meter_change_forms_are_keyboard_ready(clerk_client, admin_c
 def test_confirming_a_sale_on_an_unswiped_card_says_so_once(clerk_client, office):
     office.meter()
     office.open()
-    read = clerk_client.post("/vending/sell/", {"action": "read"})
     review = clerk_client.post(
         "/vending/sell/",
         {
             "action": "review",
-            "key": _key(read),
+            "key": uuid.uuid4().hex,
             "account": office.account.pk,
             "quantity": "1",
             "basis": "quantity",

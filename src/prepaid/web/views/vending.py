@@ -200,11 +200,13 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     initial = None
     if data is None and correction:
         initial = _correction_initial(context["rows"])
-    elif data is None:  # a sale: the first account whose card is swiped, the one that can sell
-        sellable = [ca for ca in context["opened"] if ca not in context["unswiped"]]
+    sellable = [ca for ca in context["opened"] if ca not in context["unswiped"]]
+    if data is None and not correction:  # a sale: the first account the card can buy on
         initial = {"account": str(sellable[0].account_id)} if sellable else None
     form = SaleForm(data, accounts=context["opened"], initial=initial)
-    context.update(stage="form", form=form, correction=correction)
+    # a card swiped on none of its meters buys nothing: no form to type an amount into, only
+    # the refusal and 读卡 again once the customer has swiped
+    context.update(stage="form", form=form, correction=correction, sellable=sellable)
     if write_error is not None:
         form.is_valid()
         form.add_service_error(write_error)
