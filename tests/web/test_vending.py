@@ -621,6 +621,47 @@ def test_correction_reverses_and_rewrites(clerk_client, office):
     assert LedgerEntry.objects.count() == 4
 
 
+def test_the_correction_confirm_shows_the_purchase_replaced_and_the_money_to_give_back(
+    clerk_client, office
+):
+    """Money changes hands at a correction: 20 m³ at ¥3.45 (¥69.00) corrected to 2 m³
+    (¥6.90) gives the customer ¥62.10 back; corrected up to 25 m³ (¥86.25) collects ¥17.25."""
+    office.meter()
+    office.open()
+    office.swipe()
+    _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="20")
+    sold, price = Decimal("20") * Decimal("3.45"), Decimal("3.45")
+
+    def review(quantity: str) -> str:
+        return html(
+            clerk_client.post(
+                "/vending/correct/",
+                {
+                    "action": "review",
+                    "key": uuid.uuid4().hex,
+                    "account": office.account.pk,
+                    "quantity": quantity,
+                    "basis": "quantity",
+                    "payment": "cash",
+                },
+            )
+        )
+
+    down = review("2")
+    replaced = tr("Replaces purchase #%(serial)s: %(quantity)s %(unit)s, %(amount)s.")
+    assert replaced % {"serial": 2, "quantity": "20.00", "unit": "m³", "amount": "¥69.00"} in down
+    give_back = sold - Decimal("2") * price
+    assert f"{tr('Give back to the customer')}: ¥{give_back}" in down
+    assert 'data-testid="correction-collect"' not in down
+    up = review("25")
+    collect = Decimal("25") * price - sold
+    assert f"{tr('Collect from the customer')}: ¥{collect}" in up
+    assert 'data-testid="correction-refund"' not in up
+    same = review("20")
+    assert "correction-refund" not in same and "correction-collect" not in same
+    assert LedgerEntry.objects.count() == 2  # a confirm step moves no money
+
+
 # -- 补卡 ------------------------------------------------------------------------------------
 
 

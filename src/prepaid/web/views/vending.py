@@ -235,10 +235,11 @@ def _review_sale(
     form: SaleForm, context: dict[str, Any], *, correction: bool
 ) -> dict[str, Any] | None:
     user_card, wanted = context["user_card"], form.quantity_or_amount()
+    original = None
     try:
         chosen = _pick(context["opened"], form.cleaned_data["account"])
         if correction:
-            _original, priced = vending.check_correction(user_card, chosen, **wanted)
+            original, priced = vending.check_correction(user_card, chosen, **wanted)
         else:
             priced = vending.check_sale(user_card, chosen, **wanted)
     except PrepaidError as exc:
@@ -246,7 +247,25 @@ def _review_sale(
             return None  # the page says so already, above the form, once is enough
         form.add_service_error(exc)
         return None
-    return {"chosen": chosen, "quote": quote_view(priced, accounts.meter_unit(chosen.account))}
+    unit = accounts.meter_unit(chosen.account)
+    review = {"chosen": chosen, "quote": quote_view(priced, unit)}
+    if original is not None:
+        review["quote"]["corrected"] = _corrected_view(original, priced, unit)
+    return review
+
+
+def _corrected_view(original: Purchase, priced: vending.Priced, unit: str) -> dict[str, Any]:
+    """The purchase a correction replaces and the money that changes hands: the customer
+    gets the difference back, or pays it."""
+    difference = priced.quote.amount_fen - original.amount_fen
+    return {
+        "serial": original.serial,
+        "quantity": format_centi(original.quantity_centi),
+        "amount": format_fen(original.amount_fen),
+        "unit": unit,
+        "collect": format_fen(difference) if difference > 0 else None,
+        "refund": format_fen(-difference) if difference < 0 else None,
+    }
 
 
 def _write_sale(
