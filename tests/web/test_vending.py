@@ -324,6 +324,34 @@ def test_a_garbled_card_is_refused_as_damaged_at_sale_open_and_reissue(clerk_cli
     assert office.store.path("u1").read_bytes() == image
 
 
+def test_nothing_typed_asks_for_a_quantity_or_an_amount(clerk_client, office):
+    """Not the services' “not both”: the operator typed neither."""
+    office.meter()
+    office.open()
+    office.swipe()
+    for page, extra in (
+        ("/vending/sell/", {}),
+        ("/vending/correct/", {}),
+        (
+            "/vending/open/",
+            {"customer": office.customer.user_number, "price": office.price.pk},
+        ),
+    ):
+        review = clerk_client.post(
+            page,
+            {
+                "action": "review",
+                "key": uuid.uuid4().hex,
+                "account": office.account.pk,
+                "payment": "cash",
+                **extra,
+            },
+        )
+        assert field_errors(review)["amount"] == tr("Type a quantity or an amount."), page
+        assert "quantity_or_amount" in codes(review)
+    assert Purchase.objects.count() == 1
+
+
 def test_sale_with_a_tool_card(clerk_client, office):
     office.meter()  # leaves the setting card in the reader
     response = clerk_client.post("/vending/sell/", {"action": "read"})

@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from prepaid.accounts import services as accounts
 from prepaid.accounts.models import MeterTypeChoice
@@ -454,6 +455,15 @@ class QuantityAmountFields(KeyedForm):
         "quantity_or_amount": "amount",
         "bad_payment_method": "payment",
     }
+
+    def check_fields(self) -> None:
+        """Nothing typed: say what to type (the services' refusal speaks of giving both)."""
+        if "quantity" in self.errors or "amount" in self.errors:
+            return
+        if self.text("quantity") is None and self.text("amount") is None:
+            self.add_service_error(
+                PrepaidError("quantity_or_amount", gettext_noop("Type a quantity or an amount."))
+            )
 
     def quantity_or_amount(self) -> dict[str, str | None]:
         quantity, amount = self.text("quantity"), self.text("amount")
