@@ -196,6 +196,19 @@ def test_price_bad_input_is_refused_inline(admin_client, office, change, field, 
     assert Price.objects.count() == before
 
 
+def test_an_empty_flat_unit_price_is_required_not_a_bad_number(admin_client, office):
+    response = admin_client.post(
+        "/prices/add/",
+        {"account": office.account.pk, "name": "新价格", "kind": "flat", "unit_price": ""},
+    )
+    assert field_errors(response)["unit_price"] == "这个字段是必填项。"
+    assert "不是" not in field_errors(response)["unit_price"]  # not “must be a number, not “””
+    adjust = admin_client.post(
+        f"/prices/{office.price.pk}/adjust/", {"kind": "flat", "unit_price": ""}
+    )
+    assert field_errors(adjust)["unit_price"] == "这个字段是必填项。"
+
+
 def test_every_bad_price_field_is_shown_at_once(admin_client, office):
     response = admin_client.post(
         "/prices/add/",

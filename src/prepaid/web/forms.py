@@ -331,7 +331,9 @@ class TariffFields(ServiceForm):
             self.check(None, accounts.parse_effective_date, self.text("effective_from"))
         if "kind" in self.cleaned_data:
             tariff = self.tariff(keep_blank=not self.fields["kind"].required)
-            if tariff:
+            if tariff.get("unit_price") == "":  # required, not “must be a number, not “””
+                self.add_error("unit_price", self.fields["unit_price"].error_messages["required"])
+            elif tariff:
                 self.check(None, accounts.build_tariff, **tariff)
 
     def tariff(self, *, keep_blank: bool = False) -> dict[str, str | None]:
