@@ -280,6 +280,23 @@ def test_card_making_refusals(admin_client, office):
     assert "tool" in field_errors(bad)
 
 
+def test_a_tool_card_refusal_is_shown_once(admin_client, office):
+    """Next to the field it concerns, or above the page: not in both places."""
+    no_card = admin_client.post(
+        "/cards/",
+        {"action": "make", "tool": "setting", "account": office.account.pk, "key": "k-1"},
+    )
+    assert html(no_card).count(tr("There is no card in the reader.")) == 1
+    assert "no_card" in codes(no_card)
+    office.blank("t1")
+    office.insert("t1")
+    missing = admin_client.post(
+        "/cards/", {"action": "make", "tool": "setting", "account": "", "key": "k-2"}
+    )
+    said = tr("A setting card needs an account: choose one.")
+    assert html(missing).count(said) == 1 and field_errors(missing)["account"] == said
+
+
 def test_a_missing_reader_is_a_refusal_not_a_server_error(clerk_client, office, monkeypatch):
     monkeypatch.setenv("PREPAID_READER", "smoke-signals")
     response = clerk_client.post("/vending/sell/", {"action": "read"})

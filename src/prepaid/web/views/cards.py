@@ -13,6 +13,7 @@ from prepaid.cards import services as cards
 from prepaid.core.errors import PrepaidError
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required
+from prepaid.web.errors import field_of
 from prepaid.web.forms import ToolCardForm, new_key
 from prepaid.web.presenters import CARD_TYPES, card_view
 from prepaid.web.views.common import done_before, page, refusal, remember_done
@@ -35,8 +36,9 @@ def card_making(request: HttpRequest) -> HttpResponse:
             headline = _write(request, action, form)
         except PrepaidError as exc:
             error = refusal(exc)
-            if action == "make":
-                form.add_service_error(exc)
+            if action == "make" and field_of(exc, form.error_fields) in form.fields:
+                form.add_service_error(exc)  # shown next to its field, not twice
+                error = None
         else:
             if headline is not None:
                 messages.success(request, headline)
