@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.signing import get_cookie_signer
 from django.test import Client
-from web_helpers import codes, html, tr
+from web_helpers import codes, field_errors, html, tr
 
 from prepaid.audit.models import AuditEntry
 from prepaid.core.errors import InvalidInput
@@ -105,6 +105,9 @@ def test_password_change_refusals(client, fresh_admin):
         "/password/", {"current": "nope", "new": "Good-pass-42", "repeat": "Good-pass-42"}
     )
     assert "auth_failed" in codes(wrong)
+    # no operator name was typed here: the message names the current password
+    assert field_errors(wrong)["current"] == tr("The current password is wrong.")
+    assert tr("Wrong operator name or password.") not in html(wrong)
     differ = client.post(
         "/password/", {"current": "1111", "new": "Good-pass-42", "repeat": "Good-pass-43"}
     )

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from prepaid.core.errors import PrepaidError
@@ -81,6 +82,8 @@ def password_view(request: HttpRequest) -> HttpResponse:
             operators.authenticate(operator.username, form.cleaned_data["current"])
             operators.change_password(operator, operator.username, form.cleaned_data["new"])
         except PrepaidError as exc:
+            if exc.code == "auth_failed":  # the operator typed no name: say which is wrong
+                exc = PrepaidError("auth_failed", gettext_noop("The current password is wrong."))
             form.add_service_error(exc)
         else:
             operator.refresh_from_db()
