@@ -136,6 +136,19 @@ def test_shift_settlement_pages(operator_client, demo):
     assert b"navbar" not in printed.content
 
 
+def test_the_shift_print_view_prints_and_leads_back(operator_client, demo):
+    """The print view is a page of its own, without the menus: a print button and a way back
+    to the shift, neither printed."""
+    from prepaid.reports.models import ShiftSettlement
+
+    shift_id = ShiftSettlement.objects.first().shift_id
+    page = operator_client.get(reverse("reports:shift_print", args=[shift_id])).content.decode()
+    bar = page.split('data-testid="print-bar"')[1].split("</p>")[0]
+    assert 'onclick="window.print()"' in bar and ">打印</button>" in bar
+    assert f'href="{reverse("reports:shift", args=[shift_id])}"' in bar
+    assert '<p class="no-print" data-testid="print-bar">' in page
+
+
 def test_the_shift_list_opens_each_shift(operator_client, demo):
     """From the list of shifts to one shift's settlement and its printout (a reprint)."""
     from prepaid.vending.models import Shift
@@ -160,6 +173,9 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
     assert shift is not None
     page = client.get(reverse("reports:shift", args=[shift.pk]))
     assert b"close-shift" in page.content
+    # 交班 settles the takings for good: the operator confirms it first
+    asked = f"确定交班（班次 {shift.pk}）？本班收款即结算，之后的销售计入新的班次。"
+    assert f'data-testid="close-shift" data-confirm="{asked}"' in page.content.decode()
     response = client.post(
         reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "90.00"}
     )
