@@ -570,7 +570,7 @@ def test_12_english_pass(admin: Operator) -> None:
     admin.expect("h1").to_contain_text("Welcome, admin")
     admin.format_new_card("en1")
     admin.go("/customers/register/")
-    page.fill("#id_name", "Li Si")
+    page.fill("#id_name", "Li Si, Xingfu Road Residents' Committee canteen")
     page.click("button[type=submit]")
     page.wait_for_url("**/vending/open/?customer=*")
     page.select_option("#id_price", label="居民用水")
@@ -580,6 +580,19 @@ def test_12_english_pass(admin: Operator) -> None:
     page.click("[data-testid=write-card]")
     admin.expect("[data-testid=write-success]").to_have_text("Card written successfully.")
     admin.shot("30-english-open")
+    page.select_option("#paper", "58")
+    with admin.context.expect_page() as opened:
+        page.click("[data-testid=print-receipt]")
+    receipt = opened.value
+    receipt.wait_for_load_state()
+    # on a 58 mm roll a long name wraps inside the paper instead of running off it
+    widths = receipt.evaluate(
+        "() => { const r = document.querySelector('[data-testid=receipt]');"
+        " return [r.scrollWidth, r.clientWidth]; }"
+    )
+    assert widths[0] <= widths[1], widths
+    receipt.screenshot(path=str(SCREENSHOTS / "30b-english-receipt-58mm.png"), full_page=True)
+    receipt.close()
     admin.go("/simulator/")
     page.fill("#id_meter_id", "M3")
     page.click("[data-testid=add-meter]")
