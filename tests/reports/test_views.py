@@ -136,6 +136,14 @@ def test_shift_settlement_pages(operator_client, demo):
     assert b"navbar" not in printed.content
 
 
+def test_a_date_filter_keeps_its_value_in_chinese(operator_client, demo):
+    """The default start of the sales detail reaches the date picker as ISO: in zh-Hans a
+    value such as 2026/10/29 is no date to the browser, and the field looked empty."""
+    page = operator_client.get(reverse("reports:sales"))
+    start = page.context["form"].initial["date_from"]
+    assert f'name="date_from" value="{start.isoformat()}"' in page.content.decode()
+
+
 def test_the_shift_print_view_prints_and_leads_back(operator_client, demo):
     """The print view is a page of its own, without the menus: a print button and a way back
     to the shift, neither printed."""

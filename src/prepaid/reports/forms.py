@@ -16,7 +16,13 @@ from prepaid.reports.services import Filters
 
 
 class DateInput(forms.DateInput):
+    """A date picker: its value is always ISO (2026-10-29), whatever the language, or the
+    browser shows the field empty (zh-Hans formats dates as 2026/10/29)."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _choices(labels: dict[str, Any], *, blank: bool = True) -> list[tuple[str, str]]:
