@@ -155,6 +155,7 @@ def test_the_shift_print_view_prints_and_leads_back(operator_client, demo):
     assert 'onclick="window.print()"' in bar and ">打印</button>" in bar
     assert f'href="{reverse("reports:shift", args=[shift_id])}"' in bar
     assert '<p class="no-print" data-testid="print-bar">' in page
+    assert "<p>操作员：____________</p>" in page and "<p>复核人：____________</p>" in page
 
 
 def test_the_shift_list_opens_each_shift(operator_client, demo):

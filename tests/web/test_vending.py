@@ -324,6 +324,17 @@ def test_a_garbled_card_is_refused_as_damaged_at_sale_open_and_reissue(clerk_cli
     assert office.store.path("u1").read_bytes() == image
 
 
+def test_chinese_pages_use_full_width_punctuation_after_labels(clerk_client, office):
+    """已开户账户：…。, 补卡费：…, 纸张：… — not the English “: ” and “. ” inside Chinese."""
+    purchase = office.open()
+    number = office.customer.user_number
+    opened = html(clerk_client.get(f"/vending/open/?customer={number}"))
+    assert f"已开户账户：[1] {office.account.name}。" in opened
+    printed = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
+    receipt = html(clerk_client.get(printed["Location"]))
+    assert "纸张：" in receipt and "纸张:" not in receipt
+
+
 def test_nothing_typed_asks_for_a_quantity_or_an_amount(clerk_client, office):
     """Not the services' “not both”: the operator typed neither."""
     office.meter()
@@ -679,11 +690,11 @@ def test_the_correction_confirm_shows_the_purchase_replaced_and_the_money_to_giv
     replaced = tr("Replaces purchase #%(serial)s: %(quantity)s %(unit)s, %(amount)s.")
     assert replaced % {"serial": 2, "quantity": "20.00", "unit": "m³", "amount": "¥69.00"} in down
     give_back = sold - Decimal("2") * price
-    assert f"{tr('Give back to the customer')}: ¥{give_back}" in down
+    assert f"{tr('Give back to the customer')}：¥{give_back}" in down
     assert 'data-testid="correction-collect"' not in down
     up = review("25")
     collect = Decimal("25") * price - sold
-    assert f"{tr('Collect from the customer')}: ¥{collect}" in up
+    assert f"{tr('Collect from the customer')}：¥{collect}" in up
     assert 'data-testid="correction-refund"' not in up
     same = review("20")
     assert "correction-refund" not in same and "correction-collect" not in same
