@@ -568,6 +568,9 @@ def test_12_english_pass(admin: Operator) -> None:
     admin.switch_language("en")
     admin.expect("html").to_have_attribute("lang", "en")
     admin.expect("h1").to_contain_text("Welcome, admin")
+    # the English menus fit on one line of the counter's 1366-pixel screen, as the Chinese do
+    menu_bar = page.locator("nav.navbar").bounding_box()
+    assert menu_bar is not None and menu_bar["height"] < 80, menu_bar
     admin.format_new_card("en1")
     admin.go("/customers/register/")
     page.fill("#id_name", "Li Si, Xingfu Road Residents' Committee canteen")
