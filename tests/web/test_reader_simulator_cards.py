@@ -181,7 +181,9 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     assert 'data-testid="meter-events"' in page and 'data-event="swipe"' in page
     # the event log and the status in the operator's language, quantities with 2 decimals
     assert ">valve_closed<" not in page and "balance_centi" not in page
-    assert f"{tr('Balance')}: 10.00" in page and tr("Meter set") in page
+    assert f"{tr('Balance')}：10.00" in page and tr("Meter set") in page
+    # the event details as Chinese writes them: full-width colon and comma, no ", " or ": "
+    assert f"{tr('Card type')}：{tr('Setting card')}，{tr('Result')}：" in page
     flags = "、".join([tr("Alarm"), tr("Valve closed")])  # a list as Chinese writes one
     assert f'<dd class="col-6">{flags}</dd>' in page
 

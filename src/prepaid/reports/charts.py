@@ -54,8 +54,10 @@ def bar_chart(
     series: Series,
     formatter: Callable[[int], str],
     unit: str = "",
+    heading: str | None = None,
 ) -> str:
-    """A bar chart (a line for long series) of one series of integer values."""
+    """A bar chart (a line for long series) of one series of integer values; ``heading`` is
+    the title as the page's language writes it with the unit (default ``title (unit)``)."""
     values = list(series.values)
     top = nice_ceiling(max([v for v in values if v > 0], default=0))
     bottom = min(0, min(values, default=0))
@@ -66,7 +68,9 @@ def bar_chart(
     def y(value: int) -> int:
         return TOP * 10 + plot_h - round_half_up((value - bottom) * plot_h, span)
 
-    parts = [_open(f"{title} ({unit})" if unit else title), _axes(top, bottom, y, formatter)]
+    if heading is None:
+        heading = f"{title} ({unit})" if unit else title
+    parts = [_open(heading), _axes(top, bottom, y, formatter)]
     count = max(len(values), 1)
     slot = plot_w // count
     if len(values) <= BAR_LIMIT:

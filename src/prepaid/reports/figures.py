@@ -16,6 +16,12 @@ from prepaid.reports.services import Filters, daily_takings, monthly_quantity_pe
 DAILY_TAKINGS = L(gettext_noop("Daily takings"), "每日收款")
 MONTHLY_QUANTITY = L(gettext_noop("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
 YUAN = L(gettext_noop("yuan"), "元")
+WITH_UNIT = L(gettext_noop("%(title)s (%(unit)s)"), "%(title)s（%(unit)s）")
+
+
+def _heading(title: str, unit: str) -> str:
+    """每日收款（元） / Daily takings (yuan): the unit in the language's brackets."""
+    return WITH_UNIT.text() % {"title": title, "unit": unit} if unit else title
 
 
 def daily_takings_svg(
@@ -30,6 +36,7 @@ def daily_takings_svg(
         series,
         format_fen,
         YUAN.text(),
+        heading=_heading(DAILY_TAKINGS.text(), YUAN.text()),
     )
 
 
@@ -47,6 +54,7 @@ def monthly_quantity_svgs(date_from: datetime.date, date_to: datetime.date) -> l
                 charts.Series(name, values, charts.COLOURS[index % 4]),
                 format_centi,
                 units.get(name, ""),
+                heading=_heading(title, units.get(name, "")),
             )
         )
     return svgs

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 
 from prepaid.accounts.models import Account, MeterTypeChoice, Price
 from prepaid.accounts.services import METER_UNITS
@@ -114,12 +114,10 @@ class Filters:
         if self.station:
             described.append((F_STATION, self.station))
         if self.kinds:
-            described.append(
-                (F_KINDS, ", ".join(text_of(LEDGER_KIND_LABELS, k) for k in self.kinds))
-            )
+            described.append((F_KINDS, _listed(text_of(LEDGER_KIND_LABELS, k) for k in self.kinds)))
         if self.statuses:
             described.append(
-                (F_STATUS, ", ".join(text_of(PURCHASE_STATUS_LABELS, s) for s in self.statuses))
+                (F_STATUS, _listed(text_of(PURCHASE_STATUS_LABELS, s) for s in self.statuses))
             )
         return described
 
@@ -721,7 +719,12 @@ def _account_of(account: Account | None) -> dict[str, Any]:
 
 def _flags_text(status: int) -> str:
     flags = MeterStatus(status)
-    return ", ".join(text_of(METER_FLAG_LABELS, code) for code in flags.codes)
+    return _listed(text_of(METER_FLAG_LABELS, code) for code in flags.codes)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """Names in a list as the language writes one (待完成、已作废 / Pending, Voided)."""
+    return pgettext("list separator", ", ").join(names)
 
 
 def _history_purchases(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:

@@ -104,6 +104,7 @@ def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
     import datetime
 
     from django.utils import formats, timezone
+    from django.utils.translation import gettext, pgettext
 
     rows = []
     for event in shown["events"]:
@@ -111,8 +112,10 @@ def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
         if event["time"]:
             moment = datetime.datetime.fromtimestamp(int(event["time"]), tz=datetime.UTC)
             when = formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
-        details = ", ".join(
-            f"{DETAIL_NAMES.get(key, key)}: {_detail(key, value)}"
+        # 卡类型：检查卡，结果：OK / Card type: Check card, Result: OK
+        details = pgettext("clause separator", ", ").join(
+            gettext("%(label)s: %(value)s")
+            % {"label": DETAIL_NAMES.get(key, key), "value": _detail(key, value)}
             for key, value in event["details"].items()
         )
         name = str(EVENT_NAMES.get(event["code"], event["code"]))
