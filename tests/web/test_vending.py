@@ -711,7 +711,7 @@ def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     number = office.customer.user_number
     page = clerk_client.get(f"/vending/reissue/?customer={number}")
     assert 'data-testid="last-purchases"' in html(page) and "10.00" in html(page)
-    assert f"({tr('In use')})" in html(page) and "(Active)" not in html(page)
+    assert f"（{tr('In use')}）" in html(page) and "(Active)" not in html(page)
     office.new_card("u2")
     key = _key(page)
     review = clerk_client.post(
@@ -736,6 +736,9 @@ def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     assert "card_not_swiped" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
     office.insert("u1")
     assert "card_revoked" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
+    # the cards listed as Chinese lists them: 卡片：…（已回收）、…（使用中）
+    cards = html(clerk_client.get(f"/vending/reissue/?customer={number}"))
+    assert f"（{tr('Revoked')}）、<code>" in cards and "), <code>" not in cards
     # the customer's cards and purchases by their names in the operator's language
     customer = html(clerk_client.get(f"/customers/{number}/"))
     assert f"<td>{tr('Revoked')}</td>" in customer and f"<td>{tr('In use')}</td>" in customer
