@@ -865,6 +865,12 @@ def test_meter_change(admin_client, office):
     page = html(admin_client.get(done["Location"]))
     assert 'data-testid="transfer">8.00 m³' in page  # 13 − 5 pre-stored
     assert ">13.00 m³<" in page and ">5.00 m³<" in page
+    assert 'data-testid="reason">坏表<' in page  # why the meter was changed, as recorded
+    assert 'data-testid="old-readings">余量 ' in page  # the old meter's write-back read
+    purchase_id = done["Location"].rstrip("/").split("/")[-1]
+    admin_client.post(f"/vending/purchases/{purchase_id}/print/", {"paper": "80"})
+    receipt = html(admin_client.get(f"/vending/purchases/{purchase_id}/receipt/1/"))
+    assert tr("Please swipe the card on the new meter.") in receipt
     again = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
     assert again["Location"] == done["Location"]
     assert Purchase.objects.filter(kind="transfer").count() == 1
