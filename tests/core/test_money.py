@@ -53,6 +53,7 @@ def _refusal(parse: object, text: object, **options: object) -> str:
         ("  7.50 \n", 750),
         ("007.50", 750),
         ("12.3400", 1234),  # trailing zeros are not extra decimals
+        ("３４．５", 3450),  # typed with a Chinese input method in full-width mode
         ("21474836.47", MAX_FEN),
         (Decimal("12.50"), 1250),
         (Decimal("1E+2"), 10_000),  # a Decimal from a program may carry an exponent
@@ -88,7 +89,8 @@ def test_parse_money_accepts(text: str | Decimal | int, expected_fen: int) -> No
         ("inf", "not_a_number"),
         ("1e999999", "not_a_number"),
         ("1e9999999", "not_a_number"),
-        ("１２", "not_a_number"),  # full-width digits
+        ("١٢", "not_a_number"),  # Arabic-Indic digits (full-width ones are read)
+        ("1²", "not_a_number"),
         ("¥12", "not_a_number"),
         ("1.234", "too_many_decimals"),
         ("0.001", "too_many_decimals"),

@@ -1056,3 +1056,19 @@ def test_an_english_receipt_shows_the_time_on_the_24_hour_clock(clerk_client, cl
     receipt = html(clerk_client.get(printed["Location"]))
     assert '<html lang="en">' in receipt
     assert "11/28/2026 15:05" in receipt and "p.m." not in receipt
+
+
+def test_a_quantity_typed_in_full_width_is_read_as_typed(clerk_client, office):
+    """A Chinese input method left in full-width mode types １０．５: the quote reads 10.5."""
+    office.open()
+    quote = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "quantity": "１０．５",
+            "basis": "quantity",
+        },
+    )
+    assert 'data-amount="36.23"' in html(quote)  # 10.5 × ¥3.45 = 36.225 → 36.23

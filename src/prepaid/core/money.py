@@ -51,6 +51,9 @@ def amount_fen_for(quantity_centi: int, unit_price_hao: int) -> int:
 # What an operator may type: optional sign, ASCII digits, optional decimal point. No exponent
 # ("1e3"), no "NaN"/"Infinity", no "1_000": ``Decimal`` accepts all of those.
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# A Chinese input method left in full-width mode types ３４．５ for 34.5: read as what it is.
+# Only these: other scripts' digits (and ², ½ …) stay refused.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
 # More significant digits than any maximum can have: refused as too large without building them.
 _MAX_UNIT_DIGITS = 19
 
@@ -62,12 +65,14 @@ def _parse_decimal(text: str | Decimal | int, field: str) -> Decimal:
     elif isinstance(text, int) and not isinstance(text, bool):
         value = Decimal(text)
     elif isinstance(text, str):
+        typed = text
+        text = text.translate(_FULL_WIDTH)
         if _PLAIN_DECIMAL.fullmatch(text.strip()) is None:
             raise InvalidInput(
                 "not_a_number",
                 _("%(field)s must be a number, not “%(value)s”."),
                 field=field,
-                value=text,
+                value=typed,
             )
         value = Decimal(text.strip())  # exact: constructing a Decimal never rounds
     else:
