@@ -408,3 +408,11 @@ def test_shift_list_takings_equal_the_ledger(demo):
     assert all(r["closed_at"] for r in rows)  # the demo closes every shift at night
     for row in rows:
         assert row["takings"] == per_shift.get(row["id"], 0)
+
+
+def test_a_fee_in_the_sales_detail_sells_no_quantity(demo):
+    """补卡费 rows leave the quantity empty (not 0.00), on screen and in the exports."""
+    table = services.sales_detail(Filters(kinds=("fee",)), page_size=None)
+    rows = list(table.rows)
+    assert rows and all(row["quantity"] is None for row in rows)
+    assert all(row["amount"] > 0 for row in rows)

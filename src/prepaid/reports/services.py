@@ -301,7 +301,8 @@ def _sales_row(row: dict[str, Any]) -> dict[str, Any]:
         "account": row["account_name"] or "",
         "price": row["price_name"] or "",
         "serial": row["serial"],
-        "quantity": row["quantity_centi"],
+        # a fee (补卡费) sells no quantity: its cell is empty, not 0.00
+        "quantity": None if row["kind"] == LedgerEntry.Kind.FEE else row["quantity_centi"],
         "unit": unit_of(row["meter_type"]),
         "amount": row["amount_fen"],
         "payment": text_of(PAYMENT_LABELS, row["payment_method"]),
