@@ -130,7 +130,8 @@ def test_a_command_imports_what_it_uses_only(tmp_path):
         "prepaid.cli.card",
         "prepaid.cli.context",
         "prepaid.cli.main",
-        "prepaid.cli.text",  # the terminal-width helper, no other command
+        "prepaid.cli.options",  # the option types, no other command
+        "prepaid.cli.text",  # the terminal-width helper
     ]
 
     report = _modules_after(home, "--json", "report", "sales", "--format", "csv")
@@ -193,7 +194,7 @@ def test_a_program_exits_with_its_status_output_and_exit_functions(tmp_path):
     [
         (
             ["--json", "sell", "--quantity", "1", "--account", "abc"],
-            "参数 --account：无效的值 'abc'（应为 int 类型）",
+            "参数 --account：不是整数：'abc'",
         ),
         (
             ["--json", "sell", "--quantity", "1", "--amount", "2"],

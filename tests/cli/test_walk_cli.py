@@ -242,3 +242,22 @@ def test_a_page_or_page_size_below_one_is_refused(cli: Cli, option: str, value: 
     english = cli("report", "sales", f"{option}={value}", status=2, lang="en")
     assert f"not a whole number of 1 or more: '{value}'" in english["message"]
     assert cli("report", "sales", option, "2")["page"] == 1  # past the last page: the last
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("sell", "--account", "x", "--quantity", "1"),
+        ("report", "sales", "--price", "1.5"),
+        ("reconcile", "--void", "-3"),
+        ("card", "make", "setting", "--account", "one"),
+    ],
+)
+def test_an_id_that_is_not_a_whole_number_is_named_as_such(cli: Cli, argv) -> None:
+    """Not argparse's “invalid int value” (Chinese: 应为 int 类型), which names a type of the
+    programming language."""
+    refused = cli(*argv, status=2)
+    option, value = argv[-2:] if argv[-1] != "1" else argv[-4:-2]
+    assert refused["error"] == "usage"
+    assert refused["message"] == f"参数 {option}：不是整数：'{value}'"
+    assert "int" not in cli(*argv, status=2, lang="en")["message"]

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from prepaid.cards.documents import CARD_TYPE_NAMES
+from prepaid.cli.options import whole_number
 from prepaid.cli.text import pad
 from prepaid.core.errors import _
 
@@ -41,7 +42,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ).set_defaults(handler=handle_recycle, needs_django=True)
     make = sub.add_parser("make", parents=[common], help="make a tool card (admin)")
     make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
-    make.add_argument("--account", type=int, help="account whose parameters it carries")
+    make.add_argument("--account", type=whole_number, help="account whose parameters it carries")
     make.set_defaults(handler=handle_make, needs_django=True)
     sub.add_parser("tools", parents=[common], help="register of tool cards issued").set_defaults(
         handler=handle_tools, needs_django=True

@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from prepaid.cli.options import whole_number
+
 BAR = 30
 
 
@@ -21,10 +23,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "demo", parents=[common], help="build a demo office history (fresh data directory)"
     )
-    parser.add_argument("--customers", type=int, default=60)
-    parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--stations", type=int, default=3)
+    parser.add_argument("--customers", type=whole_number, default=60)
+    parser.add_argument("--months", type=whole_number, default=12)
+    parser.add_argument("--seed", type=whole_number, default=1)
+    parser.add_argument("--stations", type=whole_number, default=3)
     parser.add_argument(
         "--end",
         type=datetime.date.fromisoformat,

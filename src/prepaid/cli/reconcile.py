@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cli.options import whole_number
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
@@ -14,13 +16,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--void",
-        type=int,
+        type=whole_number,
         metavar="PURCHASE_ID",
         help="admin: void a pending purchase whose card is lost",
     )
     p.add_argument(
         "--complete",
-        type=int,
+        type=whole_number,
         metavar="PURCHASE_ID",
         help="admin: complete a pending purchase whose card is lost",
     )

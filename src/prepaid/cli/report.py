@@ -12,6 +12,7 @@ import argparse
 import datetime
 from typing import Any
 
+from prepaid.cli.options import whole_number
 from prepaid.cli.text import labelled, office_time, pad, width
 from prepaid.core.errors import _
 
@@ -78,10 +79,10 @@ def _filters(parser: argparse.ArgumentParser, *, money: bool = True) -> None:
     parser.add_argument("--from", dest="date_from", type=_date, help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="date_to", type=_date, help="last day (YYYY-MM-DD)")
     parser.add_argument("--operator", help="operator name")
-    parser.add_argument("--account", type=int, help="account id")
+    parser.add_argument("--account", type=whole_number, help="account id")
     parser.add_argument("--station", help="station name")
     if money:
-        parser.add_argument("--price", type=int, help="price id")
+        parser.add_argument("--price", type=whole_number, help="price id")
         parser.add_argument("--pay", choices=PAYMENTS, help="payment method")
     parser.add_argument("--customer", help="user number, or part of a name or phone number")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cli.options import whole_number
 from prepaid.core.errors import InvalidInput, _
 
 
@@ -23,8 +24,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="go straight on to opening an account (是否进行发卡（开户）操作) on the "
         "new card in the reader",
     )
-    reg.add_argument("--account", type=int, help="with --open: the account")
-    reg.add_argument("--price", type=int, help="with --open: the price type")
+    reg.add_argument("--account", type=whole_number, help="with --open: the account")
+    reg.add_argument("--price", type=whole_number, help="with --open: the price type")
     amount = reg.add_mutually_exclusive_group()
     amount.add_argument("--quantity", help="with --open: first purchase quantity")
     amount.add_argument("--amount", help="with --open: first purchase amount")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cli.options import whole_number
+
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
 
 
@@ -22,8 +24,8 @@ def _key(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("open", parents=[common], help="open an account (开户)")
     p.add_argument("user_number")
-    p.add_argument("--account", type=int, required=True)
-    p.add_argument("--price", type=int, required=True)
+    p.add_argument("--account", type=whole_number, required=True)
+    p.add_argument("--price", type=whole_number, required=True)
     _quantity_or_amount(p)
     p.add_argument("--pay", choices=PAYMENTS, default="cash")
     _key(p)
@@ -31,7 +33,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("sell", parents=[common], help="sell to the card in the reader")
     _quantity_or_amount(p)
-    p.add_argument("--account", type=int)
+    p.add_argument("--account", type=whole_number)
     p.add_argument("--pay", choices=PAYMENTS, default="cash")
     _key(p)
     p.set_defaults(handler=handle_sell)
@@ -40,7 +42,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "correct", parents=[common], help="correct the last, unswiped purchase (充值修改)"
     )
     _quantity_or_amount(p)
-    p.add_argument("--account", type=int)
+    p.add_argument("--account", type=whole_number)
     p.add_argument("--pay", choices=PAYMENTS)
     _key(p)
     p.set_defaults(handler=handle_correct)
@@ -60,7 +62,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "meter-change", parents=[common], help="move the credit to a new meter (换表卡调整, admin)"
     )
     p.add_argument("--remaining", required=True, help="quantity left on the old meter")
-    p.add_argument("--account", type=int)
+    p.add_argument("--account", type=whole_number)
     p.add_argument("--reason", default="")
     _key(p)
     p.set_defaults(handler=handle_meter_change)

@@ -1,0 +1,21 @@
+"""Option types shared by the commands: what argparse checks before a command runs, with its
+refusal in the command line's language (argparse's ``_`` speaks it while parsing: see
+``prepaid.cli.main``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _(message: str) -> str:
+    """Mark a string for translation (extracted by makemessages); returns it unchanged."""
+    return message
+
+
+def whole_number(text: str) -> int:
+    """An id, a count or a port: digits only (``x``, ``1.5`` or ``-1`` are refused here, not
+    with argparse's “invalid int value”, which names a programming type)."""
+    if text.strip().isdecimal():
+        return int(text)
+    message = argparse._(_("not a whole number: %r"))  # type: ignore[attr-defined]
+    raise argparse.ArgumentTypeError(message % text)
