@@ -261,3 +261,19 @@ def test_an_id_that_is_not_a_whole_number_is_named_as_such(cli: Cli, argv) -> No
     assert refused["error"] == "usage"
     assert refused["message"] == f"参数 {option}：不是整数：'{value}'"
     assert "int" not in cli(*argv, status=2, lang="en")["message"]
+
+
+def test_a_command_finds_a_customer_by_the_short_number_and_asks_for_a_missing_one(
+    cli: Cli,
+) -> None:
+    number = _open(cli)  # 00000001
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    short = number.lstrip("0")  # 1 finds 00000001, as `user show 1` does
+    refused = cli("open", short, "--account", cli.account, "--price", cli.price,
+                  "--quantity", "1", status=1)  # fmt: skip
+    assert refused["error"] == "customer_has_card", refused  # found: the customer's own refusal
+    missing = cli("open", " ", "--account", cli.account, "--price", cli.price,
+                  "--quantity", "1", status=2)  # fmt: skip
+    assert (missing["error"], missing["message"]) == ("user_number_required", "请输入用户编号。")

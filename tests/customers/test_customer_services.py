@@ -189,10 +189,14 @@ def test_get_customer(clerk):
     customer = register_customer(clerk, name="张三")
     assert get_customer("00000001") == customer
     assert get_customer(" 1 ") == customer  # leading zeros may be left out
-    for unknown in ["2", "", "0000000100", "x" * 40]:
+    for unknown in ["2", "0000000100", "x" * 40]:
         with pytest.raises(InvalidInput) as exc:
             get_customer(unknown)
         assert exc.value.code == "unknown_customer"
+    for missing in ["", "  "]:
+        with pytest.raises(InvalidInput) as exc:
+            get_customer(missing)
+        assert exc.value.code == "user_number_required"
 
 
 def test_find_by_number_prefix_name_and_phone(clerk):

@@ -163,7 +163,9 @@ def _unknown_customer(number: str) -> InvalidInput:
 def get_customer(user_number: str) -> Customer:
     """The customer with this user number; ``123`` finds ``00000123``."""
     number = str(user_number).strip()
-    if not number or len(number) > 12:
+    if not number:
+        raise InvalidInput("user_number_required", _("Give the customer's user number."))
+    if len(number) > 12:
         raise _unknown_customer(number)
     customer = Customer.objects.filter(user_number=number).first()
     if customer is None and number.isdigit() and len(number) < USER_NUMBER_DIGITS:

@@ -8,14 +8,10 @@ from prepaid.customers.models import Customer
 
 
 def customer(user_number: str) -> Customer:
-    found = Customer.objects.filter(user_number=user_number.strip()).first()
-    if found is None:
-        raise InvalidInput(
-            "unknown_customer",
-            _("There is no customer with user number %(number)s."),
-            number=user_number,
-        )
-    return found
+    """The customer a command names, found as everywhere else (``123`` finds ``00000123``)."""
+    from prepaid.customers.services import get_customer
+
+    return get_customer(user_number)
 
 
 def account(account_id: int) -> Account:
