@@ -245,3 +245,45 @@ def test_price_in_use_cannot_be_deleted(cli):
     assert deleted == {"id": 2, "name": "商业用水（一）", "deleted": True}
     assert cli.sql("SELECT id FROM accounts_price") == [(1,)]
     assert cli.audits("price.delete") == 1
+
+
+def test_account_modify_and_delete(cli):
+    """Account 1 has a customer opened on it (above); account 4 was never used."""
+    message = cli.refused("account modify 1 --limit 500", code="account_in_field")
+    assert "the meters carry its present values" in message
+    assert "仪表" not in message
+    message = cli.refused("account modify 1 --alarm 5", code="account_in_field", lang="zh-hans")
+    assert message.startswith("账户") and "只能修改账户名称" in message
+    result = cli.run("account", "modify", "1", "--name", "生活用水")
+    assert result.returncode == 0, result.stderr
+    assert "Account 生活用水 modified." in result.stdout
+    assert "limit 999.00" in result.stdout
+
+    modified = cli.json("account modify 4 --limit 200 --alarm 20.5 --maintenance-code 0077")
+    assert (modified["id"], modified["limit"], modified["alarm"]) == (4, "200.00", "20.50")
+    assert (modified["maintenance_code"], modified["meter_type"]) == (77, "heat")
+    cli.refused("account modify 4", code="nothing_to_change", status=2)
+    cli.refused("account modify 4 --limit 200.00", code="nothing_to_change", status=2)
+    cli.refused("account modify 4 --alarm 300", code="alarm_not_below_limit", status=2)
+    message = cli.refused("account modify 4 --sub-meter 1", code="account_fixed")
+    assert message.startswith("The meter type and sub-meter number of an account cannot")
+    cli.refused("account modify 4 --meter-type water", code="account_fixed")
+    cli.refused("account modify 4 --name x", code="permission_denied", operator="clerk")
+    cli.refused("account modify 99 --name x", code="unknown_account", status=2)
+    assert cli.audits("account.modify") == 2
+
+    message = cli.refused("account delete 1", code="account_in_use")
+    assert message == (
+        "This account has been used (customers, cards or sales) and cannot be deleted."
+    )
+    cli.refused("account delete 4", code="permission_denied", operator="clerk")
+    cli.json("price add --account 4 --name 供暖 --unit-price 30")
+    deleted = cli.json("account delete 4")
+    assert (deleted["id"], deleted["name"], deleted["deleted"]) == (4, "Heat 4", True)
+    assert len(deleted["prices"]) == 1
+    assert cli.sql("SELECT id FROM accounts_account ORDER BY id") == [(1,), (2,), (3,)]
+    assert cli.sql("SELECT count(*) FROM accounts_price WHERE account_id = 4") == [(0,)]
+    assert cli.audits("account.delete") == 1
+    result = cli.run("account", "delete", "3", lang="zh-hans")
+    assert result.returncode == 0, result.stderr
+    assert "已删除" in result.stdout

@@ -108,9 +108,10 @@ def _unknown_price() -> str:
     return _("There is no price %(id)s.")
 
 
-def get_account(account_id: int | str) -> Account:
+def get_account(account_id: int | str, *, lock: bool = False) -> Account:
     pk = clean_id(account_id, code="unknown_account", message=_unknown_account())
-    account = Account.objects.filter(pk=pk).first()
+    found = Account.objects.select_for_update() if lock else Account.objects
+    account = found.filter(pk=pk).first()
     if account is None:
         raise InvalidInput("unknown_account", _unknown_account(), id=pk)
     return account
@@ -284,6 +285,188 @@ def create_account(
 
 def list_accounts() -> list[Account]:
     return list(Account.objects.order_by("sub_meter"))
+
+
+def account_in_field(account: Account) -> bool:
+    """Whether meters may already carry the account's parameters: a tool card was made on it
+    (setting, clear-all and zero cards carry them or its maintenance code) or a customer was
+    opened on it (sales are checked against its limit)."""
+    from prepaid.cards.models import CardOperation
+    from prepaid.vending.models import CustomerAccount
+
+    return (
+        CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD, account=account).exists()
+        or CustomerAccount.objects.filter(account=account).exists()
+    )
+
+
+def account_in_use(account: Account) -> bool:
+    """Whether anything refers to the account: a customer, a card, a ledger entry, a meter's
+    write-back, or a price in use."""
+    from prepaid.cards.models import CardOperation
+    from prepaid.reports.models import WriteBackObservation
+    from prepaid.vending.models import CustomerAccount, LedgerEntry
+
+    return (
+        CustomerAccount.objects.filter(account=account).exists()
+        or CardOperation.objects.filter(account=account).exists()
+        or LedgerEntry.objects.filter(account=account).exists()
+        or WriteBackObservation.objects.filter(account=account).exists()
+        or any(price_in_use(price) for price in Price.objects.filter(account=account))
+    )
+
+
+# What a setting card loads into a meter: changed only while no meter can carry it yet.
+METER_PARAMETERS = ("limit", "prestore", "alarm", "overdraft", "maintenance_code")
+
+
+def _account_fixed() -> PrepaidError:
+    return PrepaidError(
+        "account_fixed",
+        _(
+            "The meter type and sub-meter number of an account cannot be changed: create "
+            "another account instead."
+        ),
+    )
+
+
+def _check_fixed(
+    account: Account, meter_type: str | int | MeterTypeChoice | None, sub_meter: str | int | None
+) -> None:
+    if meter_type is not None and parse_meter_type(meter_type) != account.meter_type:
+        raise _account_fixed()
+    if sub_meter is not None and parse_sub_meter(sub_meter) != account.sub_meter:
+        raise _account_fixed()
+
+
+def _parsed_changes(
+    account: Account,
+    *,
+    name: str | None,
+    limit: Quantity | None,
+    prestore: Quantity | None,
+    alarm: Quantity | None,
+    overdraft: Quantity | None,
+    maintenance_code: str | int | None,
+) -> dict[str, Any]:
+    """The fields given, parsed as at creation, that differ from the account's."""
+    given: dict[str, Any] = {}
+    if name is not None:
+        given["name"] = clean_text(name, field="name", max_length=MAX_NAME_LENGTH, required=True)
+    if limit is not None:
+        given["limit_centi"] = parse_quantity(limit, field="purchase limit")
+    for key, value, field in (
+        ("prestore_centi", prestore, "pre-stored quantity"),
+        ("alarm_centi", alarm, "alarm level"),
+        ("overdraft_centi", overdraft, "overdraft"),
+    ):
+        if value is not None:
+            given[key] = parse_quantity(value, field=field, allow_zero=True)
+    if maintenance_code is not None:
+        given["maintenance_code"] = parse_maintenance_code(maintenance_code)
+    return {key: value for key, value in given.items() if getattr(account, key) != value}
+
+
+@transaction.atomic
+def modify_account(
+    operator: Any,
+    account_id: int | str,
+    *,
+    name: str | None = None,
+    limit: Quantity | None = None,
+    prestore: Quantity | None = None,
+    alarm: Quantity | None = None,
+    overdraft: Quantity | None = None,
+    maintenance_code: str | int | None = None,
+    meter_type: str | int | MeterTypeChoice | None = None,
+    sub_meter: str | int | None = None,
+) -> Account:
+    """Modify an account (修改账户): correct its name, or its meter parameters while no meter
+    can carry them yet (:func:`account_in_field`). Arguments left ``None`` are not changed;
+    the meter type and sub-meter number never change."""
+    require_admin(operator)
+    account = get_account(account_id, lock=True)
+    _check_fixed(account, meter_type, sub_meter)
+    changes = _parsed_changes(
+        account,
+        name=name,
+        limit=limit,
+        prestore=prestore,
+        alarm=alarm,
+        overdraft=overdraft,
+        maintenance_code=maintenance_code,
+    )
+    if not changes:
+        raise InvalidInput(
+            "nothing_to_change",
+            _(
+                "Nothing to change: give a new name, purchase limit, pre-stored quantity, alarm "
+                "level, overdraft or maintenance code."
+            ),
+        )
+    merged = {
+        key: changes.get(key, getattr(account, key))
+        for key in ("limit_centi", "prestore_centi", "alarm_centi")
+    }
+    check_account_limits(merged["limit_centi"], merged["prestore_centi"], merged["alarm_centi"])
+    if set(changes) - {"name"} and account_in_field(account):
+        raise PrepaidError(
+            "account_in_field",
+            _(
+                "Account %(name)s is already in use: setting cards have been made for it or "
+                "customers opened on it, and the meters carry its present values. Only its name "
+                "can be corrected."
+            ),
+            name=account.name,
+        )
+    before = account_snapshot(account)
+    for key, value in changes.items():
+        setattr(account, key, value)
+    account.save(update_fields=list(changes))
+    log_action(operator, "account.modify", account, before=before, after=account_snapshot(account))
+    return account
+
+
+def _account_in_use_error() -> PrepaidError:
+    return PrepaidError(
+        "account_in_use",
+        _("This account has been used (customers, cards or sales) and cannot be deleted."),
+    )
+
+
+@transaction.atomic
+def delete_account(operator: Any, account_id: int | str) -> dict[str, Any]:
+    """Delete an account (删除账户) never used, with its unused prices and their versions;
+    returns what was deleted (as audited)."""
+    require_admin(operator)
+    account = get_account(account_id, lock=True)
+    if account_in_use(account):
+        raise _account_in_use_error()
+    pk = account.pk
+    prices = list(Price.objects.filter(account=account).order_by("id"))
+    before = {
+        **account_snapshot(account),
+        "prices": [
+            {
+                "id": price.pk,
+                "name": price.name,
+                "remarks": price.remarks,
+                "versions": [version_snapshot(v) for v in versions_of(price)],
+            }
+            for price in prices
+        ],
+    }
+    try:
+        with transaction.atomic():  # something refers to it meanwhile: the FKs refuse
+            for price in prices:
+                price.delete()  # its versions go with it (CASCADE)
+            account.delete()
+    except IntegrityError:  # includes ProtectedError
+        raise _account_in_use_error() from None
+    log_action(
+        operator, "account.delete", object_type="accounts.account", object_id=str(pk), before=before
+    )
+    return {"id": pk, **before}
 
 
 # --- tariffs and versions ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``prepaid account create|list|show``: the utility slots of the system (admin creates)."""
+"""``prepaid account create|modify|delete|list|show``: the utility slots of the system (admin
+changes)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,26 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument("--maintenance-code", required=True, help="1 to 8 digits (系统维护码)")
     create.add_argument("--name", help="default: the meter type and sub-meter number")
     create.set_defaults(handler=handle_create)
+    modify = sub.add_parser(
+        "modify",
+        parents=[common],
+        help="correct the name, or the meter parameters before any card or customer (admin)",
+    )
+    modify.add_argument("id")
+    modify.add_argument("--name")
+    modify.add_argument("--limit", help="purchase limit (限购量)")
+    modify.add_argument("--prestore", help="pre-stored quantity (预存量)")
+    modify.add_argument("--alarm", help="alarm level (报警量)")
+    modify.add_argument("--overdraft", help="overdraft (透支量)")
+    modify.add_argument("--maintenance-code", help="1 to 8 digits (系统维护码)")
+    modify.add_argument("--meter-type", choices=METER_TYPES, help="never changes (refused)")
+    modify.add_argument("--sub-meter", help="never changes (refused)")
+    modify.set_defaults(handler=handle_modify)
+    delete = sub.add_parser(
+        "delete", parents=[common], help="delete an account never used, with its prices (admin)"
+    )
+    delete.add_argument("id")
+    delete.set_defaults(handler=handle_delete)
     sub.add_parser("list", parents=[common], help="list the accounts").set_defaults(
         handler=handle_list
     )
@@ -78,6 +99,40 @@ def handle_create(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     ctx.say(ctx.gettext("Do you want to add a price for this account?"))
     ctx.say("  " + command)
     return {**doc, "offer_price": True, "add_price_command": command}
+
+
+def handle_modify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.accounts.services import modify_account
+
+    account = modify_account(
+        ctx.operator,
+        args.id,
+        name=args.name,
+        limit=args.limit,
+        prestore=args.prestore,
+        alarm=args.alarm,
+        overdraft=args.overdraft,
+        maintenance_code=args.maintenance_code,
+        meter_type=args.meter_type,
+        sub_meter=args.sub_meter,
+    )
+    doc = account_document(account)
+    ctx.say(ctx.gettext("Account %(name)s modified.") % doc)
+    ctx.say(account_line(ctx, doc))
+    return doc
+
+
+def handle_delete(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.accounts.services import delete_account
+
+    deleted = delete_account(ctx.operator, args.id)
+    ctx.say(ctx.gettext("Account %(name)s deleted.") % deleted)
+    return {
+        "id": deleted["id"],
+        "name": deleted["name"],
+        "prices": [price["id"] for price in deleted["prices"]],
+        "deleted": True,
+    }
 
 
 def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
