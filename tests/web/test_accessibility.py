@@ -75,6 +75,8 @@ def test_every_page_labels_its_inputs(client, admin_client, clerk_client, office
         "/accounts/",
         "/accounts/create/",
         f"/accounts/{office.account.pk}/created/",
+        f"/accounts/{office.account.pk}/modify/",
+        f"/accounts/{office.account.pk}/delete/",
         "/cards/",
         "/prices/",
         "/prices/?action=adjust",

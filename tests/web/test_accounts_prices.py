@@ -318,3 +318,149 @@ def test_delete_a_price_in_use_is_refused(admin_client, office):
 def test_unknown_price_is_404(admin_client, office):
     assert admin_client.get("/prices/99999/adjust/").status_code == 404
     assert admin_client.post("/prices/99999/delete/").status_code == 404
+
+
+# --- 修改账户, 删除账户 ---------------------------------------------------------------------------
+
+MODIFIED = {
+    "name": "生活用水",
+    "limit": "500",
+    "prestore": "0",
+    "alarm": "20",
+    "overdraft": "5",
+    "maintenance_code": "4321",
+}
+
+
+def _snapshot(account):
+    from prepaid.accounts.services import account_snapshot
+
+    account.refresh_from_db()
+    return account_snapshot(account)
+
+
+def test_the_account_list_offers_modify_and_delete(admin_client, office):
+    page = html(admin_client.get("/accounts/"))
+    assert f'href="/accounts/{office.account.pk}/modify/"' in page
+    assert f'href="/accounts/{office.account.pk}/delete/"' in page
+
+
+def test_modify_an_account_not_yet_in_the_field(admin_client, office):
+    form = admin_client.get(f"/accounts/{office.account.pk}/modify/")
+    assert form.status_code == 200
+    assert 'value="999.00"' in html(form) and 'value="1234"' in html(form)
+    assert 'data-testid="account-in-field"' not in html(form)
+    response = admin_client.post(f"/accounts/{office.account.pk}/modify/", MODIFIED)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/"
+    office.account.refresh_from_db()
+    assert (office.account.name, office.account.limit_centi) == ("生活用水", 50000)
+    assert (office.account.alarm_centi, office.account.maintenance_code) == (2000, 4321)
+    listing = html(admin_client.get("/accounts/"))
+    assert tr("Account %(name)s modified.", name="生活用水") in listing
+
+
+def test_modify_in_the_field_corrects_only_the_name(admin_client, office):
+    from prepaid.audit.models import AuditEntry
+
+    office.meter()  # a setting card was made on the account
+    url = f"/accounts/{office.account.pk}/modify/"
+    assert 'data-testid="account-in-field"' in html(admin_client.get(url))
+    before = _snapshot(office.account)
+    audits = AuditEntry.objects.count()
+    refused = admin_client.post(url, MODIFIED)
+    assert refused.status_code == 200
+    assert "account_in_field" in codes(refused)
+    assert _snapshot(office.account) == before
+    assert AuditEntry.objects.count() == audits
+    renamed = admin_client.post(url, {**_initial_values(before), "name": "居民水"})
+    assert renamed.status_code == 302
+    assert _snapshot(office.account) == {**before, "name": "居民水"}
+
+
+def _initial_values(snapshot):
+    return {
+        "name": snapshot["name"],
+        "limit": snapshot["limit"],
+        "prestore": snapshot["prestore"],
+        "alarm": snapshot["alarm"],
+        "overdraft": snapshot["overdraft"],
+        "maintenance_code": str(snapshot["maintenance_code"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"limit": "abc"}, "limit", "not_a_number"),
+        ({"alarm": "999"}, "alarm", "alarm_not_below_limit"),
+        ({"maintenance_code": "12a4"}, "maintenance_code", "bad_maintenance_code"),
+        ({"name": ""}, "name", None),
+        ({"name": "a\x07b"}, "name", "bad_text"),
+    ],
+)
+def test_modify_bad_input_is_refused_inline(admin_client, office, change, field, code):
+    before = _snapshot(office.account)
+    response = admin_client.post(
+        f"/accounts/{office.account.pk}/modify/", {**_initial_values(before), **change}
+    )
+    assert response.status_code == 200
+    assert field in field_errors(response)
+    if code:
+        assert code in codes(response)
+    assert _snapshot(office.account) == before
+
+
+def test_modify_with_nothing_changed_is_refused(admin_client, office):
+    before = _snapshot(office.account)
+    response = admin_client.post(f"/accounts/{office.account.pk}/modify/", _initial_values(before))
+    assert "nothing_to_change" in codes(response)
+
+
+def test_delete_account_confirms_then_deletes_with_its_prices(admin_client, office):
+    url = f"/accounts/{office.account.pk}/delete/"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and tr("Confirm") in html(page)
+    assert "<li>阶梯水价</li>" in html(page)
+    assert Account.objects.filter(pk=office.account.pk).exists()
+    response = admin_client.post(url)
+    assert response.status_code == 302
+    assert not Account.objects.filter(pk=office.account.pk).exists()
+    assert not Price.objects.filter(account_id=office.account.pk).exists()
+    listing = html(admin_client.get(response["Location"]))
+    assert tr("Account %(name)s deleted.", name=office.account.name) in listing
+
+
+def test_delete_an_account_in_use_is_refused(admin_client, office):
+    office.meter()
+    response = admin_client.post(f"/accounts/{office.account.pk}/delete/")
+    assert response.status_code == 409
+    assert "account_in_use" in codes(response)
+    assert Account.objects.filter(pk=office.account.pk).exists()
+    assert Price.objects.filter(account=office.account).count() == 2
+
+
+def test_unknown_account_is_404(admin_client, office):
+    assert admin_client.get("/accounts/99999/modify/").status_code == 404
+    assert admin_client.post("/accounts/99999/delete/").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["modify", "delete"])
+def test_operator_cannot_modify_or_delete_accounts(clerk_client, office, action):
+    url = f"/accounts/{office.account.pk}/{action}/"
+    before = _snapshot(office.account)
+    assert clerk_client.get(url).status_code == 403
+    assert clerk_client.post(url, MODIFIED).status_code == 403
+    assert _snapshot(office.account) == before
+
+
+@pytest.mark.parametrize("action", ["modify", "delete"])
+def test_account_changes_need_the_csrf_token(office, action):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(office.admin)
+    before = _snapshot(office.account)
+    url = f"/accounts/{office.account.pk}/{action}/"
+    assert browser.post(url, MODIFIED).status_code == 403
+    assert _snapshot(office.account) == before

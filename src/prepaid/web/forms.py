@@ -289,6 +289,41 @@ class AccountForm(ServiceForm):
             self.check(None, accounts.check_room_for_account, sub_meter)
 
 
+class AccountModifyForm(ServiceForm):
+    """修改账户: the name, and the meter parameters (the service refuses them in the field)."""
+
+    name = _text(_("Account name"), required=True, max_length=100)
+    limit = _decimal(_("Purchase limit"), required=True)
+    prestore = _decimal(_("Pre-stored quantity"), required=True)
+    alarm = _decimal(_("Alarm level"), required=True)
+    overdraft = _decimal(_("Overdraft"), required=True)
+    maintenance_code = _text(
+        _("Maintenance code"), required=True, max_length=20, inputmode="numeric", autocomplete="off"
+    )
+    error_fields = AccountForm.error_fields
+
+    def check_fields(self) -> None:
+        limit = self.check("limit", parse_quantity, field="purchase limit")
+        prestore, alarm, _overdraft = (
+            self.check(name, parse_quantity, field=field, allow_zero=True)
+            for name, field in (
+                ("prestore", "pre-stored quantity"),
+                ("alarm", "alarm level"),
+                ("overdraft", "overdraft"),
+            )
+        )
+        self.check("maintenance_code", accounts.parse_maintenance_code)
+        self.check(
+            "name",
+            accounts.clean_text,
+            field="name",
+            max_length=accounts.MAX_NAME_LENGTH,
+            required=True,
+        )
+        if limit is not None and prestore is not None and alarm is not None:
+            self.check(None, accounts.check_account_limits, limit, prestore, alarm)
+
+
 class TariffFields(ServiceForm):
     """A flat unit price or a tier table with its period."""
 

@@ -28,6 +28,8 @@ urlpatterns = [
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/create/", accounts.account_create, name="account_create"),
     path("accounts/<int:account_id>/created/", accounts.account_created, name="account_created"),
+    path("accounts/<int:account_id>/modify/", accounts.account_modify, name="account_modify"),
+    path("accounts/<int:account_id>/delete/", accounts.account_delete, name="account_delete"),
     path("cards/", cards.card_making, name="cards"),
     # 价格管理
     path("prices/", prices.price_list, name="prices"),
