@@ -297,3 +297,10 @@ def test_init_where_a_file_stands_is_refused_plainly(tmp_path):
         "error": "cannot_create_home",
         "message": f"无法创建数据目录 {tmp_path / 'taken'}：已有同名文件",
     }
+
+
+def test_init_says_the_first_password_and_that_it_must_be_changed(tmp_path):
+    told = Cli(tmp_path / "data").text("init")
+    assert "初始密码为 1111，首次登录时须修改" in told, told
+    unattended = Cli(tmp_path / "other").text("init", "--admin-password", "Given-pw-123")
+    assert "1111" not in unattended and "已创建操作员“admin”。" in unattended

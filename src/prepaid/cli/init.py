@@ -23,6 +23,13 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     result = initialise(ctx.home, admin_password=args.admin_password)
     ctx.say(ctx.gettext("Data directory ready: %(path)s") % {"path": result["home"]})
-    if result["admin_created"]:
+    if result["admin_created"] and args.admin_password is None:
+        ctx.say(
+            ctx.gettext(
+                "Operator “admin” created with the password 1111, which must be changed at "
+                "the first login."
+            )
+        )
+    elif result["admin_created"]:
         ctx.say(ctx.gettext("Operator “admin” created."))
     return result
