@@ -66,8 +66,9 @@ STEPS = (
     Step(
         _("Open the customer's account"),
         _(
-            "Vending › Open account: a new card in the reader, the account, the price, a first "
-            "purchase."
+            "Vending › Open account: a new card in the reader (a blank card formatted by an "
+            "administrator on the reader panel or in Card making), the account, the price, a "
+            "first purchase."
         ),
         "web:open",
         False,
