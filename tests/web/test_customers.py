@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from web_helpers import codes, field_errors, html, tr
 
@@ -116,3 +118,10 @@ def test_customer_page_shows_accounts_cards_and_purchases(clerk_client, office):
     page = html(clerk_client.get(f"/customers/{office.customer.user_number}/"))
     assert "居民用水" in page and 'data-card-status="active"' in page
     assert "¥34.50" in page
+
+
+def test_a_screen_reader_hears_which_fields_need_correcting(clerk_client, web_home):
+    response = clerk_client.post("/customers/register/", {"name": "", "phone": "call me"})
+    spoken = re.search(r'data-testid="errors-spoken">([^<]*)<', html(response)).group(1)
+    assert spoken.startswith("有 2 项需要更正：")
+    assert "用户名称：" in spoken and "联系电话：" in spoken

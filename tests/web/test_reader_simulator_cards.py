@@ -296,7 +296,9 @@ def test_a_tool_card_refusal_is_shown_once(admin_client, office):
         "/cards/", {"action": "make", "tool": "setting", "account": "", "key": "k-2"}
     )
     said = tr("A setting card needs an account: choose one.")
-    assert html(missing).count(said) == 1 and field_errors(missing)["account"] == said
+    shown = re.sub(r'<div class="visually-hidden" role="alert".*?</div>', "", html(missing))
+    assert shown.count(said) == 1 and field_errors(missing)["account"] == said
+    assert html(missing).count(said) == 2  # and once more for a screen reader, not shown
 
 
 def test_a_missing_reader_is_a_refusal_not_a_server_error(clerk_client, office, monkeypatch):
