@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from web_helpers import codes, field_errors, html, tr
@@ -350,6 +351,9 @@ def test_modify_an_account_not_yet_in_the_field(admin_client, office):
     assert form.status_code == 200
     assert 'value="999.00"' in html(form) and 'value="1234"' in html(form)
     assert 'data-testid="account-in-field"' not in html(form)
+    # the quantities carry the account's unit; its name and maintenance code do not
+    units = re.findall(r'name="(\w+)"[^>]*>\s*<span class="input-group-text">m³<', html(form))
+    assert sorted(units) == ["alarm", "limit", "overdraft", "prestore"]
     response = admin_client.post(f"/accounts/{office.account.pk}/modify/", MODIFIED)
     assert response.status_code == 302
     assert response["Location"] == "/accounts/"
