@@ -344,6 +344,7 @@ def test_the_account_list_offers_modify_and_delete(admin_client, office):
     page = html(admin_client.get("/accounts/"))
     assert f'href="/accounts/{office.account.pk}/modify/"' in page
     assert f'href="/accounts/{office.account.pk}/delete/"' in page
+    assert f"<td>{tr('Water')}（m³）</td>" in page  # the unit in Chinese brackets
 
 
 def test_modify_an_account_not_yet_in_the_field(admin_client, office):
