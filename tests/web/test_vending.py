@@ -642,7 +642,14 @@ def test_correction_reverses_and_rewrites(clerk_client, office):
     assert done.status_code == 302
     kinds = list(LedgerEntry.objects.values_list("kind", "amount_fen"))
     assert kinds == [("sale", 3450), ("sale", 6900), ("reversal", -6900), ("sale", 690)]
-    assert tr("corrects purchase #%(serial)s", serial=2) in html(clerk_client.get(done["Location"]))
+    written = html(clerk_client.get(done["Location"]))
+    assert tr("corrects purchase #%(serial)s", serial=2) in written
+    # the money that changed hands stays on the page and the receipt: ¥69.00 → ¥6.90
+    assert 'data-testid="correction-refund">¥62.10<' in written
+    purchase_id = done["Location"].rstrip("/").split("/")[-1]
+    clerk_client.post(f"/vending/purchases/{purchase_id}/print/", {"paper": "58"})
+    receipt = html(clerk_client.get(f"/vending/purchases/{purchase_id}/receipt/1/"))
+    assert 'data-testid="receipt-refund">¥62.10<' in receipt and "¥69.00" in receipt
     office.swipe()
     swiped = clerk_client.post("/vending/correct/", {"action": "read"})
     assert "already_swiped" in codes(swiped)

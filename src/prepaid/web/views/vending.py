@@ -250,14 +250,15 @@ def _review_sale(
     unit = accounts.meter_unit(chosen.account)
     review = {"chosen": chosen, "quote": quote_view(priced, unit)}
     if original is not None:
-        review["quote"]["corrected"] = _corrected_view(original, priced, unit)
+        review["quote"]["corrected"] = _corrected_view(original, priced.quote.amount_fen, unit)
     return review
 
 
-def _corrected_view(original: Purchase, priced: vending.Priced, unit: str) -> dict[str, Any]:
+def _corrected_view(original: Purchase, amount_fen: int, unit: str) -> dict[str, Any]:
     """The purchase a correction replaces and the money that changes hands: the customer
-    gets the difference back, or pays it."""
-    difference = priced.quote.amount_fen - original.amount_fen
+    gets the difference back, or pays it (on the confirm step, the written page and the
+    receipt alike)."""
+    difference = amount_fen - original.amount_fen
     return {
         "serial": original.serial,
         "quantity": format_centi(original.quantity_centi),
@@ -625,11 +626,16 @@ def _purchase_context(purchase: Purchase) -> dict[str, Any]:
     if purchase.kind == Purchase.Kind.TRANSFER:
         record = MeterChange.objects.filter(transfer=purchase).first()
         change = vending.meter_change_document(record) if record is not None else None
+    unit = accounts.meter_unit(purchase.customer_account.account)
+    corrected = None
+    if purchase.supersedes_id is not None:
+        corrected = _corrected_view(purchase.supersedes, purchase.amount_fen, unit)
     return {
         "purchase": purchase,
         "doc": vending.purchase_document(purchase),
-        "unit": accounts.meter_unit(purchase.customer_account.account),
+        "unit": unit,
         "meter_change": change,
+        "corrected": corrected,
         "prints": prints(purchase.pk),
     }
 
