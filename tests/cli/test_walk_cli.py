@@ -277,3 +277,15 @@ def test_a_command_finds_a_customer_by_the_short_number_and_asks_for_a_missing_o
     missing = cli("open", " ", "--account", cli.account, "--price", cli.price,
                   "--quantity", "1", status=2)  # fmt: skip
     assert (missing["error"], missing["message"]) == ("user_number_required", "请输入用户编号。")
+
+
+def test_a_correction_says_the_money_to_give_back_or_collect(cli: Cli) -> None:
+    """Opened with 10 m³ at ¥3.45 (¥34.50); corrected to 2 m³ (¥6.90): ¥27.60 back; that
+    correction corrected again to 12 m³ (¥41.40): ¥34.50 to collect."""
+    _open(cli)
+    down = cli("correct", "--quantity", "2", json_output=False)
+    assert "替换第 1 次购买（34.50）：退还用户 27.60。" in down, down
+    up = cli("correct", "--quantity", "12")
+    assert (up["corrects"], up["corrects_amount"], up["difference"]) == (1, "6.90", "34.50")
+    english = cli("correct", "--quantity", "12", json_output=False, lang="en")
+    assert "give back" not in english and "collect" not in english  # the same again: nothing

@@ -100,6 +100,15 @@ def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
         )
     if doc.get("change") not in (None, "0.00"):  # sold by amount: what to hand back
         ctx.say(ctx.gettext("Paid %(tendered)s, change %(change)s.") % doc)
+    difference = doc.get("difference")
+    if difference is not None:  # a correction: the money that changes hands
+        replaced = {"serial": doc["corrects"], "amount": doc["corrects_amount"]}
+        if difference.startswith("-"):
+            line = ctx.gettext("Replaces purchase %(serial)s (%(amount)s): give back %(money)s.")
+            ctx.say(line % {**replaced, "money": difference[1:]})
+        elif difference != "0.00":
+            line = ctx.gettext("Replaces purchase %(serial)s (%(amount)s): collect %(money)s.")
+            ctx.say(line % {**replaced, "money": difference})
 
 
 def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -858,6 +858,14 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
         "card_serial": purchase.card_serial,
         "generation": purchase.card_generation,
         "corrects": purchase.supersedes.serial if purchase.supersedes_id else None,
+        # a correction: what the purchase it replaces cost, and the money that changes hands
+        # (negative: given back to the customer)
+        "corrects_amount": format_fen(purchase.supersedes.amount_fen)
+        if purchase.supersedes_id
+        else None,
+        "difference": format_fen(purchase.amount_fen - purchase.supersedes.amount_fen)
+        if purchase.supersedes_id
+        else None,
     }
 
 
