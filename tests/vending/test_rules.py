@@ -263,6 +263,34 @@ def test_recycle_refuses_an_unswiped_card_and_recycles_a_swiped_one(office, key)
     assert office.customer.cards.get().status == "recycled"
 
 
+def test_a_setting_card_written_while_its_account_was_modified_is_not_registered(
+    office, admin, monkeypatch
+):
+    """Another administrator changes the account's limit while the card is being written:
+    the card carries the old limit, so it is refused (and not registered), never left in the
+    register with parameters the account no longer has."""
+    from prepaid.accounts.services import modify_account
+
+    write = cards._write_whole
+
+    def written_meanwhile(station, card):
+        done = write(station, card)
+        modify_account(admin, office.account.pk, limit="500")
+        return done
+
+    monkeypatch.setattr(cards, "_write_whole", written_meanwhile)
+    office.blank("t-race")
+    office.insert("t-race")
+    with pytest.raises(PrepaidError) as refused:
+        cards.make_tool_card(office.station, "setting", office.account)
+    assert refused.value.code == "account_changed"
+    assert cards.tool_card_register() == []
+    monkeypatch.setattr(cards, "_write_whole", write)
+    office.account.refresh_from_db()
+    cards.make_tool_card(office.station, "setting", office.account)  # made again: registered
+    assert [op.tool_type for op in cards.tool_card_register()] == ["setting"]
+
+
 def test_tool_cards_are_registered(office, key):
     for tool in ("setting", "clear-all", "zero", "check"):
         office.blank(f"t-{tool}")

@@ -203,10 +203,31 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
     )
     card = _write_whole(station, card)
     with transaction.atomic():
+        if account is not None:
+            _check_unchanged(account)
         _record(
             station, CardOperation.Kind.TOOL_CARD, card, tool_type=card_type.code, account=account
         )
     return card
+
+
+def _check_unchanged(account: Account) -> None:
+    """The account's parameters were not modified while its tool card was being written (an
+    administrator on another station): the card would carry the old ones into meters. Locked
+    until the card is registered, after which a modification is refused (account_in_field)."""
+    current = Account.objects.select_for_update().get(pk=account.pk)
+    if (parameters_of(current), current.maintenance_code) != (
+        parameters_of(account),
+        account.maintenance_code,
+    ):
+        raise PrepaidError(
+            "account_changed",
+            _(
+                "The account %(name)s was modified while the card was being written: the card "
+                "carries its old parameters and was not registered. Make the card again."
+            ),
+            name=current.name,
+        )
 
 
 def tool_card_register() -> list[CardOperation]:
