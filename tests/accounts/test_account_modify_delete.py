@@ -363,3 +363,16 @@ def test_delete_unknown_account(admin):
     with pytest.raises(InvalidInput) as exc:
         delete_account(admin, "7")
     assert exc.value.code == "unknown_account"
+
+
+def test_a_check_card_does_not_put_the_account_in_the_field(admin, account):
+    """A check card reads a meter and carries none of the account's parameters: they may still
+    be corrected after one was made (a setting card would forbid it)."""
+    from prepaid.cards.models import CardOperation
+
+    _setting_card(admin, account)
+    CardOperation.objects.filter(account=account).update(tool_type="check")
+    assert not account_in_field(account)
+    modify_account(admin, account.pk, limit="500")
+    account.refresh_from_db()
+    assert account.limit_centi == 50000

@@ -294,8 +294,9 @@ def account_in_field(account: Account) -> bool:
     from prepaid.cards.models import CardOperation
     from prepaid.vending.models import CustomerAccount
 
+    carriers = CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD, account=account)
     return (
-        CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD, account=account).exists()
+        carriers.exclude(tool_type="check").exists()  # a check card carries nothing of it
         or CustomerAccount.objects.filter(account=account).exists()
     )
 
