@@ -886,6 +886,24 @@ def test_meter_change(admin_client, office):
     assert tr("transfer") in row and "¥0.00" not in row  # a transfer, not a sale of ¥0.00
 
 
+def test_a_meter_change_leaving_less_than_the_pre_stored_says_what_the_card_does(
+    admin_client, office
+):
+    """3 m³ left, 5 pre-stored on the new meter: the card takes 2 back from it."""
+    office.meter("OLD")
+    office.open(quantity="20")
+    office.swipe("OLD")
+    key = _key(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    data = {"key": key, "account": office.account.pk, "remaining": "3", "action": "review"}
+    review = html(admin_client.post("/vending/meter-change/", data))
+    assert 'data-testid="transfer">-2.00 m³<' in review
+    assert 'data-testid="negative-transfer"' in review
+    data["remaining"] = "13"
+    assert 'data-testid="negative-transfer"' not in html(
+        admin_client.post("/vending/meter-change/", data)
+    )
+
+
 def test_meter_change_bad_remaining(admin_client, office):
     office.meter("OLD")
     office.open()
