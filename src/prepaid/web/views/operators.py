@@ -4,6 +4,8 @@ A password set here for someone else must be changed by that operator at first l
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -64,34 +66,38 @@ def operator_password(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 @admin_required
 def operator_disable(request: HttpRequest, username: str) -> HttpResponse:
-    try:
-        _operator, changed = operators.disable_operator(request.user, username)
-    except PrepaidError as exc:
-        messages.error(request, refusal(exc)["message"])
-    else:
-        if changed:
-            messages.success(request, _("Operator %(name)s disabled.") % {"name": username})
-        else:
-            messages.info(
-                request,
-                _("Operator %(name)s is already disabled: nothing changed.") % {"name": username},
-            )
-    return redirect("web:operators")
+    return _switch(
+        request,
+        username,
+        operators.disable_operator,
+        _("Operator %(name)s disabled."),
+        _("Operator %(name)s is already disabled: nothing changed."),
+    )
 
 
 @require_POST
 @admin_required
 def operator_enable(request: HttpRequest, username: str) -> HttpResponse:
+    return _switch(
+        request,
+        username,
+        operators.enable_operator,
+        _("Operator %(name)s enabled."),
+        _("Operator %(name)s is already enabled: nothing changed."),
+    )
+
+
+def _switch(
+    request: HttpRequest, username: str, service: Any, done: str, unchanged: str
+) -> HttpResponse:
+    """Disable or enable an operator; doing it twice changes nothing and says so."""
     try:
-        _operator, changed = operators.enable_operator(request.user, username)
+        _operator, changed = service(request.user, username)
     except PrepaidError as exc:
         messages.error(request, refusal(exc)["message"])
     else:
         if changed:
-            messages.success(request, _("Operator %(name)s enabled.") % {"name": username})
+            messages.success(request, done % {"name": username})
         else:
-            messages.info(
-                request,
-                _("Operator %(name)s is already enabled: nothing changed.") % {"name": username},
-            )
+            messages.info(request, unchanged % {"name": username})
     return redirect("web:operators")
