@@ -271,20 +271,8 @@ class AccountForm(ServiceForm):
     def check_fields(self) -> None:
         self.check("meter_type", accounts.parse_meter_type)
         sub_meter = self.check("sub_meter", accounts.parse_sub_meter)
-        limit = self.check("limit", parse_quantity, field="purchase limit")
-        quantities = [
-            self.check(name, parse_quantity, field=field, allow_zero=True)
-            for name, field in (
-                ("prestore", "pre-stored quantity"),
-                ("alarm", "alarm level"),
-                ("overdraft", "overdraft"),
-            )
-        ]
-        self.check("maintenance_code", accounts.parse_maintenance_code)
+        _check_meter_parameters(self)
         self.check("name", accounts.clean_text, field="name", max_length=accounts.MAX_NAME_LENGTH)
-        prestore, alarm, _overdraft = quantities
-        if limit is not None and prestore is not None and alarm is not None:
-            self.check(None, accounts.check_account_limits, limit, prestore, alarm)
         if sub_meter is not None:
             self.check(None, accounts.check_room_for_account, sub_meter)
 
@@ -303,16 +291,7 @@ class AccountModifyForm(ServiceForm):
     error_fields = AccountForm.error_fields
 
     def check_fields(self) -> None:
-        limit = self.check("limit", parse_quantity, field="purchase limit")
-        prestore, alarm, _overdraft = (
-            self.check(name, parse_quantity, field=field, allow_zero=True)
-            for name, field in (
-                ("prestore", "pre-stored quantity"),
-                ("alarm", "alarm level"),
-                ("overdraft", "overdraft"),
-            )
-        )
-        self.check("maintenance_code", accounts.parse_maintenance_code)
+        _check_meter_parameters(self)
         self.check(
             "name",
             accounts.clean_text,
@@ -320,8 +299,23 @@ class AccountModifyForm(ServiceForm):
             max_length=accounts.MAX_NAME_LENGTH,
             required=True,
         )
-        if limit is not None and prestore is not None and alarm is not None:
-            self.check(None, accounts.check_account_limits, limit, prestore, alarm)
+
+
+def _check_meter_parameters(form: ServiceForm) -> None:
+    """The limits and maintenance code of an account (created or modified), each refused next
+    to its field, then how they stand to each other (pre-stored ≤ limit, alarm < limit)."""
+    limit = form.check("limit", parse_quantity, field="purchase limit")
+    prestore, alarm, _overdraft = (
+        form.check(name, parse_quantity, field=field, allow_zero=True)
+        for name, field in (
+            ("prestore", "pre-stored quantity"),
+            ("alarm", "alarm level"),
+            ("overdraft", "overdraft"),
+        )
+    )
+    form.check("maintenance_code", accounts.parse_maintenance_code)
+    if limit is not None and prestore is not None and alarm is not None:
+        form.check(None, accounts.check_account_limits, limit, prestore, alarm)
 
 
 class TariffFields(ServiceForm):
