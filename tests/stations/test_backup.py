@@ -266,6 +266,8 @@ def test_a_card_sold_to_after_the_backup_is_named_and_brought_back(request, tmp_
     assert refused["error"] == "card_mismatch"
     assert "purchase 2" in refused["message"] and "backup" in refused["message"]
     assert "administrator" in refused["message"]
+    checked = site.json("reconcile")  # the card in the reader is checked against the office
+    assert checked["card_error"]["error"] == "card_mismatch", checked
     for args in (
         ("card", "blank", "u2"), ("card", "insert", "u2"), ("card", "format"),
         ("reissue", number, "--fee", "0"),

@@ -33,6 +33,7 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.vend import station
     from prepaid.core.errors import PrepaidError
     from prepaid.vending.services import (
+        check_card_against_office,
         pending_purchases,
         purchase_document,
         read_user_card,
@@ -49,7 +50,7 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     elif here.reader.card_present():
         before = {p.pk for p in pending_purchases()}
         try:
-            read_user_card(here)
+            check_card_against_office(read_user_card(here))
         except PrepaidError as exc:
             card_error = {"error": exc.code, "message": exc.translate(ctx.gettext)}
         after = {p.pk for p in pending_purchases()}

@@ -346,6 +346,14 @@ def _attached(
     return cardio.with_account(customer_account)
 
 
+def check_card_against_office(user_card: UserCard) -> None:
+    """Every account on the customer's card holds the office's last purchase (what a sale
+    checks, for ``prepaid reconcile``): refuses a stale copy, or a card written after the
+    backup the office was restored from (``card_mismatch``)."""
+    for customer_account in customer_accounts(user_card.customer):
+        _check_card_matches(user_card, customer_account)
+
+
 def _check_card_matches(user_card: UserCard, customer_account: CustomerAccount) -> None:
     """The card's slot must hold the office's last purchase: anything else is a stale copy."""
     slot = user_card.card.slot(customer_account.account.sub_meter)
