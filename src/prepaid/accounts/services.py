@@ -11,8 +11,11 @@ or a mistaken tariff of the latest version as long as no purchase used it. The v
 asks :func:`current_version` which version applies on a day and :func:`tariff_of` for its
 tariff.
 
-Locking: every change of a price locks its row (``select_for_update``) first, so two stations
-adjusting, correcting or deleting the same price run one after the other.
+Locking: every change of a price or an account locks its row first, so two stations adjusting,
+correcting or deleting the same one run one after the other. A change that keeps the row
+takes it ``FOR NO KEY UPDATE`` (PostgreSQL), which leaves alone the key-share locks that sales
+and openings take on the rows they reference: a change and an opening that both append to the
+audit log cannot deadlock over the account row. Only a delete takes it ``FOR UPDATE``.
 """
 
 from __future__ import annotations
@@ -108,20 +111,20 @@ def _unknown_price() -> str:
     return _("There is no price %(id)s.")
 
 
-def get_account(account_id: int | str, *, lock: bool = False) -> Account:
+def get_account(account_id: int | str, *, lock: bool = False, deleting: bool = False) -> Account:
     pk = clean_id(account_id, code="unknown_account", message=_unknown_account())
-    found = Account.objects.select_for_update() if lock else Account.objects
+    found = Account.objects.select_for_update(no_key=not deleting) if lock else Account.objects
     account = found.filter(pk=pk).first()
     if account is None:
         raise InvalidInput("unknown_account", _unknown_account(), id=pk)
     return account
 
 
-def get_price(price_id: int | str, *, lock: bool = False) -> Price:
+def get_price(price_id: int | str, *, lock: bool = False, deleting: bool = False) -> Price:
     pk = clean_id(price_id, code="unknown_price", message=_unknown_price())
     prices = Price.objects.select_related("account")
-    if lock:
-        prices = prices.select_for_update()
+    if lock:  # the price's row only, not its account's (joined for its name)
+        prices = prices.select_for_update(no_key=not deleting, of=("self",))
     price = prices.filter(pk=pk).first()
     if price is None:
         raise InvalidInput("unknown_price", _unknown_price(), id=pk)
@@ -440,7 +443,7 @@ def delete_account(operator: Any, account_id: int | str) -> dict[str, Any]:
     """Delete an account (删除账户) never used, with its unused prices and their versions;
     returns what was deleted (as audited)."""
     require_admin(operator)
-    account = get_account(account_id, lock=True)
+    account = get_account(account_id, lock=True, deleting=True)
     if account_in_use(account):
         raise _account_in_use_error()
     pk = account.pk
@@ -810,7 +813,7 @@ def _price_in_use_error() -> PrepaidError:
 def delete_price(operator: Any, price_id: int | str) -> dict[str, Any]:
     """Delete a price (删除价格) no customer uses; returns what was deleted (as audited)."""
     require_admin(operator)
-    price = get_price(price_id, lock=True)
+    price = get_price(price_id, lock=True, deleting=True)
     if price_in_use(price):
         raise _price_in_use_error()
     pk = price.pk

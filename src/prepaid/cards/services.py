@@ -215,7 +215,9 @@ def _check_unchanged(account: Account) -> None:
     """The account's parameters were not modified while its tool card was being written (an
     administrator on another station): the card would carry the old ones into meters. Locked
     until the card is registered, after which a modification is refused (account_in_field)."""
-    current = Account.objects.select_for_update().get(pk=account.pk)
+    # FOR NO KEY UPDATE: openings referencing the account (and appending to the audit log
+    # meanwhile) are not held up by it, so they cannot deadlock with this registration
+    current = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     if (parameters_of(current), current.maintenance_code) != (
         parameters_of(account),
         account.maintenance_code,

@@ -74,7 +74,7 @@ def authenticate(username: str, password: str) -> Operator:
     """
     now = timezone.now()
     with transaction.atomic():
-        operator = Operator.objects.select_for_update().filter(username=username).first()
+        operator = Operator.objects.select_for_update(no_key=True).filter(username=username).first()
         if operator is None or not operator.is_active:
             raise auth_failed()
         if operator.locked_until is not None and operator.locked_until > now:
@@ -179,7 +179,7 @@ def change_password(actor: Operator, username: str, new_password: str) -> Operat
     """An operator changes their own password; an admin may set anyone's, which that operator
     must then change at first use. One's own new password must differ from the current one
     (else a required change would change nothing)."""
-    operator = Operator.objects.select_for_update().filter(username=username).first()
+    operator = Operator.objects.select_for_update(no_key=True).filter(username=username).first()
     if operator is None:
         raise InvalidInput(
             "unknown_operator", _("There is no operator named %(name)s."), name=username
@@ -203,7 +203,7 @@ def change_password(actor: Operator, username: str, new_password: str) -> Operat
 
 def _operator_to_switch(actor: Operator, username: str) -> Operator:
     require_admin(actor)
-    operator = Operator.objects.select_for_update().filter(username=username).first()
+    operator = Operator.objects.select_for_update(no_key=True).filter(username=username).first()
     if operator is None:
         raise InvalidInput(
             "unknown_operator", _("There is no operator named %(name)s."), name=username
@@ -253,7 +253,7 @@ def set_language(operator: Operator, language: str) -> Operator:
             _("Unknown language “%(language)s”: use zh-hans or en."),
             language=language,
         )
-    current = Operator.objects.select_for_update().get(pk=operator.pk)
+    current = Operator.objects.select_for_update(no_key=True).get(pk=operator.pk)
     if current.language != language:
         before = {"language": current.language}
         current.language = language

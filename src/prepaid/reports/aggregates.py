@@ -90,7 +90,7 @@ def refresh_aggregates(now: datetime.datetime | None = None) -> Refresh:
     """Bring the aggregates up to date with the ledger (cheap when nothing is new)."""
     now = now or timezone.now()
     with transaction.atomic():
-        state, _ = AggregateState.objects.select_for_update().get_or_create(name=STATE)
+        state, _ = AggregateState.objects.select_for_update(no_key=True).get_or_create(name=STATE)
         fresh = LedgerEntry.objects.filter(id__gt=state.settled_ledger_id)
         stats = fresh.aggregate(n=Count("id"), first=Min("time"), last=Max("time"))
         if not stats["n"]:

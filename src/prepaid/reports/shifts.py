@@ -214,12 +214,12 @@ def close_shift(
 def _shift_to_close(operator: Operator, station: str, shift_id: Any) -> Shift:
     if shift_id is not None:
         pk = get_shift(shift_id).pk
-        shift = Shift.objects.select_for_update().get(pk=pk)
+        shift = Shift.objects.select_for_update(no_key=True).get(pk=pk)
     else:
         found = open_shift_of(operator, station)
         if found is None:
             raise no_open_shift()
-        shift = Shift.objects.select_for_update().get(pk=found.pk)
+        shift = Shift.objects.select_for_update(no_key=True).get(pk=found.pk)
     if shift.closed_at is not None:
         raise shift_closed()
     return shift

@@ -174,7 +174,7 @@ def save_rules(operator: Any, changes: dict[str, Any]) -> dict[str, int]:
     """An administrator changes the stored thresholds (audited); returns the effective set."""
     require_admin(operator)
     clean = _validated(changes)
-    stored = SuspicionRules.objects.select_for_update().order_by("pk").first()
+    stored = SuspicionRules.objects.select_for_update(no_key=True).order_by("pk").first()
     if stored is None:
         stored = SuspicionRules(overrides={})
     before = dict(stored.overrides)

@@ -1261,7 +1261,7 @@ def reissue(
             raise cardio.not_a_new_card("user")
         return replace(reissue_of(operation), card=card)
     with transaction.atomic():
-        Customer.objects.select_for_update().get(pk=customer.pk)  # one reissue at a time
+        Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)  # one reissue at a time
         record, revoked, operation = _swap_cards(station, customer, read.card, key)
         fee_entry = None
         if fee_fen:
@@ -1367,7 +1367,7 @@ def _swap_cards(
     station: Station, customer: Customer, new_card: Card, key: str
 ) -> tuple[CustomerCard, CustomerCard | None, CardOperation]:
     old = (
-        CustomerCard.objects.select_for_update()
+        CustomerCard.objects.select_for_update(no_key=True)
         .filter(customer=customer, status=CustomerCard.Status.ACTIVE)
         .first()
     )
