@@ -5,6 +5,7 @@ refusal in the command line's language (argparse's ``_`` speaks it while parsing
 from __future__ import annotations
 
 import argparse
+import datetime
 
 
 def _(message: str) -> str:
@@ -19,3 +20,21 @@ def whole_number(text: str) -> int:
         return int(text)
     message = argparse._(_("not a whole number: %r"))  # type: ignore[attr-defined]
     raise argparse.ArgumentTypeError(message % text)
+
+
+def counting_number(text: str) -> int:
+    """A page number or page size: a whole number from 1 on (0 or -1 is not quietly read as
+    a page of one row)."""
+    if text.strip().isdecimal() and int(text) >= 1:
+        return int(text)
+    message = argparse._(_("not a whole number of 1 or more: %r"))  # type: ignore[attr-defined]
+    raise argparse.ArgumentTypeError(message % text)
+
+
+def iso_date(text: str) -> datetime.date:
+    """A day as YYYY-MM-DD."""
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        message = argparse._(_("not a date (YYYY-MM-DD): %r"))  # type: ignore[attr-defined]
+        raise argparse.ArgumentTypeError(message % text) from None

@@ -12,7 +12,7 @@ import argparse
 import datetime
 from typing import Any
 
-from prepaid.cli.options import whole_number
+from prepaid.cli.options import counting_number, iso_date, whole_number
 from prepaid.cli.text import labelled, office_time, pad, width
 from prepaid.core.errors import _
 
@@ -36,24 +36,6 @@ HISTORY_EVENTS = [
 DEFAULT_DETAIL_DAYS = 31  # sales detail without dates: the last month
 
 
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        # While parsing, argparse's _ speaks the command line's language (prepaid.cli.main).
-        message = argparse._(_("not a date (YYYY-MM-DD): %r"))  # type: ignore[attr-defined]
-        raise argparse.ArgumentTypeError(message % text) from None
-
-
-def _counting(text: str) -> int:
-    """A page number or page size: a whole number from 1 on (0 or -1 is not quietly read as
-    a page of one row)."""
-    if text.strip().isdecimal() and int(text) >= 1:
-        return int(text)
-    message = argparse._(_("not a whole number of 1 or more: %r"))  # type: ignore[attr-defined]
-    raise argparse.ArgumentTypeError(message % text)
-
-
 def cannot_write(path: str, exc: OSError) -> Exception:
     from prepaid.core.errors import InvalidInput, os_reason
 
@@ -69,15 +51,15 @@ def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
     if paged:
-        parser.add_argument("--page", type=_counting, default=1)
-        parser.add_argument("--page-size", type=_counting, default=50)
+        parser.add_argument("--page", type=counting_number, default=1)
+        parser.add_argument("--page-size", type=counting_number, default=50)
         parser.add_argument("--all", action="store_true", help="every row, not one page")
         parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
 
 
 def _filters(parser: argparse.ArgumentParser, *, money: bool = True) -> None:
-    parser.add_argument("--from", dest="date_from", type=_date, help="first day (YYYY-MM-DD)")
-    parser.add_argument("--to", dest="date_to", type=_date, help="last day (YYYY-MM-DD)")
+    parser.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
     parser.add_argument("--operator", help="operator name")
     parser.add_argument("--account", type=whole_number, help="account id")
     parser.add_argument("--station", help="station name")
@@ -115,8 +97,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("customer", parents=[common], help="a customer's history (用户历史)")
     p.add_argument("user_number")
-    p.add_argument("--from", dest="date_from", type=_date)
-    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--from", dest="date_from", type=iso_date)
+    p.add_argument("--to", dest="date_to", type=iso_date)
     p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help="only these events")
     _output(p)
     p.set_defaults(handler=handle_customer)
@@ -138,8 +120,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_pending)
 
     p = sub.add_parser("shifts", parents=[common], help="shifts with their takings (班次)")
-    p.add_argument("--from", dest="date_from", type=_date)
-    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--from", dest="date_from", type=iso_date)
+    p.add_argument("--to", dest="date_to", type=iso_date)
     p.add_argument("--operator")
     p.add_argument("--station")
     p.add_argument("--status", choices=["open", "closed"])
@@ -152,7 +134,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_shift)
 
     p = sub.add_parser("suspicious", parents=[common], help="suspicious customers (可疑用户)")
-    p.add_argument("--as-of", type=_date, help="analysis date (default today)")
+    p.add_argument("--as-of", type=iso_date, help="analysis date (default today)")
     p.add_argument(
         "--set",
         action="append",
@@ -170,8 +152,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("chart", parents=[common], help="a chart as SVG")
     p.add_argument("chart", choices=["daily-takings", "monthly-quantity"])
-    p.add_argument("--from", dest="date_from", type=_date)
-    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--from", dest="date_from", type=iso_date)
+    p.add_argument("--to", dest="date_to", type=iso_date)
     p.add_argument("--output", "-o", required=True)
     p.set_defaults(handler=handle_chart)
 
