@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from prepaid.core.card import codec
-from prepaid.core.errors import ReaderError
+from prepaid.core.errors import InvalidInput, PrepaidError, ReaderError
 from prepaid.readers.virtual import VirtualReader
 from prepaid.vending import services as vending
 from prepaid.vending.models import LedgerEntry, Purchase
@@ -68,6 +68,47 @@ def test_sale_cut_at_every_byte_leaves_card_and_ledger_agreeing(office, key):
     assert meter.balance_centi == 500 + sum(p.quantity_centi for p in completed)
     assert meter.last_serial == max(p.serial for p in completed)
     assert outcomes["completed"] > 0 and outcomes["voided"] > 0
+
+
+class _RestoredWhileWriting(VirtualReader):
+    """A reader whose card write happens while another station restores an older backup:
+    the pending purchase being written is gone from the database."""
+
+    def write(self, data: bytes, offset: int = 0) -> None:
+        Purchase.objects.filter(status="pending").delete()
+        super().write(data, offset)
+
+
+@pytest.mark.django_db
+def test_a_sale_whose_purchase_a_restore_took_away_mid_write_says_so(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
+    office.swipe(meter)
+    charged = list(LedgerEntry.objects.values_list("pk", flat=True))
+    restoring = _with_reader(office, _RestoredWhileWriting(office.store))
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(restoring, quantity="1", key=key())
+    assert refused.value.code == "purchase_gone"
+    assert "restored from a backup" in refused.value.message
+    assert list(LedgerEntry.objects.values_list("pk", flat=True)) == charged  # nothing booked
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("outcome", ["void", "complete"])
+def test_settling_a_purchase_number_the_office_does_not_have_is_refused(office, key, outcome):
+    office.new_card("u1")
+    opened = vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
+    missing = opened.pk + 1000
+    with pytest.raises(InvalidInput) as refused:
+        vending.resolve_lost_card(office.station, missing, outcome)
+    assert refused.value.code == "no_such_purchase"
+    assert str(missing) in refused.value.message
+    assert not Purchase.objects.exclude(pk=opened.pk).exists()
 
 
 _KILLER = textwrap.dedent("""

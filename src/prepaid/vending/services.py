@@ -676,7 +676,7 @@ def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Pur
     if known is not None and known.pk == purchase_id and _completed_as_known(known):
         purchase, customer_account = known, known.customer_account
     else:
-        purchase = PURCHASES.get(purchase_id, for_update=True)
+        purchase = _locked_purchase(purchase_id)
         if purchase.status == Purchase.Status.COMPLETED:
             return _with_relations(purchase)
         if purchase.status != Purchase.Status.PENDING:
@@ -731,9 +731,27 @@ def _completed_as_known(known: Purchase) -> bool:
     return True
 
 
+def _locked_purchase(purchase_id: int) -> Purchase:
+    """The purchase, locked. Gone from the database while its card was being written: the
+    database was restored from a backup meanwhile (stations still running)."""
+    try:
+        return PURCHASES.get(purchase_id, for_update=True)
+    except Purchase.DoesNotExist:
+        raise PrepaidError(
+            "purchase_gone",
+            _(
+                "Purchase No. %(id)s is no longer in the database: it was restored from a "
+                "backup while this purchase was being written to the card. The card carries a "
+                "purchase the office does not know; docs/backup.md (“After a restore”) says "
+                "how to bring the customer back."
+            ),
+            id=purchase_id,
+        ) from None
+
+
 @transaction.atomic
 def void_purchase(station: Station, purchase_id: int, reason: str) -> Purchase:
-    purchase = PURCHASES.get(purchase_id, for_update=True)
+    purchase = _locked_purchase(purchase_id)
     if purchase.status != Purchase.Status.PENDING:
         return purchase
     purchase.status = Purchase.Status.VOIDED
@@ -1600,6 +1618,15 @@ def pending_purchases() -> list[Purchase]:
 def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purchase:
     """An admin settles a pending purchase whose card will not be seen again."""
     require_admin(station.operator)
+    if not Purchase.objects.filter(pk=purchase_id).exists():
+        raise InvalidInput(
+            "no_such_purchase",
+            _(
+                "There is no purchase No. %(id)s: check the number (“prepaid reconcile "
+                "--json” lists the pending purchases with theirs)."
+            ),
+            id=purchase_id,
+        )
     if outcome == "void":
         return void_purchase(station, purchase_id, reason="settled by an administrator")
     if outcome == "complete":
