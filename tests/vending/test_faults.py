@@ -70,6 +70,31 @@ def test_sale_cut_at_every_byte_leaves_card_and_ledger_agreeing(office, key):
     assert outcomes["completed"] > 0 and outcomes["voided"] > 0
 
 
+@pytest.mark.django_db
+def test_a_retry_of_a_pending_sale_names_what_settles_it(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
+    office.swipe(meter)
+    retried = key()
+    with pytest.raises(ReaderError):  # the card left the reader mid-write
+        vending.sell(
+            _with_reader(office, VirtualReader(office.store, cut_after=OFFICE_AREA_SIZE - 1)),
+            quantity="1",
+            key=retried,
+        )
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, quantity="1", key=retried)
+    assert refused.value.code == "purchase_pending"
+    # "prepaid card read" needs no database and settles nothing: the message names what does
+    assert "prepaid reconcile" in refused.value.message
+    office.insert("u1")
+    vending.read_user_card(office.station)
+    assert vending.sell(office.station, quantity="1", key=retried).status == "completed"
+
+
 class _RestoredWhileWriting(VirtualReader):
     """A reader whose card write happens while another station restores an older backup:
     the pending purchase being written is gone from the database."""

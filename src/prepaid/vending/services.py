@@ -587,7 +587,11 @@ def _replay(key: str) -> Purchase | None:
         return None
     if purchase.status == Purchase.Status.PENDING:
         raise PrepaidError(
-            "purchase_pending", _("This request is still pending: read the card to finish it.")
+            "purchase_pending",
+            _(
+                "This request is still pending: read the card at the sale screen, or run "
+                "“prepaid reconcile” with the card in the reader, to finish it."
+            ),
         )
     if purchase.status == Purchase.Status.VOIDED:
         raise PrepaidError(
