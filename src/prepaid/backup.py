@@ -354,6 +354,37 @@ def cannot_write(path: Path, reason: str) -> PrepaidError:
     )
 
 
+def other_sessions() -> list[str]:
+    """The other sessions on this PostgreSQL database — a station's command at work, a web
+    server's open connection — by their application name (``prepaid STATION``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(nullif(application_name, ''), host(client_addr), 'local') "
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return sorted(str(row[0]) for row in cursor.fetchall())
+
+
+def refuse_while_stations_connected() -> None:
+    """``--force`` is the operator's word that every station is stopped; a station still
+    connected proves otherwise, and would find its sale's purchase gone under it."""
+    sessions = other_sessions()
+    if sessions:
+        raise PrepaidError(
+            "stations_connected",
+            _(
+                "%(count)s other sessions are connected to this database (%(sessions)s): a "
+                "station is still working on it. Stop prepaid on every station of this "
+                "database (the web server and any command), then restore again."
+            ),
+            count=len(sessions),
+            sessions=", ".join(sessions),
+        )
+
+
 def database_in_use() -> bool:
     from django.db import connection
 
@@ -443,6 +474,7 @@ def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
     if backup.engine == "sqlite":
         load_sqlite(backup.database)
     else:
+        refuse_while_stations_connected()
         load_postgres(backup.database)
     try:
         atomic_write(home.secrets_file, backup.secrets_json)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prepaid.home import DataHome, default_home, office_time_zone
+from prepaid.home import DataHome, default_home, office_time_zone, station_name
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HOME = DataHome(default_home())
@@ -47,6 +47,8 @@ def database_from_url(url: str) -> dict[str, object]:
         # client-side binding cursors are never prepared, whatever this says.
         options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
         options.setdefault("prepare_threshold", 5)
+        # Named in the server's session list: a restore names the stations still connected.
+        options.setdefault("application_name", f"prepaid {station_name()}"[:63])
         config["OPTIONS"] = options
     return config
 

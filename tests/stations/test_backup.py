@@ -298,6 +298,21 @@ def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_pa
     assert broken["error"] == "audit_broken" and broken["first_bad_id"] is not None
 
 
+def test_restore_over_a_site_a_station_is_still_connected_to_is_refused(backed_up):
+    site, file = backed_up
+    if not site.database_url:
+        pytest.skip("PostgreSQL: the other stations are other computers")
+    import psycopg
+
+    later = site.json("user", "register", "--name", "钱七")["user_number"]
+    # another station mid-command: its connection is open on the database
+    with psycopg.connect(site.database_url, application_name="prepaid counter-9"):
+        refused = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE, status=1)
+    assert refused["error"] == "stations_connected", refused
+    assert "prepaid counter-9" in refused["message"]
+    assert site.json("user", "show", later)["user_number"] == later  # nothing restored
+
+
 def test_restore_over_a_site_in_use_needs_force(backed_up):
     site, file = backed_up
     later = site.json("user", "register", "--name", "赵六")["user_number"]
