@@ -289,3 +289,34 @@ def test_a_correction_says_the_money_to_give_back_or_collect(cli: Cli) -> None:
     assert (up["corrects"], up["corrects_amount"], up["difference"]) == (1, "6.90", "34.50")
     english = cli("correct", "--quantity", "12", json_output=False, lang="en")
     assert "give back" not in english and "collect" not in english  # the same again: nothing
+
+
+def test_reconcile_refuses_a_purchase_that_does_not_exist_or_is_not_pending(cli: Cli) -> None:
+    """An administrator settling a lost card's purchase by its number: an unknown number is
+    bad input (not a traceback), and a purchase already completed, voided or corrected is
+    refused as it stands, with nothing voided or completed."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.vending.models import Purchase
+
+    _open(cli)
+    corrected = Purchase.objects.get()
+    cli("correct", "--quantity", "4")
+    completed = Purchase.objects.get(status=Purchase.Status.COMPLETED)
+    missing = str(Purchase.objects.order_by("-pk").values_list("pk", flat=True)[0] + 100)
+    audited = AuditEntry.objects.count()
+
+    refused = cli("reconcile", "--void", missing, status=2)
+    assert refused == {
+        "error": "no_such_purchase",
+        "message": f"没有第 {missing} 号购买：请核对编号（“prepaid reconcile --json”列出未完成的购买及其编号）。",
+    }
+    refused = cli("reconcile", "--void", str(completed.pk), status=1)
+    assert refused["error"] == "not_pending"
+    assert refused["message"] == f"第 {completed.pk} 号购买不是待完成状态（已完成），无需处理。"
+    english = cli("reconcile", "--complete", str(corrected.pk), status=1, lang="en")
+    assert english["message"] == (
+        f"Purchase No. {corrected.pk} is not pending (Corrected): there is nothing to settle."
+    )
+    assert Purchase.objects.get(pk=completed.pk).status == Purchase.Status.COMPLETED
+    assert Purchase.objects.get(pk=corrected.pk).status == Purchase.Status.CORRECTED
+    assert AuditEntry.objects.count() == audited

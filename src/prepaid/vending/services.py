@@ -29,7 +29,7 @@ from prepaid.audit.services import appended_together, log_action
 from prepaid.cards.models import CardOperation
 from prepaid.core import pricing
 from prepaid.core.card.model import Card, CardType
-from prepaid.core.errors import CardError, InvalidInput, PrepaidError, ReaderError, _
+from prepaid.core.errors import CardError, InvalidInput, Label, PrepaidError, ReaderError, _
 from prepaid.core.money import format_centi, format_fen, parse_money, parse_quantity
 from prepaid.customers.models import Customer
 from prepaid.operators.models import Operator
@@ -1619,10 +1619,25 @@ def pending_purchases() -> list[Purchase]:
     )
 
 
+# What a purchase that is no longer pending has become, as ``not_pending`` names it.
+SETTLED_STATUSES = {
+    Purchase.Status.COMPLETED: Label("Completed"),
+    Purchase.Status.VOIDED: Label("Voided"),
+    Purchase.Status.CORRECTED: Label("Corrected"),
+}
+
+
+@transaction.atomic
 def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purchase:
-    """An admin settles a pending purchase whose card will not be seen again."""
+    """An admin settles a pending purchase whose card will not be seen again. A purchase that
+    does not exist is bad input; one already settled is refused as it stands (nothing is
+    voided or completed twice, and the admin is not told it was)."""
     require_admin(station.operator)
-    if not Purchase.objects.filter(pk=purchase_id).exists():
+    if outcome not in ("void", "complete"):
+        raise InvalidInput("bad_outcome", _("The outcome must be “void” or “complete”."))
+    try:
+        purchase = PURCHASES.get(purchase_id, for_update=True)
+    except Purchase.DoesNotExist:
         raise InvalidInput(
             "no_such_purchase",
             _(
@@ -1630,9 +1645,14 @@ def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purch
                 "--json” lists the pending purchases with theirs)."
             ),
             id=purchase_id,
+        ) from None
+    if purchase.status != Purchase.Status.PENDING:
+        raise PrepaidError(
+            "not_pending",
+            _("Purchase No. %(id)s is not pending (%(status)s): there is nothing to settle."),
+            id=purchase_id,
+            status=SETTLED_STATUSES[Purchase.Status(purchase.status)],
         )
     if outcome == "void":
         return void_purchase(station, purchase_id, reason="settled by an administrator")
-    if outcome == "complete":
-        return complete_purchase(station, purchase_id)
-    raise InvalidInput("bad_outcome", _("The outcome must be “void” or “complete”."))
+    return complete_purchase(station, purchase_id)
