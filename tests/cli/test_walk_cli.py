@@ -320,3 +320,34 @@ def test_reconcile_refuses_a_purchase_that_does_not_exist_or_is_not_pending(cli:
     assert Purchase.objects.get(pk=completed.pk).status == Purchase.Status.COMPLETED
     assert Purchase.objects.get(pk=corrected.pk).status == Purchase.Status.CORRECTED
     assert AuditEntry.objects.count() == audited
+
+
+def test_a_meter_change_over_the_limit_says_the_most_remaining_that_can_be_entered(
+    cli: Cli,
+) -> None:
+    """Limit 999.00, pre-stored 5.00: the new meter holds what was left on the old one plus an
+    unswiped last purchase (the pre-stored quantity is deducted from the transfer), so with
+    10.00 not yet swiped at most 989.00 can be entered, and 999.00 with nothing carried."""
+    from prepaid.vending.models import Purchase
+
+    _open(cli)  # 10.00, not swiped
+    refused = cli("meter-change", "--remaining", "990", status=1)
+    assert refused["error"] == "over_limit"
+    assert refused["message"] == (
+        "新表余量将为用户剩余量 990.00 加未刷表的购买 10.00，超过限购量 999.00："
+        "用户剩余量最多为 989.00。"
+    )
+    english = cli("meter-change", "--remaining", "990", status=1, lang="en")
+    assert english["message"].endswith("the remaining quantity can be at most 989.00.")
+    assert Purchase.objects.count() == 1
+    assert cli("meter-change", "--remaining", "989")["transfer"] == "994.00"  # 989 − 5 + 10
+
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "NEW")
+    cli("meter", "swipe", "NEW")
+    cli("card", "insert", "u1")
+    assert cli("meter", "swipe", "NEW")["balance"] == "999.00"
+    refused = cli("meter-change", "--remaining", "999.01", status=1)
+    assert refused["message"] == "新表余量将为 999.01，超过限购量 999.00：用户剩余量最多为 999.00。"

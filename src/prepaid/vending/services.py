@@ -1519,7 +1519,7 @@ def _plan_meter_change(
     carried = last.quantity_centi if last is not None and not swiped else 0
     transfer = remaining_centi - account.prestore_centi + carried
     if account.prestore_centi + transfer > account.limit_centi:
-        raise _over_limit(account.limit_centi, account.limit_centi - account.prestore_centi)
+        raise _remaining_over_limit(account.limit_centi, remaining_centi, carried)
     value = _remaining_value(customer_account, transfer)
     write_back = user_card.card.write_back(account.sub_meter)
     return MeterChangePlan(
@@ -1530,6 +1530,38 @@ def _plan_meter_change(
         value_fen=value,
         old_balance_centi=write_back.balance_centi if write_back else None,
         old_cumulative_centi=write_back.cumulative_centi if write_back else None,
+    )
+
+
+def _remaining_over_limit(
+    limit_centi: int, remaining_centi: int, carried_centi: int
+) -> PrepaidError:
+    """The new meter would hold the remaining quantity and the carried purchase (its
+    pre-stored quantity is deducted from the transfer): the most that may be entered as
+    remaining is the limit less what is carried, not the room for a sale."""
+    room = format_centi(max(limit_centi - carried_centi, 0))
+    if carried_centi == 0:
+        return PrepaidError(
+            "over_limit",
+            _(
+                "The new meter would hold %(remaining)s, more than the purchase limit of "
+                "%(limit)s: the remaining quantity can be at most %(room)s."
+            ),
+            remaining=format_centi(remaining_centi),
+            limit=format_centi(limit_centi),
+            room=room,
+        )
+    return PrepaidError(
+        "over_limit",
+        _(
+            "The new meter would hold %(remaining)s remaining and the %(carried)s of the "
+            "purchase not yet swiped, more than the purchase limit of %(limit)s: the remaining "
+            "quantity can be at most %(room)s."
+        ),
+        remaining=format_centi(remaining_centi),
+        carried=format_centi(carried_centi),
+        limit=format_centi(limit_centi),
+        room=room,
     )
 
 
