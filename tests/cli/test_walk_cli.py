@@ -224,13 +224,32 @@ def test_a_tool_card_swiped_says_accepted_without_a_credit(cli: Cli) -> None:
 
 
 def test_a_sale_by_amount_says_what_to_hand_back(cli: Cli) -> None:
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    told = cli("user", "register", "--name", "王五", "--open", "--account", cli.account,
+               "--price", cli.price, "--amount", "19.99", json_output=False)  # fmt: skip
+    assert "5.79，金额 19.98" in told and "实收 19.99，找零 0.01。" in told, told
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    number = cli("user", "register", "--name", "赵六")["user_number"]
+    english = cli("open", number, "--account", cli.account, "--price", cli.price,
+                  "--amount", "20", json_output=False, lang="en")  # fmt: skip
+    assert "Paid 20.00, change 0.02." in english, english
+
+
+def test_a_correction_by_amount_gives_back_the_difference_alone(cli: Cli) -> None:
+    """Opened with 10 m³ at ¥3.45 (¥34.50 paid); corrected to ¥19.99, which buys 5.79 m³ for
+    ¥19.98: the customer gets ¥14.52 back, nothing is paid and no change is due (the 0.01 not
+    spent is in the 14.52)."""
     _open(cli)
     told = cli("correct", "--amount", "19.99", json_output=False)
-    assert "5.79，金额 19.98" in told and "实收 19.99，找零 0.01。" in told, told
-    told = cli("correct", "--quantity", "2", json_output=False)
-    assert "找零" not in told, told
-    english = cli("correct", "--amount", "20", json_output=False, lang="en")
-    assert "Paid 20.00, change 0.02." in english, english
+    assert "5.79，金额 19.98" in told and "退还用户 14.52。" in told, told
+    assert "实收" not in told and "找零" not in told, told
+    english = cli("correct", "--amount", "40", json_output=False, lang="en")
+    assert "11.59 for 39.99" in english and "collect 20.01." in english, english
+    assert "Paid" not in english and "change" not in english, english
 
 
 @pytest.mark.parametrize("option", ["--page", "--page-size"])

@@ -98,9 +98,11 @@ def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
         ctx.say(
             "  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = %(amount)s") % line
         )
-    if doc.get("change") not in (None, "0.00"):  # sold by amount: what to hand back
-        ctx.say(ctx.gettext("Paid %(tendered)s, change %(change)s.") % doc)
     difference = doc.get("difference")
+    if difference is None and doc.get("change") not in (None, "0.00"):
+        # Sold by amount: what to hand back. A correction's customer paid for the purchase it
+        # replaces; the money that changes hands is the difference alone.
+        ctx.say(ctx.gettext("Paid %(tendered)s, change %(change)s.") % doc)
     if difference is not None:  # a correction: the money that changes hands
         replaced = {"serial": doc["corrects"], "amount": doc["corrects_amount"]}
         if difference.startswith("-"):
