@@ -667,6 +667,38 @@ def test_correction_reverses_and_rewrites(clerk_client, office):
     assert LedgerEntry.objects.count() == 4
 
 
+def test_a_correction_by_amount_shows_the_money_to_give_back_not_a_payment_and_change(
+    clerk_client, office
+):
+    """20 m³ at ¥3.45 (¥69.00 paid) corrected to ¥19.99, which buys 5.79 m³ for ¥19.98: the
+    customer gets ¥49.02 back. Nothing is paid at the correction, so neither the page nor the
+    receipt shows “paid ¥19.99, change ¥0.01” (the cent is in the ¥49.02)."""
+    office.meter()
+    office.open()
+    office.swipe()
+    _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="20")
+    clerk_client.post("/vending/correct/", {"action": "read"})
+    correction = {
+        "key": uuid.uuid4().hex,
+        "account": office.account.pk,
+        "amount": "19.99",
+        "basis": "amount",
+        "payment": "cash",
+    }
+    review = html(clerk_client.post("/vending/correct/", {"action": "review", **correction}))
+    paid = tr("Paid")
+    assert 'data-testid="confirm"' in review and "¥49.02" in review and paid not in review
+    done = clerk_client.post("/vending/correct/", {"action": "write", **correction})
+    assert done.status_code == 302
+    written = html(clerk_client.get(done["Location"]))
+    assert 'data-testid="correction-refund">¥49.02<' in written
+    assert paid not in written
+    purchase_id = done["Location"].rstrip("/").split("/")[-1]
+    clerk_client.post(f"/vending/purchases/{purchase_id}/print/", {"paper": "58"})
+    receipt = html(clerk_client.get(f"/vending/purchases/{purchase_id}/receipt/1/"))
+    assert 'data-testid="receipt-refund">¥49.02<' in receipt and paid not in receipt
+
+
 def test_the_correction_confirm_shows_the_purchase_replaced_and_the_money_to_give_back(
     clerk_client, office
 ):
