@@ -327,7 +327,8 @@ def test_reconcile_refuses_a_purchase_that_does_not_exist_or_is_not_pending(cli:
     refused = cli("reconcile", "--void", missing, status=2)
     assert refused == {
         "error": "no_such_purchase",
-        "message": f"没有第 {missing} 号购买：请核对编号（“prepaid reconcile --json”列出未完成的购买及其编号）。",
+        "message": f"没有第 {missing} 号购买：请核对编号"
+        "（“prepaid reconcile --json”列出未完成的购买及其编号）。",
     }
     refused = cli("reconcile", "--void", str(completed.pk), status=1)
     assert refused["error"] == "not_pending"
