@@ -197,6 +197,32 @@ def test_a_purchase_the_meter_took_before_a_reissue_is_not_corrected_or_carried_
     assert new.balance_centi == 2200
 
 
+def test_a_purchase_written_on_a_card_since_reissued_is_not_corrected(office, key):
+    """The old card was lost after the meter may have taken serial 2, and the office never
+    read it back: a refund would pay for credit the meter keeps. Refused, nothing written."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())  # serial 2
+    office.swipe(old_meter)  # taken at home; the card is lost on the way back
+    office.new_card("u2")
+    vending.reissue(office.station, office.customer, key=key())
+    image = office.station.reader.read()
+    entries = LedgerEntry.objects.count()
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.correct(office.station, quantity="1", key=key())
+    assert refused.value.code == "reissued_since"
+    assert office.station.reader.read() == image
+    assert LedgerEntry.objects.count() == entries
+    balance = old_meter.balance_centi
+    assert office.swipe(old_meter).result is SwipeResult.OK
+    assert old_meter.balance_centi == balance  # it had taken the 7.00: nothing twice
+
+
 def test_a_reissued_card_still_carries_a_purchase_the_meter_never_took(office, key):
     old_meter = office.meter("OLD")
     office.new_card("u1")

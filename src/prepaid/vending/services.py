@@ -1200,6 +1200,18 @@ def check_correction(
             ),
         )
     _check_card_matches(user_card, customer_account)
+    if original is not None and original.card_generation < user_card.record.generation:
+        # Written on a card reissued since, and the office never read it back: the meter
+        # may have taken it before the card was lost. A refund then would be money for
+        # credit the customer keeps (the meter ignores a serial it has applied).
+        raise PrepaidError(
+            "reissued_since",
+            _(
+                "The last purchase was written on the customer's earlier card, reissued "
+                "since: the office cannot tell whether the meter has already taken it, so it "
+                "cannot be corrected."
+            ),
+        )
     if original is None or original.kind != Purchase.Kind.PURCHASE:
         raise PrepaidError(
             "nothing_to_correct",
