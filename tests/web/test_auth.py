@@ -99,6 +99,19 @@ def test_first_login_forces_the_password_change(client, fresh_admin):
     assert page.status_code == 200 and "password_change_required" in codes(page)
 
 
+def test_the_forced_password_change_can_switch_the_language_first(client, fresh_admin):
+    """A new operator who reads English switches the page before changing the password: the
+    switch is not sent back to the password page unheard."""
+    client.post("/login/", {"username": "admin", "password": "1111"})
+    response = client.post("/language/", {"language": "en", "next": "/password/"})
+    assert response.status_code == 302 and response["Location"] == "/password/"
+    fresh_admin.refresh_from_db()
+    assert fresh_admin.language == "en"
+    page = client.get("/password/")
+    assert '<html lang="en">' in html(page)
+    assert tr("You must change your password before you can do anything else.", "en") in html(page)
+
+
 def test_password_change_refusals(client, fresh_admin):
     client.post("/login/", {"username": "admin", "password": "1111"})
     wrong = client.post(

@@ -5,7 +5,8 @@
   the site default (zh-hans) — not the browser's Accept-Language: the office decides.
 * A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out.
 * An operator who must change the password (``must_change_password``) reaches nothing but the
-  password page and logout until it is changed.
+  password page, the language switch (to read that page in their own language) and logout until
+  it is changed.
 * A service refusal that escapes a page (no card reader connected, say) is shown as a page
   with its message (409), never as a server error; so is a database or data-directory file
   that could not be written (a full disk, a dropped database connection: 503).
@@ -33,7 +34,7 @@ from prepaid.web.http import redirect_to
 log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 LAST_SEEN = "prepaid_last_seen"
-PASSWORD_EXEMPT = {"web:password", "web:logout", "web:login", "web:favicon"}
+PASSWORD_EXEMPT = {"web:password", "web:language", "web:logout", "web:login", "web:favicon"}
 
 
 def idle_seconds() -> int:
