@@ -178,6 +178,12 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
         and 'data-balance="10.00"' in page
     )
     assert 'data-valve="closed"' in page and 'class="flag on">' + tr("ALARM") in page
+    # less flowed than asked: the message says why and what opens the valve, as a warning
+    alarm = tr(
+        "The balance reached the alarm level and the valve closed: swiping the customer's "
+        "card on the meter opens it again."
+    )
+    assert alarm in page and 'data-message="warning"' in page
     assert 'data-testid="meter-events"' in page and 'data-event="swipe"' in page
     # the event log and the status in the operator's language, quantities with 2 decimals
     assert ">valve_closed<" not in page and "balance_centi" not in page
@@ -186,6 +192,29 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     assert f"{tr('Card type')}：{tr('Setting card')}，{tr('Result')}：" in page
     flags = "、".join([tr("Alarm"), tr("Valve closed")])  # a list as Chinese writes one
     assert f'<dd class="col-6">{flags}</dd>' in page
+
+
+def test_meter_use_says_why_nothing_flows(clerk_client, office):
+    clerk_client.post("/simulator/", {"meter_id": "NEW"})
+    page = html(clerk_client.post("/simulator/NEW/use/", {"quantity": "1"}, follow=True))
+    assert tr("Used %(used)s of %(requested)s.", used="0.00", requested="1.00") in page
+    assert tr("The meter is not set; insert a setting card first.") in page
+    office.meter("M1")
+    office.open(quantity="10")
+    clerk_client.post("/simulator/M1/swipe/")
+    clerk_client.post("/simulator/M1/use/", {"quantity": "5"})  # down to the alarm level
+    clerk_client.post("/simulator/M1/swipe/")  # the card reopens the valve
+    page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "30"}, follow=True))
+    assert tr("Used %(used)s of %(requested)s.", used="15.00", requested="30.00") in page
+    assert (
+        tr(
+            "The credit is used up (the overdraft too): the valve stays closed until a "
+            "purchase is swiped on the meter."
+        )
+        in page
+    )
+    page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "0.5"}, follow=True))
+    assert 'data-message="success"' not in page and "meter-stopped" in page
 
 
 def test_meter_refusal_shows_the_display_code(clerk_client, office):

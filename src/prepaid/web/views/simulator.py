@@ -118,10 +118,16 @@ def meter_use(request: HttpRequest, meter_id: str) -> HttpResponse:
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
-            messages.success(
-                request,
-                _("Used %(used)s of %(requested)s.")
-                % {"used": format_centi(used), "requested": format_centi(requested)},
-            )
+            text = _("Used %(used)s of %(requested)s.") % {
+                "used": format_centi(used),
+                "requested": format_centi(requested),
+            }
+            stopped = simulator.why_nothing_flows(meter) if used < requested else None
+            if stopped is None:
+                messages.success(request, text)
+            else:  # less flowed than asked: say why, or the operator thinks the meter is broken
+                # Translators: what flowed, then why no more did (two sentences, one message).
+                text = _("%(used)s %(why)s") % {"used": text, "why": stopped}
+                messages.warning(request, text, extra_tags="meter-stopped")
             return redirect("web:meter", meter_id)
     return _meter_page(request, meter, form)
