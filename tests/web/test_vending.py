@@ -977,6 +977,8 @@ def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
     purchase = office.open()
     done = html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
     assert 'data-testid="print-count"' in done
+    count = done.split('data-testid="print-count">')[1].split("<")[0]
+    assert count == tr("Not printed yet")  # not “Printed 0 times”
     first = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
     assert first["Location"] == f"/vending/purchases/{purchase.pk}/receipt/1/?paper=58&print=1"
     original = html(clerk_client.get(first["Location"]))
@@ -989,7 +991,9 @@ def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
     assert "重印 / REPRINT 2" in reprint and "size: A4" in reprint
     assert AuditEntry.objects.filter(action="receipt.print").count() == 2
     assert clerk_client.get(f"/vending/purchases/{purchase.pk}/receipt/3/").status_code == 404
-    assert tr("Reprint receipt") in html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    done = html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
+    assert tr("Reprint receipt") in done
+    assert done.split('data-testid="print-count">')[1].split("<")[0] == "已打印 2 次"
     bad_paper = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "x"})
     assert "paper=80" in bad_paper["Location"]
 
