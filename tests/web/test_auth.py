@@ -258,6 +258,30 @@ def test_login_page_remembers_the_last_operators_language(client, admin, web_hom
     assert '<html lang="en">' in html(client.get("/login/"))
 
 
+def test_a_new_operator_reads_the_login_page_in_english_and_keeps_it(client, fresh_admin):
+    """The login page offers English; a first login keeps it (the password page and what
+    follows are in English), where the operator's stored language would have been Chinese."""
+    login = html(client.get("/login/"))
+    assert '<html lang="zh-hans">' in login and 'value="en"' in login
+    switched = client.post("/language/", {"language": "en", "next": "/login/?next=%2F"})
+    assert switched.status_code == 302 and switched["Location"] == "/login/?next=%2F"
+    assert '<html lang="en">' in html(client.get("/login/"))
+    fresh_admin.refresh_from_db()
+    assert fresh_admin.language == "zh-hans"  # nobody logged in: nothing stored yet
+    client.post("/login/", {"username": "admin", "password": "1111"})
+    assert '<html lang="en">' in html(client.get("/password/"))
+    fresh_admin.refresh_from_db()
+    assert fresh_admin.language == "en"
+    assert AuditEntry.objects.filter(action="operator.language").count() == 1
+
+
+def test_a_later_login_keeps_the_operators_own_language(client, admin, web_home):
+    client.post("/language/", {"language": "en", "next": "/login/"})
+    client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    admin.refresh_from_db()
+    assert admin.language == "zh-hans" and '<html lang="zh-hans">' in html(client.get("/"))
+
+
 def test_csrf_is_enforced(admin, web_home):
     browser = Client(enforce_csrf_checks=True)
     response = browser.post("/login/", {"username": "admin", "password": "s3cret-admin"})

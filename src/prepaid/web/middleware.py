@@ -1,8 +1,9 @@
 """Per-request language, idle session expiry and the forced password change.
 
 * The operator's language (``Operator.language``) is activated for every request after login;
-  before login the language of the last operator on this browser (the language cookie), else
-  the site default (zh-hans) — not the browser's Accept-Language: the office decides.
+  before login the language chosen on the login page or of the last operator on this browser
+  (the language cookie), else the site default (zh-hans) — not the browser's Accept-Language:
+  the office decides. A first login keeps the login page's language.
 * A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out.
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page, the language switch (to read that page in their own language) and logout until

@@ -51,6 +51,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
+            if operator.must_change_password:
+                # a first login (or after a reset) keeps the language the login page was read
+                # in: the new operator who chose English there does not land in Chinese
+                operators.set_language(operator, request.LANGUAGE_CODE)
             login(request, operator, backend=BACKEND)
             target = "web:password" if operator.must_change_password else None
             response = redirect(target) if target else HttpResponseRedirect(_next_url(request))
@@ -94,13 +98,14 @@ def password_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@operator_required
 def language_view(request: HttpRequest) -> HttpResponse:
-    """The operator's language (a preference of the operator, kept on ``Operator``)."""
+    """The operator's language (a preference of the operator, kept on ``Operator``); before
+    login, the login page's language on this browser only."""
     form = LanguageForm(request.POST)
     if not form.is_valid():
         return redirect("web:home")
     language = form.cleaned_data["language"]
-    operators.set_language(request.user, language)  # type: ignore[arg-type]
+    if request.user.is_authenticated:
+        operators.set_language(request.user, language)  # type: ignore[arg-type]
     target = _next_url(request)
     return _remember_language(HttpResponseRedirect(target), language)
