@@ -195,6 +195,28 @@ def test_account_and_price_lists_read_in_chinese(cli):
     assert f"{TIERS} / Year" in cli.run("price", "list", "--account", "1").stdout
 
 
+def test_an_announced_price_follows_without_a_space_in_chinese():
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from prepaid.cli.price import price_line
+
+    version = {"unit_price": "3.45", "period": "", "tiers": None}
+    doc = {
+        "id": 1,
+        "name": "居民用水",
+        "account_name": "自来水",
+        "current_version": version,
+        "next_version": {**version, "unit_price": "3.80", "effective_from": "2027-01-01"},
+    }
+    ctx = SimpleNamespace(gettext=translation.gettext)
+    with translation.override("zh-hans"):
+        assert price_line(ctx, doc).endswith("：3.45（自 2027-01-01 起：3.80）")
+    with translation.override("en"):
+        assert price_line(ctx, doc).endswith(": 3.45 (from 2027-01-01: 3.80)")
+
+
 def test_price_refusals(cli):
     add = "price add --account 1 --name x"
     cli.refused(f"{add} --unit-price 1", code="permission_denied", operator="clerk")

@@ -124,10 +124,12 @@ def price_line(ctx: Any, doc: dict[str, Any]) -> str:
         "tariff": _tariff_text(ctx, doc["current_version"]),
     }
     if doc.get("next_version"):
-        line += " " + ctx.gettext("(from %(date)s: %(tariff)s)") % {
+        announced = ctx.gettext("(from %(date)s: %(tariff)s)") % {
             "date": doc["next_version"]["effective_from"],
             "tariff": _tariff_text(ctx, doc["next_version"]),
         }
+        # A full-width bracket (Chinese) takes no space before it.
+        line += announced if announced.startswith("（") else " " + announced
     return line
 
 
