@@ -115,6 +115,18 @@ def test_a_short_password_is_refused_in_chinese(admin):
     assert message == "密码不符合要求：密码长度太短。密码必须包含至少 6 个字符。"
 
 
+def test_several_reasons_read_as_sentences(admin):
+    from django.utils import translation
+
+    for language, expected in (
+        ("zh-hans", "密码长度太短。密码必须包含至少 6 个字符。这个密码太常见了。密码只包含数字。"),
+        ("en", "at least 6 characters. This password is too common. This password is entirely"),
+    ):
+        with translation.override(language), pytest.raises(InvalidInput) as refused:
+            services.add_operator(admin, "ok", "operator", "1234")
+        assert expected in refused.value.translate(translation.gettext)
+
+
 def _code(call, *args) -> str:
     with pytest.raises(PrepaidError) as refused:
         call(*args)

@@ -148,8 +148,13 @@ def _validate_password(password: str, operator: Operator | None) -> None:
         raise InvalidInput(
             "weak_password",
             _("The password is not acceptable: %(reasons)s"),
-            reasons=" ".join(str(m) for m in exc.messages),
+            reasons=_sentences([str(m) for m in exc.messages]),
         ) from None
+
+
+def _sentences(messages: list[str]) -> str:
+    """Sentences one after the other: a Chinese one ends in its full stop, with no space."""
+    return "".join(m if m.endswith("。") else m + " " for m in messages).strip()
 
 
 @transaction.atomic
