@@ -341,3 +341,59 @@ def test_a_reissue_document_shows_the_fee_exactly_as_the_ledger_booked_it(office
     with pytest.raises(PrepaidError) as unknown:
         vending.find_reissue(free.operation.pk + 1000)
     assert unknown.value.code == "unknown_reissue"
+
+
+@pytest.mark.parametrize("cut", [0, 3, 40, 90])
+def test_a_reissue_cut_mid_write_and_retried_with_its_key_finishes_the_card(office, key, cut):
+    """The card left the reader mid-write: retried with the same key, the reissue reads the
+    card and finishes writing it before it says 补卡成功, charged once."""
+    from prepaid.core.card import codec
+    from prepaid.core.errors import ReaderError
+    from prepaid.readers.virtual import VirtualReader
+
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.new_card("u2")
+    cutting = vending.Station(
+        operator=office.station.operator,
+        reader=VirtualReader(office.store, cut_after=cut),
+        site_key=office.site_key,
+        name=office.station.name,
+    )
+    again = key()
+    with pytest.raises(ReaderError):
+        vending.reissue(cutting, office.customer, fee="5", key=again)
+    office.insert("u2")
+    retried = vending.reissue(office.station, office.customer, fee="5", key=again)
+    assert retried.card.type.code == "user" and retried.record.generation == 2
+    card = codec.decode(office.station.reader.read(), office.site_key)  # as the meter sees it
+    assert (card.serial, card.generation) == (retried.record.serial, 2)
+    assert card.slot(1).serial == 1 and card.slot(1).quantity_centi == 1000
+    assert office.swipe(meter).result is SwipeResult.OK
+    assert meter.balance_centi == 500 + 1000
+    assert LedgerEntry.objects.filter(kind="fee").count() == 1
+
+
+def test_a_reissue_retried_with_its_key_without_its_card_in_the_reader_is_refused(office, key):
+    """Whether its card was written cannot be known without the card: the retry says which
+    card to put in the reader, and charges nothing again."""
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.new_card("u2")
+    again = key()
+    first = vending.reissue(office.station, office.customer, fee="5", key=again)
+    office.new_card("other")
+    with pytest.raises(PrepaidError) as refused:
+        vending.reissue(office.station, office.customer, fee="5", key=again)
+    assert refused.value.code == "reissue_card_elsewhere"
+    assert first.record.serial in str(refused.value.message)
+    office.insert("u2")
+    assert vending.reissue(office.station, office.customer, fee="5", key=again).record == (
+        first.record
+    )
+    assert LedgerEntry.objects.filter(kind="fee").count() == 1

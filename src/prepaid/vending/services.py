@@ -1277,7 +1277,7 @@ def reissue(
     fee_fen = reissue_fee_fen(fee)
     replayed = _replay_reissue(customer, key)
     if replayed is not None:
-        return replayed
+        return _finish_reissue(station, replayed)
     read = cardio.read(station.reader, station.site_key)
     if read.card is None:
         raise cardio.damaged(read)
@@ -1324,9 +1324,37 @@ def _reissue_operation(**lookup: Any) -> CardOperation | None:
 
 
 def _replay_reissue(customer: Customer, key: str) -> Reissue | None:
-    """A resubmitted reissue (same request key) returns the first result, charged once."""
+    """A resubmitted reissue (same request key): the first result, charged once (its card is
+    then checked by :func:`_finish_reissue`)."""
     operation = _reissue_operation(customer=customer, details__key=key)
     return reissue_of(operation) if operation is not None else None
+
+
+def _finish_reissue(station: Station, replayed: Reissue) -> Reissue:
+    """A reissue retried with its request key: the first write may have been cut (the card
+    pulled mid-write, a lost reply), so the card in the reader is read as a sale's card is —
+    a torn or unwritten card is written again from the office's records — before the retry
+    answers 补卡成功. A card replaced since by another reissue has nothing left to finish."""
+    record = replayed.record
+    if record.status != CustomerCard.Status.ACTIVE:
+        return replayed
+    try:
+        serial = cardio.read(station.reader, station.site_key).serial
+    except ReaderError as exc:
+        if exc.code != "no_card":
+            raise
+        serial = None
+    if serial != record.serial:
+        raise PrepaidError(
+            "reissue_card_elsewhere",
+            _(
+                "This reissue was written onto card %(serial)s, which is not in the reader: "
+                "put that card in the reader and try again, so that the card is checked and "
+                "finished (the fee is not charged again)."
+            ),
+            serial=record.serial,
+        )
+    return replace(replayed, card=read_user_card(station).card)
 
 
 def reissue_of(operation: CardOperation) -> Reissue:
