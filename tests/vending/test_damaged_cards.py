@@ -38,7 +38,7 @@ def _garble(office, name, *positions):
 
 def _magic_garbled(office, key):
     _opened(office, key)
-    _garble(office, "u1", 0x20)  # read as a factory-blank card before
+    _garble(office, "u1", 0x20, 0x29)  # read as a factory-blank card before; no serial known
 
 
 def _serial_garbled(office, key):
@@ -145,17 +145,26 @@ def test_a_garbled_card_is_not_blank_and_only_a_format_writes_it(office, key):
     assert codec.decode(office.station.reader.read(), office.site_key).type == CardType.NEW
 
 
-def test_the_customers_own_damaged_card_names_the_customer_and_the_restore(office, key, neighbour):
+# Its office MAC, or its magic: garbled, the serial in its header still says whose it is.
+CUSTOMERS_DAMAGES = {"MAC garbled": 0x85, "magic garbled": 0x20}
+
+
+@pytest.mark.parametrize("damage", CUSTOMERS_DAMAGES)
+def test_the_customers_own_damaged_card_names_the_customer_and_the_restore(
+    office, key, neighbour, damage
+):
     """Its serial is still readable and registered: reading it at the sale screen restores
-    it; any other use refuses it, saying whose it is."""
+    it; any other use refuses it, saying whose it is — an administrator's format too, which
+    would leave the customer's credit on no card."""
     _opened(office, key)
-    _garble(office, "u1", 0x85)  # its office MAC
+    _garble(office, "u1", CUSTOMERS_DAMAGES[damage])
     before = Unchanged(office)
     for attempt in (
         lambda: vending.open_account(
             office.station, neighbour, office.account, office.price, quantity="1", key=key()
         ),
         lambda: cards.make_tool_card(office.station, "zero", office.account),
+        lambda: cards.format_card(office.station),
     ):
         with pytest.raises(CardError) as refused:
             attempt()
@@ -168,15 +177,20 @@ def test_the_customers_own_damaged_card_names_the_customer_and_the_restore(offic
     assert card.slot(1).quantity_centi == 1000
 
 
-def test_a_damaged_card_the_customer_no_longer_uses_is_refused_and_kept(office, key):
+@pytest.mark.parametrize("damage", CUSTOMERS_DAMAGES)
+def test_a_damaged_card_the_customer_no_longer_uses_is_refused_and_kept(office, key, damage):
     _opened(office, key)
     office.new_card("u2")
     vending.reissue(office.station, office.customer, key=key())
     office.insert("u1")
-    _garble(office, "u1", 0x85)
+    _garble(office, "u1", CUSTOMERS_DAMAGES[damage])
     before = Unchanged(office)
     with pytest.raises(CardError) as refused:
         vending.read_user_card(office.station)
     assert refused.value.code == "bad_card"
     assert f"这是用户 {office.customer.user_number} 张三 已不再使用的卡" in _zh(refused.value)
     before.check()
+    recycled = cards.recycle_card(office.station)  # the way to use it again: 卡片回收
+    assert recycled.type == CardType.NEW
+    old = CustomerCard.objects.get(customer=office.customer, generation=1)
+    assert old.status == CustomerCard.Status.RECYCLED

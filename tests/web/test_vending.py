@@ -276,11 +276,13 @@ def test_sale_without_a_card(clerk_client, office):
 
 
 def _garbled_customer_card(office) -> bytes:
-    """The customer's opened card with its header garbled: neither a valid card nor blank."""
+    """The customer's opened card with its header garbled, its serial too: neither a valid
+    card nor blank, nor one the office can tell whose it was (and restore)."""
     office.open()
     path = office.store.path("u1")
     image = bytearray(path.read_bytes())
     image[0x20] ^= 0xFF
+    image[0x29] ^= 0xFF
     path.write_bytes(bytes(image))
     return bytes(image)
 

@@ -33,10 +33,10 @@ TOOL_TYPES = {
 }
 
 
-def _read_any(station: Station) -> tuple[Card | None, str | None]:
-    """The card in the reader, or None for one that fails its checks (torn, foreign)."""
-    read = cardio.read(station.reader, station.site_key)
-    return read.card, read.serial
+def _read_any(station: Station) -> cardio.ReadCard:
+    """The card in the reader: ``card`` is None for one that fails its checks (torn,
+    garbled, foreign), and ``serial`` then the one its header still shows."""
+    return cardio.read(station.reader, station.site_key)
 
 
 def _write_whole(station: Station, card: Card) -> Card:
@@ -90,12 +90,17 @@ def _record(
 def format_card(station: Station) -> Card:
     """Make the card in the reader a new card (新卡) with a fresh random serial (admin).
 
-    Blank, new, tool, torn and foreign cards may be formatted; a user card is recycled."""
+    Blank, new, tool, torn and foreign cards may be formatted; a user card is recycled. A
+    card that fails its checks but still shows the serial of a customer's card in use is
+    refused, naming the customer: formatting it would leave the customer's credit on no
+    card, when reading it at the sale screen restores it."""
     require_admin(station.operator)
-    current, serial = _read_any(station)
-    if (current is not None and current.type == CardType.USER) or (
-        current is None and _registered_user_card(serial) is not None
-    ):
+    read = _read_any(station)
+    current = read.card
+    record = _registered_user_card(read.serial) if current is None else None
+    if record is not None and record.status == CustomerCard.Status.ACTIVE:
+        raise cardio.damaged(read, record)
+    if (current is not None and current.type == CardType.USER) or record is not None:
         raise PrepaidError(
             "user_card_recycle", _("This is a user card: recycle it instead of formatting it.")
         )
@@ -113,7 +118,7 @@ def format_card(station: Station) -> Card:
 def _registered_user_card(serial: str | None) -> CustomerCard | None:
     if serial is None:
         return None
-    return CustomerCard.objects.filter(serial=serial).first()
+    return CustomerCard.objects.select_related("customer").filter(serial=serial).first()
 
 
 @at_the_reader
@@ -121,7 +126,8 @@ def recycle_card(station: Station) -> Card:
     """卡片回收: format any card back to a new card. A customer's active card may be
     recycled only when its last purchases have been swiped (no credit is lost)."""
     require_admin(station.operator)
-    current, serial = _read_any(station)
+    read = _read_any(station)
+    current, serial = read.card, read.serial
     record = _registered_user_card(current.serial if current else serial)
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         if current is None:
