@@ -371,3 +371,98 @@ def test_a_meter_change_over_the_limit_says_the_most_remaining_that_can_be_enter
     assert cli("meter", "swipe", "NEW")["balance"] == "999.00"
     refused = cli("meter-change", "--remaining", "999.01", status=1)
     assert refused["message"] == "新表余量将为 999.01，超过限购量 999.00：用户剩余量最多为 999.00。"
+
+
+# ISO 8601 to the second with the office's UTC offset: 2026-11-28T15:25:00+08:00
+OFFICE_MOMENT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00"
+DATE_LIKE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"
+
+
+def _moments(document: Any, where: str = "") -> list[tuple[str, Any]]:
+    """Every moment in a JSON document: fields named as times, and any string that looks
+    like a date with a time of day."""
+    import re
+
+    found: list[tuple[str, Any]] = []
+    if isinstance(document, dict):
+        for name, value in document.items():
+            path = f"{where}.{name}"
+            timed = name in ("time", "timestamp") or name.endswith(("_at", "_time", "_until"))
+            # the meter's own clock as a card carries it (seconds) is a device's reading
+            device_clock = name in ("time", "clock") and isinstance(value, int)
+            if (
+                timed
+                and value is not None
+                and not isinstance(value, (dict, list))
+                and not device_clock
+            ):
+                found.append((path, value))
+            elif isinstance(value, str) and re.match(DATE_LIKE, value):
+                found.append((path, value))
+            else:
+                found.extend(_moments(value, path))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found.extend(_moments(value, f"{where}[{index}]"))
+    return found
+
+
+def test_every_time_in_the_json_is_iso_8601_with_the_office_offset(cli: Cli, settings: Any) -> None:
+    """One form for every moment the commands give in JSON, whichever table it comes from:
+    the office's local time with its UTC offset, never UTC and local time mixed."""
+    import re
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    number = _open(cli)
+    documents = {"open": cli("user", "show", number)}
+    cli("meter", "add", "M1")
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "swipe", "M1")
+    cli("card", "insert", "u1")
+    documents["swipe"] = cli("meter", "swipe", "M1")
+    documents["sell"] = cli("sell", "--quantity", "2")
+    documents["correct"] = cli("correct", "--quantity", "3")
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    documents["reissue"] = cli("reissue", number, "--fee", "5")
+    documents["card read"] = cli("card", "read")
+    documents["card list"] = cli("card", "list")
+    documents["card tools"] = cli("card", "tools")
+    documents["user show"] = cli("user", "show", number)
+    documents["user find"] = cli("user", "find", "王")
+    documents["account list"] = cli("account", "list")
+    documents["account show"] = cli("account", "show", cli.account)
+    documents["price list"] = cli("price", "list")
+    documents["price show"] = cli("price", "show", cli.price)
+    documents["price adjust"] = cli("price", "adjust", cli.price, "--unit-price", "3.50")
+    documents["operator list"] = cli("operator", "list")
+    documents["meter show"] = cli("meter", "show", "M1")
+    documents["meter list"] = cli("meter", "list")
+    for report in ("sales", "summary", "cards", "pending", "shifts", "suspicious"):
+        documents[f"report {report}"] = cli("report", report)
+    documents["report customer"] = cli("report", "customer", number)
+    documents["shift close"] = cli("shift", "close", "--counted-cash", "0")
+    documents["report shift"] = cli(
+        "report", "shift", "--id", str(documents["shift close"]["shift_id"])
+    )
+    documents["audit verify"] = cli("audit", "verify")
+    moments = [(command, *moment) for command, doc in documents.items() for moment in _moments(doc)]
+    wrong = [
+        m for m in moments if not (isinstance(m[2], str) and re.fullmatch(OFFICE_MOMENT, m[2]))
+    ]
+    assert not wrong, "\n".join(map(str, wrong))
+    assert len(moments) > 20
+
+
+def test_a_backups_time_is_given_in_the_same_form(settings: Any) -> None:
+    from prepaid.cli.backup import manifest_document
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    written = {"created_at": "2026-11-28T07:25:00.123456+00:00", "engine": "sqlite"}
+    assert manifest_document(written) == {
+        "created_at": "2026-11-28T15:25:00+08:00",
+        "engine": "sqlite",
+    }

@@ -52,12 +52,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def account_document(account: Any) -> dict[str, Any]:
     from prepaid.accounts.services import account_snapshot, meter_unit
+    from prepaid.moments import office_moment
 
     return {
         "id": account.pk,
         **account_snapshot(account),
         "unit": meter_unit(account),
-        "created_at": account.created_at.isoformat(),
+        "created_at": office_moment(account.created_at),
     }
 
 

@@ -26,6 +26,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle)
 
 
+def manifest_document(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A backup's manifest as the JSON gives it: when it was made in the documents' one
+    form (the file keeps the moment as it was written)."""
+    import datetime
+
+    from prepaid.moments import office_moment
+
+    created = datetime.datetime.fromisoformat(manifest["created_at"])
+    return {**manifest, "created_at": office_moment(created)}
+
+
 def read_passphrase(ctx: Any, *, confirm: bool) -> str:
     """The backup passphrase: environment, standard input, or a prompt."""
     passphrase = os.environ.get(PASSPHRASE_ENV)
@@ -71,4 +82,4 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         ctx.gettext("Backup written to %(path)s (%(size)s bytes, encrypted).")
         % {"path": path, "size": len(blob)}
     )
-    return {"file": str(path), "bytes": len(blob), **manifest}
+    return {"file": str(path), "bytes": len(blob), **manifest_document(manifest)}

@@ -158,6 +158,7 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from django.utils import timezone
 
     from prepaid.cards.services import tool_card_register
+    from prepaid.moments import office_moment
 
     ctx.operator  # noqa: B018 - authenticates
     rows = []
@@ -167,7 +168,7 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             "type": op.tool_type,
             "account": op.account_id,
             "operator": op.operator.username,
-            "time": timezone.localtime(op.time).isoformat(),
+            "time": office_moment(op.time),
         }
         rows.append(row)
         kind = ctx.gettext(CARD_TYPE_NAMES.get(row["type"], row["type"]))

@@ -62,6 +62,7 @@ def _tariff_arguments(parser: argparse.ArgumentParser, *, required: bool) -> Non
 def version_document(version: Any, *, used: bool | None = None) -> dict[str, Any]:
     from prepaid.accounts.services import flat_unit_price_hao
     from prepaid.core.money import format_hao
+    from prepaid.moments import office_moment
 
     unit_price_hao = flat_unit_price_hao(version)
     doc: dict[str, Any] = {
@@ -73,7 +74,7 @@ def version_document(version: Any, *, used: bool | None = None) -> dict[str, Any
     }
     if used is not None:
         doc["used"] = used
-        doc["created_at"] = version.created_at.isoformat()
+        doc["created_at"] = office_moment(version.created_at)
         doc["created_by"] = version.created_by.username
     return doc
 

@@ -75,7 +75,7 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     from prepaid.audit.services import log_action
     from prepaid.backup import read_backup, restore_backup
-    from prepaid.cli.backup import read_passphrase
+    from prepaid.cli.backup import manifest_document, read_passphrase
 
     actor = _check_overwrite(ctx, args.force)
     path = Path(args.file).resolve()
@@ -109,4 +109,4 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
         % {"created": created}
     )
-    return {"file": str(path), "manifest": backup.manifest, **result}
+    return {"file": str(path), "manifest": manifest_document(backup.manifest), **result}

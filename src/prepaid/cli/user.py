@@ -48,11 +48,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def customer_document(customer: Any) -> dict[str, Any]:
     from prepaid.customers.services import customer_snapshot
+    from prepaid.moments import office_moment
 
     return {
         "id": customer.pk,
         **customer_snapshot(customer),
-        "created_at": customer.created_at.isoformat(),
+        "created_at": office_moment(customer.created_at),
     }
 
 
@@ -62,7 +63,9 @@ def customer_line(doc: dict[str, Any]) -> str:
 
 
 def _time(value: Any) -> str | None:
-    return None if value is None else value.isoformat()
+    from prepaid.moments import office_moment
+
+    return office_moment(value)
 
 
 def _account_document(opened: Any) -> dict[str, Any]:

@@ -187,10 +187,10 @@ def handle_reissue(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def say_reissue(ctx: Any, doc: dict[str, Any]) -> None:
     """补卡成功 and what its receipt shows: the cards, the fee as booked and how it was paid."""
-    import datetime
+    from prepaid.cli.text import office_time
 
     ctx.say(ctx.gettext("Card reissued successfully."))
-    when = f"{datetime.datetime.fromisoformat(doc['time']):%Y-%m-%d %H:%M:%S}"
+    when = office_time(doc["time"])
     ctx.say(
         ctx.gettext("Reissue %(reissue_id)s: user %(user_number)s %(customer)s, %(time)s.")
         % {**doc, "time": when}

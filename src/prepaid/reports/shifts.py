@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_fen, parse_money
+from prepaid.moments import office_moment
 from prepaid.operators.models import Operator
 from prepaid.reports import tables as t
 from prepaid.reports.labels import PAYMENT_LABELS, L, text_of
@@ -325,7 +326,7 @@ def shift_report_document(report: ShiftReport) -> dict[str, Any]:
         "shift_id": shift.pk,
         "operator": shift.operator.username,
         "station": shift.station,
-        "opened_at": timezone.localtime(shift.opened_at).isoformat(),
+        "opened_at": office_moment(shift.opened_at),
         "closed_at": _iso(shift.closed_at),
         "status": "closed" if report.closed else "open",
         "entries": report.totals.entry_count,
@@ -363,7 +364,7 @@ def shift_report_document(report: ShiftReport) -> dict[str, Any]:
 
 
 def _iso(value: datetime.datetime | None) -> str | None:
-    return timezone.localtime(value).isoformat() if value else None
+    return office_moment(value)
 
 
 def shift_list_filter(

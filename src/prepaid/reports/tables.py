@@ -18,6 +18,7 @@ from typing import Any
 from django.utils import formats, timezone
 
 from prepaid.core.money import centi_to_decimal, fen_to_decimal, format_centi, format_fen
+from prepaid.moments import office_moment
 from prepaid.reports.labels import Label
 
 TEXT = "text"
@@ -139,7 +140,8 @@ def cell_screen(column: Column, value: Any) -> str:
 
 
 def cell_json(column: Column, value: Any) -> Any:
-    """JSON: money and quantities as two-decimal strings, times in ISO 8601 (local time)."""
+    """JSON: money and quantities as two-decimal strings, times in ISO 8601 with the
+    office's UTC offset (:func:`prepaid.moments.office_moment`)."""
     if value is None:
         return None
     if isinstance(value, Quantities):
@@ -150,7 +152,7 @@ def cell_json(column: Column, value: Any) -> Any:
     if column.kind == QUANTITY:
         return format_centi(value)
     if column.kind == DATETIME:
-        return local(value).isoformat()
+        return office_moment(value) if timezone.is_aware(value) else value.isoformat("T", "seconds")
     if isinstance(value, datetime.date):
         return value.isoformat()
     if column.kind == INT:

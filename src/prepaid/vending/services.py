@@ -32,6 +32,7 @@ from prepaid.core.card.model import Card, CardType
 from prepaid.core.errors import CardError, InvalidInput, Label, PrepaidError, ReaderError, _
 from prepaid.core.money import format_centi, format_fen, parse_money, parse_quantity
 from prepaid.customers.models import Customer
+from prepaid.moments import office_moment
 from prepaid.operators.models import Operator
 from prepaid.operators.services import require_admin
 from prepaid.readers.base import CardReader
@@ -1400,7 +1401,7 @@ def reissue_document(result: Reissue) -> dict[str, Any]:
         "fee_entry": fee.pk if fee else None,
         "payment": fee.payment_method if fee else "",
         "operator": operation.operator.username,
-        "time": timezone.localtime(operation.time).isoformat(),
+        "time": office_moment(operation.time),
         "station": operation.station,
     }
 
