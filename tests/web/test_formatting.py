@@ -38,16 +38,20 @@ def test_money_is_exact_for_large_values():
         assert formatting.money("21474836.47") == "¥21,474,836.47"
 
 
-def test_english_times_are_on_the_24_hour_clock_as_chinese_ones():
+def test_english_dates_and_times_are_unambiguous_and_on_the_24_hour_clock():
+    """Year, month, day in that order, as the Chinese forms and the exports write them: never
+    11/28/2026 (or 28/11) to be read by a convention, nor 3:05 p.m."""
     import datetime
 
     from django.utils import formats
 
     moment = datetime.datetime(2026, 11, 28, 15, 5)
     with translation.override("en"):
-        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "11/28/2026 15:05"
-        assert formats.date_format(moment, "DATETIME_FORMAT") == "Nov. 28, 2026, 15:05"
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "2026-11-28 15:05"
+        assert formats.date_format(moment, "DATETIME_FORMAT") == "2026-11-28 15:05"
         assert formats.time_format(moment) == "15:05"
-        assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "11/28/2026"
+        assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "2026-11-28"
+        assert formats.date_format(moment, "DATE_FORMAT") == "2026-11-28"
+        assert formats.date_format(moment, "YEAR_MONTH_FORMAT") == "2026-11"
     with translation.override("zh-hans"):
         assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "2026年11月28日 15:05"

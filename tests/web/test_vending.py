@@ -1101,7 +1101,9 @@ def test_confirming_a_sale_on_an_unswiped_card_says_so_once(clerk_client, office
     assert 'data-testid="confirm"' not in html(review)
 
 
-def test_an_english_receipt_shows_the_time_on_the_24_hour_clock(clerk_client, clerk, office):
+def test_an_english_receipt_and_pages_show_the_time_unambiguously_on_the_24_hour_clock(
+    clerk_client, clerk, office
+):
     import datetime
 
     from django.utils import timezone
@@ -1114,11 +1116,13 @@ def test_an_english_receipt_shows_the_time_on_the_24_hour_clock(clerk_client, cl
         purchase = office.open()
     Operator.objects.filter(pk=clerk.pk).update(language="en")
     done = html(clerk_client.get(f"/vending/purchases/{purchase.pk}/"))
-    assert "11/28/2026 15:05" in done and "p.m." not in done
+    assert "2026-11-28 15:05" in done and "p.m." not in done
     printed = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
     receipt = html(clerk_client.get(printed["Location"]))
     assert '<html lang="en">' in receipt
-    assert "11/28/2026 15:05" in receipt and "p.m." not in receipt
+    assert "2026-11-28 15:05" in receipt and "p.m." not in receipt and "11/28" not in receipt
+    history = html(clerk_client.get(f"/customers/{office.customer.user_number}/"))
+    assert "2026-11-28 15:05" in history and "11/28" not in history
 
 
 def test_a_quantity_typed_in_full_width_is_read_as_typed(clerk_client, office):
