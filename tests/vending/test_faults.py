@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from prepaid.audit.models import AuditEntry
 from prepaid.core.card import codec
 from prepaid.core.errors import InvalidInput, PrepaidError, ReaderError
 from prepaid.readers.virtual import VirtualReader
@@ -71,7 +72,7 @@ def test_sale_cut_at_every_byte_leaves_card_and_ledger_agreeing(office, key):
 
 
 @pytest.mark.django_db
-def test_a_retry_of_a_pending_sale_names_what_settles_it(office, key):
+def test_a_retry_of_a_pending_sale_without_its_card_names_the_card(office, key):
     meter = office.meter()
     office.new_card("u1")
     vending.open_account(
@@ -85,14 +86,235 @@ def test_a_retry_of_a_pending_sale_names_what_settles_it(office, key):
             quantity="1",
             key=retried,
         )
+    (pending,) = Purchase.objects.filter(status="pending")
     with pytest.raises(PrepaidError) as refused:
         vending.sell(office.station, quantity="1", key=retried)
     assert refused.value.code == "purchase_pending"
-    # "prepaid card read" needs no database and settles nothing: the message names what does
-    assert "prepaid reconcile" in refused.value.message
+    assert pending.card_serial in refused.value.message
+    assert office.customer.user_number in refused.value.message
+    # a lost card can never be put back: the message names what settles it then
+    assert f"prepaid reconcile --void {pending.pk}" in refused.value.message
     office.insert("u1")
-    vending.read_user_card(office.station)
-    assert vending.sell(office.station, quantity="1", key=retried).status == "completed"
+    again = vending.sell(office.station, quantity="1", key=retried)
+    assert (again.pk, again.status) == (pending.pk, "completed")
+
+
+class _Killed(BaseException):
+    """The station's process dies here: nothing after it runs, no error is handled."""
+
+
+class _KilledAt(VirtualReader):
+    """The reader of a station killed at ``step`` of its card write; the card stays in the
+    reader. ``mid_write:N``: the first N bytes written, the rest as before (a torn card)."""
+
+    def __init__(self, store, step: str) -> None:
+        super().__init__(store)
+        self.step, _sep, cut = step.partition(":")
+        self.cut = int(cut or 0)
+
+    def write(self, data: bytes, offset: int = 0) -> None:
+        if self.step == "before_write":
+            raise _Killed
+        if self.step == "mid_write":
+            path = self.store.path(self.serial())
+            old = path.read_bytes()
+            path.write_bytes(old[:offset] + data[: self.cut] + old[offset + self.cut :])
+            raise _Killed
+        super().write(data, offset)
+        raise _Killed  # after_write: before the purchase is completed
+
+
+KILL_POINTS = [
+    "before_write",
+    "mid_write:1",
+    "mid_write:60",
+    f"mid_write:{OFFICE_AREA_SIZE - 1}",
+    "after_write",
+]
+
+
+def _booked(purchase) -> list[tuple[str, int]]:
+    return list(
+        LedgerEntry.objects.filter(purchase=purchase)
+        .order_by("pk")
+        .values_list("kind", "amount_fen")
+    )
+
+
+def _audited(purchase, action: str) -> int:
+    return AuditEntry.objects.filter(
+        action=action, object_type="vending.purchase", object_id=str(purchase.pk)
+    ).count()
+
+
+def _opened_and_swiped(office, key):
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="1", key=key()
+    )
+    office.swipe(meter)
+    return meter
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", KILL_POINTS)
+def test_a_sale_retried_after_its_station_was_killed_finishes_it(office, key, step):
+    meter = _opened_and_swiped(office, key)
+    retried = key()
+    with pytest.raises(_Killed):
+        vending.sell(_with_reader(office, _KilledAt(office.store, step)), quantity="2", key=retried)
+    (pending,) = Purchase.objects.filter(status="pending")
+
+    again = vending.sell(office.station, quantity="2", key=retried)
+    assert (again.pk, again.status, again.serial, again.quantity_centi) == (
+        pending.pk,
+        "completed",
+        2,
+        200,
+    )
+    assert _booked(again) == [("sale", 690)]
+    assert _audited(again, "sale.complete") == 1
+    slot = vending.read_user_card(office.station).card.slot(1)
+    assert (slot.serial, slot.quantity_centi) == (2, 200)
+    # once more: the first result again, charged once
+    assert vending.sell(office.station, quantity="2", key=retried).pk == again.pk
+    assert _booked(again) == [("sale", 690)]
+    assert office.swipe(meter).ok
+    assert meter.balance_centi == 500 + 100 + 200
+
+
+@pytest.mark.django_db
+def test_a_sale_retried_after_a_kill_at_any_byte_of_the_write_finishes_it(office, key):
+    meter = _opened_and_swiped(office, key)
+    for cut in range(OFFICE_AREA_SIZE):
+        retried = key()
+        killed = _with_reader(office, _KilledAt(office.store, f"mid_write:{cut}"))
+        with pytest.raises(_Killed):
+            vending.sell(killed, quantity="1", key=retried)
+        again = vending.sell(office.station, quantity="1", key=retried)
+        assert again.status == "completed", cut
+        assert _booked(again) == [("sale", 345)], cut
+        office.swipe(meter)
+    assert not Purchase.objects.exclude(status="completed").exists()
+    assert meter.balance_centi == 500 + 100 + 100 * OFFICE_AREA_SIZE
+    assert sum(e.amount_fen for e in LedgerEntry.objects.all()) == 345 * (OFFICE_AREA_SIZE + 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", ["before_write", "mid_write:60", "after_write"])
+def test_an_opening_retried_after_its_station_was_killed_finishes_it(office, key, step):
+    office.new_card("u1")
+    retried = key()
+    killed = _with_reader(office, _KilledAt(office.store, step))
+    with pytest.raises(_Killed):
+        vending.open_account(
+            killed, office.customer, office.account, office.price, quantity="2", key=retried
+        )
+    (pending,) = Purchase.objects.filter(status="pending")
+    again = vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="2", key=retried
+    )
+    assert (again.pk, again.status, again.serial) == (pending.pk, "completed", 1)
+    assert _booked(again) == [("sale", 690)]
+    assert _audited(again, "sale.complete") == 1
+    slot = vending.read_user_card(office.station).card.slot(1)
+    assert (slot.serial, slot.quantity_centi) == (1, 200)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", ["before_write", "mid_write:60", "after_write"])
+def test_a_correction_retried_after_its_station_was_killed_finishes_it(office, key, step):
+    _opened_and_swiped(office, key)
+    sale = vending.sell(office.station, quantity="2", key=key())
+    retried = key()
+    killed = _with_reader(office, _KilledAt(office.store, step))
+    with pytest.raises(_Killed):
+        vending.correct(killed, quantity="3", key=retried)
+    (pending,) = Purchase.objects.filter(status="pending")
+    again = vending.correct(office.station, quantity="3", key=retried)
+    assert (again.pk, again.status, again.serial) == (pending.pk, "completed", sale.serial)
+    assert _booked(again) == [("sale", 1035)]
+    assert _booked(sale) == [("sale", 690), ("reversal", -690)]  # reversed once
+    assert Purchase.objects.get(pk=sale.pk).status == "corrected"
+    slot = vending.read_user_card(office.station).card.slot(1)
+    assert (slot.serial, slot.quantity_centi) == (sale.serial, 300)
+
+
+def _office_state(office) -> tuple:
+    return (
+        list(Purchase.objects.order_by("pk").values_list("pk", "status")),
+        list(LedgerEntry.objects.order_by("pk").values_list("pk", flat=True)),
+        AuditEntry.objects.count(),
+        {name: office.store.path(name).read_bytes() for name in office.store.names()},
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("in_reader", ["another_customers_card", "a_new_card", "an_old_copy"])
+def test_a_retry_with_the_wrong_card_in_the_reader_is_refused_and_changes_nothing(
+    office, key, in_reader
+):
+    from prepaid.customers.services import register_customer
+
+    meter = _opened_and_swiped(office, key)
+    old_copy = office.store.path("u1").read_bytes()  # the card at purchase 1
+    vending.sell(office.station, quantity="1", key=key())
+    office.swipe(meter)
+    retried = key()
+    with pytest.raises(_Killed):
+        vending.sell(
+            _with_reader(office, _KilledAt(office.store, "before_write")),
+            quantity="2",
+            key=retried,
+        )
+    (pending,) = Purchase.objects.filter(status="pending")
+    if in_reader == "another_customers_card":
+        other = register_customer(office.station.operator, name="王五")
+        office.new_card("u2")
+        vending.open_account(
+            office.station, other, office.account, office.price, quantity="1", key=key()
+        )
+    elif in_reader == "a_new_card":
+        office.new_card("u2")
+    else:
+        office.store.create("copy", old_copy)
+        office.insert("copy")
+    before = _office_state(office)
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, quantity="2", key=retried)
+    assert refused.value.code == "purchase_pending"
+    assert pending.card_serial in refused.value.message
+    assert _office_state(office) == before
+
+    office.insert("u1")  # the customer's card: the retry finishes the sale
+    again = vending.sell(office.station, quantity="2", key=retried)
+    assert (again.pk, again.status, again.serial) == (pending.pk, "completed", 3)
+    assert _booked(again) == [("sale", 690)]
+
+
+@pytest.mark.django_db
+def test_a_retry_at_another_station_while_the_first_may_be_writing_waits(office, key):
+    _opened_and_swiped(office, key)
+    retried = key()
+    with pytest.raises(_Killed):
+        vending.sell(
+            _with_reader(office, _KilledAt(office.store, "before_write")),
+            quantity="2",
+            key=retried,
+        )
+    elsewhere = vending.Station(
+        operator=office.station.operator,
+        reader=office.station.reader,
+        site_key=office.site_key,
+        name="counter-2",
+    )
+    before = _office_state(office)
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(elsewhere, quantity="2", key=retried)
+    assert refused.value.code == "sale_in_progress"
+    assert _office_state(office) == before
 
 
 class _RestoredWhileWriting(VirtualReader):

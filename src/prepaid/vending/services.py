@@ -581,25 +581,109 @@ def _once_per_key(service: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def _replay(key: str) -> Purchase | None:
-    """A retried request (same idempotency key) gets the first result, charged once."""
+def _replay(station: Station, key: str) -> Purchase | None:
+    """A retried request (same idempotency key) gets the first result, charged once; one
+    still pending is finished first, with its card in the reader (:func:`_finish_pending`)."""
     purchase = PURCHASES.first("idempotency_key = %s", [key])
     if purchase is None:
         return None
     if purchase.status == Purchase.Status.PENDING:
-        raise PrepaidError(
-            "purchase_pending",
-            _(
-                "This request is still pending: read the card at the sale screen, or run "
-                "“prepaid reconcile” with the card in the reader, to finish it."
-            ),
-        )
+        purchase = _finish_pending(station, _with_relations(purchase))
     if purchase.status == Purchase.Status.VOIDED:
         raise PrepaidError(
             "purchase_voided",
             _("This request was voided because the card was not written; start a new one."),
         )
     return _with_relations(purchase)
+
+
+def _finish_pending(station: Station, purchase: Purchase) -> Purchase:
+    """A request retried while its purchase is still pending: its station stopped after phase
+    one (killed, the card pulled, the reply lost) before, during or after the card write. With
+    that card in the reader the purchase is finished as the request would have finished it,
+    never voided: a card that carries it completes it; a card torn mid-write is restored with
+    it (as any read of the card does) and completes it; a card still as it was before the
+    purchase is written now, read back, and completes it. Another card, or none, is refused
+    and nothing changes."""
+    if _in_flight(purchase, station):
+        raise sale_in_progress()
+    try:
+        read = cardio.read(station.reader, station.site_key)
+    except ReaderError as exc:
+        if exc.code != "no_card":
+            raise
+        raise _pending_card_elsewhere(purchase) from None
+    if read.serial != purchase.card_serial:
+        raise _pending_card_elsewhere(purchase)
+    record = _registered_card(read.serial)
+    if (
+        record is None
+        or record.status != CustomerCard.Status.ACTIVE
+        or record.generation != purchase.card_generation
+    ):
+        raise _pending_card_unfit(purchase)
+    card = read.card
+    if card is not None and card.type == CardType.USER and not cardio.carries(card, purchase):
+        if card != _card_before(record, card, purchase):
+            raise _pending_card_unfit(purchase)
+        _WriteBacks(station, UserCard(record, card)).record()
+        return _write_and_complete(station, purchase, record, card)
+    read_user_card(station)  # carrying it: completed; torn (or an opening's new card): restored
+    return PURCHASES.get(purchase.pk)
+
+
+def _card_before(record: CustomerCard, card: Card, purchase: Purchase) -> Card:
+    """The card as the office wrote it before ``purchase``: in the purchase's slot, the
+    account's last completed purchase (the one a correction replaces; none for an opening);
+    the card's own write-backs."""
+    customer_account = purchase.customer_account
+    written = cardio.expected_card(record, write_backs=card, known=purchase)
+    sub_meter = customer_account.account.sub_meter
+    slots = [slot for slot in written.slots if slot.sub_meter != sub_meter]
+    previous = PURCHASES.first(
+        "customer_account_id = %s AND status = 'completed'",
+        [customer_account.pk],
+        order="serial DESC",
+    )
+    if previous is not None:
+        previous.customer_account = customer_account
+        slots.append(cardio.slot_for(previous))
+    return replace(written, slots=tuple(sorted(slots, key=lambda slot: slot.sub_meter)))
+
+
+def _pending_card_elsewhere(purchase: Purchase) -> PrepaidError:
+    customer = purchase.customer_account.customer
+    return PrepaidError(
+        "purchase_pending",
+        _(
+            "This request is still pending: its purchase No. %(id)s was being written onto "
+            "card %(serial)s of user %(user_number)s %(name)s, which is not in the reader. Put "
+            "that card in the reader and send the request again to finish it (it is charged "
+            "once). If that card is lost, an administrator settles the purchase with "
+            "“prepaid reconcile --void %(id)s”."
+        ),
+        id=purchase.pk,
+        serial=purchase.card_serial,
+        user_number=customer.user_number,
+        name=customer.name,
+    )
+
+
+def _pending_card_unfit(purchase: Purchase) -> PrepaidError:
+    customer = purchase.customer_account.customer
+    return PrepaidError(
+        "purchase_pending",
+        _(
+            "This request is still pending, and card %(serial)s in the reader holds neither "
+            "its purchase No. %(id)s nor what the office wrote on it before (an old copy of "
+            "the card?): nothing was written. Put the current card of user %(user_number)s "
+            "%(name)s in the reader and send the request again to finish it."
+        ),
+        id=purchase.pk,
+        serial=purchase.card_serial,
+        user_number=customer.user_number,
+        name=customer.name,
+    )
 
 
 def _with_relations(
@@ -923,7 +1007,7 @@ def open_account(
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
-    replayed = _replay(key)
+    replayed = _replay(station, key)
     if replayed is not None:
         return replayed
     _check_price_of(account, price)
@@ -1085,7 +1169,7 @@ def sell(
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
-    replayed = _replay(key)
+    replayed = _replay(station, key)
     if replayed is not None:
         return replayed
     user_card = read_user_card(station, observe=False)
@@ -1158,7 +1242,7 @@ def correct(
     ledger and the new quantity written under the same purchase serial."""
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
-    replayed = _replay(key)
+    replayed = _replay(station, key)
     if replayed is not None:
         return replayed
     user_card = read_user_card(station)
@@ -1500,7 +1584,7 @@ def meter_change(
             maximum=200,
         )
     remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
-    replayed = _replay(key)
+    replayed = _replay(station, key)
     if replayed is not None:
         return replayed, MeterChange.objects.get(transfer=replayed)
     user_card = read_user_card(station)
