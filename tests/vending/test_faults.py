@@ -241,6 +241,26 @@ def test_a_correction_retried_after_its_station_was_killed_finishes_it(office, k
     assert (slot.serial, slot.quantity_centi) == (sale.serial, 300)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", ["before_write", "mid_write:60", "after_write"])
+def test_a_meter_change_retried_after_its_station_was_killed_finishes_it(office, key, step):
+    old_meter = _opened_and_swiped(office, key)  # 5.00 pre-stored + 1.00 bought
+    new_meter = office.meter("NEW")
+    retried = key()
+    killed = _with_reader(office, _KilledAt(office.store, step))
+    with pytest.raises(_Killed):
+        vending.meter_change(killed, remaining="6", key=retried)
+    (pending,) = Purchase.objects.filter(status="pending")
+    transfer, record = vending.meter_change(office.station, remaining="6", key=retried)
+    assert (transfer.pk, transfer.status, transfer.kind) == (pending.pk, "completed", "transfer")
+    assert record.transfer_id == transfer.pk
+    assert _booked(transfer) == [("transfer", 0)]
+    assert _audited(transfer, "transfer.complete") == 1
+    assert office.swipe(new_meter).ok
+    assert new_meter.balance_centi == 600  # what was left on the old meter
+    assert old_meter.last_serial == 1
+
+
 def _office_state(office) -> tuple:
     return (
         list(Purchase.objects.order_by("pk").values_list("pk", "status")),

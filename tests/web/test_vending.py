@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from web_helpers import codes, field_errors, html, tr
 
 from prepaid.vending.models import LedgerEntry, Purchase
@@ -458,6 +459,46 @@ def test_double_submit_with_the_same_key_is_charged_once(clerk_client, office, c
     assert third["Location"] == first["Location"]
     assert LedgerEntry.objects.filter(kind="sale").count() == 2  # the opening and one sale
     assert _ledger_total() == Decimal("44.85")
+
+
+@pytest.mark.parametrize("cut", [0, 60])
+def test_a_sale_resent_after_its_card_was_pulled_mid_write_finishes_it(
+    clerk_client, office, monkeypatch, cut
+):
+    """写卡 with the card pulled out during the write (nothing or part of it written): the
+    purchase stays pending. The card put back, the browser sends the same form again (same
+    key): the sale is finished on the card and its written page shown, charged once."""
+    from prepaid.core.card.codec import decode
+    from prepaid.readers.virtual import VirtualReader
+    from prepaid.web.views import vending as views
+
+    monkeypatch.setattr(views, "FIRST_RESULT_WAIT", 0)
+    office.meter()
+    office.open()
+    office.swipe()
+    write = VirtualReader.write
+
+    def pulled(self, data, offset=0):
+        monkeypatch.setattr(VirtualReader, "write", write)  # this write only
+        self.cut_after = cut
+        return write(self, data, offset)
+
+    monkeypatch.setattr(VirtualReader, "write", pulled)
+    key = uuid.uuid4().hex
+    fields = {"account": office.account.pk, "quantity": "3"}
+    refused = _sale(clerk_client, key, **fields)
+    assert refused.status_code == 200 and "card_removed" in codes(refused)
+    (pending,) = Purchase.objects.filter(status="pending")
+
+    office.insert("u1")
+    again = _sale(clerk_client, key, **fields)
+    assert again.status_code == 302
+    assert again["Location"] == reverse("web:purchase", args=[pending.pk])
+    assert Purchase.objects.get(pk=pending.pk).status == "completed"
+    assert LedgerEntry.objects.filter(purchase=pending).count() == 1
+    assert _ledger_total() == Decimal("44.85")  # the opening and this sale
+    slot = decode(office.store.path("u1").read_bytes(), office.site_key).slot(1)
+    assert (slot.serial, slot.quantity_centi) == (2, 300)
 
 
 def test_back_and_reload_after_a_sale_goes_to_the_written_sale_with_a_message(clerk_client, office):
