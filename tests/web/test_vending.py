@@ -461,6 +461,37 @@ def test_double_submit_with_the_same_key_is_charged_once(clerk_client, office, c
     assert _ledger_total() == Decimal("44.85")
 
 
+def test_a_sale_resent_without_its_card_is_refused_at_once(clerk_client, office, monkeypatch):
+    """The same form sent again while the pending sale's card is not in the reader: the
+    refusal says which card to put there, without first waiting for the sale to settle (no
+    other request is finishing it)."""
+    from prepaid.readers.virtual import VirtualReader
+    from prepaid.web.views import vending as views
+
+    office.meter()
+    office.open()
+    office.swipe()
+    write = VirtualReader.write
+
+    def pulled(self, data, offset=0):
+        monkeypatch.setattr(VirtualReader, "write", write)  # this write only
+        self.cut_after = 0
+        return write(self, data, offset)
+
+    monkeypatch.setattr(VirtualReader, "write", pulled)
+    key = uuid.uuid4().hex
+    fields = {"account": office.account.pk, "quantity": "3"}
+    assert "card_removed" in codes(_sale(clerk_client, key, **fields))
+    office.store.eject()
+    waits: list[float] = []
+    monkeypatch.setattr(views.time, "sleep", waits.append)
+
+    again = _sale(clerk_client, key, **fields)
+    assert again.status_code == 200 and "purchase_pending" in codes(again)
+    assert waits == []
+    assert Purchase.objects.filter(status="pending").count() == 1
+
+
 @pytest.mark.parametrize("cut", [0, 60])
 def test_a_sale_resent_after_its_card_was_pulled_mid_write_finishes_it(
     clerk_client, office, monkeypatch, cut

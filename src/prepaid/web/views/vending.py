@@ -52,9 +52,12 @@ def _rekeyed(data: QueryDict) -> QueryDict:
     return fresh
 
 
-def _first_result(key: str) -> Purchase | None:
-    """The purchase an earlier submit of this key made, once it is settled."""
-    deadline = time.monotonic() + FIRST_RESULT_WAIT
+def _first_result(key: str, refusal: PrepaidError) -> Purchase | None:
+    """The purchase an earlier submit of this key made, once it is settled. A refusal saying
+    this very request is pending (its card is not in the reader) is not waited on: nothing
+    else is finishing it."""
+    wait = 0.0 if refusal.code == "purchase_pending" else FIRST_RESULT_WAIT
+    deadline = time.monotonic() + wait
     while True:
         purchase = Purchase.objects.filter(idempotency_key=key).first()
         if purchase is None or purchase.status in (Purchase.Status.VOIDED,):
@@ -285,7 +288,7 @@ def _write_sale(
             **form.quantity_or_amount(),
         )
     except PrepaidError as exc:
-        first = _first_result(key) if key else None
+        first = _first_result(key, exc) if key else None
         if first is not None:
             return remember_done(request, key, _purchase_url(first), service_replays=True)
         raise_if_forbidden(exc)
@@ -416,7 +419,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
         )
     except PrepaidError as exc:
         key = form.cleaned_data["key"]
-        first = _first_result(key) if action == "write" else None
+        first = _first_result(key, exc) if action == "write" else None
         if first is not None:
             return remember_done(request, key, _purchase_url(first), service_replays=True)
         if action == "write":
@@ -567,7 +570,7 @@ def meter_change(request: HttpRequest) -> HttpResponse:
                 key=key,
             )
         except PrepaidError as exc:
-            first = _first_result(key)
+            first = _first_result(key, exc)
             if first is not None:
                 return remember_done(request, key, _purchase_url(first), service_replays=True)
             raise_if_forbidden(exc)
