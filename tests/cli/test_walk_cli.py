@@ -466,3 +466,44 @@ def test_a_backups_time_is_given_in_the_same_form(settings: Any) -> None:
         "created_at": "2026-11-28T15:25:00+08:00",
         "engine": "sqlite",
     }
+
+
+def test_a_meter_change_after_a_reissue_asks_what_the_old_meter_shows(cli: Cli) -> None:
+    """Purchase 2 was taken by the old meter, then the card lost before the office read it:
+    without --last-taken the office cannot tell and refuses, naming the purchase; with
+    ``--last-taken yes`` the 7.00 in the old meter's 22.00 are not carried a second time."""
+    from prepaid.vending.models import Purchase
+
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "OLD")
+    cli("meter", "swipe", "OLD")
+    number = _open(cli)  # 10.00 on u1, in the reader
+    cli("meter", "swipe", "OLD")
+    cli("sell", "--quantity", "7")  # purchase 2
+    assert cli("meter", "swipe", "OLD")["balance"] == "22.00"  # 5 + 10 + 7
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    cli("reissue", number)
+    purchases = Purchase.objects.count()
+
+    refused = cli("meter-change", "--remaining", "22", status=1)
+    assert (refused["error"], refused["serial"], refused["quantity"]) == (
+        "last_purchase_unknown",
+        2,
+        "7.00",
+    )
+    assert refused["message"] == (
+        "第 2 次购买（7.00 m³）写在用户补卡前的旧卡上，营业厅此后未读到该卡，无法判断旧表是否"
+        "已充入。请查看旧表显示的最后购买次数，并说明旧表是否已充入第 2 次购买。"
+    )
+    assert Purchase.objects.count() == purchases
+    usage = cli("meter-change", "--remaining", "22", "--last-taken", "1", status=2)
+    assert usage["error"] == "usage" and "yes" in usage["message"]
+    assert Purchase.objects.count() == purchases
+
+    changed = cli("meter-change", "--remaining", "22", "--last-taken", "yes")
+    assert (changed["carried"], changed["transfer"]) == ("0.00", "17.00")  # 22 − 5
+    assert (changed["last_taken"], changed["asked_serial"]) == (True, 2)

@@ -224,6 +224,8 @@ def test_a_purchase_written_on_a_card_since_reissued_is_not_corrected(office, ke
 
 
 def test_a_reissued_card_still_carries_a_purchase_the_meter_never_took(office, key):
+    """The old meter's display shows purchase 1 last: the admin says it did not take #2,
+    which is carried over and taken once by the new meter."""
     old_meter = office.meter("OLD")
     office.new_card("u1")
     vending.open_account(
@@ -233,10 +235,107 @@ def test_a_reissued_card_still_carries_a_purchase_the_meter_never_took(office, k
     vending.sell(office.station, quantity="7", key=key())  # serial 2, never swiped
     office.new_card("u2")
     vending.reissue(office.station, office.customer, key=key())
+    new = office.meter("NEW")
+    office.insert("u2")
+    transfer, record = vending.meter_change(
+        office.station, remaining="15", last_taken=False, key=key()
+    )
+    assert record.carried_centi == 700
+    assert transfer.quantity_centi == 1500 - 500 + 700
+    assert record.last_taken is False
+    doc = vending.meter_change_document(record)
+    assert (doc["last_taken"], doc["asked_serial"], doc["carried"]) == (False, 2, "7.00")
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 1500 + 700
+
+
+def _purchase_taken_then_card_lost(office, key):
+    """Purchase #2 (7.00) written on card u1 and taken by the old meter at home; u1 is lost
+    before the office reads it back and reissued onto u2, in the reader."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())  # serial 2
+    office.swipe(old_meter)  # taken at home: 5 + 10 + 7 = 22.00 on the old meter
+    office.new_card("u2")
+    vending.reissue(office.station, office.customer, key=key())
+    return old_meter
+
+
+def test_a_meter_change_asks_whether_the_old_meter_took_a_purchase_on_a_reissued_card(office, key):
+    """The office cannot tell whether the old meter took #2: it refuses to guess, names the
+    purchase and writes nothing."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.vending.models import MeterChange
+
+    old_meter = _purchase_taken_then_card_lost(office, key)
     office.meter("NEW")
     office.insert("u2")
-    _, record = vending.meter_change(office.station, remaining="15", key=key())
-    assert record.carried_centi == 700
+    user_card = vending.read_user_card(office.station)
+    customer_account = user_card.customer.accounts.get(account=office.account)
+    image = office.station.reader.read()
+    purchases, audited = Purchase.objects.count(), AuditEntry.objects.count()
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.check_meter_change(user_card, customer_account, "22")
+    assert refused.value.code == "last_purchase_unknown"
+    with pytest.raises(PrepaidError) as refused:
+        vending.meter_change(office.station, remaining="22", key=key())
+    assert refused.value.code == "last_purchase_unknown"
+    assert refused.value.params == {"serial": 2, "quantity": "7.00", "unit": "m³"}
+    assert "old meter's display" in refused.value.message
+    assert office.station.reader.read() == image
+    assert Purchase.objects.count() == purchases
+    assert AuditEntry.objects.count() == audited
+    assert not MeterChange.objects.exists()
+    assert old_meter.last_serial == 2
+
+
+def test_the_old_meter_took_the_purchase_so_it_is_not_carried_over(office, key):
+    """The admin reads #2 on the old meter's display: its 22.00 already include the 7.00,
+    and the new meter gets them once."""
+    from prepaid.audit.models import AuditEntry
+
+    _purchase_taken_then_card_lost(office, key)
+    new = office.meter("NEW")
+    office.insert("u2")
+    user_card = vending.read_user_card(office.station)
+    customer_account = user_card.customer.accounts.get(account=office.account)
+    plan = vending.check_meter_change(user_card, customer_account, "22", last_taken=True)
+    assert (plan.carried_centi, plan.transfer_centi) == (0, 2200 - 500)
+    assert (plan.last_taken, plan.asked_serial) == (True, 2)
+
+    transfer, record = vending.meter_change(
+        office.station, remaining="22", last_taken=True, key=key()
+    )
+    assert record.carried_centi == 0 and record.last_taken is True
+    assert transfer.quantity_centi == 2200 - 500
+    audit = AuditEntry.objects.get(action="meter_change.record", object_id=str(record.pk))
+    assert audit.after["last_taken"] is True and audit.after["asked_serial"] == 2
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 2200  # not 29.00: the 7.00 once
+
+
+def test_a_meter_change_does_not_ask_when_the_office_can_tell(office, key):
+    """Not asked, and the answer ignored, when the card itself carries the purchase (its own
+    write-back tells) or the last entry is swiped."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())  # on this card, not swiped
+    office.meter("NEW")
+    office.insert("u1")
+    _, record = vending.meter_change(office.station, remaining="15", last_taken=True, key=key())
+    assert record.carried_centi == 700  # the card says the meter did not take it
+    assert record.last_taken is None
+    doc = vending.meter_change_document(record)
+    assert (doc["last_taken"], doc["asked_serial"]) == (None, None)
 
 
 def test_idempotent_retry_charges_once(office, key):

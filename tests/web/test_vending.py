@@ -992,6 +992,63 @@ def test_meter_change(admin_client, office):
     assert tr("transfer") in row and "¥0.00" not in row  # a transfer, not a sale of ¥0.00
 
 
+def test_a_meter_change_asks_whether_the_old_meter_took_a_purchase_on_a_reissued_card(
+    admin_client, office
+):
+    """#2 written on u1, taken at home, u1 lost before the office read it back: the form asks
+    what the old meter's display shows, the review and the result show the answer."""
+    from prepaid.vending.services import reissue, sell
+
+    office.meter("OLD")
+    office.open(quantity="10")
+    office.swipe("OLD")
+    sell(office.station(), quantity="7", key=uuid.uuid4().hex)  # serial 2
+    form = html(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    assert 'data-testid="last-taken"' not in form  # u1 itself tells (not swiped): not asked
+    office.swipe("OLD")  # 22.00 on the old meter, the 7.00 included; u1 is then lost
+    office.new_card("u2")
+    reissue(office.station(), office.customer, key=uuid.uuid4().hex)
+
+    read = admin_client.post("/vending/meter-change/", {"action": "read"})
+    page = html(read)
+    assert 'data-testid="last-taken"' in page
+    assert tr("The old meter took purchase #%(serial)s", serial=2) in page
+    assert tr("The old meter did not take purchase #%(serial)s", serial=2) in page
+    assert "（7.00 m³）" in page  # the hint names the purchase to look for
+    data = {"key": _key(read), "account": office.account.pk, "remaining": "22"}
+    unanswered = admin_client.post("/vending/meter-change/", {**data, "action": "review"})
+    assert "last_purchase_unknown" in codes(unanswered)
+    assert 'data-testid="confirm"' not in html(unanswered)
+    refused = admin_client.post("/vending/meter-change/", {**data, "action": "write"})
+    assert "last_purchase_unknown" in codes(refused)
+    assert not Purchase.objects.filter(kind="transfer").exists()
+
+    not_taken = html(
+        admin_client.post(
+            "/vending/meter-change/", {**data, "last_taken": "no", "action": "review"}
+        )
+    )
+    assert 'data-testid="carried">7.00 m³<' in not_taken
+    assert 'data-testid="transfer">24.00 m³<' in not_taken  # 22 − 5 + 7
+    review = html(
+        admin_client.post(
+            "/vending/meter-change/", {**data, "last_taken": "yes", "action": "review"}
+        )
+    )
+    answer = tr("The old meter took purchase #%(serial)s", serial=2)
+    assert f'data-testid="last-taken-answer">{answer}<' in review
+    assert 'data-testid="carried">0.00 m³<' in review
+    assert 'data-testid="transfer">17.00 m³<' in review  # 22 − 5: the 7.00 is in the 22.00
+    assert 'name="last_taken" value="yes"' in review  # carried to 写卡
+    done = admin_client.post(
+        "/vending/meter-change/", {**data, "last_taken": "yes", "action": "write"}
+    )
+    assert done.status_code == 302
+    result = html(admin_client.get(done["Location"]))
+    assert f'data-testid="last-taken-answer">{answer}<' in result
+    assert 'data-testid="transfer">17.00 m³' in result
+
+
 def test_a_meter_change_leaving_less_than_the_pre_stored_says_what_the_card_does(
     admin_client, office
 ):

@@ -64,6 +64,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--remaining", required=True, help="quantity left on the old meter")
     p.add_argument("--account", type=whole_number)
     p.add_argument("--reason", default="")
+    p.add_argument(
+        "--last-taken",
+        choices=["yes", "no"],
+        help="whether the old meter took the last purchase, as its display shows: asked when "
+        "that purchase was written on a card reissued since",
+    )
     _key(p)
     p.set_defaults(handler=handle_meter_change)
 
@@ -215,16 +221,32 @@ def say_reissue(ctx: Any, doc: dict[str, Any]) -> None:
 
 
 def handle_meter_change(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.core.errors import PrepaidError
     from prepaid.vending.services import meter_change, meter_change_document, purchase_document
 
-    purchase, record = meter_change(
-        station(ctx),
-        remaining=args.remaining,
-        account_id=args.account,
-        reason=args.reason,
-        key=request_key(args),
-    )
+    last_taken = None if args.last_taken is None else args.last_taken == "yes"
+    try:
+        purchase, record = meter_change(
+            station(ctx),
+            remaining=args.remaining,
+            account_id=args.account,
+            reason=args.reason,
+            last_taken=last_taken,
+            key=request_key(args),
+        )
+    except PrepaidError as exc:
+        if exc.code == "last_purchase_unknown":  # the purchase to look for on the display
+            extra = {"serial": exc.params["serial"], "quantity": exc.params["quantity"]}
+            exc.extra = extra  # type: ignore[attr-defined]
+        raise
     doc = {**purchase_document(purchase), **meter_change_document(record)}
+    if doc["last_taken"] is not None:
+        line = (
+            ctx.gettext("The old meter took purchase %(serial)s: it is not carried over.")
+            if doc["last_taken"]
+            else ctx.gettext("The old meter did not take purchase %(serial)s: it is carried over.")
+        )
+        ctx.say(line % {"serial": doc["asked_serial"]})
     ctx.say(
         ctx.gettext(
             "Meter change written: %(transfer)s moves to the new meter "

@@ -765,12 +765,17 @@ class Office:
         assert household.card is not None
         self.store.insert(household.card)
         remaining = max(home.meter.balance_centi, 0)
+        # What the admin reads on the old meter's display, asked when the office cannot tell
+        # (the last purchase written on a card reissued since): whether it took that purchase.
+        slot = codec.decode(self.reader.read(), self.site_key).slot(home.utility.sub_meter)
+        last_taken = slot is not None and home.meter.last_serial >= slot.serial
         try:
             transfer, _change = vending.meter_change(
                 station,
                 remaining=format_centi(remaining),
                 account_id=home.account.pk,
                 reason="表计故障",
+                last_taken=last_taken,
                 key=self.key("meter-change"),
             )
         except PrepaidError:

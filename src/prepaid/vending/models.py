@@ -239,6 +239,9 @@ class MeterChange(models.Model):
     value_fen = models.BigIntegerField()  # money value of the transfer at the current price
     old_cumulative_centi = models.BigIntegerField(null=True)
     old_balance_centi = models.BigIntegerField(null=True)
+    # Whether the old meter had taken the last purchase, as the admin read it on its display:
+    # asked only when the office could not tell (written on a card reissued since), else None.
+    last_taken = models.BooleanField(null=True)
     reason = models.CharField(max_length=200, blank=True)
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

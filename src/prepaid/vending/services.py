@@ -1567,13 +1567,21 @@ def _swap_cards(
 @at_the_reader
 @_once_per_key
 def meter_change(
-    station: Station, *, remaining: Any, account_id: int | None = None, reason: str = "", key: str
+    station: Station,
+    *,
+    remaining: Any,
+    account_id: int | None = None,
+    reason: str = "",
+    last_taken: bool | None = None,
+    key: str,
 ) -> tuple[Purchase, MeterChange]:
     """Move the customer's remaining credit from a replaced meter to the new one (admin).
 
     Transfer = remaining on the old meter − the new meter's pre-stored quantity + an
     unswiped last purchase. It is written as a transfer that only a set, not yet bound
-    meter takes, so the old meter can never take it too."""
+    meter takes, so the old meter can never take it too. ``last_taken`` is the admin's
+    answer, read off the old meter's display, when the office cannot tell whether the old
+    meter took the last purchase (see :func:`check_meter_change`)."""
     require_admin(station.operator)
     _check_key(key)
     if len(reason) > 200:
@@ -1589,11 +1597,11 @@ def meter_change(
         return replayed, MeterChange.objects.get(transfer=replayed)
     user_card = read_user_card(station)
     customer_account = _customer_account(user_card.customer, account_id)
-    change = check_meter_change(user_card, customer_account, remaining)
+    change = check_meter_change(user_card, customer_account, remaining, last_taken)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
-        change = _plan_meter_change(user_card, customer_account, remaining_centi)
+        change = _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
         _lock_active_card(user_card.record)
         purchase = _new_purchase(
             station,
@@ -1620,27 +1628,68 @@ class MeterChangePlan:
     value_fen: int
     old_balance_centi: int | None
     old_cumulative_centi: int | None
+    # The admin's answer when the office could not tell whether the old meter took the last
+    # purchase (its serial in ``asked_serial``); both None when it could.
+    last_taken: bool | None = None
+    asked_serial: int | None = None
 
 
 def check_meter_change(
-    user_card: UserCard, customer_account: CustomerAccount, remaining: Any
+    user_card: UserCard,
+    customer_account: CustomerAccount,
+    remaining: Any,
+    last_taken: bool | None = None,
 ) -> MeterChangePlan:
     """Everything :func:`meter_change` checks before it writes, and what it will write: the
     quantity moved to the new meter and its value at the current price (用户剩余金额), which
-    the confirm step shows before the operator confirms."""
+    the confirm step shows before the operator confirms.
+
+    When the last purchase was written on a card reissued since and the office never saw
+    the old meter take it, only the old meter's display can tell: ``last_taken`` says what
+    the admin read there (True: not carried over, False: carried over); without it the
+    change is refused (``last_purchase_unknown``). Otherwise it is not asked and ignored."""
     remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
     _check_card_matches(user_card, customer_account)
-    return _plan_meter_change(user_card, customer_account, remaining_centi)
+    return _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
+
+
+def meter_change_question(
+    user_card: UserCard, customer_account: CustomerAccount
+) -> Purchase | None:
+    """The last purchase the admin must say whether the old meter took, or None when the
+    office can tell (what the meter-change form asks)."""
+    last = cardio.live_purchase(customer_account)
+    swiped = _last_purchase_swiped(user_card, customer_account, last)
+    return _uncertain_purchase(user_card, last, swiped)
+
+
+def _uncertain_purchase(
+    user_card: UserCard, last: Purchase | None, swiped: bool
+) -> Purchase | None:
+    """``last`` when only the old meter's display can tell whether it was taken: a purchase
+    not known to be swiped, written on an earlier card of the customer's (reissued since, and
+    never read back after a swipe). A purchase on this card is told by its own write-back."""
+    if last is None or swiped or last.kind != Purchase.Kind.PURCHASE:
+        return None
+    return last if last.card_generation < user_card.record.generation else None
 
 
 def _plan_meter_change(
-    user_card: UserCard, customer_account: CustomerAccount, remaining_centi: int
+    user_card: UserCard,
+    customer_account: CustomerAccount,
+    remaining_centi: int,
+    last_taken: bool | None,
 ) -> MeterChangePlan:
     account = customer_account.account
     last = cardio.live_purchase(customer_account)
     swiped = _last_purchase_swiped(user_card, customer_account, last)
     if last is not None and last.kind == Purchase.Kind.TRANSFER and not swiped:
         raise card_not_swiped()
+    asked = _uncertain_purchase(user_card, last, swiped)
+    if asked is not None:
+        if last_taken is None:
+            raise _last_purchase_unknown(asked, account)
+        swiped = last_taken
     carried = last.quantity_centi if last is not None and not swiped else 0
     transfer = remaining_centi - account.prestore_centi + carried
     if account.prestore_centi + transfer > account.limit_centi:
@@ -1655,6 +1704,25 @@ def _plan_meter_change(
         value_fen=value,
         old_balance_centi=write_back.balance_centi if write_back else None,
         old_cumulative_centi=write_back.cumulative_centi if write_back else None,
+        last_taken=last_taken if asked is not None else None,
+        asked_serial=asked.serial if asked is not None else None,
+    )
+
+
+def _last_purchase_unknown(purchase: Purchase, account: Account) -> PrepaidError:
+    from prepaid.accounts.services import meter_unit
+
+    return PrepaidError(
+        "last_purchase_unknown",
+        _(
+            "Purchase #%(serial)s (%(quantity)s %(unit)s) was written on the customer's "
+            "earlier card, reissued since, and the office never read that card back: it "
+            "cannot tell whether the old meter took it. Read the last purchase number on the "
+            "old meter's display and say whether the old meter took purchase #%(serial)s."
+        ),
+        serial=purchase.serial,
+        quantity=format_centi(purchase.quantity_centi),
+        unit=meter_unit(account),
     )
 
 
@@ -1719,6 +1787,7 @@ def _record_meter_change(
         value_fen=plan.value_fen,
         old_cumulative_centi=plan.old_cumulative_centi,
         old_balance_centi=plan.old_balance_centi,
+        last_taken=plan.last_taken,
         reason=reason,
         operator=station.operator,
         time=timezone.now(),
@@ -1755,6 +1824,10 @@ def meter_change_document(record: MeterChange) -> dict[str, Any]:
         "value": format_fen(record.value_fen),
         "old_balance": centi(record.old_balance_centi),
         "old_cumulative": centi(record.old_cumulative_centi),
+        # The admin's answer, when asked whether the old meter took the last purchase (the
+        # serial before the transfer's): None when the office could tell.
+        "last_taken": record.last_taken,
+        "asked_serial": None if record.last_taken is None else record.transfer.serial - 1,
         "reason": record.reason,
     }
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from prepaid.accounts import services as accounts
 from prepaid.accounts.models import MeterTypeChoice
@@ -563,19 +563,54 @@ class ReissueForm(KeyedForm):
 class MeterChangeForm(KeyedForm):
     account = forms.ChoiceField(label=_("Account"), choices=())
     remaining = _decimal(_("Remaining quantity on the old meter"), required=True, autofocus=True)
+    # Asked only when the office cannot tell whether the old meter took the last purchase
+    # (written on a card reissued since): the service refuses without an answer.
+    last_taken = forms.ChoiceField(
+        label=_("Did the old meter take the last purchase?"),
+        choices=(),
+        widget=forms.RadioSelect,
+        required=False,
+    )
     reason = _text(_("Reason"))
     error_fields = {
         "remaining": "remaining",
         "reason": "reason",
         "too_long": "reason",
         "over_limit": "remaining",
+        "last_purchase_unknown": "last_taken",
     }
 
-    def __init__(self, *args: Any, accounts: list[Any], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, accounts: list[Any], asked: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """``asked``: account id → the last purchase the office cannot tell whether the old
+        meter took (:func:`prepaid.vending.services.meter_change_question`)."""
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [
             (str(ca.account_id), f"[{ca.account.sub_meter}] {ca.account.name}") for ca in accounts
         ]
+        self.asked = asked or {}
+        if not self.asked:
+            del self.fields["last_taken"]
+            return
+        serials = {purchase.serial for purchase in self.asked.values()}
+        if len(serials) == 1:
+            serial = {"serial": serials.pop()}
+            took = gettext("The old meter took purchase #%(serial)s") % serial
+            not_taken = gettext("The old meter did not take purchase #%(serial)s") % serial
+        else:  # several accounts asked: the purchase of the account chosen
+            took = gettext("The old meter took the last purchase")
+            not_taken = gettext("The old meter did not take the last purchase")
+        self.fields["last_taken"].choices = [("yes", took), ("no", not_taken)]
+
+    def taken_answer(self) -> bool | None:
+        """The admin's answer (None when not asked or not given)."""
+        return last_taken_answer(self.data.get("last_taken") if self.is_bound else None)
+
+
+def last_taken_answer(text: Any) -> bool | None:
+    """“yes”/“no” of the meter-change question as the service takes it (else None)."""
+    return {"yes": True, "no": False}.get(text) if isinstance(text, str) else None
 
 
 # -- cards, reader and meters -----------------------------------------------------------------

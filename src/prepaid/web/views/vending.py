@@ -33,6 +33,7 @@ from prepaid.web.forms import (
     ReissueForm,
     SaleForm,
     WriteSaleForm,
+    last_taken_answer,
     new_key,
 )
 from prepaid.web.presenters import card_view
@@ -567,6 +568,7 @@ def meter_change(request: HttpRequest) -> HttpResponse:
                 remaining=(data.get("remaining") or "").strip(),
                 account_id=int(account_id) if account_id.isdigit() else None,
                 reason=(data.get("reason") or "").strip(),
+                last_taken=last_taken_answer(data.get("last_taken")),
                 key=key,
             )
         except PrepaidError as exc:
@@ -584,21 +586,46 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         shown = write_error if write_error is not None else exc
         return _read_stage(request, template, error=refusal(shown))
     context = _card_context(user_card)
-    form = MeterChangeForm(data, accounts=context["opened"])
-    context.update(stage="form", form=form)
+    asked = _meter_change_questions(user_card, context["opened"])
+    form = MeterChangeForm(data, accounts=context["opened"], asked=asked)
+    hints = [
+        {
+            "account": purchase.customer_account.account,
+            "serial": purchase.serial,
+            "quantity": format_centi(purchase.quantity_centi),
+            "unit": accounts.meter_unit(purchase.customer_account.account),
+        }
+        for purchase in asked.values()
+    ]
+    context.update(stage="form", form=form, asked=hints)
     if write_error is not None:
         form.is_valid()
         form.add_service_error(write_error)
     elif action == "review" and form.is_valid():
         chosen = _pick(context["opened"], form.cleaned_data["account"])
         try:
-            plan = vending.check_meter_change(user_card, chosen, form.text("remaining"))
+            plan = vending.check_meter_change(
+                user_card, chosen, form.text("remaining"), form.taken_answer()
+            )
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
             unit = accounts.meter_unit(chosen.account)
             context.update(stage="review", chosen=chosen, plan=plan, unit=unit)
     return page(request, template, context)
+
+
+def _meter_change_questions(
+    user_card: vending.UserCard, opened: list[CustomerAccount]
+) -> dict[str, Purchase]:
+    """Account id → the last purchase the admin must say whether the old meter took: what
+    the form asks, with a hint naming it."""
+    questions: dict[str, Purchase] = {}
+    for customer_account in opened:
+        purchase = vending.meter_change_question(user_card, customer_account)
+        if purchase is not None:
+            questions[str(customer_account.account_id)] = purchase
+    return questions
 
 
 # -- 写卡成功: the result, the receipt ----------
