@@ -89,6 +89,28 @@ def test_a_check_card_read_back_shows_the_meters_readings_in_words(cli: Cli) -> 
     assert f"仪表时间：{local:%Y-%m-%d %H:%M:%S}" in text
 
 
+def test_a_check_card_from_a_cleared_meter_shows_no_meter_type_or_codes(cli: Cli) -> None:
+    """A cleared meter holds no parameters: its readings name no sub-meter, meter type or
+    maintenance code (the card's bytes carry placeholders), and no customer."""
+    cli("meter", "add", "M1")
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check")
+    cli("meter", "swipe", "M1")
+    reading = cli("card", "read")["reading"]
+    assert reading["state"] == "cleared"
+    assert (reading["sub_meter"], reading["meter_type"], reading["maintenance_code"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (reading["user_number"], reading["generation"]) == ("", 0)
+    text = cli("card", "read", json_output=False)
+    assert "表状态：已清空" in text and "水表" not in text
+    for label in ("子表号", "仪表类型", "系统维护码", "用户编号"):
+        assert f"  {label}：-\n" in text, label
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 

@@ -381,6 +381,28 @@ def test_a_check_card_read_back_shows_the_meters_readings(admin_client, office):
     assert office.customer.user_number in reading
 
 
+def test_a_check_card_from_a_cleared_meter_names_no_meter_type(admin_client, office):
+    """A cleared meter holds no parameters: the panel shows no sub-meter, meter type or
+    maintenance code for it (not "0 · Water" and code 0), and no customer."""
+    from prepaid.cards.services import make_tool_card
+    from prepaid.web import simulator
+
+    simulator.add("M9")
+    office.blank("chk")
+    office.insert("chk")
+    make_tool_card(office.station(), "check", None)
+    assert office.swipe("M9").ok
+    panel = html(admin_client.get("/reader/", **HX))
+    reading = panel.split('data-testid="check-reading"')[1].split("</dl>")[0]
+    assert tr("Cleared") in reading
+    assert tr("Water") not in reading and "0 · " not in reading
+    rows = dict(
+        re.findall(r'<dt class="col-6">([^<]*)</dt><dd class="col-6">([^<]*)</dd>', reading)
+    )
+    for label in ("Sub-meter", "Maintenance code", "Bound to user"):
+        assert rows[tr(label)] == "—", label
+
+
 def test_the_meter_list_shows_results_by_name(clerk_client, office):
     office.meter()
     listed = html(clerk_client.get("/simulator/"))

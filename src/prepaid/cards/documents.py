@@ -88,10 +88,13 @@ def _parameters(p: MeterParameters) -> dict[str, Any]:
 
 
 def _check(c: CheckReading) -> dict[str, Any]:
+    # A cleared meter has no parameters: the card's bytes then hold placeholders (sub-meter 0,
+    # the first meter type, code 0) that must not read as a water meter with code 0.
+    cleared = METER_STATES.get(c.state) == "cleared"
     return {
-        "sub_meter": c.sub_meter,
-        "meter_type": c.meter_type.code,
-        "maintenance_code": c.maintenance_code,
+        "sub_meter": None if cleared else c.sub_meter,
+        "meter_type": None if cleared else c.meter_type.code,
+        "maintenance_code": None if cleared else c.maintenance_code,
         "state": METER_STATES.get(c.state, str(c.state)),
         "user_number": user_number_text(c.user_number),
         "generation": c.generation,
@@ -180,7 +183,10 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
 
 
 def _shown_value(field: str, value: Any, gettext: Any, pgettext: Any) -> Any:
-    """A field as a person reads it: names for codes, the meter clock as a local time."""
+    """A field as a person reads it: names for codes, the meter clock as a local time, "-"
+    for what the meter does not hold (no parameters when cleared, no customer when unbound)."""
+    if value is None or value == "":
+        return "-"
     if field == "meter_type" and value in METER_TYPE_NAMES:
         return gettext(METER_TYPE_NAMES[value])
     if field == "state" and value in METER_STATE_NAMES:
