@@ -111,6 +111,29 @@ def test_a_check_card_from_a_cleared_meter_shows_no_meter_type_or_codes(cli: Cli
         assert f"  {label}：-\n" in text, label
 
 
+def test_a_user_card_read_shows_what_the_meter_refused_and_its_flags(cli: Cli) -> None:
+    """The meter wrote back a refusal (E06, over the limit) and tamper/alarm flags: the
+    operator reading the card sees them, in words, as the reader panel shows them."""
+    from prepaid.core.card import codec
+    from prepaid.core.card.model import Card, CardType, MeterStatus, MeterType, Slot, WriteBack
+    from prepaid.readers.virtual import CardStore
+
+    home = DataHome(Path(os.environ["PREPAID_HOME"]))
+    slot = Slot(1, MeterType.WATER, 1234, 3, 50_00)
+    flags = MeterStatus.ALARM | MeterStatus.TAMPER
+    record = WriteBack(1, 2, 9_00, 40_00, flags, 6, 1_795_862_086)
+    card = Card(CardType.USER, codec.new_serial(), 1, 7, slots=(slot,), write_backs=(record,))
+    store = CardStore(home.cards)
+    store.create("u1", codec.encode(card, home.load_secrets().card_key))
+    store.insert("u1")
+    meter = cli("card", "read")["slots"][0]["meter"]
+    assert (meter["result"], meter["status"]) == ("E06", ["alarm", "tamper"])
+    text = cli("card", "read", json_output=False)
+    assert "未刷表" in text
+    assert "  仪表显示 E06：本次购买将超过表的限购量。\n" in text, text
+    assert "  状态：报警、防拆/磁干扰\n" in text, text
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 

@@ -166,6 +166,7 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
                 )
                 % meter
             )
+            lines.extend("  " + line for line in _meter_said(meter, gettext, pgettext))
     for key in ("parameters", "reading"):
         if doc.get(key):
             lines.extend(
@@ -179,6 +180,28 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
             )
     if "maintenance_code" in doc:
         lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
+    return lines
+
+
+def _meter_said(meter: dict[str, Any], gettext: Any, pgettext: Any) -> list[str]:
+    """What the meter's record says beyond the numbers: a refusal it showed (E06 …) and its
+    status flags (tamper, alarm …), as the reader panel shows them."""
+    from prepaid.core.meter import SwipeResult
+
+    lines = []
+    result = meter.get("result")
+    if result and result != "ok":
+        try:
+            reason = gettext(SwipeResult.from_code(result).message)
+        except KeyError:  # a code this version does not know
+            reason = "-"
+        lines.append(
+            gettext("the meter showed %(result)s: %(reason)s")
+            % {"result": result, "reason": reason}
+        )
+    if meter.get("status"):
+        status = _shown_value("status", meter["status"], gettext, pgettext)
+        lines.append(gettext("Status: %(status)s") % {"status": status})
     return lines
 
 
