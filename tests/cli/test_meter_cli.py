@@ -322,3 +322,20 @@ def test_the_installed_command_runs(cli: Cli) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["meter_id"] == "M9"
+
+
+def test_use_says_why_nothing_more_flows(cli: Cli) -> None:
+    """As the simulator page does: when less flows than asked, the valve closed, and the
+    operator reads why and what opens it again."""
+    cli("meter", "add", "M0")
+    status, text = cli("meter", "use", "M0", "1", json_output=False, lang="zh-hans")
+    assert status == 0 and "表尚未设置，请先刷设置卡。" in text, text
+    bound_meter(cli)
+    status, text = cli("meter", "use", "M1", "100", json_output=False, lang="zh-hans")
+    assert status == 0 and "请求用量 100.00，实际用量 32.00。" in text, text
+    assert "余量已降至报警量，阀门关闭：用户在表上刷卡即可重新打开。" in text, text
+    assert cli("meter", "swipe", "M1")[0] == 0  # the card reopens the valve
+    status, text = cli("meter", "use", "M1", "100", json_output=False, lang="zh-hans")
+    assert "余量已用完（透支量也已用完）：阀门关闭，购买后在表上刷卡才能打开。" in text, text
+    status, text = cli("meter", "use", "M1", "0", json_output=False, lang="zh-hans")
+    assert "阀门关闭：" not in text, text  # nothing asked, all of it flowed: no reason

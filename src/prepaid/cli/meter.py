@@ -156,6 +156,8 @@ def handle_use(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     document["requested"] = format_centi(quantity_centi)
     document["used"] = format_centi(used_centi)
     ctx.say(ctx.gettext("Used %(used)s of %(requested)s.") % document)
+    if used_centi < quantity_centi and meter.valve_closed_reason is not None:
+        ctx.say(ctx.gettext(meter.valve_closed_reason))
     _say_meter(ctx, document)
     return document
 

@@ -245,6 +245,24 @@ class Meter:
             bits |= _OVERDRAFT
         return MeterStatus(bits)
 
+    @property
+    def valve_closed_reason(self) -> str | None:
+        """Why the valve is closed and what opens it (marked for translation), ``None`` when
+        it is open: for the operator who asked for more than flowed."""
+        if self.valve_open:
+            return None
+        if self.parameters is None:
+            return MESSAGES[SwipeResult.E03]
+        if self.balance_centi <= self.floor_centi:
+            return _(
+                "The credit is used up (the overdraft too): the valve stays closed until a "
+                "purchase is swiped on the meter."
+            )
+        return _(
+            "The balance reached the alarm level and the valve closed: swiping the customer's "
+            "card on the meter opens it again."
+        )
+
     def check_invariants(self) -> None:
         """Assert the meter's invariants (called after every change)."""
         assert self.clock >= 0

@@ -37,23 +37,10 @@ def add(meter_id: str) -> Meter:
 def why_nothing_flows(meter: Meter) -> str | None:
     """Why the meter's valve is closed, and what opens it, for the operator who asked for more
     than flowed; ``None`` when it is open."""
-    if meter.valve_open:
-        return None
-    if meter.parameters is None:
-        return str(_("The meter is not set; insert a setting card first."))
-    if meter.balance_centi <= meter.floor_centi:
-        return str(
-            _(
-                "The credit is used up (the overdraft too): the valve stays closed until a "
-                "purchase is swiped on the meter."
-            )
-        )
-    return str(
-        _(
-            "The balance reached the alarm level and the valve closed: swiping the customer's "
-            "card on the meter opens it again."
-        )
-    )
+    from django.utils.translation import gettext
+
+    reason = meter.valve_closed_reason
+    return None if reason is None else gettext(reason)
 
 
 @dataclass(frozen=True)
