@@ -700,6 +700,30 @@ def test_tool_and_refused_cards_get_nothing_written(state: str, clock: Clock) ->
         assert meter.swipe(image, KEY, clock()).meter_area is None
 
 
+def test_cumulative_register_wraps_like_a_meters_instead_of_refusing_to_write_back(
+    clock: Clock,
+) -> None:
+    """The cumulative register holds what the card's field holds (4294967295 hundredths): past
+    it, it starts again from zero, as a meter's register does, so the meter still writes back
+    to user and check cards instead of failing on every card."""
+    big = MeterParameters(1, MeterType.WATER, CODE, 2**31 - 1, 0, 0, 0)
+    meter = set_meter(clock, big)
+    used = 0
+    for serial in (1, 2, 3):
+        assert meter.swipe(user_card(serial, 2**31 - 1), KEY, clock()).ok
+        used += meter.use(2**31 - 1, clock())
+    assert used == 3 * (2**31 - 1)
+    assert meter.cumulative_centi == used - 2**32
+    outcome = meter.swipe(user_card(3, 1_00), KEY, clock())
+    assert outcome.ok and outcome.meter_area is not None
+    record = codec.decode(with_meter_area(user_card(3, 1_00), outcome), KEY).write_back(1)
+    assert record is not None and record.cumulative_centi == used - 2**32
+    check = tool_card(CardType.CHECK)
+    reading = codec.decode(with_meter_area(check, meter.swipe(check, KEY, clock())), KEY).check
+    assert reading is not None and reading.cumulative_centi == used - 2**32
+    assert Meter.from_dict(json.loads(json.dumps(meter.to_dict()))) == meter
+
+
 # -------------------------------------------------------------- persistence, log
 
 

@@ -24,6 +24,8 @@ Rules beyond the transition table, decided here:
   A cleared meter keeps its valve closed.
 * Credits are plain arithmetic: a credit repays an overdraft first; a negative meter-change
   transfer (remaining credit smaller than the new meter's pre-stored quantity) is subtracted.
+* The cumulative-use register wraps to zero past 42949672.95 units (the card's field), as a
+  meter's register does, rather than leaving the meter unable to write back.
 * The event log is the simulator's record of what happened and survives clearing; it keeps
   the last :data:`EVENT_LOG_SIZE` events.
 
@@ -52,6 +54,9 @@ from prepaid.core.errors import CardError, PrepaidError, _
 from prepaid.core.money import MAX_CENTI
 
 EVENT_LOG_SIZE = 200
+# The cumulative-use register holds what a card's field for it holds; past it, it starts
+# again from zero like a meter's register (the office sees the drop in the readings).
+CUMULATIVE_REGISTER_CENTI = 2**32
 FORMAT_VERSION = 1  # of to_dict()
 
 # Flags the meter derives from its balance and valve; the others are kept until reset.
@@ -266,7 +271,7 @@ class Meter:
     def check_invariants(self) -> None:
         """Assert the meter's invariants (called after every change)."""
         assert self.clock >= 0
-        assert self.cumulative_centi >= 0
+        assert 0 <= self.cumulative_centi < CUMULATIVE_REGISTER_CENTI
         assert self.last_serial >= 0
         assert not (int(self.flags) & _DERIVED)
         assert (self.parameters is None) == (self.state is MeterState.CLEARED)
@@ -309,7 +314,7 @@ class Meter:
         used_centi = min(quantity_centi, self.balance_centi - stop_centi)
         assert used_centi >= 0
         self.balance_centi -= used_centi
-        self.cumulative_centi += used_centi
+        self.cumulative_centi = (self.cumulative_centi + used_centi) % CUMULATIVE_REGISTER_CENTI
         if self.balance_centi <= self.floor_centi:
             self.valve_open = False
             self._log(now, "valve_closed", {"balance_centi": self.balance_centi})
