@@ -311,6 +311,15 @@ def test_the_totals_row_of_a_terminal_table_is_labelled_like_the_files(cli, demo
     assert last.split()[0] == "合计", text
 
 
+def test_report_summary_offers_no_customer_filter(cli, demo):
+    # A summary's numbers are every customer's: ``--customer`` would only relabel them.
+    number = demo.record.meter_changes[0]["user_number"]
+    status, document = cli("report", "summary", "--customer", number)
+    assert status == 2, document
+    status, document = cli("report", "sales", "--customer", number, "--all")
+    assert status == 0 and document["count"] > 0
+
+
 @pytest.mark.parametrize("report", ["sales", "customer", "pending", "cards"])
 def test_an_unknown_sort_column_is_bad_input(cli, demo, report):
     argv = ["report", report, "--sort", "-bogus"]

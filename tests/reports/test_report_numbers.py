@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from prepaid.cards.models import CardOperation
+from prepaid.core.errors import InvalidInput
 from prepaid.core.money import format_centi, format_fen
 from prepaid.customers.models import Customer
 from prepaid.reports import services
@@ -253,6 +254,15 @@ def test_summary_with_filters_and_its_json_document(demo):
         if len(row["quantity_by_account"]) == 1:
             assert row["quantity"] == row["quantity_by_account"][0]["quantity"]
         assert row["amount"].count(".") == 1 and len(row["amount"].split(".")[1]) == 2
+
+
+def test_a_summary_narrowed_to_a_customer_is_refused_not_everyones_totals(demo):
+    # The aggregates are not kept per customer: the summary cannot honour the filter, and
+    # must not show every customer's takings under a header naming one.
+    customer = Customer.objects.filter(accounts__isnull=False).first()
+    with pytest.raises(InvalidInput) as refused:
+        services.sales_summary(Filters(customer=customer.user_number), period="year")
+    assert refused.value.code == "bad_filter"
 
 
 def test_charts_data_match_the_record_and_the_ledger(demo):

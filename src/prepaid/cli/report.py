@@ -57,7 +57,7 @@ def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
         parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
 
 
-def _filters(parser: argparse.ArgumentParser, *, money: bool = True) -> None:
+def _filters(parser: argparse.ArgumentParser, *, money: bool = True, customer: bool = True) -> None:
     parser.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
     parser.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
     parser.add_argument("--operator", help="operator name")
@@ -66,7 +66,8 @@ def _filters(parser: argparse.ArgumentParser, *, money: bool = True) -> None:
     if money:
         parser.add_argument("--price", type=whole_number, help="price id")
         parser.add_argument("--pay", choices=PAYMENTS, help="payment method")
-    parser.add_argument("--customer", help="user number, or part of a name or phone number")
+    if customer:
+        parser.add_argument("--customer", help="user number, or part of a name or phone number")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -85,7 +86,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_sales)
 
     p = sub.add_parser("summary", parents=[common], help="sales summary (销售汇总)")
-    _filters(p)
+    # The summaries read the aggregates, which are not kept per customer: a customer's
+    # totals are the totals of `report sales --customer` and `report customer`.
+    _filters(p, customer=False)
     p.add_argument("--by", choices=["day", "month", "year"], default="month")
     p.add_argument(
         "--group",

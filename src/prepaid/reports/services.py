@@ -498,6 +498,16 @@ def sales_summary(
     net sales amount, fees, and the total."""
     _check_choice(period, PERIODS, "bad_period")
     _check_choice(group, GROUPS, "bad_group")
+    if filters.customer:
+        # The aggregates are not kept per customer: summing them would give every
+        # customer's totals under a header naming one.
+        raise InvalidInput(
+            "bad_filter",
+            _(
+                "The sales summary cannot be narrowed to a customer: see the sales detail "
+                "or the customer's history."
+            ),
+        )
     if refresh:
         refresh_aggregates()
     monthly = period != "day" and _whole_months(filters)
