@@ -35,3 +35,24 @@ def test_a_filter_of_several_values_is_listed_as_the_language_lists():
         (_, english), *_ = filters.describe()
     assert chinese == "待完成、已作废"
     assert english == "Pending, Voided"
+
+
+def test_every_time_column_of_the_reports_is_headed_as_a_time_in_chinese():
+    # A shift's closing time headed “已交班” (closed) reads as a status, not as the time the
+    # column holds: every time column says 时间, as 开班时间 beside it does.
+    from django.utils import translation
+
+    from prepaid.reports import services, tables
+
+    columns = [
+        column
+        for name in dir(services)
+        if name.endswith("_COLUMNS")
+        for column in getattr(services, name)
+        if column.kind == tables.DATETIME
+    ]
+    assert {c.key for c in columns} >= {"time", "opened_at", "closed_at", "resolved_at"}
+    with translation.override("zh-hans"):
+        headers = {c.key: c.label.text() for c in columns}
+    assert all(header.endswith("时间") for header in headers.values()), headers
+    assert headers["closed_at"] == "交班时间"
