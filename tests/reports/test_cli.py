@@ -267,6 +267,9 @@ def test_demo_command_end_to_end(tmp_path):
     assert result["customers"] == 10 and result["record"]["sales"] > 10
     listed = json.loads(anomalies.read_text())
     assert len(listed["anomalies"]) == 8
+    # three months are shorter than the anomalies' usual lead: each still starts within the
+    # history, or it is listed as planted and never happens
+    assert all(result["start"] <= a["since"] <= result["end"] for a in listed["anomalies"])
     summary = json.loads(_run(home, "report", "summary", "--by", "year", "--json").stdout)
     assert Decimal(summary["total"]["amount"]) == Decimal(result["record"]["money"])
     again = _run(home, "demo", "--customers", "10", "--json")

@@ -220,7 +220,12 @@ class Office:
             household = candidates.pop(0)
             household.anomaly = kind
             days = ANOMALY_START_DAYS[kind]
-            household.anomaly_from = self.start if days is None else self.end - days * DAY
+            # In a history shorter than the offset, the anomaly starts the day after the
+            # household joins: a start before it would never come, and the anomaly be
+            # listed as planted without having been.
+            household.anomaly_from = (
+                self.start if days is None else max(self.end - days * DAY, household.joins + DAY)
+            )
 
     def _schedule_life_events(self) -> None:
         rng = self.rng
