@@ -152,6 +152,36 @@ def test_correction_after_close_lands_in_the_current_shift(small_office):
     assert report.totals.expected_cash_fen == fixed.amount_fen - sale.amount_fen
 
 
+def test_the_terminal_slip_of_a_closed_shift_names_its_sales_corrected_later(small_office):
+    # The printed slip of the web page lists them; the terminal's slip must too, or a
+    # reprint of the closed shift reads as if its sale had stood.
+    from types import SimpleNamespace
+
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from prepaid.cli.report import say_shift
+    from prepaid.core.money import format_fen
+    from prepaid.reports.shifts import shift_settlement_table
+
+    office = small_office
+    office.open(quantity="4")
+    office.swipe()
+    sale = vending.sell(office.station(), quantity="3", key=office.key())
+    first = open_shift_of(office.clerk, "desk-1")
+    close_shift(office.clerk, "desk-1", counted_cash="315.00")
+    vending.correct(office.station(), quantity="2", key=office.key())
+    second = open_shift_of(office.clerk, "desk-1")
+    report = shift_report(first)
+    lines: list[str] = []
+    with translation.override("zh-hans"):
+        ctx = SimpleNamespace(say=lines.append, gettext=gettext)
+        say_shift(ctx, shift_report_document(report), shift_settlement_table(report))
+    assert lines[-1] == (
+        f"购买序号 {sale.serial} 已在班次 {second.pk} 中修改：{format_fen(-sale.amount_fen)}"
+    ), lines
+
+
 def test_only_the_operator_or_an_admin_closes_a_shift(small_office):
     from prepaid.operators.models import Operator, Role
 

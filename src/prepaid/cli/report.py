@@ -412,6 +412,11 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
         ctx.say(ctx.gettext("Counted cash %(counted_cash)s; variance %(variance)s") % doc)
     for item in doc["corrections_of_earlier_shifts"]:
         ctx.say(ctx.gettext("Correction of a sale of shift %(original_shift)s: %(amount)s") % item)
+    for item in doc["corrected_in_later_shifts"]:
+        ctx.say(
+            ctx.gettext("Purchase serial %(serial)s corrected in shift %(shift)s: %(amount)s")
+            % item
+        )
 
 
 def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
