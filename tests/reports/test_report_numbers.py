@@ -426,3 +426,43 @@ def test_a_fee_in_the_sales_detail_sells_no_quantity(demo):
     rows = list(table.rows)
     assert rows and all(row["quantity"] is None for row in rows)
     assert all(row["amount"] > 0 for row in rows)
+
+
+def test_a_sale_late_in_the_evening_belongs_to_its_local_day(small_office, settings):
+    # 23:30 in the office is 15:30 UTC the same day, 00:10 the next local day is still that
+    # UTC day: the reports count the office's days, in the detail, the summary and the chart.
+    import zoneinfo
+
+    from prepaid.demo.clock import SimulatedClock, simulated_now
+    from prepaid.vending import services as vending
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    zone = zoneinfo.ZoneInfo("Asia/Shanghai")
+    office = small_office
+    # the last evening of a month (after the price takes effect: the fixture adds it today)
+    evening = datetime.datetime(2031, 3, 31, 23, 30, tzinfo=zone)
+    with simulated_now(SimulatedClock(evening)) as clock:
+        opened = office.open(quantity="4")
+        office.swipe()
+        clock.set(datetime.datetime(2031, 4, 1, 0, 10, tzinfo=zone))
+        sold = vending.sell(office.station(), quantity="2", key=office.key())
+        refresh_aggregates(now=clock.now())
+    march, april = datetime.date(2031, 3, 31), datetime.date(2031, 4, 1)
+    for day, amount in ((march, opened.amount_fen), (april, sold.amount_fen)):
+        detail = services.sales_detail(Filters(date_from=day, date_to=day))
+        assert (detail.count, detail.totals["amount"]) == (1, amount)
+    both = Filters(date_from=march, date_to=april)
+    by_day = services.sales_summary(both, period="day", refresh=False)
+    assert [(r["period"], r["amount"]) for r in by_day.rows] == [
+        ("2031-03-31", opened.amount_fen),
+        ("2031-04-01", sold.amount_fen),
+    ]
+    by_month = services.sales_summary(both, period="month", refresh=False)
+    assert [(r["period"], r["amount"]) for r in by_month.rows] == [
+        ("2031-03", opened.amount_fen),
+        ("2031-04", sold.amount_fen),
+    ]
+    assert services.daily_takings(march, april, refresh=False) == [
+        (march, opened.amount_fen),
+        (april, sold.amount_fen),
+    ]
