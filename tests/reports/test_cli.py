@@ -323,6 +323,27 @@ def test_report_summary_offers_no_customer_filter(cli, demo):
     assert status == 0 and document["count"] > 0
 
 
+def test_a_report_of_one_row_says_row_in_english(cli, demo, tmp_path):
+    from collections import Counter
+
+    from django.utils import timezone
+
+    from prepaid.vending.models import LedgerEntry
+
+    sales = LedgerEntry.objects.filter(kind="sale").select_related("customer")
+    days = Counter((e.customer.user_number, timezone.localtime(e.time).date()) for e in sales)
+    number, day = next(key for key, n in sorted(days.items()) if n == 1)
+    argv = ["report", "sales", "--kind", "sale", "--customer", number]
+    argv += ["--from", day.isoformat(), "--to", day.isoformat(), "--lang", "en"]
+    status, text = cli(*argv, json_output=False)
+    assert status == 0 and "Page 1 of 1, 1 row." in text, text
+    path = tmp_path / "one.csv"
+    status, text = cli(*argv, "--format", "csv", "--output", str(path), json_output=False)
+    assert status == 0 and f"Wrote 1 row to {path}." in text, text
+    status, text = cli(*argv[:-2], json_output=False)
+    assert "第 1/1 页，共 1 行。" in text, text
+
+
 @pytest.mark.parametrize("report", ["sales", "customer", "pending", "cards"])
 def test_an_unknown_sort_column_is_bad_input(cli, demo, report):
     argv = ["report", report, "--sort", "-bogus"]

@@ -63,6 +63,15 @@ class Context:
             return str(pgettext(context, message))
         return str(self._catalog.pgettext(context, message))
 
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        from django.apps import apps
+
+        if apps.ready:
+            from django.utils.translation import ngettext
+
+            return str(ngettext(singular, plural, count))
+        return str(self._catalog.ngettext(singular, plural, count))
+
     @cached_property
     def _catalog(self) -> Any:
         """The compiled catalog read directly, for commands that start without Django (the

@@ -265,7 +265,11 @@ def emit_table(
         ctx.say(line)
     if table.page_size:
         ctx.say(
-            ctx.gettext("Page %(page)s of %(pages)s, %(count)s rows.")
+            ctx.ngettext(
+                "Page %(page)s of %(pages)s, %(count)s row.",
+                "Page %(page)s of %(pages)s, %(count)s rows.",
+                table.count or 0,
+            )
             % {"page": table.page, "pages": table.pages, "count": table.count}
         )
     return document
@@ -306,7 +310,10 @@ def _export(ctx: Any, args: argparse.Namespace, table: Any) -> dict[str, Any] | 
                 rows = write_xlsx(table, binary)
     except OSError as exc:
         raise cannot_write(args.output, exc) from exc
-    ctx.say(ctx.gettext("Wrote %(rows)s rows to %(path)s.") % {"rows": rows, "path": args.output})
+    ctx.say(
+        ctx.ngettext("Wrote %(rows)s row to %(path)s.", "Wrote %(rows)s rows to %(path)s.", rows)
+        % {"rows": rows, "path": args.output}
+    )
     return {"output": args.output, "format": args.format, "rows": rows}
 
 
