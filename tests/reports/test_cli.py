@@ -344,6 +344,14 @@ def test_a_report_of_one_row_says_row_in_english(cli, demo, tmp_path):
     assert "第 1/1 页，共 1 行。" in text, text
 
 
+def test_the_suspicious_worklist_offers_no_sort(cli, demo):
+    # It is ranked by score and has no column to sort by: “--sort” is not an option of it,
+    # rather than one every value of which is refused with an empty list of columns.
+    status, document = cli("report", "suspicious", "--sort", "score")
+    assert status == 2 and document["error"] == "usage", document
+    assert "--sort" in document["message"]
+
+
 @pytest.mark.parametrize("report", ["sales", "customer", "pending", "cards"])
 def test_an_unknown_sort_column_is_bad_input(cli, demo, report):
     argv = ["report", report, "--sort", "-bogus"]

@@ -47,13 +47,14 @@ def cannot_write(path: str, exc: OSError) -> Exception:
     )
 
 
-def _output(parser: argparse.ArgumentParser, paged: bool = True) -> None:
+def _output(parser: argparse.ArgumentParser, paged: bool = True, sortable: bool = True) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
     if paged:
         parser.add_argument("--page", type=counting_number, default=1)
         parser.add_argument("--page-size", type=counting_number, default=50)
         parser.add_argument("--all", action="store_true", help="every row, not one page")
+    if paged and sortable:
         parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
 
 
@@ -150,7 +151,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="store the --set thresholds as the office's defaults (admin)",
     )
-    _output(p)
+    _output(p, sortable=False)  # the worklist is ranked by score
     p.set_defaults(handler=handle_suspicious)
 
     p = sub.add_parser("chart", parents=[common], help="a chart as SVG")
@@ -198,7 +199,8 @@ def filters_from(
 def _paging(args: argparse.Namespace) -> dict[str, Any]:
     exporting = args.format in ("csv", "xlsx")
     size = None if exporting or args.all else args.page_size
-    return {"page": args.page, "page_size": size, **({"sort": args.sort} if args.sort else {})}
+    sort = getattr(args, "sort", None)
+    return {"page": args.page, "page_size": size, **({"sort": sort} if sort else {})}
 
 
 def _ready(ctx: Any) -> None:
@@ -442,7 +444,7 @@ def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | No
     if args.save:
         save_rules(ctx.operator, overrides)
     analysis = analyse(args.as_of, overrides)
-    table = worklist(analysis, **{k: v for k, v in _paging(args).items() if k != "sort"})
+    table = worklist(analysis, **_paging(args))
     return emit_table(ctx, args, table, analysis_document(analysis))
 
 
