@@ -179,11 +179,26 @@ def test_report_shift_takes_a_format_like_every_report(cli, demo, tmp_path):
         "费用",
         "金额",
     ]
-    assert records[-1][0] == "合计"
-    assert Decimal(records[-1][-1]) == fen_to_decimal(settlement.takings_fen)
+    assert records[-4][0] == "合计"
+    assert Decimal(records[-4][-1]) == fen_to_decimal(settlement.takings_fen)
+    # the files carry the cash as the slip does: expected, counted, variance (the point of 日结)
+    cash = [
+        ("应收现金", settlement.expected_cash_fen),
+        ("实收现金", settlement.counted_cash_fen),
+        ("差额（实收 − 应收）", settlement.variance_fen),
+    ]
+    assert [(r[0], Decimal(r[-1])) for r in records[-3:]] == [
+        (label, fen_to_decimal(fen)) for label, fen in cash
+    ]
     target = tmp_path / "shift.xlsx"
     status, _ = cli("report", "shift", "--id", shift, "--format", "xlsx", "-o", str(target))
-    assert status == 0 and load_workbook(target).active.max_row == len(records)
+    sheet = load_workbook(target).active
+    assert status == 0 and sheet.max_row == len(records)
+    footer = list(sheet.iter_rows(min_row=sheet.max_row - 2))
+    assert [(r[0].value, Decimal(str(r[-1].value)), r[-1].number_format) for r in footer] == [
+        (label, fen_to_decimal(fen), "0.00") for label, fen in cash
+    ]
+    assert settlement.variance_fen == settlement.counted_cash_fen - settlement.expected_cash_fen
     status, text = cli("report", "shift", "--id", shift, json_output=False)
     assert status == 0
     assert "支付方式" in text and "状态：已交班" in text and "closed" not in text

@@ -407,9 +407,12 @@ def handle_shift(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
 def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
     """The settlement as lines (the printed slip of the web page, for the terminal): who and
     when, the takings per payment method with their column headers, the cash."""
+    from prepaid.reports.shifts import CLOSED, OPENED
+
     ctx.say(table.title.text())
     for label, value in table.filters:
-        ctx.say("  " + labelled(ctx.gettext, label.text(), value))
+        if label not in (OPENED, CLOSED):  # said in the next line
+            ctx.say("  " + labelled(ctx.gettext, label.text(), value))
     ctx.say(
         ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
         % {"opened_at": office_time(doc["opened_at"]), "closed_at": office_time(doc["closed_at"])}

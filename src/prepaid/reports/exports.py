@@ -1,8 +1,8 @@
 """CSV and Excel files of a report, headers in the operator's language (Chinese by default).
 
 CSV: UTF-8 with a byte-order mark (Excel then opens Chinese text correctly), one header row,
-the rows, then a totals row whose first cell is “合计”/“Total”. Money and quantities are
-plain two-decimal numbers.
+the rows, then a totals row whose first cell is “合计”/“Total” (and the rows after the totals
+a report may have, such as a shift's cash). Money and quantities are plain two-decimal numbers.
 
 Excel: the rows on the first sheet (header row frozen), totals in bold at the end, money and
 quantities as numbers with two decimals (``Decimal`` written with the format ``0.00``);
@@ -65,6 +65,8 @@ def csv_records(table: Table) -> Iterator[list[str]]:
             else cell_text(c, value)
             for c, value in zip(table.columns, totals, strict=True)
         ]
+    for row in table.footer:
+        yield [cell_text(c, row.get(c.key)) for c in table.columns]
 
 
 def write_csv(table: Table, stream: IO[str], *, bom: bool = True) -> int:
@@ -76,7 +78,7 @@ def write_csv(table: Table, stream: IO[str], *, bom: bool = True) -> int:
     for record in csv_records(table):
         writer.writerow(record)
         count += 1
-    return count - (1 if table.totals is not None else 0)
+    return count - (1 if table.totals is not None else 0) - len(table.footer)
 
 
 def _width(column_label: str, kind: str) -> int:
@@ -118,6 +120,8 @@ def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
             cell.font = bold
             cells.append(cell)
         sheet.append(cells)
+    for row in table.footer:
+        sheet.append([_cell(sheet, c, row.get(c.key)) for c in table.columns])
     _describe(workbook, table, count)
     workbook.save(target)
     return count

@@ -403,6 +403,12 @@ SETTLEMENT_COLUMNS = [
     t.Column("fees", L(gettext_noop("Fees"), "费用"), t.MONEY),
     t.Column("amount", L(gettext_noop("Amount"), "金额"), t.MONEY),
 ]
+# the times the files describe the shift with (the terminal's slip says them in a sentence)
+OPENED = L(gettext_noop("Opened"), "开班时间")
+CLOSED = L(gettext_noop("Closed"), "交班时间")
+EXPECTED_CASH = L(gettext_noop("Expected cash"), "应收现金")
+COUNTED_CASH = L(gettext_noop("Counted cash"), "实收现金")
+VARIANCE = L(gettext_noop("Variance (counted − expected)"), "差额（实收 − 应收）")
 SHIFT_STATUS_LABELS = {
     "open": L(gettext_noop("open"), "未交班"),
     "closed": L(gettext_noop("closed"), "已交班"),
@@ -431,6 +437,14 @@ def shift_settlement_table(report: ShiftReport) -> t.Table:
     }
     shift = report.shift
     status = text_of(SHIFT_STATUS_LABELS, "closed" if report.closed else "open")
+    settlement = report.settlement
+    cash = [(EXPECTED_CASH, report.totals.expected_cash_fen)]
+    if settlement is not None:
+        cash = [
+            (EXPECTED_CASH, settlement.expected_cash_fen),
+            (COUNTED_CASH, settlement.counted_cash_fen),
+            (VARIANCE, settlement.variance_fen),
+        ]
     return t.Table(
         SETTLEMENT_TITLE,
         SETTLEMENT_COLUMNS,
@@ -442,5 +456,13 @@ def shift_settlement_table(report: ShiftReport) -> t.Table:
             (L(gettext_noop("Operator"), "操作员"), shift.operator.username),
             (L(gettext_noop("Station"), "工作站"), shift.station),
             (L(gettext_noop("Status"), "状态"), status),
+            (OPENED, _local_text(shift.opened_at)),
+            *([(CLOSED, _local_text(shift.closed_at))] if shift.closed_at else []),
         ],
+        # the files carry the cash as the slip does: expected, counted, variance
+        footer=[{"payment": label, "amount": fen} for label, fen in cash],
     )
+
+
+def _local_text(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")

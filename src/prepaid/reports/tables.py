@@ -94,6 +94,8 @@ class Table:
     sort: str = ""
     filters: list[tuple[Label, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # rows the files carry after the totals, not added into them (a shift's cash)
+    footer: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
