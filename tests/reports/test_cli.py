@@ -126,6 +126,10 @@ def test_report_sales_table_json_csv_and_xlsx(cli, demo, tmp_path):
     assert status == 2 and error["error"] == "output_required"
     status, error = cli("report", "sales", "--operator", "nobody")
     assert status == 2 and error["error"] == "unknown_operator"
+    status, error = cli("report", "sales", "--account", "999")
+    assert (status, error["error"]) == (2, "unknown_account")
+    status, error = cli("report", "summary", "--price", "999")
+    assert (status, error["error"]) == (2, "unknown_price")
 
 
 def test_report_customer_cards_pending_shifts(cli, demo):

@@ -177,17 +177,24 @@ def _operator_id(name: str | None) -> int | None:
     return int(pk)
 
 
+def _known(find: Any, pk: int | None) -> int | None:
+    """An account or price a filter names: one that does not exist is bad input, as an unknown
+    operator is, not an empty report that reads as "no sales"."""
+    return None if pk is None else int(find(pk).pk)
+
+
 def filters_from(
     args: argparse.Namespace, *, kinds: tuple[str, ...] = (), statuses: tuple[str, ...] = ()
 ) -> Any:
     from prepaid.reports.services import Filters
+    from prepaid.vending import lookups
 
     return Filters(
         date_from=getattr(args, "date_from", None),
         date_to=getattr(args, "date_to", None),
         operator_id=_operator_id(getattr(args, "operator", None)),
-        account_id=getattr(args, "account", None),
-        price_id=getattr(args, "price", None),
+        account_id=_known(lookups.account, getattr(args, "account", None)),
+        price_id=_known(lookups.price, getattr(args, "price", None)),
         payment=getattr(args, "pay", None),
         customer=getattr(args, "customer", None),
         station=getattr(args, "station", None),
