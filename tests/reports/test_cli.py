@@ -291,6 +291,17 @@ def test_demo_command_end_to_end(tmp_path):
     assert all(result["start"] <= a["since"] <= result["end"] for a in listed["anomalies"])
     summary = json.loads(_run(home, "report", "summary", "--by", "year", "--json").stdout)
     assert Decimal(summary["total"]["amount"]) == Decimal(result["record"]["money"])
+    # the households' cards and meters are handed over to the data directory: the office
+    # goes on selling to them, and they go on swiping
+    cards = sorted(path.stem for path in (home / "cards").glob("*.card"))
+    assert 0 < len(cards) <= 10 and all(name.isdigit() and len(name) == 8 for name in cards)
+    assert _run(home, "card", "insert", cards[0]).returncode == 0
+    read = json.loads(_run(home, "card", "read", "--json").stdout)
+    assert read["type"] == "user" and read["user_number"] == cards[0]
+    meter = json.loads(_run(home, "meter", "show", f"{cards[0]}-1", "--json").stdout)
+    assert meter["state"] == "bound"
+    swiped = _run(home, "meter", "swipe", f"{cards[0]}-1", "--json")
+    assert json.loads(swiped.stdout)["result"] == "ok", swiped.stdout
     again = _run(home, "demo", "--customers", "10", "--json")
     assert (
         again.returncode == 1 and json.loads(again.stdout)["error"] == "demo_needs_empty_database"

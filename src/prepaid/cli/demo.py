@@ -82,6 +82,8 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
         stations=args.stations,
         end=args.end,
+        cards_to=ctx.home.cards,
+        meters_to=ctx.home.meters,
     )
     quiet = args.quiet or not getattr(ctx.stderr, "isatty", lambda: False)()
     result = generate(
@@ -121,5 +123,12 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     ctx.say(
         ctx.gettext("%(count)s planted anomalies; see prepaid report suspicious.")
         % {"count": len(result.anomalies)}
+    )
+    ctx.say(
+        ctx.gettext(
+            "The customers' cards are in the card store, named by user number; their meters "
+            "are in the meter simulator, named by user number and sub-meter number "
+            "(00000001-1)."
+        )
     )
     return document

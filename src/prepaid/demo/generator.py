@@ -170,6 +170,11 @@ class DemoConfig:
     end: datetime.date | None = None  # last day played (default: yesterday)
     anomaly_pct: int = 12  # of the households, at least one of each kind when possible
     card_root: Path | None = None  # where the temporary card store goes
+    # The data directory's card store and meters, given the households' cards (named by user
+    # number) and meters (user number and sub-meter number) at the end, so that the office can
+    # go on selling to them (the demo itself works on a temporary store).
+    cards_to: Path | None = None
+    meters_to: Path | None = None
 
 
 @dataclass
@@ -325,6 +330,7 @@ def generate(
         with simulated_now(clock):
             office = Office(admin, site_key, config, store, clock, start, end)
             office.run(progress)
+            office.hand_over(config.cards_to, config.meters_to)
             return office.result()
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -9,10 +9,12 @@ consumption. See :mod:`prepaid.demo.generator` for the whole picture.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 import secrets
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from prepaid.accounts import services as accounts
@@ -51,6 +53,7 @@ from prepaid.operators.services import add_operator, change_password
 from prepaid.readers.virtual import CardStore, VirtualReader
 from prepaid.reports.models import WriteBackObservation
 from prepaid.reports.shifts import close_shift
+from prepaid.simulator.meter_store import MeterStore
 from prepaid.vending import cardio
 from prepaid.vending import services as vending
 from prepaid.vending.models import Purchase, Shift
@@ -852,6 +855,24 @@ class Office:
         home.meter.swipe(image, self.site_key, self.clock.unix())
 
     # -- the result ----------------------------------------------------------------------------
+
+    def hand_over(self, cards: Path | None, meters: Path | None) -> None:
+        """Copy the cards and meters of the households still served to the data directory:
+        card “00000007”, meters “00000007-1”, “00000007-2”… (the reader is left empty)."""
+        served = [h for h in self.households if not h.gone and h.customer is not None]
+        for household in served:
+            if cards is not None and household.card is not None:
+                store = CardStore(cards)
+                if not store.exists(household.user_number):
+                    store.create(
+                        household.user_number, self.store.path(household.card).read_bytes()
+                    )
+            if meters is not None:
+                for sub_meter, home in sorted(household.homes.items()):
+                    meter_id = f"{household.user_number}-{sub_meter}"
+                    if not MeterStore(meters).exists(meter_id):
+                        meter = dataclasses.replace(home.meter, meter_id=meter_id)
+                        MeterStore(meters).save(meter)
 
     def result(self) -> DemoResult:
         self.record.write_backs = WriteBackObservation.objects.count()  # seen by the office
