@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from web_helpers import codes, field_errors, html, tr
@@ -19,6 +20,24 @@ def test_empty_reader_panel(clerk_client, office):
     panel = html(clerk_client.get("/reader/", **HX))
     assert 'data-reader-status="empty"' in panel
     assert tr("The card store is empty.") in panel
+
+
+def test_a_full_card_store_scrolls_in_the_panel_with_a_filter(clerk_client, office):
+    """A demo office's 150 cards: the list scrolls inside the panel, and a box finds one."""
+    for n in range(8):
+        office.blank(f"c{n}")
+    assert "data-card-filter" not in html(clerk_client.get("/reader/", **HX))
+    office.blank("00000007")
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'id="card-store-filter" data-card-filter' in panel
+    assert tr("Find a card in the card store") in panel
+    assert 'data-card="00000007"' in panel
+    from django.contrib.staticfiles import finders
+
+    css = Path(finders.find("prepaid/web.css")).read_text(encoding="utf-8")
+    assert re.search(r"\.card-store-list \{ max-height: [0-9]+rem; overflow-y: auto; \}", css)
+    # the filter hides rows that Bootstrap's d-flex would show anyway
+    assert ".card-store-list li[hidden] { display: none !important; }" in css
 
 
 def test_take_a_blank_card_insert_and_eject(clerk_client, office):

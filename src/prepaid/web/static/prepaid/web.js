@@ -55,6 +55,17 @@
     }
   });
 
+  // The card store's filter: only the cards whose name holds what is typed stay listed.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.hasAttribute || !input.hasAttribute("data-card-filter")) { return; }
+    var wanted = input.value.trim().toLowerCase();
+    var list = input.parentNode.querySelector(".card-store-list");
+    list.querySelectorAll("li[data-card]").forEach(function (item) {
+      item.hidden = wanted !== "" && item.dataset.card.toLowerCase().indexOf(wanted) < 0;
+    });
+  });
+
   // Quantity or amount: the one typed last is sold (basis); the quote fills in the other.
   document.addEventListener("input", function (event) {
     var input = event.target;
