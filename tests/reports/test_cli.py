@@ -293,8 +293,13 @@ def test_demo_command_end_to_end(tmp_path):
     assert Decimal(summary["total"]["amount"]) == Decimal(result["record"]["money"])
     # the households' cards and meters are handed over to the data directory: the office
     # goes on selling to them, and they go on swiping
-    cards = sorted(path.stem for path in (home / "cards").glob("*.card"))
-    assert 0 < len(cards) <= 10 and all(name.isdigit() and len(name) == 8 for name in cards)
+    names = sorted(path.stem for path in (home / "cards").glob("*.card"))
+    cards = [name for name in names if name.isdigit()]
+    assert 0 < len(cards) <= 10 and all(len(name) == 8 for name in cards)
+    stock = [name for name in names if not name.isdigit()]
+    assert stock, "no new card left for an opening or a reissue"
+    assert _run(home, "card", "insert", stock[0]).returncode == 0
+    assert json.loads(_run(home, "card", "read", "--json").stdout)["type"] == "new"
     assert _run(home, "card", "insert", cards[0]).returncode == 0
     read = json.loads(_run(home, "card", "read", "--json").stdout)
     assert read["type"] == "user" and read["user_number"] == cards[0]

@@ -858,8 +858,13 @@ class Office:
 
     def hand_over(self, cards: Path | None, meters: Path | None) -> None:
         """Copy the cards and meters of the households still served to the data directory:
-        card “00000007”, meters “00000007-1”, “00000007-2”… (the reader is left empty)."""
+        card “00000007”, meters “00000007-1”, “00000007-2”…, and the new cards left in stock
+        (the reader is left empty)."""
         served = [h for h in self.households if not h.gone and h.customer is not None]
+        if cards is not None:  # the new cards left in stock: 开户 and 补卡 need one
+            for name in self.stock:
+                if not CardStore(cards).exists(name):
+                    CardStore(cards).create(name, self.store.path(name).read_bytes())
         for household in served:
             if cards is not None and household.card is not None:
                 store = CardStore(cards)
