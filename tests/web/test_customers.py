@@ -102,6 +102,27 @@ def test_find_by_number_name_and_phone(clerk_client, office):
     assert tr("No customer found.") in html(clerk_client.get("/customers/?q=nobody"))
 
 
+def test_a_search_that_stops_at_the_most_it_lists_says_so(clerk_client, office):
+    """A full office: “1” matches every customer; the list of the first 50 says it is cut."""
+    from prepaid.customers.services import MAX_FOUND, register_customer
+
+    for n in range(MAX_FOUND):
+        register_customer(office.admin, name=f"王{n}", phone=f"1390000{n:04d}")
+    page = html(clerk_client.get("/customers/?q=1"))
+    assert page.count("data-customer=") == MAX_FOUND
+    assert 'data-testid="search-cut-short"' in page
+    assert (
+        tr(
+            "Only the first %(number)s customers found are listed: type more of the user number, "
+            "name or phone.",
+            number=MAX_FOUND,
+        )
+        in page
+    )
+    page = html(clerk_client.get(f"/customers/?q={office.customer.user_number}"))
+    assert 'data-testid="search-cut-short"' not in page
+
+
 def test_find_with_empty_text_is_refused_inline(clerk_client, office):
     response = clerk_client.get("/customers/?q=")
     assert "q" in field_errors(response)
