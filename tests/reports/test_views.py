@@ -7,6 +7,7 @@ import csv
 import datetime
 import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -256,7 +257,7 @@ def test_report_tables_show_times_as_every_other_page(client, small_office, monk
         shown = formats.date_format(moment, "SHORT_DATETIME_FORMAT")
     assert "年" in shown
     page = response.content.decode()
-    assert f'<td class="">{shown}</td>' in page
+    assert f'<td class="nowrap">{shown}</td>' in page  # a time is never broken over lines
     assert moment.strftime("%Y-%m-%d %H:%M:%S") not in page
     exported = client.get(reverse("reports:sales"), {"format": "csv"})
     assert moment.strftime("%Y-%m-%d %H:%M:%S") in b"".join(exported.streaming_content).decode(
@@ -267,3 +268,33 @@ def test_report_tables_show_times_as_every_other_page(client, small_office, monk
     with translation.override("zh-hans"):
         opened = formats.date_format(timezone.localtime(shift.opened_at), "SHORT_DATETIME_FORMAT")
     assert f"<dd>{opened}</dd>" in head
+
+
+def test_report_cells_short_words_and_times_stay_on_one_line(client, small_office, monkeypatch):
+    """At 1366 px the sales detail broke 销售 and 已完成 one character a line while long
+    texts had room: short words, times and numbers keep to one line, long texts wrap."""
+    from prepaid.reports import tables as t
+    from prepaid.reports.views import _cell_classes
+
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
+    client.force_login(office.clerk)
+    page = client.get(reverse("reports:sales")).content.decode()
+    assert '<td class="nowrap">' in page and '<td class="num">' in page
+    import prepaid.reports
+
+    css = Path(prepaid.reports.__file__).with_name("static") / "reports" / "reports.css"
+    assert ".report-table td.nowrap" in css.read_text()
+
+    text, money = (
+        t.Column("remarks", t.Label("Remarks", "备注")),
+        t.Column("amount", t.Label("Amount", "金额"), t.MONEY),
+    )
+    assert _cell_classes(text, "已完成") == "nowrap"
+    assert _cell_classes(text, "替换第 1 次购买（34.50）：退还用户 14.52。") == ""
+    assert _cell_classes(text, "第一行\n第二行") == "multiline"
+    assert _cell_classes(money, "1,040.00") == "num"
+    assert (
+        _cell_classes(t.Column("time", t.Label("Time", "时间"), t.DATETIME), "2026年11月28日 17:41")
+        == "nowrap"
+    )

@@ -163,14 +163,7 @@ def table_context(
             if column.key in links and value:
                 link = reverse(links[column.key], args=[value])
             text = t.cell_screen(column, value)
-            cells.append(
-                {
-                    "text": text,
-                    "numeric": column.numeric,
-                    "link": link,
-                    "multiline": "\n" in text,
-                }
-            )
+            cells.append({"text": text, "link": link, "classes": _cell_classes(column, text)})
         rows.append(cells)
     totals = None
     if table.totals is not None:
@@ -504,3 +497,17 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
     else:
         raise Http404(_("There is no such chart."))
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+
+
+# A word or a number this short is never broken over lines (销售, 已完成, 自来水, a user
+# number, an operator): the long texts beside it (details, reasons) wrap instead.
+SHORT_TEXT = 10
+
+
+def _cell_classes(column: t.Column, text: str) -> str:
+    classes = ["num"] if column.numeric else []
+    if "\n" in text:
+        classes.append("multiline")
+    elif not column.numeric and (column.kind in (t.DATE, t.DATETIME) or len(text) <= SHORT_TEXT):
+        classes.append("nowrap")
+    return " ".join(classes)
