@@ -298,3 +298,21 @@ def test_report_cells_short_words_and_times_stay_on_one_line(client, small_offic
         _cell_classes(t.Column("time", t.Label("Time", "时间"), t.DATETIME), "2026年11月28日 17:41")
         == "nowrap"
     )
+
+
+def test_a_total_of_several_accounts_is_one_line_each():
+    """自来水 316.74 m³ · 电 6468.64 kWh · 天然气 321.66 m³ on one line made the 充值量 column
+    wider than half the page: one account a line, the column as wide as one of them."""
+    from prepaid.reports import tables as t
+    from prepaid.reports.views import _total_cell
+
+    column = t.Column("quantity", t.Label("Quantity", "充值量"), t.QUANTITY)
+    both = t.Quantities((("自来水", "m³", 31674), ("电", "kWh", 646864)))
+    assert _total_cell(column, both) == {
+        "text": "自来水 316.74 m³\n电 6468.64 kWh",
+        "classes": "num multiline",
+    }
+    assert _total_cell(column, t.Quantities((("自来水", "m³", 31674),))) == {
+        "text": "316.74",
+        "classes": "num",
+    }

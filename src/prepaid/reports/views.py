@@ -167,10 +167,7 @@ def table_context(
         rows.append(cells)
     totals = None
     if table.totals is not None:
-        totals = [
-            t.cell_screen(c, table.totals[c.key]) if c.key in table.totals else ""
-            for c in table.columns
-        ]
+        totals = [_total_cell(c, table.totals.get(c.key)) for c in table.columns]
     return {
         "table": table,
         "title": table.title.text(),
@@ -511,3 +508,14 @@ def _cell_classes(column: t.Column, text: str) -> str:
     elif not column.numeric and (column.kind in (t.DATE, t.DATETIME) or len(text) <= SHORT_TEXT):
         classes.append("nowrap")
     return " ".join(classes)
+
+
+def _total_cell(column: t.Column, value: Any) -> dict[str, str]:
+    """A total under its column. Quantities of several accounts (m³ and kWh, never added)
+    are one line each, so that their column is as wide as one of them."""
+    if value is None:
+        return {"text": "", "classes": "num"}
+    text = t.cell_screen(column, value)
+    if isinstance(value, t.Quantities):
+        text = text.replace(t.QUANTITIES_SEPARATOR, "\n")
+    return {"text": text, "classes": _cell_classes(column, text)}
