@@ -47,7 +47,12 @@ def cannot_write(path: str, exc: OSError) -> Exception:
     )
 
 
-def _output(parser: argparse.ArgumentParser, paged: bool = True, sortable: bool = True) -> None:
+def _output(
+    parser: argparse.ArgumentParser,
+    paged: bool = True,
+    sortable: bool = True,
+    sort_example: str = "-amount",
+) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
     if paged:
@@ -55,7 +60,7 @@ def _output(parser: argparse.ArgumentParser, paged: bool = True, sortable: bool 
         parser.add_argument("--page-size", type=counting_number, default=50)
         parser.add_argument("--all", action="store_true", help="every row, not one page")
     if paged and sortable:
-        parser.add_argument("--sort", help="column to sort by, “-” for descending: -amount")
+        parser.add_argument("--sort", help=f"column to sort by, “-” for descending: {sort_example}")
 
 
 def _filters(parser: argparse.ArgumentParser, *, money: bool = True, customer: bool = True) -> None:
@@ -114,7 +119,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="append",
         choices=["format", "recycle", "tool_card", "open", "reissue", "meter_change", "restore"],
     )
-    _output(p)
+    _output(p, sort_example="-time")  # card operations carry no amount
     p.set_defaults(handler=handle_cards)
 
     p = sub.add_parser("pending", parents=[common], help="pending and voided sales")
@@ -129,7 +134,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--operator")
     p.add_argument("--station")
     p.add_argument("--status", choices=["open", "closed"])
-    _output(p)
+    _output(p, sort_example="-opened_at")  # shifts sort by id, operator, station or time
     p.set_defaults(handler=handle_shifts)
 
     p = sub.add_parser("shift", parents=[common], help="shift settlement (日结/交班)")

@@ -41,9 +41,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "correct", parents=[common], help="correct the last, unswiped purchase (充值修改)"
     )
-    _quantity_or_amount(p)
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--quantity", help="the purchase's new quantity (the amount is computed)")
+    group.add_argument(
+        "--amount",
+        help="the purchase's new amount (the largest quantity it buys); only the difference "
+        "is given back or collected",
+    )
     p.add_argument("--account", type=whole_number)
-    p.add_argument("--pay", choices=PAYMENTS)
+    p.add_argument(
+        "--pay", choices=PAYMENTS, help="payment method (default: the corrected purchase's)"
+    )
     _key(p)
     p.set_defaults(handler=handle_correct)
 
