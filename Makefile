@@ -67,8 +67,11 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/sale.py
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/pcsc.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/stations.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -f $(INSTALLED) $(INSTALLED_TEST)

@@ -2,7 +2,7 @@
 
 A meter goes ``cleared`` → (setting card) → ``set`` (balance = pre-stored quantity) → (first
 user card) → ``bound`` to one customer (user number) and card generation. Every swipe returns a
-:class:`SwipeOutcome`: a display code (``ok``, ``E01``…``E11``) and what the meter writes back
+:class:`SwipeOutcome`: a display code (``ok``, ``E01``…``E12``) and what the meter writes back
 into the card's *meter area*. The meter never writes the office area.
 
 Rules beyond the transition table, decided here:
