@@ -106,8 +106,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("customer", parents=[common], help="a customer's history (用户历史)")
     p.add_argument("user_number")
-    p.add_argument("--from", dest="date_from", type=iso_date)
-    p.add_argument("--to", dest="date_to", type=iso_date)
+    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
     p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help="only these events")
     _output(p)
     p.set_defaults(handler=handle_customer)
@@ -129,8 +129,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_pending)
 
     p = sub.add_parser("shifts", parents=[common], help="shifts with their takings (班次)")
-    p.add_argument("--from", dest="date_from", type=iso_date)
-    p.add_argument("--to", dest="date_to", type=iso_date)
+    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
     p.add_argument("--operator")
     p.add_argument("--station")
     p.add_argument("--status", choices=["open", "closed"])
@@ -161,8 +161,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("chart", parents=[common], help="a chart as SVG")
     p.add_argument("chart", choices=["daily-takings", "monthly-quantity"])
-    p.add_argument("--from", dest="date_from", type=iso_date)
-    p.add_argument("--to", dest="date_to", type=iso_date)
+    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
     p.add_argument("--output", "-o", required=True)
     p.set_defaults(handler=handle_chart)
 
