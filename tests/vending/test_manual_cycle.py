@@ -168,6 +168,34 @@ def test_meter_change_moves_remaining_minus_prestore_plus_unswiped(office, key):
     assert sale.serial == 4
 
 
+def test_an_overdrawn_old_meter_passes_its_debt_to_the_new_one(office, key):
+    """The old meter used 3.00 of its 5.00 overdraft (it shows −3.00): the new meter starts
+    at −3.00 too, the debt not forgiven at the change; below −5.00 no meter can be."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)  # 5.00 pre-stored + 10.00
+    old_meter.use(500, office.tick())  # down to the alarm level, 10.00: the valve closes
+    office.swipe(old_meter)  # the card opens it again
+    old_meter.use(1300, office.tick())
+    assert old_meter.balance_centi == -300
+    office.swipe(old_meter)
+
+    new = office.meter("NEW")
+    with pytest.raises(PrepaidError) as refused:
+        vending.meter_change(office.station, remaining="-5.01", key=key())
+    assert refused.value.code == "below_overdraft"
+    assert not Purchase.objects.filter(kind=Purchase.Kind.TRANSFER).exists()
+
+    transfer, record = vending.meter_change(office.station, remaining="-3", key=key())
+    assert transfer.quantity_centi == -300 - 500
+    assert record.remaining_centi == -300
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == -300
+
+
 def test_a_purchase_the_meter_took_before_a_reissue_is_not_corrected_or_carried_over(office, key):
     """The reissued card has no write-back yet, but the office read the old card after the
     meter had taken serial 2: it is swiped, whatever the new card says."""

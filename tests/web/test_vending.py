@@ -992,6 +992,24 @@ def test_meter_change(admin_client, office):
     assert tr("transfer") in row and "¥0.00" not in row  # a transfer, not a sale of ¥0.00
 
 
+def test_a_meter_change_takes_an_overdrawn_remaining_and_refuses_one_below_overdraft(
+    admin_client, office
+):
+    """The old meter shows −3.00 (overdrawn): typed as read, the new meter gets the debt
+    (−3.00 − 5.00 pre-stored); −5.01, below its overdraft, is refused on the field."""
+    office.meter("OLD")
+    office.open(quantity="20")
+    office.swipe("OLD")
+    key = _key(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    data = {"key": key, "account": office.account.pk, "reason": "坏表", "action": "review"}
+    below = admin_client.post("/vending/meter-change/", {**data, "remaining": "-5.01"})
+    assert "below_overdraft" in codes(below)
+    assert field_errors(below)["remaining"].startswith("旧表余量不能低于 -5.00")
+    review = html(admin_client.post("/vending/meter-change/", {**data, "remaining": "-3"}))
+    assert 'data-testid="transfer">-8.00 m³<' in review
+    assert not Purchase.objects.filter(kind="transfer").exists()
+
+
 def test_a_meter_change_asks_whether_the_old_meter_took_a_purchase_on_a_reissued_card(
     admin_client, office
 ):

@@ -69,7 +69,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "meter-change", parents=[common], help="move the credit to a new meter (换表卡调整, admin)"
     )
-    p.add_argument("--remaining", required=True, help="quantity left on the old meter")
+    p.add_argument(
+        "--remaining",
+        required=True,
+        help="quantity left on the old meter (below zero when it is overdrawn: --remaining=-3)",
+    )
     p.add_argument("--account", type=whole_number)
     p.add_argument("--reason", default="")
     p.add_argument(

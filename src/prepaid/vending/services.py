@@ -1591,7 +1591,9 @@ def meter_change(
             field="reason",
             maximum=200,
         )
-    remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
+    remaining_centi = parse_quantity(
+        remaining, field="remaining", allow_zero=True, allow_negative=True
+    )
     replayed = _replay(station, key)
     if replayed is not None:
         return replayed, MeterChange.objects.get(transfer=replayed)
@@ -1648,7 +1650,9 @@ def check_meter_change(
     the old meter take it, only the old meter's display can tell: ``last_taken`` says what
     the admin read there (True: not carried over, False: carried over); without it the
     change is refused (``last_purchase_unknown``). Otherwise it is not asked and ignored."""
-    remaining_centi = parse_quantity(remaining, field="remaining", allow_zero=True)
+    remaining_centi = parse_quantity(
+        remaining, field="remaining", allow_zero=True, allow_negative=True
+    )
     _check_card_matches(user_card, customer_account)
     return _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
 
@@ -1690,7 +1694,19 @@ def _plan_meter_change(
         if last_taken is None:
             raise _last_purchase_unknown(asked, account)
         swiped = last_taken
+    if remaining_centi < -account.overdraft_centi:
+        raise PrepaidError(
+            "below_overdraft",
+            _(
+                "An old meter cannot be below -%(overdraft)s, its overdraft (its valve closes "
+                "there): check the remaining quantity, %(remaining)s."
+            ),
+            overdraft=format_centi(account.overdraft_centi),
+            remaining=format_centi(remaining_centi),
+        )
     carried = last.quantity_centi if last is not None and not swiped else 0
+    # An overdrawn old meter (remaining below zero) passes its debt on: the new meter starts
+    # as far below zero, not forgiven at the change.
     transfer = remaining_centi - account.prestore_centi + carried
     if account.prestore_centi + transfer > account.limit_centi:
         raise _remaining_over_limit(account.limit_centi, remaining_centi, carried)

@@ -577,6 +577,7 @@ class MeterChangeForm(KeyedForm):
         "reason": "reason",
         "too_long": "reason",
         "over_limit": "remaining",
+        "below_overdraft": "remaining",
         "last_purchase_unknown": "last_taken",
     }
 
