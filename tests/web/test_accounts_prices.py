@@ -159,6 +159,8 @@ def test_add_flat_and_tiered_prices(admin_client, office):
     assert (version.tiers, version.period) == ("0-100:2.00,100-:3.00", "month")
     listing = html(admin_client.get("/prices/"))
     assert "商业用水" in listing and "5.6789" in listing
+    # Each tier with its unit, and what the tiers count: the customer's use over the month.
+    assert "0.00–100.00 m³：¥2.00/m³；100.00–∞ m³：¥3.00/m³（按月累计）" in listing
 
 
 @pytest.mark.parametrize(

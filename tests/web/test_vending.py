@@ -817,6 +817,15 @@ def test_the_correction_confirm_shows_the_purchase_replaced_and_the_money_to_giv
 # -- 补卡 ------------------------------------------------------------------------------------
 
 
+def test_the_reissue_page_lists_the_cards_in_lower_case_in_english(clerk_client, clerk, office):
+    from prepaid.operators.models import Operator
+
+    office.open()
+    Operator.objects.filter(pk=clerk.pk).update(language="en")
+    page = html(clerk_client.get(f"/vending/reissue/?customer={office.customer.user_number}"))
+    assert "(in use)" in page and "(In use)" not in page
+
+
 def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     office.meter()
     office.open()
