@@ -303,3 +303,45 @@ def test_tool_cards_are_registered(office, key):
         office.blank("t-x")
         office.insert("t-x")
         cards.make_tool_card(office.station, "setting", None)
+
+
+def _power(admin):
+    from prepaid.accounts.services import add_price, create_account
+
+    power = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="1234",
+    )
+    return power, add_price(admin, account_id=power.pk, name="居民用电", unit_price="0.50")
+
+
+def test_an_opening_voided_does_not_count_as_an_account_of_the_card(office, admin, key):
+    """An opening whose card write was cut and voided leaves its account row behind, with no
+    purchase: the card still carries one account, so a sale needs no account chosen."""
+    from prepaid.readers.virtual import VirtualReader
+
+    _opened(office, key)
+    power, tariff = _power(admin)
+    cutting = vending.Station(
+        operator=office.station.operator,
+        reader=VirtualReader(office.store, cut_after=0),
+        site_key=office.site_key,
+        name=office.station.name,
+    )
+    with pytest.raises(PrepaidError):
+        vending.open_account(cutting, office.customer, power, tariff, quantity="10", key=key())
+    office.insert("u1")
+    card = vending.read_user_card(office.station).card  # settles the opening: voided
+    assert [s.sub_meter for s in card.slots] == [1]
+    assert Purchase.objects.filter(customer_account__account=power, status="voided").exists()
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(office.station, account_id=power.pk, quantity="1", key=key())
+    assert refused.value.code == "account_not_open"  # not “swipe the card” for no slot
+    sold = vending.sell(office.station, quantity="1", key=key())
+    assert (sold.customer_account.account_id, sold.serial) == (office.account.pk, 2)

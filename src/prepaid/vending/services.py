@@ -309,10 +309,16 @@ def _customer_account(
     accounts: list[CustomerAccount] | None = None,
 ) -> CustomerAccount:
     """The account to sell on: the one asked for, else the customer's only one. ``accounts``:
-    the customer's accounts as :func:`customer_accounts` gave them (else read)."""
+    the customer's accounts as :func:`customer_accounts` gave them (else read). Only accounts
+    opened count: an opening whose card write was voided leaves its row without a purchase,
+    and the card no slot for it."""
     if accounts is None:
         accounts = customer_accounts(customer)
-    found = [ca for ca in accounts if account_id is None or ca.account_id == account_id]
+    found = [
+        ca
+        for ca in accounts
+        if ca.last_serial and (account_id is None or ca.account_id == account_id)
+    ]
     if not found and account_id is not None and not Account.objects.filter(pk=account_id).exists():
         raise InvalidInput("unknown_account", _("There is no account %(id)s."), id=account_id)
     if not found:
