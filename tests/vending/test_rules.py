@@ -232,6 +232,13 @@ def test_a_second_account_is_added_to_the_same_card(office, admin, key):
     with pytest.raises(InvalidInput) as refused:
         vending.sell(office.station, quantity="1", key=key())
     assert refused.value.code == "account_required"
+    # the accounts to choose from, by the id the sale takes
+    water, power = office.account, power
+    listed = f"{water.pk} [1] {water.name} / {power.pk} [2] {power.name}"
+    with translation.override("zh-hans"):
+        assert refused.value.translate(translation.gettext) == (
+            f"该卡上有多个账户，请选择一个账户（{listed}）。"
+        )
 
 
 def test_revoked_card_is_refused_everywhere_in_the_office(office, key):

@@ -326,7 +326,14 @@ def _customer_account(
             "account_not_open", _("This customer has no account opened on that utility.")
         )
     if len(found) > 1:
-        raise InvalidInput("account_required", _("This card carries several accounts: choose one."))
+        raise InvalidInput(
+            "account_required",
+            _("This card carries several accounts: choose one (%(accounts)s)."),
+            # as ``prepaid account list`` shows them: the id to choose by, [sub-meter] name
+            accounts=" / ".join(
+                f"{ca.account_id} [{ca.account.sub_meter}] {ca.account.name}" for ca in found
+            ),
+        )
     return found[0]
 
 
