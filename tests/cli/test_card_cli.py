@@ -134,6 +134,35 @@ def test_a_user_card_read_shows_what_the_meter_refused_and_its_flags(cli: Cli) -
     assert "  状态：报警、防拆/磁干扰\n" in text, text
 
 
+def test_a_card_of_several_accounts_reads_with_each_slot_s_meter_type_and_unit(cli: Cli) -> None:
+    """Water, electricity and gas on one card: each slot's quantity is read with its unit and
+    meter type, not as bare numbers that might be m³ or kWh."""
+    from prepaid.core.card import codec
+    from prepaid.core.card.model import Card, CardType, MeterType, Slot
+    from prepaid.readers.virtual import CardStore
+
+    home = DataHome(Path(os.environ["PREPAID_HOME"]))
+    slots = (
+        Slot(1, MeterType.WATER, 1234, 2, 25_00),
+        Slot(2, MeterType.ELECTRICITY, 1234, 3, 150_00),
+        Slot(3, MeterType.GAS, 5678, 1, 35_08),
+    )
+    card = Card(CardType.USER, codec.new_serial(), 1, 7, slots=slots)
+    store = CardStore(home.cards)
+    store.create("u1", codec.encode(card, home.load_secrets().card_key))
+    store.insert("u1")
+    read = cli("card", "read")["slots"]
+    assert [(s["sub_meter"], s["quantity"], s["unit"]) for s in read] == [
+        (1, "25.00", "m³"),
+        (2, "150.00", "kWh"),
+        (3, "35.08", "m³"),
+    ]
+    text = cli("card", "read", json_output=False)
+    assert "子表 1（水表）：购买序号 2，25.00 m³（购买），未刷表\n" in text, text
+    assert "子表 2（电表）：购买序号 3，150.00 kWh（购买），未刷表\n" in text, text
+    assert "子表 3（燃气表）：购买序号 1，35.08 m³（购买），未刷表\n" in text, text
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 

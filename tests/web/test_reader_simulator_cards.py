@@ -120,6 +120,34 @@ def test_panel_shows_the_user_card(clerk_client, office):
     assert wrote in panel and "表回写：余量 15.00，累计用量 0.00，已执行 #1" in panel
 
 
+def test_panel_shows_each_slot_with_its_meter_type_and_unit(clerk_client, office):
+    """A card carrying water and electricity: each slot's quantity with its unit, by meter
+    type, not two bare numbers that might be m³ or kWh."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.vending.services import open_account
+
+    office.open(quantity="10")
+    power = create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="1234",
+    )
+    tariff = add_price(office.admin, account_id=power.pk, name="居民用电", unit_price="0.50")
+    open_account(
+        office.station(), office.customer, power, tariff, quantity="150", key=uuid.uuid4().hex
+    )
+    panel = html(clerk_client.get("/reader/", **HX))
+    quantities = re.findall(r'data-testid="slot-quantity">([^<]*)<', panel)
+    assert quantities == ["10.00 m³", "150.00 kWh"]
+    rows = re.findall(r'data-slot="(\d)"[^>]*>\s*<td>([^<]*)</td>', panel)
+    assert rows == [("1", "1 水表"), ("2", "2 电表")]
+
+
 def test_panel_shows_a_damaged_card(clerk_client, office):
     office.new_card("torn")
     path = office.store.path("torn")

@@ -122,6 +122,7 @@ def card_document(card: Card) -> dict[str, Any]:
                 "serial": s.serial,
                 "kind": s.kind.code,
                 "quantity": format_centi(s.quantity_centi),
+                "unit": s.meter_type.unit,
                 "swiped": card.swiped(s.sub_meter),
                 "meter": _write_back(card.write_back(s.sub_meter)),
             }
@@ -150,11 +151,15 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
     for slot in doc.get("slots", []):
         swiped = gettext("swiped") if slot["swiped"] else gettext("not swiped")
         kind = gettext(SLOT_KINDS.get(slot["kind"], slot["kind"]))
+        # the meter type and unit: a card carrying water, electricity and gas must not show
+        # three bare numbers
+        meter_type = _shown_value("meter_type", slot.get("meter_type"), gettext, pgettext)
         lines.append(
             gettext(
-                "Sub-meter %(sub_meter)s: purchase %(serial)s, %(quantity)s (%(kind)s), %(swiped)s"
+                "Sub-meter %(sub_meter)s (%(meter_type)s): purchase %(serial)s, %(quantity)s "
+                "%(unit)s (%(kind)s), %(swiped)s"
             )
-            % {**slot, "kind": kind, "swiped": swiped}
+            % {**slot, "meter_type": meter_type, "kind": kind, "swiped": swiped}
         )
         meter = slot.get("meter")
         if meter:
