@@ -238,3 +238,18 @@ def test_the_worklist_page_terminal_and_export_say_the_same_chinese_reasons(demo
         document = json.loads(json.dumps(analysis_document(analysis)))
     reason = document["customers"][0]["reasons"][0]
     assert ISO_DATE.fullmatch(reason["period_from"]) and "年" in reason["message"]
+
+
+def test_the_thresholds_in_a_header_are_the_ones_changed_from_the_defaults():
+    """Twenty-six raw keys in a Chinese header told an inspector nothing: the header says the
+    defaults were used, or which thresholds differed (as ``--rule`` takes them)."""
+    from django.utils import translation
+
+    from prepaid.reports.suspicious import DEFAULT_RULES, thresholds_text
+
+    with translation.override("zh-hans"):
+        assert thresholds_text(dict(DEFAULT_RULES)) == "默认值"
+        changed = {**DEFAULT_RULES, "no_purchase_days": 90, "min_score": 2}
+        assert thresholds_text(changed) == "默认值，以下除外：min_score=2、no_purchase_days=90"
+    with translation.override("en"):
+        assert thresholds_text(changed) == "defaults, but min_score=2, no_purchase_days=90"

@@ -891,6 +891,17 @@ F_TRAILING = L(gettext_noop("Trailing months"), "对比期")
 F_RULES = L(gettext_noop("Thresholds"), "阈值")
 
 
+def thresholds_text(rules: dict[str, int]) -> str:
+    """The thresholds a run used, as the report's header says them: the ones that differ
+    from the defaults (``no_purchase_days=90``, as ``--rule`` takes them), or "defaults"."""
+    changed = [f"{k}={v}" for k, v in sorted(rules.items()) if DEFAULT_RULES.get(k) != v]
+    if not changed:
+        return gettext("defaults")
+    return gettext("defaults, but %(changed)s") % {
+        "changed": pgettext("list separator", ", ").join(changed)
+    }
+
+
 def worklist(
     analysis: Analysis, *, page: int = 1, page_size: int | None = t.DEFAULT_PAGE_SIZE
 ) -> Table:
@@ -913,7 +924,7 @@ def worklist(
         (F_AS_OF, analysis.as_of.isoformat()),
         (F_RECENT, f"{analysis.recent[0]} – {analysis.recent[1]}"),
         (F_TRAILING, f"{analysis.trailing[0]} – {analysis.trailing[1]}"),
-        (F_RULES, ", ".join(f"{k}={v}" for k, v in sorted(analysis.rules.items()))),
+        (F_RULES, thresholds_text(analysis.rules)),
     ]
     page, size = t.page_bounds(page, page_size)
     if size is not None:
