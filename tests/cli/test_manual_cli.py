@@ -204,7 +204,9 @@ def test_manual_from_first_account_to_meter_change(cli):
     shown = cli.text("user", "show", number)  # statuses by name, in Chinese
     assert f"{reissued['revoked_serial']}，代次 1：已作废" in shown
     assert f"{reissued['card_serial']}，代次 2：有效" in shown
-    assert "#4 换表转移 已完成：10.50" in shown and "#2 购买 已修改" in shown
+    assert "#4 换表转移 已完成：10.50 m³，" in shown and "#2 购买 已修改" in shown
+    assert {a["unit"] for a in history["accounts"]} == {"m³"}  # quantities with their unit
+    assert {p["unit"] for p in history["purchases"]} == {"m³"}
     audit = cli.run("audit", "verify")
     assert audit["ok"] is True and audit["entries"] > 20
 

@@ -68,12 +68,19 @@ def _time(value: Any) -> str | None:
     return office_moment(value)
 
 
+def meter_unit(account: Any) -> str:
+    from prepaid.accounts.services import meter_unit as unit
+
+    return unit(account)
+
+
 def _account_document(opened: Any) -> dict[str, Any]:
     return {
         "id": opened.pk,
         "account": opened.account_id,
         "account_name": opened.account.name,
         "sub_meter": opened.account.sub_meter,
+        "unit": meter_unit(opened.account),
         "price": opened.price_id,
         "price_name": opened.price.name,
         "last_serial": opened.last_serial,
@@ -98,6 +105,7 @@ def _purchase_document(purchase: Any) -> dict[str, Any]:
     return {
         "id": purchase.pk,
         "sub_meter": purchase.customer_account.account.sub_meter,
+        "unit": meter_unit(purchase.customer_account.account),
         "serial": purchase.serial,
         "kind": purchase.kind,
         "status": purchase.status,
@@ -235,7 +243,7 @@ def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
         ctx.say(
             ctx.gettext(
                 "%(created_at)s [%(sub_meter)s] #%(serial)s %(kind)s %(status)s: "
-                "%(quantity)s for %(amount)s"
+                "%(quantity)s %(unit)s for %(amount)s"
             )
             % {
                 **purchase,
