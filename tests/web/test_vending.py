@@ -191,6 +191,34 @@ def test_open_with_a_price_of_another_account(clerk_client, admin, office):
     assert response.status_code == 200 and not Purchase.objects.exists()
 
 
+def test_open_offers_only_the_accounts_not_opened_yet(clerk_client, admin, office):
+    """The water account is open: the form offers electricity and its prices only; with
+    every account open, it says there is none left instead of a form that can only fail."""
+    from prepaid.accounts.services import add_price, create_account, delete_account
+
+    other = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="9",
+    )
+    add_price(admin, account_id=other.pk, name="居民用电", unit_price="0.4883")
+    office.open()
+    page = html(clerk_client.get(f"/vending/open/?customer={office.customer.user_number}"))
+    account = page.split('name="account"')[1].split("</select>")[0]
+    price = page.split('name="price"')[1].split("</select>")[0]
+    assert f'value="{other.pk}"' in account and f'value="{office.account.pk}"' not in account
+    assert "居民用电" in price and office.price.name not in price
+
+    delete_account(admin, other.pk)  # never used: the office has the water account only
+    page = html(clerk_client.get(f"/vending/open/?customer={office.customer.user_number}"))
+    assert 'data-testid="all-open"' in page and 'name="account"' not in page
+
+
 def test_open_picker_lists_customers(clerk_client, office):
     page = html(clerk_client.get("/vending/open/"))
     assert f"/vending/open/?customer={office.customer.user_number}" in page

@@ -373,7 +373,10 @@ def open_account(request: HttpRequest) -> HttpResponse:
     if not number:
         return _customer_picker(request, "vending/open.html")
     overview = or_404(customers.customer_overview, number)
-    account_list, price_list = accounts.list_accounts(), accounts.list_prices()
+    # Only the accounts the customer can still be opened on, and their prices.
+    opened = {ca.account_id for ca in overview.accounts if ca.last_serial}
+    account_list = [a for a in accounts.list_accounts() if a.pk not in opened]
+    price_list = [p for p in accounts.list_prices() if p.account_id not in opened]
     action = request.POST.get("action") if request.method == "POST" else None
     data: QueryDict | None = request.POST if action in ("review", "write") else None
     written = _written_before(request, data.get("key")) if data is not None else None
