@@ -109,9 +109,10 @@ def test_bad_operator_input_writes_nothing(admin, name, role, password, code):
 def test_a_short_password_is_refused_in_chinese(admin):
     from django.utils import translation
 
-    with translation.override("zh-hans"), pytest.raises(InvalidInput) as refused:
-        services.add_operator(admin, "ok", "operator", "Ab-9")
-    message = refused.value.translate(translation.gettext)
+    with translation.override("zh-hans"):
+        with pytest.raises(InvalidInput) as refused:
+            services.add_operator(admin, "ok", "operator", "Ab-9")
+        message = refused.value.translate(translation.gettext)
     assert message == "密码不符合要求：密码长度太短。密码必须包含至少 6 个字符。"
 
 
@@ -122,9 +123,10 @@ def test_several_reasons_read_as_sentences(admin):
         ("zh-hans", "密码长度太短。密码必须包含至少 6 个字符。这个密码太常见了。密码只包含数字。"),
         ("en", "at least 6 characters. This password is too common. This password is entirely"),
     ):
-        with translation.override(language), pytest.raises(InvalidInput) as refused:
-            services.add_operator(admin, "ok", "operator", "1234")
-        assert expected in refused.value.translate(translation.gettext)
+        with translation.override(language):
+            with pytest.raises(InvalidInput) as refused:
+                services.add_operator(admin, "ok", "operator", "1234")
+            assert expected in refused.value.translate(translation.gettext)
 
 
 def _code(call, *args) -> str:
