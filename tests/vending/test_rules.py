@@ -312,6 +312,19 @@ def test_tool_cards_are_registered(office, key):
         cards.make_tool_card(office.station, "setting", None)
 
 
+def test_a_tool_card_written_again_is_marked_overwritten_in_the_register(office, key):
+    """A zero card made over a setting card: both were issued, but only the zero card is
+    still in hand; formatting it as a new card leaves none."""
+    office.blank("t")
+    office.insert("t")
+    cards.make_tool_card(office.station, "setting", office.account)
+    cards.make_tool_card(office.station, "zero", office.account)
+    register = {op.tool_type: op.overwritten for op in cards.tool_card_register()}
+    assert register == {"setting": True, "zero": False}
+    cards.format_card(office.station)
+    assert all(op.overwritten for op in cards.tool_card_register())
+
+
 def _power(admin):
     from prepaid.accounts.services import add_price, create_account
 

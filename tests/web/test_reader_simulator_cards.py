@@ -333,6 +333,10 @@ def test_format_make_tool_cards_and_recycle(admin_client, office):
     recycled = admin_client.post("/cards/", {"action": "recycle", "key": uuid.uuid4().hex})
     assert recycled.status_code == 302
     assert CardOperation.objects.filter(kind="recycle").count() == 1
+    # the check card recycled: the register says it is no longer a tool card in hand
+    register = html(admin_client.get("/cards/")).split('data-testid="tool-register"')[1]
+    assert register.count('data-testid="overwritten"') == 1
+    assert tr("overwritten since") in register
 
 
 def test_card_making_double_submit_writes_once(admin_client, office):

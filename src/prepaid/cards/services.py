@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from prepaid.accounts.models import Account
@@ -110,7 +112,10 @@ def format_card(station: Station) -> Card:
             station,
             CardOperation.Kind.FORMAT,
             card,
-            details={"previous": current.type.code if current else "unreadable"},
+            details={
+                "previous": current.type.code if current else "unreadable",
+                "previous_serial": current.serial if current else read.serial,
+            },
         )
     return card
 
@@ -212,7 +217,12 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
         if account is not None:
             _check_unchanged(account)
         _record(
-            station, CardOperation.Kind.TOOL_CARD, card, tool_type=card_type.code, account=account
+            station,
+            CardOperation.Kind.TOOL_CARD,
+            card,
+            tool_type=card_type.code,
+            account=account,
+            details={"previous_serial": current.serial} if current.type.is_tool else None,
         )
     return card
 
@@ -239,8 +249,15 @@ def _check_unchanged(account: Account) -> None:
 
 
 def tool_card_register() -> list[CardOperation]:
+    """Every tool card issued, newest first. Each carries ``overwritten``: whether the office
+    wrote that card again since (another tool card, a format, a recycling), so that the
+    register tells the tool cards still in hand from the ones that no longer exist."""
+    later = CardOperation.objects.annotate(
+        previous_serial=KeyTextTransform("previous_serial", "details")
+    ).filter(previous_serial=OuterRef("card_serial"))
     return list(
         CardOperation.objects.filter(kind=CardOperation.Kind.TOOL_CARD)
+        .annotate(overwritten=Exists(later))
         .select_related("account", "operator")
-        .order_by("-time")
+        .order_by("-time", "-pk")
     )

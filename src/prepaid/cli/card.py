@@ -169,11 +169,13 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             "account": op.account_id,
             "operator": op.operator.username,
             "time": office_moment(op.time),
+            "overwritten": op.overwritten,
         }
         rows.append(row)
         kind = ctx.gettext(CARD_TYPE_NAMES.get(row["type"], row["type"]))
+        state = ctx.gettext("overwritten since") if op.overwritten else ""
         ctx.say(
             f"{timezone.localtime(op.time):%Y-%m-%d %H:%M:%S}  {pad(kind, 10)} {row['serial']}  "
-            f"{row['account'] or '-'}  {row['operator']}"
+            f"{row['account'] or '-'}  {row['operator']}  {state}".rstrip()
         )
     return rows
