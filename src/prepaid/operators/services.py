@@ -81,10 +81,19 @@ def authenticate(username: str, password: str) -> Operator:
             raise account_locked(operator)
         if operator.check_password(password):
             if operator.failed_logins or operator.locked_until:
+                before = _login_state(operator)
                 operator.failed_logins = 0
                 operator.locked_until = None
                 operator.save(update_fields=["failed_logins", "locked_until"])
+                log_action(
+                    operator,
+                    "operator.login_failures_cleared",
+                    operator,
+                    before=before,
+                    after=_login_state(operator),
+                )
             return operator
+        before = _login_state(operator)
         operator.failed_logins += 1
         if operator.failed_logins >= MAX_FAILED_LOGINS:
             operator.locked_until = now + timedelta(minutes=LOCK_MINUTES)
@@ -95,11 +104,44 @@ def authenticate(username: str, password: str) -> Operator:
                 operator,
                 after={"locked_until": operator.locked_until.isoformat()},
             )
+        else:
+            log_action(
+                operator,
+                "operator.login_failed",
+                operator,
+                before=before,
+                after=_login_state(operator),
+            )
         operator.save(update_fields=["failed_logins", "locked_until"])
     # The failure that locks the operator says so (the lock is committed first).
     if operator.locked_until is not None and operator.locked_until > now:
         raise account_locked(operator)
     raise auth_failed()
+
+
+def _login_state(operator: Operator) -> dict[str, object]:
+    locked_until = operator.locked_until
+    return {
+        "failed_logins": operator.failed_logins,
+        "locked_until": locked_until.isoformat() if locked_until is not None else None,
+    }
+
+
+@transaction.atomic
+def record_login(operator: Operator, station: str = "") -> None:
+    """A login to the web pages: its time is kept on the operator (``last_login``), audited.
+    Takes the place of Django's own receiver of ``user_logged_in`` (OperatorsConfig.ready)."""
+    before = operator.last_login
+    operator.last_login = timezone.now()
+    operator.save(update_fields=["last_login"])
+    log_action(
+        operator,
+        "operator.login",
+        operator,
+        station=station,
+        before={"last_login": before.isoformat() if before is not None else None},
+        after={"last_login": operator.last_login.isoformat()},
+    )
 
 
 def account_locked(operator: Operator) -> PrepaidError:
