@@ -450,6 +450,55 @@ def test_over_the_limit_is_refused_at_write(clerk_client, office):
     assert Purchase.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("posted", "field"),
+    [
+        # an amount too long for the form was dropped, and the quantity beside it sold
+        ({"quantity": "10", "amount": "1" * 41, "basis": "amount"}, "amount"),
+        # a payment method too long for the form was dropped, and the sale paid in cash
+        ({"quantity": "10", "payment": "cash" * 6}, "payment"),
+        # an account that is no id was taken for “none chosen”: the card's only account
+        ({"quantity": "10", "account": "water"}, "account"),
+    ],
+)
+@pytest.mark.parametrize("page", ["sell", "correct"])
+def test_a_write_with_a_value_the_form_cannot_take_writes_nothing(
+    clerk_client, office, posted, field, page
+):
+    office.meter()
+    office.open()
+    office.swipe()
+    if page == "correct":
+        _sale(clerk_client, uuid.uuid4().hex, account=office.account.pk, quantity="20")
+    purchases, entries = Purchase.objects.count(), LedgerEntry.objects.count()
+    data = {"account": office.account.pk, "payment": "cash", "basis": "quantity", **posted}
+    response = clerk_client.post(
+        f"/vending/{page}/", {**data, "action": "write", "key": uuid.uuid4().hex}
+    )
+    assert response.status_code == 200
+    assert field in field_errors(response)
+    assert (Purchase.objects.count(), LedgerEntry.objects.count()) == (purchases, entries)
+
+
+def test_a_meter_change_naming_an_account_that_is_no_id_writes_nothing(admin_client, office):
+    office.meter()
+    office.open()
+    office.swipe()
+    response = admin_client.post(
+        "/vending/meter-change/",
+        {
+            "action": "write",
+            "key": uuid.uuid4().hex,
+            "account": "water",
+            "remaining": "3",
+            "reason": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "account_not_open" in codes(response)
+    assert not Purchase.objects.filter(kind="transfer").exists()
+
+
 def test_over_the_limit_is_refused_before_the_operator_confirms(clerk_client, office):
     """The confirm step already refuses what the write would: the meter's limit."""
     office.meter()

@@ -544,14 +544,31 @@ class SaleForm(QuantityAmountFields):
 
 
 class WriteSaleForm(QuantityAmountFields):
-    """The confirmed sale or correction as posted by 写卡: the service checks everything."""
+    """The confirmed sale or correction as posted by 写卡: the service checks everything, so
+    no field here drops what was posted (a value dropped for its length would sell the other
+    of quantity and amount, or on the card's only account, or for cash)."""
 
-    account = forms.CharField(required=False, max_length=20)
-    payment = forms.CharField(required=False, max_length=20)
+    quantity = forms.CharField(required=False)
+    amount = forms.CharField(required=False)
+    account = forms.CharField(required=False, strip=True)
+    payment = forms.CharField(required=False, strip=True)
 
     def account_id(self) -> int | None:
-        text = self.text("account")
-        return int(text) if text is not None and text.isdigit() else None
+        return posted_account_id(self.data.get("account"))
+
+
+def posted_account_id(text: Any) -> int | None:
+    """The account a 写卡 names: None when none is named (a card of one account needs none);
+    anything but an id is refused, not taken for “none named”."""
+    text = text.strip() if isinstance(text, str) else ""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise PrepaidError(
+            "account_not_open",
+            gettext_noop("This customer has no account opened on that utility."),
+        )
+    return int(text)
 
 
 class ReissueForm(KeyedForm):

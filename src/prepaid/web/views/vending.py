@@ -35,6 +35,7 @@ from prepaid.web.forms import (
     WriteSaleForm,
     last_taken_answer,
     new_key,
+    posted_account_id,
 )
 from prepaid.web.presenters import card_view
 from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
@@ -281,9 +282,13 @@ def _write_sale(
     form.is_valid()  # the services refuse what is wrong, as on the confirm page
     service = vending.correct if correction else vending.sell
     try:
+        account_id = form.account_id()
+    except PrepaidError as exc:
+        return exc
+    try:
         purchase = service(
             station,
-            account_id=form.account_id(),
+            account_id=account_id,
             payment=form.text("payment") or (None if correction else "cash"),
             key=key,
             **form.quantity_or_amount(),
@@ -565,11 +570,10 @@ def meter_change(request: HttpRequest) -> HttpResponse:
         if replay is not None:
             return replay
         try:
-            account_id = data.get("account") or ""
             purchase, _record = vending.meter_change(
                 station,
                 remaining=(data.get("remaining") or "").strip(),
-                account_id=int(account_id) if account_id.isdigit() else None,
+                account_id=posted_account_id(data.get("account")),
                 reason=(data.get("reason") or "").strip(),
                 last_taken=last_taken_answer(data.get("last_taken")),
                 key=key,
