@@ -471,3 +471,13 @@ def test_account_changes_need_the_csrf_token(office, action):
     url = f"/accounts/{office.account.pk}/{action}/"
     assert browser.post(url, MODIFIED).status_code == 403
     assert _snapshot(office.account) == before
+
+
+def test_a_price_kind_refused_is_shown_on_the_kind(admin_client, office):
+    response = admin_client.post(
+        "/prices/add/",
+        {"account": office.account.pk, "name": "商业用水", "kind": "flatt", "unit_price": "2"},
+    )
+    assert response.status_code == 200
+    assert "kind" in field_errors(response)
+    assert Price.objects.count() == 2

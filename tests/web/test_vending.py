@@ -499,6 +499,24 @@ def test_a_meter_change_naming_an_account_that_is_no_id_writes_nothing(admin_cli
     assert not Purchase.objects.filter(kind="transfer").exists()
 
 
+def test_a_form_sent_without_its_key_says_so_and_carries_a_fresh_one(clerk_client, office):
+    """The idempotency key is hidden: its refusal is said above the form, not nowhere."""
+    office.meter()
+    office.open()
+    office.swipe()
+    data = {"account": office.account.pk, "quantity": "5", "basis": "quantity"}
+    review = clerk_client.post("/vending/sell/", {**data, "payment": "cash", "action": "review"})
+    assert 'data-testid="confirm"' not in html(review)
+    assert "damaged_form" in codes(review)
+    assert tr("The form arrived incomplete or altered. Check what it shows and send it again.") in (
+        html(review)
+    )
+    again = clerk_client.post(
+        "/vending/sell/", {**data, "payment": "cash", "action": "review", "key": _key(review)}
+    )
+    assert 'data-testid="confirm"' in html(again)
+
+
 def test_over_the_limit_is_refused_before_the_operator_confirms(clerk_client, office):
     """The confirm step already refuses what the write would: the meter's limit."""
     office.meter()

@@ -92,7 +92,29 @@ class ServiceForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
+        self._say_hidden_errors()
         self._mark_invalid()
+
+    def _say_hidden_errors(self) -> None:
+        """A hidden field refused (the idempotency key, which of quantity and amount was typed
+        last) is nowhere on the page and the operator cannot correct it: the form says it was
+        sent damaged, above the fields, and carries a fresh key for sending it again."""
+        errors = getattr(self, "_errors", None) or {}
+        hidden = [
+            name for name in errors if name in self.fields and self.fields[name].widget.is_hidden
+        ]
+        if not hidden:
+            return
+        for name in hidden:
+            del errors[name]
+        if "key" in hidden:
+            self.data = self.data.copy()
+            self.data["key"] = new_key()
+        self.error_codes.append("damaged_form")
+        self.add_error(
+            None,
+            _("The form arrived incomplete or altered. Check what it shows and send it again."),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
