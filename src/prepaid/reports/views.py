@@ -421,7 +421,7 @@ def shift_close(request: HttpRequest) -> HttpResponse:
         )
     except PrepaidError as exc:
         field = CLOSE_FIELDS.get(str(exc.params.get("field", "")))
-        if field is not None and shift_id is not None and shift_id.isdigit():
+        if field is not None and shift_id is not None and shift_id.isascii() and shift_id.isdigit():
             # a bad value: the form again, with what was typed and the refusal next to it
             report = shifts.shift_report(_shift_or_404(int(shift_id)))
             typed = {name: request.POST.get(name, "") for name in CLOSE_FIELDS.values()}
@@ -436,9 +436,8 @@ def shift_close(request: HttpRequest) -> HttpResponse:
                 },
             )
         messages.error(request, exc.translate(_))
-        target = (
-            reverse("reports:shift", args=[shift_id]) if shift_id else reverse("reports:shifts")
-        )
+        known = shift_id is not None and shift_id.isascii() and shift_id.isdigit()
+        target = reverse("reports:shift", args=[shift_id]) if known else reverse("reports:shifts")
         return redirect(target)
     messages.success(request, _("Shift %(id)s closed.") % {"id": settlement.shift_id})
     return redirect("reports:shift", settlement.shift_id)
