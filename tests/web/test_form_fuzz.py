@@ -582,8 +582,6 @@ def test_every_field_refuses_bad_input_inline_and_changes_nothing(
 
 
 def test_a_refusal_is_in_english_for_an_operator_reading_english(admin_client, admin, office):
-    from prepaid.core.errors import InvalidInput  # noqa: F401  (the refusal the page shows)
-
     admin.language = "en"
     admin.save(update_fields=["language"])
     before = _checksum(office.home)
