@@ -398,6 +398,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
         "overview": overview,
         "form": form,
         "customer": overview.customer,
+        "all_open": bool(opened) and not account_list,
     }
     if data is None or not form.is_valid():
         return page(request, "vending/open.html", context)
