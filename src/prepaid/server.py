@@ -24,7 +24,7 @@ import socket
 import sys
 from typing import Any
 
-from prepaid.core.errors import PrepaidError, _
+from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.home import DataHome
 
 THREADS = 4
@@ -55,6 +55,12 @@ def require_free_port(host: str, port: int) -> None:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         return  # an unknown host: gunicorn says so itself
+    except UnicodeError as exc:  # no host name at all (an empty label, a label too long)
+        raise InvalidInput(
+            "bad_host",
+            _("“%(host)s” is not a host name or address: give one such as 127.0.0.1 or 0.0.0.0."),
+            host=host,
+        ) from exc
     for family, kind, proto, _name, address in infos[:1]:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds

@@ -31,6 +31,19 @@ def counting_number(text: str) -> int:
     raise argparse.ArgumentTypeError(message % text)
 
 
+# The ports a server can listen on (0 would be any free port, which no one could then open).
+HIGHEST_PORT = 65535
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535 (a larger one would reach the socket library as a number it
+    cannot hold, or a port no browser can open)."""
+    if text.strip().isdecimal() and 1 <= int(text) <= HIGHEST_PORT:
+        return int(text)
+    message = argparse._(_("not a port number (1 to 65535): %r"))  # type: ignore[attr-defined]
+    raise argparse.ArgumentTypeError(message % text)
+
+
 def iso_date(text: str) -> datetime.date:
     """A day as YYYY-MM-DD."""
     try:
