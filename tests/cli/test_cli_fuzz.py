@@ -530,3 +530,19 @@ def test_serve_refuses_what_is_no_host_name(office: Office, host: str) -> None:
     status, out, _err = office.run(["serve", "--host", host, "--json", "--lang", "en"])
     assert json.loads(out)["message"].startswith(f"“{host}” is not a host name or address")
     assert office.served == []
+
+
+@pytest.mark.parametrize("password", ["", "1111", "abc"])
+def test_init_refuses_an_admin_password_no_operator_could_choose(
+    office: Office, password: str
+) -> None:
+    """``init --admin-password ""`` made an admin with an empty password, never to be changed."""
+    from prepaid.operators.models import Operator
+
+    status, out, _err = office.run(["init", "--admin-password", password, "--json"])
+    assert status == 2, out
+    refused = json.loads(out)
+    assert refused["error"] == "weak_password" and "密码" in refused["message"], refused
+    assert not Operator.objects.filter(username="admin").exists()
+    status, out, _err = office.run(["init", "--admin-password", "Given-pw-123", "--json"])
+    assert (status, json.loads(out)["admin_created"]) == (0, True)

@@ -38,6 +38,15 @@ def test_unattended_install_sets_the_given_password():
     assert services.authenticate_cli("admin", "Given-pass-22") == admin
 
 
+@pytest.mark.parametrize("password", ["", " ", "1111", "12345678", "abc"])
+def test_unattended_install_refuses_a_password_no_operator_could_choose(password):
+    """An empty or weak admin password was kept as given, with no change asked for."""
+    with pytest.raises(InvalidInput) as refused:
+        services.ensure_admin(password)
+    assert refused.value.code == "weak_password"
+    assert not Operator.objects.filter(username="admin").exists()
+
+
 def test_five_failures_lock_the_operator_for_fifteen_minutes(clerk):
     for _ in range(4):
         with pytest.raises(PrepaidError) as refused:

@@ -50,7 +50,10 @@ def _snapshot(operator: Operator) -> dict[str, object]:
 
 @transaction.atomic
 def ensure_admin(password: str | None) -> tuple[Operator, bool]:
-    """Create the ``admin`` operator unless present. Returns (admin, created)."""
+    """Create the ``admin`` operator unless present. Returns (admin, created).
+
+    Without a password admin gets the manual's 1111, to be changed at the first login; a
+    password given (an unattended install) must be one an operator could choose."""
     existing = Operator.objects.filter(username=DEFAULT_ADMIN).first()
     if existing is not None:
         return existing, False
@@ -60,6 +63,8 @@ def ensure_admin(password: str | None) -> tuple[Operator, bool]:
         is_staff=True,
         must_change_password=password is None,
     )
+    if password is not None:  # kept, never changed at first login: held to the same rules
+        _validate_password(password, admin)
     admin.set_password(password if password is not None else DEFAULT_PASSWORD)
     admin.save()
     log_action(None, "operator.create", admin, after=_snapshot(admin))
