@@ -546,3 +546,35 @@ def test_init_refuses_an_admin_password_no_operator_could_choose(
     assert not Operator.objects.filter(username="admin").exists()
     status, out, _err = office.run(["init", "--admin-password", "Given-pw-123", "--json"])
     assert (status, json.loads(out)["admin_created"]) == (0, True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("report", "sales", "--to", "9999-12-31"),
+        ("report", "sales", "--from", "0001-01-01"),
+        ("report", "summary", "--to", "9999-12-31"),
+        ("report", "cards", "--from", "0001-01-01"),
+        ("report", "shifts", "--to", "9999-12-31"),
+        ("report", "suspicious", "--as-of", "0001-01-01"),
+        ("report", "suspicious", "--as-of", "9999-12-31"),
+    ],
+)
+def test_reports_refuse_a_day_at_the_ends_of_the_calendar(office: Office, argv: tuple[str, ...]):
+    """The day after 9999-12-31, or 0001-01-01 in the office's time zone, overflowed Python's
+    dates: a traceback instead of a report or a refusal."""
+    option, day = argv[-2:]
+    status, out, _err = office.run([*argv, "--json"])
+    assert status == 2, out
+    assert json.loads(out) == {
+        "error": "usage",
+        "message": f"参数 {option}：不是 1900 年至 2999 年之间的日期：'{day}'",
+    }
+    status, out, _err = office.run([*argv, "--json", "--lang", "en"])
+    assert json.loads(out)["message"] == f"argument {option}: not a date from 1900 to 2999: '{day}'"
+
+
+def test_reports_take_the_first_and_last_days_allowed(office: Office) -> None:
+    sales = office("report", "sales", "--from", "1900-01-01", "--to", "2999-12-31")
+    assert [row["quantity"] for row in sales["rows"]] == ["10.00"]
+    assert office.run(["report", "suspicious", "--as-of", "1900-01-01", "--json"])[0] == 0
