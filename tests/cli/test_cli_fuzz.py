@@ -363,14 +363,15 @@ class Office:
 
         Not what the office learns by reading a customer's card, whatever the command then
         does: the meters' write-back records (a swipe seen, audited), and so the audit
-        chain's head."""
+        chain's head; nor the report aggregates, which any report brings up to date with
+        the ledger."""
         from django.db import connection
 
         digest = hashlib.sha256()
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for table in sorted(connection.introspection.table_names(cursor)):
-                if table in ("reports_writebackobservation", "audit_audithead"):
+                if table in SEEN_AND_DERIVED:
                     continue
                 observed = "write_back.observe"
                 seen = f" WHERE action <> '{observed}'" if table == "audit_auditentry" else ""
@@ -446,6 +447,14 @@ def office(
     return office
 
 
+SEEN_AND_DERIVED = {
+    "reports_writebackobservation",
+    "audit_audithead",
+    "reports_aggregatestate",
+    "reports_salesday",
+    "reports_salesmonth",
+    "reports_monthlypurchase",
+}
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # Codes of bad input: exit 2, never 1 (a refusal by a rule).
 INPUT_CODES = {"usage", "not_a_number", "too_many_decimals", "negative", "zero", "too_large"}
@@ -578,3 +587,24 @@ def test_reports_take_the_first_and_last_days_allowed(office: Office) -> None:
     sales = office("report", "sales", "--from", "1900-01-01", "--to", "2999-12-31")
     assert [row["quantity"] for row in sales["rows"]] == ["10.00"]
     assert office.run(["report", "suspicious", "--as-of", "1900-01-01", "--json"])[0] == 0
+
+
+@pytest.mark.parametrize(
+    "output", [("--format", "xlsx"), ("--format", "csv", "--output", "/")], ids=["xlsx", "dir"]
+)
+def test_suspicious_thresholds_are_not_saved_with_a_report_refused(
+    office: Office, output: tuple[str, ...]
+) -> None:
+    """``--save`` stored the thresholds (audited) before the report was refused for its
+    output: a refused command that changed the office's defaults."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.reports.models import SuspicionRules
+
+    argv = ["report", "suspicious", "--set", "no_purchase_days=90", "--save", *output, "--json"]
+    status, out, _err = office.run(argv)
+    assert status == 2, out
+    assert json.loads(out)["error"] in ("output_required", "cannot_write")
+    assert not SuspicionRules.objects.exists()
+    assert not AuditEntry.objects.filter(action="suspicious.rules").exists()
+    assert office.run([*argv[:5], "--json"])[0] == 0  # saved with a report shown
+    assert SuspicionRules.objects.get().overrides == {"no_purchase_days": 90}

@@ -444,6 +444,8 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
 
 
 def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    from django.db import transaction
+
     from prepaid.core.errors import InvalidInput, _
     from prepaid.reports.suspicious import analyse, analysis_document, save_rules, worklist
 
@@ -456,11 +458,14 @@ def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | No
                 "bad_rule", _("Give a threshold as RULE=VALUE, not “%(item)s”."), item=item
             )
         overrides[key.strip()] = value.strip()
-    if args.save:
-        save_rules(ctx.operator, overrides)
-    analysis = analyse(args.as_of, overrides)
-    table = worklist(analysis, **_paging(args))
-    return emit_table(ctx, args, table, analysis_document(analysis))
+    # Thresholds are saved with the report they run, or not at all (an Excel file without
+    # --output, a file that cannot be written).
+    with transaction.atomic():
+        if args.save:
+            save_rules(ctx.operator, overrides)
+        analysis = analyse(args.as_of, overrides)
+        table = worklist(analysis, **_paging(args))
+        return emit_table(ctx, args, table, analysis_document(analysis))
 
 
 def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
