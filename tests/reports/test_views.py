@@ -316,3 +316,35 @@ def test_a_total_of_several_accounts_is_one_line_each():
         "text": "316.74",
         "classes": "num",
     }
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31"},
+        {"as_of": "9999-12-31"},
+        {"as_of": "0001-01-01"},
+    ],
+)
+def test_a_day_at_the_calendars_ends_is_refused_not_a_server_error(operator_client, name, query):
+    """0001-01-01 in the office's time zone, or the day after 9999-12-31, cannot be held: the
+    filter says which days it takes instead of the page failing."""
+    response = operator_client.get(reverse(name), query)
+    assert response.status_code == 200
+    dated = {
+        "reports:sales",
+        "reports:summary",
+        "reports:cards",
+        "reports:pending",
+        "reports:shifts",
+    }
+    if set(query) & {"date_from", "date_to"} and name in dated:
+        assert "请输入 1900 年至 2999 年之间的日期。" in response.content.decode()
+
+
+def test_a_chart_at_the_calendars_ends_falls_back_to_its_usual_period(operator_client):
+    for query in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
+        chart = operator_client.get(reverse("reports:chart", args=["daily-takings"]), query)
+        assert chart.status_code == 200 and b"<svg" in chart.content

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import datetime
 
+from prepaid.core import days
+
 
 def _(message: str) -> str:
     """Mark a string for translation (extracted by makemessages); returns it unchanged."""
@@ -44,12 +46,6 @@ def port_number(text: str) -> int:
     raise argparse.ArgumentTypeError(message % text)
 
 
-# The days a report may name: the calendar's own ends (0001-01-01, 9999-12-31) cannot be
-# turned into moments of the office's time zone, nor a report's day after or months before.
-FIRST_DAY = datetime.date(1900, 1, 1)
-LAST_DAY = datetime.date(2999, 12, 31)
-
-
 def iso_date(text: str) -> datetime.date:
     """A day as YYYY-MM-DD, from 1900 to 2999."""
     try:
@@ -57,7 +53,7 @@ def iso_date(text: str) -> datetime.date:
     except ValueError:
         message = argparse._(_("not a date (YYYY-MM-DD): %r"))  # type: ignore[attr-defined]
         raise argparse.ArgumentTypeError(message % text) from None
-    if not FIRST_DAY <= day <= LAST_DAY:
+    if not days.in_range(day):
         message = argparse._(_("not a date from 1900 to 2999: %r"))  # type: ignore[attr-defined]
         raise argparse.ArgumentTypeError(message % text)
     return day

@@ -6,10 +6,12 @@ import datetime
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts.models import Account, Price
+from prepaid.core import days
 from prepaid.operators.models import Operator
 from prepaid.reports.labels import PAYMENT_LABELS
 from prepaid.reports.services import Filters
@@ -30,11 +32,20 @@ def _choices(labels: dict[str, Any], *, blank: bool = True) -> list[tuple[str, s
     return ([("", "—")] if blank else []) + items
 
 
+# A day a report can hold (see prepaid.core.days), refused on its field otherwise.
+DAY_RANGE = [
+    MinValueValidator(days.FIRST_DAY, _("Give a day from 1900 to 2999.")),
+    MaxValueValidator(days.LAST_DAY, _("Give a day from 1900 to 2999.")),
+]
+
+
 class FilterForm(forms.Form):
     """Every filter a report may offer; each page shows the ones it uses (``fields``)."""
 
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=DateInput, validators=DAY_RANGE
+    )
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput, validators=DAY_RANGE)
     operator = forms.ModelChoiceField(
         label=_("Operator"),
         required=False,

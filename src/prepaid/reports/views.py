@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from prepaid.core import days
 from prepaid.core.errors import PrepaidError
 from prepaid.customers.models import Customer
 from prepaid.home import station_name
@@ -445,13 +446,7 @@ def shift_close(request: HttpRequest) -> HttpResponse:
 
 @reports_view
 def suspicious_customers(request: HttpRequest) -> HttpResponse:
-    as_of = None
-    text = request.GET.get("as_of")
-    if text:
-        try:
-            as_of = datetime.date.fromisoformat(text)
-        except ValueError:
-            as_of = None
+    as_of = days.parse_day(request.GET.get("as_of"))
     analysis = suspicious.analyse(as_of)
     page = paging(request)
     table = suspicious.worklist(analysis, **page)
@@ -474,14 +469,8 @@ def suspicious_customers(request: HttpRequest) -> HttpResponse:
 @reports_view
 def chart(request: HttpRequest, name: str) -> HttpResponse:
     today = timezone.localdate()
-    try:
-        start = datetime.date.fromisoformat(request.GET.get("from", ""))
-    except ValueError:
-        start = None
-    try:
-        end = datetime.date.fromisoformat(request.GET.get("to", ""))
-    except ValueError:
-        end = today
+    start = days.parse_day(request.GET.get("from"))
+    end = days.parse_day(request.GET.get("to")) or today
     if name == "daily-takings":
         svg = daily_takings_svg(start or today - datetime.timedelta(days=29), end)
     elif name == "monthly-quantity":
