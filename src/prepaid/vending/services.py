@@ -1298,10 +1298,10 @@ def check_correction(
             ),
         )
     _check_card_matches(user_card, customer_account)
-    if original is not None and original.card_generation < user_card.record.generation:
-        # Written on a card reissued since, and the office never read it back: the meter
-        # may have taken it before the card was lost. A refund then would be money for
-        # credit the customer keeps (the meter ignores a serial it has applied).
+    if _uncertain_purchase(user_card, original, swiped=False) is not None:
+        # Only the old meter could tell whether it took the purchase before the card was
+        # lost (as at a meter change); a refund then would be money for credit the customer
+        # keeps (the meter ignores a serial it has applied).
         raise PrepaidError(
             "reissued_since",
             _(
