@@ -47,11 +47,18 @@ def test_card_pulled_mid_sale_then_put_back_leaves_card_and_ledger_agreeing(offi
     outcomes: Counter[str] = Counter()
     for cut in sorted({0, 1, written // 2, written - 1, written}):
         cards.insert("u1", cut_after=cut)
-        with pytest.raises(ReaderError) as failed:
+        try:
             vending.sell(office.station, quantity="1", key=key())
-        assert failed.value.code == "write_failed", cut
-        assert cards.inserted() is None  # the card left the reader mid-write
-        assert Purchase.objects.filter(status="pending").count() == 1
+        except ReaderError as failed:
+            assert failed.code == "write_failed", cut
+            assert cards.inserted() is None  # the card left the reader mid-write
+            assert Purchase.objects.filter(status="pending").count() == 1
+        else:
+            # Only the last cuts may miss: this sale changed fewer bytes than the measured one
+            # (a byte of a MAC happened to equal the old one), so the card never left.
+            assert cut >= written - 2, cut
+            assert not Purchase.objects.filter(status="pending").exists()
+            outcomes["whole before the cut"] += 1
 
         cards.insert("u1")  # the operator puts it back
         restored_before = restores.count()
@@ -70,7 +77,9 @@ def test_card_pulled_mid_sale_then_put_back_leaves_card_and_ledger_agreeing(offi
     assert charged == sum(p.amount_fen for p in completed)
     assert meter.balance_centi == 500 + sum(p.quantity_centi for p in completed)
     assert meter.last_serial == max(p.serial for p in completed)
-    # Whole-written is the usual outcome of the last cut, but a sale may change one byte more
-    # than the measured one (the MACs are random), so only these two are certain.
+    # Whole-written is the usual outcome of the last cut, but a sale may change a byte more or
+    # less than the measured one (the MACs differ from sale to sale), so only these two are
+    # certain.
     assert outcomes["voided"] > 0 and outcomes["completed, restored"] > 0, outcomes
-    assert set(outcomes) <= {"voided", "completed", "completed, restored"}, outcomes
+    allowed = {"voided", "completed", "completed, restored", "whole before the cut"}
+    assert set(outcomes) <= allowed, outcomes
