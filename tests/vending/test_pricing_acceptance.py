@@ -153,3 +153,48 @@ def test_a_monthly_tier_at_month_end_an_announced_price_and_corrections(office, 
         detail = sales_detail(Filters(), page_size=None)
         assert (detail.count, detail.totals["amount"]) == (7, 75_48)
         assert detail.totals["quantity"].single == 3899
+
+
+def test_a_tier_counts_the_period_s_purchases_bought_under_another_kind_of_period(office, key):
+    """0-10:1.00, 10-:2.00 by year; 8 bought on 06-10. Adjusted to the same tiers by month
+    from 06-15: a sale of 5 on 06-16 counts June's 8 (2 × 1.00 + 3 × 2.00 = 8.00, not
+    5 × 1.00). Adjusted back to yearly from 07-01: a sale of 5 on 07-02 counts the whole
+    year's 18 (5 × 2.00 = 10.00, not the first tier again)."""
+    year = _year()
+    admin = office.station.operator
+    with simulated_now(SimulatedClock(_local(year, 6, 10, 10, 0))) as clock:
+        meter = office.meter()
+        office.new_card("u1")
+        price = add_price(
+            admin,
+            account_id=office.account.pk,
+            name="阶梯",
+            tiers="0-10:1.00,10-:2.00",
+            period="year",
+        )
+        for day, period in ((15, "month"), (1, "year")):
+            month = 6 if day == 15 else 7
+            adjust_price(
+                admin,
+                price.pk,
+                tiers="0-10:1.00,10-:2.00",
+                period=period,
+                effective_from=datetime.date(year, month, day),
+            )
+        opened = vending.open_account(
+            office.station, office.customer, office.account, price, quantity="8", key=key()
+        )
+        assert (opened.amount_fen, opened.period_start) == (8_00, datetime.date(year, 1, 1))
+        office.swipe(meter)
+
+        clock.set(_local(year, 6, 16, 0, 0, 30))
+        june = vending.sell(office.station, quantity="5", key=key())
+        assert june.period_start == datetime.date(year, 6, 1)
+        assert _lines(june) == [(1, "2.00", "1.00", "2.00"), (2, "3.00", "2.00", "6.00")]
+        assert june.amount_fen == 8_00
+        office.swipe(meter)
+
+        clock.set(_local(year, 7, 2, 9, 0))
+        july = vending.sell(office.station, quantity="5", key=key())
+        assert july.period_start == datetime.date(year, 1, 1)
+        assert (july.amount_fen, _lines(july)) == (10_00, [(2, "5.00", "2.00", "10.00")])

@@ -147,16 +147,16 @@ class Purchase(models.Model):
             ),
         ]
         indexes = [
-            # What an account's completed purchases add up to, up to a serial or in a tariff
-            # period (meter write-backs, tiers), read from the index alone (SQLite needs the
-            # status among the columns to know that).
+            # What an account's completed purchases add up to, up to a serial or since a
+            # tariff period began (meter write-backs, tiers), read from the index alone
+            # (SQLite needs the status among the columns to know that).
             models.Index(
                 fields=[
                     "customer_account",
                     "serial",
                     "quantity_centi",
                     "kind",
-                    "period_start",
+                    "created_at",
                     "status",
                 ],
                 condition=Q(status="completed"),

@@ -420,14 +420,19 @@ def _tariff(price: Price, day: datetime.date) -> tuple[PriceVersion, pricing.Tar
 def _period_quantity(
     customer_account: CustomerAccount, start: datetime.date | None, exclude: Purchase | None = None
 ) -> int:
+    """What the customer bought on this account since a tariff period began (its first day,
+    office time): every completed purchase of the period counts, whatever price, flat or
+    tiered by month or by year, it was bought at (DESIGN §3: the cumulative quantity bought
+    on that account within the period)."""
     if start is None:
         return 0
+    since = datetime.datetime.combine(start, datetime.time(), timezone.get_current_timezone())
     total = scalar(
         "SELECT SUM(quantity_centi) FROM vending_purchase WHERE customer_account_id = %s "
-        "AND status = 'completed' AND kind = 'purchase' AND period_start = %s AND id <> %s",
+        "AND status = 'completed' AND kind = 'purchase' AND created_at >= %s AND id <> %s",
         [
             customer_account.pk,
-            connection.ops.adapt_datefield_value(start),
+            connection.ops.adapt_datetimefield_value(since),
             exclude.pk if exclude is not None else 0,
         ],
     )
