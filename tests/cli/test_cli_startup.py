@@ -90,12 +90,14 @@ def test_parsing_one_command_is_parsing_with_all(argv):
     assert _outcome(cli.parse_args, argv) == _outcome(whole, argv)
 
 
-def test_help_of_a_command_is_unchanged(capsys):
-    with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(["sell", "--help"])
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_help_of_a_command_is_unchanged(language, capsys):
+    argv = ["--lang", language, "sell", "--help"]
+    with pytest.raises(SystemExit), cli._argparse_language(language):
+        cli.build_parser().parse_args(argv)
     whole = capsys.readouterr().out
     with pytest.raises(SystemExit):
-        cli.parse_args(["sell", "--help"])
+        cli.parse_args(argv)
     assert capsys.readouterr().out == whole
     assert "--quantity" in whole
 

@@ -6,46 +6,48 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import _
+
 METER_TYPES = ("water", "electricity", "gas", "heat")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("account", parents=[common], help="accounts (admin)")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    create = sub.add_parser("create", parents=[common], help="create an account (admin)")
+    parser = subparsers.add_parser("account", parents=[common], help=_("accounts (admin)"))
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
+    create = sub.add_parser("create", parents=[common], help=_("create an account (admin)"))
     create.add_argument("--meter-type", required=True, choices=METER_TYPES)
-    create.add_argument("--sub-meter", required=True, help="sub-meter number 1-4")
-    create.add_argument("--limit", required=True, help="purchase limit (限购量)")
-    create.add_argument("--prestore", default="0", help="pre-stored quantity (预存量)")
-    create.add_argument("--alarm", default="0", help="alarm level (报警量)")
-    create.add_argument("--overdraft", default="0", help="overdraft (透支量)")
-    create.add_argument("--maintenance-code", required=True, help="1 to 8 digits (系统维护码)")
-    create.add_argument("--name", help="default: the meter type and sub-meter number")
+    create.add_argument("--sub-meter", required=True, help=_("sub-meter number 1-4"))
+    create.add_argument("--limit", required=True, help=_("purchase limit (限购量)"))
+    create.add_argument("--prestore", default="0", help=_("pre-stored quantity (预存量)"))
+    create.add_argument("--alarm", default="0", help=_("alarm level (报警量)"))
+    create.add_argument("--overdraft", default="0", help=_("overdraft (透支量)"))
+    create.add_argument("--maintenance-code", required=True, help=_("1 to 8 digits (系统维护码)"))
+    create.add_argument("--name", help=_("default: the meter type and sub-meter number"))
     create.set_defaults(handler=handle_create)
     modify = sub.add_parser(
         "modify",
         parents=[common],
-        help="correct the name, or the meter parameters before any card or customer (admin)",
+        help=_("correct the name, or the meter parameters before any card or customer (admin)"),
     )
     modify.add_argument("id")
     modify.add_argument("--name")
-    modify.add_argument("--limit", help="purchase limit (限购量)")
-    modify.add_argument("--prestore", help="pre-stored quantity (预存量)")
-    modify.add_argument("--alarm", help="alarm level (报警量)")
-    modify.add_argument("--overdraft", help="overdraft (透支量)")
-    modify.add_argument("--maintenance-code", help="1 to 8 digits (系统维护码)")
-    modify.add_argument("--meter-type", choices=METER_TYPES, help="never changes (refused)")
-    modify.add_argument("--sub-meter", help="never changes (refused)")
+    modify.add_argument("--limit", help=_("purchase limit (限购量)"))
+    modify.add_argument("--prestore", help=_("pre-stored quantity (预存量)"))
+    modify.add_argument("--alarm", help=_("alarm level (报警量)"))
+    modify.add_argument("--overdraft", help=_("overdraft (透支量)"))
+    modify.add_argument("--maintenance-code", help=_("1 to 8 digits (系统维护码)"))
+    modify.add_argument("--meter-type", choices=METER_TYPES, help=_("never changes (refused)"))
+    modify.add_argument("--sub-meter", help=_("never changes (refused)"))
     modify.set_defaults(handler=handle_modify)
     delete = sub.add_parser(
-        "delete", parents=[common], help="delete an account never used, with its prices (admin)"
+        "delete", parents=[common], help=_("delete an account never used, with its prices (admin)")
     )
     delete.add_argument("id")
     delete.set_defaults(handler=handle_delete)
-    sub.add_parser("list", parents=[common], help="list the accounts").set_defaults(
+    sub.add_parser("list", parents=[common], help=_("list the accounts")).set_defaults(
         handler=handle_list
     )
-    show = sub.add_parser("show", parents=[common], help="show an account and its prices")
+    show = sub.add_parser("show", parents=[common], help=_("show an account and its prices"))
     show.add_argument("id")
     show.set_defaults(handler=handle_show)
 

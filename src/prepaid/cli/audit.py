@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import _
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("audit", parents=[common], help="the audit log")
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("verify", parents=[common], help="verify the hash chain").set_defaults(
+    p = subparsers.add_parser("audit", parents=[common], help=_("the audit log"))
+    sub = p.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
+    sub.add_parser("verify", parents=[common], help=_("verify the hash chain")).set_defaults(
         handler=handle_verify
     )
 

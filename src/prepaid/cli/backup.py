@@ -19,10 +19,12 @@ PASSPHRASE_ENV = "PREPAID_BACKUP_PASSPHRASE"
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "backup", parents=[common], help="back up the database and site secrets, encrypted (admin)"
+        "backup",
+        parents=[common],
+        help=_("back up the database and site secrets, encrypted (admin)"),
     )
-    p.add_argument("file", help="backup file to write")
-    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.add_argument("file", help=_("backup file to write"))
+    p.add_argument("--force", action="store_true", help=_("replace an existing file"))
     p.set_defaults(handler=handle)
 
 

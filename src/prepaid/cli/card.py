@@ -13,38 +13,38 @@ from prepaid.core.errors import _
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("card", parents=[common], help="cards and the card reader")
+    parser = subparsers.add_parser("card", parents=[common], help=_("cards and the card reader"))
     # The card store commands need no database; the office's card operations do.
     parser.set_defaults(needs_django=False)
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     blank = sub.add_parser(
-        "blank", parents=[common], help="put a factory-blank card in the card store"
+        "blank", parents=[common], help=_("put a factory-blank card in the card store")
     )
     blank.add_argument("name")
     blank.set_defaults(handler=handle_blank)
-    insert = sub.add_parser("insert", parents=[common], help="put a card in the reader")
+    insert = sub.add_parser("insert", parents=[common], help=_("put a card in the reader"))
     insert.add_argument("name")
     insert.set_defaults(handler=handle_insert)
-    sub.add_parser("eject", parents=[common], help="take the card out of the reader").set_defaults(
-        handler=handle_eject
-    )
-    sub.add_parser("list", parents=[common], help="list the card store").set_defaults(
+    sub.add_parser(
+        "eject", parents=[common], help=_("take the card out of the reader")
+    ).set_defaults(handler=handle_eject)
+    sub.add_parser("list", parents=[common], help=_("list the card store")).set_defaults(
         handler=handle_list
     )
-    sub.add_parser("read", parents=[common], help="read the card in the reader").set_defaults(
+    sub.add_parser("read", parents=[common], help=_("read the card in the reader")).set_defaults(
         handler=handle_read
     )
     sub.add_parser(
-        "format", parents=[common], help="format the card as a new card (admin)"
+        "format", parents=[common], help=_("format the card as a new card (admin)")
     ).set_defaults(handler=handle_format, needs_django=True)
     sub.add_parser(
-        "recycle", parents=[common], help="recycle a card back to a new card"
+        "recycle", parents=[common], help=_("recycle a card back to a new card")
     ).set_defaults(handler=handle_recycle, needs_django=True)
-    make = sub.add_parser("make", parents=[common], help="make a tool card (admin)")
+    make = sub.add_parser("make", parents=[common], help=_("make a tool card (admin)"))
     make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
-    make.add_argument("--account", type=whole_number, help="account whose parameters it carries")
+    make.add_argument("--account", type=whole_number, help=_("account whose parameters it carries"))
     make.set_defaults(handler=handle_make, needs_django=True)
-    sub.add_parser("tools", parents=[common], help="register of tool cards issued").set_defaults(
+    sub.add_parser("tools", parents=[common], help=_("register of tool cards issued")).set_defaults(
         handler=handle_tools, needs_django=True
     )
 

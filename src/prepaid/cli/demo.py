@@ -15,13 +15,14 @@ import sys
 from typing import Any
 
 from prepaid.cli.options import whole_number
+from prepaid.core.errors import _
 
 BAR = 30
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "demo", parents=[common], help="build a demo office history (fresh data directory)"
+        "demo", parents=[common], help=_("build a demo office history (fresh data directory)")
     )
     parser.add_argument("--customers", type=whole_number, default=60)
     parser.add_argument("--months", type=whole_number, default=12)
@@ -30,10 +31,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--end",
         type=datetime.date.fromisoformat,
-        help="last day of the history (default yesterday)",
+        help=_("last day of the history (default yesterday)"),
     )
-    parser.add_argument("--anomalies", help="write the planted anomalies to this JSON file")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--anomalies", help=_("write the planted anomalies to this JSON file"))
+    parser.add_argument("--quiet", action="store_true", help=_("no progress bar"))
     parser.set_defaults(handler=handle)
 
 

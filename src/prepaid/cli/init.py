@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import _
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "init", parents=[common], help="create the data directory and database"
+        "init", parents=[common], help=_("create the data directory and database")
     )
     parser.add_argument(
         "--admin-password",
-        help="password of the admin operator "
-        "(unattended installs; otherwise 1111, to be changed at first login)",
+        help=_(
+            "password of the admin operator "
+            "(unattended installs; otherwise 1111, to be changed at first login)"
+        ),
     )
     parser.set_defaults(handler=handle)
 

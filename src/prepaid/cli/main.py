@@ -19,6 +19,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from prepaid.cli.text import width as text_width
+from prepaid.cli.text import wrap
+
 # Each command and the module of prepaid.cli that registers it (a register(subparsers)
 # function), so that a command line builds the parser of its own command only (importing and
 # registering every module costs a command tens of milliseconds).
@@ -76,6 +79,11 @@ ARGPARSE_MESSAGES = (
     _("ambiguous option: %(option)s could match %(matches)s"),
     _("ignored explicit argument %r"),
     _("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    # and the words of its help
+    _("usage: "),
+    _("positional arguments"),
+    _("options"),
+    _("show this help message and exit"),
 )
 
 
@@ -83,7 +91,108 @@ class UsageError(Exception):
     """argparse found the command line wrong (exit status 2)."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help in the command line's language: the commands' help texts, descriptions, headings
+    and worded placeholders are looked up as the help is printed (argparse's ``_`` speaks the
+    command line's language while parsing, see :func:`_argparse_language`), so building a
+    parser translates nothing. Lines are wrapped and aligned by the columns a Chinese
+    character takes, where argparse counts characters."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return argparse._(action.help) if action.help else action.help  # type: ignore[attr-defined]
+
+    def add_text(self, text: str | None) -> None:
+        if text is not None and text is not argparse.SUPPRESS:
+            text = argparse._(text)  # type: ignore[attr-defined]
+        super().add_text(text)
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(argparse._(heading) if heading else heading)  # type: ignore[attr-defined]
+
+    class _Section(argparse.HelpFormatter._Section):  # type: ignore[name-defined]
+        def format_help(self) -> str:
+            formatted: str = super().format_help()
+            if self.heading and _has_wide(self.heading):  # “选项：”, with a full-width colon
+                formatted = formatted.replace(f"{self.heading}:\n", f"{self.heading}：\n", 1)
+            return formatted
+
+    def _metavar_formatter(self, action: argparse.Action, default_metavar: str) -> Any:
+        # A word (COMMAND, PURCHASE_ID), not a value; nor a command's name in the list of
+        # commands (the metavar of its pseudo-action), which is typed as it is.
+        if isinstance(action.metavar, str) and not isinstance(action, _CommandName):
+            metavar = argparse._(action.metavar)  # type: ignore[attr-defined]
+            return lambda size: (metavar,) * size
+        return super()._metavar_formatter(action, default_metavar)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if not _has_wide(text):
+            return super()._split_lines(text, width)
+        return wrap(self._whitespace_matcher.sub(" ", text), width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if not _has_wide(text):
+            return super()._fill_text(text, width, indent)
+        lines = wrap(self._whitespace_matcher.sub(" ", text), width - len(indent))
+        return "\n".join(indent + line for line in lines)
+
+    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None) -> str:
+        if prefix is None:
+            prefix = argparse._("usage: ")  # type: ignore[attr-defined]
+        # argparse indents the lines that follow by the characters of the prefix, and wraps
+        # them by the characters of the placeholders: wrap narrower, indent by the columns.
+        extra = text_width(prefix) - len(prefix)
+        wider = sum(
+            text_width(argparse._(a.metavar)) - len(argparse._(a.metavar))  # type: ignore[attr-defined]
+            for a in actions
+            if isinstance(a.metavar, str)
+        )
+        self._width -= extra + wider
+        try:
+            formatted = super()._format_usage(usage, actions, groups, prefix)
+        finally:
+            self._width += extra + wider
+        first, *rest = formatted.split("\n")
+        return "\n".join([first, *(" " * extra + line if line else line for line in rest)])
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            invocations = [self._format_action_invocation(action)]
+            invocations += map(
+                self._format_action_invocation, self._iter_indented_subactions(action)
+            )
+            columns = max(map(text_width, invocations)) + self._current_indent
+            self._action_max_length = max(self._action_max_length, columns)
+
+    def _format_action(self, action: argparse.Action) -> str:
+        formatted = super()._format_action(action)
+        header = self._format_action_invocation(action)
+        extra = text_width(header) - len(header)
+        start = " " * self._current_indent + header
+        if not extra or not action.help or not formatted.startswith(start + "  "):
+            return formatted
+        # argparse padded the invocation to the help column by characters: by columns it
+        # takes ``extra`` spaces less, or the help starts on the next line.
+        rest = formatted[len(start) :]
+        spaces = len(rest) - len(rest.lstrip(" "))
+        if spaces - extra >= 2:
+            return start + rest[extra:]
+        help_position = min(self._action_max_length + 2, self._max_help_position)
+        return start + "\n" + " " * help_position + rest.lstrip(" ")
+
+
+_CommandName = argparse._SubParsersAction._ChoicesPseudoAction  # type: ignore[attr-defined]
+
+
+def _has_wide(text: str) -> bool:
+    return text_width(text) != len(text)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
@@ -95,18 +204,18 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
         "--json",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="print one JSON document on stdout",
+        help=_("print one JSON document on stdout"),
     )
     common.add_argument(
-        "--lang", default=argparse.SUPPRESS, help="message language: zh-hans (default) or en"
+        "--lang", default=argparse.SUPPRESS, help=_("message language: zh-hans (default) or en")
     )
     common.add_argument(
         "--home",
         default=argparse.SUPPRESS,
-        help="data directory (default $PREPAID_HOME or ./prepaid-data)",
+        help=_("data directory (default $PREPAID_HOME or ./prepaid-data)"),
     )
-    parser = _Parser(prog="prepaid", description="Prepaid IC-card vending", parents=[common])
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = _Parser(prog="prepaid", description=_("Prepaid IC-card vending"), parents=[common])
+    subparsers = parser.add_subparsers(dest="command", metavar=_("COMMAND"), parser_class=_Parser)
     subparsers.required = True
     for name in modules:
         try:

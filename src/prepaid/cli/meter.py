@@ -11,6 +11,8 @@ import argparse
 import time
 from typing import Any
 
+from prepaid.core.errors import _
+
 
 def _shown(ctx: Any, document: dict[str, Any]) -> dict[str, Any]:
     """The document with its codes as the operator reads them, in the operator's language
@@ -28,25 +30,25 @@ def _shown(ctx: Any, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("meter", parents=[common], help="simulated meters (刷表)")
+    parser = subparsers.add_parser("meter", parents=[common], help=_("simulated meters (刷表)"))
     parser.set_defaults(needs_django=False)  # the meter simulator needs no database
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = sub.add_parser("add", parents=[common], help="add a factory-new (cleared) meter")
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
+    add = sub.add_parser("add", parents=[common], help=_("add a factory-new (cleared) meter"))
     add.add_argument("meter_id")
     add.set_defaults(handler=handle_add)
     swipe = sub.add_parser(
-        "swipe", parents=[common], help="insert the card in the reader into the meter"
+        "swipe", parents=[common], help=_("insert the card in the reader into the meter")
     )
     swipe.add_argument("meter_id")
     swipe.set_defaults(handler=handle_swipe)
-    use = sub.add_parser("use", parents=[common], help="consume a quantity through the meter")
+    use = sub.add_parser("use", parents=[common], help=_("consume a quantity through the meter"))
     use.add_argument("meter_id")
-    use.add_argument("quantity", help="quantity to draw, e.g. 2.50")
+    use.add_argument("quantity", help=_("quantity to draw, e.g. 2.50"))
     use.set_defaults(handler=handle_use)
-    show = sub.add_parser("show", parents=[common], help="show a meter's display and state")
+    show = sub.add_parser("show", parents=[common], help=_("show a meter's display and state"))
     show.add_argument("meter_id")
     show.set_defaults(handler=handle_show)
-    sub.add_parser("list", parents=[common], help="list the meters").set_defaults(
+    sub.add_parser("list", parents=[common], help=_("list the meters")).set_defaults(
         handler=handle_list
     )
 

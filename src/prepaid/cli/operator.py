@@ -13,12 +13,12 @@ from prepaid.core.errors import InvalidInput, _
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("operator", parents=[common], help="manage operators")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parser = subparsers.add_parser("operator", parents=[common], help=_("manage operators"))
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     add = sub.add_parser(
         "add",
         parents=[common],
-        help="add an operator (admin); they must change the password at first use",
+        help=_("add an operator (admin); they must change the password at first use"),
     )
     add.add_argument("name")
     add.add_argument("--role", choices=["operator", "admin"], default="operator")
@@ -26,16 +26,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     passwd = sub.add_parser(
         "passwd",
         parents=[common],
-        help="change your password, or set another operator's (admin; they must change it)",
+        help=_("change your password, or set another operator's (admin; they must change it)"),
     )
     passwd.add_argument("name")
     passwd.set_defaults(handler=handle_passwd)
-    lst = sub.add_parser("list", parents=[common], help="list operators")
+    lst = sub.add_parser("list", parents=[common], help=_("list operators"))
     lst.set_defaults(handler=handle_list)
-    disable = sub.add_parser("disable", parents=[common], help="disable an operator (admin)")
+    disable = sub.add_parser("disable", parents=[common], help=_("disable an operator (admin)"))
     disable.add_argument("name")
     disable.set_defaults(handler=handle_disable)
-    enable = sub.add_parser("enable", parents=[common], help="enable a disabled operator (admin)")
+    enable = sub.add_parser(
+        "enable", parents=[common], help=_("enable a disabled operator (admin)")
+    )
     enable.add_argument("name")
     enable.set_defaults(handler=handle_enable)
 

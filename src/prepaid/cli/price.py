@@ -5,31 +5,33 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import _
+
 PERIODS = ("month", "year")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("price", parents=[common], help="prices (admin changes)")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parser = subparsers.add_parser("price", parents=[common], help=_("prices (admin changes)"))
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
 
-    add = sub.add_parser("add", parents=[common], help="add a price to an account (admin)")
-    add.add_argument("--account", required=True, help="account id")
+    add = sub.add_parser("add", parents=[common], help=_("add a price to an account (admin)"))
+    add.add_argument("--account", required=True, help=_("account id"))
     add.add_argument("--name", required=True)
     _tariff_arguments(add, required=True)
     add.add_argument("--remarks", default="")
-    add.add_argument("--effective", help="first day in effect, YYYY-MM-DD (default today)")
+    add.add_argument("--effective", help=_("first day in effect, YYYY-MM-DD (default today)"))
     add.set_defaults(handler=handle_add)
 
     adjust = sub.add_parser(
-        "adjust", parents=[common], help="a new unit price or tiers from a date on (admin)"
+        "adjust", parents=[common], help=_("a new unit price or tiers from a date on (admin)")
     )
     adjust.add_argument("id")
     _tariff_arguments(adjust, required=False)
-    adjust.add_argument("--effective", help="first day in effect, YYYY-MM-DD (default today)")
+    adjust.add_argument("--effective", help=_("first day in effect, YYYY-MM-DD (default today)"))
     adjust.set_defaults(handler=handle_adjust)
 
     modify = sub.add_parser(
-        "modify", parents=[common], help="correct a name, remarks or a mistaken tariff (admin)"
+        "modify", parents=[common], help=_("correct a name, remarks or a mistaken tariff (admin)")
     )
     modify.add_argument("id")
     modify.add_argument("--name")
@@ -37,25 +39,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     _tariff_arguments(modify, required=False)
     modify.set_defaults(handler=handle_modify)
 
-    delete = sub.add_parser("delete", parents=[common], help="delete an unused price (admin)")
+    delete = sub.add_parser("delete", parents=[common], help=_("delete an unused price (admin)"))
     delete.add_argument("id")
     delete.set_defaults(handler=handle_delete)
 
-    lst = sub.add_parser("list", parents=[common], help="list prices")
-    lst.add_argument("--account", help="only this account's prices")
+    lst = sub.add_parser("list", parents=[common], help=_("list prices"))
+    lst.add_argument("--account", help=_("only this account's prices"))
     lst.set_defaults(handler=handle_list)
 
-    show = sub.add_parser("show", parents=[common], help="show a price and its versions")
+    show = sub.add_parser("show", parents=[common], help=_("show a price and its versions"))
     show.add_argument("id")
     show.set_defaults(handler=handle_show)
 
 
 def _tariff_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--unit-price", help="flat price per unit (up to 4 decimals)")
-    group.add_argument("--tiers", help='tiered price, e.g. "0-180:5.00,180-260:7.00,260-:9.00"')
+    group.add_argument("--unit-price", help=_("flat price per unit (up to 4 decimals)"))
+    group.add_argument("--tiers", help=_('tiered price, e.g. "0-180:5.00,180-260:7.00,260-:9.00"'))
     parser.add_argument(
-        "--period", choices=PERIODS, help="over which period tiers count (tiered prices)"
+        "--period", choices=PERIODS, help=_("over which period tiers count (tiered prices)")
     )
 
 

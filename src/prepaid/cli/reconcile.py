@@ -8,23 +8,24 @@ import argparse
 from typing import Any
 
 from prepaid.cli.options import whole_number
+from prepaid.core.errors import _
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "reconcile", parents=[common], help="settle pending purchases (card in the reader)"
+        "reconcile", parents=[common], help=_("settle pending purchases (card in the reader)")
     )
     p.add_argument(
         "--void",
         type=whole_number,
-        metavar="PURCHASE_ID",
-        help="admin: void a pending purchase whose card is lost",
+        metavar=_("PURCHASE_ID"),
+        help=_("admin: void a pending purchase whose card is lost"),
     )
     p.add_argument(
         "--complete",
         type=whole_number,
-        metavar="PURCHASE_ID",
-        help="admin: complete a pending purchase whose card is lost",
+        metavar=_("PURCHASE_ID"),
+        help=_("admin: complete a pending purchase whose card is lost"),
     )
     p.set_defaults(handler=handle)
 

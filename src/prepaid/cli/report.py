@@ -51,47 +51,47 @@ def _output(
     parser: argparse.ArgumentParser,
     paged: bool = True,
     sortable: bool = True,
-    sort_example: str = "-amount",
+    sort_help: str = _("column to sort by, “-” for descending: -amount"),
 ) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--output", "-o", help="file to write (csv, xlsx)")
+    parser.add_argument("--output", "-o", help=_("file to write (csv, xlsx)"))
     if paged:
         parser.add_argument("--page", type=counting_number, default=1)
         parser.add_argument("--page-size", type=counting_number, default=50)
-        parser.add_argument("--all", action="store_true", help="every row, not one page")
+        parser.add_argument("--all", action="store_true", help=_("every row, not one page"))
     if paged and sortable:
-        parser.add_argument("--sort", help=f"column to sort by, “-” for descending: {sort_example}")
+        parser.add_argument("--sort", help=sort_help)
 
 
 def _filters(parser: argparse.ArgumentParser, *, money: bool = True, customer: bool = True) -> None:
-    parser.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
-    parser.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
-    parser.add_argument("--operator", help="operator name")
-    parser.add_argument("--account", type=whole_number, help="account id")
-    parser.add_argument("--station", help="station name")
+    parser.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
+    parser.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
+    parser.add_argument("--operator", help=_("operator name"))
+    parser.add_argument("--account", type=whole_number, help=_("account id"))
+    parser.add_argument("--station", help=_("station name"))
     if money:
-        parser.add_argument("--price", type=whole_number, help="price id")
-        parser.add_argument("--pay", choices=PAYMENTS, help="payment method")
+        parser.add_argument("--price", type=whole_number, help=_("price id"))
+        parser.add_argument("--pay", choices=PAYMENTS, help=_("payment method"))
     if customer:
-        parser.add_argument("--customer", help="user number, or part of a name or phone number")
+        parser.add_argument("--customer", help=_("user number, or part of a name or phone number"))
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("report", parents=[common], help="queries and reports (查询)")
-    sub = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+    parser = subparsers.add_parser("report", parents=[common], help=_("queries and reports (查询)"))
+    sub = parser.add_subparsers(dest="report", metavar=_("REPORT"), required=True)
 
-    p = sub.add_parser("sales", parents=[common], help="sales detail (销售明细)")
+    p = sub.add_parser("sales", parents=[common], help=_("sales detail (销售明细)"))
     _filters(p)
     p.add_argument(
         "--kind",
         action="append",
         choices=["sale", "reversal", "fee", "transfer"],
-        help="ledger entry kinds (default: sale, reversal, fee)",
+        help=_("ledger entry kinds (default: sale, reversal, fee)"),
     )
     _output(p)
     p.set_defaults(handler=handle_sales)
 
-    p = sub.add_parser("summary", parents=[common], help="sales summary (销售汇总)")
+    p = sub.add_parser("summary", parents=[common], help=_("sales summary (销售汇总)"))
     # The summaries read the aggregates, which are not kept per customer: a customer's
     # totals are the totals of `report sales --customer` and `report customer`.
     _filters(p, customer=False)
@@ -104,65 +104,69 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     _output(p, paged=False)
     p.set_defaults(handler=handle_summary)
 
-    p = sub.add_parser("customer", parents=[common], help="a customer's history (用户历史)")
+    p = sub.add_parser("customer", parents=[common], help=_("a customer's history (用户历史)"))
     p.add_argument("user_number")
-    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
-    p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help="only these events")
+    p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
+    p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
+    p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help=_("only these events"))
     _output(p)
     p.set_defaults(handler=handle_customer)
 
-    p = sub.add_parser("cards", parents=[common], help="card operations (卡片操作)")
+    p = sub.add_parser("cards", parents=[common], help=_("card operations (卡片操作)"))
     _filters(p, money=False)
     p.add_argument(
         "--kind",
         action="append",
         choices=["format", "recycle", "tool_card", "open", "reissue", "meter_change", "restore"],
     )
-    _output(p, sort_example="-time")  # card operations carry no amount
+    _output(
+        p, sort_help=_("column to sort by, “-” for descending: -time")
+    )  # card operations carry no amount
     p.set_defaults(handler=handle_cards)
 
-    p = sub.add_parser("pending", parents=[common], help="pending and voided sales")
+    p = sub.add_parser("pending", parents=[common], help=_("pending and voided sales"))
     _filters(p, money=False)
     p.add_argument("--status", action="append", choices=["pending", "voided"])
     _output(p)
     p.set_defaults(handler=handle_pending)
 
-    p = sub.add_parser("shifts", parents=[common], help="shifts with their takings (班次)")
-    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
+    p = sub.add_parser("shifts", parents=[common], help=_("shifts with their takings (班次)"))
+    p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
+    p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
     p.add_argument("--operator")
     p.add_argument("--station")
     p.add_argument("--status", choices=["open", "closed"])
-    _output(p, sort_example="-opened_at")  # shifts sort by id, operator, station or time
+    _output(
+        p, sort_help=_("column to sort by, “-” for descending: -opened_at")
+    )  # shifts sort by id, operator, station or time
     p.set_defaults(handler=handle_shifts)
 
-    p = sub.add_parser("shift", parents=[common], help="shift settlement (日结/交班)")
-    p.add_argument("--id", help="shift id (default: your open shift here, else your last one)")
+    p = sub.add_parser("shift", parents=[common], help=_("shift settlement (日结/交班)"))
+    p.add_argument("--id", help=_("shift id (default: your open shift here, else your last one)"))
     _output(p, paged=False)
     p.set_defaults(handler=handle_shift)
 
-    p = sub.add_parser("suspicious", parents=[common], help="suspicious customers (可疑用户)")
-    p.add_argument("--as-of", type=iso_date, help="analysis date (default today)")
+    p = sub.add_parser("suspicious", parents=[common], help=_("suspicious customers (可疑用户)"))
+    p.add_argument("--as-of", type=iso_date, help=_("analysis date (default today)"))
     p.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="RULE=VALUE",
-        help="a threshold for this run, e.g. no_purchase_days=90",
+        help=_("a threshold for this run, e.g. no_purchase_days=90"),
     )
     p.add_argument(
         "--save",
         action="store_true",
-        help="store the --set thresholds as the office's defaults (admin)",
+        help=_("store the --set thresholds as the office's defaults (admin)"),
     )
     _output(p, sortable=False)  # the worklist is ranked by score
     p.set_defaults(handler=handle_suspicious)
 
-    p = sub.add_parser("chart", parents=[common], help="a chart as SVG")
+    p = sub.add_parser("chart", parents=[common], help=_("a chart as SVG"))
     p.add_argument("chart", choices=["daily-takings", "monthly-quantity"])
-    p.add_argument("--from", dest="date_from", type=iso_date, help="first day (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", type=iso_date, help="last day (YYYY-MM-DD)")
+    p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
+    p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
     p.add_argument("--output", "-o", required=True)
     p.set_defaults(handler=handle_chart)
 

@@ -19,11 +19,11 @@ from prepaid.core.errors import PrepaidError, _
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "restore", parents=[common], help="restore a backup (admin; --force to overwrite a site)"
+        "restore", parents=[common], help=_("restore a backup (admin; --force to overwrite a site)")
     )
-    p.add_argument("file", help="backup file made by “prepaid backup”")
+    p.add_argument("file", help=_("backup file made by “prepaid backup”"))
     p.add_argument(
-        "--force", action="store_true", help="overwrite a site in use (stop every station first)"
+        "--force", action="store_true", help=_("overwrite a site in use (stop every station first)")
     )
     # takes the data directory's lock alone itself, instead of shared as other commands do
     p.set_defaults(handler=handle, home_alone=True)

@@ -10,10 +10,11 @@ import argparse
 from typing import Any
 
 from prepaid.cli.options import port_number
+from prepaid.core.errors import _
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("serve", parents=[common], help="serve the web UI")
+    parser = subparsers.add_parser("serve", parents=[common], help=_("serve the web UI"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=port_number, default=8000)
     parser.set_defaults(handler=handle)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.core.errors import _
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("shift", parents=[common], help="shifts (日结/交班)")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    close = sub.add_parser("close", parents=[common], help="close your shift at this station")
-    close.add_argument("--counted-cash", required=True, help="cash counted in the drawer")
+    parser = subparsers.add_parser("shift", parents=[common], help=_("shifts (日结/交班)"))
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
+    close = sub.add_parser("close", parents=[common], help=_("close your shift at this station"))
+    close.add_argument("--counted-cash", required=True, help=_("cash counted in the drawer"))
     close.add_argument("--remarks", default="")
-    close.add_argument("--id", help="close this shift instead (its operator or an admin)")
+    close.add_argument("--id", help=_("close this shift instead (its operator or an admin)"))
     close.set_defaults(handler=handle_close)
 
 

@@ -17,6 +17,54 @@ def pad(text: str, columns: int, right: bool = False) -> str:
     return gap + text if right else text + gap
 
 
+# Full-width punctuation that never begins a line, and that never ends one.
+_CLOSING = "，。、；：！？）》」』】”’"
+_OPENING = "（《「『【“‘"
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` in lines of at most ``columns`` columns: broken at a space, or between two
+    Chinese characters (which need none); a closing mark stays with what it closes, an
+    opening one with what it opens. A word longer than a line is left whole."""
+    lines: list[str] = []
+    line = ""
+    for space, chunk in _chunks(text):
+        if line and width(line + space + chunk) > columns:
+            lines.append(line)
+            line = chunk
+        else:
+            line += space + chunk if line else chunk
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _chunks(text: str) -> list[tuple[str, str]]:
+    """The pieces a line may break between, each with the spaces before it."""
+    chunks: list[tuple[str, str]] = []
+    space = word = ""
+    for ch in text.strip():
+        wide = width(ch) == 2
+        if ch.isspace():
+            if word:
+                chunks.append((space, word))
+                space = word = ""
+            space = " "
+        elif ch in _CLOSING and (word or chunks) and not space:
+            word += ch
+        elif wide and word and word[-1] not in _OPENING:
+            chunks.append((space, word))
+            space, word = "", ch
+        elif word and width(word[-1]) == 2 and word[-1] not in _OPENING:
+            chunks.append((space, word))
+            space, word = "", ch
+        else:
+            word += ch
+    if word:
+        chunks.append((space, word))
+    return chunks
+
+
 def labelled(gettext: Any, label: str, value: object) -> str:
     """“label: value” in the operator's language (a full-width colon in Chinese)."""
     return gettext("%(label)s: %(value)s") % {"label": label, "value": value}

@@ -10,37 +10,39 @@ from prepaid.core.errors import InvalidInput, _
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("user", parents=[common], help="customers")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    reg = sub.add_parser("register", parents=[common], help="register a customer")
+    parser = subparsers.add_parser("user", parents=[common], help=_("customers"))
+    sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
+    reg = sub.add_parser("register", parents=[common], help=_("register a customer"))
     reg.add_argument("--name", required=True)
     reg.add_argument("--phone", default="")
     reg.add_argument("--address", default="")
-    reg.add_argument("--id-number", default="", help="resident ID or other document number")
+    reg.add_argument("--id-number", default="", help=_("resident ID or other document number"))
     reg.add_argument("--remarks", default="")
     reg.add_argument(
         "--open",
         action="store_true",
-        help="go straight on to opening an account (是否进行发卡（开户）操作) on the "
-        "new card in the reader",
+        help=_(
+            "go straight on to opening an account (是否进行发卡（开户）操作) on the "
+            "new card in the reader"
+        ),
     )
-    reg.add_argument("--account", type=whole_number, help="with --open: the account")
-    reg.add_argument("--price", type=whole_number, help="with --open: the price type")
+    reg.add_argument("--account", type=whole_number, help=_("with --open: the account"))
+    reg.add_argument("--price", type=whole_number, help=_("with --open: the price type"))
     amount = reg.add_mutually_exclusive_group()
-    amount.add_argument("--quantity", help="with --open: first purchase quantity")
-    amount.add_argument("--amount", help="with --open: first purchase amount")
+    amount.add_argument("--quantity", help=_("with --open: first purchase quantity"))
+    amount.add_argument("--amount", help=_("with --open: first purchase amount"))
     reg.add_argument(
         "--pay",
         choices=["cash", "wechat", "alipay", "bank_card", "other"],
-        help="with --open: payment method (default cash)",
+        help=_("with --open: payment method (default cash)"),
     )
-    reg.add_argument("--key", help="with --open: request key of the first purchase")
+    reg.add_argument("--key", help=_("with --open: request key of the first purchase"))
     reg.set_defaults(handler=handle_register)
-    show = sub.add_parser("show", parents=[common], help="show a customer by user number")
+    show = sub.add_parser("show", parents=[common], help=_("show a customer by user number"))
     show.add_argument("number")
     show.set_defaults(handler=handle_show)
     find = sub.add_parser(
-        "find", parents=[common], help="find customers by user number, name or phone"
+        "find", parents=[common], help=_("find customers by user number, name or phone")
     )
     find.add_argument("text")
     find.set_defaults(handler=handle_find)

@@ -7,22 +7,23 @@ import argparse
 from typing import Any
 
 from prepaid.cli.options import whole_number
+from prepaid.core.errors import _
 
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
 
 
 def _quantity_or_amount(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--quantity", help="quantity to sell (the amount is computed)")
-    group.add_argument("--amount", help="amount paid (the largest quantity it buys is sold)")
+    group.add_argument("--quantity", help=_("quantity to sell (the amount is computed)"))
+    group.add_argument("--amount", help=_("amount paid (the largest quantity it buys is sold)"))
 
 
 def _key(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--key", help="request key: a retry with the same key is charged once")
+    parser.add_argument("--key", help=_("request key: a retry with the same key is charged once"))
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("open", parents=[common], help="open an account (开户)")
+    p = subparsers.add_parser("open", parents=[common], help=_("open an account (开户)"))
     p.add_argument("user_number")
     p.add_argument("--account", type=whole_number, required=True)
     p.add_argument("--price", type=whole_number, required=True)
@@ -31,7 +32,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     _key(p)
     p.set_defaults(handler=handle_open)
 
-    p = subparsers.add_parser("sell", parents=[common], help="sell to the card in the reader")
+    p = subparsers.add_parser("sell", parents=[common], help=_("sell to the card in the reader"))
     _quantity_or_amount(p)
     p.add_argument("--account", type=whole_number)
     p.add_argument("--pay", choices=PAYMENTS, default="cash")
@@ -39,18 +40,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_sell)
 
     p = subparsers.add_parser(
-        "correct", parents=[common], help="correct the last, unswiped purchase (充值修改)"
+        "correct", parents=[common], help=_("correct the last, unswiped purchase (充值修改)")
     )
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--quantity", help="the purchase's new quantity (the amount is computed)")
+    group.add_argument("--quantity", help=_("the purchase's new quantity (the amount is computed)"))
     group.add_argument(
         "--amount",
-        help="the purchase's new amount (the largest quantity it buys); only the difference "
-        "is given back or collected",
+        help=_(
+            "the purchase's new amount (the largest quantity it buys); only the difference "
+            "is given back or collected"
+        ),
     )
     p.add_argument("--account", type=whole_number)
     p.add_argument(
-        "--pay", choices=PAYMENTS, help="payment method (default: the corrected purchase's)"
+        "--pay", choices=PAYMENTS, help=_("payment method (default: the corrected purchase's)")
     )
     _key(p)
     p.set_defaults(handler=handle_correct)
@@ -58,29 +61,33 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "reissue",
         parents=[common],
-        help="reissue a lost or broken card onto the new card in the reader (补卡)",
+        help=_("reissue a lost or broken card onto the new card in the reader (补卡)"),
     )
     p.add_argument("user_number")
-    p.add_argument("--fee", help="reissue fee (optional)")
+    p.add_argument("--fee", help=_("reissue fee (optional)"))
     p.add_argument("--pay", choices=PAYMENTS, default="cash")
     _key(p)
     p.set_defaults(handler=handle_reissue)
 
     p = subparsers.add_parser(
-        "meter-change", parents=[common], help="move the credit to a new meter (换表卡调整, admin)"
+        "meter-change",
+        parents=[common],
+        help=_("move the credit to a new meter (换表卡调整, admin)"),
     )
     p.add_argument(
         "--remaining",
         required=True,
-        help="quantity left on the old meter (below zero when it is overdrawn: --remaining=-3)",
+        help=_("quantity left on the old meter (below zero when it is overdrawn: --remaining=-3)"),
     )
     p.add_argument("--account", type=whole_number)
     p.add_argument("--reason", default="")
     p.add_argument(
         "--last-taken",
         choices=["yes", "no"],
-        help="whether the old meter took the last purchase, as its display shows: asked when "
-        "that purchase was written on a card reissued since",
+        help=_(
+            "whether the old meter took the last purchase, as its display shows: asked when "
+            "that purchase was written on a card reissued since"
+        ),
     )
     _key(p)
     p.set_defaults(handler=handle_meter_change)
