@@ -15,7 +15,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("account", parents=[common], help=_("accounts (admin)"))
     sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     create = sub.add_parser("create", parents=[common], help=_("create an account (admin)"))
-    create.add_argument("--meter-type", required=True, choices=METER_TYPES)
+    create.add_argument("--meter-type", required=True, choices=METER_TYPES, help=_("meter type"))
     create.add_argument("--sub-meter", required=True, help=_("sub-meter number 1-4"))
     create.add_argument("--limit", required=True, help=_("purchase limit (限购量)"))
     create.add_argument("--prestore", default="0", help=_("pre-stored quantity (预存量)"))

@@ -41,7 +41,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "recycle", parents=[common], help=_("recycle a card back to a new card")
     ).set_defaults(handler=handle_recycle, needs_django=True)
     make = sub.add_parser("make", parents=[common], help=_("make a tool card (admin)"))
-    make.add_argument("tool", choices=["setting", "clear-all", "zero", "check"])
+    make.add_argument(
+        "tool",
+        choices=["setting", "clear-all", "zero", "check"],
+        help=_(
+            "the tool card: setting (设置卡), clear-all (清空卡), zero (清零卡) or check (检查卡)"
+        ),
+    )
     make.add_argument("--account", type=whole_number, help=_("account whose parameters it carries"))
     make.set_defaults(handler=handle_make, needs_django=True)
     sub.add_parser("tools", parents=[common], help=_("register of tool cards issued")).set_defaults(

@@ -34,19 +34,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(needs_django=False)  # the meter simulator needs no database
     sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     add = sub.add_parser("add", parents=[common], help=_("add a factory-new (cleared) meter"))
-    add.add_argument("meter_id")
+    add.add_argument("meter_id", help=_("meter id"))
     add.set_defaults(handler=handle_add)
     swipe = sub.add_parser(
         "swipe", parents=[common], help=_("insert the card in the reader into the meter")
     )
-    swipe.add_argument("meter_id")
+    swipe.add_argument("meter_id", help=_("meter id"))
     swipe.set_defaults(handler=handle_swipe)
     use = sub.add_parser("use", parents=[common], help=_("consume a quantity through the meter"))
-    use.add_argument("meter_id")
+    use.add_argument("meter_id", help=_("meter id"))
     use.add_argument("quantity", help=_("quantity to draw, e.g. 2.50"))
     use.set_defaults(handler=handle_use)
     show = sub.add_parser("show", parents=[common], help=_("show a meter's display and state"))
-    show.add_argument("meter_id")
+    show.add_argument("meter_id", help=_("meter id"))
     show.set_defaults(handler=handle_show)
     sub.add_parser("list", parents=[common], help=_("list the meters")).set_defaults(
         handler=handle_list

@@ -24,18 +24,22 @@ def _key(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("open", parents=[common], help=_("open an account (开户)"))
-    p.add_argument("user_number")
-    p.add_argument("--account", type=whole_number, required=True)
-    p.add_argument("--price", type=whole_number, required=True)
+    p.add_argument("user_number", help=_("user number of the registered customer"))
+    p.add_argument("--account", type=whole_number, required=True, help=_("account id"))
+    p.add_argument("--price", type=whole_number, required=True, help=_("price id"))
     _quantity_or_amount(p)
-    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    p.add_argument(
+        "--pay", choices=PAYMENTS, default="cash", help=_("payment method (default cash)")
+    )
     _key(p)
     p.set_defaults(handler=handle_open)
 
     p = subparsers.add_parser("sell", parents=[common], help=_("sell to the card in the reader"))
     _quantity_or_amount(p)
     p.add_argument("--account", type=whole_number)
-    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    p.add_argument(
+        "--pay", choices=PAYMENTS, default="cash", help=_("payment method (default cash)")
+    )
     _key(p)
     p.set_defaults(handler=handle_sell)
 
@@ -63,9 +67,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=_("reissue a lost or broken card onto the new card in the reader (补卡)"),
     )
-    p.add_argument("user_number")
+    p.add_argument("user_number", help=_("user number of the lost or broken card"))
     p.add_argument("--fee", help=_("reissue fee (optional)"))
-    p.add_argument("--pay", choices=PAYMENTS, default="cash")
+    p.add_argument(
+        "--pay", choices=PAYMENTS, default="cash", help=_("payment method (default cash)")
+    )
     _key(p)
     p.set_defaults(handler=handle_reissue)
 
@@ -80,7 +86,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help=_("quantity left on the old meter (below zero when it is overdrawn: --remaining=-3)"),
     )
     p.add_argument("--account", type=whole_number)
-    p.add_argument("--reason", default="")
+    p.add_argument("--reason", default="", help=_("reason for the meter change"))
     p.add_argument(
         "--last-taken",
         choices=["yes", "no"],
