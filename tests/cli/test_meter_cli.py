@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from prepaid.core.card import codec
-from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType, Slot
+from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType, Slot, SlotKind
 from prepaid.home import DataHome
 from prepaid.readers.virtual import CardStore
 
@@ -163,6 +163,19 @@ def test_refused_swipe_exits_1_with_the_display_code(cli: Cli) -> None:
     status, document = cli("meter", "swipe", "M1")
     assert (status, document["error"], document["result"]) == (1, "not_a_user_card", "E11")
     assert cli("meter", "show", "M1")[1]["result"] == "E11"
+
+
+def test_a_transfer_without_a_serial_exits_1_as_a_bad_card(cli: Cli) -> None:
+    cli("meter", "add", "M1")
+    cli.insert("setting", cli.setting_card())
+    assert cli("meter", "swipe", "M1")[0] == 0
+    slot = Slot(1, MeterType.WATER, CODE, 0, 3_00, SlotKind.TRANSFER)
+    card = Card(CardType.USER, codec.new_serial(), 1, user_number=42, slots=(slot,))
+    cli.insert("strange", codec.encode(card, cli.key))
+    status, document = cli("meter", "swipe", "M1")
+    assert (status, document["error"], document["result"]) == (1, "bad_card", "E01")
+    assert document["state"] == "set" and document["balance"] == "15.00"
+    assert cli("meter", "show", "M1")[1]["result"] == "E01"
 
 
 def test_refused_over_limit_still_writes_back(cli: Cli) -> None:

@@ -567,6 +567,20 @@ def test_negative_quantity_in_a_purchase_is_a_bad_card(clock: Clock) -> None:
     assert bound(clock).swipe(image, KEY, clock()).result is SwipeResult.E01
 
 
+@pytest.mark.parametrize("state", ["set", "bound"])
+def test_transfer_without_a_serial_is_a_bad_card(state: str, clock: Clock) -> None:
+    # The office gives a meter-change transfer the next purchase serial (1 or more); one with
+    # serial 0 is no card the office wrote, and must not crash a set meter.
+    meter = in_state(state, clock)
+    before = meter.to_dict()
+    outcome = meter.swipe(user_card(0, 3_00, kind=SlotKind.TRANSFER), KEY, clock())
+    assert outcome.result is SwipeResult.E01 and outcome.meter_area is None
+    assert outcome.applied_centi == 0
+    after = meter.to_dict()
+    for key in ("state", "balance_centi", "last_serial", "user_number", "generation"):
+        assert after[key] == before[key]
+
+
 # -------------------------------------------------------------- alarm, overdraft, valve
 
 

@@ -424,6 +424,8 @@ class Meter:
             return SwipeResult.E10
         if card.generation < 1 or (slot.quantity_centi < 0 and slot.kind is SlotKind.PURCHASE):
             return SwipeResult.E01
+        if slot.kind is SlotKind.TRANSFER and slot.serial == 0:
+            return SwipeResult.E01  # the office gives a transfer the next serial, 1 or more
         if slot.maintenance_code != self.parameters.maintenance_code:
             return SwipeResult.E02
         if self.state is MeterState.BOUND:
