@@ -265,6 +265,21 @@ def test_list_and_human_output(cli: Cli) -> None:
     assert status == 2 and "“x”" in text
 
 
+def test_show_says_what_the_display_shows(cli: Cli) -> None:
+    """The display code after the last card, and what it means, in the operator's language."""
+    cli("meter", "add", "M0")
+    status, text = cli("meter", "show", "M0", json_output=False, lang="zh-hans")
+    assert status == 0 and "显示" not in text  # no card inserted yet
+    bound_meter(cli)
+    status, text = cli("meter", "show", "M1", json_output=False, lang="zh-hans")
+    assert "显示：OK" in text
+    cli.insert("gap", cli.user_card(3, 1_00))
+    assert cli("meter", "swipe", "M1")[0] == 1
+    status, text = cli("meter", "show", "M1", json_output=False, lang="zh-hans")
+    assert status == 0
+    assert "显示：E07 · 缺少一次购买：卡上的购买序号不连续。" in text
+
+
 def test_the_overdrawn_flag_is_not_the_accounts_overdraft_limit() -> None:
     from django.utils import translation
 

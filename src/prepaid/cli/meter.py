@@ -129,7 +129,20 @@ def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     document = meter_document(_store(ctx).load(args.meter_id))
     _say_meter(ctx, document)
+    _say_display(ctx, document["result"])
     return document
+
+
+def _say_display(ctx: Any, result: str | None) -> None:
+    """What the meter's display shows after its last card (E07 and why), as the simulator page
+    shows it; nothing for a meter no card has been inserted into yet."""
+    from prepaid.core.meter import SwipeResult
+
+    if result is None:
+        return
+    code = SwipeResult.from_code(result)
+    shown = "OK" if code is SwipeResult.OK else f"{code.code} · {ctx.gettext(code.message)}"
+    ctx.say(ctx.gettext("Display: %(display)s") % {"display": shown})
 
 
 def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
