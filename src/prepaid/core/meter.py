@@ -12,8 +12,9 @@ Rules beyond the transition table, decided here:
   ``E07``, so a card whose purchases were applied by another meter cannot be credited again.
   A meter-change **transfer** is the one way into a set meter with any serial: the meter binds
   and adopts the transfer's serial. A bound meter never takes a transfer (``E09``).
-* The meter binds (and adopts a newer card generation) only when it applies a user card; a
-  refused card leaves the binding as it was.
+* The meter binds only when it applies a user card; a refused card leaves it unbound. A bound
+  meter adopts a newer card generation from its customer's card whenever it writes back to
+  it (``ok``, ``E06``, ``E07``): the office revoked the older card when it wrote the newer.
 * The meter writes its record back only to a card of the customer it is bound to, for the
   results ``ok`` (also "already applied"), ``E06`` and ``E07``; with a damaged meter area on the
   card it writes only its own record, otherwise it keeps the other sub-meters' records.
