@@ -198,6 +198,87 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
     assert "shift_closed" not in again.content.decode() and again.status_code == 200
 
 
+def _cli_shift_files(shift_id, tmp_path, monkeypatch, capsys):
+    """``prepaid report shift --id N`` as CSV (standard output) and as an Excel file."""
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+    from prepaid.home import DataHome
+
+    home = tmp_path / "cli-home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    monkeypatch.setenv("PREPAID_OPERATOR", "office-clerk")
+    monkeypatch.setenv("PREPAID_PASSWORD", "Office-clerk-1")
+    target = tmp_path / "cli-shift.xlsx"
+    capsys.readouterr()
+    try:
+        assert main(["report", "shift", "--id", str(shift_id), "--format", "csv"]) == 0
+        text = capsys.readouterr().out
+        argv = ["report", "shift", "--id", str(shift_id), "--format", "xlsx", "-o", str(target)]
+        assert main(argv) == 0
+    finally:
+        translation.deactivate()
+    return list(csv.reader(io.StringIO(text))), target
+
+
+def _sheet_values(source):
+    sheet = load_workbook(source).worksheets[0]
+    return [[(c.value, c.number_format) for c in row] for row in sheet.iter_rows()]
+
+
+def test_the_shift_page_downloads_the_files_of_the_command_line(
+    client, small_office, monkeypatch, tmp_path, capsys
+):
+    """日结 on the page: CSV and Excel of the settlement, cell for cell the files of
+    ``prepaid report shift --format csv|xlsx`` (takings, expected and counted cash, variance)."""
+    from decimal import Decimal
+
+    from prepaid.core.money import fen_to_decimal
+
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
+    client.force_login(office.clerk)
+    shift = client.get(reverse("reports:shifts")).context["open_shift"]
+    client.post(reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "88.50"})
+    shift.refresh_from_db()
+    settlement = shift.settlement
+    url = reverse("reports:shift", args=[shift.pk])
+    page = client.get(url).content.decode()
+    assert f'href="{url}?format=csv" download data-testid="export-csv"' in page
+    assert f'href="{url}?format=xlsx" download data-testid="export-xlsx"' in page
+
+    response = client.get(url, {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert f'filename="shift-{shift.pk}-' in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    downloaded = list(csv.reader(io.StringIO(text[1:])))
+    workbook = client.get(url, {"format": "xlsx"})
+    assert workbook.status_code == 200 and workbook["Content-Type"].endswith(".sheet")
+
+    command_line, target = _cli_shift_files(shift.pk, tmp_path, monkeypatch, capsys)
+    assert downloaded == command_line
+    assert _sheet_values(io.BytesIO(workbook.content)) == _sheet_values(target)
+    # and they are the settlement's numbers
+    assert downloaded[-4][0] == "合计"
+    assert Decimal(downloaded[-4][-1]) == fen_to_decimal(settlement.takings_fen) == Decimal("90.00")
+    assert [Decimal(r[-1]) for r in downloaded[-3:]] == [
+        fen_to_decimal(settlement.expected_cash_fen),
+        Decimal("88.50"),
+        Decimal("-1.50"),
+    ]
+
+
+def test_a_shift_download_of_an_unknown_shift_is_404(client, small_office):
+    from prepaid.vending.models import Shift
+
+    client.force_login(small_office.clerk)
+    missing = (Shift.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    response = client.get(reverse("reports:shift", args=[missing]), {"format": "csv"})
+    assert response.status_code == 404
+
+
 def test_an_open_shift_reads_as_not_handed_over_in_chinese(client, small_office, monkeypatch):
     """“Open” of a shift is 未交班, not the “open” of a link (打开) or of a valve (开启)."""
     office = small_office

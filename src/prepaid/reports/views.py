@@ -380,7 +380,12 @@ def _shift_or_404(shift_id: int) -> Shift:
 
 @reports_view
 def shift(request: HttpRequest, shift_id: int) -> HttpResponse:
+    """The settlement on screen; with ``format=csv`` or ``format=xlsx`` the file
+    ``prepaid report shift --id N --format …`` writes (the same table, the same numbers)."""
     report = shifts.shift_report(_shift_or_404(shift_id))
+    kind = export_format(request)
+    if kind:
+        return download(shifts.shift_settlement_table(report), kind, f"shift-{report.shift.pk}")
     return _render(request, "reports/shift.html", _shift_context(request, report))
 
 
