@@ -102,25 +102,84 @@ def test_find_by_number_name_and_phone(clerk_client, office):
     assert tr("No customer found.") in html(clerk_client.get("/customers/?q=nobody"))
 
 
-def test_a_search_that_stops_at_the_most_it_lists_says_so(clerk_client, office):
-    """A full office: “1” matches every customer; the list of the first 50 says it is cut."""
-    from prepaid.customers.services import MAX_FOUND, register_customer
+def _many_customers(office, count=120):
+    """``count`` customers a search for “翻页” finds (and no other customer does)."""
+    from prepaid.customers.services import register_customer
 
-    for n in range(MAX_FOUND):
-        register_customer(office.admin, name=f"王{n}", phone=f"1390000{n:04d}")
-    page = html(clerk_client.get("/customers/?q=1"))
-    assert page.count("data-customer=") == MAX_FOUND
-    assert 'data-testid="search-cut-short"' in page
+    return {
+        register_customer(office.admin, name=f"翻页{n}", phone=f"1390000{n:04d}").user_number
+        for n in range(count)
+    }
+
+
+def _listed(page):
+    return re.findall(r'data-customer="([^"]+)"', page)
+
+
+def _next_url(page):
+    import html as markup
+
+    found = re.search(r'<a href="([^"]+)" rel="next">', page)
+    return markup.unescape(found.group(1)) if found else None
+
+
+def _pages_line(page, pages, count):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        text = translation.ngettext(
+            "Page %(page)s of %(pages)s, %(counter)s customer found",
+            "Page %(page)s of %(pages)s, %(counter)s customers found",
+            count,
+        )
+    return text % {"page": page, "pages": pages, "counter": count}
+
+
+@pytest.mark.parametrize("path", ["/customers/", "/vending/open/", "/vending/"])
+def test_every_customer_a_search_finds_is_on_exactly_one_page(clerk_client, office, path):
+    """120 customers match: three pages of 50, 50 and 20, by user number, the search kept
+    from page to page; each customer is listed once."""
+    numbers = _many_customers(office)
+    url = f"{path}?q=翻页"
+    seen = []
+    pages = 0
+    while url is not None:
+        response = clerk_client.get(url if url.startswith("/") else path + url)
+        assert response.status_code == 200
+        page = html(response)
+        pages += 1
+        assert 'data-testid="bad-page"' not in page
+        seen.extend(_listed(page))
+        assert _pages_line(pages, 3, 120) in page
+        url = _next_url(page)
+        if url is not None:
+            assert "q=%E7%BF%BB%E9%A1%B5" in url and f"page={pages + 1}" in url
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 120
+    assert set(seen) == numbers and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("asked", ["abc", "0", "-1", "4", "99999999999999999999999", "1.5"])
+def test_a_page_that_is_not_there_shows_the_first_and_says_so(clerk_client, office, asked):
+    numbers = sorted(_many_customers(office))
+    response = clerk_client.get("/customers/", {"q": "翻页", "page": asked})
+    assert response.status_code == 200
+    page = html(response)
+    assert _listed(page) == numbers[:50]
+    assert 'data-testid="bad-page"' in page
     assert (
         tr(
-            "Only the first %(number)s customers found are listed: type more of the user number, "
-            "name or phone.",
-            number=MAX_FOUND,
+            "There is no page “%(page)s” of these customers: the first page is shown.",
+            page=asked[:20],
         )
         in page
     )
+
+
+def test_a_search_on_one_page_shows_no_pages(clerk_client, office):
     page = html(clerk_client.get(f"/customers/?q={office.customer.user_number}"))
-    assert 'data-testid="search-cut-short"' not in page
+    assert _listed(page) == [office.customer.user_number]
+    assert 'data-testid="customer-pages"' not in page and 'data-testid="bad-page"' not in page
 
 
 def test_find_with_empty_text_is_refused_inline(clerk_client, office):

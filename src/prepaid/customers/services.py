@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from prepaid.accounts.services import clean_text
@@ -175,14 +176,18 @@ def get_customer(user_number: str) -> Customer:
     return customer
 
 
-def find_customers(text: str, *, limit: int = MAX_FOUND) -> list[Customer]:
-    """Customers whose user number starts with ``text`` or whose name or phone contains it."""
+def matching_customers(text: str) -> QuerySet[Customer]:
+    """Every customer whose user number starts with ``text`` or whose name or phone contains
+    it, by user number (unique: a stable order, so that pages of it neither repeat nor skip)."""
     query = clean_text(text, field="search text", max_length=MAX_NAME_LENGTH, required=True)
-    from django.db.models import Q
-
     matches = Q(user_number__startswith=query) | Q(name__icontains=query)
     matches |= Q(phone__contains=query)
-    return list(Customer.objects.filter(matches).order_by("user_number")[: min(limit, MAX_FOUND)])
+    return Customer.objects.filter(matches).order_by("user_number", "pk")
+
+
+def find_customers(text: str, *, limit: int = MAX_FOUND) -> list[Customer]:
+    """The first customers ``matching_customers`` finds (at most ``MAX_FOUND``)."""
+    return list(matching_customers(text)[: min(limit, MAX_FOUND)])
 
 
 @dataclass

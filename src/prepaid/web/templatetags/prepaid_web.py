@@ -10,18 +10,10 @@ from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
-from prepaid.customers.services import MAX_FOUND
 from prepaid.web import formatting
 from prepaid.web.menus import menus_for, menus_for_admin
 
 register = template.Library()
-
-
-@register.filter
-def search_cut_short(found: list[Any] | None) -> int:
-    """The number of customers a search listed when it stopped at the most it lists (more
-    may match), else 0."""
-    return len(found) if found is not None and len(found) >= MAX_FOUND else 0
 
 
 @register.simple_tag(takes_context=True)

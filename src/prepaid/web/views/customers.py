@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,6 +23,7 @@ from prepaid.web.forms import CustomerForm, SearchForm
 from prepaid.web.views.common import or_404, page
 
 RECENT = 20
+CUSTOMERS_PER_PAGE = 50  # customers a search lists on one page
 
 
 @operator_required
@@ -51,15 +56,56 @@ def register(request: HttpRequest) -> HttpResponse:
     return page(request, "customers/register.html", {"form": form})
 
 
-def search(request: HttpRequest) -> tuple[SearchForm, list[Customer] | None]:
-    """The search box of the customer pages: by user number, name or phone."""
+@dataclass
+class FoundCustomers:
+    """One page of the customers a search found; the template iterates it like a list."""
+
+    page: Page[Customer]
+    previous_url: str | None = None
+    next_url: str | None = None
+    bad_page: str | None = None  # the page asked for when there is no such page
+
+    def __iter__(self) -> Iterator[Customer]:
+        return iter(self.page)
+
+    def __len__(self) -> int:
+        return len(self.page)
+
+
+def _page_url(request: HttpRequest, number: int) -> str:
+    params = request.GET.copy()
+    params["page"] = str(number)
+    return "?" + params.urlencode()
+
+
+def found_page(request: HttpRequest, matches: QuerySet[Customer]) -> FoundCustomers:
+    """The page ``?page=`` asks for; a page that is not one of them (“abc”, 0, past the
+    last) shows the first page and says so."""
+    paginator = Paginator(matches, CUSTOMERS_PER_PAGE)
+    asked = request.GET.get("page", "1")
+    bad_page = None
+    try:
+        page_of = paginator.page(asked)
+    except InvalidPage:
+        page_of = paginator.page(1)
+        bad_page = asked[:20]
+    return FoundCustomers(
+        page_of,
+        previous_url=_page_url(request, page_of.number - 1) if page_of.has_previous() else None,
+        next_url=_page_url(request, page_of.number + 1) if page_of.has_next() else None,
+        bad_page=bad_page,
+    )
+
+
+def search(request: HttpRequest) -> tuple[SearchForm, FoundCustomers | list[Customer] | None]:
+    """The search box of the customer pages: by user number, name or phone, a page at a time."""
     form = SearchForm(request.GET if "q" in request.GET else None)
     if not form.is_bound:
         return form, None
     if not form.is_valid():
         return form, []
     try:
-        return form, customers.find_customers(form.cleaned_data["q"])
+        return form, found_page(request, customers.matching_customers(form.cleaned_data["q"]))
     except PrepaidError as exc:
         form.add_service_error(exc)
         return form, []
