@@ -244,6 +244,18 @@ def test_user_register_show_find(cli):
     cli.refused(
         "user register --name x --id-number 110105194912310021", code="bad_id_number", status=2
     )
+    message = cli.refused("user register --name x --phone=-1", code="bad_phone", status=2)
+    assert message == (
+        "A phone number may have “+” only at its start and “-” or spaces only between digits, "
+        "not “-1”."
+    )
+    message = cli.refused("user register --name x --phone 1", code="bad_phone", status=2)
+    assert message == "A phone number has 5 to 20 digits, not 1: “1”."
+    message = cli.refused(
+        "user register --name x --phone abc", code="bad_phone", status=2, lang="zh-hans"
+    )
+    assert message == "电话号码只能包含数字、“+”、“-”和空格，不能是“abc”。"
+    assert cli.sql("SELECT count(*) FROM customers_customer") == [(2,)]
     assert cli.audits("customer.register") == 2
 
     shown = cli.json("user show 1")

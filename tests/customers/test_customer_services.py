@@ -138,7 +138,18 @@ def test_inactive_operator_refused(clerk):
         ({"name": "张\x00三"}, "bad_text", "name"),
         ({"phone": "138abc"}, "bad_phone", None),
         ({"phone": "---"}, "bad_phone", None),
-        ({"phone": "１３８"}, "bad_phone", None),  # full-width digits
+        ({"phone": "１３８"}, "bad_phone", None),  # full-width digits: read, but only three
+        ({"phone": "-1"}, "bad_phone", None),
+        ({"phone": "abc"}, "bad_phone", None),
+        ({"phone": "1"}, "bad_phone", None),
+        ({"phone": "1234"}, "bad_phone", None),  # fewer than 5 digits
+        ({"phone": "1" * 21}, "bad_phone", None),  # more than 20
+        ({"phone": "+"}, "bad_phone", None),
+        ({"phone": "+-13800138000"}, "bad_phone", None),
+        ({"phone": "13800138000-"}, "bad_phone", None),
+        ({"phone": "138+00138000"}, "bad_phone", None),
+        ({"phone": "++8613800138000"}, "bad_phone", None),
+        ({"phone": "١٣٨٠٠١٣٨٠٠٠"}, "bad_phone", None),  # other scripts' digits
         ({"phone": "1" * 33}, "too_long", "phone"),
         ({"address": "路" * 201}, "too_long", "address"),
         ({"remarks": "r" * 201}, "too_long", "remarks"),
@@ -164,7 +175,7 @@ def test_longest_values_accepted(clerk):
     customer = register_customer(
         clerk,
         name="名" * 64,
-        phone="1" * 32,
+        phone="+86 0371 - 6666 - 8888 - 1234 56",  # 32 characters, 20 digits
         address="路" * 200,
         id_number="A1" * 16,
         remarks="注" * 200,
@@ -173,6 +184,41 @@ def test_longest_values_accepted(clerk):
     assert len(customer.name) == 64
     assert len(customer.address) == 200
     assert customer.id_number == "A1" * 16
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("95598", "95598"),  # a short service number: 5 digits
+        ("13800138000", "13800138000"),
+        (" 0371-6666 8888 ", "0371-6666 8888"),
+        ("+86 138-0000-0000", "+86 138-0000-0000"),
+        ("1" * 20, "1" * 20),
+        ("１３８－００００　１１１１", "138-0000 1111"),  # an input method in full-width mode
+        ("＋８６１３８００１３８０００", "+8613800138000"),
+    ],
+)
+def test_phone_numbers_accepted(clerk, typed, stored):
+    customer = register_customer(clerk, name="张三", phone=typed)
+    customer.refresh_from_db()
+    assert customer.phone == stored
+    assert AuditEntry.objects.get(action="customer.register").after["phone"] == stored
+
+
+def test_a_refused_phone_says_what_is_wrong_with_it(clerk):
+    from django.utils import translation
+
+    said = {}
+    for phone in ("-1", "1", "abc"):
+        with pytest.raises(InvalidInput) as exc, translation.override("zh-hans"):
+            register_customer(clerk, name="张三", phone=phone)
+        with translation.override("zh-hans"):
+            said[phone] = exc.value.translate(translation.gettext)
+    assert said == {
+        "-1": "电话号码只能以“+”开头，“-”和空格只能在数字之间，不能是“-1”。",
+        "1": "电话号码应有 5 至 20 位数字，“1”有 1 位。",
+        "abc": "电话号码只能包含数字、“+”、“-”和空格，不能是“abc”。",
+    }
 
 
 @pytest.mark.parametrize("id_number", ["E12345678", "110105491231002", "G1234567890ABCDEF1"])

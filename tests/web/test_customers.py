@@ -63,6 +63,46 @@ def test_register_bad_input_is_refused_inline(clerk_client, web_home, data, fiel
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("phone", "message", "params"),
+    [
+        (
+            "-1",
+            "A phone number may have “+” only at its start and “-” or spaces only between "
+            "digits, not “%(value)s”.",
+            {"value": "-1"},
+        ),
+        (
+            "1",
+            "A phone number has %(minimum)s to %(maximum)s digits, not %(count)s: “%(value)s”.",
+            {"value": "1", "count": 1, "minimum": 5, "maximum": 20},
+        ),
+        (
+            "abc",
+            "The phone number may contain only digits, “+”, “-” and spaces, not “%(value)s”.",
+            {"value": "abc"},
+        ),
+    ],
+)
+def test_a_phone_that_is_no_phone_number_is_refused(clerk_client, web_home, phone, message, params):
+    from prepaid.audit.models import AuditEntry
+
+    response = clerk_client.post("/customers/register/", {"name": "李四", "phone": phone})
+    assert response.status_code == 200
+    assert field_errors(response)["phone"] == tr(message, **params)
+    assert "bad_phone" in codes(response)
+    assert f'value="{phone}"' in html(response)  # kept, to be corrected
+    assert not Customer.objects.exists()
+    assert not AuditEntry.objects.filter(action="customer.register").exists()
+
+
+def test_a_phone_typed_in_full_width_is_kept_in_plain_digits(clerk_client, web_home):
+    clerk_client.post(
+        "/customers/register/", {"name": "李四", "phone": "１３８－００００　１１１１"}
+    )
+    assert Customer.objects.get().phone == "138-0000 1111"
+
+
 def test_every_bad_customer_field_is_shown_at_once(clerk_client, web_home):
     response = clerk_client.post(
         "/customers/register/",

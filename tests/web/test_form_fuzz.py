@@ -319,7 +319,8 @@ FORMS: dict[str, Form] = {
             "remarks": "optional text",
         },
         role="clerk",
-        takes={"phone": {"empty", "blank", "negative"}} | {"id_number": {"empty", "blank"}},
+        # “-1” and “１２３” are no phone numbers (5 to 20 digits; full-width ones read as digits)
+        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank"}},
     ),
     "open review": Form(
         url=lambda o: "/vending/open/",

@@ -35,7 +35,14 @@ NUMBERING_LOCK = 0x50524550_4E554D  # PostgreSQL advisory lock key of user numbe
 HISTORY_LENGTH = 50  # purchases and ledger entries shown with a customer
 NUMBER_ATTEMPTS = 5  # tries to take a user number while other stations take them too
 
-_PHONE = re.compile(r"[0-9+\- ]+")
+MIN_PHONE_DIGITS = 5  # a short number such as 95598 (a utility's own service line)
+MAX_PHONE_DIGITS = 20  # more than any international number with an extension
+_PHONE_CHARACTERS = re.compile(r"[0-9+\- ]+")
+# Digits, “+” only first, spaces and hyphens only between digits: +86 138-0000-0000.
+_PHONE = re.compile(r"\+?[0-9]+(?:[ -]+[0-9]+)*")
+# A Chinese input method left in full-width mode types １３８－００００ for 138-0000 (as it
+# does for money, prepaid.core.money): read as what it is. Other scripts' digits stay refused.
+_PHONE_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
 _ID_NUMBER = re.compile(r"[0-9A-Za-z]+")
 # Chinese resident identity number (GB 11643-1999): 17 digits and an ISO 7064 MOD 11-2
 # check character.
@@ -51,12 +58,36 @@ def resident_id_check_char(first17: str) -> str:
 
 
 def clean_phone(value: str | None) -> str:
-    phone = clean_text(value, field="phone", max_length=MAX_PHONE_LENGTH)
-    if phone and (not _PHONE.fullmatch(phone) or not any(c.isdigit() for c in phone)):
+    """A customer's phone number as stored: empty, or 5–20 digits with an optional leading
+    “+” and spaces or hyphens between digits; full-width digits read as ASCII ones."""
+    typed = clean_text(value, field="phone", max_length=MAX_PHONE_LENGTH)
+    phone = typed.translate(_PHONE_FULL_WIDTH)
+    if not phone:
+        return ""
+    if not _PHONE_CHARACTERS.fullmatch(phone):
         raise InvalidInput(
             "bad_phone",
             _("The phone number may contain only digits, “+”, “-” and spaces, not “%(value)s”."),
-            value=phone,
+            value=typed,
+        )
+    if not _PHONE.fullmatch(phone):
+        raise InvalidInput(
+            "bad_phone",
+            _(
+                "A phone number may have “+” only at its start and “-” or spaces only between "
+                "digits, not “%(value)s”."
+            ),
+            value=typed,
+        )
+    digits = sum(char.isdigit() for char in phone)
+    if not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
+        raise InvalidInput(
+            "bad_phone",
+            _("A phone number has %(minimum)s to %(maximum)s digits, not %(count)s: “%(value)s”."),
+            value=typed,
+            count=digits,
+            minimum=MIN_PHONE_DIGITS,
+            maximum=MAX_PHONE_DIGITS,
         )
     return phone
 
