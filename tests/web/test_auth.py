@@ -170,7 +170,7 @@ def test_a_sale_confirmed_after_a_logout_elsewhere_says_nothing_was_done(clerk_c
     elsewhere = Client()
     elsewhere.cookies = clerk_client.cookies
     elsewhere.post("/logout/")
-    response = clerk_client.post("/vending/sell/", {"action": "write", "key": "k" * 32})
+    response = clerk_client.post("/vending/sell/", {"action": "write", "key": "a" * 32})
     assert response.status_code == 302
     assert response["Location"] == "/login/?next=%2Fvending%2Fsell%2F&unsent=1"
     login = clerk_client.get(response["Location"])

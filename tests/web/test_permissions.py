@@ -28,7 +28,7 @@ ADMIN_POSTS = {
         "overdraft": "0",
         "maintenance_code": "1",
     },
-    "/cards/": {"action": "format", "key": "k-format"},
+    "/cards/": {"action": "format", "key": "f" * 32},
     "/prices/add/": {"name": "x", "kind": "flat", "unit_price": "1"},
     "/operators/": {
         "username": "mallory",
@@ -38,7 +38,7 @@ ADMIN_POSTS = {
     },
     "/operators/admin/disable/": {},
     "/operators/admin/enable/": {},
-    "/vending/meter-change/": {"action": "write", "remaining": "1", "key": "k-mc"},
+    "/vending/meter-change/": {"action": "write", "remaining": "1", "key": "c" * 32},
 }
 
 

@@ -366,14 +366,19 @@ def test_a_tool_card_refusal_is_shown_once(admin_client, office):
     """Next to the field it concerns, or above the page: not in both places."""
     no_card = admin_client.post(
         "/cards/",
-        {"action": "make", "tool": "setting", "account": office.account.pk, "key": "k-1"},
+        {
+            "action": "make",
+            "tool": "setting",
+            "account": office.account.pk,
+            "key": uuid.uuid4().hex,
+        },
     )
     assert html(no_card).count(tr("There is no card in the reader.")) == 1
     assert "no_card" in codes(no_card)
     office.blank("t1")
     office.insert("t1")
     missing = admin_client.post(
-        "/cards/", {"action": "make", "tool": "setting", "account": "", "key": "k-2"}
+        "/cards/", {"action": "make", "tool": "setting", "account": "", "key": uuid.uuid4().hex}
     )
     said = tr("A setting card needs an account: choose one.")
     shown = re.sub(r'<div class="visually-hidden" role="alert".*?</div>', "", html(missing))

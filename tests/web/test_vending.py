@@ -517,6 +517,118 @@ def test_a_form_sent_without_its_key_says_so_and_carries_a_fresh_one(clerk_clien
     assert 'data-testid="confirm"' in html(again)
 
 
+FORGED_KEYS = [
+    "",
+    "k",
+    "-1",
+    "<script>alert(1)</script>",
+    "g" * 32,  # not hexadecimal
+    "A" * 32,  # the page's keys are lowercase
+    "0123456789abcdef" * 2 + "0",  # 33
+    "0123456789abcdef" * 2 + "\n",
+    "0123456789abcde",
+    "x" * 5000,
+]
+
+
+def _done_so_far():
+    from prepaid.audit.models import AuditEntry
+    from prepaid.cards.models import CardOperation
+
+    return (
+        Purchase.objects.count(),
+        LedgerEntry.objects.count(),
+        CardOperation.objects.count(),
+        AuditEntry.objects.count(),
+    )
+
+
+def _refused_as_damaged(response, forged):
+    """Refused above the form with the message of a damaged form and a fresh key."""
+    assert response.status_code == 200
+    assert "damaged_form" in codes(response)
+    assert tr("The form arrived incomplete or altered. Check what it shows and send it again.") in (
+        html(response)
+    )
+    assert forged not in re.findall(r'name="key" value="([^"]*)"', html(response))
+
+
+@pytest.mark.parametrize("forged", FORGED_KEYS)
+def test_a_sale_with_a_key_the_page_never_made_is_refused_and_nothing_done(
+    clerk_client, office, forged
+):
+    office.meter()
+    office.open()
+    office.swipe()
+    clerk_client.post("/vending/sell/", {"action": "read"})  # stores what the meter wrote back
+    before = _done_so_far()
+    response = _sale(clerk_client, forged, account=office.account.pk, quantity="3")
+    _refused_as_damaged(response, forged)
+    assert _done_so_far() == before
+    assert _key(response) != forged  # sent again, the form carries a key of the page's own
+    done = _sale(clerk_client, _key(response), account=office.account.pk, quantity="3")
+    assert done.status_code == 302 and Purchase.objects.count() == before[0] + 1
+
+
+def test_every_card_writing_form_refuses_a_forged_key(clerk_client, admin_client, office):
+    """开户, 充值修改, 补卡, 换表 and the card-making page: a key the page never made writes
+    nothing, charges nothing and audits nothing."""
+    forged = "forged-key"
+    office.new_card("u0")
+    number = office.customer.user_number
+    opening = {
+        "customer": number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": forged,
+    }
+    for action in ("review", "write"):
+        before = _done_so_far()
+        response = clerk_client.post("/vending/open/", {**opening, "action": action})
+        _refused_as_damaged(response, forged)
+        assert _done_so_far() == before
+    office.meter()
+    office.open()
+    before = _done_so_far()
+    correction = {"account": office.account.pk, "quantity": "2", "basis": "quantity"}
+    response = clerk_client.post(
+        "/vending/correct/", {**correction, "action": "write", "key": forged}
+    )
+    _refused_as_damaged(response, forged)
+    assert _done_so_far() == before
+    office.new_card("u2")
+    before = _done_so_far()
+    response = clerk_client.post(
+        "/vending/reissue/",
+        {"customer": number, "fee": "5", "payment": "cash", "action": "write", "key": forged},
+    )
+    _refused_as_damaged(response, forged)
+    assert _done_so_far() == before
+    office.insert("u1")
+    office.swipe()
+    admin_client.post("/vending/meter-change/", {"action": "read"})
+    before = _done_so_far()
+    response = admin_client.post(
+        "/vending/meter-change/",
+        {"action": "write", "key": forged, "account": office.account.pk, "remaining": "3"},
+    )
+    _refused_as_damaged(response, forged)
+    assert _done_so_far() == before
+    office.new_card("t1")
+    before = _done_so_far()
+    for data in (
+        {"action": "format"},
+        {"action": "make", "tool": "check", "account": ""},
+        {"action": "recycle"},
+    ):
+        response = admin_client.post("/cards/", {**data, "key": forged})
+        assert response.status_code == 200 and "damaged_form" in codes(response), data
+    assert _done_so_far() == before
+
+
 def test_over_the_limit_is_refused_before_the_operator_confirms(clerk_client, office):
     """The confirm step already refuses what the write would: the meter's limit."""
     office.meter()

@@ -12,17 +12,19 @@ called only when they all pass, and checks everything again.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts import services as accounts
 from prepaid.accounts.models import MeterTypeChoice
-from prepaid.core.errors import PrepaidError
+from prepaid.core.errors import InvalidInput, PrepaidError
 from prepaid.core.money import parse_quantity
 from prepaid.customers import services as customers
 from prepaid.web.errors import field_of, message
@@ -73,6 +75,34 @@ def _decimal(label: Any, *, required: bool = False, **attrs: Any) -> Any:
 def new_key() -> str:
     """An idempotency key made when a money form is rendered (a resubmit is charged once)."""
     return uuid.uuid4().hex
+
+
+# The keys new_key makes: 32 lowercase hexadecimal characters. A page sends back the key it
+# was given; any other value (typed into a forged request) keys nothing and does nothing.
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def is_key(value: object) -> bool:
+    return isinstance(value, str) and _KEY.fullmatch(value) is not None
+
+
+def damaged_form() -> InvalidInput:
+    """The refusal of a form whose hidden fields were not the ones the page sent."""
+    return InvalidInput(
+        "damaged_form",
+        gettext_noop(
+            "The form arrived incomplete or altered. Check what it shows and send it again."
+        ),
+    )
+
+
+def posted_key(data: Any) -> str:
+    """The idempotency key a page posted; refused as a damaged form unless it is one that
+    ``new_key`` makes."""
+    key = data.get("key", "")
+    if not is_key(key):
+        raise damaged_form()
+    return str(key)
 
 
 class ServiceForm(forms.Form):
@@ -168,7 +198,11 @@ class ServiceForm(forms.Form):
 class KeyedForm(ServiceForm):
     """A form that moves money or writes a card: carries its idempotency key."""
 
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        validators=[RegexValidator(rf"\A{_KEY.pattern}\Z")],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

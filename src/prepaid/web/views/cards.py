@@ -14,7 +14,7 @@ from prepaid.core.errors import PrepaidError
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required
 from prepaid.web.errors import field_of
-from prepaid.web.forms import ToolCardForm, new_key
+from prepaid.web.forms import ToolCardForm, new_key, posted_key
 from prepaid.web.presenters import CARD_TYPES, card_view
 from prepaid.web.views.common import done_before, page, refusal, remember_done
 
@@ -28,11 +28,11 @@ def card_making(request: HttpRequest) -> HttpResponse:
     form = ToolCardForm(request.POST if action == "make" else None, accounts=account_list)
     error = None
     if action in ACTIONS:
-        key = request.POST.get("key", "")
-        replay = done_before(request, key)
+        replay = done_before(request, request.POST.get("key"))
         if replay is not None:
             return replay
         try:
+            key = posted_key(request.POST)
             headline = _write(request, action, form)
         except PrepaidError as exc:
             error = refusal(exc)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, raise_if_forbidden
+from prepaid.web.forms import is_key
 
 DONE_KEYS = "prepaid_done"  # idempotency key → URL of the result, per session
 DONE_KEEP = 50
@@ -28,7 +29,7 @@ def refusal(exc: PrepaidError) -> dict[str, str]:
 
 def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
     """A resubmitted form (same idempotency key) goes to the first result again."""
-    if not key:
+    if not is_key(key):
         return None
     url = request.session.get(DONE_KEYS, {}).get(key)
     return HttpResponseRedirect(url) if url else None
@@ -39,7 +40,7 @@ def remember_done(
 ) -> HttpResponse:
     """Go to the result; remember it for a resubmit of the same key, unless the service itself
     answers a replayed key with the first result (purchases do: no session write needed)."""
-    if key and not service_replays:
+    if is_key(key) and not service_replays:
         done = dict(request.session.get(DONE_KEYS, {}))
         done[key] = url
         request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])

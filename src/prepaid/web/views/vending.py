@@ -33,9 +33,11 @@ from prepaid.web.forms import (
     ReissueForm,
     SaleForm,
     WriteSaleForm,
+    is_key,
     last_taken_answer,
     new_key,
     posted_account_id,
+    posted_key,
 )
 from prepaid.web.presenters import card_view
 from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
@@ -78,7 +80,7 @@ def _purchase_url(purchase: Purchase) -> str:
 def _written_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
     """A form posted again after its purchase was written (the browser's Back, a reload): the
     written purchase, said so, instead of a second charge or an unrelated refusal."""
-    if not key:
+    if not is_key(key):
         return None
     purchase = Purchase.objects.filter(
         idempotency_key=key, status=Purchase.Status.COMPLETED
@@ -277,7 +279,10 @@ def _corrected_view(original: Purchase, amount_fen: int, unit: str) -> dict[str,
 def _write_sale(
     request: HttpRequest, station: vending.Station, data: QueryDict, *, correction: bool
 ) -> HttpResponse | PrepaidError:
-    key = data.get("key", "")
+    try:
+        key = posted_key(data)
+    except PrepaidError as exc:
+        return exc
     form = WriteSaleForm(data)
     form.is_valid()  # the services refuse what is wrong, as on the confirm page
     service = vending.correct if correction else vending.sell
@@ -553,6 +558,31 @@ def reissue_receipt(request: HttpRequest, reissue_id: int, copy: int) -> HttpRes
 # -- 换表卡调整 meter change (admin) ----------
 
 
+def _write_meter_change(
+    request: HttpRequest, station: vending.Station, data: QueryDict
+) -> HttpResponse | PrepaidError:
+    try:
+        key = posted_key(data)
+    except PrepaidError as exc:
+        return exc
+    try:
+        purchase, _record = vending.meter_change(
+            station,
+            remaining=(data.get("remaining") or "").strip(),
+            account_id=posted_account_id(data.get("account")),
+            reason=(data.get("reason") or "").strip(),
+            last_taken=last_taken_answer(data.get("last_taken")),
+            key=key,
+        )
+    except PrepaidError as exc:
+        first = _first_result(key, exc)
+        if first is not None:
+            return remember_done(request, key, _purchase_url(first), service_replays=True)
+        raise_if_forbidden(exc)
+        return exc
+    return remember_done(request, key, _purchase_url(purchase), service_replays=True)
+
+
 @admin_required
 def meter_change(request: HttpRequest) -> HttpResponse:
     template = "vending/meter_change.html"
@@ -566,28 +596,14 @@ def meter_change(request: HttpRequest) -> HttpResponse:
     if written is not None:
         return written
     if action == "write" and data is not None:
-        key = data.get("key", "")
-        replay = done_before(request, key)
+        replay = done_before(request, data.get("key"))
         if replay is not None:
             return replay
-        try:
-            purchase, _record = vending.meter_change(
-                station,
-                remaining=(data.get("remaining") or "").strip(),
-                account_id=posted_account_id(data.get("account")),
-                reason=(data.get("reason") or "").strip(),
-                last_taken=last_taken_answer(data.get("last_taken")),
-                key=key,
-            )
-        except PrepaidError as exc:
-            first = _first_result(key, exc)
-            if first is not None:
-                return remember_done(request, key, _purchase_url(first), service_replays=True)
-            raise_if_forbidden(exc)
-            write_error = exc
-            data = _rekeyed(data)
-        else:
-            return remember_done(request, key, _purchase_url(purchase), service_replays=True)
+        outcome = _write_meter_change(request, station, data)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        write_error = outcome
+        data = _rekeyed(data)
     try:
         user_card = vending.read_user_card(station)
     except PrepaidError as exc:
