@@ -356,14 +356,17 @@ def cannot_write(path: Path, reason: str) -> PrepaidError:
 
 def other_sessions() -> list[str]:
     """The other sessions on this PostgreSQL database — a station's command at work, a web
-    server's open connection — by their application name (``prepaid STATION``)."""
+    server's open connection, a ``psql`` left open — by their application name (``prepaid
+    STATION``). A role that is no superuser sees no backend type of another role's session:
+    such a row is a session when it has a user (the server's own workers have none)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(nullif(application_name, ''), host(client_addr), 'local') "
             "FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            "AND pid <> pg_backend_pid() AND (backend_type = 'client backend' "
+            "OR (backend_type IS NULL AND usesysid IS NOT NULL))"
         )
         return sorted(str(row[0]) for row in cursor.fetchall())
 

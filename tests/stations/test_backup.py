@@ -313,6 +313,32 @@ def test_restore_over_a_site_a_station_is_still_connected_to_is_refused(backed_u
     assert site.json("user", "show", later)["user_number"] == later  # nothing restored
 
 
+def test_a_session_of_another_role_is_seen_by_a_station_role_that_is_no_superuser(
+    request, tmp_path
+):
+    """As docs/stations.md sets a site up: the stations connect as a role of their own, which
+    PostgreSQL shows only part of the other roles' sessions (no backend type). A ``psql`` left
+    open as ``postgres`` is still a session on the database."""
+    if os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower() != "postgres":
+        pytest.skip("PostgreSQL: the other stations are other computers")
+    import psycopg
+
+    server = request.getfixturevalue("postgres_server")
+    suffix = uuid.uuid4().hex[:12]
+    role, database = f"station_{suffix}", f"site_{suffix}"
+    server.psql(f'CREATE ROLE "{role}" LOGIN')
+    server.psql(f'CREATE DATABASE "{database}" OWNER "{role}"')
+    superuser_url = server.url(database)
+    site = Site(tmp_path / "site", superuser_url.replace("postgres@", f"{role}@", 1))
+    site.init()
+    file = tmp_path / "site.backup"
+    site.json("backup", str(file), env=WITH_PASSPHRASE)
+    with psycopg.connect(superuser_url, application_name="psql"):
+        refused = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE, status=1)
+    assert refused["error"] == "stations_connected", refused
+    assert "psql" in refused["message"]
+
+
 def test_restore_over_a_site_in_use_needs_force(backed_up):
     site, file = backed_up
     later = site.json("user", "register", "--name", "赵六")["user_number"]
