@@ -75,3 +75,34 @@ def test_sqlite_files_failing_as_the_connection_is_made_are_a_storage_error(tmp_
     doc = json.loads("".join(out))
     assert doc["error"] == "database_error", doc
     assert "reconcile" in doc["message"] and "DATABASE_URL" not in doc["message"]
+
+
+def test_a_station_without_the_postgresql_driver_is_told_to_install_it(tmp_path):
+    """``make install`` installs without the ``postgres`` extra: a station pointed at
+    PostgreSQL then names the missing driver and how to install it, instead of a traceback."""
+    home = tmp_path / "data"
+    DataHome(home).ensure_secrets()
+    without_driver = (
+        "import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; "
+        "from prepaid.cli.main import main; raise SystemExit(main())"
+    )
+    env = {
+        **os.environ,
+        "PREPAID_HOME": str(home),
+        "DATABASE_URL": "postgresql://prepaid:pw@127.0.0.1:5432/prepaid",
+        "PREPAID_PASSWORD": "whatever-1",
+    }
+    env.pop("PREPAID_LANG", None)
+    for lang, expected in (("zh-hans", "未安装"), ("en", "is not installed")):
+        refused = subprocess.run(
+            [sys.executable, "-c", without_driver, "--json", "--lang", lang, "account", "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert "Traceback" not in refused.stderr, refused.stderr
+        doc = json.loads(refused.stdout)
+        assert doc["error"] == "postgres_driver_missing"
+        assert expected in doc["message"] and "prepaid[postgres]" in doc["message"], doc

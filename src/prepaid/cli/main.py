@@ -403,8 +403,26 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
         os.environ["PREPAID_HOME"] = str(Path(args.home).resolve())
     ctx = Context(home=DataHome(default_home()), json_output=json_output, language=language)
     if getattr(args, "needs_django", True):
-        _setup_django(language)
+        try:
+            _setup_django(language)
+        except Exception as exc:
+            if not _postgres_driver_missing(exc):
+                raise
+            message = ctx.gettext(
+                "DATABASE_URL names a PostgreSQL database, but its driver (psycopg) is not "
+                "installed on this station. Nothing was done; install it with "
+                "pip install 'prepaid[postgres]'."
+            )
+            return _fail(json_output, "postgres_driver_missing", message, 1)
     return ctx, args
+
+
+def _postgres_driver_missing(exc: Exception) -> bool:
+    """Django could not load its PostgreSQL backend: psycopg is not installed (``make
+    install`` installs without the ``postgres`` extra)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    return isinstance(exc, ImproperlyConfigured) and "psycopg" in str(exc)
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
