@@ -1,0 +1,130 @@
+"""The command lines the README and docs/ show are the command line as it is: every
+``prepaid …`` line of their shell blocks parses with the real parser, and every command and
+``--option`` named in the running text exists, so that a renamed or removed option cannot
+linger in the documentation."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from prepaid.cli.main import UsageError, build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = sorted(
+    [
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "src" / "prepaid").glob("*/README.md"),
+    ]
+)
+FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
+ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
+
+
+def _page_name(page: Path) -> str:
+    return str(page.relative_to(ROOT))
+
+
+def block_commands(page: Path) -> list[str]:
+    """The ``prepaid`` command lines of the page's code blocks, continuations joined,
+    comments, environment assignments and ``env -u NAME`` left out."""
+    commands = []
+    for block in FENCE.findall(page.read_text(encoding="utf-8")):
+        for line in block.replace("\\\n", " ").splitlines():
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError:
+                continue  # not shell (Python, a table)
+            for piece in _pieces(words):
+                while piece and (ASSIGNMENT.match(piece[0]) or piece[0] == "env"):
+                    piece = piece[3:] if piece[:2] == ["env", "-u"] else piece[1:]
+                if piece and Path(piece[0]).name == "prepaid":
+                    commands.append(shlex.join(piece[1:]))
+    return commands
+
+
+def _pieces(words: list[str]) -> list[list[str]]:
+    pieces: list[list[str]] = [[]]
+    for word in words:
+        if word in ("&&", "||", "|", ";"):
+            pieces.append([])
+        else:
+            pieces[-1].append(word)
+    return pieces
+
+
+def inline_commands(page: Path) -> list[str]:
+    """The running text's code spans that start with ``prepaid``, joined across line breaks."""
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    spans = (" ".join(span.split()) for span in re.findall(r"`([^`]+)`", text))
+    return [span.removeprefix("prepaid ") for span in spans if span.startswith("prepaid ")]
+
+
+def test_the_pages_show_commands():
+    readme = ROOT / "README.md"
+    assert "init" in block_commands(readme)
+    assert "audit verify" in block_commands(readme)
+    assert any(c.startswith("reconcile --void") for c in inline_commands(readme))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_name)
+def test_every_command_line_of_the_code_blocks_parses(page):
+    parser = build_parser()
+    for command in block_commands(page):
+        try:
+            parser.parse_args(shlex.split(command))
+        except UsageError as exc:
+            pytest.fail(f"{_page_name(page)}: prepaid {command}: {exc}")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def _named_parsers(parser: argparse.ArgumentParser, words: list[str]) -> list[object]:
+    """The parsers the words name (``card format|recycle`` names two), or the first word
+    that names no command; a placeholder (``NAME``, ``…``) ends the command."""
+    parsers: list[object] = [parser]
+    for word in words:
+        choices = _subcommands(parsers[0])  # type: ignore[arg-type]
+        if not choices or not re.fullmatch(r"[a-z][a-z-]*(\|[a-z][a-z-]*)*", word):
+            break
+        alternatives = word.split("|")
+        if not all(name in choices for name in alternatives):
+            return [word]
+        parsers = [choices[name] for name in alternatives]
+    return parsers
+
+
+def unknown_names(parser: argparse.ArgumentParser, command: str) -> str | None:
+    """What in the command names no command or option (exactly: argparse would take an
+    abbreviation), or None."""
+    words = command.replace("[", " ").replace("]", " ").replace("(", " ").split()
+    for named in _named_parsers(parser, words):
+        if isinstance(named, str):
+            return f"no command {named!r}"
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", command))
+        unknown = options - _options(named)  # type: ignore[arg-type]
+        if unknown:
+            return f"no option {', '.join(sorted(unknown))}"
+    return None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_name)
+def test_every_command_and_option_named_in_the_text_exists(page):
+    parser = build_parser()
+    for command in inline_commands(page) + block_commands(page):
+        unknown = unknown_names(parser, command)
+        assert unknown is None, f"{_page_name(page)}: prepaid {command}: {unknown}"
