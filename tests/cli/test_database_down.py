@@ -106,3 +106,22 @@ def test_a_station_without_the_postgresql_driver_is_told_to_install_it(tmp_path)
         doc = json.loads(refused.stdout)
         assert doc["error"] == "postgres_driver_missing"
         assert expected in doc["message"] and "prepaid[postgres]" in doc["message"], doc
+
+
+def test_an_office_time_zone_that_is_none_is_bad_input(tmp_path):
+    home = tmp_path / "data"
+    DataHome(home).ensure_secrets()
+    env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_TIME_ZONE": "Mars/Olympus"}
+    env.pop("PREPAID_LANG", None)
+    refused = subprocess.run(
+        [sys.executable, "-m", "prepaid", "--json", "account", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
+    doc = json.loads(refused.stdout)
+    assert doc["error"] == "bad_time_zone" and "Mars/Olympus" in doc["message"], doc
+    assert "时区" in doc["message"], doc

@@ -406,6 +406,11 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
         try:
             _setup_django(language)
         except Exception as exc:
+            if _bad_time_zone(exc):
+                message = ctx.gettext(
+                    "PREPAID_TIME_ZONE is no time zone: %(zone)s. Give one such as Asia/Shanghai."
+                ) % {"zone": os.environ.get("PREPAID_TIME_ZONE", "")}
+                return _fail(json_output, "bad_time_zone", message, 2)
             if not _postgres_driver_missing(exc):
                 raise
             message = ctx.gettext(
@@ -415,6 +420,11 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
             )
             return _fail(json_output, "postgres_driver_missing", message, 1)
     return ctx, args
+
+
+def _bad_time_zone(exc: Exception) -> bool:
+    """Django refused the office's time zone (``$PREPAID_TIME_ZONE``)."""
+    return isinstance(exc, ValueError) and str(exc).startswith("Incorrect timezone setting")
 
 
 def _postgres_driver_missing(exc: Exception) -> bool:
