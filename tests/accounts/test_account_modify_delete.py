@@ -246,6 +246,7 @@ def test_nothing_to_change_refused(admin, account, change):
         ({"alarm": "999"}, "alarm_not_below_limit"),
         ({"limit": "10", "prestore": "0"}, "alarm_not_below_limit"),
         ({"maintenance_code": "12a"}, "bad_maintenance_code"),
+        ({"maintenance_code": "0"}, "bad_maintenance_code"),
         ({"name": "  "}, "required"),
         ({"name": "a\nb"}, "bad_text"),
         ({"name": "x" * 65}, "too_long"),

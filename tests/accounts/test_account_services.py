@@ -106,7 +106,7 @@ def test_prestore_may_equal_limit(admin):
 
 
 @pytest.mark.parametrize(
-    ("code", "stored"), [("0", 0), ("00001234", 1234), ("99999999", 99_999_999), (42, 42)]
+    ("code", "stored"), [("1", 1), ("00001234", 1234), ("99999999", 99_999_999), (42, 42)]
 )
 def test_maintenance_code_digits_stored_as_int(admin, code, stored):
     assert create_account(admin, **_fields(maintenance_code=code)).maintenance_code == stored
@@ -189,6 +189,9 @@ def test_sub_meter_race_caught_by_unique_constraint(admin, monkeypatch):
         ({"maintenance_code": "123456789"}, "bad_maintenance_code", None),
         ({"maintenance_code": "12a4"}, "bad_maintenance_code", None),
         ({"maintenance_code": "-1"}, "bad_maintenance_code", None),
+        # 0: a tool card of the account would work on every meter (card-format.md)
+        ({"maintenance_code": "0"}, "bad_maintenance_code", None),
+        ({"maintenance_code": "0000"}, "bad_maintenance_code", None),
         ({"maintenance_code": "１２３"}, "bad_maintenance_code", None),  # full-width digits
         ({"meter_type": "oil"}, "bad_meter_type", None),
         ({"name": "x" * 65}, "too_long", "name"),

@@ -188,7 +188,16 @@ def parse_maintenance_code(value: str | int) -> int:
             _("The maintenance code must be 1 to 8 digits, not “%(value)s”."),
             value=text,
         )
-    return int(text)
+    code = int(text)
+    if code == 0:
+        raise InvalidInput(
+            "bad_maintenance_code",
+            _(
+                "The maintenance code 0 is kept for the site's clear-all and zero cards that work "
+                "on every meter: choose another."
+            ),
+        )
+    return code
 
 
 def check_account_limits(limit_centi: int, prestore_centi: int, alarm_centi: int) -> None:
