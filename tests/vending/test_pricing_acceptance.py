@@ -155,7 +155,7 @@ def test_a_monthly_tier_at_month_end_an_announced_price_and_corrections(office, 
         assert detail.totals["quantity"].single == 3899
 
 
-def test_a_tier_counts_the_period_s_purchases_bought_under_another_kind_of_period(office, key):
+def test_a_tier_counts_the_period_s_tiered_purchases_under_another_kind_of_period(office, key):
     """0-10:1.00, 10-:2.00 by year; 8 bought on 06-10. Adjusted to the same tiers by month
     from 06-15: a sale of 5 on 06-16 counts June's 8 (2 × 1.00 + 3 × 2.00 = 8.00, not
     5 × 1.00). Adjusted back to yearly from 07-01: a sale of 5 on 07-02 counts the whole
@@ -198,3 +198,37 @@ def test_a_tier_counts_the_period_s_purchases_bought_under_another_kind_of_perio
         july = vending.sell(office.station, quantity="5", key=key())
         assert july.period_start == datetime.date(year, 1, 1)
         assert (july.amount_fen, _lines(july)) == (10_00, [(2, "5.00", "2.00", "10.00")])
+
+
+def test_a_price_that_becomes_tiered_starts_its_tiers_then(office, key):
+    """Flat 1.00 until 06-15, then 0-10:1.00, 10-:2.00 by year. 8 bought flat on 06-10 do not
+    count: 5 bought on 06-16 are all in the first tier (5.00); 7 more on 06-17 split
+    5 × 1.00 + 2 × 2.00 = 9.00."""
+    year = _year()
+    admin = office.station.operator
+    with simulated_now(SimulatedClock(_local(year, 6, 10, 10, 0))) as clock:
+        meter = office.meter()
+        office.new_card("u1")
+        price = add_price(admin, account_id=office.account.pk, name="改阶梯", unit_price="1.00")
+        adjust_price(
+            admin,
+            price.pk,
+            tiers="0-10:1.00,10-:2.00",
+            period="year",
+            effective_from=datetime.date(year, 6, 15),
+        )
+        opened = vending.open_account(
+            office.station, office.customer, office.account, price, quantity="8", key=key()
+        )
+        assert (opened.amount_fen, opened.period_start) == (8_00, None)
+        office.swipe(meter)
+
+        clock.set(_local(year, 6, 16, 9, 0))
+        first = vending.sell(office.station, quantity="5", key=key())
+        assert (first.amount_fen, _lines(first)) == (5_00, [(1, "5.00", "1.00", "5.00")])
+        office.swipe(meter)
+
+        clock.set(_local(year, 6, 17, 9, 0))
+        second = vending.sell(office.station, quantity="7", key=key())
+        assert second.amount_fen == 9_00
+        assert _lines(second) == [(1, "5.00", "1.00", "5.00"), (2, "2.00", "2.00", "4.00")]

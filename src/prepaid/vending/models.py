@@ -157,6 +157,7 @@ class Purchase(models.Model):
                     "quantity_centi",
                     "kind",
                     "created_at",
+                    "period_start",
                     "status",
                 ],
                 condition=Q(status="completed"),

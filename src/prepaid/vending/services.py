@@ -421,15 +421,20 @@ def _period_quantity(
     customer_account: CustomerAccount, start: datetime.date | None, exclude: Purchase | None = None
 ) -> int:
     """What the customer bought on this account since a tariff period began (its first day,
-    office time): every completed purchase of the period counts, whatever price, flat or
-    tiered by month or by year, it was bought at (DESIGN §3: the cumulative quantity bought
-    on that account within the period)."""
+    office time): every completed purchase of the period bought at a tiered price counts,
+    tiered by month or by year (DESIGN §3: the cumulative quantity bought on that account
+    within the period). Purchases at a flat price before tiers applied do not: a price that
+    becomes tiered part-way through a period starts its tiers then, never charging the
+    customer's earlier flat purchases again."""
     if start is None:
         return 0
     since = datetime.datetime.combine(start, datetime.time(), timezone.get_current_timezone())
+    # "serial > 0" (every serial is) lets SQLite seek the account's completed purchases in
+    # their covering index, not every purchase of the office since the period began.
     total = scalar(
         "SELECT SUM(quantity_centi) FROM vending_purchase WHERE customer_account_id = %s "
-        "AND status = 'completed' AND kind = 'purchase' AND created_at >= %s AND id <> %s",
+        "AND serial > 0 AND status = 'completed' AND kind = 'purchase' AND created_at >= %s "
+        "AND period_start IS NOT NULL AND id <> %s",
         [
             customer_account.pk,
             connection.ops.adapt_datetimefield_value(since),

@@ -1,7 +1,8 @@
-"""A tier counts what the customer bought on the account since its period began, by the
-purchases' time: the covering index of completed purchases carries ``created_at`` instead of
-the ``period_start`` a purchase was priced in (a price changed from yearly to monthly tiers,
-or from flat to tiered, part-way through a period counts the period's earlier purchases)."""
+"""A tier counts what the customer bought at tiered prices on the account since its period
+began, by the purchases' time: the covering index of completed purchases carries
+``created_at`` beside the ``period_start`` a purchase was priced in (a price changed from
+yearly to monthly tiers, or back, part-way through a period counts the period's earlier
+tiered purchases)."""
 
 from django.db import migrations, models
 
@@ -26,6 +27,7 @@ class Migration(migrations.Migration):
                     "quantity_centi",
                     "kind",
                     "created_at",
+                    "period_start",
                     "status",
                 ],
                 name="purchase_completed_cover",
