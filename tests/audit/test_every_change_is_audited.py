@@ -28,7 +28,7 @@ from prepaid.audit.services import verify_chain
 from prepaid.cards import services as cards
 from prepaid.cards.site import require_site_key
 from prepaid.core.errors import PrepaidError
-from prepaid.customers.services import register_customer
+from prepaid.customers.services import modify_customer, register_customer
 from prepaid.operators import services as operators
 from prepaid.readers.virtual import CardStore, VirtualReader
 from prepaid.reports.aggregates import rebuild_aggregates, refresh_aggregates
@@ -208,7 +208,9 @@ def test_accounts_prices_customers(admin):
     with audited("account.delete"):
         accounts.delete_account(admin, account.pk)
     with audited("customer.register"):
-        register_customer(admin, name="李四", phone="13900000000", address="幸福路2号")
+        customer = register_customer(admin, name="李四", phone="13900000000", address="幸福路2号")
+    with audited("customer.modify"):
+        modify_customer(admin, customer.user_number, phone="13900000001", address="幸福路3号")
 
 
 # -- cards, vending, shifts, receipts -------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Customers (用户): register, look up, find. Any logged-in operator; every change audited.
+"""Customers (用户): register, correct, look up, find. Any logged-in operator; every change
+audited.
 
 User numbers (用户编号) are 8 digits, zero-padded, issued in order: the largest existing
 8-digit number plus one. Registrations take their numbers one at a time (SQLite's write
@@ -10,6 +11,7 @@ written by other means is skipped).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +153,35 @@ def _next_user_number() -> str:
     return f"{number:0{USER_NUMBER_DIGITS}d}"
 
 
+def _cleaned_details(
+    *,
+    name: str | None,
+    phone: str | None,
+    address: str | None,
+    id_number: str | None,
+    remarks: str | None,
+) -> dict[str, str]:
+    """The details given (not ``None``) as they are stored, each refused as registering
+    refuses it."""
+    cleaners: dict[str, tuple[str | None, Callable[[str | None], str]]] = {
+        "name": (
+            name,
+            lambda v: clean_text(v, field="name", max_length=MAX_NAME_LENGTH, required=True),
+        ),
+        "phone": (phone, clean_phone),
+        "address": (
+            address,
+            lambda v: clean_text(v, field="address", max_length=MAX_ADDRESS_LENGTH),
+        ),
+        "id_number": (id_number, clean_id_number),
+        "remarks": (
+            remarks,
+            lambda v: clean_text(v, field="remarks", max_length=MAX_REMARKS_LENGTH),
+        ),
+    }
+    return {key: clean(value) for key, (value, clean) in cleaners.items() if value is not None}
+
+
 @transaction.atomic
 def register_customer(
     operator: Any,
@@ -163,14 +194,14 @@ def register_customer(
 ) -> Customer:
     """Register a customer (注册用户) with the next user number. Any logged-in operator."""
     _require_operator(operator)
-    customer = Customer(
-        name=clean_text(name, field="name", max_length=MAX_NAME_LENGTH, required=True),
-        phone=clean_phone(phone),
-        address=clean_text(address, field="address", max_length=MAX_ADDRESS_LENGTH),
-        id_number=clean_id_number(id_number),
-        remarks=clean_text(remarks, field="remarks", max_length=MAX_REMARKS_LENGTH),
-        created_at=timezone.now(),
+    details = _cleaned_details(
+        name=name or "",
+        phone=phone or "",
+        address=address or "",
+        id_number=id_number or "",
+        remarks=remarks or "",
     )
+    customer = Customer(**details, created_at=timezone.now())
     _number_one_at_a_time()
     for attempt in range(NUMBER_ATTEMPTS):
         customer.user_number = _next_user_number()
@@ -184,6 +215,46 @@ def register_customer(
                 raise
     log_action(operator, "customer.register", customer, after=customer_snapshot(customer))
     return customer
+
+
+@dataclass(frozen=True)
+class CustomerModification:
+    """A customer after :func:`modify_customer`, and which of its details changed."""
+
+    customer: Customer
+    changed: tuple[str, ...]
+
+
+@transaction.atomic
+def modify_customer(
+    operator: Any,
+    user_number: str,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    id_number: str | None = None,
+    remarks: str | None = None,
+) -> CustomerModification:
+    """Correct a customer's details (修改用户信息): a move, a new phone number, a misspelt
+    name. Any logged-in operator, as registering. Details left ``None`` are not changed; the
+    user number never changes. Details given as they already are change nothing and are not
+    audited."""
+    _require_operator(operator)
+    given = _cleaned_details(
+        name=name, phone=phone, address=address, id_number=id_number, remarks=remarks
+    )
+    customer = get_customer(user_number)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes = {key: value for key, value in given.items() if getattr(customer, key) != value}
+    if not changes:
+        return CustomerModification(customer, ())
+    before = {key: getattr(customer, key) for key in changes}
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    customer.save(update_fields=list(changes))
+    log_action(operator, "customer.modify", customer, before=before, after=changes)
+    return CustomerModification(customer, tuple(changes))
 
 
 def _unknown_customer(number: str) -> InvalidInput:
