@@ -1,4 +1,4 @@
-"""``prepaid user register|show|find``: customers (用户) and their user numbers."""
+"""``prepaid user register|modify|show|find``: customers (用户) and their user numbers."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("user", parents=[common], help=_("customers"))
     sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     reg = sub.add_parser("register", parents=[common], help=_("register a customer"))
-    reg.add_argument("--name", required=True)
-    reg.add_argument("--phone", default="")
-    reg.add_argument("--address", default="")
+    reg.add_argument("--name", required=True, help=_("the customer's name (用户名称)"))
+    reg.add_argument("--phone", default="", help=_("phone number: 5 to 20 digits"))
+    reg.add_argument("--address", default="", help=_("where the customer lives or does business"))
     reg.add_argument("--id-number", default="", help=_("resident ID or other document number"))
-    reg.add_argument("--remarks", default="")
+    reg.add_argument("--remarks", default="", help=_("a note kept with the customer"))
     reg.add_argument(
         "--open",
         action="store_true",
@@ -38,14 +38,34 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     reg.add_argument("--key", help=_("with --open: request key of the first purchase"))
     reg.set_defaults(handler=handle_register)
+    _register_modify(sub, common)
     show = sub.add_parser("show", parents=[common], help=_("show a customer by user number"))
-    show.add_argument("number")
+    show.add_argument("number", help=_("the user number (用户编号); leading zeros may be left out"))
     show.set_defaults(handler=handle_show)
     find = sub.add_parser(
         "find", parents=[common], help=_("find customers by user number, name or phone")
     )
-    find.add_argument("text")
+    find.add_argument(
+        "text", help=_("the start of a user number, or part of a name or phone number")
+    )
     find.set_defaults(handler=handle_find)
+
+
+def _register_modify(sub: Any, common: argparse.ArgumentParser) -> None:
+    modify = sub.add_parser(
+        "modify",
+        parents=[common],
+        help=_("correct a customer's details (修改用户信息); the user number never changes"),
+    )
+    modify.add_argument(
+        "number", help=_("the user number (用户编号); leading zeros may be left out")
+    )
+    modify.add_argument("--name", help=_("the customer's new name"))
+    modify.add_argument("--phone", help=_("the new phone number; empty clears it"))
+    modify.add_argument("--address", help=_("the new address; empty clears it"))
+    modify.add_argument("--id-number", help=_("the new ID number; empty clears it"))
+    modify.add_argument("--remarks", help=_("the new remarks; empty clears them"))
+    modify.set_defaults(handler=handle_modify)
 
 
 def customer_document(customer: Any) -> dict[str, Any]:
@@ -171,6 +191,33 @@ def handle_register(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     ctx.say(ctx.gettext("Customer %(name)s registered with user number %(user_number)s.") % doc)
     if args.open:
         doc["opened"] = _open_after_registering(ctx, args, customer)
+    return doc
+
+
+def handle_modify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from prepaid.customers.services import modify_customer
+
+    details = {
+        key: getattr(args, key) for key in ("name", "phone", "address", "id_number", "remarks")
+    }
+    if all(value is None for value in details.values()):
+        raise InvalidInput(
+            "nothing_to_change",
+            _("Nothing to change: give a new name, phone number, address, ID number or remarks."),
+        )
+    modified = modify_customer(ctx.operator, args.number, **details)
+    doc = customer_document(modified.customer)
+    doc["changed"] = list(modified.changed)
+    if modified.changed:
+        ctx.say(ctx.gettext("Details of customer %(user_number)s %(name)s corrected.") % doc)
+    else:
+        ctx.say(
+            ctx.gettext(
+                "Customer %(user_number)s %(name)s already has these details: nothing changed."
+            )
+            % doc
+        )
+    ctx.say(customer_line(doc))
     return doc
 
 
