@@ -245,3 +245,138 @@ def test_a_screen_reader_hears_which_fields_need_correcting(clerk_client, web_ho
     spoken = re.search(r'data-testid="errors-spoken">([^<]*)<', html(response)).group(1)
     assert spoken.startswith("有 2 项需要更正：")
     assert "用户名称：" in spoken and "联系电话：" in spoken
+
+
+# -- 修改用户信息 ----------------------------------------------------------------------------
+
+
+def _details(customer):
+    from prepaid.customers.services import customer_snapshot
+
+    customer.refresh_from_db()
+    return customer_snapshot(customer)
+
+
+def _modifications():
+    from prepaid.audit.models import AuditEntry
+
+    return list(AuditEntry.objects.filter(action="customer.modify"))
+
+
+@pytest.mark.parametrize("who", ["clerk_client", "admin_client"])
+def test_the_customer_page_leads_to_the_edit_page_prefilled(request, office, who):
+    browser = request.getfixturevalue(who)
+    number = office.customer.user_number
+    shown = html(browser.get(f"/customers/{number}/"))
+    url = f"/customers/{number}/modify/"
+    assert f'href="{url}"' in shown and tr("Edit customer") in shown
+    page = html(browser.get(url))
+    assert tr("Edit customer") in page
+    assert 'value="张三"' in page and 'value="13800000000"' in page
+    assert 'value="幸福路1号"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert 'name="open_now"' not in page
+
+
+@pytest.mark.parametrize("who", ["clerk_client", "admin_client"])
+def test_a_customer_who_moved_is_corrected(request, office, who):
+    browser = request.getfixturevalue(who)
+    number = office.customer.user_number
+    response = browser.post(
+        f"/customers/{number}/modify/",
+        {
+            "name": "张三",
+            "phone": "１３９００００１１１１",  # full-width, as registering reads it
+            "address": "人民路2号",
+            "remarks": "搬家",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/customers/{number}/"
+    assert _details(office.customer) == {
+        "user_number": number,
+        "name": "张三",
+        "phone": "13900001111",
+        "address": "人民路2号",
+        "id_number": "",
+        "remarks": "搬家",
+    }
+    [entry] = _modifications()
+    assert entry.before == {"phone": "13800000000", "address": "幸福路1号", "remarks": ""}
+    assert entry.after == {"phone": "13900001111", "address": "人民路2号", "remarks": "搬家"}
+    page = html(browser.get(response["Location"]))
+    said = tr(
+        "Details of customer %(user_number)s %(name)s corrected.", user_number=number, name="张三"
+    )
+    assert said in page and "人民路2号" in page
+
+
+def test_saving_the_details_unchanged_says_so_and_audits_nothing(clerk_client, office):
+    number = office.customer.user_number
+    response = clerk_client.post(
+        f"/customers/{number}/modify/",
+        {"name": "张三", "phone": "13800000000", "address": "幸福路1号"},
+        follow=True,
+    )
+    assert tr(
+        "Customer %(user_number)s %(name)s already has these details: nothing changed.",
+        user_number=number,
+        name="张三",
+    ) in html(response)
+    assert _modifications() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code"),
+    [
+        ({"name": "", "phone": "13900001111"}, "name", None),
+        ({"name": "   ", "phone": "13900001111"}, "name", "required"),
+        ({"name": "张三", "phone": "call me", "address": "人民路2号"}, "phone", "bad_phone"),
+        ({"name": "张三", "id_number": "110101199003077777"}, "id_number", "bad_id_number"),
+        ({"name": "张三", "address": "a" * 201}, "address", None),
+        ({"name": "张三", "remarks": "a\x07b"}, "remarks", "bad_text"),
+    ],
+)
+def test_bad_details_are_refused_inline_and_kept(clerk_client, office, data, field, code):
+    before = _details(office.customer)
+    response = clerk_client.post(f"/customers/{office.customer.user_number}/modify/", data)
+    assert response.status_code == 200
+    assert field in field_errors(response)
+    if code:
+        assert code in codes(response)
+    page = html(response)
+    for name, value in data.items():
+        if value.strip() and name != field:
+            assert f'value="{value}"' in page, name  # what was typed stays, to be corrected
+    assert _details(office.customer) == before
+    assert _modifications() == []
+
+
+def test_a_refused_phone_is_shown_next_to_it_with_what_was_typed(clerk_client, office):
+    response = clerk_client.post(
+        f"/customers/{office.customer.user_number}/modify/", {"name": "李四", "phone": "-1"}
+    )
+    assert field_errors(response)["phone"] == tr(
+        "A phone number may have “+” only at its start and “-” or spaces only between "
+        "digits, not “%(value)s”.",
+        value="-1",
+    )
+    assert 'value="-1"' in html(response) and 'value="李四"' in html(response)
+    assert _details(office.customer)["name"] == "张三"
+
+
+def test_editing_an_unknown_customer_is_404(clerk_client, office):
+    assert clerk_client.get("/customers/99999999/modify/").status_code == 404
+    assert clerk_client.post("/customers/99999999/modify/", {"name": "x"}).status_code == 404
+
+
+def test_editing_needs_a_login_and_the_csrf_token(client, office):
+    from django.test import Client
+
+    url = f"/customers/{office.customer.user_number}/modify/"
+    assert client.post(url, {"name": "李四"}).status_code == 302  # to the login page
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(office.admin)
+    assert browser.post(url, {"name": "李四"}).status_code == 403
+    assert _details(office.customer)["name"] == "张三"
+    assert _modifications() == []

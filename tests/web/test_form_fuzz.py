@@ -322,6 +322,19 @@ FORMS: dict[str, Form] = {
         # “-1” and “１２３” are no phone numbers (5 to 20 digits; full-width ones read as digits)
         takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank"}},
     ),
+    "customer modify": Form(
+        url=lambda o: f"/customers/{o.customer.user_number}/modify/",
+        base=lambda o: {"name": "李四", "phone": "13900000000", "address": "幸福路2号"},
+        fields={
+            "name": "required text",
+            "phone": "choice",
+            "address": "optional text",
+            "id_number": "choice",
+            "remarks": "optional text",
+        },
+        role="clerk",
+        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank"}},
+    ),
     "open review": Form(
         url=lambda o: "/vending/open/",
         base=lambda o: {**_open_base(o), "action": "review"},

@@ -514,6 +514,12 @@ class CustomerForm(ServiceForm):
         )
 
 
+class CustomerModifyForm(CustomerForm):
+    """修改用户信息: the details of registering, prefilled; the user number is not among them."""
+
+    open_now = None  # type: ignore[assignment]
+
+
 class SearchForm(ServiceForm):
     q = _text(
         _("User number, name or phone"),

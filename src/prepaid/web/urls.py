@@ -41,6 +41,7 @@ urlpatterns = [
     path("customers/", customers.find, name="customers"),
     path("customers/register/", customers.register, name="customer_register"),
     path("customers/<str:user_number>/", customers.show, name="customer"),
+    path("customers/<str:user_number>/modify/", customers.modify, name="customer_modify"),
     # 充值管理
     path("vending/", vending.overview, name="vending"),
     path("vending/open/", vending.open_account, name="open"),

@@ -1,4 +1,5 @@
-"""用户管理: register a customer (optionally going straight on to 开户), find, show."""
+"""用户管理: register a customer (optionally going straight on to 开户), correct a customer's
+details (修改用户信息), find, show."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from prepaid.customers import services as customers
 from prepaid.customers.models import Customer
 from prepaid.web.decorators import operator_required
 from prepaid.web.errors import raise_if_forbidden
-from prepaid.web.forms import CustomerForm, SearchForm
+from prepaid.web.forms import CustomerForm, CustomerModifyForm, SearchForm
 from prepaid.web.views.common import or_404, page
 
 RECENT = 20
@@ -54,6 +55,43 @@ def register(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(f"{reverse('web:open')}?{query}")
             return redirect("web:customer", customer.user_number)
     return page(request, "customers/register.html", {"form": form})
+
+
+@operator_required
+def modify(request: HttpRequest, user_number: str) -> HttpResponse:
+    customer = or_404(customers.get_customer, user_number)
+    initial = customers.customer_snapshot(customer)
+    form = CustomerModifyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            modified = customers.modify_customer(
+                request.user,
+                customer.user_number,
+                name=data["name"],
+                phone=data["phone"],
+                address=data["address"],
+                id_number=data["id_number"],
+                remarks=data["remarks"],
+            )
+        except PrepaidError as exc:
+            raise_if_forbidden(exc)
+            form.add_service_error(exc)
+        else:
+            _say_modified(request, modified)
+            return redirect("web:customer", customer.user_number)
+    return page(request, "customers/modify.html", {"form": form, "customer": customer})
+
+
+def _say_modified(request: HttpRequest, modified: customers.CustomerModification) -> None:
+    said = {"name": modified.customer.name, "user_number": modified.customer.user_number}
+    if modified.changed:
+        messages.success(
+            request, _("Details of customer %(user_number)s %(name)s corrected.") % said
+        )
+    else:
+        text = _("Customer %(user_number)s %(name)s already has these details: nothing changed.")
+        messages.info(request, text % said)
 
 
 @dataclass
