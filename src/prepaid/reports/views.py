@@ -7,6 +7,7 @@ sortable, paginated table with totals, and download links: the same URL with ``f
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from prepaid.core import days
 from prepaid.core.errors import PrepaidError
+from prepaid.customers import services as customers
 from prepaid.customers.models import Customer
 from prepaid.home import station_name
 from prepaid.reports import services, shifts, suspicious
@@ -42,6 +44,8 @@ from prepaid.reports.labels import (
     text_of,
 )
 from prepaid.vending.models import Shift
+from prepaid.web.errors import message
+from prepaid.web.views.customers import found_page
 
 LOGIN = "web:login"
 BASES = ["prepaid/web/base.html", "prepaid/base.html", "reports/standalone.html"]
@@ -285,14 +289,24 @@ def summary(request: HttpRequest) -> HttpResponse:
 
 @reports_view
 def customer_search(request: HttpRequest) -> HttpResponse:
+    """Customers by user number, name or phone, a page at a time as 用户管理 finds them; a
+    user number, or a search only one customer matches, goes straight to the history."""
     text = (request.GET.get("q") or "").strip()
-    found = []
+    found = None
+    error = None
     if text:
-        ids = services.customer_ids(text)
-        found = list(Customer.objects.filter(pk__in=ids[:50]).order_by("user_number"))
-        if len(found) == 1:
-            return redirect("reports:customer", found[0].user_number)
-    return _render(request, "reports/customer_search.html", {"q": text, "found": found})
+        with contextlib.suppress(PrepaidError):
+            return redirect("reports:customer", customers.get_customer(text).user_number)
+        try:
+            found = found_page(request, customers.matching_customers(text))
+        except PrepaidError as exc:
+            error = message(exc)
+        else:
+            if found.page.paginator.count == 1:
+                return redirect("reports:customer", found.page[0].user_number)
+    return _render(
+        request, "reports/customer_search.html", {"q": text, "found": found, "error": error}
+    )
 
 
 @reports_view

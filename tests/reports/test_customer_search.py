@@ -1,0 +1,93 @@
+"""查询 › customer history: the search lists every customer it matches, a page at a time as
+用户管理 does, and goes straight to the history of a user number or of its only match."""
+
+from __future__ import annotations
+
+import html as markup
+import re
+
+import pytest
+from django.urls import reverse
+
+from prepaid.customers.services import register_customer
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "翻页"
+
+
+@pytest.fixture
+def browser(client, clerk):
+    client.force_login(clerk)
+    return client
+
+
+def _many_customers(operator, count=120) -> set[str]:
+    return {
+        register_customer(operator, name=f"{SEARCH}{n}", phone=f"1390000{n:04d}").user_number
+        for n in range(count)
+    }
+
+
+def _listed(page: str) -> list[str]:
+    return re.findall(r'data-customer="([^"]+)"', page)
+
+
+def _next_url(page: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" rel="next">', page)
+    return markup.unescape(found.group(1)) if found else None
+
+
+def test_every_one_of_120_matches_is_on_exactly_one_page(browser, clerk):
+    numbers = _many_customers(clerk)
+    register_customer(clerk, name="别人", phone="13700000000")  # not matched
+    path = reverse("reports:customers")
+    url: str | None = f"?q={SEARCH}"
+    seen: list[str] = []
+    pages = 0
+    while url is not None:
+        response = browser.get(path + url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        pages += 1
+        assert 'data-testid="bad-page"' not in page
+        listed = _listed(page)
+        assert len(listed) == (50 if pages < 3 else 20)
+        seen.extend(listed)
+        url = _next_url(page)
+        if url is not None:
+            assert "q=%E7%BF%BB%E9%A1%B5" in url and f"page={pages + 1}" in url
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 120
+    assert set(seen) == numbers and seen == sorted(seen)
+
+
+def test_a_page_that_is_not_there_shows_the_first_and_says_so(browser, clerk):
+    numbers = sorted(_many_customers(clerk, count=60))
+    response = browser.get(reverse("reports:customers"), {"q": SEARCH, "page": "9"})
+    page = response.content.decode()
+    assert _listed(page) == numbers[:50]
+    assert 'data-testid="bad-page"' in page
+
+
+def test_a_user_number_or_an_only_match_goes_to_the_history(browser, clerk):
+    zhang = register_customer(clerk, name="张三", phone="13800000000")
+    register_customer(clerk, name="李四", phone="13800000001")
+    url = reverse("reports:customers")
+    history = reverse("reports:customer", args=[zhang.user_number])
+    # “1” is part of both phone numbers, but it is also 张三's user number without its zeros
+    for typed in (zhang.user_number, "1", "张"):
+        response = browser.get(url, {"q": typed})
+        assert response.status_code == 302, typed
+        assert response["Location"] == history
+    both = browser.get(url, {"q": "138"}).content.decode()
+    assert len(_listed(both)) == 2
+
+
+def test_a_search_text_refused_is_said_and_lists_nothing(browser, clerk):
+    register_customer(clerk, name="张三")
+    response = browser.get(reverse("reports:customers"), {"q": "张" * 65})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="search-error"' in page
+    assert _listed(page) == []
