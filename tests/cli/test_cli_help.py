@@ -89,6 +89,46 @@ def test_help_is_in_english_with_lang_en(path, capsys):
         assert chinese in _words(text) or chinese not in shown  # “open an account (开户)”
 
 
+@pytest.mark.parametrize("path", [path for path in COMMANDS if path], ids=" ".join)
+def test_a_command_page_starts_with_what_the_command_does(path, capsys):
+    *above, name = path
+    summaries = {
+        choice.dest: choice.help
+        for action in COMMANDS[tuple(above)]._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for choice in action._choices_actions
+    }
+    assert COMMANDS[path].description == summaries[name]
+    usage, description, *_rest = _help(list(path), capsys).split("\n\n")
+    assert usage.startswith("用法：prepaid")
+    assert _words(description) == _words(CATALOG.gettext(summaries[name]))
+    english = _help(["--lang", "en", *path], capsys).split("\n\n")[1]
+    assert _words(english) == _words(summaries[name])
+
+
+@pytest.mark.parametrize(
+    ("argv", "chinese", "english"),
+    [
+        (["operator"], "缺少必需的参数：操作", "the following arguments are required: ACTION"),
+        (["report"], "缺少必需的参数：报表", "the following arguments are required: REPORT"),
+        ([], "缺少必需的参数：命令", "the following arguments are required: COMMAND"),
+    ],
+    ids=["operator", "report", "prepaid"],
+)
+def test_a_missing_argument_is_named_as_the_help_names_it(argv, chinese, english, capsys):
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"prepaid: {chinese}\n"
+    assert cli.main(["--lang", "en", *argv]) == 2
+    assert capsys.readouterr().err == f"prepaid: {english}\n"
+
+
+def test_a_wrong_command_is_named_as_the_help_names_it_and_an_option_as_it_is_typed(capsys):
+    assert cli.main(["operator", "promote"]) == 2
+    assert capsys.readouterr().err.startswith("prepaid: 参数 操作：")
+    assert cli.main(["report", "summary", "--by", "week"]) == 2
+    assert capsys.readouterr().err.startswith("prepaid: 参数 --by：")
+
+
 def test_help_follows_prepaid_lang(capsys, monkeypatch):
     monkeypatch.setenv("PREPAID_LANG", "en")
     assert "usage: prepaid sell" in _help(["sell"], capsys)

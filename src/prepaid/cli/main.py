@@ -188,10 +188,22 @@ def _has_wide(text: str) -> bool:
     return text_width(text) != len(text)
 
 
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """A list of commands whose every command's help page starts with what it does: the
+    one-line summary the list shows (translated as the page is printed, as every help)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        summary = kwargs.get("help")
+        if summary and summary is not argparse.SUPPRESS:
+            kwargs.setdefault("description", summary)
+        return super().add_parser(name, **kwargs)
+
+
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
@@ -303,11 +315,23 @@ def _argparse_language(language: str | None) -> Iterator[None]:
         "django", localedir=LOCALE_DIR, languages=["zh_Hans"], fallback=True
     )
     original = argparse._  # type: ignore[attr-defined]
+    action_name = argparse._get_action_name  # type: ignore[attr-defined]
+
+    def translated_action_name(action: argparse.Action | None) -> str | None:
+        # An argument's name in an error (“缺少必需的参数：操作”) as the help shows it: a
+        # worded placeholder in the operator's language; an option as it is typed.
+        name: str | None = action_name(action)
+        if action is None or action.option_strings or not isinstance(action.metavar, str):
+            return name
+        return catalog.gettext(name) if name == action.metavar else name
+
     argparse._ = catalog.gettext  # type: ignore[attr-defined]
+    argparse._get_action_name = translated_action_name  # type: ignore[attr-defined]
     try:
         yield
     finally:
         argparse._ = original  # type: ignore[attr-defined]
+        argparse._get_action_name = action_name  # type: ignore[attr-defined]
 
 
 def _language(args: argparse.Namespace) -> str:
