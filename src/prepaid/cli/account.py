@@ -29,8 +29,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=_("correct the name, or the meter parameters before any card or customer (admin)"),
     )
-    modify.add_argument("id")
-    modify.add_argument("--name")
+    modify.add_argument("id", help=_("account id"))
+    modify.add_argument("--name", help=_("new name"))
     modify.add_argument("--limit", help=_("purchase limit (限购量)"))
     modify.add_argument("--prestore", help=_("pre-stored quantity (预存量)"))
     modify.add_argument("--alarm", help=_("alarm level (报警量)"))
@@ -42,13 +42,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     delete = sub.add_parser(
         "delete", parents=[common], help=_("delete an account never used, with its prices (admin)")
     )
-    delete.add_argument("id")
+    delete.add_argument("id", help=_("account id"))
     delete.set_defaults(handler=handle_delete)
     sub.add_parser("list", parents=[common], help=_("list the accounts")).set_defaults(
         handler=handle_list
     )
     show = sub.add_parser("show", parents=[common], help=_("show an account and its prices"))
-    show.add_argument("id")
+    show.add_argument("id", help=_("account id"))
     show.set_defaults(handler=handle_show)
 
 

@@ -20,10 +20,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     blank = sub.add_parser(
         "blank", parents=[common], help=_("put a factory-blank card in the card store")
     )
-    blank.add_argument("name")
+    blank.add_argument("name", help=_("name of the card in the card store"))
     blank.set_defaults(handler=handle_blank)
     insert = sub.add_parser("insert", parents=[common], help=_("put a card in the reader"))
-    insert.add_argument("name")
+    insert.add_argument("name", help=_("name of the card in the card store"))
     insert.set_defaults(handler=handle_insert)
     sub.add_parser(
         "eject", parents=[common], help=_("take the card out of the reader")

@@ -24,10 +24,27 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "demo", parents=[common], help=_("build a demo office history (fresh data directory)")
     )
-    parser.add_argument("--customers", type=whole_number, default=60)
-    parser.add_argument("--months", type=whole_number, default=12)
-    parser.add_argument("--seed", type=whole_number, default=1)
-    parser.add_argument("--stations", type=whole_number, default=3)
+    parser.add_argument(
+        "--customers",
+        type=whole_number,
+        default=60,
+        help=_("number of customers, 1 to 100000 (default 60)"),
+    )
+    parser.add_argument(
+        "--months", type=whole_number, default=12, help=_("months of history, 1 to 60 (default 12)")
+    )
+    parser.add_argument(
+        "--seed",
+        type=whole_number,
+        default=1,
+        help=_("random seed: the same seed, sizes and --end make the same history (default 1)"),
+    )
+    parser.add_argument(
+        "--stations",
+        type=whole_number,
+        default=3,
+        help=_("number of stations, 1 to 20 (default 3)"),
+    )
     parser.add_argument(
         "--end",
         type=datetime.date.fromisoformat,

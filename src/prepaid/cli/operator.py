@@ -20,25 +20,30 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help=_("add an operator (admin); they must change the password at first use"),
     )
-    add.add_argument("name")
-    add.add_argument("--role", choices=["operator", "admin"], default="operator")
+    add.add_argument("name", help=_("operator name"))
+    add.add_argument(
+        "--role",
+        choices=["operator", "admin"],
+        default="operator",
+        help=_("role: operator (收费员, default) or admin (管理员)"),
+    )
     add.set_defaults(handler=handle_add)
     passwd = sub.add_parser(
         "passwd",
         parents=[common],
         help=_("change your password, or set another operator's (admin; they must change it)"),
     )
-    passwd.add_argument("name")
+    passwd.add_argument("name", help=_("operator name"))
     passwd.set_defaults(handler=handle_passwd)
     lst = sub.add_parser("list", parents=[common], help=_("list operators"))
     lst.set_defaults(handler=handle_list)
     disable = sub.add_parser("disable", parents=[common], help=_("disable an operator (admin)"))
-    disable.add_argument("name")
+    disable.add_argument("name", help=_("operator name"))
     disable.set_defaults(handler=handle_disable)
     enable = sub.add_parser(
         "enable", parents=[common], help=_("enable a disabled operator (admin)")
     )
-    enable.add_argument("name")
+    enable.add_argument("name", help=_("operator name"))
     enable.set_defaults(handler=handle_enable)
 
 

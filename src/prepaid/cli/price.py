@@ -16,16 +16,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     add = sub.add_parser("add", parents=[common], help=_("add a price to an account (admin)"))
     add.add_argument("--account", required=True, help=_("account id"))
-    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--name", required=True, help=_("price name, such as residential water (居民用水)")
+    )
     _tariff_arguments(add, required=True)
-    add.add_argument("--remarks", default="")
+    add.add_argument("--remarks", default="", help=_("remarks (optional)"))
     add.add_argument("--effective", help=_("first day in effect, YYYY-MM-DD (default today)"))
     add.set_defaults(handler=handle_add)
 
     adjust = sub.add_parser(
         "adjust", parents=[common], help=_("a new unit price or tiers from a date on (admin)")
     )
-    adjust.add_argument("id")
+    adjust.add_argument("id", help=_("price id"))
     _tariff_arguments(adjust, required=False)
     adjust.add_argument("--effective", help=_("first day in effect, YYYY-MM-DD (default today)"))
     adjust.set_defaults(handler=handle_adjust)
@@ -33,14 +35,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     modify = sub.add_parser(
         "modify", parents=[common], help=_("correct a name, remarks or a mistaken tariff (admin)")
     )
-    modify.add_argument("id")
-    modify.add_argument("--name")
-    modify.add_argument("--remarks")
+    modify.add_argument("id", help=_("price id"))
+    modify.add_argument("--name", help=_("new name"))
+    modify.add_argument("--remarks", help=_("new remarks"))
     _tariff_arguments(modify, required=False)
     modify.set_defaults(handler=handle_modify)
 
     delete = sub.add_parser("delete", parents=[common], help=_("delete an unused price (admin)"))
-    delete.add_argument("id")
+    delete.add_argument("id", help=_("price id"))
     delete.set_defaults(handler=handle_delete)
 
     lst = sub.add_parser("list", parents=[common], help=_("list prices"))
@@ -48,7 +50,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     lst.set_defaults(handler=handle_list)
 
     show = sub.add_parser("show", parents=[common], help=_("show a price and its versions"))
-    show.add_argument("id")
+    show.add_argument("id", help=_("price id"))
     show.set_defaults(handler=handle_show)
 
 

@@ -53,11 +53,20 @@ def _output(
     sortable: bool = True,
     sort_help: str = _("column to sort by, “-” for descending: -amount"),
 ) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help=_("table (default), json, csv or xlsx (an xlsx file needs --output)"),
+    )
     parser.add_argument("--output", "-o", help=_("file to write (csv, xlsx)"))
     if paged:
-        parser.add_argument("--page", type=counting_number, default=1)
-        parser.add_argument("--page-size", type=counting_number, default=50)
+        parser.add_argument(
+            "--page", type=counting_number, default=1, help=_("page to show (default 1)")
+        )
+        parser.add_argument(
+            "--page-size", type=counting_number, default=50, help=_("rows per page (default 50)")
+        )
         parser.add_argument("--all", action="store_true", help=_("every row, not one page"))
     if paged and sortable:
         parser.add_argument("--sort", help=sort_help)
@@ -95,17 +104,26 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     # The summaries read the aggregates, which are not kept per customer: a customer's
     # totals are the totals of `report sales --customer` and `report customer`.
     _filters(p, customer=False)
-    p.add_argument("--by", choices=["day", "month", "year"], default="month")
+    p.add_argument(
+        "--by",
+        choices=["day", "month", "year"],
+        default="month",
+        help=_("a row per day, month (default) or year"),
+    )
     p.add_argument(
         "--group",
         choices=["none", "operator", "account", "price", "payment", "station"],
         default="none",
+        help=_(
+            "split each period by operator, account, price, payment method or station "
+            "(default none)"
+        ),
     )
     _output(p, paged=False)
     p.set_defaults(handler=handle_summary)
 
     p = sub.add_parser("customer", parents=[common], help=_("a customer's history (用户历史)"))
-    p.add_argument("user_number")
+    p.add_argument("user_number", help=_("user number"))
     p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
     p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
     p.add_argument("--event", action="append", choices=HISTORY_EVENTS, help=_("only these events"))
@@ -118,6 +136,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--kind",
         action="append",
         choices=["format", "recycle", "tool_card", "open", "reissue", "meter_change", "restore"],
+        help=_("card operation kinds (default: all)"),
     )
     _output(
         p, sort_help=_("column to sort by, “-” for descending: -time")
@@ -126,16 +145,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("pending", parents=[common], help=_("pending and voided sales"))
     _filters(p, money=False)
-    p.add_argument("--status", action="append", choices=["pending", "voided"])
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=["pending", "voided"],
+        help=_("only pending or only voided sales (default: both)"),
+    )
     _output(p)
     p.set_defaults(handler=handle_pending)
 
     p = sub.add_parser("shifts", parents=[common], help=_("shifts with their takings (班次)"))
     p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
     p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
-    p.add_argument("--operator")
-    p.add_argument("--station")
-    p.add_argument("--status", choices=["open", "closed"])
+    p.add_argument("--operator", help=_("operator name"))
+    p.add_argument("--station", help=_("station name"))
+    p.add_argument(
+        "--status",
+        choices=["open", "closed"],
+        help=_("only open or only closed shifts (default: both)"),
+    )
     _output(
         p, sort_help=_("column to sort by, “-” for descending: -opened_at")
     )  # shifts sort by id, operator, station or time
@@ -164,10 +192,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle_suspicious)
 
     p = sub.add_parser("chart", parents=[common], help=_("a chart as SVG"))
-    p.add_argument("chart", choices=["daily-takings", "monthly-quantity"])
+    p.add_argument(
+        "chart",
+        choices=["daily-takings", "monthly-quantity"],
+        help=_(
+            "daily-takings (每日收款; without dates the last 30 days) or monthly-quantity "
+            "(每月售出量; the last 12 months)"
+        ),
+    )
     p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
     p.add_argument("--to", dest="date_to", type=iso_date, help=_("last day (YYYY-MM-DD)"))
-    p.add_argument("--output", "-o", required=True)
+    p.add_argument("--output", "-o", required=True, help=_("SVG file to write"))
     p.set_defaults(handler=handle_chart)
 
 

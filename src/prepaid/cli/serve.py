@@ -15,8 +15,14 @@ from prepaid.core.errors import _
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("serve", parents=[common], help=_("serve the web UI"))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=port_number, default=8000)
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help=_("address to listen on (default 127.0.0.1: this computer only)"),
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=8000, help=_("port to listen on (default 8000)")
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -18,7 +18,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar=_("ACTION"), required=True)
     close = sub.add_parser("close", parents=[common], help=_("close your shift at this station"))
     close.add_argument("--counted-cash", required=True, help=_("cash counted in the drawer"))
-    close.add_argument("--remarks", default="")
+    close.add_argument("--remarks", default="", help=_("remarks on the settlement (optional)"))
     close.add_argument("--id", help=_("close this shift instead (its operator or an admin)"))
     close.set_defaults(handler=handle_close)
 

@@ -10,6 +10,7 @@ from prepaid.cli.options import whole_number
 from prepaid.core.errors import _
 
 PAYMENTS = ["cash", "wechat", "alipay", "bank_card", "other"]
+ACCOUNT_OF_THE_CARD = _("account id (needed when the card carries several accounts)")
 
 
 def _quantity_or_amount(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("sell", parents=[common], help=_("sell to the card in the reader"))
     _quantity_or_amount(p)
-    p.add_argument("--account", type=whole_number)
+    p.add_argument("--account", type=whole_number, help=ACCOUNT_OF_THE_CARD)
     p.add_argument(
         "--pay", choices=PAYMENTS, default="cash", help=_("payment method (default cash)")
     )
@@ -55,7 +56,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "is given back or collected"
         ),
     )
-    p.add_argument("--account", type=whole_number)
+    p.add_argument("--account", type=whole_number, help=ACCOUNT_OF_THE_CARD)
     p.add_argument(
         "--pay", choices=PAYMENTS, help=_("payment method (default: the corrected purchase's)")
     )
@@ -85,7 +86,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         required=True,
         help=_("quantity left on the old meter (below zero when it is overdrawn: --remaining=-3)"),
     )
-    p.add_argument("--account", type=whole_number)
+    p.add_argument("--account", type=whole_number, help=ACCOUNT_OF_THE_CARD)
     p.add_argument("--reason", default="", help=_("reason for the meter change"))
     p.add_argument(
         "--last-taken",
