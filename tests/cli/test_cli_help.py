@@ -89,20 +89,7 @@ def test_help_is_in_english_with_lang_en(path, capsys):
         assert chinese in _words(text) or chinese not in shown  # “open an account (开户)”
 
 
-# The user command's arguments are described with the rest of that command's rework.
-UNDESCRIBED = {("user", "register"), ("user", "show"), ("user", "find")}
-
-
-def _described(path):
-    if path in UNDESCRIBED:
-        reason = "the user command's own arguments have no help yet"
-        return pytest.param(path, marks=pytest.mark.xfail(reason=reason, strict=False))
-    return path
-
-
-@pytest.mark.parametrize(
-    "path", [_described(path) for path in COMMANDS], ids=lambda path: " ".join(path) or "prepaid"
-)
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "prepaid")
 def test_every_argument_and_option_has_a_help(path):
     """Each option and argument says what it does in the help page; a command list's entries
     (the sub-commands) each have their one-line summary."""

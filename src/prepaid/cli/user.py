@@ -55,7 +55,7 @@ def _register_modify(sub: Any, common: argparse.ArgumentParser) -> None:
     modify = sub.add_parser(
         "modify",
         parents=[common],
-        help=_("correct a customer's details (修改用户信息); the user number never changes"),
+        help=_("correct a customer's details; the user number never changes"),
     )
     modify.add_argument(
         "number", help=_("the user number (用户编号); leading zeros may be left out")
