@@ -94,15 +94,21 @@ def clean_phone(value: str | None) -> str:
     return phone
 
 
+# A resident ID typed in full-width mode (１１０１０５…１２３Ｘ), as a phone number can be:
+# its digits and its check character ｘ/Ｘ read as what they are.
+_ID_NUMBER_FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
+
+
 def clean_id_number(value: str | None) -> str:
-    number = clean_text(value, field="ID number", max_length=MAX_ID_NUMBER_LENGTH)
+    typed = clean_text(value, field="ID number", max_length=MAX_ID_NUMBER_LENGTH)
+    number = typed.translate(_ID_NUMBER_FULL_WIDTH)
     if not number:
         return ""
     if not _ID_NUMBER.fullmatch(number) or not number.isascii():
         raise InvalidInput(
             "bad_id_number",
             _("The ID number may contain only letters and digits, not “%(value)s”."),
-            value=number,
+            value=typed,
         )
     if len(number) == 18 and number[:17].isdigit():
         number = number.upper()
