@@ -171,6 +171,9 @@ STATIC_ROOT = HOME.root / "static"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_warning_line": {"()": "prepaid.logs.OneWarningLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PREPAID_LOG_LEVEL", "WARNING")},
+    # A request for a host not in PREPAID_ALLOWED_HOSTS: one line, not a traceback each time.
+    "loggers": {"django.security.DisallowedHost": {"filters": ["one_warning_line"]}},
 }

@@ -1,0 +1,50 @@
+"""What the server writes to its log (``LOGGING`` in prepaid.settings)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+HOST_LOGGER = "django.security.DisallowedHost"
+
+
+def test_a_request_for_another_host_is_one_warning_line(
+    client: Any, web_home: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A host not in PREPAID_ALLOWED_HOSTS (a scanner, an address typed wrong) gets 400 and
+    one warning line in the log, not a traceback for every such request."""
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    (record,) = (r for r in caplog.records if r.name == HOST_LOGGER)
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None and record.exc_text is None
+    line = logging.Formatter("%(levelname)s %(message)s").format(record)
+    assert line == (
+        "WARNING Invalid HTTP_HOST header: 'evil.example'. "
+        "You may need to add 'evil.example' to ALLOWED_HOSTS."
+    )
+    assert not [r for r in caplog.records if r.exc_info is not None]
+
+
+def test_the_warning_line_follows_the_log_level(
+    client: Any, web_home: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PREPAID_LOG_LEVEL=ERROR leaves the warnings out, this one too."""
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert not [r for r in caplog.records if r.name == HOST_LOGGER]
+
+
+def test_an_allowed_host_logs_nothing(
+    client: Any, web_home: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/login/", HTTP_HOST="localhost")
+    assert response.status_code == 200
+    assert not [r for r in caplog.records if r.name == HOST_LOGGER]
