@@ -182,16 +182,22 @@ def handle_correct(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def _write_purchase(ctx: Any, args: argparse.Namespace, service: Any) -> dict[str, Any]:
     """A sale or a correction of the card in the reader: the same arguments, one service."""
+    from prepaid.core.errors import PrepaidError
     from prepaid.vending.services import purchase_document
 
-    purchase = service(
-        station(ctx),
-        account_id=args.account,
-        quantity=args.quantity,
-        amount=args.amount,
-        payment=args.pay,
-        key=request_key(args),
-    )
+    try:
+        purchase = service(
+            station(ctx),
+            account_id=args.account,
+            quantity=args.quantity,
+            amount=args.amount,
+            payment=args.pay,
+            key=request_key(args),
+        )
+    except PrepaidError as exc:
+        if exc.code == "card_not_swiped" and "result" in exc.params:  # the meter refused it
+            exc.extra = {"meter_result": exc.params["result"]}  # type: ignore[attr-defined]
+        raise
     doc = purchase_document(purchase)
     say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
     return doc

@@ -28,8 +28,9 @@ from prepaid.accounts.models import Account, Price, PriceVersion
 from prepaid.audit.services import appended_together, log_action
 from prepaid.cards.models import CardOperation
 from prepaid.core import pricing
-from prepaid.core.card.model import Card, CardType
+from prepaid.core.card.model import Card, CardType, WriteBack
 from prepaid.core.errors import CardError, InvalidInput, Label, PrepaidError, ReaderError, _
+from prepaid.core.meter import SwipeResult
 from prepaid.core.money import format_centi, format_fen, parse_money, parse_quantity
 from prepaid.customers.models import Customer
 from prepaid.moments import office_moment
@@ -79,12 +80,79 @@ class Station:
 # -- refusals ----------------------------------------------------------------------------
 
 
-def card_not_swiped() -> PrepaidError:
-    # The manual's message: 该卡没有刷表，请刷表后再进行操作
-    return PrepaidError(
+def card_not_swiped(refused: WriteBack | None = None) -> PrepaidError:
+    """The manual's refusal (该卡没有刷表，请刷表后再进行操作); with ``refused``, the meter's
+    write-back of a swipe it refused, what the meter showed then and what to do."""
+    plain = PrepaidError(
         "card_not_swiped",
         _("This card has not been swiped on the meter; swipe it on the meter and try again."),
     )
+    if refused is None:
+        return plain
+    result = SwipeResult(refused.result)
+    swiped_at = datetime.datetime.fromtimestamp(refused.time, tz=datetime.UTC)
+    return PrepaidError(
+        "card_not_swiped",
+        _(
+            "%(not_swiped)s The meter refused the card when it was last swiped (%(time)s) and "
+            "showed %(result)s: %(reason)s %(advice)s"
+        ),
+        not_swiped=plain,
+        time=timezone.localtime(swiped_at).strftime("%Y-%m-%d %H:%M"),
+        result=result.code,
+        reason=Label(result.message),
+        advice=Label(METER_REFUSAL_ADVICE[result]),
+    )
+
+
+# What to do about a refusal the meter writes back onto its customer's card (docs/vending.md,
+# the meter's display codes): it writes back only these and ``ok``.
+METER_REFUSAL_ADVICE = {
+    SwipeResult.E06: _(
+        "Correct the purchase down, or let the customer use some first; then swipe the card "
+        "on the meter again."
+    ),
+    SwipeResult.E07: _(
+        "The card's purchases were applied by another meter: a new meter takes the credit "
+        "only by a meter change. If the office was restored to an earlier backup, see “After "
+        "a restore” in docs/backup.md."
+    ),
+}
+
+
+def not_swiped(
+    card: Card, customer_account: CustomerAccount, last: Purchase | None
+) -> PrepaidError:
+    """The refusal of a sale on an account whose ``last`` purchase the card says is not
+    swiped: with what the meter showed when its write-back says it refused the card since
+    that purchase was written, else the manual's message alone."""
+    return card_not_swiped(_meter_refusal(card, customer_account.account.sub_meter, last))
+
+
+def _meter_refusal(card: Card, sub_meter: int, last: Purchase | None) -> WriteBack | None:
+    """The card's write-back for ``sub_meter`` when it records a refusal of ``last`` as the
+    card carries it now. A refusal the office had already read off the card when it wrote
+    ``last`` (a correction or a meter change after the meter refused) is of the earlier
+    content: the meter has not seen this one yet."""
+    write_back = card.write_back(sub_meter)
+    if write_back is None or last is None:
+        return None
+    if write_back.result not in {int(result) for result in METER_REFUSAL_ADVICE}:
+        return None
+    # Recorded by the reports app from every card read (user_card_read).
+    from prepaid.reports.models import WriteBackObservation
+
+    seen_before = WriteBackObservation.objects.filter(
+        card_serial=card.serial,
+        sub_meter=sub_meter,
+        meter_time=datetime.datetime.fromtimestamp(write_back.time, tz=datetime.UTC),
+        last_serial=write_back.last_serial,
+        balance_centi=write_back.balance_centi,
+        cumulative_centi=write_back.cumulative_centi,
+        result=write_back.result,
+        observed_at__lte=last.created_at,
+    ).exists()
+    return None if seen_before else write_back
 
 
 def sale_in_progress() -> PrepaidError:
@@ -1228,7 +1296,7 @@ def check_sale(
     the card carrying the office's last purchase, the price, the meter's limit. The sale
     screen's confirm step shows these refusals before the operator confirms."""
     if not user_card.card.swiped(customer_account.account.sub_meter):
-        raise card_not_swiped()
+        raise not_swiped(user_card.card, customer_account, cardio.live_purchase(customer_account))
     _check_card_matches(user_card, customer_account)
     priced = price_purchase(customer_account.price, quantity, amount, customer_account)
     _check_limit(user_card.card, customer_account, priced.quote.quantity_centi)

@@ -114,6 +114,9 @@ def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
         }
         for ca in opened
     ]
+    for row in rows:  # why no sale: not swiped, or what the meter showed when it refused
+        if not row["swiped"]:
+            row["not_swiped"] = refusal(vending.not_swiped(card, row["ca"], row["last"]))
     return {
         "user_card": user_card,
         "card": doc,
@@ -121,7 +124,6 @@ def _card_context(user_card: vending.UserCard) -> dict[str, Any]:
         "opened": opened,
         "rows": rows,
         "unswiped": [row["ca"] for row in rows if not row["swiped"]],
-        "not_swiped": refusal(vending.card_not_swiped()),
         # the refusal of vending.correct for a swiped purchase, shown when the card is read
         "already_swiped": {
             "code": "already_swiped",
