@@ -52,7 +52,7 @@ TAKES = {
     "optional number": {"empty", "blank", "full-width"},
     "unit price": {"decimals", "full-width"},  # a unit price has 4 decimal places
     "choice": set(),
-    "code": {"zero"},
+    "code": set(),  # 0 is the site's own tool cards' code, never an account's
     "password": set(),
     "key": set(),  # made by the page (32 hexadecimal characters): nothing else is taken
     "customer": set(),
@@ -319,8 +319,9 @@ FORMS: dict[str, Form] = {
             "remarks": "optional text",
         },
         role="clerk",
-        # “-1” and “１２３” are no phone numbers (5 to 20 digits; full-width ones read as digits)
-        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank"}},
+        # “-1” and “１２３” are no phone numbers (5 to 20 digits; full-width ones read as
+        # digits); an ID number typed in full width reads as its digits
+        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank", "full-width"}},
     ),
     "customer modify": Form(
         url=lambda o: f"/customers/{o.customer.user_number}/modify/",
@@ -333,7 +334,7 @@ FORMS: dict[str, Form] = {
             "remarks": "optional text",
         },
         role="clerk",
-        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank"}},
+        takes={"phone": {"empty", "blank"}} | {"id_number": {"empty", "blank", "full-width"}},
     ),
     "open review": Form(
         url=lambda o: "/vending/open/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,20 +28,18 @@ RECENT = 20
 CUSTOMERS_PER_PAGE = 50  # customers a search lists on one page
 
 
+def _details(data: dict[str, Any]) -> dict[str, Any]:
+    """A customer's details as the register and modify forms give them to the service."""
+    return {field: data[field] for field in ("name", "phone", "address", "id_number", "remarks")}
+
+
 @operator_required
 def register(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None, initial={"open_now": True})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = customers.register_customer(
-                request.user,
-                name=data["name"],
-                phone=data["phone"],
-                address=data["address"],
-                id_number=data["id_number"],
-                remarks=data["remarks"],
-            )
+            customer = customers.register_customer(request.user, **_details(data))
         except PrepaidError as exc:
             raise_if_forbidden(exc)
             form.add_service_error(exc)
@@ -66,13 +65,7 @@ def modify(request: HttpRequest, user_number: str) -> HttpResponse:
         data = form.cleaned_data
         try:
             modified = customers.modify_customer(
-                request.user,
-                customer.user_number,
-                name=data["name"],
-                phone=data["phone"],
-                address=data["address"],
-                id_number=data["id_number"],
-                remarks=data["remarks"],
+                request.user, customer.user_number, **_details(data)
             )
         except PrepaidError as exc:
             raise_if_forbidden(exc)
