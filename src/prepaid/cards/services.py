@@ -18,8 +18,9 @@ from prepaid.audit.services import log_action
 from prepaid.cards.models import CardOperation
 from prepaid.cards.site import require_site_key
 from prepaid.core.card import codec
-from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType
+from prepaid.core.card.model import Card, CardType, MeterParameters, MeterType, Slot, SlotKind
 from prepaid.core.errors import CardError, InvalidInput, PrepaidError, _
+from prepaid.core.money import format_centi
 from prepaid.operators.services import require_admin
 from prepaid.readers.lock import at_the_reader
 from prepaid.vending import cardio
@@ -143,8 +144,9 @@ def recycle_card(station: Station) -> Card:
                     "screen to restore it before recycling."
                 ),
             )
-        if any(not current.swiped(slot.sub_meter) for slot in current.slots):
-            raise card_not_swiped()
+        unswiped = [slot for slot in current.slots if not current.swiped(slot.sub_meter)]
+        if unswiped:
+            raise _recycle_not_swiped(record, unswiped)
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
     with transaction.atomic():
         if record is not None and record.status != CustomerCard.Status.RECYCLED:
@@ -170,6 +172,44 @@ def recycle_card(station: Station) -> Card:
             },
         )
     return card
+
+
+def _recycle_not_swiped(record: CustomerCard, unswiped: list[Slot]) -> PrepaidError:
+    """The manual's refusal (该卡没有刷表，请刷表后再进行操作), then why the office refuses to
+    recycle this card: whose card in use it is and which credit on it the meter has not
+    taken yet, which recycling would lose. The code stays ``card_not_swiped``."""
+    customer = record.customer
+    return PrepaidError(
+        "card_not_swiped",
+        _(
+            "%(not_swiped)s This is the card in use of user %(user_number)s %(name)s, and "
+            "the meter has not taken what it carries yet (%(credit)s): recycling the card "
+            "would lose that credit. Have the customer swipe it on the meter first; a card "
+            "that is lost or broken is replaced by a reissue (补卡), which carries the credit."
+        ),
+        not_swiped=card_not_swiped(),
+        user_number=customer.user_number,
+        name=customer.name,
+        credit=_slots_text(unswiped),
+    )
+
+
+def _slots_text(slots: list[Slot]) -> PrepaidError:
+    """What each slot carries, in the operator's language (a refusal's parameter)."""
+    slot = slots[0]
+    text = PrepaidError(
+        "slot",
+        _("sub-meter %(sub_meter)s, purchase %(serial)s: %(quantity)s %(unit)s")
+        if slot.kind is SlotKind.PURCHASE
+        else _("sub-meter %(sub_meter)s, meter-change transfer %(serial)s: %(quantity)s %(unit)s"),
+        sub_meter=slot.sub_meter,
+        serial=slot.serial,
+        quantity=format_centi(slot.quantity_centi),
+        unit=slot.meter_type.unit,
+    )
+    if len(slots) == 1:
+        return text
+    return PrepaidError("slots", _("%(first)s; %(rest)s"), first=text, rest=_slots_text(slots[1:]))
 
 
 def parameters_of(account: Account) -> MeterParameters:
