@@ -249,6 +249,29 @@ def say_reissue(ctx: Any, doc: dict[str, Any]) -> None:
         ctx.say(ctx.gettext("Reissue fee: %(fee)s, paid by %(payment)s.") % paid)
     else:
         ctx.say(ctx.gettext("No reissue fee was charged."))
+    for slot in doc["slots"]:  # the manual: 系统会自动显示用户表的上次购买量
+        if slot["kind"] == "purchase":
+            line = ctx.gettext(
+                "The new card carries purchase %(serial)s on sub-meter %(sub_meter)s: "
+                "%(quantity)s %(unit)s for %(amount)s."
+            )
+        else:
+            line = ctx.gettext(
+                "The new card carries meter-change transfer %(serial)s on sub-meter "
+                "%(sub_meter)s: %(quantity)s %(unit)s."
+            )
+        ctx.say(line % {**slot, "amount": slot.get("amount") or "-"})
+    for transfer in doc["transfers_at_risk"]:
+        ctx.say(
+            ctx.gettext(
+                "Warning: the revoked card still carries meter-change transfer %(serial)s "
+                "(%(quantity)s) on sub-meter %(sub_meter)s, which no meter is known to have "
+                "taken. A new meter that is set and not yet bound would take it from that card "
+                "too: swipe the new card on the new meter now, and recycle the old card if it "
+                "is found."
+            )
+            % transfer
+        )
     ctx.say(ctx.gettext("The customer must swipe the new card on the meter before the next sale."))
 
 

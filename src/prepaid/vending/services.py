@@ -1578,6 +1578,9 @@ def reissue_document(result: Reissue) -> dict[str, Any]:
         "operator": operation.operator.username,
         "time": office_moment(operation.time),
         "station": operation.station,
+        # meter-change transfers the revoked card still carries, not known to be taken by a
+        # meter: a second new meter would take them from that card too (recycle it if found)
+        "transfers_at_risk": operation.details.get("transfers_at_risk", []),
     }
 
 
@@ -1623,6 +1626,7 @@ def _swap_cards(
         raise PrepaidError(
             "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
         )
+    at_risk = _transfers_at_risk(customer) if old is not None else []
     if old is not None:
         old.status = CustomerCard.Status.REVOKED
         old.revoked_at = timezone.now()
@@ -1633,7 +1637,7 @@ def _swap_cards(
             old,
             station=station.name,
             before={"status": "active"},
-            after={"status": "revoked"},
+            after={"status": "revoked", "transfers_at_risk": at_risk},
         )
     record = _register_card(station, customer, None, new_card)
     operation = CardOperation.objects.create(
@@ -1647,9 +1651,39 @@ def _swap_cards(
             "generation": record.generation,
             "revoked": old.serial if old is not None else None,
             "key": key,
+            "transfers_at_risk": at_risk,
         },
     )
     return record, old, operation
+
+
+def _transfers_at_risk(customer: Customer) -> list[dict[str, Any]]:
+    """The meter-change transfers the card being revoked carries and no meter is known to
+    have taken (no write-back the office read shows that serial). A meter cannot tell a
+    revoked card's transfer from a valid one: a set, not yet bound meter takes it (DESIGN §4),
+    so the lost card could hand it to a second new meter as well. The office cannot stop
+    that; it records the transfer with the reissue and says so, so that the old card is
+    recycled if it turns up and the meters are checked."""
+    # Recorded by the reports app from every card read (user_card_read).
+    from prepaid.reports.models import WriteBackObservation
+
+    at_risk = []
+    for customer_account in customer_accounts(customer):
+        last = cardio.live_purchase(customer_account)
+        if last is None or last.kind != Purchase.Kind.TRANSFER:
+            continue
+        if WriteBackObservation.objects.filter(
+            customer_account_id=customer_account.pk, last_serial__gte=last.serial
+        ).exists():
+            continue
+        at_risk.append(
+            {
+                "sub_meter": customer_account.account.sub_meter,
+                "serial": last.serial,
+                "quantity": format_centi(last.quantity_centi),
+            }
+        )
+    return at_risk
 
 
 # -- 换表 meter change -------------------------------------------------------------------------
