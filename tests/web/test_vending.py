@@ -1208,6 +1208,19 @@ def test_meter_change(admin_client, office):
     assert tr("transfer") in row and "¥0.00" not in row  # a transfer, not a sale of ¥0.00
 
 
+def test_a_reissue_names_a_carried_meter_change_transfer_as_a_transfer(admin_client, office):
+    office.meter("OLD")
+    office.open(quantity="20")
+    office.swipe("OLD")
+    key = _key(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    data = {"key": key, "account": office.account.pk, "remaining": "13", "reason": "坏表"}
+    assert admin_client.post("/vending/meter-change/", {**data, "action": "write"}).status_code
+    office.new_card("u2")
+    done = html(admin_client.get(_reissue(admin_client, office.customer.user_number, fee="0")))
+    carried = done.split('data-testid="carried">')[1].split("</dd>")[0]
+    assert carried.startswith(f"{tr('transfer')} #2: 8.00"), carried
+
+
 def test_a_meter_change_takes_an_overdrawn_remaining_and_refuses_one_below_overdraft(
     admin_client, office
 ):
