@@ -92,3 +92,18 @@ def test_a_reissue_after_the_transfer_was_taken_warns_of_nothing(office, key):
     result = vending.reissue(office.station, office.customer, key=key())
     assert vending.reissue_document(result)["transfers_at_risk"] == []
     assert result.card.slot(1).serial == transfer.serial
+
+
+def test_a_reissue_onto_the_customer_s_own_card_in_use_says_so(office, key):
+    """Not "recycle it if no longer used": the office knows it is this customer's card in
+    use, and a reissue replaces a lost or broken card. Nothing changes."""
+    _opened(office, key)
+    before = office.station.reader.read()
+    with pytest.raises(PrepaidError) as refused:
+        vending.reissue(office.station, office.customer, key=key())
+    assert refused.value.code == "not_a_new_card"
+    with translation.override("zh-hans"):
+        text = refused.value.translate(translation.gettext)
+    assert "该用户正在使用的卡" in text and "回收" not in text
+    assert office.station.reader.read() == before
+    assert office.customer.cards.get().status == "active"

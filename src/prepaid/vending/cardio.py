@@ -55,6 +55,18 @@ def not_a_new_card(card_type: str) -> PrepaidError:
     )
 
 
+def own_card_in_use() -> PrepaidError:
+    """A reissue onto the customer's own card in use: 补卡 replaces a lost or broken card."""
+    return PrepaidError(
+        "not_a_new_card",
+        _(
+            "A new card is needed; the card in the reader is this customer's card in use. A "
+            "reissue writes a new card in place of a lost or broken one: put a new card in the "
+            "reader."
+        ),
+    )
+
+
 def unknown_card() -> PrepaidError:
     return PrepaidError("unknown_card", _("This user card is not known to this office."))
 

@@ -297,6 +297,10 @@ class _WriteBacks:
             self.record()
 
 
+def _is_card_in_use(record: CustomerCard | None, customer: Customer) -> bool:
+    return record is not None and record.customer_id == customer.pk and record.status == "active"
+
+
 def _registered_card(serial: str | None) -> CustomerCard | None:
     if not serial:
         return None
@@ -1457,11 +1461,13 @@ def reissue(
     read = cardio.read(station.reader, station.site_key)
     if read.card is None:
         raise cardio.damaged(read)
-    if read.card.type != CardType.NEW:
-        raise cardio.not_a_new_card(read.card.type.code)
     registered = _registered_card(read.card.serial)
+    if read.card.type != CardType.NEW:
+        if _is_card_in_use(registered, customer) and read.card.type == CardType.USER:
+            raise cardio.own_card_in_use()
+        raise cardio.not_a_new_card(read.card.type.code)
     if registered is not None:
-        if registered.customer_id != customer.pk or registered.status != "active":
+        if not _is_card_in_use(registered, customer):
             raise cardio.not_a_new_card("user")
         # A reissue whose card write failed: finish writing the same card, and answer with
         # that reissue (its fee, its receipt), charged once.
