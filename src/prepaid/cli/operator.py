@@ -35,7 +35,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     passwd.add_argument("name", help=_("operator name"))
     passwd.set_defaults(handler=handle_passwd)
-    lst = sub.add_parser("list", parents=[common], help=_("list operators"))
+    lst = sub.add_parser("list", parents=[common], help=_("list operators (admin)"))
     lst.set_defaults(handler=handle_list)
     disable = sub.add_parser("disable", parents=[common], help=_("disable an operator (admin)"))
     disable.add_argument("name", help=_("operator name"))
@@ -73,9 +73,10 @@ def _operator_json(operator: Any, **more: Any) -> dict[str, Any]:
 
 
 def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from prepaid.operators.services import add_operator
+    from prepaid.operators.services import add_operator, require_admin
 
     actor = ctx.operator
+    require_admin(actor)  # before asking for a password it would refuse
     operator = add_operator(actor, args.name, args.role, read_new_password(ctx))
     ctx.say(
         ctx.gettext("Operator %(name)s added: they must change the password at first use.")
@@ -87,12 +88,17 @@ def handle_add(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_passwd(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     import os
 
-    from prepaid.operators.services import authenticate, change_password
+    from prepaid.operators.services import (
+        authenticate,
+        change_password,
+        require_may_set_password,
+    )
 
     # Changing one's own password is allowed while a change is required.
     actor = authenticate(
         os.environ.get("PREPAID_OPERATOR") or "admin", os.environ.get("PREPAID_PASSWORD", "")
     )
+    require_may_set_password(actor, args.name)  # before asking for a password it would refuse
     operator = change_password(actor, args.name, read_new_password(ctx))
     if operator.must_change_password:
         message = _("Password of %(name)s set: they must change it at first use.")
@@ -105,8 +111,7 @@ def handle_passwd(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from prepaid.operators.services import list_operators
 
-    ctx.operator  # noqa: B018 - authenticates
-    operators = [_operator_json(o) for o in list_operators()]
+    operators = [_operator_json(o) for o in list_operators(ctx.operator)]
     roles = {"admin": _("Administrator"), "operator": _("Operator")}
     for o in operators:
         role = ctx.gettext(roles.get(o["role"], o["role"]))

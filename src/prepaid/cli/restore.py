@@ -30,15 +30,16 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _check_overwrite(ctx: Any, force: bool) -> str:
-    """Who restores: an admin of the site when it is in use (and only with --force)."""
+    """Who restores: an admin of the site when it is in use (and only with --force). An
+    operator is refused as such first, not told to add --force."""
     from prepaid.backup import database_in_use
     from prepaid.operators.services import require_admin
 
     if not (ctx.home.exists() or database_in_use()):
         return "system"
+    require_admin(ctx.operator)
     if not force:
         raise _would_overwrite()
-    require_admin(ctx.operator)
     return str(ctx.operator.username)
 
 

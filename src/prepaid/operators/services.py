@@ -226,6 +226,14 @@ def add_operator(actor: Operator, username: str, role: str, password: str) -> Op
     return operator
 
 
+def require_may_set_password(actor: Operator, username: str) -> None:
+    """Anyone may change their own password; only an administrator (who has changed their
+    own) sets another operator's."""
+    if username != actor.username:
+        require_password_changed(actor)
+        require_admin(actor)
+
+
 @transaction.atomic
 def change_password(actor: Operator, username: str, new_password: str) -> Operator:
     """An operator changes their own password; an admin may set anyone's, which that operator
@@ -237,9 +245,7 @@ def change_password(actor: Operator, username: str, new_password: str) -> Operat
             "unknown_operator", _("There is no operator named %(name)s."), name=username
         )
     own = actor.pk == operator.pk
-    if not own:
-        require_password_changed(actor)
-        require_admin(actor)
+    require_may_set_password(actor, operator.username)
     _validate_password(new_password, operator)
     if own and operator.check_password(new_password):
         raise InvalidInput("weak_password", _("The new password must differ from the current one."))
@@ -317,5 +323,7 @@ def set_language(operator: Operator, language: str) -> Operator:
     return current
 
 
-def list_operators() -> list[Operator]:
+def list_operators(actor: Operator) -> list[Operator]:
+    """The operators, their roles and states (admin: the web page of operators is too)."""
+    require_admin(actor)
     return list(Operator.objects.order_by("username"))

@@ -39,9 +39,8 @@ def operator_list(request: HttpRequest) -> HttpResponse:
                 % {"name": operator.username},
             )
             return redirect("web:operators")
-    return page(
-        request, "operators/list.html", {"form": form, "operators": operators.list_operators()}
-    )
+    listed = operators.list_operators(request.user)
+    return page(request, "operators/list.html", {"form": form, "operators": listed})
 
 
 @admin_required
