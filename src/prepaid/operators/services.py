@@ -24,6 +24,7 @@ DEFAULT_ADMIN = "admin"
 DEFAULT_PASSWORD = "1111"  # as the manual says; must be changed at first login
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+MAX_PASSWORD_LENGTH = 128  # what the web's login and password forms take
 
 
 def auth_failed() -> PrepaidError:
@@ -187,6 +188,12 @@ MINIMUM_LENGTH_MESSAGE = ngettext_lazy(
 
 
 def _validate_password(password: str, operator: Operator | None) -> None:
+    if len(password) > MAX_PASSWORD_LENGTH:  # the web's login form would not take it
+        raise InvalidInput(
+            "password_too_long",
+            _("A password is at most %(maximum)s characters long."),
+            maximum=MAX_PASSWORD_LENGTH,
+        )
     if password == DEFAULT_PASSWORD:
         raise InvalidInput("weak_password", _("The new password must not be the default one."))
     try:

@@ -245,7 +245,7 @@ class PasswordChangeForm(ServiceForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    error_fields = {"auth_failed": "current", "weak_password": "new"}
+    error_fields = {"auth_failed": "current", "weak_password": "new", "password_too_long": "new"}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -267,7 +267,7 @@ class SetPasswordForm(ServiceForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    error_fields = {"weak_password": "new"}
+    error_fields = {"weak_password": "new", "password_too_long": "new"}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -287,6 +287,7 @@ class OperatorAddForm(SetPasswordForm):
         "operator_exists": "username",
         "bad_role": "role",
         "weak_password": "new",
+        "password_too_long": "new",
     }
 
 
