@@ -464,6 +464,10 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
     for label, value in table.filters:
         if label not in (OPENED, CLOSED):  # said in the next line
             ctx.say("  " + labelled(ctx.gettext, label.text(), value))
+    if doc["closed_by"]:
+        ctx.say("  " + labelled(ctx.gettext, ctx.gettext("Closed by"), doc["closed_by"]))
+    if doc["remarks"]:
+        ctx.say("  " + labelled(ctx.gettext, ctx.gettext("Remarks"), doc["remarks"]))
     ctx.say(
         ctx.gettext("Opened %(opened_at)s, closed %(closed_at)s")
         % {"opened_at": office_time(doc["opened_at"]), "closed_at": office_time(doc["closed_at"])}
@@ -473,6 +477,22 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
     ctx.say(ctx.gettext("Takings %(takings)s; expected cash %(expected_cash)s") % doc)
     if doc["counted_cash"] is not None:
         ctx.say(ctx.gettext("Counted cash %(counted_cash)s; variance %(variance)s") % doc)
+    # what the web's shift page says below its table, in its words
+    if doc["transfers"]:
+        transfers = ctx.ngettext(
+            "%(counter)s meter-change transfer (no money).",
+            "%(counter)s meter-change transfers (no money).",
+            doc["transfers"],
+        )
+        ctx.say(transfers % {"counter": doc["transfers"]})
+    if doc["pending"]:
+        pending = ctx.ngettext(
+            "%(counter)s sale of this shift is still pending (card not written or not seen since).",
+            "%(counter)s sales of this shift are still pending (card not written or not seen "
+            "since).",
+            len(doc["pending"]),
+        )
+        ctx.say(pending % {"counter": len(doc["pending"])})
     for item in doc["corrections_of_earlier_shifts"]:
         ctx.say(ctx.gettext("Correction of a sale of shift %(original_shift)s: %(amount)s") % item)
     for item in doc["corrected_in_later_shifts"]:
