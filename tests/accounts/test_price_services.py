@@ -104,7 +104,7 @@ def _customer_on(admin, price: Price):
     )
 
 
-def _purchase(admin, customer_account, version: PriceVersion):
+def _purchase(admin, customer_account, version: PriceVersion, **kw: Any):
     from prepaid.vending.models import Purchase, Shift
 
     shift = Shift.objects.create(operator=admin, station="s1", opened_at=timezone.now())
@@ -114,7 +114,7 @@ def _purchase(admin, customer_account, version: PriceVersion):
         customer_account=customer_account,
         serial=customer_account.last_serial,
         kind="purchase",
-        status="completed",
+        status=kw.pop("status", "completed"),
         quantity_centi=1000,
         amount_fen=3450,
         price_version=version,
@@ -124,7 +124,8 @@ def _purchase(admin, customer_account, version: PriceVersion):
         operator=admin,
         shift=shift,
         station="s1",
-        created_at=timezone.now(),
+        created_at=kw.pop("created_at", timezone.now()),
+        **kw,
     )
 
 
@@ -346,6 +347,56 @@ def test_adjust_a_past_date_after_the_latest_version_is_allowed(admin, account):
         admin, price.pk, unit_price="4", effective_from=_today() - datetime.timedelta(1)
     )
     assert current_version(price) == v2
+
+
+def _local_moment(day: datetime.date, hour: int, minute: int) -> datetime.datetime:
+    """A moment on the office's clock (its time zone), as sales are made."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+def test_adjust_before_the_last_sale_at_the_price_refused(admin, account):
+    """A sale keeps the version it used: a new price cannot take effect before it was made.
+
+    The sale is just after midnight on the office's clock, the day before in UTC: the day
+    that counts is the office's.
+    """
+    price = _flat(admin, account, effective_from=_today() - datetime.timedelta(days=60))
+    sale_day = _today() - datetime.timedelta(days=3)
+    _purchase(
+        admin,
+        _customer_on(admin, price),
+        current_version(price, sale_day),
+        created_at=_local_moment(sale_day, 0, 30),
+    )
+    before = AuditEntry.objects.count()
+    for day in (sale_day - datetime.timedelta(1), sale_day - datetime.timedelta(30)):
+        with pytest.raises(InvalidInput) as exc:
+            adjust_price(admin, price.pk, unit_price="4", effective_from=day)
+        assert exc.value.code == "effective_date_before_sales"
+        assert exc.value.params["last"] == sale_day.isoformat()
+        assert sale_day.isoformat() in exc.value.message
+    assert PriceVersion.objects.filter(price=price).count() == 1
+    assert AuditEntry.objects.count() == before
+    # from the day of that sale on, as from today on, the new price may take effect
+    v2 = adjust_price(admin, price.pk, unit_price="4", effective_from=sale_day)
+    assert current_version(price) == v2
+
+
+def test_adjust_before_a_voided_sale_is_allowed(admin, account):
+    """A voided purchase sold nothing: it does not hold the old price."""
+    price = _flat(admin, account, effective_from=_today() - datetime.timedelta(days=60))
+    sale_day = _today() - datetime.timedelta(days=3)
+    _purchase(
+        admin,
+        _customer_on(admin, price),
+        current_version(price, sale_day),
+        created_at=_local_moment(sale_day, 10, 0),
+        status="voided",
+    )
+    v2 = adjust_price(
+        admin, price.pk, unit_price="4", effective_from=sale_day - datetime.timedelta(1)
+    )
+    assert current_version(price, sale_day) == v2
 
 
 @pytest.mark.parametrize(

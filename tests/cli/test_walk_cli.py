@@ -252,6 +252,36 @@ def test_a_correction_by_amount_gives_back_the_difference_alone(cli: Cli) -> Non
     assert "Paid" not in english and "change" not in english, english
 
 
+def test_a_price_adjustment_before_a_sale_made_at_the_price_is_refused(cli: Cli) -> None:
+    """A sale made today keeps the price it used: the new price cannot take effect yesterday,
+    which would say it applied to that sale. Bad input (exit 2), nothing written."""
+    import datetime
+
+    from django.utils import timezone
+
+    from prepaid.accounts.models import PriceVersion
+    from prepaid.accounts.services import add_price
+    from prepaid.operators.models import Operator
+
+    today = timezone.localdate()
+    price = add_price(Operator.objects.get(username="boss"), account_id=int(cli.account),
+                      name="老价格", unit_price="3.00",
+                      effective_from=today - datetime.timedelta(days=30))  # fmt: skip
+    cli.price = str(price.pk)
+    _open(cli)
+    yesterday = (today - datetime.timedelta(days=1)).isoformat()
+    refused = cli("price", "adjust", cli.price, "--unit-price", "4", "--effective", yesterday,
+                  status=2)  # fmt: skip
+    assert refused["error"] == "effective_date_before_sales"
+    assert refused["message"] == (
+        f"新价格不能从 {yesterday} 起生效：价格 老价格 在 {today.isoformat()} 已有销售，"
+        f"该销售保持原价格。请选择 {today.isoformat()} 或之后的日期。"
+    )
+    assert PriceVersion.objects.filter(price=price).count() == 1
+    adjusted = cli("price", "adjust", cli.price, "--unit-price", "4")
+    assert adjusted["version"]["effective_from"] == today.isoformat()
+
+
 @pytest.mark.parametrize("option", ["--page", "--page-size"])
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5"])
 def test_a_page_or_page_size_below_one_is_refused(cli: Cli, option: str, value: str) -> None:

@@ -279,6 +279,29 @@ def test_adjust_price_adds_a_version(admin_client, office):
     assert PriceVersion.objects.filter(price=office.price).count() == 2
 
 
+def test_adjust_price_before_a_sale_made_at_it_is_refused_inline(admin_client, office):
+    """The customer bought today at a price in effect for a month: the new price cannot take
+    effect yesterday (that sale keeps the old one)."""
+    from django.utils import timezone
+
+    from prepaid.accounts.services import add_price
+
+    today = timezone.localdate()
+    office.price = add_price(office.admin, account_id=office.account.pk, name="老价格",
+                             unit_price="3.00",
+                             effective_from=today - datetime.timedelta(days=30))  # fmt: skip
+    office.open()
+    yesterday = today - datetime.timedelta(days=1)
+    response = admin_client.post(
+        f"/prices/{office.price.pk}/adjust/",
+        {"kind": "flat", "unit_price": "4", "effective_from": yesterday.isoformat()},
+    )
+    assert response.status_code == 200
+    assert "effective_date_before_sales" in codes(response)
+    assert f"在 {today.isoformat()} 已有销售" in field_errors(response)["effective_from"]
+    assert PriceVersion.objects.filter(price=office.price).count() == 1
+
+
 def test_modify_price_name_and_refusals(admin_client, office):
     response = admin_client.post(
         f"/prices/{office.price.pk}/modify/", {"name": "居民用水(新)", "remarks": "改名"}

@@ -712,7 +712,9 @@ def adjust_price(
 ) -> PriceVersion:
     """Adjust a price (调整价格): a new tariff from a date on; earlier versions stay.
 
-    The new version may not take effect before the latest one does.
+    The new version may not take effect before the latest one does, nor before the day of
+    the last sale made at this price: that sale keeps the version it used, and the history
+    would say the new price applied on a day it did not.
     """
     require_admin(operator)
     price = get_price(price_id, lock=True)
@@ -730,6 +732,7 @@ def adjust_price(
             number=latest.number,
             latest=latest.effective_from.isoformat(),
         )
+    _check_no_sale_since(price, day)
     version = _new_version(operator, price, latest.number + 1, tariff, day)
     log_action(
         operator,
@@ -739,6 +742,39 @@ def adjust_price(
         after={"version": version_snapshot(version)},
     )
     return version
+
+
+def _last_sale_day(price: Price) -> datetime.date | None:
+    """The office's local day of the last purchase priced with any version of ``price``."""
+    from prepaid.vending.models import Purchase
+
+    last = (
+        Purchase.objects.filter(price_version__price=price)
+        .exclude(status=Purchase.Status.VOIDED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return None if last is None else timezone.localdate(last)
+
+
+def _check_no_sale_since(price: Price, day: datetime.date) -> None:
+    """Refuse a version taking effect before a sale already made at the price's old one."""
+    if day >= timezone.localdate():
+        return  # no sale is made after today
+    last_sale = _last_sale_day(price)
+    if last_sale is not None and day < last_sale:
+        raise InvalidInput(
+            "effective_date_before_sales",
+            _(
+                "The new price cannot take effect on %(date)s: price %(name)s was already used "
+                "for a sale on %(last)s, which keeps the old price. Choose %(last)s or a later "
+                "day."
+            ),
+            date=day.isoformat(),
+            name=price.name,
+            last=last_sale.isoformat(),
+        )
 
 
 def _correct_tariff(price: Price, tariff: Tariff) -> tuple[PriceVersion, dict[str, Any]]:

@@ -391,6 +391,7 @@ class TariffFields(ServiceForm):
         "bad_period": "period",
         "bad_date": "effective_from",
         "effective_date_too_early": "effective_from",
+        "effective_date_before_sales": "effective_from",
         "name": "name",
         "remarks": "remarks",
         "price_name_taken": "name",
