@@ -466,3 +466,63 @@ def test_a_sale_late_in_the_evening_belongs_to_its_local_day(small_office, setti
         (march, opened.amount_fen),
         (april, sold.amount_fen),
     ]
+
+
+def test_the_fee_only_group_sells_no_quantity_in_the_summary_json_as_in_the_files(small_office):
+    """A reissue fee has no account: grouped by account it is the “(none)” row, whose
+    quantity cells are empty in the table, the CSV and the Excel file, and null in the JSON
+    (not 0.00); the account's own row and the totals keep their quantity."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from prepaid.cards.services import format_card
+    from prepaid.core.card import codec
+    from prepaid.reports.exports import write_csv, write_xlsx
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="3")
+    office.swipe()
+    office.store.create("user2", codec.blank_image())
+    office.store.insert("user2")
+    format_card(office.station(office.admin))
+    vending.reissue(office.station(office.admin), office.customer, fee="10", key=office.key())
+    table = services.sales_summary(Filters(station="desk-1"), period="year", group="account")
+    quantity_key = f"quantity_{office.account.pk}"
+    by_group = {row["group_key"]: row for row in table.rows}
+    assert set(by_group) == {office.account.pk, None}
+    assert by_group[None][quantity_key] is None  # the table's cell is empty
+
+    document = services.summary_document(table)
+    rows = {row["group_key"]: row for row in document["rows"]}
+    fee_row = rows[None]
+    assert (fee_row["group"], fee_row["fees"], fee_row["amount"]) == ("（无）", "10.00", "10.00")
+    assert fee_row["quantity"] is None
+    assert fee_row[quantity_key] is None
+    assert fee_row["quantity_by_account"] == []
+    sold = rows[office.account.pk]
+    assert (sold["quantity"], sold[quantity_key], sold["amount"]) == ("3.00", "3.00", "135.00")
+    assert (document["total"]["quantity"], document["total"]["amount"]) == ("3.00", "145.00")
+
+    text, book = io.StringIO(), io.BytesIO()
+    write_csv(table, text)
+    write_xlsx(table, book)
+    records = list(csv.reader(io.StringIO(text.getvalue())))
+    column = records[0].index("热充值量（GJ）")
+    fee_record = next(r for r in records if r[column - 3] == "（无）")
+    assert fee_record[column] == ""
+    book.seek(0)
+    sheet = list(load_workbook(book).worksheets[0].iter_rows(values_only=True))
+    fee_line = next(r for r in sheet if "（无）" in r)
+    assert fee_line[column] is None
+
+    # the administrator took the fee alone: a summary of it has no quantity column at all
+    fees = services.sales_summary(
+        Filters(station="desk-1", operator_id=office.admin.pk), period="year"
+    )
+    assert not [c for c in fees.columns if c.kind == "quantity"]
+    document = services.summary_document(fees)
+    assert [(r["quantity"], r["amount"]) for r in document["rows"]] == [(None, "10.00")]
+    assert (document["total"]["quantity"], document["total"]["amount"]) == (None, "10.00")

@@ -575,15 +575,23 @@ def _summary_groups(queryset: QuerySet[Any], keys: list[str]) -> list[dict[str, 
 def summary_document(table: Table) -> dict[str, Any]:
     """``report summary`` JSON: rows and overall totals with ``amount`` and ``quantity``
     (a two-decimal string when the row is of one account, else ``null``) and
-    ``quantity_by_account`` (each account's net quantity with its unit)."""
+    ``quantity_by_account`` (each account's net quantity with its unit).
+
+    A row of no account at all (the “(none)” group of fees, grouped by account; a summary of
+    fees alone) sells no quantity: ``null``, as its cells are empty in the table and the
+    files, not 0.00."""
     document = t.json_document(table)
     document["period"] = table.extra.get("period")
     document["group"] = table.extra.get("group")
     quantity = Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY)
+    account_keys = [c.key for c in table.columns if c.kind == t.QUANTITY]
     for row, source in zip(document["rows"], table.rows, strict=True):
         row["group_key"] = source.get("group_key")
-        row["quantity"] = t.cell_json(quantity, source["quantity"])
+        of_an_account = any(source.get(key) is not None for key in account_keys)
+        row["quantity"] = t.cell_json(quantity, source["quantity"]) if of_an_account else None
         row["quantity_by_account"] = source["quantity"].to_json()
+    if not account_keys and document.get("totals") is not None:
+        document["totals"]["quantity"] = None  # fees alone, or nothing sold
     document["total"] = document.get("totals")
     return document
 
