@@ -282,6 +282,29 @@ def test_a_price_adjustment_before_a_sale_made_at_the_price_is_refused(cli: Cli)
     assert adjusted["version"]["effective_from"] == today.isoformat()
 
 
+def test_a_correction_by_amount_in_json_gives_the_difference_not_a_payment_and_change(
+    cli: Cli,
+) -> None:
+    """The ¥19.99 typed for a correction is the purchase's new amount, not money tendered:
+    the JSON has no tendered and change to misread (0.01 change on 19.99), only the
+    difference that changes hands; a sale by amount keeps its tendered and change."""
+    _open(cli)
+    fixed = cli("correct", "--amount", "19.99")
+    assert (fixed["quantity"], fixed["amount"]) == ("5.79", "19.98")
+    assert (fixed["corrects_amount"], fixed["difference"]) == ("34.50", "-14.52")
+    assert (fixed["tendered"], fixed["change"]) == (None, None)
+    again = cli("correct", "--amount", "40")
+    assert (again["amount"], again["difference"]) == ("39.99", "20.01")
+    assert (again["tendered"], again["change"]) == (None, None)
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    number = cli("user", "register", "--name", "赵六")["user_number"]
+    sold = cli("open", number, "--account", cli.account, "--price", cli.price, "--amount", "20")
+    assert (sold["amount"], sold["tendered"], sold["change"]) == ("19.98", "20.00", "0.02")
+    assert sold["difference"] is None
+
+
 @pytest.mark.parametrize("option", ["--page", "--page-size"])
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5"])
 def test_a_page_or_page_size_below_one_is_refused(cli: Cli, option: str, value: str) -> None:

@@ -1047,7 +1047,13 @@ def _book_reversal(station: Station, original: Purchase, correction: Purchase) -
 
 
 def purchase_document(purchase: Purchase) -> dict[str, Any]:
+    """A purchase as the CLI's JSON and the audit give it.
+
+    ``tendered`` and ``change`` are what a sale by amount was paid and what it hands back;
+    a correction has neither (``null``): its customer paid for the purchase it replaces, and
+    the money that changes hands is its ``difference`` alone."""
     customer_account = purchase.customer_account
+    correction = purchase.supersedes_id is not None
     return {
         "purchase_id": purchase.pk,
         "user_number": customer_account.customer.user_number,
@@ -1059,8 +1065,8 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
         "status": purchase.status,
         "quantity": format_centi(purchase.quantity_centi),
         "amount": format_fen(purchase.amount_fen),
-        "tendered": format_fen(purchase.tendered_fen),
-        "change": format_fen(purchase.tendered_fen - purchase.amount_fen),
+        "tendered": None if correction else format_fen(purchase.tendered_fen),
+        "change": None if correction else format_fen(purchase.tendered_fen - purchase.amount_fen),
         "price": customer_account.price.name,
         "price_version": purchase.price_version.number if purchase.price_version else None,
         "tiers": purchase.tier_lines,
