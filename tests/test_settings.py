@@ -34,3 +34,20 @@ def test_sqlite_named_by_url_keeps_its_pragmas(tmp_path):
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
     assert found == {"name": str(path), "mode": "wal", "sync": 2, "begin": "IMMEDIATE"}
+
+
+def test_the_log_level_is_read_in_any_case_and_defaults_to_warnings(monkeypatch):
+    import pytest
+
+    from prepaid.logs import BadLogLevel, log_level
+
+    for value, level in (("info", "INFO"), (" Debug ", "DEBUG"), ("", "WARNING")):
+        monkeypatch.setenv("PREPAID_LOG_LEVEL", value)
+        assert log_level() == level
+    monkeypatch.delenv("PREPAID_LOG_LEVEL")
+    assert log_level() == "WARNING"
+    for value in ("LOUD", "10", "warning!"):
+        monkeypatch.setenv("PREPAID_LOG_LEVEL", value)
+        with pytest.raises(BadLogLevel) as refused:
+            log_level()
+        assert refused.value.value == value

@@ -1,8 +1,33 @@
-"""Logging filters for the server log (``LOGGING`` in :mod:`prepaid.settings`)."""
+"""The server log's level and filters (``LOGGING`` in :mod:`prepaid.settings`)."""
 
 from __future__ import annotations
 
 import logging
+import os
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_LEVEL = "WARNING"
+
+
+class BadLogLevel(ValueError):
+    """``$PREPAID_LOG_LEVEL`` names no level: Django's logging set-up would fail on it with a
+    traceback at start-up; the command line refuses it in the operator's language instead."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        super().__init__(
+            f"PREPAID_LOG_LEVEL is no log level: {value}. Give one of {', '.join(LEVELS)}."
+        )
+
+
+def log_level() -> str:
+    """``$PREPAID_LOG_LEVEL`` (any case; unset or empty: ``WARNING``), or :class:`BadLogLevel`."""
+    value = os.environ.get("PREPAID_LOG_LEVEL", "").strip()
+    if not value:
+        return DEFAULT_LEVEL
+    if value.upper() not in LEVELS:
+        raise BadLogLevel(value)
+    return value.upper()
 
 
 class OneWarningLine(logging.Filter):

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from prepaid.home import DataHome, default_home, office_time_zone, station_name
+from prepaid.logs import log_level
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HOME = DataHome(default_home())
@@ -173,7 +174,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"one_warning_line": {"()": "prepaid.logs.OneWarningLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PREPAID_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": log_level()},
     # A request for a host not in PREPAID_ALLOWED_HOSTS: one line, not a traceback each time.
     "loggers": {"django.security.DisallowedHost": {"filters": ["one_warning_line"]}},
 }

@@ -125,3 +125,34 @@ def test_an_office_time_zone_that_is_none_is_bad_input(tmp_path):
     doc = json.loads(refused.stdout)
     assert doc["error"] == "bad_time_zone" and "Mars/Olympus" in doc["message"], doc
     assert "时区" in doc["message"], doc
+
+
+def test_a_log_level_that_is_none_is_bad_input_and_the_server_does_not_start(tmp_path):
+    """Not Django's “Unable to configure root logger” traceback: the value refused in the
+    operator's language, exit 2, before anything runs — the server included."""
+    home = tmp_path / "data"
+    DataHome(home).ensure_secrets()
+    env = {**os.environ, "PREPAID_HOME": str(home), "PREPAID_LOG_LEVEL": "LOUD"}
+    env.pop("PREPAID_LANG", None)
+    levels = "DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    expected = f"PREPAID_LOG_LEVEL 不是日志级别：LOUD。请填写以下之一：{levels}。"
+    refused = subprocess.run(
+        [sys.executable, "-m", "prepaid", "--json", "account", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
+    assert json.loads(refused.stdout) == {"error": "bad_log_level", "message": expected}
+    server = subprocess.run(
+        [sys.executable, "-m", "prepaid", "serve", "--port", str(_closed_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert server.returncode == 2, server.stderr
+    assert "Traceback" not in server.stderr, server.stderr
+    assert expected in server.stderr

@@ -415,6 +415,7 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
     and the arguments, or the exit status of a usage error."""
     from prepaid.cli.context import Context
     from prepaid.home import DataHome, default_home
+    from prepaid.logs import LEVELS, BadLogLevel
 
     json_output = "--json" in argv
     try:
@@ -435,6 +436,11 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
                     "PREPAID_TIME_ZONE is no time zone: %(zone)s. Give one such as Asia/Shanghai."
                 ) % {"zone": os.environ.get("PREPAID_TIME_ZONE", "")}
                 return _fail(json_output, "bad_time_zone", message, 2)
+            if isinstance(exc, BadLogLevel):
+                message = ctx.gettext(
+                    "PREPAID_LOG_LEVEL is no log level: %(level)s. Give one of %(levels)s."
+                ) % {"level": exc.value, "levels": ", ".join(LEVELS)}
+                return _fail(json_output, "bad_log_level", message, 2)
             if not _postgres_driver_missing(exc):
                 raise
             message = ctx.gettext(
