@@ -91,3 +91,42 @@ def test_a_search_text_refused_is_said_and_lists_nothing(browser, clerk):
     page = response.content.decode()
     assert 'data-testid="search-error"' in page
     assert _listed(page) == []
+
+
+def test_a_report_narrowed_to_a_name_counts_every_customer_it_matches(clerk):
+    """A name typed in a report's customer filter may match more customers than a list of
+    ids once held (500): the report's totals still count every one of them."""
+    from django.utils import timezone
+
+    from prepaid.customers.models import Customer
+    from prepaid.reports import services
+    from prepaid.reports.services import Filters
+    from prepaid.vending.models import LedgerEntry, Shift
+
+    now = timezone.now()
+    matched = 501
+    Customer.objects.bulk_create(
+        Customer(user_number=f"9{n:07d}", name=f"上限{n}", created_at=now) for n in range(matched)
+    )
+    other = Customer.objects.create(user_number="98888888", name="别人", created_at=now)
+    shift = Shift.objects.create(operator=clerk, station="cap-desk", opened_at=now)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            kind="fee",
+            time=now,
+            customer=customer,
+            amount_fen=100 + (customer == other) * 900,
+            payment_method="cash",
+            operator=clerk,
+            shift=shift,
+            station="cap-desk",
+            idempotency_key=f"cap-{customer.pk}",
+        )
+        for customer in Customer.objects.filter(user_number__startswith="9")
+    )
+    table = services.sales_detail(Filters(customer="上限", station="cap-desk"), page_size=None)
+    assert (table.count, table.totals["amount"]) == (matched, matched * 100)
+    everyone = services.sales_detail(Filters(station="cap-desk"), page_size=None)
+    assert (everyone.count, everyone.totals["amount"]) == (matched + 1, matched * 100 + 1000)
+    one = services.sales_detail(Filters(customer="98888888", station="cap-desk"))
+    assert (one.count, one.totals["amount"]) == (1, 1000)

@@ -53,7 +53,6 @@ from prepaid.reports.models import SalesDay, SalesMonth, ShiftSettlement, WriteB
 from prepaid.reports.tables import Column, Table
 from prepaid.vending.models import CustomerCard, LedgerEntry, MeterChange, Purchase, Shift
 
-MAX_CUSTOMER_MATCHES = 500
 SUSPICIOUS_FLAGS = MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.WRONG_METER
 
 # -- common filter ---------------------------------------------------------------------------
@@ -142,22 +141,21 @@ def _time_q(field_name: str, filters: Filters) -> Q:
     return condition
 
 
-def customer_ids(text: str) -> list[int]:
+def customer_ids(text: str) -> QuerySet[Customer]:
     """Customers a typed text names: a user number (``123`` finds ``00000123``), or part of
-    a name or phone number."""
+    a name or phone number — every one of them, as a subquery of their ids for the report's
+    own query (a name may match thousands of customers: none is left out)."""
     text = text.strip()
     if not text:
-        return []
+        return Customer.objects.none().values("id")
     exact = Q(user_number=text)
     if text.isdigit() and len(text) < 8:
         exact |= Q(user_number=text.zfill(8))
-    found = list(Customer.objects.filter(exact).values_list("id", flat=True)[:1])
-    if found:
-        return found
+    found = Customer.objects.filter(exact).values_list("id", flat=True).first()
+    if found is not None:
+        return Customer.objects.filter(pk=found).values("id")
     matches = Q(name__icontains=text) | Q(phone__contains=text) | Q(user_number__startswith=text)
-    return list(
-        Customer.objects.filter(matches).values_list("id", flat=True)[:MAX_CUSTOMER_MATCHES]
-    )
+    return Customer.objects.filter(matches).values("id")
 
 
 def _customer_q(field_name: str, filters: Filters) -> Q:
