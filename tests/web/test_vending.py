@@ -794,6 +794,25 @@ def test_tiered_quote_shows_the_split(clerk_client, office):
     assert 'data-amount="700.00"' in page  # 10 × 5 + 80 × 7 + 10 × 9
 
 
+@pytest.mark.parametrize(("payment", "paid"), [("cash", True), ("wechat", False)])
+def test_the_live_quote_shows_change_for_cash_only(clerk_client, office, payment, paid):
+    """19.99 at 3.45 buys 5.79 for 19.98: 0.01 back in cash; WeChat charges 19.98."""
+    office.open()
+    quote = clerk_client.post(
+        "/vending/quote/",
+        {
+            "mode": "sale",
+            "customer": office.customer.user_number,
+            "account": office.account.pk,
+            "amount": "19.99",
+            "basis": "amount",
+            "payment": payment,
+        },
+    )
+    assert 'data-amount="19.98"' in html(quote)
+    assert (f'<th scope="row">{tr("Paid")}</th>' in html(quote)) is paid
+
+
 def test_live_quote_both_ways(clerk_client, office):
     office.open()
     number = office.customer.user_number

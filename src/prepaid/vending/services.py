@@ -583,7 +583,7 @@ def _tier_lines(quote: pricing.Quote) -> list[dict[str, Any]]:
 # -- phase one: a pending purchase --------------------------------------------------------
 
 
-def _tendered_fen(priced: Priced | None, payment: str) -> int:
+def tendered_fen(priced: Priced | None, payment: str) -> int:
     """What the customer handed over: cash for an amount may leave change; any other payment
     (WeChat, Alipay, a bank card…) is charged the purchase's amount exactly."""
     if priced is None:
@@ -614,7 +614,7 @@ def _new_purchase(
         status=Purchase.Status.PENDING,
         quantity_centi=quantity_centi,
         amount_fen=priced.quote.amount_fen if priced else 0,
-        tendered_fen=_tendered_fen(priced, payment),
+        tendered_fen=tendered_fen(priced, payment),
         price_version=priced.version if priced else None,
         tier_lines=_tier_lines(priced.quote) if priced else [],
         period_start=priced.period_start if priced else None,

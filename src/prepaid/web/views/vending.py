@@ -144,14 +144,16 @@ def _pick(opened: list[CustomerAccount], account_id: str | None) -> CustomerAcco
     )
 
 
-def quote_view(priced: vending.Priced, unit: str) -> dict[str, Any]:
-    """A priced purchase for display: quantity, amount, change and the tier split."""
+def quote_view(priced: vending.Priced, unit: str, payment: str | None = None) -> dict[str, Any]:
+    """A priced purchase for display: quantity, amount, change (cash only) and the tier
+    split."""
     quote = priced.quote
+    tendered = vending.tendered_fen(priced, payment or "cash")
     return {
         "quantity": format_centi(quote.quantity_centi),
         "amount": format_fen(quote.amount_fen),
-        "tendered": format_fen(priced.tendered_fen),
-        "change": format_fen(priced.tendered_fen - quote.amount_fen),
+        "tendered": format_fen(tendered),
+        "change": format_fen(tendered - quote.amount_fen),
         "unit": unit,
         "version": priced.version.number,
         "lines": [
@@ -257,7 +259,7 @@ def _review_sale(
         form.add_service_error(exc)
         return None
     unit = accounts.meter_unit(chosen.account)
-    review = {"chosen": chosen, "quote": quote_view(priced, unit)}
+    review = {"chosen": chosen, "quote": quote_view(priced, unit, form.cleaned_data.get("payment"))}
     if original is not None:
         review["quote"]["corrected"] = _corrected_view(original, priced.quote.amount_fen, unit)
     return review
@@ -358,7 +360,10 @@ def quote(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "vending/_quote.html",
-        {"quote": quote_view(priced, accounts.meter_unit(account)), "basis": basis},
+        {
+            "quote": quote_view(priced, accounts.meter_unit(account), data.get("payment")),
+            "basis": basis,
+        },
     )
 
 
@@ -421,7 +426,9 @@ def open_account(request: HttpRequest) -> HttpResponse:
                 stage="review",
                 account=account,
                 price=price,
-                quote=quote_view(priced, accounts.meter_unit(account)),
+                quote=quote_view(
+                    priced, accounts.meter_unit(account), form.cleaned_data.get("payment")
+                ),
             )
             return page(request, "vending/open.html", context)
         station = stations.station_for(request)
