@@ -1238,7 +1238,7 @@ def test_a_reissue_names_a_carried_meter_change_transfer_as_a_transfer(admin_cli
     office.new_card("u2")
     done = html(admin_client.get(_reissue(admin_client, office.customer.user_number, fee="0")))
     carried = done.split('data-testid="carried">')[1].split("</dd>")[0]
-    assert carried.startswith(f"{tr('transfer')} #2: 8.00"), carried
+    assert carried == f"{tr('Meter-change transfer')} #2：8.00 m³", carried
 
 
 def test_a_meter_change_takes_an_overdrawn_remaining_and_refuses_one_below_overdraft(

@@ -147,6 +147,14 @@ def purchase_status(code: str) -> str:
 
 
 @register.filter
+def unit(account: Any) -> str:
+    """The unit an account's quantities are in (m³, kWh…)."""
+    from prepaid.accounts.services import meter_unit
+
+    return str(meter_unit(account))
+
+
+@register.filter
 def purchase_kind(code: str) -> str:
     from prepaid.web.presenters import PURCHASE_KINDS
 
