@@ -3,11 +3,13 @@
 Every service that changes state calls :func:`log_action` inside its transaction with a stable
 action code (``account.create``, ``sale.complete`` …), the object, and its state before and
 after. Each row carries the hash of the row before it, so editing or deleting a row breaks
-the chain and ``prepaid audit verify`` finds it.
+the chain and ``prepaid audit verify`` finds it. :func:`audit_log` reads it (审计日志), for
+administrators.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import threading
@@ -17,10 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from prepaid.audit.models import AuditEntry, AuditHead
-from prepaid.core.errors import _
+from prepaid.core import days
+from prepaid.core.errors import InvalidInput, _
+from prepaid.reports import tables as t
+from prepaid.reports.labels import L, Label
 from prepaid.rows import execute, table
 
 GENESIS = "0" * 64
@@ -169,3 +176,189 @@ def verify_chain() -> ChainReport:
     if head is not None and (head.last_hash != previous or head.count != count):
         return ChainReport(False, count, None, _("rows are missing at the end of the log"))
     return ChainReport(True, count)
+
+
+# -- 审计日志 reading the log ------------------------------------------------------------------
+
+AUDIT_TITLE = L(gettext_noop("Audit log"), "审计日志")
+AUDIT_COLUMNS = [
+    t.Column("id", L(gettext_noop("Entry no."), "记录号"), t.INT),
+    t.Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME),
+    t.Column("operator", L(gettext_noop("Operator"), "操作员")),
+    t.Column("station", L(gettext_noop("Station"), "工作站")),
+    t.Column("action", L(gettext_noop("Action"), "操作")),
+    t.Column("object", L(gettext_noop("Object"), "对象")),
+    t.Column("changes", L(gettext_noop("Changes"), "变更内容")),
+]
+F_ACTION = L(gettext_noop("Action"), "操作")
+F_OBJECT = L(gettext_noop("Object"), "对象")
+# What a field had before it was set, or has after it is gone.
+NO_VALUE = "—"
+# The system's own entries (no operator logged in) carry this name (see log_action).
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit log is narrowed to. Days are the office's, inclusive."""
+
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    operator: str | None = None  # an operator's name, as the entries carry it
+    action: str | None = None  # a code (``sale.complete``) or its start (``sale``, ``customer.``)
+    object: str | None = None  # ``TYPE:ID`` (``vending.purchase:12``), or a type or an id alone
+    station: str | None = None
+
+    def describe(self) -> list[tuple[Label, str]]:
+        """For the header of the page and of exports: which filters were applied."""
+        from prepaid.reports.services import F_FROM, F_OPERATOR, F_STATION, F_TO
+
+        described: list[tuple[Label, str]] = []
+        for label, value in (
+            (F_FROM, self.date_from.isoformat() if self.date_from else None),
+            (F_TO, self.date_to.isoformat() if self.date_to else None),
+            (F_OPERATOR, self.operator),
+            (F_ACTION, self.action),
+            (F_OBJECT, self.object),
+            (F_STATION, self.station),
+        ):
+            if value:
+                described.append((label, value))
+        return described
+
+
+def audit_log(
+    operator: Any,
+    filters: AuditFilters | None = None,
+    *,
+    page: int = 1,
+    page_size: int | None = t.DEFAULT_PAGE_SIZE,
+) -> t.Table:
+    """审计日志: the entries, newest first (the chain's order), narrowed by ``filters``, one
+    page of them (every one, lazily, without a page size). Administrators only."""
+    from prepaid.operators.services import require_admin
+    from prepaid.reports.services import _paged
+
+    require_admin(operator)
+    filters = filters or AuditFilters()
+    queryset = AuditEntry.objects.filter(_audit_q(filters))
+    table = t.Table(
+        AUDIT_TITLE,
+        AUDIT_COLUMNS,
+        [],
+        count=queryset.count(),
+        sort="-id",
+        filters=filters.describe(),
+    )
+    return _paged(table, queryset.order_by("-id"), page, page_size, _audit_row)
+
+
+def _audit_q(filters: AuditFilters) -> Q:
+    from prepaid.reports.aggregates import day_range
+    from prepaid.reports.services import check_date_range
+
+    condition = Q()
+    for day in (filters.date_from, filters.date_to):
+        if day is not None and not days.in_range(day):
+            raise InvalidInput(
+                "bad_date", _("%(day)s is not a day from 1900 to 2999."), day=day.isoformat()
+            )
+    check_date_range(filters.date_from, filters.date_to)
+    if filters.date_from:
+        condition &= Q(time__gte=day_range(filters.date_from)[0])
+    if filters.date_to:
+        condition &= Q(time__lt=day_range(filters.date_to)[1])
+    if filters.operator:
+        condition &= Q(operator_name=_known_operator(filters.operator))
+    if filters.action:
+        condition &= _action_q(filters.action.strip())
+    if filters.object:
+        condition &= _object_q(filters.object.strip())
+    if filters.station:
+        condition &= Q(station=filters.station.strip())
+    return condition
+
+
+def _known_operator(name: str) -> str:
+    """An operator the log can name: one on file, or the system itself. Another name is bad
+    input, as in the reports, not an empty log that reads as "did nothing"."""
+    from prepaid.operators.models import Operator
+
+    name = name.strip()
+    if name != SYSTEM and not Operator.objects.filter(username=name).exists():
+        raise InvalidInput("unknown_operator", _("There is no operator named %(name)s."), name=name)
+    return name
+
+
+def _action_q(code: str) -> Q:
+    """``sale`` is the code ``sale`` and every ``sale.…``; ``customer.`` every ``customer.…``
+    (not ``customer_account.open``); ``sale.complete`` that code alone and its own ``.…``."""
+    if code.endswith("."):
+        return Q(action__startswith=code)
+    return Q(action=code) | Q(action__startswith=code + ".")
+
+
+def _object_q(text: str) -> Q:
+    """``TYPE:ID`` names one object; a text without a colon is a type (``vending.purchase``)
+    or an id (``12``, the entries' own: a purchase's or a customer's id)."""
+    kind, colon, object_id = text.partition(":")
+    if not colon:
+        return Q(object_type=text) | Q(object_id=text)
+    condition = Q()
+    if kind.strip():
+        condition &= Q(object_type=kind.strip())
+    if object_id.strip():
+        condition &= Q(object_id=object_id.strip())
+    return condition
+
+
+def object_text(object_type: str, object_id: str) -> str:
+    """An entry's object as the filter takes it: ``vending.purchase:12``."""
+    return f"{object_type}:{object_id}" if object_id else object_type
+
+
+def changes_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """What an entry changed, a line a field: ``name: old → new`` for each field that
+    differs; a new object's fields as ``name: value``; a deleted one's as ``name: value → —``."""
+    old, new = before or {}, after or {}
+    lines = []
+    for key in dict.fromkeys([*old, *new]):
+        if before is None:
+            lines.append(f"{key}: {_value_text(new.get(key))}")
+        elif key not in old or key not in new or old[key] != new[key]:
+            lines.append(f"{key}: {_value_text(old.get(key))} → {_value_text(new.get(key))}")
+    return "\n".join(lines)
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return NO_VALUE
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.pk,
+        "time": entry.time,
+        "operator": entry.operator_name,
+        "station": entry.station,
+        "action": entry.action,
+        "object": object_text(entry.object_type, entry.object_id),
+        "changes": changes_text(entry.before, entry.after),
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def audit_document(table: t.Table) -> dict[str, Any]:
+    """The page as one JSON document: the table's, each row with the entry's state before and
+    after as it was recorded."""
+    rows = list(table.rows)
+    table.rows = rows
+    document = t.json_document(table)
+    for written, row in zip(document["rows"], rows, strict=True):
+        written["before"] = row["before"]
+        written["after"] = row["after"]
+    return document
