@@ -1,7 +1,7 @@
 """Every administrator-only command (DESIGN §3: accounts, prices, tool cards, card formatting,
 meter change, operators, backup and restore, and the services that check for an administrator:
-settling a lost card's purchase, saving the suspicious-customer rules, the demo) refuses an
-operator (收费员) with ``permission_denied`` (exit 1) and changes nothing."""
+settling a lost card's purchase, saving the suspicious-customer rules, reading the audit log,
+the demo) refuses an operator (收费员) with ``permission_denied`` (exit 1) and changes nothing."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ ADMIN_ONLY = [
     "meter-change --remaining 1 --account {account}",
     "reconcile --void 1",
     "report suspicious --set min_purchases=2 --save",
+    "audit list",
     "operator add mallory --role admin",
     "operator passwd admin",
     "operator disable admin",
