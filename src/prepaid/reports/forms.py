@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts.models import Account, Price
+from prepaid.audit.services import AuditFilters
 from prepaid.core import days
 from prepaid.operators.models import Operator
 from prepaid.reports.labels import PAYMENT_LABELS
@@ -129,4 +130,32 @@ class FilterForm(forms.Form):
             station=(data.get("station") or "").strip() or None,
             kinds=tuple(data.get("kind") or ()),
             statuses=(status,) if status else (),
+        )
+
+
+class AuditFilterForm(FilterForm):
+    """The filter bar of 审计日志: days, operator and station as the reports have them, the
+    action code (or its start) and the object as the entries name it."""
+
+    action = forms.CharField(label=_("Action"), required=False, max_length=64)
+    object = forms.CharField(label=_("Object"), required=False, max_length=130)
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(
+            data, fields=("date_from", "date_to", "operator", "station", "action", "object")
+        )
+        self.fields["action"].widget.attrs["placeholder"] = "sale, customer."
+        self.fields["object"].widget.attrs["placeholder"] = "vending.purchase:12"
+
+    def audit_filters(self) -> AuditFilters:
+        """The filters (a valid form; none otherwise, its errors shown beside the fields)."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        operator = data.get("operator")
+        return AuditFilters(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            operator=operator.username if operator else None,
+            action=(data.get("action") or "").strip() or None,
+            object=(data.get("object") or "").strip() or None,
+            station=(data.get("station") or "").strip() or None,
         )

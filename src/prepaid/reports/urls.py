@@ -18,5 +18,6 @@ urlpatterns = [
     path("shifts/<int:shift_id>/", views.shift, name="shift"),
     path("shifts/<int:shift_id>/print/", views.shift_print, name="shift_print"),
     path("suspicious/", views.suspicious_customers, name="suspicious"),
+    path("audit/", views.audit_log, name="audit"),
     path("charts/<slug:name>.svg", views.chart, name="chart"),
 ]

@@ -1,8 +1,8 @@
 """Report pages (查询): thin views over ``prepaid.reports.services``.
 
-Every page is for logged-in operators (any role). Each report page shows a filter bar, a
-sortable, paginated table with totals, and download links: the same URL with ``format=csv`` or
-``format=xlsx`` returns the whole report (every page) as a file.
+Every page is for logged-in operators (any role), but 审计日志 for administrators. Each report
+page shows a filter bar, a sortable, paginated table with totals, and download links: the same
+URL with ``format=csv`` or ``format=xlsx`` returns the whole report (every page) as a file.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from prepaid.audit import services as audit
 from prepaid.core import days
 from prepaid.core.errors import PrepaidError
 from prepaid.customers import services as customers
@@ -35,7 +36,7 @@ from prepaid.reports import tables as t
 from prepaid.reports.charts import stack
 from prepaid.reports.exports import BOM, CONTENT_TYPES, csv_records, write_xlsx
 from prepaid.reports.figures import daily_takings_svg, monthly_quantity_svgs
-from prepaid.reports.forms import FilterForm
+from prepaid.reports.forms import AuditFilterForm, FilterForm
 from prepaid.reports.labels import (
     CARD_OPERATION_LABELS,
     LEDGER_KIND_LABELS,
@@ -44,7 +45,7 @@ from prepaid.reports.labels import (
     text_of,
 )
 from prepaid.vending.models import Shift
-from prepaid.web.errors import message
+from prepaid.web.errors import message, raise_if_forbidden
 from prepaid.web.views.customers import found_page
 
 LOGIN = "web:login"
@@ -483,6 +484,18 @@ def suspicious_customers(request: HttpRequest) -> HttpResponse:
         first_rank=(table.page - 1) * (page["page_size"] or 0) + 1,
         as_of=analysis.as_of,
     )
+
+
+@reports_view
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """审计日志, for administrators (403 for an operator): every change, newest first."""
+    form = AuditFilterForm(request.GET or None)
+    try:
+        table = audit.audit_log(request.user, form.audit_filters(), **paging(request))
+    except PrepaidError as exc:
+        raise_if_forbidden(exc)
+        raise
+    return respond(request, table, "audit-log", form)
 
 
 @reports_view
