@@ -109,6 +109,34 @@ def test_a_password_the_administrator_resets_is_changed_again(cli: Cli) -> None:
     }
 
 
+def test_passwd_of_oneself_with_a_wrong_current_password_counts_towards_the_lock(
+    cli: Cli,
+) -> None:
+    """The current password ($PREPAID_PASSWORD) is checked as a login is: each wrong one
+    counts, the fifth locks the operator and says until when, and nothing is changed."""
+    from django.utils import timezone
+
+    from prepaid.operators.models import Operator
+
+    _clerk(cli)
+    wrong = {"operator": "clerk", "password": "Not-mine-1"}
+    for _ in range(4):
+        refused = cli("operator", "passwd", "clerk", status=1, stdin="New-pw-42\n", **wrong)
+        assert refused["error"] == "auth_failed"
+    locked = cli("operator", "passwd", "clerk", status=1, stdin="New-pw-42\n", **wrong)
+    clerk = Operator.objects.get(username="clerk")
+    assert clerk.locked_until is not None and clerk.check_password("Clerk-own-1")
+    until = timezone.localtime(clerk.locked_until).strftime("%Y-%m-%d %H:%M")
+    assert locked["error"] == "account_locked"
+    assert f"操作员 clerk 已被锁定至 {until}" in locked["message"]
+    # locked: the right password does not change it either, nor does anything else work
+    again = cli("operator", "passwd", "clerk", status=1, stdin="New-pw-42\n", **CLERK)
+    assert again["error"] == "account_locked"
+    assert cli("account", "list", status=1, **CLERK)["error"] == "account_locked"
+    assert _audits("operator.lock") == 1
+    assert Operator.objects.get(username="clerk").check_password("Clerk-own-1")
+
+
 def test_the_list_says_who_must_still_change_the_password(cli: Cli) -> None:
     cli("operator", "add", "clerk", stdin="Given-pw-1\n")
     cli("operator", "add", "cashier", stdin="Given-pw-2\n")

@@ -7,6 +7,7 @@ import time
 import pytest
 from django.core.signing import get_cookie_signer
 from django.test import Client
+from django.utils import timezone
 from web_helpers import codes, field_errors, html, tr
 
 from prepaid.audit.models import AuditEntry
@@ -143,6 +144,35 @@ def test_password_change_unlocks_everything_and_keeps_the_session(client, fresh_
     assert not fresh_admin.must_change_password
     assert fresh_admin.check_password("Good-pass-42")
     assert client.get("/").status_code == 200
+
+
+def test_wrong_current_passwords_that_lock_the_operator_end_the_session(client, admin, web_home):
+    """The password page counts wrong current passwords as failed logins; the one that locks
+    the operator logs them out and the login page says until when, as after failed logins."""
+    client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    wrong = {"current": "wrong", "new": "Good-pass-42", "repeat": "Good-pass-42"}
+    for _ in range(4):
+        response = client.post("/password/", wrong)
+        assert codes(response) == {"auth_failed"}
+    assert client.get("/").status_code == 200  # not yet locked: still at work
+    response = client.post("/password/", wrong)
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
+    admin.refresh_from_db()
+    assert admin.locked_until is not None and admin.check_password("s3cret-admin")
+    page = client.get("/login/")
+    until = timezone.localtime(admin.locked_until).strftime("%Y-%m-%d %H:%M")
+    assert tr(
+        "Too many failed logins: operator %(name)s is locked until %(until)s. Try again "
+        "then, or ask an administrator to set a new password.",
+        name="admin",
+        until=until,
+    ) in html(page)
+    assert 'class="alert alert-danger account_locked"' in html(page)
+    home = client.get("/")
+    assert home.status_code == 302 and home["Location"].startswith("/login/")
+    response = client.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    assert "account_locked" in codes(response)
 
 
 def test_logout_needs_post(admin_client):

@@ -17,6 +17,7 @@ from prepaid.core.errors import PrepaidError
 from prepaid.operators import services as operators
 from prepaid.operators.models import Operator
 from prepaid.web.decorators import operator_required
+from prepaid.web.errors import message
 from prepaid.web.forms import LanguageForm, LoginForm, PasswordChangeForm
 from prepaid.web.views.common import page
 
@@ -86,6 +87,8 @@ def password_view(request: HttpRequest) -> HttpResponse:
             operators.authenticate(operator.username, form.cleaned_data["current"])
             operators.change_password(operator, operator.username, form.cleaned_data["new"])
         except PrepaidError as exc:
+            if exc.code == "account_locked":
+                return _locked_out(request, exc)
             if exc.code == "auth_failed":  # the operator typed no name: say which is wrong
                 exc = PrepaidError("auth_failed", gettext_noop("The current password is wrong."))
             form.add_service_error(exc)
@@ -95,6 +98,15 @@ def password_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Password changed."))
             return redirect("web:home")
     return page(request, "password.html", {"form": form, "forced": operator.must_change_password})
+
+
+def _locked_out(request: HttpRequest, exc: PrepaidError) -> HttpResponse:
+    """Wrong current passwords count towards the lock as failed logins do: the one that locks
+    the operator ends the session too (a locked operator does not go on working), and the
+    login page says until when, as it does after failed logins."""
+    logout(request)
+    messages.error(request, message(exc), extra_tags=exc.code)
+    return redirect("web:login")
 
 
 @require_POST
