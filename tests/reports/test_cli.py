@@ -329,6 +329,37 @@ def test_demo_command_end_to_end(tmp_path):
     assert _run(home, "report", "summary", "--json", **own).returncode == 0
 
 
+def test_shift_close_of_someone_elses_closed_shift_says_it_is_not_theirs(
+    small_office, tmp_path, monkeypatch, capsys
+):
+    """``prepaid shift close --id N`` by another clerk: not theirs, though already closed."""
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+    from prepaid.operators.models import Operator, Role
+    from prepaid.reports.shifts import close_shift, open_shift_of
+
+    office = small_office
+    office.open(quantity="1")
+    shift = open_shift_of(office.clerk, "desk-1")
+    close_shift(office.clerk, "desk-1", counted_cash="45.00")
+    other = Operator(username="other-clerk", role=Role.OPERATOR)
+    other.set_password("Other-clerk-1")
+    other.save()
+    home = tmp_path / "cli-home"
+    DataHome(home).ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home))
+    monkeypatch.setenv("PREPAID_OPERATOR", "other-clerk")
+    monkeypatch.setenv("PREPAID_PASSWORD", "Other-clerk-1")
+    capsys.readouterr()
+    try:
+        status = main(["shift", "close", "--id", str(shift.pk), "--counted-cash", "45", "--json"])
+    finally:
+        translation.deactivate()
+    refused = json.loads(capsys.readouterr().out)
+    assert (status, refused["error"]) == (1, "not_your_shift")
+
+
 def test_report_sales_all_prints_every_row_in_the_table(cli, demo):
     """``--all`` on a terminal table: the rows are printed, not only the totals row."""
     status, document = cli("report", "sales", "--all", "--from", demo.result.start.isoformat())

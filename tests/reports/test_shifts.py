@@ -198,3 +198,12 @@ def test_only_the_operator_or_an_admin_closes_a_shift(small_office):
         close_shift(office.clerk, "desk-1", counted_cash="-1")
     settlement = close_shift(office.admin, "desk-9", counted_cash="45", shift_id=shift.pk)
     assert settlement.closed_by == office.admin and settlement.variance_fen == 0
+    # closed now: someone else is still told it is not theirs (permission first), and so
+    # whatever they typed
+    for counted in ("45", "abc"):
+        with pytest.raises(PrepaidError) as refused:
+            close_shift(other, "desk-1", counted_cash=counted, shift_id=shift.pk)
+        assert refused.value.code == "not_your_shift"
+    with pytest.raises(PrepaidError) as refused:
+        close_shift(office.clerk, "desk-1", counted_cash="45", shift_id=shift.pk)
+    assert refused.value.code == "shift_closed"

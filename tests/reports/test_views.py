@@ -198,6 +198,26 @@ def test_close_a_shift_from_the_page(client, small_office, monkeypatch):
     assert "shift_closed" not in again.content.decode() and again.status_code == 200
 
 
+def test_closing_someone_elses_closed_shift_says_it_is_not_theirs(
+    client, small_office, monkeypatch
+):
+    from prepaid.operators.models import Operator, Role
+    from prepaid.reports.shifts import close_shift, open_shift_of
+
+    office = small_office
+    _a_sale_at_desk_1(office, monkeypatch)
+    shift = open_shift_of(office.clerk, "desk-1")
+    close_shift(office.clerk, "desk-1", counted_cash="90.00")
+    other = Operator.objects.create(username="other-clerk", role=Role.OPERATOR)
+    client.force_login(other)
+    response = client.post(
+        reverse("reports:shift_close"), {"shift": shift.pk, "counted_cash": "90.00"}, follow=True
+    )
+    page = response.content.decode()
+    assert "只有该班次的操作员或管理员才能交班。" in page, page
+    assert "该班次已交班" not in page
+
+
 def _cli_shift_files(shift_id, tmp_path, monkeypatch, capsys):
     """``prepaid report shift --id N`` as CSV (standard output) and as an Excel file."""
     from django.utils import translation

@@ -162,7 +162,12 @@ def close_shift(
     operator: Operator, station: str, *, counted_cash: Any, remarks: str = "", shift_id: Any = None
 ) -> ShiftSettlement:
     """日结/交班: close the operator's open shift at the station (or shift ``shift_id``: its
-    own operator or an administrator), with the cash counted in the drawer."""
+    own operator or an administrator), with the cash counted in the drawer.
+
+    Whether the operator may close the shift is checked before anything else: someone else's
+    shift is refused as not theirs, whether or not it is closed and whatever was typed."""
+    if shift_id is not None:
+        _may_close(operator, get_shift(shift_id))
     counted_fen = parse_money(counted_cash, field="counted cash", allow_zero=True)
     remarks = (remarks or "").strip()
     if len(remarks) > MAX_REMARKS:
@@ -174,7 +179,6 @@ def close_shift(
         )
     with transaction.atomic():
         shift = _shift_to_close(operator, station, shift_id)
-        _may_close(operator, shift)
         totals = shift_totals(shift)
         now = timezone.now()
         shift.closed_at = now
@@ -221,6 +225,7 @@ def _shift_to_close(operator: Operator, station: str, shift_id: Any) -> Shift:
         if found is None:
             raise no_open_shift()
         shift = Shift.objects.select_for_update(no_key=True).get(pk=found.pk)
+    _may_close(operator, shift)
     if shift.closed_at is not None:
         raise shift_closed()
     return shift
