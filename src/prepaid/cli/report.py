@@ -500,6 +500,22 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
             ctx.gettext("Purchase serial %(serial)s corrected in shift %(shift)s: %(amount)s")
             % item
         )
+    for item in doc["completed_from_earlier_shifts"]:
+        ctx.say(
+            ctx.gettext(
+                "Sale of an earlier shift completed here: purchase %(serial)s of %(user_number)s, "
+                "%(amount)s (sold in shift %(original_shift)s by %(original_operator)s)"
+            )
+            % item
+        )
+    for item in doc["completed_in_later_shifts"]:
+        ctx.say(
+            ctx.gettext(
+                "Sale of this shift completed after it closed: purchase %(serial)s of "
+                "%(user_number)s, %(amount)s (booked in shift %(shift)s of %(operator)s)"
+            )
+            % item
+        )
 
 
 def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:

@@ -1,11 +1,14 @@
 """Shift settlement (日结/交班): an operator closes the shift and counts the cash.
 
-The vending code books every ledger entry into the operator's *current* open shift at the
-station (``vending.shifts.current_shift``), opening a new one after a close. So a closed
+A purchase's ledger entries go into the shift it was sold in while that shift is open, even
+when it is completed later by someone else (``vending.shifts``); other entries go into the
+operator's *current* open shift at the station, opening a new one after a close. So a closed
 shift never receives another entry: a later correction of one of its sales is booked in the
 shift that is open then, and its reversal entry points at the original sale entry (which
-stays in the closed shift). The database refuses any entry into a closed shift and any change
-of a closed shift or of a settlement (migration ``reports.0003``).
+stays in the closed shift); a sale still pending when its shift closed is booked, when it
+completes, in the completing operator's current shift, and both shifts' reports name it.
+The database refuses any entry into a closed shift and any change of a closed shift or of a
+settlement (migration ``reports.0003``).
 
 Closing sets ``Shift.closed_at`` — the only change this app makes to a vending table — and
 writes the :class:`ShiftSettlement`, both audited, in one transaction.
@@ -244,6 +247,10 @@ class ShiftReport:
     # Reversals booked in later shifts of this shift's sales: (entry, shift id).
     corrected_later: list[tuple[LedgerEntry, int]] = field(default_factory=list)
     pending: list[Purchase] = field(default_factory=list)  # begun in this shift, not settled
+    # Sales of earlier (closed) shifts completed in this shift: the money is in their drawer.
+    completed_from_earlier: list[LedgerEntry] = field(default_factory=list)
+    # Sales of this shift completed after it closed, booked in another shift.
+    completed_later: list[LedgerEntry] = field(default_factory=list)
 
     @property
     def closed(self) -> bool:
@@ -291,6 +298,13 @@ def shift_report(shift: Shift) -> ShiftReport:
     pending = Purchase.objects.filter(shift=shift, status=Purchase.Status.PENDING).select_related(
         "customer_account__customer"
     )
+    sales = LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.SALE, purchase__isnull=False
+    ).select_related("customer", "operator", "purchase__shift__operator")
+    from_earlier = sales.filter(shift=shift).exclude(purchase__shift=shift).order_by("id")
+    completed_later = (
+        sales.filter(purchase__shift=shift).exclude(shift=shift).select_related("shift")
+    ).order_by("id")
     return ShiftReport(
         shift=shift,
         totals=totals,
@@ -300,6 +314,8 @@ def shift_report(shift: Shift) -> ShiftReport:
         ],
         corrected_later=[(e, e.shift_id) for e in later],
         pending=list(pending),
+        completed_from_earlier=list(from_earlier),
+        completed_later=list(completed_later),
     )
 
 
@@ -364,6 +380,32 @@ def shift_report_document(report: ShiftReport) -> dict[str, Any]:
             for e, shift_id in report.corrected_later
         ],
         "pending": [p.pk for p in report.pending],
+        "completed_from_earlier_shifts": [
+            {
+                "entry": e.pk,
+                "purchase": e.purchase_id,
+                "serial": e.serial,
+                "user_number": e.customer.user_number,
+                "amount": format_fen(e.amount_fen),
+                "payment": e.payment_method,
+                "original_shift": e.purchase.shift_id,
+                "original_operator": e.purchase.shift.operator.username,
+            }
+            for e in report.completed_from_earlier
+        ],
+        "completed_in_later_shifts": [
+            {
+                "entry": e.pk,
+                "purchase": e.purchase_id,
+                "serial": e.serial,
+                "user_number": e.customer.user_number,
+                "amount": format_fen(e.amount_fen),
+                "payment": e.payment_method,
+                "shift": e.shift_id,
+                "operator": e.operator.username,
+            }
+            for e in report.completed_later
+        ],
     }
     return document
 

@@ -47,7 +47,7 @@ from prepaid.vending.models import (
     MeterChange,
     Purchase,
 )
-from prepaid.vending.shifts import current_shift
+from prepaid.vending.shifts import current_shift, still_open
 from prepaid.vending.signals import user_card_read
 
 P = ParamSpec("P")
@@ -865,6 +865,7 @@ def complete_purchase(
 
 
 def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Purchase:
+    booking = None
     if known is not None and known.pk == purchase_id and _completed_as_known(known):
         purchase, customer_account = known, known.customer_account
     else:
@@ -881,16 +882,17 @@ def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Pur
         _with_relations(purchase, customer_account, known)
         original = purchase.supersedes
         if original is not None:
+            booking = _booking(station, purchase)
             original.status = Purchase.Status.CORRECTED
             original.resolved_at = timezone.now()
             PURCHASES.update(original, "status", "resolved_at")
-            _book_reversal(station, original, purchase)
+            _book_reversal(station, original, purchase, booking)
         purchase.status = Purchase.Status.COMPLETED
         purchase.resolved_at = timezone.now()
         PURCHASES.update(purchase, "status", "resolved_at")
     customer_account.last_serial = purchase.serial
     cardio.CUSTOMER_ACCOUNTS.update(customer_account, "last_serial")
-    _book(station, purchase)
+    _book(station, purchase, booking or _booking(station, purchase))
     log_action(
         station.operator,
         f"{_action(purchase)}.complete",
@@ -969,10 +971,30 @@ def _action(purchase: Purchase) -> str:
 # -- the ledger: money moves only here -----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Booking:
+    """The shift a ledger entry goes into, with that shift's operator and station."""
+
+    shift_id: int
+    operator_id: int
+    station: str
+
+
+def _booking(station: Station, purchase: Purchase) -> _Booking:
+    """Where a completed purchase's entries go (see ``vending.shifts``): the shift it was sold
+    in while that is open, whoever completes it and wherever (the money was taken there);
+    else the completing operator's current shift at this station."""
+    if still_open(purchase.shift_id):
+        return _Booking(purchase.shift_id, purchase.operator_id, purchase.station)
+    shift = current_shift(station.operator, station.name)
+    return _Booking(shift.pk, station.operator.pk, station.name)
+
+
 def _entry(
     station: Station,
     purchase: Purchase | None,
     *,
+    booking: _Booking | None = None,
     kind: str,
     amount_fen: int,
     quantity_centi: int,
@@ -984,6 +1006,9 @@ def _entry(
     remarks: str = "",
 ) -> LedgerEntry:
     assert transaction.get_connection().in_atomic_block
+    if booking is None:  # not a purchase's (a fee): taken now, by this operator, here
+        shift = current_shift(station.operator, station.name)
+        booking = _Booking(shift.pk, station.operator.pk, station.name)
     entry = LedgerEntry(
         kind=kind,
         time=timezone.now(),
@@ -996,9 +1021,9 @@ def _entry(
         amount_fen=amount_fen,
         payment_method=payment,
         price_version_id=purchase.price_version_id if purchase else None,
-        operator=station.operator,
-        shift=current_shift(station.operator, station.name),
-        station=station.name,
+        operator_id=booking.operator_id,
+        shift_id=booking.shift_id,
+        station=booking.station,
         idempotency_key=key,
         remarks=remarks,
     )
@@ -1018,12 +1043,13 @@ def _entry(
     return entry
 
 
-def _book(station: Station, purchase: Purchase) -> LedgerEntry:
+def _book(station: Station, purchase: Purchase, booking: _Booking) -> LedgerEntry:
     customer_account = purchase.customer_account
     transfer = purchase.kind == Purchase.Kind.TRANSFER
     return _entry(
         station,
         purchase,
+        booking=booking,
         kind=LedgerEntry.Kind.TRANSFER if transfer else LedgerEntry.Kind.SALE,
         amount_fen=purchase.amount_fen,
         quantity_centi=purchase.quantity_centi,
@@ -1034,11 +1060,15 @@ def _book(station: Station, purchase: Purchase) -> LedgerEntry:
     )
 
 
-def _book_reversal(station: Station, original: Purchase, correction: Purchase) -> LedgerEntry:
+def _book_reversal(
+    station: Station, original: Purchase, correction: Purchase, booking: _Booking
+) -> LedgerEntry:
+    """The original sale reversed where the correction's money was handled (its booking)."""
     sale = LedgerEntry.objects.get(purchase=original, kind=LedgerEntry.Kind.SALE)
     return _entry(
         station,
         original,
+        booking=booking,
         kind=LedgerEntry.Kind.REVERSAL,
         amount_fen=-sale.amount_fen,
         quantity_centi=-sale.quantity_centi,
