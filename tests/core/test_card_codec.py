@@ -24,6 +24,7 @@ from prepaid.core.card.codec import (
     encode_meter_area,
     encode_office_area,
     key_version_of,
+    meter_write_back_area,
     new_serial,
 )
 from prepaid.core.card.model import (
@@ -211,11 +212,23 @@ def test_every_valid_card_round_trips(card: Card, factory: bytes) -> None:
     back = decode(image, SITE_KEY)
     assert back == card
     assert back.write_back_damaged is False
+    assert_as_if_constructed(back)
     # The areas are the same bytes the partial encoders give, so partial writes compose.
     assert image[OFFICE_AREA] == encode_office_area(card, SITE_KEY)
     assert image[METER_AREA] == encode_meter_area(
         card.serial, card.generation, card.write_backs, SITE_KEY, check=card.check
     )
+
+
+def assert_as_if_constructed(card: Card) -> None:
+    """Decode builds its values without their __init__ (checked_value): they must hold
+    exactly the fields, in the order, an __init__ would give, hash alike and stay frozen."""
+    for value in (card, *card.slots, *card.write_backs):
+        rebuilt = dataclasses.replace(value)
+        assert list(vars(value).items()) == list(vars(rebuilt).items())
+        assert hash(value) == hash(rebuilt) and repr(value) == repr(rebuilt)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.time = 0  # type: ignore[misc, union-attr]
 
 
 @pytest.mark.parametrize("card", SAMPLE_CARDS, ids=SAMPLE_IDS)
@@ -738,6 +751,30 @@ def test_each_field_has_its_own_message() -> None:
     for field, messages in templates.items():
         for message in messages:
             assert owners.setdefault(message, field) == field, (message, field)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    card=cards(st.just(CardType.USER)),
+    own=write_back_tuples(min_size=1).map(lambda records: records[0]),
+    damaged=st.booleans(),
+)
+def test_a_meters_write_back_area_is_what_encode_meter_area_gives(
+    card: Card, own: WriteBack, damaged: bool
+) -> None:
+    card = dataclasses.replace(card, write_back_damaged=damaged)
+    kept = () if damaged else tuple(wb for wb in card.write_backs if wb.sub_meter != own.sub_meter)
+    expected = encode_meter_area(card.serial, card.generation, (*kept, own), SITE_KEY)
+    assert meter_write_back_area(card, own, SITE_KEY) == expected
+    written = decode(encode(card, SITE_KEY)[: METER_AREA.start] + expected + bytes(16), SITE_KEY)
+    assert own in written.write_backs
+
+
+def test_a_meters_own_write_back_out_of_range_is_refused() -> None:
+    own = dataclasses.replace(WB_1, balance_centi=2**31)
+    with pytest.raises(CardError) as raised:
+        meter_write_back_area(USER_CARD, own, SITE_KEY)
+    assert raised.value.params["field"] == "write_back.balance_centi"
 
 
 def test_encode_meter_area_refuses_bad_arguments() -> None:

@@ -796,3 +796,19 @@ def test_meter_core_imports_no_framework() -> None:
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_meters_event_log_and_write_back_hold_values_as_if_constructed(clock: Clock) -> None:
+    """The meter builds its events and its own write-back record without their __init__
+    (checked_value): they must be the values an __init__ gives."""
+    meter = bound(clock)
+    outcome = meter.swipe(user_card(2, 5_00), KEY, clock())
+    assert outcome.ok and outcome.meter_area is not None
+    card = codec.decode(with_meter_area(user_card(2, 5_00), outcome), KEY)
+    for value in (*meter.events, *card.write_backs):
+        rebuilt = dataclasses.replace(value)
+        assert list(vars(value).items()) == list(vars(rebuilt).items())
+        assert value == rebuilt and repr(value) == repr(rebuilt)
+    last = meter.events[-1]
+    assert (last.code, last.details["serial"], last.details["applied_centi"]) == ("swipe", 2, 5_00)
+    assert card.write_back(1) == dataclasses.replace(card.write_backs[0], last_serial=2)

@@ -50,6 +50,8 @@ from prepaid.core.card.model import (
     Slot,
     SlotKind,
     WriteBack,
+    checked_value,
+    meter_status,
 )
 from prepaid.core.errors import CardError, PrepaidError, _
 from prepaid.core.money import MAX_CENTI
@@ -249,7 +251,7 @@ class Meter:
             bits |= _VALVE_CLOSED
         if self.balance_centi < 0:
             bits |= _OVERDRAFT
-        return MeterStatus(bits)
+        return meter_status(bits)
 
     @property
     def valve_closed_reason(self) -> str | None:
@@ -491,19 +493,17 @@ class Meter:
 
     def _write_back(self, card: Card, result: SwipeResult, site_key: bytes, now: int) -> bytes:
         assert self.parameters is not None
-        own = WriteBack(
-            sub_meter=self.parameters.sub_meter,
-            last_serial=self.last_serial,
-            balance_centi=self.balance_centi,
-            cumulative_centi=self.cumulative_centi,
-            status=self.status,
-            result=int(result),
-            time=now,
-        )
-        others = () if card.write_back_damaged else card.write_backs
-        records = [w for w in others if w.sub_meter != own.sub_meter] + [own]
-        records.sort(key=lambda w: w.sub_meter)
-        return codec.encode_meter_area(card.serial, card.generation, tuple(records), site_key)
+        own = {
+            "sub_meter": self.parameters.sub_meter,
+            "last_serial": self.last_serial,
+            "balance_centi": self.balance_centi,
+            "cumulative_centi": self.cumulative_centi,
+            "status": self.status,
+            "result": int(result),
+            "time": now,
+        }
+        # Checked by meter_write_back_area like any record it writes.
+        return codec.meter_write_back_area(card, checked_value(WriteBack, own), site_key)
 
     # ------------------------------------------------------------------ readings, log
 
@@ -529,7 +529,7 @@ class Meter:
         self.clock = now
 
     def _log(self, now: int, code: str, details: dict[str, int | str]) -> None:
-        self.events.append(Event(now, code, details))
+        self.events.append(checked_value(Event, {"time": now, "code": code, "details": details}))
         if len(self.events) > EVENT_LOG_SIZE:
             del self.events[: len(self.events) - EVENT_LOG_SIZE]
 

@@ -41,6 +41,8 @@ from prepaid.core.card.model import (
     Slot,
     SlotKind,
     WriteBack,
+    checked_value,
+    meter_status,
 )
 from prepaid.core.errors import CardError, _
 
@@ -321,6 +323,25 @@ def encode_meter_area(
     return _meter_area(serial_bytes, generation, write_backs, check, site_key)
 
 
+def meter_write_back_area(card: Card, own: WriteBack, site_key: bytes) -> bytes:
+    """The 96 bytes a meter writes at ``METER_AREA`` after a swipe of the user card ``card``
+    (as :func:`decode` returned it): the records of the other sub-meters it read from the
+    card, kept, and ``own`` in place of its sub-meter's record.
+
+    What :func:`encode_meter_area` gives for the same records, checking only ``own``: decode
+    has checked the rest. The meter's path on every swipe.
+    """
+    mac.check_site_key(site_key)
+    _check_rules(own, _WRITE_BACK_RULES, "write_back")
+    sub_meter = own.sub_meter
+    others = () if card.write_back_damaged else card.write_backs
+    records = [own]
+    records.extend(wb for wb in others if wb.sub_meter != sub_meter)
+    if len(records) > 1:
+        records.sort(key=_sub_meter_of)
+    return _meter_area(bytes.fromhex(card.serial), card.generation, records, None, site_key)
+
+
 def decode(data: bytes, site_key: bytes) -> Card:
     """The card held by ``data``; raises only ``CardError("bad_card")`` for bad data.
 
@@ -359,16 +380,21 @@ def decode(data: bytes, site_key: bytes) -> Card:
         return dataclasses.replace(
             office, write_backs=write_backs, check=check, write_back_damaged=damaged
         )
-    return Card(
-        type=card_type,
-        serial=serial.hex(),
-        generation=generation,
-        user_number=user_number,
-        key_version=key_version,
-        slots=slots,
-        write_backs=write_backs,
-        check=check,
-        write_back_damaged=damaged,
+    return checked_value(
+        Card,
+        {
+            "type": card_type,
+            "serial": serial.hex(),
+            "generation": generation,
+            "user_number": user_number,
+            "key_version": key_version,
+            "slots": slots,
+            "write_backs": write_backs,
+            "parameters": None,
+            "maintenance_code": 0,
+            "check": check,
+            "write_back_damaged": damaged,
+        },
     )
 
 
@@ -651,7 +677,11 @@ _T = TypeVar("_T", Slot, WriteBack)
 
 def _sorted(items: Iterable[_T]) -> list[_T]:
     """Slots and records are stored sorted by sub-meter, empty ones last: one image per card."""
-    return sorted(items, key=lambda item: item.sub_meter)
+    return sorted(items, key=_sub_meter_of)
+
+
+def _sub_meter_of(item: Slot | WriteBack) -> int:
+    return item.sub_meter
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,7 +751,15 @@ def _canonical_slots(body: bytes) -> tuple[Slot, ...] | None:
         ):
             return None
         previous = sub_meter
-        slots.append(Slot(sub_meter, meter_type_member, code, serial, quantity, kind_member))
+        slot = {
+            "sub_meter": sub_meter,
+            "meter_type": meter_type_member,
+            "maintenance_code": code,
+            "serial": serial,
+            "quantity_centi": quantity,
+            "kind": kind_member,
+        }
+        slots.append(checked_value(Slot, slot))
     used = len(slots) * _SLOT.size
     if body[used:] != _ZEROS[used:_BODY_SIZE]:
         return None
@@ -846,17 +884,16 @@ def _canonical_write_backs(records: bytes) -> tuple[WriteBack, ...] | None:
         if not previous < sub_meter <= SLOT_COUNT:
             return None
         previous = sub_meter
-        write_backs.append(
-            WriteBack(
-                sub_meter=sub_meter,
-                last_serial=last_serial,
-                balance_centi=balance,
-                cumulative_centi=cumulative,
-                status=_meter_status(status),
-                result=result,
-                time=time,
-            )
-        )
+        write_back = {
+            "sub_meter": sub_meter,
+            "last_serial": last_serial,
+            "balance_centi": balance,
+            "cumulative_centi": cumulative,
+            "status": meter_status(status),
+            "result": result,
+            "time": time,
+        }
+        write_backs.append(checked_value(WriteBack, write_back))
     used = len(write_backs) * _RECORD.size
     if records[used:] != _ZEROS[used:_RECORDS_SIZE]:
         return None
@@ -870,18 +907,6 @@ def _canonical_check(records: bytes) -> CheckReading | None:
     except CardError:
         return None
     return check if _pack_check(check) == records else None
-
-
-_STATUSES: dict[int, MeterStatus] = {}
-
-
-def _meter_status(bits: int) -> MeterStatus:
-    """``MeterStatus(bits)``, memoised: building a flag value costs a microsecond, and a
-    status has only 16 bits, so the table stays small."""
-    status = _STATUSES.get(bits)
-    if status is None:
-        status = _STATUSES[bits] = MeterStatus(bits)
-    return status
 
 
 def _unpack_check(records: bytes) -> CheckReading:
@@ -910,6 +935,6 @@ def _unpack_check(records: bytes) -> CheckReading:
         last_serial=last,
         balance_centi=balance,
         cumulative_centi=cumul,
-        status=_meter_status(status),
+        status=meter_status(status),
         time=time,
     )

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 SLOT_COUNT = 4
 SUB_METERS = (1, 2, 3, 4)
+
+_V = TypeVar("_V")
 
 
 class CardType(enum.IntEnum):
@@ -82,6 +85,18 @@ class MeterStatus(enum.IntFlag):
     @property
     def codes(self) -> list[str]:
         return [flag.name.lower() for flag in MeterStatus if flag in self and flag.name]
+
+
+_STATUSES: dict[int, MeterStatus] = {}
+
+
+def meter_status(bits: int) -> MeterStatus:
+    """``MeterStatus(bits)``, memoised: building a flag value costs a microsecond, every swipe
+    builds one or two, and a status has only 16 bits, so the table stays small."""
+    status = _STATUSES.get(bits)
+    if status is None:
+        status = _STATUSES[bits] = MeterStatus(bits)
+    return status
 
 
 @dataclass(frozen=True)
@@ -164,11 +179,19 @@ class Card:
     # area is still good, only the write-backs are unknown until the next swipe.
     write_back_damaged: bool = field(default=False, compare=False)
 
+    # Plain loops: a meter looks up a slot on every swipe, and a generator costs more than
+    # the four comparisons.
     def slot(self, sub_meter: int) -> Slot | None:
-        return next((s for s in self.slots if s.sub_meter == sub_meter), None)
+        for slot in self.slots:
+            if slot.sub_meter == sub_meter:
+                return slot
+        return None
 
     def write_back(self, sub_meter: int) -> WriteBack | None:
-        return next((w for w in self.write_backs if w.sub_meter == sub_meter), None)
+        for write_back in self.write_backs:
+            if write_back.sub_meter == sub_meter:
+                return write_back
+        return None
 
     def swiped(self, sub_meter: int) -> bool:
         """Whether the meter has applied this slot's purchase (applied serial ≥ slot serial)."""
@@ -177,3 +200,17 @@ class Card:
             return True
         wb = self.write_back(sub_meter)
         return wb is not None and wb.last_serial >= slot.serial
+
+
+def checked_value(cls: type[_V], fields: dict[str, Any]) -> _V:
+    """An instance of the frozen dataclass ``cls`` holding ``fields`` (every field, by name),
+    made without calling its ``__init__``.
+
+    For the codec and the meter, which build a card's values on every swipe from fields they
+    have just checked: a frozen dataclass's ``__init__`` sets its fields one by one through
+    ``object.__setattr__``, which costs more than decoding them. The value is the same as
+    ``cls(**fields)`` (equal, same hash, still frozen); a test holds every caller to that.
+    """
+    value = object.__new__(cls)
+    object.__setattr__(value, "__dict__", fields)
+    return value
