@@ -279,6 +279,26 @@ def test_adjust_price_adds_a_version(admin_client, office):
     assert PriceVersion.objects.filter(price=office.price).count() == 2
 
 
+def test_an_adjustment_sent_twice_adds_one_version(admin_client, office):
+    """A second click, or the browser's Back and Confirm again, repeats no adjustment."""
+    from prepaid.audit.models import AuditEntry
+
+    url = f"/prices/{office.price.pk}/adjust/"
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', html(admin_client.get(url))).group(1)
+    data = {"kind": "flat", "unit_price": "3.80", "key": key}
+    assert admin_client.post(url, data)["Location"] == "/prices/"
+    audited = AuditEntry.objects.count()
+    again = admin_client.post(url, data)
+    assert again.status_code == 302 and again["Location"] == "/prices/"
+    versions = PriceVersion.objects.filter(price=office.price).order_by("number")
+    assert [v.tiers for v in versions] == ["0-:3.45", "0-:3.80"]
+    assert AuditEntry.objects.count() == audited
+    said = tr(
+        "This form was already sent: the price was adjusted then. Nothing was adjusted again."
+    )
+    assert said in html(admin_client.get("/prices/"))
+
+
 def test_adjust_price_before_a_sale_made_at_it_is_refused_inline(admin_client, office):
     """The customer bought today at a price in effect for a month: the new price cannot take
     effect yesterday (that sale keeps the old one)."""

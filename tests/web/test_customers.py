@@ -35,6 +35,47 @@ def test_register_and_issue_a_card_goes_to_opening(clerk_client, web_home):
     assert 'id="sale-form"' in html(page) and "王五" in html(page)
 
 
+def _form_key(response):
+    return re.search(r'name="key" value="([0-9a-f]{32})"', html(response)).group(1)
+
+
+@pytest.mark.parametrize("open_now", [False, True])
+def test_a_register_form_sent_twice_registers_the_customer_once(clerk_client, web_home, open_now):
+    """A second click, or the browser's Back and Confirm again: the first result, said so,
+    not a second customer with a user number of their own."""
+    from prepaid.audit.models import AuditEntry
+
+    key = _form_key(clerk_client.get("/customers/register/"))
+    data = {"name": "王五", "phone": "13900000000", "key": key}
+    if open_now:
+        data["open_now"] = "on"
+    first = clerk_client.post("/customers/register/", data)
+    audited = AuditEntry.objects.count()
+    again = clerk_client.post("/customers/register/", data)
+    customer = Customer.objects.get()
+    assert again.status_code == 302 and again["Location"] == first["Location"]
+    assert customer.user_number in first["Location"]
+    assert AuditEntry.objects.count() == audited
+    said = tr(
+        "This form was already sent: the customer was registered then. "
+        "Nothing was registered again."
+    )
+    assert said in html(clerk_client.get(again["Location"]))
+    # a new form is a new customer, even of the same name
+    other = dict(data, key=_form_key(clerk_client.get("/customers/register/")))
+    clerk_client.post("/customers/register/", other)
+    assert Customer.objects.count() == 2
+
+
+def test_a_register_form_refused_keeps_its_key_and_registers_once_corrected(clerk_client, web_home):
+    key = _form_key(clerk_client.get("/customers/register/"))
+    refused = clerk_client.post("/customers/register/", {"name": "", "key": key})
+    assert "name" in field_errors(refused) and _form_key(refused) == key
+    assert not Customer.objects.exists()
+    clerk_client.post("/customers/register/", {"name": "王五", "key": key})
+    assert Customer.objects.count() == 1
+
+
 def test_the_open_option_is_offered_and_checked(clerk_client, web_home):
     import re
 

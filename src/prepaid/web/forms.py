@@ -210,6 +210,25 @@ class KeyedForm(ServiceForm):
             self.initial.setdefault("key", new_key())
 
 
+class SentOnceForm(ServiceForm):
+    """A form that stores something once: a resubmit of its key (a second click, the browser's
+    Back and Confirm again) goes to the first result instead of storing it twice
+    (``views.common.done_before``). The key is made when the form is rendered; a post without
+    one is done as before."""
+
+    key = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        validators=[RegexValidator(rf"\A{_KEY.pattern}\Z")],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("key", new_key())
+
+
 # -- operators ------------------------------------------------------------------------------
 
 
@@ -461,7 +480,7 @@ class PriceAddForm(TariffFields):
         ]
 
 
-class PriceAdjustForm(TariffFields):
+class PriceAdjustForm(TariffFields, SentOnceForm):
     effective_from = forms.CharField(
         label=_("Effective from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -481,7 +500,7 @@ class PriceModifyForm(TariffFields):
 # -- customers -----------------------------------------------------------------------------
 
 
-class CustomerForm(ServiceForm):
+class CustomerForm(SentOnceForm):
     name = _text(_("Customer name"), required=True, max_length=100, autofocus=True)
     phone = _text(_("Phone"), max_length=40, inputmode="tel")
     address = _text(_("Address"))
@@ -520,6 +539,7 @@ class CustomerModifyForm(CustomerForm):
     """修改用户信息: the details of registering, prefilled; the user number is not among them."""
 
     open_now = None  # type: ignore[assignment]
+    key = None  # type: ignore[assignment]  # correcting the same details twice changes nothing
 
 
 class SearchForm(ServiceForm):

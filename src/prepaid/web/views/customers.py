@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from prepaid.customers.models import Customer
 from prepaid.web.decorators import operator_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import CustomerForm, CustomerModifyForm, SearchForm
-from prepaid.web.views.common import or_404, page
+from prepaid.web.views.common import done_before, or_404, page, remember_done
 
 RECENT = 20
 CUSTOMERS_PER_PAGE = 50  # customers a search lists on one page
@@ -35,6 +35,17 @@ def _details(data: dict[str, Any]) -> dict[str, Any]:
 
 @operator_required
 def register(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        replay = done_before(request, request.POST.get("key"))
+        if replay is not None:
+            messages.warning(
+                request,
+                _(
+                    "This form was already sent: the customer was registered then. "
+                    "Nothing was registered again."
+                ),
+            )
+            return replay
     form = CustomerForm(request.POST or None, initial={"open_now": True})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -49,10 +60,11 @@ def register(request: HttpRequest) -> HttpResponse:
                 _("Customer %(name)s registered with user number %(user_number)s.")
                 % {"name": customer.name, "user_number": customer.user_number},
             )
+            url = reverse("web:customer", args=[customer.user_number])
             if data["open_now"]:
                 query = urlencode({"customer": customer.user_number})
-                return HttpResponseRedirect(f"{reverse('web:open')}?{query}")
-            return redirect("web:customer", customer.user_number)
+                url = f"{reverse('web:open')}?{query}"
+            return remember_done(request, data["key"], url)
     return page(request, "customers/register.html", {"form": form})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from prepaid.accounts import services as accounts
@@ -13,7 +14,7 @@ from prepaid.web.decorators import admin_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import PriceAddForm, PriceAdjustForm, PriceModifyForm
 from prepaid.web.presenters import price_view, tariff_initial
-from prepaid.web.views.common import or_404, page, refusal
+from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
 
 ACTIONS = ("adjust", "modify", "delete")
 
@@ -60,6 +61,17 @@ def price_add(request: HttpRequest) -> HttpResponse:
 @admin_required
 def price_adjust(request: HttpRequest, price_id: int) -> HttpResponse:
     price = or_404(accounts.get_price, price_id)
+    if request.method == "POST":
+        replay = done_before(request, request.POST.get("key"))
+        if replay is not None:
+            messages.warning(
+                request,
+                _(
+                    "This form was already sent: the price was adjusted then. "
+                    "Nothing was adjusted again."
+                ),
+            )
+            return replay
     latest = accounts.latest_version(price)
     form = PriceAdjustForm(request.POST or None, initial=tariff_initial(latest))
     if request.method == "POST" and form.is_valid():
@@ -76,7 +88,7 @@ def price_adjust(request: HttpRequest, price_id: int) -> HttpResponse:
                 _("Price %(name)s adjusted: version %(number)s from %(date)s.")
                 % {"name": price.name, "number": version.number, "date": version.effective_from},
             )
-            return redirect("web:prices")
+            return remember_done(request, form.cleaned_data["key"], reverse("web:prices"))
     return page(request, "prices/adjust.html", {"form": form, "row": price_view(price)})
 
 
