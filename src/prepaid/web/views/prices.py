@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from prepaid.accounts import services as accounts
@@ -86,7 +87,11 @@ def price_adjust(request: HttpRequest, price_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _("Price %(name)s adjusted: version %(number)s from %(date)s.")
-                % {"name": price.name, "number": version.number, "date": version.effective_from},
+                % {
+                    "name": price.name,
+                    "number": version.number,
+                    "date": formats.date_format(version.effective_from, "SHORT_DATE_FORMAT"),
+                },
             )
             return remember_done(request, form.cleaned_data["key"], reverse("web:prices"))
     return page(request, "prices/adjust.html", {"form": form, "row": price_view(price)})
