@@ -91,10 +91,25 @@ def test_admin_sets_a_password(admin_client, clerk):
     assert clerk.must_change_password  # the clerk changes it at the next login
     page = html(admin_client.get("/operators/"))
     assert tr("Password of %(name)s set: they must change it at first use.", name="clerk") in page
-    unknown = admin_client.post(
-        "/operators/nobody/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
-    )
-    assert "unknown_operator" in codes(unknown)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_password_page_of_an_unknown_operator_is_not_found(admin_client, admin, language):
+    """A stale link (the name mistyped, or an operator's page bookmarked): no form to fill in
+    for nobody, on the page or when it is sent; nothing changed."""
+    admin.language = language
+    admin.save(update_fields=["language"])
+    audited = AuditEntry.objects.count()
+    said = tr("There is no operator named %(name)s.", language, name="nobody")
+    for response in (
+        admin_client.get("/operators/nobody/password/"),
+        admin_client.post(
+            "/operators/nobody/password/", {"new": "New-pass-777", "repeat": "New-pass-777"}
+        ),
+    ):
+        assert response.status_code == 404
+        assert said in html(response) and 'name="new"' not in html(response)
+    assert AuditEntry.objects.count() == audited
 
 
 def test_disable_operator_but_not_yourself(admin_client, clerk):

@@ -334,3 +334,14 @@ def list_operators(actor: Operator) -> list[Operator]:
     """The operators, their roles and states (admin: the web page of operators is too)."""
     require_admin(actor)
     return list(Operator.objects.order_by("username"))
+
+
+def get_operator(actor: Operator, username: str) -> Operator:
+    """One operator by name (admin), for a page about them; refused when there is none."""
+    require_admin(actor)
+    operator = Operator.objects.filter(username=username).first()
+    if operator is None:
+        raise InvalidInput(
+            "unknown_operator", _("There is no operator named %(name)s."), name=username
+        )
+    return operator

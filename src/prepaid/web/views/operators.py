@@ -17,7 +17,7 @@ from prepaid.operators import services as operators
 from prepaid.web.decorators import admin_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import OperatorAddForm, SetPasswordForm
-from prepaid.web.views.common import page, refusal
+from prepaid.web.views.common import or_404, page, refusal
 
 
 @admin_required
@@ -45,6 +45,7 @@ def operator_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def operator_password(request: HttpRequest, username: str) -> HttpResponse:
+    or_404(operators.get_operator, request.user, username)  # a stale link: no form to fill in
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
