@@ -1053,6 +1053,17 @@ def test_the_reissue_page_lists_the_cards_in_lower_case_in_english(clerk_client,
     assert "(in use)" in page and "(In use)" not in page
 
 
+def test_the_reissue_page_gives_each_last_purchase_with_its_unit(clerk_client, office):
+    """A customer's accounts may be water and electricity: 10.00 alone says neither m³ nor
+    kWh (the sale page and the written page give the unit too)."""
+    import re
+
+    office.open(quantity="10")
+    page = html(clerk_client.get(f"/vending/reissue/?customer={office.customer.user_number}"))
+    table = re.search(r'data-testid="last-purchases">.*?</table>', page, re.S).group(0)
+    assert "10.00 m³<" in table
+
+
 def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     office.meter()
     office.open()
