@@ -167,3 +167,57 @@ def test_pending_and_card_operation_exports(demo):
         extra = 1 if table.totals is not None else 0
         assert len(records) == 1 + count + extra
         assert count == table.count
+
+
+FORMULA_NAME = '=HYPERLINK("http://example.invalid","点此")'
+
+
+def test_a_name_that_reads_as_a_formula_stays_text_in_csv_and_excel(small_office):
+    from prepaid.customers.services import modify_customer
+
+    office = small_office
+    modify_customer(office.clerk, office.customer.user_number, name=FORMULA_NAME)
+    office.open(amount="90.00")
+    number = office.customer.user_number
+
+    def table():
+        return services.sales_detail(Filters(customer=number), page_size=None)
+
+    with translation.override("zh-hans"):
+        text = io.StringIO()
+        write_csv(table(), text)
+        buffer = io.BytesIO()
+        write_xlsx(table(), buffer)
+    records = list(csv.reader(io.StringIO(text.getvalue().lstrip("\ufeff"))))
+    header, row = records[0], records[1]
+    # a spreadsheet shows the text (and hides the apostrophe); numbers stay numbers
+    assert row[header.index("用户")] == "'" + FORMULA_NAME
+    assert row[header.index("金额")] == "90.00"
+    buffer.seek(0)
+    sheet = load_workbook(buffer).worksheets[0]
+    cells = list(sheet.iter_rows())[1]
+    name = cells[header.index("用户")]
+    assert name.value == FORMULA_NAME and name.data_type == "s"
+    assert cells[header.index("金额")].data_type == "n"
+
+
+def test_a_typed_filter_that_reads_as_a_formula_stays_text_on_the_about_sheet(demo):
+    buffer = io.BytesIO()
+    with translation.override("zh-hans"):
+        write_xlsx(services.sales_detail(Filters(customer="=1+2"), page_size=None), buffer)
+    buffer.seek(0)
+    about = load_workbook(buffer).worksheets[1]
+    typed = [row[1] for row in about.iter_rows() if row[1].value == "=1+2"]
+    assert typed and typed[0].data_type == "s"
+
+
+def test_negative_amounts_stay_numbers_and_signs_in_text_are_defused():
+    from prepaid.reports.exports import defused
+
+    assert defused("-19.97") == "-19.97"
+    assert defused("-5") == "-5"
+    assert defused("+8613800000000") == "'+8613800000000"
+    assert defused("@SUM(A1:A9)") == "'@SUM(A1:A9)"
+    assert defused("-2+3") == "'-2+3"
+    assert defused("\t=1") == "'\t=1"
+    assert defused("王五") == "王五"

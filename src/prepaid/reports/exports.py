@@ -8,11 +8,18 @@ Excel: the rows on the first sheet (header row frozen), totals in bold at the en
 quantities as numbers with two decimals (``Decimal`` written with the format ``0.00``);
 the second sheet describes the report: title, filters, time of export. Written in openpyxl's
 write-only mode, so large exports stream instead of building the workbook in memory.
+
+Text is never a formula (CSV/Excel injection): a customer named ``=HYPERLINK(…)`` or a phone
+number ``+86…`` is what it says. In CSV a text cell starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return gets a leading apostrophe (a spreadsheet then shows the text and
+hides the apostrophe); numbers such as ``-19.97`` stay numbers. In Excel text cells are
+written as strings, exactly as they are.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -34,6 +41,8 @@ ROWS = L(gettext_noop("Rows"), "行数")
 DESCRIPTION_SHEET = L(gettext_noop("About"), "说明")
 
 BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -52,8 +61,21 @@ def _totals_row(table: Table) -> list[Any] | None:
     return row
 
 
+def defused(text: str) -> str:
+    """A CSV cell a spreadsheet would take for a formula, made plain text by a leading
+    apostrophe; numbers (``-19.97``) are left as they are."""
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def csv_records(table: Table) -> Iterator[list[str]]:
-    """The CSV lines as lists of cells: header, rows, totals."""
+    """The CSV lines as lists of cells: header, rows, totals (text never a formula)."""
+    for record in _csv_cells(table):
+        yield [defused(cell) for cell in record]
+
+
+def _csv_cells(table: Table) -> Iterator[list[str]]:
     yield [c.label.text() for c in table.columns]
     for row in table.rows:
         yield [cell_text(c, row.get(c.key)) for c in table.columns]
@@ -88,7 +110,6 @@ def _width(column_label: str, kind: str) -> int:
 def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
     """Write the table as an Excel workbook; returns the number of data rows."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -101,7 +122,7 @@ def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
     bold = Font(bold=True)
     header = []
     for column in table.columns:
-        cell = WriteOnlyCell(sheet, value=column.label.text())
+        cell = _written(sheet, column.label.text())
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -116,7 +137,7 @@ def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
             if column.key in (table.totals or {}):
                 cell = _cell(sheet, column, value)
             else:
-                cell = WriteOnlyCell(sheet, value=value)
+                cell = _written(sheet, value)
             cell.font = bold
             cells.append(cell)
         sheet.append(cells)
@@ -128,12 +149,21 @@ def write_xlsx(table: Table, target: str | IO[bytes]) -> int:
 
 
 def _cell(sheet: Any, column: Any, value: Any) -> WriteOnlyCell:
-    from openpyxl.cell import WriteOnlyCell
-
     converted, number_format = cell_excel(column, value)
-    cell = WriteOnlyCell(sheet, value=converted)
+    cell = _written(sheet, converted)
     if number_format:
         cell.number_format = number_format
+    return cell
+
+
+def _written(sheet: Any, value: Any) -> WriteOnlyCell:
+    """A cell holding ``value``; text as a string, never a formula (openpyxl takes a text
+    starting with ``=`` for one)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
     return cell
 
 
@@ -141,11 +171,14 @@ def _describe(workbook: Workbook, table: Table, count: int) -> None:
     sheet = workbook.create_sheet(title=_sheet_title(DESCRIPTION_SHEET.text()))
     sheet.column_dimensions["A"].width = 24
     sheet.column_dimensions["B"].width = 60
-    sheet.append([TITLE.text(), table.title.text()])
-    sheet.append([EXPORTED_AT.text(), timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")])
-    sheet.append([ROWS.text(), count])
-    for label, value in table.filters:
-        sheet.append([f"{FILTERS.text()}: {label.text()}", value])
+    lines: list[tuple[str, Any]] = [
+        (TITLE.text(), table.title.text()),
+        (EXPORTED_AT.text(), timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")),
+        (ROWS.text(), count),
+    ]
+    lines += [(f"{FILTERS.text()}: {label.text()}", value) for label, value in table.filters]
+    for name, value in lines:  # a typed customer filter ("=…") is text too
+        sheet.append([_written(sheet, name), _written(sheet, value)])
 
 
 def _sheet_title(text: str) -> str:
