@@ -7,7 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from prepaid.reports.suspicious import (
     DEFAULT_RULES,
@@ -253,3 +253,49 @@ def test_the_thresholds_in_a_header_are_the_ones_changed_from_the_defaults():
         assert thresholds_text(changed) == "默认值，以下除外：min_score=2、no_purchase_days=90"
     with translation.override("en"):
         assert thresholds_text(changed) == "defaults, but min_score=2, no_purchase_days=90"
+
+
+def test_a_reissue_that_left_a_transfer_on_the_revoked_card_is_flagged_until_it_is_recycled(
+    small_office,
+):
+    """The reissue records the meter-change transfer the lost card still carries (no meter
+    known to have taken it): a second new meter would take it from that card too. The
+    worklist names the reissue, the card, the transfer and its quantity, until the old card
+    is recycled."""
+    from prepaid.cards.services import format_card, recycle_card
+    from prepaid.core.card import codec
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    office.swipe()
+    office.store.insert("user")
+    vending.read_user_card(office.station())
+    admin = office.station(office.admin)
+    vending.meter_change(admin, remaining="12", reason="表坏", key=office.key())
+    revoked = office.customer.cards.get(status="active").serial
+    office.store.create("user2", codec.blank_image())
+    office.store.insert("user2")
+    format_card(admin)
+    result = vending.reissue(office.station(), office.customer, key=office.key())
+    transfer = result.operation.details["transfers_at_risk"][0]
+
+    def reasons():
+        analysis = analyse()
+        mine = [s for s in analysis.suspects if s.customer_id == office.customer.pk]
+        return [r for s in mine for r in s.reasons if r.rule == "transfer_at_risk"]
+
+    (reason,) = reasons()
+    assert reason.weight == DEFAULT_RULES["weight_transfer_at_risk"]
+    assert reason.account == "热" and reason.unit == "GJ"
+    assert reason.params["card"] == revoked
+    assert (reason.params["serial"], reason.params["quantity"]) == (transfer["serial"], "10.00")
+    assert reason.period_from == timezone.localtime(result.operation.time).date()
+    assert reason.period_to >= reason.period_from  # to the analysis date
+    with translation.override("zh-hans"):
+        assert f"已作废的旧卡 {revoked} 上仍带有换表转移" in reason.text()
+        assert "10.00" in reason.text() and reason.label() == "补卡时旧卡带有换表转移"
+
+    office.store.insert("user")  # the lost card turns up: recycled, no longer at risk
+    recycle_card(admin)
+    assert reasons() == []

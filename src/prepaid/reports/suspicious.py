@@ -31,7 +31,12 @@ Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the set
     meter between two of its readings (write-backs seen on the card); each reading stores what
     it leaves unexplained, and the period's sum must stay within the tolerance;
 ``tamper``, ``valve_forced``, ``wrong_meter``
-    the meter reported these status flags in the recent months.
+    the meter reported these status flags in the recent months;
+``transfer_at_risk``
+    a reissue in the trailing or recent months revoked a card that still carried a
+    meter-change transfer no meter was known to have taken (recorded with the reissue), and
+    that card has not been recycled or formatted since: a set, not yet bound meter takes the
+    transfer from the lost card too (DESIGN §4), so an inspector checks the customer's meters.
 
 Months are local calendar months: the *recent* window is the ``recent_months`` complete
 months before the month of the analysis date, the *trailing* window the ``trailing_months``
@@ -59,6 +64,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext
 from prepaid.accounts.models import Account, MeterTypeChoice, Price
 from prepaid.accounts.services import METER_UNITS
 from prepaid.audit.services import log_action
+from prepaid.cards.models import CardOperation
 from prepaid.core.card.model import MeterStatus
 from prepaid.core.errors import InvalidInput, _
 from prepaid.core.money import format_centi, round_half_up
@@ -102,6 +108,7 @@ DEFAULT_RULES: dict[str, int] = {
     "weight_tamper": 4,
     "weight_valve_forced": 4,
     "weight_wrong_meter": 2,
+    "weight_transfer_at_risk": 3,
     "min_score": 1,
 }
 RULES = (
@@ -113,6 +120,7 @@ RULES = (
     "tamper",
     "valve_forced",
     "wrong_meter",
+    "transfer_at_risk",
 )
 RULE_LABELS = {
     "no_purchase": L(gettext_noop("No purchase for a long time"), "长期未购买"),
@@ -125,6 +133,9 @@ RULE_LABELS = {
     "tamper": L(gettext_noop("Meter tamper flag"), "表计防拆/磁干扰报警"),
     "valve_forced": L(gettext_noop("Valve forced open"), "强制开阀"),
     "wrong_meter": L(gettext_noop("Wrong-meter swipes"), "混刷/错表刷卡"),
+    "transfer_at_risk": L(
+        gettext_noop("Reissued card carried a meter-change transfer"), "补卡时旧卡带有换表转移"
+    ),
 }
 FLAG_RULES = {
     "tamper": MeterStatus.TAMPER,
@@ -356,6 +367,7 @@ def analyse(
         _rule_small_purchases(account, windows, label, price_peers)
     _rule_use_vs_purchases(accounts, windows, names)
     _rule_flags(accounts, windows, names)
+    _rule_transfer_at_risk(accounts, windows, names)
     suspects = _suspects(accounts.values(), rules["min_score"])
     return Analysis(
         as_of,
@@ -843,6 +855,52 @@ def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[in
                 flag=RULE_LABELS[rule],
                 count=count,
                 since=since,
+            )
+
+
+def _rule_transfer_at_risk(
+    accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
+) -> None:
+    """Reissues that left a meter-change transfer on the revoked card, that card not
+    recycled or formatted since (a reissue records its transfers at risk: few rows)."""
+    start, end = day_range(windows.trailing_start)[0], windows.end_time
+    reissues = CardOperation.objects.filter(
+        kind=CardOperation.Kind.REISSUE, time__gte=start, time__lt=end
+    ).values_list("customer_id", "time", "details")
+    by_key = {(a.customer_id, a.account_id): a for a in accounts.values()}
+    sub_meters = dict(Account.objects.values_list("sub_meter", "id"))
+    for customer_id, time, details in reissues:
+        revoked = details.get("revoked")
+        if not details.get("transfers_at_risk") or not revoked:
+            continue
+        if CardOperation.objects.filter(
+            kind__in=(CardOperation.Kind.RECYCLE, CardOperation.Kind.FORMAT),
+            details__previous_serial=revoked,  # formatting gives the card a new serial
+            time__gte=time,
+            time__lt=end,
+        ).exists():
+            continue
+        day = windows.local_date(time)
+        for transfer in details["transfers_at_risk"]:
+            account = by_key.get((customer_id, sub_meters.get(transfer["sub_meter"])))
+            if account is None:
+                continue
+            _reason(
+                account,
+                "transfer_at_risk",
+                names.get(account.account_id, ""),
+                (day, windows.as_of),
+                gettext_noop(
+                    "Reissued on %(day)s: the revoked card %(card)s still carried "
+                    "meter-change transfer %(serial)s of %(quantity)s, which no meter was known "
+                    "to have taken, and it has not been recycled since; a second new meter "
+                    "would take the transfer from it too."
+                ),
+                windows.rules,
+                day=day,
+                card=revoked,
+                serial=transfer["serial"],
+                quantity=transfer["quantity"],
             )
 
 
