@@ -17,6 +17,7 @@ import re
 from decimal import Decimal
 
 from prepaid.core.errors import InvalidInput, _
+from prepaid.core.full_width import read_full_width
 
 CENTI_PER_UNIT = 100
 FEN_PER_YUAN = 100
@@ -51,9 +52,9 @@ def amount_fen_for(quantity_centi: int, unit_price_hao: int) -> int:
 # What an operator may type: optional sign, ASCII digits, optional decimal point. No exponent
 # ("1e3"), no "NaN"/"Infinity", no "1_000": ``Decimal`` accepts all of those.
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-# A Chinese input method left in full-width mode types ３４．５ for 34.5: read as what it is.
-# Only these: other scripts' digits (and ², ½ …) stay refused.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
+# Besides the digits, what a Chinese input method in full-width mode types for a number
+# (３４．５ for 34.5) and is read as what it is; other scripts' digits (and ², ½ …) stay refused.
+_FULL_WIDTH_ALSO = ".+-"
 # More significant digits than any maximum can have: refused as too large without building them.
 _MAX_UNIT_DIGITS = 19
 
@@ -66,7 +67,7 @@ def _parse_decimal(text: str | Decimal | int, field: str) -> Decimal:
         value = Decimal(text)
     elif isinstance(text, str):
         typed = text
-        text = text.translate(_FULL_WIDTH)
+        text = read_full_width(text, _FULL_WIDTH_ALSO)
         if _PLAIN_DECIMAL.fullmatch(text.strip()) is None:
             raise InvalidInput(
                 "not_a_number",

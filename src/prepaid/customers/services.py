@@ -22,6 +22,7 @@ from django.utils import timezone
 from prepaid.accounts.services import clean_text
 from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.core.full_width import read_full_width
 from prepaid.customers.models import Customer
 from prepaid.operators.services import permission_denied
 
@@ -43,8 +44,9 @@ _PHONE_CHARACTERS = re.compile(r"[0-9+\- ]+")
 # Digits, “+” only first, spaces and hyphens only between digits: +86 138-0000-0000.
 _PHONE = re.compile(r"\+?[0-9]+(?:[ -]+[0-9]+)*")
 # A Chinese input method left in full-width mode types １３８－００００ for 138-0000 (as it
-# does for money, prepaid.core.money): read as what it is. Other scripts' digits stay refused.
-_PHONE_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
+# does for money): read as what it is (prepaid.core.full_width). Other scripts' digits stay
+# refused.
+_PHONE_FULL_WIDTH_ALSO = "+- "
 _ID_NUMBER = re.compile(r"[0-9A-Za-z]+")
 # Chinese resident identity number (GB 11643-1999): 17 digits and an ISO 7064 MOD 11-2
 # check character.
@@ -63,7 +65,7 @@ def clean_phone(value: str | None) -> str:
     """A customer's phone number as stored: empty, or 5–20 digits with an optional leading
     “+” and spaces or hyphens between digits; full-width digits read as ASCII ones."""
     typed = clean_text(value, field="phone", max_length=MAX_PHONE_LENGTH)
-    phone = typed.translate(_PHONE_FULL_WIDTH)
+    phone = read_full_width(typed, _PHONE_FULL_WIDTH_ALSO)
     if not phone:
         return ""
     if not _PHONE_CHARACTERS.fullmatch(phone):
@@ -96,12 +98,12 @@ def clean_phone(value: str | None) -> str:
 
 # A resident ID typed in full-width mode (１１０１０５…１２３Ｘ), as a phone number can be:
 # its digits and its check character ｘ/Ｘ read as what they are.
-_ID_NUMBER_FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
+_ID_NUMBER_FULL_WIDTH_ALSO = "xX"
 
 
 def clean_id_number(value: str | None) -> str:
     typed = clean_text(value, field="ID number", max_length=MAX_ID_NUMBER_LENGTH)
-    number = typed.translate(_ID_NUMBER_FULL_WIDTH)
+    number = read_full_width(typed, _ID_NUMBER_FULL_WIDTH_ALSO)
     if not number:
         return ""
     if not _ID_NUMBER.fullmatch(number) or not number.isascii():
