@@ -254,20 +254,14 @@ def audit_log(
 
 
 def _audit_q(filters: AuditFilters) -> Q:
-    from prepaid.reports.aggregates import day_range
-    from prepaid.reports.services import check_date_range
+    from prepaid.reports.services import _time_q
 
-    condition = Q()
     for day in (filters.date_from, filters.date_to):
         if day is not None and not days.in_range(day):
             raise InvalidInput(
                 "bad_date", _("%(day)s is not a day from 1900 to 2999."), day=day.isoformat()
             )
-    check_date_range(filters.date_from, filters.date_to)
-    if filters.date_from:
-        condition &= Q(time__gte=day_range(filters.date_from)[0])
-    if filters.date_to:
-        condition &= Q(time__lt=day_range(filters.date_to)[1])
+    condition = _time_q("time", filters)
     if filters.operator:
         condition &= Q(operator_name=_known_operator(filters.operator))
     if filters.action:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.translation import gettext_noop, pgettext
@@ -131,7 +131,20 @@ def check_date_range(date_from: datetime.date | None, date_to: datetime.date | N
         )
 
 
-def _time_q(field_name: str, filters: Filters) -> Q:
+class DayFilters(Protocol):
+    """Filters by office days, inclusive: a report's and the audit log's."""
+
+    @property
+    def date_from(self) -> datetime.date | None: ...
+
+    @property
+    def date_to(self) -> datetime.date | None: ...
+
+
+def _time_q(field_name: str, filters: DayFilters) -> Q:
+    """Rows whose moment ``field_name`` falls on the days from ``date_from`` to ``date_to``:
+    from the first day's midnight in the office's time zone up to, not including, the
+    midnight after the last. A start after the end is refused."""
     check_date_range(filters.date_from, filters.date_to)
     condition = Q()
     if filters.date_from:
