@@ -17,11 +17,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     create = sub.add_parser("create", parents=[common], help=_("create an account (admin)"))
     create.add_argument("--meter-type", required=True, choices=METER_TYPES, help=_("meter type"))
     create.add_argument("--sub-meter", required=True, help=_("sub-meter number 1-4"))
-    create.add_argument("--limit", required=True, help=_("purchase limit (限购量)"))
-    create.add_argument("--prestore", default="0", help=_("pre-stored quantity (预存量)"))
-    create.add_argument("--alarm", default="0", help=_("alarm level (报警量)"))
-    create.add_argument("--overdraft", default="0", help=_("overdraft (透支量)"))
-    create.add_argument("--maintenance-code", required=True, help=_("1 to 8 digits (系统维护码)"))
+    _meter_arguments(create, creating=True)
     create.add_argument("--name", help=_("default: the meter type and sub-meter number"))
     create.set_defaults(handler=handle_create)
     modify = sub.add_parser(
@@ -31,11 +27,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     modify.add_argument("id", help=_("account id"))
     modify.add_argument("--name", help=_("new name"))
-    modify.add_argument("--limit", help=_("purchase limit (限购量)"))
-    modify.add_argument("--prestore", help=_("pre-stored quantity (预存量)"))
-    modify.add_argument("--alarm", help=_("alarm level (报警量)"))
-    modify.add_argument("--overdraft", help=_("overdraft (透支量)"))
-    modify.add_argument("--maintenance-code", help=_("1 to 8 digits (系统维护码)"))
+    _meter_arguments(modify, creating=False)
     modify.add_argument("--meter-type", choices=METER_TYPES, help=_("never changes (refused)"))
     modify.add_argument("--sub-meter", help=_("never changes (refused)"))
     modify.set_defaults(handler=handle_modify)
@@ -50,6 +42,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", parents=[common], help=_("show an account and its prices"))
     show.add_argument("id", help=_("account id"))
     show.set_defaults(handler=handle_show)
+
+
+def _meter_arguments(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    """The meter parameters: required or zero when creating, left as they are when modifying."""
+    zero = "0" if creating else None
+    parser.add_argument("--limit", required=creating, help=_("purchase limit (限购量)"))
+    parser.add_argument("--prestore", default=zero, help=_("pre-stored quantity (预存量)"))
+    parser.add_argument("--alarm", default=zero, help=_("alarm level (报警量)"))
+    parser.add_argument("--overdraft", default=zero, help=_("overdraft (透支量)"))
+    parser.add_argument(
+        "--maintenance-code", required=creating, help=_("1 to 8 digits (系统维护码)")
+    )
 
 
 def account_document(account: Any) -> dict[str, Any]:
