@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cli.text import say_listed
 from prepaid.core.errors import _
 
 METER_TYPES = ("water", "electricity", "gas", "heat")
@@ -147,11 +148,7 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     ctx.operator  # noqa: B018 - authenticates
     docs = [account_document(account) for account in list_accounts()]
-    for doc in docs:
-        ctx.say(account_line(ctx, doc))
-    if not docs:
-        ctx.say(ctx.gettext("No accounts yet."))
-    return docs
+    return say_listed(ctx, docs, lambda doc: account_line(ctx, doc), _("No accounts yet."))
 
 
 def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

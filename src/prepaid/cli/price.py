@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from prepaid.cli.text import say_listed
 from prepaid.core.errors import _
 
 PERIODS = ("month", "year")
@@ -212,11 +213,7 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     ctx.operator  # noqa: B018 - authenticates
     docs = [price_document(price) for price in list_prices(args.account)]
-    for doc in docs:
-        ctx.say(price_line(ctx, doc))
-    if not docs:
-        ctx.say(ctx.gettext("No prices yet."))
-    return docs
+    return say_listed(ctx, docs, lambda doc: price_line(ctx, doc), _("No prices yet."))
 
 
 def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 
@@ -68,6 +69,21 @@ def _chunks(text: str) -> list[tuple[str, str]]:
 def labelled(gettext: Any, label: str, value: object) -> str:
     """“label: value” in the operator's language (a full-width colon in Chinese)."""
     return gettext("%(label)s: %(value)s") % {"label": label, "value": value}
+
+
+def say_listed(
+    ctx: Any,
+    docs: list[dict[str, Any]],
+    line: Callable[[dict[str, Any]], str],
+    nothing: str,
+) -> list[dict[str, Any]]:
+    """A line for each document listed, or the catalog message ``nothing`` when none is;
+    the documents, for ``--json``."""
+    for doc in docs:
+        ctx.say(line(doc))
+    if not docs:
+        ctx.say(ctx.gettext(nothing))
+    return docs
 
 
 def office_time(iso: str | None) -> str:

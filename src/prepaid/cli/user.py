@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from prepaid.cli.options import whole_number
+from prepaid.cli.text import say_listed
 from prepaid.core.errors import InvalidInput, _
 
 
@@ -310,8 +311,4 @@ def handle_find(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     ctx.operator  # noqa: B018 - authenticates
     docs = [customer_document(c) for c in find_customers(args.text)]
-    for doc in docs:
-        ctx.say(customer_line(doc))
-    if not docs:
-        ctx.say(ctx.gettext("No customer found."))
-    return docs
+    return say_listed(ctx, docs, customer_line, _("No customer found."))
