@@ -14,7 +14,7 @@ from prepaid.core.money import format_centi
 from prepaid.web.decorators import admin_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import AccountForm, AccountModifyForm
-from prepaid.web.views.common import or_404, page, refusal
+from prepaid.web.views.common import delete_page, or_404, page
 
 
 @admin_required
@@ -111,23 +111,15 @@ def account_modify(request: HttpRequest, account_id: int) -> HttpResponse:
 @admin_required
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     account = or_404(accounts.get_account, account_id)
-    error = None
-    if request.method == "POST":
-        try:
-            deleted = accounts.delete_account(request.user, account.pk)
-        except PrepaidError as exc:
-            error = refusal(exc)
-        else:
-            messages.success(request, _("Account %(name)s deleted.") % {"name": deleted["name"]})
-            return redirect("web:accounts")
-    return page(
+    return delete_page(
         request,
+        lambda: accounts.delete_account(request.user, account.pk),
+        _("Account %(name)s deleted."),
+        "web:accounts",
         "accounts/delete.html",
-        {
+        lambda: {
             "account": account,
             "unit": accounts.meter_unit(account),
             "prices": list(account.prices.all()),
-            "error": error,
         },
-        status=409 if error else 200,
     )

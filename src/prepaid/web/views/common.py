@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, raise_if_forbidden
@@ -25,6 +27,28 @@ def refusal(exc: PrepaidError) -> dict[str, str]:
     """A service refusal for the template: its stable code and the localized message."""
     raise_if_forbidden(exc)
     return {"code": exc.code, "message": message(exc)}
+
+
+def delete_page(
+    request: HttpRequest,
+    delete: Callable[[], dict[str, Any]],
+    done: str,
+    listing: str,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """A page confirming a deletion: posted, ``delete()`` deletes and the listing says ``done``
+    of the name deleted; a refusal (still in use) stays on the page, as a 409."""
+    error = None
+    if request.method == "POST":
+        try:
+            deleted = delete()
+        except PrepaidError as exc:
+            error = refusal(exc)
+        else:
+            messages.success(request, done % {"name": deleted["name"]})
+            return redirect(listing)
+    return page(request, template, {**context(), "error": error}, status=409 if error else 200)
 
 
 def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:

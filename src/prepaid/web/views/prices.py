@@ -15,7 +15,7 @@ from prepaid.web.decorators import admin_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import PriceAddForm, PriceAdjustForm, PriceModifyForm
 from prepaid.web.presenters import price_view, tariff_initial
-from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
+from prepaid.web.views.common import delete_page, done_before, or_404, page, remember_done
 
 ACTIONS = ("adjust", "modify", "delete")
 
@@ -124,18 +124,11 @@ def price_modify(request: HttpRequest, price_id: int) -> HttpResponse:
 @admin_required
 def price_delete(request: HttpRequest, price_id: int) -> HttpResponse:
     price = or_404(accounts.get_price, price_id)
-    error = None
-    if request.method == "POST":
-        try:
-            deleted = accounts.delete_price(request.user, price.pk)
-        except PrepaidError as exc:
-            error = refusal(exc)
-        else:
-            messages.success(request, _("Price %(name)s deleted.") % {"name": deleted["name"]})
-            return redirect("web:prices")
-    return page(
+    return delete_page(
         request,
+        lambda: accounts.delete_price(request.user, price.pk),
+        _("Price %(name)s deleted."),
+        "web:prices",
         "prices/delete.html",
-        {"row": price_view(price), "error": error},
-        status=409 if error else 200,
+        lambda: {"row": price_view(price)},
     )
