@@ -125,22 +125,27 @@ def handle_list(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
 def handle_disable(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.operators.services import disable_operator
 
-    operator, changed = disable_operator(ctx.operator, args.name)
-    if changed:
-        message = _("Operator %(name)s disabled.")
-    else:
-        message = _("Operator %(name)s is already disabled: nothing changed.")
-    ctx.say(ctx.gettext(message) % {"name": operator.username})
-    return _operator_json(operator, changed=changed)
+    return _switch(
+        ctx,
+        disable_operator(ctx.operator, args.name),
+        _("Operator %(name)s disabled."),
+        _("Operator %(name)s is already disabled: nothing changed."),
+    )
 
 
 def handle_enable(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.operators.services import enable_operator
 
-    operator, changed = enable_operator(ctx.operator, args.name)
-    if changed:
-        message = _("Operator %(name)s enabled.")
-    else:
-        message = _("Operator %(name)s is already enabled: nothing changed.")
-    ctx.say(ctx.gettext(message) % {"name": operator.username})
+    return _switch(
+        ctx,
+        enable_operator(ctx.operator, args.name),
+        _("Operator %(name)s enabled."),
+        _("Operator %(name)s is already enabled: nothing changed."),
+    )
+
+
+def _switch(ctx: Any, switched: tuple[Any, bool], done: str, unchanged: str) -> dict[str, Any]:
+    """An operator disabled or enabled; doing it twice changes nothing and says so."""
+    operator, changed = switched
+    ctx.say(ctx.gettext(done if changed else unchanged) % {"name": operator.username})
     return _operator_json(operator, changed=changed)
