@@ -15,7 +15,12 @@ been counted — but never ten minutes later (transactions here last millisecond
 also absorbs clock differences between stations). SQLite commits one writer at a time.
 
 Days and months are local (``TIME_ZONE``): each key is a time range ``[start, end)`` in UTC,
-so the database needs no time-zone arithmetic and uses the ledger's time index.
+so the database needs no time-zone arithmetic and uses the ledger's time index. The state row
+records the zone they were counted in; when the office's zone is no longer that one (it was
+changed, or the zone was not recorded yet), the first refresh drops the totals and counts the
+whole ledger again in the current zone, under the same lock, and audits it
+(``aggregates.rebuild``, the old and the new zone): a summary must never give one zone's
+days while the sales detail gives another's.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from prepaid.accounts.models import PriceVersion
+from prepaid.audit.services import log_action
+from prepaid.home import station_name
 from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay, SalesMonth
 from prepaid.vending.models import LedgerEntry
 
@@ -43,6 +50,7 @@ class Refresh:
     days: int  # SalesDay days rebuilt
     monthly_keys: int  # MonthlyPurchase keys rebuilt (or months, for a bulk rebuild)
     settled_id: int
+    rebuilt_from: str | None = None  # the zone of the totals dropped first, if any
 
 
 def day_range(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -90,11 +98,14 @@ def refresh_aggregates(now: datetime.datetime | None = None) -> Refresh:
     """Bring the aggregates up to date with the ledger (cheap when nothing is new)."""
     now = now or timezone.now()
     with transaction.atomic():
-        state, _ = AggregateState.objects.select_for_update(no_key=True).get_or_create(name=STATE)
+        state, created = AggregateState.objects.select_for_update(no_key=True).get_or_create(
+            name=STATE
+        )
+        rebuilt_from = _follow_time_zone(state, created, now)
         fresh = LedgerEntry.objects.filter(id__gt=state.settled_ledger_id)
         stats = fresh.aggregate(n=Count("id"), first=Min("time"), last=Max("time"))
         if not stats["n"]:
-            return Refresh(0, 0, 0, state.settled_ledger_id)
+            return Refresh(0, 0, 0, state.settled_ledger_id, rebuilt_from)
         days = _days_between(local_date(stats["first"]), local_date(stats["last"]))
         for day in days:
             _rebuild_sales_day(day)
@@ -122,7 +133,34 @@ def refresh_aggregates(now: datetime.datetime | None = None) -> Refresh:
         state.settled_ledger_id = max(state.settled_ledger_id, settled)
         state.refreshed_at = now
         state.save(update_fields=["settled_ledger_id", "refreshed_at"])
-    return Refresh(stats["n"], len(days), monthly, state.settled_ledger_id)
+    return Refresh(stats["n"], len(days), monthly, state.settled_ledger_id, rebuilt_from)
+
+
+def _follow_time_zone(state: AggregateState, created: bool, now: datetime.datetime) -> str | None:
+    """Drop totals counted in another zone than the office's current one, so that the refresh
+    counts the whole ledger again in this zone. Runs under the state row's lock: a second
+    station waits, then finds the totals in its zone. Returns the zone dropped, if any."""
+    zone = timezone.get_current_timezone_name()
+    if state.time_zone == zone:
+        return None
+    old = state.time_zone
+    if not created:
+        SalesDay.objects.all().delete()
+        SalesMonth.objects.all().delete()
+        MonthlyPurchase.objects.all().delete()
+        log_action(
+            None,
+            "aggregates.rebuild",
+            state,
+            before={"time_zone": old},
+            after={"time_zone": zone},
+            station=station_name(),
+        )
+        state.settled_ledger_id = 0
+    state.time_zone = zone
+    state.refreshed_at = now
+    state.save(update_fields=["settled_ledger_id", "time_zone", "refreshed_at"])
+    return None if created else old
 
 
 def rebuild_aggregates() -> Refresh:

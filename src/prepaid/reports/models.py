@@ -191,6 +191,9 @@ class AggregateState(models.Model):
     name = models.CharField(max_length=32, primary_key=True)
     settled_ledger_id = models.BigIntegerField(default=0)  # every entry up to it is counted
     refreshed_at = models.DateTimeField(null=True)
+    # The time zone the local days and months were counted in ("" before it was recorded):
+    # totals of another zone are rebuilt before they are read (``refresh_aggregates``).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
 
 class SuspicionRules(models.Model):
