@@ -292,10 +292,10 @@ def test_the_vending_cycle(office, key):
     office.new_card("u2")
     with audited("card.revoke", "card.issue", "ledger.fee"):
         vending.reissue(office.station, office.customer, fee="5", key=key())
-    office.swipe(meter)
+    office.swipe(meter)  # the old meter writes back 19.00 left: at most that moves
     office.meter("NEW")
     with audited("transfer.complete"):
-        vending.meter_change(office.station, remaining="30", reason="broken", key=key())
+        vending.meter_change(office.station, remaining="19", reason="broken", key=key())
 
 
 def test_a_pending_sale_completed_by_the_administrator(office, key):

@@ -69,8 +69,8 @@ def history(small_office, monkeypatch):
     office.swipe()
     seen.append((office.meter.balance_centi, office.meter.cumulative_centi))
     _read(office, "user2")
-    vending.meter_change(
-        office.station(office.admin), remaining="6", reason="表坏", key=office.key()
+    vending.meter_change(  # all the old meter wrote back, 5.50: it cannot have more
+        office.station(office.admin), remaining="5.5", reason="表坏", key=office.key()
     )
     return office, seen
 
@@ -152,11 +152,11 @@ def test_swipes_meter_change_and_card_operations(history):
 
     change = next(r for r in rows if r["event_code"] == "meter_change")
     assert (change["balance"], change["cumulative"]) == seen[-1]
-    assert "旧表剩余 6.00 − 预存量 2.00 + 未刷表购买 0.00 = 转入 4.00" in change["details"]
-    assert "按当前价格计 180.00" in change["details"] and "原因：表坏" in change["details"]
+    assert "旧表剩余 5.50 − 预存量 2.00 + 未刷表购买 0.00 = 转入 3.50" in change["details"]
+    assert "按当前价格计 157.50" in change["details"] and "原因：表坏" in change["details"]
     assert change.get("amount") is None  # a value, not money taken
     transfer = next(r for r in rows if r["event_code"] == "transfer")
-    assert (transfer["quantity"], transfer["amount"], transfer["serial"]) == (4_00, None, 3)
+    assert (transfer["quantity"], transfer["amount"], transfer["serial"]) == (3_50, None, 3)
 
     codes = [r["event_code"] for r in rows]
     assert codes.count("format") == 2  # both of the customer's cards were made here

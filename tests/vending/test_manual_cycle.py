@@ -196,6 +196,34 @@ def test_an_overdrawn_old_meter_passes_its_debt_to_the_new_one(office, key):
     assert new.balance_centi == -300
 
 
+def test_a_meter_change_refuses_more_remaining_than_the_old_meter_wrote_back(office, key):
+    """The old meter wrote 12.99 back at the card's last swipe and can only have used some
+    since: 13.00 remaining would be credit made up on the new meter; 12.99 to the 0.01 is
+    taken, the carried purchase on top."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    old_meter.use(201, office.tick())  # 15.00 - 2.01 = 12.99
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="0.01", key=key())  # unswiped, carried over
+    new = office.meter("NEW")
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.meter_change(office.station, remaining="13.00", key=key())
+    assert refused.value.code == "remaining_above_meter"
+    assert refused.value.params == {"remaining": "13.00", "balance": "12.99"}
+    assert not Purchase.objects.filter(kind=Purchase.Kind.TRANSFER).exists()
+
+    transfer, record = vending.meter_change(office.station, remaining="12.99", key=key())
+    assert transfer.quantity_centi == 1299 - 500 + 1
+    assert (record.old_balance_centi, record.carried_centi) == (1299, 1)
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 1300
+
+
 def test_a_purchase_the_meter_took_before_a_reissue_is_not_corrected_or_carried_over(office, key):
     """The reissued card has no write-back yet, but the office read the old card after the
     meter had taken serial 2: it is swiped, whatever the new card says."""

@@ -177,6 +177,14 @@ def _sold(office: Any) -> None:
     office.swipe()
 
 
+def _swiped_with_plenty_left(office: Any) -> None:
+    """Opened with 200.00 and swiped: the meter wrote back 205.00, so any remaining quantity
+    the fuzzing takes (up to １２３) is one the old meter can have."""
+    office.meter()
+    office.open(quantity="200")
+    office.swipe()
+
+
 def _unswiped(office: Any) -> None:
     """A sale written and not swiped: ready for a correction."""
     from prepaid.vending.services import sell
@@ -421,7 +429,7 @@ FORMS: dict[str, Form] = {
             "action": "write",
         },
         fields={"remaining": "quantity or zero", "reason": "optional text", "account": "choice"},
-        setup=_sold,
+        setup=_swiped_with_plenty_left,
         takes={"remaining": {"negative", "zero", "full-width"}, **WRITE_TAKES},
     ),
     "tool card": Form(

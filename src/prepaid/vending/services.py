@@ -1885,8 +1885,10 @@ def _plan_meter_change(
     transfer = remaining_centi - account.prestore_centi + carried
     if account.prestore_centi + transfer > account.limit_centi:
         raise _remaining_over_limit(account.limit_centi, remaining_centi, carried)
-    value = _remaining_value(customer_account, transfer)
     write_back = user_card.card.write_back(account.sub_meter)
+    if write_back is not None and remaining_centi > write_back.balance_centi:
+        raise _remaining_above_meter(remaining_centi, write_back.balance_centi)
+    value = _remaining_value(customer_account, transfer)
     return MeterChangePlan(
         remaining_centi=remaining_centi,
         prestore_centi=account.prestore_centi,
@@ -1914,6 +1916,22 @@ def _last_purchase_unknown(purchase: Purchase, account: Account) -> PrepaidError
         serial=purchase.serial,
         quantity=format_centi(purchase.quantity_centi),
         unit=meter_unit(account),
+    )
+
+
+def _remaining_above_meter(remaining_centi: int, balance_centi: int) -> PrepaidError:
+    """More remaining than the old meter can hold: it wrote its balance back to this card at
+    its last swipe, and a meter's balance only goes down until a purchase is swiped on it
+    (which would have written back again). Credit typed in beyond it would be made up."""
+    return PrepaidError(
+        "remaining_above_meter",
+        _(
+            "The old meter cannot have %(remaining)s left: at the card's last swipe it showed "
+            "%(balance)s, and its balance only goes down until a purchase is swiped. Check the "
+            "remaining quantity on the old meter's display."
+        ),
+        remaining=format_centi(remaining_centi),
+        balance=format_centi(balance_centi),
     )
 
 
