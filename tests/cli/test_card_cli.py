@@ -134,6 +134,41 @@ def test_a_user_card_read_shows_what_the_meter_refused_and_its_flags(cli: Cli) -
     assert "  状态：报警、防拆/磁干扰\n" in text, text
 
 
+@pytest.mark.parametrize("tool", ["user", "check"])
+def test_a_card_whose_meter_area_was_edited_says_so_when_read(cli: Cli, tool: str) -> None:
+    """A byte of what the meter wrote changed (its own MAC fails): the card is still read,
+    the sub-meter as not swiped or no reading shown, and the person reading it is told why
+    rather than left to wonder where the meter's readings went."""
+    from prepaid.core.card import codec
+    from prepaid.readers.virtual import CardStore
+
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "c1")
+    cli("card", "insert", "c1")
+    if tool == "check":
+        cli("card", "make", "check")
+    else:
+        cli("card", "format")
+        number = cli("user", "register", "--name", "张三")["user_number"]
+        price = cli("price", "add", "--account", cli.account, "--name", "R", "--unit-price", "3")
+        price_id = str(price["id"])
+        cli("open", number, "--account", cli.account, "--price", price_id, "--quantity", "1")
+    cli("meter", "swipe", "M1")
+    assert not cli("card", "read")["write_back_damaged"]
+    path = CardStore(DataHome(Path(os.environ["PREPAID_HOME"])).cards).path("c1")
+    image = bytearray(path.read_bytes())
+    image[codec.METER_AREA.start + 9] ^= 0x01  # a byte of the balance (of the reading)
+    path.write_bytes(bytes(image))
+
+    assert cli("card", "read")["write_back_damaged"]
+    text = cli("card", "read", json_output=False)
+    assert "卡上的表数据区已损坏，下次刷表时将重写。\n" in text, text
+
+
 def test_a_card_of_several_accounts_reads_with_each_slot_s_meter_type_and_unit(cli: Cli) -> None:
     """Water, electricity and gas on one card: each slot's quantity is read with its unit and
     meter type, not as bare numbers that might be m³ or kWh."""

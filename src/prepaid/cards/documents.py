@@ -135,6 +135,7 @@ def card_document(card: Card) -> dict[str, Any]:
         doc["maintenance_code"] = card.maintenance_code
     elif card.type == CardType.CHECK:
         doc["reading"] = _check(card.check) if card.check is not None else None
+        doc["write_back_damaged"] = card.write_back_damaged
     return doc
 
 
@@ -185,6 +186,12 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
             )
     if "maintenance_code" in doc:
         lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
+    if doc.get("write_back_damaged"):
+        # torn or edited: what the meter wrote is not trusted (the sub-meters read "not
+        # swiped", a check card shows no reading) until a swipe writes it again
+        lines.append(
+            gettext("The meter's part of the card is damaged; it is rewritten at the next swipe.")
+        )
     return lines
 
 
