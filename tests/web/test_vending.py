@@ -1353,6 +1353,7 @@ def test_meter_change_bad_remaining(admin_client, office):
         ("-5.01", "below_overdraft"),  # an overdrawn meter stops at its overdraft (5.00)
         ("1.234", "too_many_decimals"),
         ("5000", "over_limit"),
+        ("15.01", "remaining_above_meter"),  # the old meter wrote back 15.00
     ):
         response = admin_client.post(
             "/vending/meter-change/",
@@ -1364,6 +1365,7 @@ def test_meter_change_bad_remaining(admin_client, office):
             },
         )
         assert code in codes(response), remaining
+        assert "remaining" in field_errors(response), remaining  # shown at the field
         review = admin_client.post(
             "/vending/meter-change/",
             {

@@ -679,6 +679,7 @@ class MeterChangeForm(KeyedForm):
         "too_long": "reason",
         "over_limit": "remaining",
         "below_overdraft": "remaining",
+        "remaining_above_meter": "remaining",
         "last_purchase_unknown": "last_taken",
     }
 
