@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from prepaid.core.card import codec
 from prepaid.core.errors import PrepaidError
 from prepaid.core.meter import SwipeResult
-from prepaid.core.money import format_fen
+from prepaid.core.money import format_centi, format_fen
 from prepaid.vending import services as vending
 from prepaid.vending.models import LedgerEntry, Purchase
 
@@ -392,6 +393,73 @@ def test_a_meter_change_does_not_ask_when_the_office_can_tell(office, key):
     assert record.last_taken is None
     doc = vending.meter_change_document(record)
     assert (doc["last_taken"], doc["asked_serial"]) == (None, None)
+
+
+def _swipe_cut_short(office, meter) -> None:
+    """The meter takes the card's purchase, and the card is pulled while the meter writes its
+    record back: what the meter wrote fails its MAC."""
+    outcome = meter.swipe(office.station.reader.read(), office.site_key, office.tick())
+    assert outcome.ok and outcome.applied_serial
+    office.station.reader.write(outcome.meter_area[:20], codec.METER_AREA.start)
+    assert vending.read_user_card(office.station).card.write_back_damaged
+
+
+def test_a_purchase_is_not_corrected_when_the_meter_s_record_on_the_card_is_damaged(office, key):
+    """The meter took purchase 2 (7.00) but its write-back was cut: correcting it down to
+    1.00 would refund 6.00 of credit the meter already holds."""
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(meter)
+    vending.sell(office.station, quantity="7", key=key())
+    _swipe_cut_short(office, meter)
+    assert meter.last_serial == 2
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.correct(office.station, quantity="1", key=key())
+    assert refused.value.code == "write_back_damaged"
+    assert not Purchase.objects.filter(status=Purchase.Status.CORRECTED).exists()
+
+    office.swipe(meter)  # the meter writes its record again: now the office can tell
+    with pytest.raises(PrepaidError) as refused:
+        vending.correct(office.station, quantity="1", key=key())
+    assert refused.value.code == "already_swiped"
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_meter_change_asks_when_the_meter_s_record_on_the_card_is_damaged(office, key, taken):
+    """The old meter's write-back of the last purchase was cut, then the meter broke: only
+    its display tells whether purchase 2 is in what it has left. Carrying it over when it
+    is would credit it twice."""
+    old_meter = office.meter("OLD")
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(old_meter)
+    vending.sell(office.station, quantity="7", key=key())
+    if taken:
+        _swipe_cut_short(office, old_meter)  # 22.00 left, purchase 2 in it
+    else:  # the swipe before the sale was cut: the meter never saw purchase 2
+        office.station.reader.write(bytes(20), codec.METER_AREA.start)
+        assert vending.read_user_card(office.station).card.write_back_damaged
+    remaining = format_centi(old_meter.balance_centi)
+    new = office.meter("NEW")
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.meter_change(office.station, remaining=remaining, key=key())
+    assert refused.value.code == "last_purchase_unknown"
+    assert "damaged" in refused.value.message_template
+    assert not Purchase.objects.filter(kind=Purchase.Kind.TRANSFER).exists()
+
+    _transfer, record = vending.meter_change(
+        office.station, remaining=remaining, last_taken=taken, key=key()
+    )
+    assert record.carried_centi == (0 if taken else 700)
+    assert office.swipe(new).result is SwipeResult.OK
+    assert new.balance_centi == 1500 + 700  # 5.00 + 10.00 + 7.00, each once
 
 
 def test_idempotent_retry_charges_once(office, key):

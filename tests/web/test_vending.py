@@ -1327,6 +1327,34 @@ def test_a_meter_change_asks_whether_the_old_meter_took_a_purchase_on_a_reissued
     assert 'data-testid="transfer">17.00 m³' in result
 
 
+def test_a_meter_change_asks_when_the_meter_s_record_on_the_card_is_damaged(admin_client, office):
+    """#2 taken by the old meter, the card pulled while it wrote back: the form asks what
+    the old meter's display shows, and says why (not a reissue)."""
+    from prepaid.core.card import codec
+    from prepaid.vending.services import sell
+
+    office.meter("OLD")
+    office.open(quantity="10")
+    office.swipe("OLD")
+    sell(office.station(), quantity="7", key=uuid.uuid4().hex)  # serial 2
+    reader = office.station().reader
+    office.swipe("OLD")  # 22.00 on the old meter, the 7.00 included ...
+    image = bytearray(reader.read())
+    image[codec.METER_AREA.start + 4] ^= 0xFF  # ... and what it wrote back is damaged
+    reader.write(bytes(image[codec.METER_AREA]), codec.METER_AREA.start)
+
+    page = html(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    assert 'data-testid="last-taken"' in page
+    assert tr("The old meter took purchase #%(serial)s", serial=2) in page
+    hint = (
+        "Purchase #%(serial)s (%(quantity)s %(unit)s) is on this card, but what the meter "
+        "wrote back on the card is damaged: the office cannot tell whether the old meter took "
+        "it. Read the last purchase number on the old meter's display."
+    )
+    assert tr(hint, serial=2, quantity="7.00", unit="m³") in page
+    assert "写在用户补卡前的旧卡上" not in page  # the reissue's hint
+
+
 def test_a_meter_change_leaving_less_than_the_pre_stored_says_what_the_card_does(
     admin_client, office
 ):

@@ -93,7 +93,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         choices=["yes", "no"],
         help=_(
             "whether the old meter took the last purchase, as its display shows: asked when "
-            "that purchase was written on a card reissued since"
+            "that purchase was written on a card reissued since, or when the meter's part of "
+            "the card is damaged"
         ),
     )
     _key(p)

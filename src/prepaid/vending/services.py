@@ -1425,6 +1425,18 @@ def check_correction(
         )
     _check_card_matches(user_card, customer_account)
     if _uncertain_purchase(user_card, original, swiped=False) is not None:
+        if user_card.card.write_back_damaged:
+            # The meter may hold the credit already (it ignores a serial it has applied): a
+            # refund now would be money for credit the customer keeps.
+            raise PrepaidError(
+                "write_back_damaged",
+                _(
+                    "What the meter wrote back on this card is damaged (the card was pulled "
+                    "while the meter wrote): the office cannot tell whether the meter has "
+                    "already taken the last purchase, so it cannot be corrected. Swipe the "
+                    "card on the meter: it writes back again."
+                ),
+            )
         # Only the old meter could tell whether it took the purchase before the card was
         # lost (as at a meter change); a refund then would be money for credit the customer
         # keeps (the meter ignores a serial it has applied).
@@ -1847,9 +1859,13 @@ def _uncertain_purchase(
 ) -> Purchase | None:
     """``last`` when only the old meter's display can tell whether it was taken: a purchase
     not known to be swiped, written on an earlier card of the customer's (reissued since, and
-    never read back after a swipe). A purchase on this card is told by its own write-back."""
+    never read back after a swipe), or on a card whose meter area is damaged (the card pulled
+    while a meter wrote back: that meter may have taken it). A purchase on this card is
+    otherwise told by its own write-back."""
     if last is None or swiped or last.kind != Purchase.Kind.PURCHASE:
         return None
+    if user_card.card.write_back_damaged:
+        return last
     return last if last.card_generation < user_card.record.generation else None
 
 
@@ -1867,7 +1883,7 @@ def _plan_meter_change(
     asked = _uncertain_purchase(user_card, last, swiped)
     if asked is not None:
         if last_taken is None:
-            raise _last_purchase_unknown(asked, account)
+            raise _last_purchase_unknown(asked, account, user_card.card.write_back_damaged)
         swiped = last_taken
     if remaining_centi < -account.overdraft_centi:
         raise PrepaidError(
@@ -1902,9 +1918,23 @@ def _plan_meter_change(
     )
 
 
-def _last_purchase_unknown(purchase: Purchase, account: Account) -> PrepaidError:
+def _last_purchase_unknown(purchase: Purchase, account: Account, damaged: bool) -> PrepaidError:
     from prepaid.accounts.services import meter_unit
 
+    if damaged:
+        return PrepaidError(
+            "last_purchase_unknown",
+            _(
+                "Purchase #%(serial)s (%(quantity)s %(unit)s) is on this card, but what the "
+                "meter wrote back on the card is damaged (the card was pulled while the meter "
+                "wrote): the office cannot tell whether the old meter took it. Read the last "
+                "purchase number on the old meter's display and say whether the old meter "
+                "took purchase #%(serial)s."
+            ),
+            serial=purchase.serial,
+            quantity=format_centi(purchase.quantity_centi),
+            unit=meter_unit(account),
+        )
     return PrepaidError(
         "last_purchase_unknown",
         _(

@@ -627,6 +627,7 @@ def meter_change(request: HttpRequest) -> HttpResponse:
             "serial": purchase.serial,
             "quantity": format_centi(purchase.quantity_centi),
             "unit": accounts.meter_unit(purchase.customer_account.account),
+            "damaged": user_card.card.write_back_damaged,  # else: on a card reissued since
         }
         for purchase in asked.values()
     ]
