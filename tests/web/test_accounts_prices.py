@@ -495,6 +495,16 @@ def test_unknown_account_is_404(admin_client, office):
     assert admin_client.post("/accounts/99999/delete/").status_code == 404
 
 
+def test_the_page_after_creating_an_unknown_account_is_not_found(admin_client, office):
+    """A stale link to 您要为该帐户添加一个价格吗？: the office's not-found page naming the
+    account, as for the other pages of an unknown account, not a refusal."""
+    response = admin_client.get("/accounts/999999/created/")
+    assert response.status_code == 404
+    page = html(response)
+    assert 'data-testid="not-found"' in page
+    assert tr("There is no account %(id)s.", id=999999) in page
+
+
 @pytest.mark.parametrize("action", ["modify", "delete"])
 def test_operator_cannot_modify_or_delete_accounts(clerk_client, office, action):
     url = f"/accounts/{office.account.pk}/{action}/"

@@ -56,7 +56,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 @admin_required
 def account_created(request: HttpRequest, account_id: int) -> HttpResponse:
     """The manual's dialog after 创建账户: 您要为该帐户添加一个价格吗？"""
-    account = accounts.get_account(account_id)
+    account = or_404(accounts.get_account, account_id)
     return page(
         request, "accounts/created.html", {"account": account, "unit": accounts.meter_unit(account)}
     )
