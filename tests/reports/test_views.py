@@ -449,3 +449,21 @@ def test_a_chart_at_the_calendars_ends_falls_back_to_its_usual_period(operator_c
     for query in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
         chart = operator_client.get(reverse("reports:chart", args=["daily-takings"]), query)
         assert chart.status_code == 200 and b"<svg" in chart.content
+
+
+def test_the_account_filter_gives_the_sub_meter_in_the_pages_brackets(operator_client, demo):
+    """自来水（1） on a Chinese page, as its other brackets (（v1，2026年11月1日）), not the
+    half-width 自来水 (1); an English page keeps Water (1)."""
+    from prepaid.accounts.models import Account
+
+    account = Account.objects.order_by("sub_meter").first()
+    for name in ("reports:sales", "reports:summary"):
+        page = operator_client.get(reverse(name)).content.decode()
+        shown = f"{account.name}（{account.sub_meter}）"
+        assert f'<option value="{account.pk}">{shown}</option>' in page
+        assert f"{account.name} ({account.sub_meter})" not in page
+    clerk = operator_client.get(reverse("reports:sales")).wsgi_request.user
+    clerk.language = "en"
+    clerk.save(update_fields=["language"])  # rolled back after the test
+    page = operator_client.get(reverse("reports:sales")).content.decode()
+    assert f">{account.name} ({account.sub_meter})</option>" in page

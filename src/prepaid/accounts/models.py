@@ -35,7 +35,8 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.sub_meter})"
+        # as the report filters list it: 自来水（1）, its sub-meter number in the page's brackets
+        return str(_("%(name)s (%(sub_meter)s)") % {"name": self.name, "sub_meter": self.sub_meter})
 
 
 class Price(models.Model):
