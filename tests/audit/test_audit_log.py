@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from prepaid.audit.services import AuditFilters, audit_log, changes_text, log_action
 from prepaid.core.errors import PrepaidError
@@ -64,7 +64,8 @@ def test_a_row_reads_who_where_what_on_which_object_and_what_changed(admin):
         before={"name": "张三", "phone": "139", "remarks": ""},
         after={"name": "张三", "phone": "138", "remarks": "新地址"},
     )
-    (row,) = audit_log(admin, AuditFilters(action="test.modify")).rows
+    with translation.override("zh-hans"):
+        (row,) = audit_log(admin, AuditFilters(action="test.modify")).rows
     assert row == {
         "id": entry.pk,
         "time": entry.time,
@@ -73,6 +74,10 @@ def test_a_row_reads_who_where_what_on_which_object_and_what_changed(admin):
         "action": "test.modify",
         "object": "customers.customer:17",
         "changes": "phone: 139 → 138\nremarks:  → 新地址",
+        # for people: no label for this code; a customer the office no longer has by its id
+        "action_label": "test.modify",
+        "object_label": "用户 17",
+        "changes_label": "联系电话：139 → 138\n备注： → 新地址",
         "before": {"name": "张三", "phone": "139", "remarks": ""},
         "after": {"name": "张三", "phone": "138", "remarks": "新地址"},
     }

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from prepaid.accounts import services as accounts
+from prepaid.audit.labels import ACTION_LABELS
 from prepaid.audit.models import AuditEntry
 from prepaid.audit.services import verify_chain
 from prepaid.cards import services as cards
@@ -96,6 +97,8 @@ def audited(*actions: str, log_only: bool = False) -> Iterator[None]:
     )
     logged = [action for action, _object_type in entries]
     assert set(actions) <= set(logged), f"expected {actions}, logged {logged}"
+    unlabelled = sorted(set(logged) - set(ACTION_LABELS))
+    assert not unlabelled, f"no label in prepaid.audit.labels (审计日志) for {unlabelled}"
     named = {object_type for _action, object_type in entries}
     unnamed = [t for t in changed if t not in named and not BELONGS_TO.get(t, set()) & named]
     assert not unnamed, f"changed without an audit entry naming it: {unnamed} (logged {logged})"

@@ -9,9 +9,11 @@ administrators.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +22,16 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_noop, pgettext
 
+from prepaid.audit.labels import (
+    ACTION_LABELS,
+    FIELD_LABELS,
+    OBJECT_FIELD_LABELS,
+    OBJECT_LABELS,
+    VALUE_LABELS,
+)
 from prepaid.audit.models import AuditEntry, AuditHead
 from prepaid.core import days
 from prepaid.core.errors import InvalidInput, _
@@ -186,9 +195,10 @@ AUDIT_COLUMNS = [
     t.Column("time", L(gettext_noop("Time"), "时间"), t.DATETIME),
     t.Column("operator", L(gettext_noop("Operator"), "操作员")),
     t.Column("station", L(gettext_noop("Station"), "工作站")),
-    t.Column("action", L(gettext_noop("Action"), "操作")),
-    t.Column("object", L(gettext_noop("Object"), "对象")),
-    t.Column("changes", L(gettext_noop("Changes"), "变更内容")),
+    # named for people; the rows (and the JSON) keep the codes too: action, object, changes
+    t.Column("action_label", L(gettext_noop("Action"), "操作")),
+    t.Column("object_label", L(gettext_noop("Object"), "对象")),
+    t.Column("changes_label", L(gettext_noop("Changes"), "变更内容")),
 ]
 F_ACTION = L(gettext_noop("Action"), "操作")
 F_OBJECT = L(gettext_noop("Object"), "对象")
@@ -241,6 +251,7 @@ def audit_log(
 
     require_admin(operator)
     filters = filters or AuditFilters()
+    names = _ObjectNames()
     queryset = AuditEntry.objects.filter(_audit_q(filters))
     table = t.Table(
         AUDIT_TITLE,
@@ -250,7 +261,7 @@ def audit_log(
         sort="-id",
         filters=filters.describe(),
     )
-    return _paged(table, queryset.order_by("-id"), page, page_size, _audit_row)
+    return _paged(table, queryset.order_by("-id"), page, page_size, lambda e: _audit_row(e, names))
 
 
 def _audit_q(filters: AuditFilters) -> Q:
@@ -286,7 +297,15 @@ def _known_operator(name: str) -> str:
 
 def _action_q(code: str) -> Q:
     """``sale`` is the code ``sale`` and every ``sale.…``; ``customer.`` every ``customer.…``
-    (not ``customer_account.open``); ``sale.complete`` that code alone and its own ``.…``."""
+    (not ``customer_account.open``); ``sale.complete`` that code alone and its own ``.…``.
+    A label (销售, Sale) is the codes it names."""
+    labelled = [
+        action
+        for action, label in ACTION_LABELS.items()
+        if code in (label.text(), label.english, label.chinese)
+    ]
+    if labelled:
+        return Q(action__in=labelled)
     if code.endswith("."):
         return Q(action__startswith=code)
     return Q(action=code) | Q(action__startswith=code + ".")
@@ -332,27 +351,119 @@ def _value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+def action_label(code: str) -> str:
+    """An action as people read it, its code beside it: 销售（sale.complete）; a code
+    without a label as it is."""
+    label = ACTION_LABELS.get(code)
+    if label is None:
+        return code
+    return gettext("%(label)s (%(code)s)") % {"label": label.text(), "code": code}
+
+
+class _ObjectNames:
+    """The names the office gives customers (user number) and operators (name), read once
+    each for a page or a file."""
+
+    LOOKUPS = {
+        "customers.customer": ("customers", "Customer", "user_number"),
+        "operators.operator": ("operators", "Operator", "username"),
+    }
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, str], str] = {}
+
+    def name(self, object_type: str, object_id: str) -> str:
+        lookup = self.LOOKUPS.get(object_type)
+        if lookup is None or not object_id.isdigit():
+            return object_id
+        key = (object_type, object_id)
+        if key not in self.known:
+            from django.apps import apps
+
+            app, model, field = lookup
+            found = (
+                apps.get_model(app, model)
+                .objects.filter(pk=int(object_id))
+                .values_list(field, flat=True)
+                .first()
+            )
+            self.known[key] = str(found) if found is not None else object_id
+        return self.known[key]
+
+
+def object_label(object_type: str, object_id: str, names: _ObjectNames | None = None) -> str:
+    """An entry's object as the office names it: 购买 12, 用户 00000001, 账户 3; an object
+    the log has no name for as the filter takes it (``thing:1``)."""
+    label = OBJECT_LABELS.get(object_type)
+    if label is None:
+        return object_text(object_type, object_id)
+    name = (names or _ObjectNames()).name(object_type, object_id)
+    return f"{label.text()} {name}" if name else label.text()
+
+
+def changes_label(
+    object_type: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> str:
+    """:func:`changes_text` as people read it: for the product's objects, each field named as
+    its form names it (限购量：999.00 → 500.00), coded values by their labels (现金) and times
+    as the report pages write them; an object of another kind as :func:`changes_text`."""
+    if object_type not in OBJECT_LABELS:
+        return changes_text(before, after)
+    separator = pgettext("label separator", ": ")
+    old, new = before or {}, after or {}
+    lines = []
+    for key in dict.fromkeys([*old, *new]):
+        field = OBJECT_FIELD_LABELS.get((object_type, key)) or FIELD_LABELS.get(key)
+        name = field.text() if field is not None else key
+        shown_new = _value_label(key, new.get(key))
+        if before is None:
+            lines.append(f"{name}{separator}{shown_new}")
+        elif key not in old or key not in new or old[key] != new[key]:
+            lines.append(f"{name}{separator}{_value_label(key, old.get(key))} → {shown_new}")
+    return "\n".join(lines)
+
+
+def _value_label(key: str, value: Any) -> str:
+    labels = VALUE_LABELS.get(key)
+    if isinstance(value, str) and labels is not None and value in labels:
+        return labels[value].text()
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        with contextlib.suppress(ValueError):
+            moment = datetime.datetime.fromisoformat(value)
+            return formats.date_format(t.local(moment), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    return _value_text(value)
+
+
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _audit_row(entry: AuditEntry, names: _ObjectNames | None = None) -> dict[str, Any]:
     return {
         "id": entry.pk,
         "time": entry.time,
         "operator": entry.operator_name,
         "station": entry.station,
         "action": entry.action,
+        "action_label": action_label(entry.action),
         "object": object_text(entry.object_type, entry.object_id),
+        "object_label": object_label(entry.object_type, entry.object_id, names),
         "changes": changes_text(entry.before, entry.after),
+        "changes_label": changes_label(entry.object_type, entry.before, entry.after),
         "before": entry.before,
         "after": entry.after,
     }
 
 
 def audit_document(table: t.Table) -> dict[str, Any]:
-    """The page as one JSON document: the table's, each row with the entry's state before and
-    after as it was recorded."""
+    """The page as one JSON document: the table's, each row with the codes for machines
+    (action, object, changes as recorded) beside the labels people read, and the entry's
+    state before and after as it was recorded."""
     rows = list(table.rows)
     table.rows = rows
     document = t.json_document(table)
     for written, row in zip(document["rows"], rows, strict=True):
-        written["before"] = row["before"]
-        written["after"] = row["after"]
+        for key in ("action", "object", "changes", "before", "after"):
+            written[key] = row[key]
     return document

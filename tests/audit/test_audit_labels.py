@@ -1,0 +1,140 @@
+"""审计日志 in the operator's language: every action code has a label (销售（sale.complete）),
+objects are named as the office names them (用户 00000001), the product's fields as its forms
+name them and times as the report pages write them; the JSON keeps the codes beside them."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+
+from prepaid.audit.labels import ACTION_LABELS
+from prepaid.audit.services import log_action
+from prepaid.cards.models import CardOperation
+from prepaid.customers.services import register_customer
+from prepaid.vending.models import LedgerEntry
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "prepaid"
+
+# The codes of the calls that build theirs (an f-string), by the text of that f-string.
+BUILT = {
+    "{_action(purchase)}.begin": [f"{a}.begin" for a in ("sale", "correction", "transfer")],
+    "{_action(purchase)}.complete": [f"{a}.complete" for a in ("sale", "correction", "transfer")],
+    "{_action(purchase)}.void": [f"{a}.void" for a in ("sale", "correction", "transfer")],
+    "ledger.{kind}": [f"ledger.{kind}" for kind in LedgerEntry.Kind.values],
+    "card.{kind}": ["card.format", "card.recycle", "card.tool_card"],  # cards.services._record
+}
+
+
+def _strings(node: ast.AST) -> list[str]:
+    return [
+        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+
+
+def _codes_of(call: ast.Call, tree: ast.Module, scopes: list[ast.AST]) -> list[str]:
+    """The action codes a ``log_action`` call can write: a literal, a name assigned in the
+    function or the module, or an f-string listed in ``BUILT``."""
+    action = call.args[1] if len(call.args) > 1 else None
+    if isinstance(action, ast.Constant):
+        return [action.value]
+    if isinstance(action, ast.JoinedStr):
+        text = ast.unparse(action)[2:-1]
+        assert text in BUILT, f"log_action(…, f{text!r}): list the codes it writes in BUILT"
+        return BUILT[text]
+    assert isinstance(action, ast.Name), f"log_action with an action of {ast.dump(action)}"
+    for scope in [*scopes, tree]:
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == action.id for target in node.targets
+            ):
+                return _strings(node.value)
+    raise AssertionError(f"log_action(…, {action.id}): where is {action.id} set?")
+
+
+def _logged_codes() -> dict[str, str]:
+    codes = {}
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "log_action"):
+                continue
+            scopes = [f for f in functions if f.lineno <= node.lineno <= (f.end_lineno or 0)]
+            for code in _codes_of(node, tree, scopes[::-1]):
+                codes[code] = f"{path.relative_to(SRC)}:{node.lineno}"
+    return codes
+
+
+def test_every_action_code_logged_has_a_label():
+    codes = _logged_codes()
+    assert {"sale.complete", "shift.close", "operator.login", "card.revoke"} <= set(codes)
+    missing = {code: where for code, where in codes.items() if code not in ACTION_LABELS}
+    assert not missing, f"action codes without a label in prepaid.audit.labels: {missing}"
+    assert set(CardOperation.Kind.values) >= {"format", "recycle", "tool_card"}
+
+
+def _log(operator, action, obj=None, **fields):
+    with transaction.atomic():
+        return log_action(operator, action, obj, station="desk-1", **fields)
+
+
+@pytest.mark.django_db
+def test_the_page_names_actions_objects_fields_and_times_as_the_office_does(client, admin):
+    with transaction.atomic():
+        customer = register_customer(admin, name="李四", phone="13900000000", address="幸福路2号")
+    closed = timezone.now().replace(microsecond=0)
+    shift = _log(
+        admin,
+        "shift.close",
+        object_type="vending.shift",
+        object_id="424",
+        before={"closed_at": None},
+        after={"closed_at": closed.isoformat(), "counted_cash": "231.45"},
+    )
+    client.force_login(admin)  # zh-Hans, the site's default
+    page = client.get(reverse("reports:audit")).content.decode()
+    assert "注册用户信息（customer.register）" in page
+    assert (
+        f"用户 {customer.user_number}" in page and f"customers.customer:{customer.pk}" not in page
+    )
+    assert "联系电话：13900000000" in page and "phone:" not in page
+    assert "交班（shift.close）" in page and "班次 424" in page
+    with translation.override("zh-hans"):
+        shown = formats.date_format(timezone.localtime(closed), "SHORT_DATETIME_FORMAT")
+    assert f"交班时间：— → {shown}" in page and closed.isoformat() not in page
+    assert "操作员 admin" in page  # the login, of the operator by name
+    # the filter takes the label as well as the code
+    only = client.get(reverse("reports:audit"), {"action": "交班"}).context["table"]
+    assert [row["id"] for row in only.rows] == [shift.pk]
+    admin.language = "en"
+    admin.save(update_fields=["language"])
+    english = client.get(reverse("reports:audit")).content.decode()
+    assert "Register customer (customer.register)" in english
+    assert f"Customer {customer.user_number}" in english and "Phone: 13900000000" in english
+
+
+@pytest.mark.django_db
+def test_the_json_keeps_the_codes_and_values_beside_the_labels(client, admin):
+    with transaction.atomic():
+        customer = register_customer(admin, name="李四", phone="13900000000", address="幸福路2号")
+    client.force_login(admin)
+    response = client.get(reverse("reports:audit"), {"action": "customer.register"})
+    table = response.context["table"]
+    from prepaid.audit.services import audit_document
+
+    with translation.override("zh-hans"):
+        (row,) = audit_document(table)["rows"]
+    assert row["action"] == "customer.register"
+    assert row["object"] == f"customers.customer:{customer.pk}"
+    assert "phone: 13900000000" in row["changes"].splitlines()
+    assert row["after"]["phone"] == "13900000000"
+    assert row["action_label"] == "注册用户信息（customer.register）"
+    assert row["object_label"] == f"用户 {customer.user_number}"
+    assert "联系电话：13900000000" in row["changes_label"].splitlines()
+    json.dumps(row)  # plain values only
