@@ -78,6 +78,7 @@ ACTION_LABELS: dict[str, Label] = {
     "site_key.record": L(gettext_noop("Site key recorded"), "记录站点密钥"),
     "site.backup": L(gettext_noop("Backup"), "备份"),
     "site.restore": L(gettext_noop("Restore from a backup"), "恢复备份"),
+    "aggregates.rebuild": L(gettext_noop("Report totals counted again"), "重新统计报表"),
 }
 
 # An entry's object type (the model's label) → what the office calls one.
@@ -95,6 +96,7 @@ OBJECT_LABELS: dict[str, Label] = {
     "cards.sitekey": L(gettext_noop("Site key"), "站点密钥"),
     "operators.operator": L(gettext_noop("Operator"), "操作员"),
     "reports.suspiciousrules": L(gettext_noop("Suspicious-customer rules"), "可疑用户规则"),
+    "reports.aggregatestate": L(gettext_noop("Report totals"), "报表统计"),
     "site": L(gettext_noop("Site"), "站点"),
 }
 
@@ -164,6 +166,7 @@ FIELD_LABELS: dict[str, Label] = {
     "paper": L(gettext_noop("Paper"), "纸张"),
     "card": L(gettext_noop("Card serial"), "卡号"),
     "records": L(gettext_noop("Meter write-back"), "表计回写"),
+    "time_zone": L(gettext_noop("Time zone"), "时区"),
 }
 # A field some objects give another meaning: a card's serial is the card's, not a purchase's.
 OBJECT_FIELD_LABELS: dict[tuple[str, str], Label] = {
