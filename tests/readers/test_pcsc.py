@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 
@@ -23,7 +24,9 @@ from prepaid.readers.pcsc import (
     PcscReader,
     Sle4442Profile,
     _changed_runs,
+    command_for_log,
     mifare_block,
+    response_for_log,
 )
 from prepaid.readers.testing_stack import READER_NAME, PcscStack
 
@@ -122,6 +125,19 @@ def test_settings_from_the_environment() -> None:
     assert isinstance(reader, CardReader)
 
 
+def test_the_apdu_trace_masks_the_psc_and_the_keys() -> None:
+    assert command_for_log(bytes.fromhex("FF200000035A1C3E")) == "FF 20 00 00 03 ** ** **"
+    assert command_for_log(bytes.fromhex("FFD20001035A1C3E")) == "FF D2 00 01 03 ** ** **"
+    load_key = bytes.fromhex("FF82000106") + MIFARE_KEY_B
+    assert command_for_log(load_key) == "FF 82 00 01 06 ** ** ** ** ** **"
+    assert command_for_log(bytes.fromhex("FFB0009010")) == "FF B0 00 90 10"
+    assert command_for_log(bytes.fromhex("FFD0009002AABB")) == "FF D0 00 90 02 AA BB"
+    security_memory = response_for_log(bytes.fromhex("FFB1000004"), b"\x07" + PSC, 0x9000)
+    assert security_memory == "07 ** ** ** | 90 00"
+    assert response_for_log(bytes.fromhex("FF200000035A1C3E"), b"", 0x9003) == "90 03"
+    assert response_for_log(bytes.fromhex("FFB0000402"), b"\x01\x02", 0x9000) == "01 02 | 90 00"
+
+
 def test_without_pyscard_the_reader_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "smartcard", None)
     with pytest.raises(ReaderError) as refused:
@@ -162,6 +178,50 @@ def test_sle4442_write_and_verify_whole_image(insert_card: InsertCard) -> None:
     assert not [c for c in commands if c.startswith(IRREVERSIBLE)]
     assert not [c for c in commands if c.startswith("ffd0") and int(c[6:8], 16) < 0x20]
     assert card.error_counter == 0x07 and card.psc_presentations == 1
+
+
+def secrets_in(text: str, *secrets: bytes) -> list[str]:
+    text = text.upper()
+    forms = [form for secret in secrets for form in (secret.hex(" ").upper(), secret.hex().upper())]
+    return [form for form in forms if form in text]
+
+
+@pcsc
+@pytest.mark.parametrize("dialect", ["acs", "omnikey"])
+def test_sle4442_debug_trace_shows_every_apdu_but_never_the_psc(
+    insert_card: InsertCard, caplog: pytest.LogCaptureFixture, dialect: str
+) -> None:
+    card = sle_card()
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    caplog.set_level(logging.DEBUG, logger="prepaid.readers.pcsc")
+    sle_reader(dialect).write(b"\x01\x02\x03", 0x90)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2 * len(trace)  # each command and its answer
+    assert "APDU > FF 20 00 00 03 ** ** **" in lines
+    assert "APDU < 90 07" in lines
+    assert "APDU < 07 ** ** ** | 90 00" in lines  # the counter read back after presenting
+    write = "D0" if dialect == "acs" else "D6"
+    assert f"APDU > FF {write} 00 90 03 01 02 03" in lines
+    assert secrets_in(caplog.text, PSC) == []
+    assert any(PSC.hex() in response for _command, response in trace)  # the chip showed it
+
+
+@pcsc
+def test_mifare_debug_trace_shows_every_apdu_but_never_the_keys(
+    insert_card: InsertCard, caplog: pytest.LogCaptureFixture
+) -> None:
+    access = make_access_bytes([(1, 0, 0)] * 3 + [(0, 1, 1)]).hex() + "69"  # write with B
+    insert_card(mifare_card(access_hex=access))
+    caplog.set_level(logging.DEBUG, logger="prepaid.readers.pcsc")
+    reader = mifare_reader(MIFARE_KEY + MIFARE_KEY_B)
+    reader.write(b"\xaa\xbb", 0x31)
+    lines = [record.getMessage() for record in caplog.records]
+    assert "APDU > FF 82 00 00 06 ** ** ** ** ** **" in lines
+    assert "APDU > FF 82 00 01 06 ** ** ** ** ** **" in lines
+    assert "APDU > FF 86 00 00 05 01 00 08 61 01" in lines
+    assert "APDU > FF D6 00 08 10 00 AA BB" + " 00" * 13 in lines
+    assert secrets_in(caplog.text, MIFARE_KEY, MIFARE_KEY_B) == []
 
 
 @pcsc

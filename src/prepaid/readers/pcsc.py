@@ -16,10 +16,15 @@ only after reading the error counter and never when only one try is left; write-
 verified by reading it back.
 
 pyscard is imported lazily so that ``prepaid`` works without it.
+
+At DEBUG level (``PREPAID_LOG_LEVEL=DEBUG``) the logger ``prepaid.readers.pcsc`` traces every
+command APDU and its answer, in hex as the readers' manuals write them, with the secrets masked
+(the PSC presented or read back, the Mifare keys loaded): a trace can be sent for support.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -39,12 +44,45 @@ PCSC_STORAGE_ATR_PREFIX = bytes.fromhex("3B8F8001804F0CA000000306")
 MIFARE_1K_NAME = bytes.fromhex("0001")
 MIFARE_FIRST_SECTOR = 1
 IMAGE_BLOCKS = CARD_IMAGE_SIZE // 16
+# Instructions whose command data is a secret: present PSC, change PSC, load key.
+SECRET_COMMAND_DATA = frozenset({0x20, 0xD2, 0x82})
+READ_SECURITY_MEMORY = 0xB1  # answers the error counter, then the PSC once it is presented
+LOG_MASK = "**"
+
+log = logging.getLogger("prepaid.readers.pcsc")
 
 INSTALL_HINT = _(
     "Install the PC/SC stack: apt-get install pcscd libpcsclite-dev swig "
     "(and the reader's driver, e.g. libacsccid1 or libccid), start pcscd, "
     "then pip install 'prepaid[pcsc]'."
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The APDU trace (DEBUG), secrets masked
+
+
+def _hex(data: bytes) -> str:
+    return data.hex(" ").upper()
+
+
+def _masked(shown: bytes, hidden: int) -> str:
+    return " ".join(part for part in (_hex(shown), " ".join([LOG_MASK] * hidden)) if part)
+
+
+def command_for_log(apdu: bytes) -> str:
+    """A command APDU for the trace: the PSC (``FF 20``, ``FF D2``) and keys (``FF 82``) masked."""
+    if len(apdu) > 5 and apdu[0] == 0xFF and apdu[1] in SECRET_COMMAND_DATA:
+        return _masked(apdu[:5], len(apdu) - 5)
+    return _hex(apdu)
+
+
+def response_for_log(apdu: bytes, data: bytes, sw: int) -> str:
+    """An answer for the trace: data, then SW1 SW2; the PSC read back by ``FF B1`` masked."""
+    status = f"{sw >> 8:02X} {sw & 0xFF:02X}"
+    if apdu[:2] == bytes([0xFF, READ_SECURITY_MEMORY]) and len(data) > 1:
+        return f"{_masked(data[:1], len(data) - 1)} | {status}"
+    return f"{_hex(data)} | {status}" if data else status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,14 +251,22 @@ class Channel:
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send one APDU; returns (response data, SW1SW2 as an int)."""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("APDU > %s", command_for_log(apdu))
         hresult, response = self.scard.SCardTransmit(self.hcard, self.protocol, list(apdu))
         if hresult != self.scard.SCARD_S_SUCCESS:
+            log.debug("APDU < (%s)", _hresult_name(self.scard, hresult))
             raise _error_for(self.scard, hresult)
         if not response:  # vpcd answers nothing when the card left mid-command
+            log.debug("APDU < (no answer: the card left)")
             raise card_removed()
         if len(response) < 2:
+            log.debug("APDU < (short answer of %d bytes)", len(response))
             raise reader_failed(f"short response {bytes(response).hex()} to {apdu[:2].hex()}")
-        return bytes(response[:-2]), (response[-2] << 8) | response[-1]
+        data, sw = bytes(response[:-2]), (response[-2] << 8) | response[-1]
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("APDU < %s", response_for_log(apdu, data, sw))
+        return data, sw
 
     def command(self, apdu: bytes) -> bytes:
         """Send an APDU that must succeed with 90 00; returns the response data."""
