@@ -138,6 +138,35 @@ def test_the_apdu_trace_masks_the_psc_and_the_keys() -> None:
     assert response_for_log(bytes.fromhex("FFB0000402"), b"\x01\x02", 0x9000) == "01 02 | 90 00"
 
 
+class ScriptedChannel:
+    """A channel whose card answers every APDU with one status word."""
+
+    def __init__(self, sw: int) -> None:
+        self.sw = sw
+        self.sent: list[bytes] = []
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        self.sent.append(apdu)
+        return b"", self.sw
+
+
+@pytest.mark.parametrize("sw", [0x6300, 0x6982, 0x6983, 0x6984], ids=lambda sw: f"{sw:04X}")
+def test_mifare_authentication_refused_by_the_card_means_foreign_keys(sw: int) -> None:
+    channel = ScriptedChannel(sw)
+    with pytest.raises(ReaderError) as refused:
+        Mifare1kProfile(MIFARE_KEY).read_region(channel, 0, 16)  # type: ignore[arg-type]
+    assert refused.value.code == "card_foreign_keys"
+    assert channel.sent == [bytes.fromhex("FF860000050100046000")]
+
+
+@pytest.mark.parametrize("sw", [0x6D00, 0x6A81, 0x6986, 0x6988, 0x6700], ids=lambda sw: f"{sw:04X}")
+def test_mifare_authentication_the_reader_cannot_do_is_a_reader_failure(sw: int) -> None:
+    with pytest.raises(ReaderError) as failed:
+        Mifare1kProfile(MIFARE_KEY).read_region(ScriptedChannel(sw), 0, 16)  # type: ignore[arg-type]
+    assert failed.value.code == "reader_failed"
+    assert f"{sw:04X}" in failed.value.message
+
+
 def test_without_pyscard_the_reader_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "smartcard", None)
     with pytest.raises(ReaderError) as refused:

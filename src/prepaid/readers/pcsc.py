@@ -43,6 +43,10 @@ SLE4442_HEADERS = (bytes.fromhex("A2131091"), bytes.fromhex("92231091"))
 PCSC_STORAGE_ATR_PREFIX = bytes.fromhex("3B8F8001804F0CA000000306")
 MIFARE_1K_NAME = bytes.fromhex("0001")
 MIFARE_FIRST_SECTOR = 1
+# GENERAL AUTHENTICATE answers that mean the card refused the key: 63 00 (ACS readers), and
+# PC/SC part 3's 69 82 security status not satisfied, 69 83 authentication cannot be done,
+# 69 84 reference key not usable. Anything else is the reader's failure, not the card's keys.
+MIFARE_AUTHENTICATION_REFUSED = frozenset({0x6300, 0x6982, 0x6983, 0x6984})
 IMAGE_BLOCKS = CARD_IMAGE_SIZE // 16
 # Instructions whose command data is a secret: present PSC, change PSC, load key.
 SECRET_COMMAND_DATA = frozenset({0x20, 0xD2, 0x82})
@@ -455,8 +459,10 @@ class Mifare1kProfile:
         _data, sw = channel.transmit(
             bytes([0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, key_type, slot])
         )
-        if sw != 0x9000:
+        if sw in MIFARE_AUTHENTICATION_REFUSED:
             raise card_foreign_keys(block)
+        if sw != 0x9000:  # e.g. 6D 00 / 6A 81: the reader has no GENERAL AUTHENTICATE
+            raise reader_failed(f"status {sw:04X} to the authentication of block {block}")
         self._authenticated = (sector, key_type)
 
     def read_region(self, channel: Channel, start: int, end: int) -> bytes:
