@@ -108,11 +108,11 @@ def test_mifare_atr_is_a_pcsc_part3_1k_atr(vpcd: list[FakeVpcd]) -> None:
 # -- SLE4442 ---------------------------------------------------------------------------------
 
 
-def test_sle4442_write_refused_until_psc_presented(vpcd: list[FakeVpcd]) -> None:
+def test_sle4442_write_ignored_until_psc_presented(vpcd: list[FakeVpcd]) -> None:
     card = Sle4442Card(psc=PSC)
     fake = connect(vpcd, card)
-    assert fake.apdu("FFD0004002 1122") == "6982"
-    assert card.memory[0x40:0x42] == b"\x00\x00"
+    assert fake.apdu("FFD0004002 1122") == "9000"  # as the reader answers: the chip is silent
+    assert card.memory[0x40:0x42] == b"\x00\x00" and card.writes_ignored == 1
     assert fake.apdu("FF20000003" + PSC.hex()) == "9007"
     assert fake.apdu("FFD0004002 1122") == "9000"
     assert fake.apdu("FFB0004002") == "11229000"
@@ -137,18 +137,20 @@ def test_sle4442_locked_card_never_verifies(vpcd: list[FakeVpcd]) -> None:
     fake = connect(vpcd, card)
     assert fake.apdu("FF20000003 000000") == "9000"  # the last try spent: locked for ever
     assert fake.apdu("FF20000003" + PSC.hex()) == "9000"
-    assert fake.apdu("FFD0004001 11") == "6982"
-    assert card.error_counter == 0
+    assert fake.apdu("FFD0004001 11") == "9000"
+    assert card.error_counter == 0 and card.memory[0x40] == 0 and card.writes_ignored == 1
 
 
 def test_sle4442_power_cycle_forgets_the_psc(vpcd: list[FakeVpcd]) -> None:
-    fake = connect(vpcd, Sle4442Card(psc=PSC))
+    card = Sle4442Card(psc=PSC)
+    fake = connect(vpcd, card)
     assert fake.apdu("FF20000003" + PSC.hex()) == "9007"
     fake.control(0x02)
-    assert fake.apdu("FFD0004001 11") == "6982"
+    assert fake.apdu("FFD0004001 11") == "9000"
     assert fake.apdu("FF20000003" + PSC.hex()) == "9007"
     assert fake.apdu("FFA4000001 06") == "9000"  # select card type powers the card up again
-    assert fake.apdu("FFD0004001 11") == "6982"
+    assert fake.apdu("FFD0004001 11") == "9000"
+    assert card.memory[0x40] == 0 and card.writes_ignored == 2
 
 
 def test_sle4442_protected_memory_is_not_written(vpcd: list[FakeVpcd]) -> None:

@@ -289,6 +289,27 @@ def test_sle4442_omnikey_dialect(insert_card: InsertCard) -> None:
     assert [c for c in commands if c.startswith("ffd6")]
 
 
+class UnlockLostSle4442Card(Sle4442Card):
+    """A chip that accepts the PSC and then loses the unlock (a contact bounce resets it)."""
+
+    def _present_psc(self, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
+        answer = super()._present_psc(p1, p2, data, le)
+        self.psc_verified = False
+        return answer
+
+
+@pcsc
+def test_a_write_the_chip_did_not_execute_is_caught_by_the_read_back(
+    insert_card: InsertCard,
+) -> None:
+    card = UnlockLostSle4442Card(memory=bytearray(sle_card().memory), psc=PSC)
+    insert_card(card)
+    with pytest.raises(ReaderError) as failed:
+        sle_reader().write(b"\x01\x02\x03", 0x90)
+    assert failed.value.code == "write_failed"  # the reader answered 90 00 to every write
+    assert card.writes_ignored == 1 and bytes(card.memory[0x90:0x93]) == b"\xff" * 3
+
+
 @pcsc
 def test_wrong_psc_reports_tries_left(insert_card: InsertCard) -> None:
     card = sle_card(psc=b"\x11\x22\x33")

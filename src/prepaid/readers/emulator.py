@@ -109,8 +109,9 @@ class Sle4442Card(EmulatedCard):
       chip does; the reader cannot tell, only a read-back shows it.
     * Security memory: the error counter (``07`` three tries, ``03``, ``01``, ``00`` locked)
       and the 3-byte PSC, readable only after a successful presentation.
-    * Writes are refused with ``69 82`` until the PSC has been presented (the real chip ignores
-      them; the status makes the emulator's refusal visible to tests).
+    * Writes before the PSC has been presented are answered ``90 00`` and not executed, as the
+      chip ignores them and the reader cannot tell (``written_ignored`` counts them): only a
+      read-back shows it.
     * ``FF 20`` presentation: clears one bit of the counter, compares, restores ``07`` when the
       PSC is right; answers ``90 <counter>``. A locked card (counter 0) never verifies.
     * Never emulated because never used: write-protection (``FF D1``) and change-PSC (``FF D2``)
@@ -126,6 +127,7 @@ class Sle4442Card(EmulatedCard):
     psc_verified: bool = False
     selected: bool = False
     psc_presentations: int = 0
+    writes_ignored: int = 0  # writes sent before the PSC was presented
 
     def __post_init__(self) -> None:
         if len(self.memory) != 256:
@@ -184,7 +186,8 @@ class Sle4442Card(EmulatedCard):
         if p1 != 0 or not data or p2 + len(data) > 256:
             return SW_OUT_OF_RANGE
         if not self.psc_verified:
-            return SW_SECURITY
+            self.writes_ignored += 1  # the chip does not execute it; the reader says 90 00
+            return SW_OK
         self._apply_write(data, lambda chunk: self._store(p2, chunk))
         return SW_OK
 
