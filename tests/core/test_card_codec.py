@@ -74,6 +74,7 @@ def slot_tuples(draw: st.DrawFn) -> tuple[Slot, ...]:
                 serial=draw(U32),
                 quantity_centi=quantity,
                 kind=kind,
+                taken=draw(st.booleans()),
             )
         )
     return tuple(slots)
@@ -170,7 +171,7 @@ USER_CARD = Card(
     user_number=20240001,
     slots=(
         Slot(1, MeterType.WATER, 1234, 7, 1_000, SlotKind.PURCHASE),
-        Slot(3, MeterType.GAS, 1234, 1, -250, SlotKind.TRANSFER),
+        Slot(3, MeterType.GAS, 1234, 1, -250, SlotKind.TRANSFER, taken=True),
     ),
     write_backs=(
         WriteBack(1, 6, 1_250, 98_000, MeterStatus.ALARM, 0, 1_700_000_000),
@@ -254,7 +255,7 @@ def test_layout_offsets_of_a_user_card() -> None:
     assert struct.unpack(">Q", image[0x30:0x38]) == (20240001,)
     assert image[0x38:0x40] == bytes(8)
     assert struct.unpack(">BBBBIIi", image[0x40:0x50]) == (1, 1, 1, 0, 1234, 7, 1000)
-    assert struct.unpack(">BBBBIIi", image[0x50:0x60]) == (3, 3, 2, 0, 1234, 1, -250)
+    assert struct.unpack(">BBBBIIi", image[0x50:0x60]) == (3, 3, 2, 1, 1234, 1, -250)
     assert image[0x60:0x80] == bytes(32)
     serial_bytes = bytes.fromhex(SERIAL)
     assert image[0x80:0x90] == mac.office_mac(SITE_KEY, serial_bytes, image[0x20:0x80])
@@ -621,6 +622,24 @@ def test_authentic_images_decode_canonically_or_are_bad_cards(image: bytes) -> N
         assert area == image[METER_AREA]
 
 
+def test_a_slot_s_flags_byte_holds_only_the_taken_flag() -> None:
+    """Slot byte +3 (0x43 for the first slot): 0 or 1 (taken); any other value, even under
+    an authentic MAC, is a bad card, so a later flag is never misread as none."""
+    image = bytearray(encode(USER_CARD, SITE_KEY))
+    assert image[0x43] == 0 and image[0x53] == 1
+    for value, expected in ((1, True), (2, None), (0x80, None), (0xFF, None)):
+        changed = bytearray(image)
+        changed[0x43] = value
+        changed[0x80:0x90] = mac.office_mac(
+            SITE_KEY, bytes.fromhex(SERIAL), bytes(changed[0x20:0x80])
+        )
+        result = decoded(bytes(changed))
+        if expected is None:
+            assert result == "bad_card", value
+        else:
+            assert isinstance(result, Card) and result.slots[0].taken is expected
+
+
 def test_authentic_but_unknown_version_and_type_are_bad_cards() -> None:
     image = bytearray(encode(SAMPLE_CARDS[2], SITE_KEY))
     for offset, value in ((0x22, 2), (0x23, 0), (0x23, 7), (0x25, 1), (0x3F, 1), (0x60, 1)):
@@ -693,6 +712,8 @@ OUT_OF_RANGE: list[tuple[str, Callable[[], Card]]] = [
     ("slot.meter_type", lambda: _slot(meter_type=0)),
     ("slot.meter_type", lambda: _slot(meter_type=5)),
     ("slot.kind", lambda: _slot(kind=3)),
+    ("slot.taken", lambda: _slot(taken=1)),
+    ("slot.taken", lambda: _slot(taken=None)),
     ("slot.maintenance_code", lambda: _slot(maintenance_code=100_000_000)),
     ("slot.serial", lambda: _slot(serial=-1)),
     ("slot.serial", lambda: _slot(serial=2**32)),

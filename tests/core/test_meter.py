@@ -72,8 +72,9 @@ def user_card(
     card_serial: str = CARD_SERIAL,
     other_slots: tuple[Slot, ...] = (),
     write_backs: tuple[WriteBack, ...] = (),
+    taken: bool = False,
 ) -> bytes:
-    slot = Slot(sub_meter, meter_type, code, serial, quantity_centi, kind)
+    slot = Slot(sub_meter, meter_type, code, serial, quantity_centi, kind, taken)
     card = Card(
         CardType.USER,
         card_serial,
@@ -544,6 +545,37 @@ def test_a_transfer_one_new_meter_took_is_not_credited_by_another(clock: Clock) 
     swiped = with_meter_area(first_purchase, old.swipe(first_purchase, KEY, clock()))
     assert set_meter(clock).swipe(swiped, KEY, clock()).result is SwipeResult.E12
     assert old.swipe(swiped, KEY, clock()).applied_centi == 0  # its own meter: ok, nothing
+
+
+@pytest.mark.parametrize("kind", [SlotKind.PURCHASE, SlotKind.TRANSFER])
+def test_a_slot_marked_taken_is_credited_by_no_meter(clock: Clock, kind: SlotKind) -> None:
+    """A reissued card carries the purchase (or transfer) with no meter record of its own;
+    the office marks the slot taken when it read, on the card replaced, that a meter applied
+    it. A set meter (a spare, the old meter set again) refuses it and stays unbound."""
+    serial = 1 if kind is SlotKind.PURCHASE else 2
+    reissued = user_card(serial, 12_00, kind=kind, generation=2, taken=True)
+    spare = set_meter(clock)
+    refused = spare.swipe(reissued, KEY, clock())
+    assert refused.result is SwipeResult.E12 and refused.applied_centi == 0
+    assert refused.meter_area is None
+    assert spare.state is MeterState.SET and spare.balance_centi == 5_00
+    # unmarked, the same card is a first purchase or transfer any set meter takes
+    unmarked = user_card(serial, 12_00, kind=kind, generation=2)
+    assert set_meter(clock).swipe(unmarked, KEY, clock()).applied_centi == 12_00
+
+
+def test_a_slot_marked_taken_is_taken_as_applied_by_the_meter_that_applied_it(
+    clock: Clock,
+) -> None:
+    meter = bound(clock)  # serial 1 applied, generation 1
+    reissued = user_card(1, 20_00, generation=2, taken=True)
+    outcome = meter.swipe(reissued, KEY, clock())
+    assert outcome.ok and outcome.applied_centi == 0 and outcome.meter_area is not None
+    assert meter.generation == 2 and meter.balance_centi == 25_00
+    # a bound meter that has not applied it does not credit it either
+    refused = meter.swipe(user_card(2, 3_00, generation=2, taken=True), KEY, clock())
+    assert refused.result is SwipeResult.E12 and refused.applied_centi == 0
+    assert meter.last_serial == 1 and meter.balance_centi == 25_00
 
 
 def test_negative_transfer_deducts_the_prestore(clock: Clock) -> None:

@@ -124,6 +124,7 @@ def card_document(card: Card) -> dict[str, Any]:
                 "quantity": format_centi(s.quantity_centi),
                 "unit": s.meter_type.unit,
                 "swiped": card.swiped(s.sub_meter),
+                "taken": s.taken,  # a meter applied it before the card was reissued
                 "meter": _write_back(card.write_back(s.sub_meter)),
             }
             for s in card.slots

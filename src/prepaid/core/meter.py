@@ -12,6 +12,10 @@ Rules beyond the transition table, decided here:
   ``E07``, so a card whose purchases were applied by another meter cannot be credited again.
   A meter-change **transfer** is the one way into a set meter with any serial: the meter binds
   and adopts the transfer's serial. A bound meter never takes a transfer (``E09``).
+* A slot the office marked **taken** (a reissued card carrying a purchase or transfer whose
+  write-back the office read on the card it replaces) is never credited: a set meter and a
+  bound meter that has not applied that serial refuse it with ``E12``; the meter that did
+  apply it takes the card as usual (nothing to add) and writes back.
 * The meter binds only when it applies a user card; a refused card leaves it unbound. A bound
   meter adopts a newer card generation from its customer's card whenever it writes back to
   it (``ok``, ``E06``, ``E07``): the office revoked the older card when it wrote the newer.
@@ -446,8 +450,9 @@ class Meter:
         if slot.kind is SlotKind.PURCHASE and slot.serial != 1:
             return SwipeResult.E07, False
         taken = card.write_back(slot.sub_meter)
-        if taken is not None and taken.last_serial >= slot.serial:
-            # Another meter wrote back that it applied this serial: the transfer (or the first
+        if slot.taken or (taken is not None and taken.last_serial >= slot.serial):
+            # Another meter wrote back that it applied this serial (on this card, or on the
+            # card it replaces, as the office marked the slot): the transfer (or the first
             # purchase) is not credited a second time by a further new meter.
             return SwipeResult.E12, False
         if self._over_limit(slot.quantity_centi):
@@ -464,6 +469,8 @@ class Meter:
         applied = False
         if slot.serial <= self.last_serial:
             result = SwipeResult.OK  # already applied: reissued, copied or replayed card
+        elif slot.taken:
+            return SwipeResult.E12, False  # another meter applied it: never credited twice
         elif slot.kind is SlotKind.TRANSFER:
             return SwipeResult.E09, False
         elif slot.serial > self.last_serial + 1:

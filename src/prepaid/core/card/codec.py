@@ -84,7 +84,7 @@ _CODE: Final = range(0, MAX_MAINTENANCE_CODE + 1)
 
 # magic | version | type | key version | reserved | generation | serial | user number | reserved
 _HEADER: Final = struct.Struct(">2sBBBBH8sQ8s")
-# sub-meter | meter type | kind | reserved | maintenance code | purchase serial | quantity
+# sub-meter | meter type | kind | flags | maintenance code | purchase serial | quantity
 _SLOT: Final = struct.Struct(">BBBBIIi")
 # sub-meter | meter type | reserved | maintenance code | limit | prestore | alarm | overdraft
 _PARAMETERS: Final = struct.Struct(">BBHIIIII")
@@ -131,6 +131,11 @@ _TRANSFER_RULE: Final[_Rule] = (
     "quantity_centi",
     _I32,
     _("A transfer's quantity must be -2147483648 to 2147483647 hundredths, not %(value)s."),
+)
+SLOT_TAKEN: Final = 0x01  # a slot's flag: a meter has applied its serial (no meter credits it)
+_SLOT_FLAGS: Final = {0: False, SLOT_TAKEN: True}
+_TAKEN_MESSAGE: Final = _(
+    "A purchase slot's taken flag must be 0 or 1 on the card (False or True), not %(value)s."
 )
 _PURCHASE_RULE: Final[_Rule] = (
     "quantity_centi",
@@ -496,6 +501,8 @@ def _check_slots(slots: Sequence[Slot]) -> None:
         # Only a meter-change transfer may take credit away (the old meter's pre-store).
         rule = _TRANSFER_RULE if slot.kind == SlotKind.TRANSFER else _PURCHASE_RULE
         _check_rules(slot, (rule,), "slot")
+        if type(slot.taken) is not bool:
+            raise _out_of_range("slot.taken", slot.taken, _TAKEN_MESSAGE)
     _check_unique(
         [slot.sub_meter for slot in slots],
         "slots",
@@ -615,7 +622,7 @@ def _pack_slot(slot: Slot) -> bytes:
         slot.sub_meter,
         slot.meter_type,
         slot.kind,
-        0,
+        SLOT_TAKEN if slot.taken else 0,
         slot.maintenance_code,
         slot.serial,
         slot.quantity_centi,
@@ -729,23 +736,24 @@ def _canonical_slots(body: bytes) -> tuple[Slot, ...] | None:
     """The slots of a user card's body if it is valid and canonical, else None.
 
     Checks only what the struct format does not already bound: sub-meter 1..4 in increasing
-    order (sorted, each once), the enumerations, reserved byte, maintenance code, a purchase's
+    order (sorted, each once), the enumerations, flags, maintenance code, a purchase's
     sign, and empty slots all zero after the used ones. Exactly what the full check
     (:func:`_decode_body_checked`) accepts for a user card, so that None only means "let the
     full check explain the refusal".
     """
     slots = []
     previous = 0
-    for sub_meter, meter_type, kind, reserved, code, serial, quantity in _SLOT.iter_unpack(body):
+    for sub_meter, meter_type, kind, flags, code, serial, quantity in _SLOT.iter_unpack(body):
         if sub_meter == 0:
             break
         meter_type_member = _METER_TYPES.get(meter_type)
         kind_member = _SLOT_KINDS.get(kind)
+        taken = _SLOT_FLAGS.get(flags)
         if (
             not previous < sub_meter <= SLOT_COUNT
             or meter_type_member is None
             or kind_member is None
-            or reserved
+            or taken is None
             or code > MAX_MAINTENANCE_CODE
             or (quantity < 0 and kind_member is not SlotKind.TRANSFER)
         ):
@@ -758,6 +766,7 @@ def _canonical_slots(body: bytes) -> tuple[Slot, ...] | None:
             "serial": serial,
             "quantity_centi": quantity,
             "kind": kind_member,
+            "taken": taken,
         }
         slots.append(checked_value(Slot, slot))
     used = len(slots) * _SLOT.size
@@ -796,9 +805,7 @@ def _decode_body(card: Card, body: bytes) -> Card:
 def _unpack_slots(body: bytes) -> tuple[Slot, ...]:
     slots = []
     for offset in range(0, _BODY_SIZE, _SLOT.size):
-        sub_meter, meter_type, kind, _reserved, code, serial, quantity = _SLOT.unpack_from(
-            body, offset
-        )
+        sub_meter, meter_type, kind, flags, code, serial, quantity = _SLOT.unpack_from(body, offset)
         if sub_meter == 0:  # an empty slot; canonical form (all zeros) is checked afterwards
             continue
         slots.append(
@@ -809,6 +816,7 @@ def _unpack_slots(body: bytes) -> tuple[Slot, ...]:
                 serial=serial,
                 quantity_centi=quantity,
                 kind=_enum(SlotKind, kind, _SLOT_RULES[2]),
+                taken=_slot_taken(flags),
             )
         )
     return tuple(slots)
@@ -827,6 +835,13 @@ def _unpack_parameters(body: bytes) -> MeterParameters:
         alarm_centi=alarm,
         overdraft_centi=overdraft,
     )
+
+
+def _slot_taken(flags: int) -> bool:
+    taken = _SLOT_FLAGS.get(flags)
+    if taken is None:
+        raise _out_of_range("slot.taken", flags, _TAKEN_MESSAGE)
+    return taken
 
 
 def _enum(kind: type[_E], value: int, rule: _Rule) -> _E:

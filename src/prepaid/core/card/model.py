@@ -109,6 +109,9 @@ class Slot:
     serial: int  # purchase serial, 1.. (0 = nothing purchased yet)
     quantity_centi: int  # may be negative only for a transfer
     kind: SlotKind = SlotKind.PURCHASE
+    # Taken (the slot's flag bit 0): the office read a meter's write-back showing this serial
+    # applied before it wrote the card (a reissued card carrying it). No meter credits it.
+    taken: bool = False
 
 
 @dataclass(frozen=True)
