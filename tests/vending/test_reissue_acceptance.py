@@ -107,3 +107,101 @@ def test_a_reissue_onto_the_customer_s_own_card_in_use_says_so(office, key):
     assert "该用户正在使用的卡" in text and "回收" not in text
     assert office.station.reader.read() == before
     assert office.customer.cards.get().status == "active"
+
+
+def test_a_reissued_first_purchase_a_meter_took_is_refused_by_a_spare_meter(office, key):
+    """DESIGN §3.8: the meter never credits the same purchase twice. The old card showed the
+    office that the meter took purchase 1; the reissued card carries purchase 1 with no meter
+    record (a new card). A spare meter of the account, set and not yet bound, refuses it
+    (E12) and stays unbound; the customer's meter takes the new card as ever."""
+    from prepaid.core.meter import MeterState, SwipeResult
+
+    meter = _opened(office, key)  # purchase 1 taken, and read back by the office
+    office.new_card("u2")
+    result = vending.reissue(office.station, office.customer, key=key())
+    assert result.card.slot(1).serial == 1
+
+    spare = office.meter("SPARE")
+    outcome = office.swipe(spare)
+    assert outcome.result is SwipeResult.E12
+    assert spare.state is MeterState.SET and spare.balance_centi == 500  # its pre-store only
+    assert office.swipe(meter).result is SwipeResult.OK
+    assert meter.balance_centi == 500 + 1000  # nothing added again
+    assert meter.generation == result.record.generation
+    assert vending.read_user_card(office.station).card.swiped(1)
+
+
+def test_a_reissued_transfer_the_new_meter_took_is_refused_by_the_old_meter_set_again(office, key):
+    """After a meter change, the old meter cleared and set again (as a spare) must not take
+    the transfer from the reissued card when the office saw the new meter take it."""
+    from prepaid.core.meter import MeterState, SwipeResult
+
+    transfer, new_meter = _transfer_written(office, key)
+    office.swipe(new_meter)
+    vending.read_user_card(office.station)  # the office sees the new meter took it
+    office.new_card("u2")
+    result = vending.reissue(office.station, office.customer, key=key())
+    assert result.card.slot(1).serial == transfer.serial
+
+    old_reset = office.meter("OLD-RESET")
+    assert office.swipe(old_reset).result is SwipeResult.E12
+    assert old_reset.state is MeterState.SET
+    assert office.swipe(new_meter).result is SwipeResult.OK
+    assert new_meter.balance_centi == 500 + 800
+
+
+def test_a_reissued_card_keeps_its_taken_mark_until_a_new_purchase_replaces_it(office, admin, key):
+    """The office writes the whole office area each time (an account opened, a sale on
+    another account): the mark of the purchase the reissued card carries stays, and the card
+    read back is the card the office expects, until a new purchase replaces that slot."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.cards.services import make_tool_card
+    from prepaid.core.meter import SwipeResult, new_meter
+
+    meter = _opened(office, key)
+    office.new_card("u2")
+    vending.reissue(office.station, office.customer, key=key())
+    power = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="1234",
+    )
+    tariff = add_price(admin, account_id=power.pk, name="居民用电", unit_price="0.50")
+    vending.open_account(office.station, office.customer, power, tariff, quantity="20", key=key())
+    card = vending.read_user_card(office.station).card
+    assert card.slot(1).taken and not card.slot(2).taken
+    assert office.swipe(meter).result is SwipeResult.OK  # its own meter: applied already
+    power_meter = new_meter("P1", office.tick())
+    office.blank("setting-P1")
+    office.insert("setting-P1")
+    make_tool_card(office.station, "setting", power)
+    assert power_meter.swipe(office.station.reader.read(), office.site_key, office.tick()).ok
+    office.insert("u2")
+    assert office.swipe(power_meter).applied_centi == 2000
+    vending.sell(office.station, quantity="10", account_id=power.pk, key=key())
+    card = vending.read_user_card(office.station).card
+    assert (card.slot(1).serial, card.slot(1).taken) == (1, True)
+    assert (card.slot(2).serial, card.slot(2).taken) == (2, False)
+    vending.sell(office.station, quantity="3", account_id=office.account.pk, key=key())
+    card = vending.read_user_card(office.station).card
+    assert (card.slot(1).serial, card.slot(1).taken) == (2, False)
+    assert office.swipe(meter).applied_centi == 300
+
+
+def test_a_reissued_purchase_no_write_back_showed_taken_is_written_unmarked(office, key):
+    """The office does not know whether a meter took it: the new card must still give it to
+    a meter (the customer's, or a new one after a lost card never swiped)."""
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.new_card("u2")
+    result = vending.reissue(office.station, office.customer, key=key())
+    assert not result.card.slot(1).taken
+    assert office.swipe(meter).ok and meter.balance_centi == 500 + 1000

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from prepaid.accounts.models import Account
 from prepaid.cards.damage import damaged_card
 from prepaid.cards.documents import CARD_TYPE_NAMES
+from prepaid.cards.models import CardOperation
 from prepaid.cards.site import require_site_key
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot, SlotKind
@@ -155,7 +156,13 @@ def with_account(customer_account: CustomerAccount) -> CustomerAccount:
     return customer_account
 
 
-def slot_for(purchase: Purchase) -> Slot:
+TakenMarks = frozenset[tuple[int, int]]  # (sub-meter, purchase serial)
+NO_MARKS: TakenMarks = frozenset()
+
+
+def slot_for(purchase: Purchase, taken: TakenMarks = NO_MARKS) -> Slot:
+    """The slot carrying ``purchase``; marked taken when ``taken`` holds its sub-meter and
+    serial (see :func:`taken_marks`)."""
     account = purchase.customer_account.account
     return Slot(
         sub_meter=account.sub_meter,
@@ -164,7 +171,35 @@ def slot_for(purchase: Purchase) -> Slot:
         serial=purchase.serial,
         quantity_centi=purchase.quantity_centi,
         kind=SlotKind.TRANSFER if purchase.kind == Purchase.Kind.TRANSFER else SlotKind.PURCHASE,
+        taken=(account.sub_meter, purchase.serial) in taken,
     )
+
+
+def taken_marks(card_record: CustomerCard) -> TakenMarks:
+    """The purchases a reissued card carries over from the card it replaced that the office
+    had seen a meter apply (a write-back showing that serial or a later one), recorded by the
+    reissue (``details["taken"]``): their slots are marked taken, so that no meter credits
+    them again (a new card has no meter record to say so). Fixed when the card is written,
+    so that the card the office expects does not change with what it reads later."""
+    details = (
+        CardOperation.objects.filter(
+            kind=CardOperation.Kind.REISSUE, card_serial=card_record.serial
+        )
+        .values_list("details", flat=True)
+        .first()
+    )
+    marks = details.get("taken", []) if details else []
+    return frozenset((mark["sub_meter"], mark["serial"]) for mark in marks)
+
+
+def slots_for(card_record: CustomerCard, purchases: list[Purchase]) -> list[Slot]:
+    """The slots carrying ``purchases`` on the customer's card ``card_record``, sorted by
+    sub-meter. Only a purchase carried over from an earlier card can be marked taken: the
+    reissue's record is read only then (not on every sale)."""
+    carried = any(purchase.card_serial != card_record.serial for purchase in purchases)
+    marks = taken_marks(card_record) if carried else NO_MARKS
+    slots = [slot_for(purchase, marks) for purchase in purchases]
+    return sorted(slots, key=lambda slot: slot.sub_meter)
 
 
 def expected_card(
@@ -177,7 +212,7 @@ def expected_card(
     ``known``: the pending purchase this station has just committed for one of its accounts
     (it is that account's live purchase; not read again). ``accounts``: the customer's
     accounts with their account at hand, as the use case read them (else read here)."""
-    slots = []
+    purchases = []
     if accounts is None:
         accounts = accounts_of(card_record.customer_id)
     for customer_account in accounts:
@@ -186,13 +221,13 @@ def expected_card(
         else:
             purchase = live_purchase(customer_account)
         if purchase is not None:
-            slots.append(slot_for(purchase))
+            purchases.append(purchase)
     card = Card(
         type=CardType.USER,
         serial=card_record.serial,
         generation=card_record.generation,
         user_number=int(card_record.customer.user_number),
-        slots=tuple(sorted(slots, key=lambda s: s.sub_meter)),
+        slots=tuple(slots_for(card_record, purchases)),
     )
     if write_backs is not None:
         card = replace(card, write_backs=write_backs.write_backs)

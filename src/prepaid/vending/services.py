@@ -750,7 +750,7 @@ def _card_before(record: CustomerCard, card: Card, purchase: Purchase) -> Card:
     )
     if previous is not None:
         previous.customer_account = customer_account
-        slots.append(cardio.slot_for(previous))
+        slots.extend(cardio.slots_for(record, [previous]))
     return replace(written, slots=tuple(sorted(slots, key=lambda slot: slot.sub_meter)))
 
 
@@ -1689,6 +1689,7 @@ def _swap_cards(
             "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
         )
     at_risk = _transfers_at_risk(customer) if old is not None else []
+    taken = _taken_on_earlier_cards(customer) if old is not None else []
     if old is not None:
         old.status = CustomerCard.Status.REVOKED
         old.revoked_at = timezone.now()
@@ -1714,9 +1715,37 @@ def _swap_cards(
             "revoked": old.serial if old is not None else None,
             "key": key,
             "transfers_at_risk": at_risk,
+            # written on the new card as taken: no meter credits them (cardio.taken_marks)
+            "taken": taken,
         },
     )
     return record, old, operation
+
+
+def _taken_on_earlier_cards(customer: Customer) -> list[dict[str, int]]:
+    """The last purchase or transfer of each account that a meter write-back the office read
+    (on the card being replaced, or an earlier one) shows applied. The new card carries it
+    with no meter record of its own, which is all a set meter (a spare, the old meter set
+    again) could go by to refuse it (E12): the reissue marks its slot taken instead. One that
+    no write-back shows applied is written unmarked — the customer's meter, or a new one,
+    must still be able to take it; a transfer among them is at risk (_transfers_at_risk)."""
+    taken = []
+    for customer_account in customer_accounts(customer):
+        last = cardio.live_purchase(customer_account)
+        if last is not None and _seen_applied(customer_account, last):
+            taken.append({"sub_meter": customer_account.account.sub_meter, "serial": last.serial})
+    return taken
+
+
+def _seen_applied(customer_account: CustomerAccount, purchase: Purchase) -> bool:
+    """Whether a meter write-back the office read shows ``purchase`` (or a later serial)
+    applied on this account."""
+    # Recorded by the reports app from every card read (user_card_read).
+    from prepaid.reports.models import WriteBackObservation
+
+    return WriteBackObservation.objects.filter(
+        customer_account_id=customer_account.pk, last_serial__gte=purchase.serial
+    ).exists()
 
 
 def _transfers_at_risk(customer: Customer) -> list[dict[str, Any]]:
@@ -1726,17 +1755,12 @@ def _transfers_at_risk(customer: Customer) -> list[dict[str, Any]]:
     so the lost card could hand it to a second new meter as well. The office cannot stop
     that; it records the transfer with the reissue and says so, so that the old card is
     recycled if it turns up and the meters are checked."""
-    # Recorded by the reports app from every card read (user_card_read).
-    from prepaid.reports.models import WriteBackObservation
-
     at_risk = []
     for customer_account in customer_accounts(customer):
         last = cardio.live_purchase(customer_account)
         if last is None or last.kind != Purchase.Kind.TRANSFER:
             continue
-        if WriteBackObservation.objects.filter(
-            customer_account_id=customer_account.pk, last_serial__gte=last.serial
-        ).exists():
+        if _seen_applied(customer_account, last):
             continue
         at_risk.append(
             {
