@@ -361,6 +361,22 @@ def test_delete_a_price_in_use_is_refused(admin_client, office):
     assert Price.objects.filter(pk=office.price.pk).exists()
 
 
+def test_the_price_list_says_which_prices_customers_use(admin_client, office):
+    # The column is the delete rule's "used by customers" (该价格已被用户使用), not "valid" (有效):
+    # a price just added, still unused, is not shown as invalid.
+    office.open()
+    page = html(admin_client.get("/prices/"))
+    header = re.search(r"<thead>(.*?)</thead>", page, re.S)
+    assert header is not None and "<th>已被用户使用</th>" in header.group(1)
+    assert "有效" not in header.group(1)
+    used = re.search(rf'data-price="{office.price.pk}".*?</tr>', page, re.S)
+    unused = re.search(rf'data-price="{office.tiered.pk}".*?</tr>', page, re.S)
+    assert used is not None and "<td>是</td>" in used.group(0)
+    assert unused is not None and "<td>否</td>" in unused.group(0)
+    delete = html(admin_client.get(f"/prices/{office.price.pk}/delete/"))
+    assert "已被用户使用</dt>" in delete
+
+
 def test_unknown_price_is_404(admin_client, office):
     assert admin_client.get("/prices/99999/adjust/").status_code == 404
     assert admin_client.post("/prices/99999/delete/").status_code == 404
