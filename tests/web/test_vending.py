@@ -219,6 +219,41 @@ def test_open_offers_only_the_accounts_not_opened_yet(clerk_client, admin, offic
     assert 'data-testid="all-open"' in page and 'name="account"' not in page
 
 
+def test_the_quantity_fields_say_the_chosen_accounts_unit(clerk_client, admin_client, office):
+    """充值量 and 用户剩余量 carry their unit beside the input, as 充值金额（元） does: the
+    account chosen first's, and every account's for the page's script to follow the select."""
+    from prepaid.accounts.services import create_account
+
+    other = create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="9",
+    )
+    page = html(clerk_client.get(f"/vending/open/?customer={office.customer.user_number}"))
+    quantity = page.split('name="quantity"')[1].split("</div>")[0]
+    assert '<span class="input-group-text">m³</span>' in quantity
+    assert f"&quot;{office.account.pk}&quot;: &quot;m³&quot;" in page
+    assert f"&quot;{other.pk}&quot;: &quot;kWh&quot;" in page
+    chosen = html(
+        clerk_client.get(
+            f"/vending/open/?customer={office.customer.user_number}&account={other.pk}"
+        )
+    )
+    assert '<span class="input-group-text">kWh</span>' in chosen.split('name="quantity"')[1]
+    office.meter()
+    office.open()
+    office.swipe()
+    sale = html(clerk_client.post("/vending/sell/", {"action": "read"}))
+    assert '<span class="input-group-text">m³</span>' in sale.split('name="quantity"')[1]
+    change = html(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    assert '<span class="input-group-text">m³</span>' in change.split('name="remaining"')[1]
+
+
 def test_open_picker_lists_customers(clerk_client, office):
     page = html(clerk_client.get("/vending/open/"))
     assert f"/vending/open/?customer={office.customer.user_number}" in page

@@ -12,6 +12,7 @@ called only when they all pass, and checks everything again.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts import services as accounts
 from prepaid.accounts.models import MeterTypeChoice
+from prepaid.accounts.services import meter_unit
 from prepaid.core.errors import InvalidInput, PrepaidError
 from prepaid.core.money import parse_quantity
 from prepaid.customers import services as customers
@@ -590,6 +592,16 @@ class QuantityAmountFields(KeyedForm):
         return {"quantity": quantity, "amount": amount}
 
 
+def units_of_accounts(form: forms.Form, field: str, units: dict[str, str]) -> None:
+    """The quantity ``field`` says its unit (m³, kWh) beside the input, the chosen account's:
+    ``form.quantity_unit`` for the page, and every account's unit on the input for the script
+    that follows the account select."""
+    form.fields[field].widget.attrs["data-units"] = json.dumps(units, ensure_ascii=False)
+    chosen = form.data.get("account") if form.is_bound else form.initial.get("account")
+    first = next(iter(units.values()), "")
+    form.quantity_unit = units.get(str(chosen or ""), first)  # type: ignore[attr-defined]
+
+
 class OpenForm(QuantityAmountFields):
     account = forms.ChoiceField(label=_("Account"), choices=())
     price = forms.ChoiceField(label=_("Price type"), choices=())
@@ -606,6 +618,7 @@ class OpenForm(QuantityAmountFields):
             label = f"[{price.account.sub_meter}] {price.account.name}"
             groups.setdefault(label, []).append((str(price.pk), price.name))
         self.fields["price"].choices = list(groups.items())
+        units_of_accounts(self, "quantity", {str(a.pk): meter_unit(a) for a in accounts})
         self.error_fields = {
             **self.error_fields,
             "price_not_of_account": "price",
@@ -625,6 +638,8 @@ class SaleForm(QuantityAmountFields):
             (str(ca.account_id), f"[{ca.account.sub_meter}] {ca.account.name} — {ca.price.name}")
             for ca in accounts
         ]
+        units = {str(ca.account_id): meter_unit(ca.account) for ca in accounts}
+        units_of_accounts(self, "quantity", units)
 
 
 class WriteSaleForm(QuantityAmountFields):
@@ -692,6 +707,8 @@ class MeterChangeForm(KeyedForm):
         self.fields["account"].choices = [
             (str(ca.account_id), f"[{ca.account.sub_meter}] {ca.account.name}") for ca in accounts
         ]
+        units = {str(ca.account_id): meter_unit(ca.account) for ca in accounts}
+        units_of_accounts(self, "remaining", units)
         self.asked = asked or {}
         if not self.asked:
             del self.fields["last_taken"]

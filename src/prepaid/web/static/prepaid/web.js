@@ -120,8 +120,18 @@
     var current = price.options[price.selectedIndex];
     if ((!current || current.parentNode.disabled) && first) { first.selected = true; }
   }
+  // The quantity's unit beside its input (m³, kWh) is the chosen account's.
+  function unitOfAccount(form) {
+    var account = form.querySelector("select[name=account]");
+    if (!account) { return; }
+    form.querySelectorAll("input[data-units]").forEach(function (input) {
+      var units = JSON.parse(input.getAttribute("data-units"));
+      var label = input.parentNode.querySelector(".input-group-text");
+      if (label && units[account.value]) { label.textContent = units[account.value]; }
+    });
+  }
   document.addEventListener("change", function (event) {
-    if (event.target.name === "account" && event.target.form) { pricesOfAccount(event.target.form); }
+    if (event.target.name === "account" && event.target.form) { pricesOfAccount(event.target.form); unitOfAccount(event.target.form); }
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form").forEach(pricesOfAccount);
