@@ -10,6 +10,8 @@
     disk_full            SQLite finds the disk full inside phase one (SQLITE_FULL)
     audit_during_backup  another station appends an audit row while ``prepaid backup`` runs,
                          after it has started and before the database is copied
+    line:N               killed at the N-th line the product's own code runs (N = 0: never;
+                         the number of lines it ran is printed to stderr as ``LINES n``)
 
 Killing is SIGKILL: no cleanup, no finally blocks, like a pulled power cord.
 """
@@ -90,6 +92,29 @@ def torn_write(cut_after: int) -> None:
     VirtualReader.write = write  # type: ignore[method-assign]
 
 
+def kill_at_line(target: int) -> None:
+    """Count the lines run in ``src/prepaid`` from here on; die at the ``target``-th."""
+    import atexit
+
+    import prepaid
+
+    package = os.path.dirname(prepaid.__file__) + os.sep
+    count = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if not frame.f_code.co_filename.startswith(package):
+            return None
+        if event == "line":
+            count += 1
+            if count == target:
+                die()
+        return trace
+
+    atexit.register(lambda: print(f"LINES {count}", file=sys.stderr))
+    sys.settrace(trace)
+
+
 def install(fault: str) -> None:
     from prepaid import backup
     from prepaid.vending import services as vending
@@ -103,6 +128,7 @@ def install(fault: str) -> None:
         "drop_connection": lambda: before(vending, "complete_purchase", terminate_my_connection),
         "drop_before_commit": lambda: after(vending, "_new_purchase", terminate_my_connection),
         "disk_full": lambda: after(vending, "_new_purchase", disk_full),
+        "line": lambda: kill_at_line(int(argument)),
         "audit_during_backup": lambda: (
             before(backup, "dump_sqlite", another_station_audits),
             before(backup, "dump_postgres", another_station_audits),
