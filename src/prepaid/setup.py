@@ -13,6 +13,7 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
 
     from prepaid.cards.site import require_site_key
     from prepaid.operators.services import ensure_admin
+    from prepaid.reports.time_zone import require_office_time_zone
 
     try:
         home.create_dirs()
@@ -29,6 +30,9 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
     if created_secrets:
         _reload_secret_key(home)
     call_command("migrate", interactive=False, verbosity=0)
+    # The first station records the office's time zone (so does the first station to run after
+    # an upgrade); a further station in another zone is refused here, before it writes anything.
+    require_office_time_zone()
     # The first station records the fingerprint of the site's card key (so does the first
     # station to run after an upgrade, in a database from before it was recorded); a further
     # station with another site's secrets.json is refused here, before it writes any card.

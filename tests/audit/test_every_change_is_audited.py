@@ -341,3 +341,12 @@ def test_shifts_rules_aggregates_and_site_key(office, key):
 def test_the_site_key_recorded_once(db, site_key):
     with audited("site_key.record"):
         require_site_key(site_key)
+
+
+def test_the_office_time_zone_recorded_once(db):
+    from prepaid.reports.time_zone import require_office_time_zone
+
+    with audited("office.time_zone.record"):
+        require_office_time_zone()
+    with unchanged():
+        require_office_time_zone()

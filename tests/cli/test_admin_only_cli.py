@@ -23,6 +23,7 @@ CLERK_PASSWORD = "Clerk-own-pw1"
 @pytest.fixture
 def office(admin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     from prepaid.operators.models import Operator, Role
+    from prepaid.reports.time_zone import require_office_time_zone
     from vending.conftest import office_records
 
     home = DataHome(tmp_path / "home")
@@ -34,6 +35,7 @@ def office(admin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[
     clerk.set_password(CLERK_PASSWORD)
     clerk.save()
     account, price, _tiered, customer = office_records(admin)
+    require_office_time_zone()  # recorded by prepaid init
     return {
         "account": account.pk,
         "price": price.pk,

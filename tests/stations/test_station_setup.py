@@ -74,3 +74,40 @@ def test_a_station_with_another_sites_secrets_is_refused_and_leaves_cards_alone(
     assert site.json("sell", "--quantity", "1", station="counter-3")["serial"] == 2
     fingerprint = site.sql("select fingerprint from cards_sitekey")[0][0]
     assert len(fingerprint) == 64 and bytes.fromhex(fingerprint) != site.site_key
+
+
+def test_a_station_in_another_time_zone_is_refused(site):
+    """The first ``init`` recorded the office's zone: a further station with another
+    ``PREPAID_TIME_ZONE`` is refused by ``init``, every command and the web server, before
+    anything is written."""
+    from station_kit import open_customer
+
+    open_customer(site)
+    assert site.sql("select time_zone from reports_officetimezone") == [("Asia/Shanghai",)]
+    site.add_station("counter-2")
+    paris = {"PREPAID_TIME_ZONE": "Europe/Paris"}
+    for args in (
+        ("init",),
+        ("user", "register", "--name", "赵六"),
+        ("sell", "--quantity", "1"),
+        ("report", "summary"),
+        ("serve", "--port", "1"),  # refused before it listens: no port is looked at
+    ):
+        refused = site.json(*args, status=1, station="counter-2", env=paris)
+        assert refused["error"] == "wrong_time_zone", (args, refused)
+        assert "PREPAID_TIME_ZONE=Asia/Shanghai" in refused["message"]
+    assert site.sql("select count(*) from customers_customer")[0][0] == 1
+    assert site.sql("select count(*) from vending_purchase")[0][0] == 1  # the opening only
+    chinese = site.run(
+        "report", "summary", station="counter-2", env={**paris, "PREPAID_LANG": "zh-hans"}
+    )
+    assert chinese.returncode == 1 and "营业厅的时区（Asia/Shanghai）" in chinese.stderr
+
+
+def test_a_database_from_before_the_zone_was_recorded_takes_the_first_stations(site):
+    site.sql("delete from reports_officetimezone")
+    site.add_station("counter-2")
+    paris = {"PREPAID_TIME_ZONE": "Europe/Paris"}
+    site.json("user", "register", "--name", "赵六", station="counter-2", env=paris)
+    assert site.sql("select time_zone from reports_officetimezone") == [("Europe/Paris",)]
+    assert site.json("account", "list", status=1)["error"] == "wrong_time_zone"

@@ -19,7 +19,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             "(unattended installs; otherwise 1111, to be changed at first login)"
         ),
     )
-    parser.set_defaults(handler=handle)
+    # the office's time zone is checked once the tables exist (prepaid.setup)
+    parser.set_defaults(handler=handle, any_time_zone=True)
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -474,6 +474,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         connection_created.connect(_note_connection, dispatch_uid="prepaid.cli.connected")
     lock = _share_home(ctx, args)
     try:
+        _require_office_time_zone(ctx, args)
         document = args.handler(ctx, args)
     except PrepaidError as exc:
         message = exc.translate(ctx.gettext)
@@ -519,6 +520,20 @@ def _share_home(ctx: Any, args: argparse.Namespace) -> int | None:
         sys.stderr.write(f"prepaid: {message}\n")
 
     return share_home(ctx.home, waiting)
+
+
+def _require_office_time_zone(ctx: Any, args: argparse.Namespace) -> None:
+    """A command on the database runs in the office's time zone, or is refused before it does
+    anything (``wrong_time_zone``): one query. ``init`` checks after creating the tables; a
+    restore brings back a database with its own; the office's zone is changed by a station
+    still set to the old one. Without a data directory the command says so itself."""
+    if not getattr(args, "needs_django", True) or getattr(args, "any_time_zone", False):
+        return
+    if not ctx.home.exists():
+        return
+    from prepaid.reports.time_zone import require_office_time_zone
+
+    require_office_time_zone()
 
 
 def _reason(text: str, gettext: Any) -> str:

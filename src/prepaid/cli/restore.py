@@ -26,7 +26,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help=_("overwrite a site in use (stop every station first)")
     )
     # takes the data directory's lock alone itself, instead of shared as other commands do
-    p.set_defaults(handler=handle, home_alone=True)
+    # the database restored brings the office's time zone of its backup
+    p.set_defaults(handler=handle, home_alone=True, any_time_zone=True)
 
 
 def _check_overwrite(ctx: Any, force: bool) -> str:

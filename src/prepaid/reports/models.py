@@ -204,3 +204,23 @@ class SuspicionRules(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(null=True)
+
+
+class OfficeTimeZone(models.Model):
+    """The office's time zone (one row, ``id`` 1): every station of the database counts its
+    local days in it (shifts' times, the reports' days and months, the stored totals, tier
+    periods). Recorded by the first ``prepaid init`` of the site, or, in a database from
+    before it existed, by the first command or server after the upgrade; changed only by an
+    administrator (``prepaid office time-zone``). A station whose ``PREPAID_TIME_ZONE`` is
+    another is refused before it does anything (``prepaid.reports.time_zone``)."""
+
+    SINGLETON = 1
+
+    time_zone = models.CharField(max_length=64)
+    station = models.CharField(max_length=64, blank=True)  # where it was recorded or changed
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="office_time_zone_singleton"),
+        ]

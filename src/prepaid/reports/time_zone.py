@@ -1,0 +1,96 @@
+"""Is this station's time zone the office's? (docs/stations.md)
+
+The office's day is one for every station: shifts' times, the days and months of the reports
+and of the stored totals, tier periods (阶梯 by month or year) are all counted in
+``PREPAID_TIME_ZONE``. Two stations in different zones on one database would disagree on what
+"today" is, and rebuild the stored totals back and forth. So the database records the
+office's zone (:class:`~prepaid.reports.models.OfficeTimeZone`) and a station or command in
+another zone is refused (``wrong_time_zone``) before it does anything.
+
+* The first ``prepaid init`` of a site records the zone; in a database from before it was
+  recorded, the first command or server start after the upgrade records its own, without
+  refusing. The recording is audited (``office.time_zone.record``).
+* The check costs one query per process: every ``prepaid`` command on the database makes it
+  once before it runs, ``prepaid serve`` once before it starts serving.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from prepaid.core.errors import PrepaidError, _
+
+
+def wrong_time_zone(station_zone: str, office_zone: str) -> PrepaidError:
+    return PrepaidError(
+        "wrong_time_zone",
+        _(
+            "This station's time zone (PREPAID_TIME_ZONE=%(station_zone)s) is not the "
+            "office's (%(office_zone)s): its days, shifts and report totals would disagree "
+            "with every other station's. Nothing was done. Set PREPAID_TIME_ZONE="
+            "%(office_zone)s on this station and start it again; to change the office's "
+            "zone, an administrator runs “prepaid office time-zone ZONE” (docs/stations.md)."
+        ),
+        station_zone=station_zone,
+        office_zone=office_zone,
+    )
+
+
+def station_time_zone() -> str:
+    """The zone this process counts days in (``PREPAID_TIME_ZONE``, Django's ``TIME_ZONE``)."""
+    return timezone.get_current_timezone_name()
+
+
+def office_time_zone() -> str | None:
+    """The office's zone as the database records it; None before it is recorded."""
+    from prepaid.reports.models import OfficeTimeZone
+
+    return (
+        OfficeTimeZone.objects.filter(pk=OfficeTimeZone.SINGLETON)
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+
+
+def require_office_time_zone() -> str:
+    """Refuse (``wrong_time_zone``) a station whose zone is not the office's. A database
+    without the office's zone yet (a site set up before it was recorded) takes this
+    station's. Returns the office's zone."""
+    zone = station_time_zone()
+    recorded = office_time_zone()
+    if recorded is None:
+        recorded = _record(zone)
+    if recorded != zone:
+        raise wrong_time_zone(zone, recorded)
+    return recorded
+
+
+def _record(zone: str) -> str:
+    """Record ``zone`` as the office's; returns the one recorded (another station's when it
+    got there first)."""
+    from prepaid.audit.services import log_action
+    from prepaid.home import station_name
+    from prepaid.reports.models import OfficeTimeZone
+
+    station = station_name()
+    try:
+        with transaction.atomic():
+            row = OfficeTimeZone.objects.create(
+                pk=OfficeTimeZone.SINGLETON,
+                time_zone=zone,
+                station=station,
+                recorded_at=timezone.now(),
+            )
+            log_action(
+                None,
+                "office.time_zone.record",
+                row,
+                after={"time_zone": zone, "station": station},
+                station=station,
+            )
+    except IntegrityError:  # another station recorded it first
+        recorded = office_time_zone()
+        assert recorded is not None
+        return recorded
+    return zone

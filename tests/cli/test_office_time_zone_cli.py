@@ -1,0 +1,94 @@
+"""Every command on the database runs in the office's time zone or is refused before it does
+anything (``wrong_time_zone``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prepaid.home import DataHome
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Zone-admin-pw1"
+ELSEWHERE = "Europe/Paris"
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *argv: str, status: int = 0, lang: str = "en", text: bool = False) -> Any:
+        from django.utils import translation
+
+        from prepaid.cli.main import main
+
+        self.monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        self.capsys.readouterr()
+        try:
+            result = main([*argv, "--lang", lang, *([] if text else ["--json"])])
+        finally:
+            translation.deactivate()
+        out = self.capsys.readouterr()
+        assert result == status, out
+        return out.out + out.err if text else json.loads(out.out)
+
+
+@pytest.fixture
+def cli(admin, tmp_path: Path, monkeypatch, capsys, settings) -> Cli:
+    settings.TIME_ZONE = "Asia/Shanghai"
+    home = DataHome(tmp_path / "home")
+    home.create_dirs()
+    home.ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home.root))
+    monkeypatch.setenv("PREPAID_OPERATOR", "admin")
+    monkeypatch.setenv("PREPAID_PASSWORD", "s3cret-admin")
+    monkeypatch.setenv("PREPAID_STATION", "counter-1")
+    return Cli(capsys, monkeypatch)
+
+
+def _office() -> list[str]:
+    from prepaid.reports.models import OfficeTimeZone
+
+    return list(OfficeTimeZone.objects.values_list("time_zone", flat=True))
+
+
+def _audited(action: str) -> list[tuple[Any, Any]]:
+    from prepaid.audit.models import AuditEntry
+
+    return list(AuditEntry.objects.filter(action=action).values_list("before", "after"))
+
+
+def test_a_database_without_the_zone_takes_the_first_commands_without_refusing(cli):
+    home = "Asia/Shanghai"
+    assert _office() == []  # a database from before the zone was recorded
+    assert cli("account", "list") == []
+    assert _office() == [home]
+    assert _audited("office.time_zone.record") == [
+        (None, {"time_zone": home, "station": "counter-1"})
+    ]
+
+
+def test_a_command_in_another_zone_is_refused_before_it_does_anything(cli, settings, monkeypatch):
+    from prepaid.audit.models import AuditEntry
+    from prepaid.customers.models import Customer
+
+    cli("account", "list")
+    entries = AuditEntry.objects.count()
+    settings.TIME_ZONE = ELSEWHERE
+    monkeypatch.setenv("PREPAID_PASSWORD", "not-the-password")  # not even asked for
+    refused = cli("user", "register", "--name", "王五", status=1)
+    assert refused["error"] == "wrong_time_zone"
+    assert f"(PREPAID_TIME_ZONE={ELSEWHERE})" in refused["message"]
+    assert "Set PREPAID_TIME_ZONE=Asia/Shanghai on this station" in refused["message"]
+    chinese = cli("report", "summary", status=1, lang="zh-hans", text=True)
+    assert "请在本工作站设置 PREPAID_TIME_ZONE=Asia/Shanghai" in chinese
+    assert "“prepaid office time-zone 时区”" in chinese
+    assert Customer.objects.count() == 0
+    assert AuditEntry.objects.count() == entries  # not even a failed login
