@@ -350,3 +350,11 @@ def test_the_office_time_zone_recorded_once(db):
         require_office_time_zone()
     with unchanged():
         require_office_time_zone()
+
+
+def test_the_office_time_zone_changed_by_an_administrator(admin):
+    from prepaid.reports.time_zone import change_office_time_zone, require_office_time_zone
+
+    require_office_time_zone()
+    with audited("office.time_zone"):
+        change_office_time_zone(admin, "Europe/Paris")

@@ -1,7 +1,8 @@
 """Every administrator-only command (DESIGN §3: accounts, prices, tool cards, card formatting,
 meter change, operators, backup and restore, and the services that check for an administrator:
 settling a lost card's purchase, saving the suspicious-customer rules, reading the audit log,
-the demo) refuses an operator (收费员) with ``permission_denied`` (exit 1) and changes nothing."""
+the demo, changing the office's time zone) refuses an operator (收费员) with
+``permission_denied`` (exit 1) and changes nothing."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ ADMIN_ONLY = [
     "restore {backup}",
     "restore {backup} --force",
     "demo --customers 1 --months 1",
+    "office time-zone Europe/Paris",
 ]
 
 
@@ -102,6 +104,7 @@ def test_an_operator_is_refused_every_administrator_command(office, monkeypatch,
     from prepaid.accounts.models import Account, Price
     from prepaid.audit.models import AuditEntry
     from prepaid.operators.models import Operator
+    from prepaid.reports.models import OfficeTimeZone
 
     def state() -> tuple[Any, ...]:
         return (
@@ -110,6 +113,7 @@ def test_an_operator_is_refused_every_administrator_command(office, monkeypatch,
             list(Account.objects.values_list("id", "name")),
             list(Price.objects.values_list("id", "name")),
             list(Operator.objects.values_list("username", "is_active", "password")),
+            list(OfficeTimeZone.objects.values_list("time_zone", flat=True)),
         )
 
     before = state()

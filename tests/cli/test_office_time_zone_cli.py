@@ -1,5 +1,6 @@
 """Every command on the database runs in the office's time zone or is refused before it does
-anything (``wrong_time_zone``)."""
+anything (``wrong_time_zone``); ``prepaid office time-zone`` shows the office's zone at any
+station, and lets an administrator change it (docs/stations.md)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,54 @@ def test_a_command_in_another_zone_is_refused_before_it_does_anything(cli, setti
     assert "“prepaid office time-zone 时区”" in chinese
     assert Customer.objects.count() == 0
     assert AuditEntry.objects.count() == entries  # not even a failed login
+
+
+def test_the_office_zone_is_shown_at_any_station(cli, settings):
+    cli("account", "list")
+    settings.TIME_ZONE = ELSEWHERE
+    assert cli("office", "time-zone") == {
+        "time_zone": "Asia/Shanghai",
+        "station_time_zone": ELSEWHERE,
+    }
+    shown = cli("office", "time-zone", lang="zh-hans", text=True)
+    assert shown == f"营业厅的时区：Asia/Shanghai；本工作站的时区：{ELSEWHERE}。\n"
+
+
+def test_the_administrator_changes_the_zone_and_every_station_must_follow(cli, settings):
+    cli("account", "list")
+    said = cli("office", "time-zone", ELSEWHERE, text=True)
+    assert f"now {ELSEWHERE} (it was Asia/Shanghai)" in said
+    assert f"Set PREPAID_TIME_ZONE={ELSEWHERE} on every station" in said
+    assert _office() == [ELSEWHERE]
+    assert _audited("office.time_zone") == [
+        ({"time_zone": "Asia/Shanghai"}, {"time_zone": ELSEWHERE})
+    ]
+    # this station, still in the old zone, is refused from its next command
+    assert cli("account", "list", status=1)["error"] == "wrong_time_zone"
+    settings.TIME_ZONE = ELSEWHERE
+    assert cli("account", "list") == []
+    again = cli("office", "time-zone", ELSEWHERE)
+    assert (again["changed"], again["time_zone"]) == (False, ELSEWHERE)
+    assert len(_audited("office.time_zone")) == 1
+
+
+def test_an_unknown_zone_is_refused_in_the_operators_language(cli):
+    cli("account", "list")
+    refused = cli("office", "time-zone", "Asia/Beijing", status=2, lang="zh-hans")
+    assert refused == {
+        "error": "unknown_time_zone",
+        "message": "“Asia/Beijing”不是时区。请填写一个时区，如 Asia/Shanghai。",
+    }
+    assert _office() == ["Asia/Shanghai"]
+
+
+def test_the_command_is_in_the_chinese_help(capsys, monkeypatch):
+    from prepaid.cli.main import main
+
+    monkeypatch.delenv("PREPAID_LANG", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "营业厅设置" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["office", "time-zone", "--help"])
+    assert "营业厅的新时区" in capsys.readouterr().out

@@ -1,15 +1,22 @@
 """The office's time zone is recorded in the database: a station in another zone is refused
-(``wrong_time_zone``) before it does anything."""
+(``wrong_time_zone``) before it does anything, an administrator changes it deliberately (the
+stored totals counted again in the new zone, the change audited)."""
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import pytest
 from django.utils import timezone, translation
 
 from prepaid.audit.models import AuditEntry
 from prepaid.core.errors import PrepaidError
-from prepaid.reports.models import OfficeTimeZone
-from prepaid.reports.time_zone import require_office_time_zone
+from prepaid.reports import services
+from prepaid.reports.aggregates import STATE, refresh_aggregates
+from prepaid.reports.models import AggregateState, OfficeTimeZone
+from prepaid.reports.services import Filters
+from prepaid.reports.time_zone import change_office_time_zone, require_office_time_zone
+from prepaid.vending.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +64,67 @@ def test_a_station_in_another_zone_is_refused_and_told_both_zones(db, settings):
     assert f"请在本工作站设置 PREPAID_TIME_ZONE={home}" in chinese
     assert "营业厅的时区（" in chinese and "本次操作未执行。" in chinese
     assert _office() == [home]
+
+
+def test_the_administrator_changes_the_zone_and_the_totals_follow(demo, settings):
+    home = require_office_time_zone()
+    refresh_aggregates()
+    change = change_office_time_zone(demo.admin, ELSEWHERE)
+    assert (change.before, change.after, change.changed, change.rebuilt) == (
+        home,
+        ELSEWHERE,
+        True,
+        True,
+    )
+    assert _office() == [ELSEWHERE]
+    assert [(b, a) for b, a, _station in _entries("office.time_zone")] == [
+        ({"time_zone": home}, {"time_zone": ELSEWHERE})
+    ]
+    assert [(b, a) for b, a, _station in _entries("aggregates.rebuild")][-1] == (
+        {"time_zone": home},
+        {"time_zone": ELSEWHERE},
+    )
+    assert AggregateState.objects.get(name=STATE).time_zone == ELSEWHERE
+
+    # the station set to the new zone finds the totals counted in it, and rebuilds nothing
+    settings.TIME_ZONE = ELSEWHERE
+    rebuilds = len(_entries("aggregates.rebuild"))
+    days: dict[str, int] = defaultdict(int)
+    for time, amount in LedgerEntry.objects.filter(
+        kind__in=("sale", "reversal", "fee")
+    ).values_list("time", "amount_fen"):
+        days[timezone.localtime(time).date().isoformat()] += amount
+    summary = services.sales_summary(Filters(), period="day")
+    assert {row["period"]: row["amount"] for row in summary.rows} == dict(days)
+    assert len(_entries("aggregates.rebuild")) == rebuilds
+
+    # the same zone again changes nothing
+    again = change_office_time_zone(demo.admin, ELSEWHERE)
+    assert (again.changed, again.rebuilt) == (False, False)
+    assert len(_entries("office.time_zone")) == 1
+
+
+def test_only_an_administrator_changes_it_and_only_to_a_zone(demo, clerk):
+    home = require_office_time_zone()
+    refused = _refused(change_office_time_zone, clerk, "Mars/Olympus")
+    assert refused.code == "permission_denied"  # before the zone is even looked at
+    for bad in ("Mars/Olympus", "", "../etc/passwd", "Asia", "zone.tab", "asia/shanghai"):
+        refused = _refused(change_office_time_zone, demo.admin, bad)
+        assert refused.code == "unknown_time_zone", bad
+        assert refused.exit_status == 2
+    with translation.override("zh-hans"):
+        assert (
+            refused.translate(translation.gettext)
+            == "“asia/shanghai”不是时区。请填写一个时区，如 Asia/Shanghai。"
+        )
+    assert _office() == [home]
+    assert not _entries("office.time_zone")
+
+
+def test_a_change_counts_the_shifts_left_open(demo):
+    from prepaid.vending.models import Shift
+
+    require_office_time_zone()
+    change = change_office_time_zone(demo.admin, ELSEWHERE)
+    assert change.open_shifts == Shift.objects.filter(closed_at__isnull=True).count()
+    assert change.document()["open_shifts"] == change.open_shifts

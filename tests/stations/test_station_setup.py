@@ -76,10 +76,11 @@ def test_a_station_with_another_sites_secrets_is_refused_and_leaves_cards_alone(
     assert len(fingerprint) == 64 and bytes.fromhex(fingerprint) != site.site_key
 
 
-def test_a_station_in_another_time_zone_is_refused(site):
+def test_a_station_in_another_time_zone_is_refused_until_the_office_changes_zone(site):
     """The first ``init`` recorded the office's zone: a further station with another
     ``PREPAID_TIME_ZONE`` is refused by ``init``, every command and the web server, before
-    anything is written."""
+    anything is written; an administrator changes the office's zone, and then the stations
+    still in the old one are refused."""
     from station_kit import open_customer
 
     open_customer(site)
@@ -103,6 +104,21 @@ def test_a_station_in_another_time_zone_is_refused(site):
     )
     assert chinese.returncode == 1 and "营业厅的时区（Asia/Shanghai）" in chinese.stderr
 
+    changed = site.json("office", "time-zone", "Europe/Paris", station="counter-2", env=paris)
+    assert (changed["before"], changed["time_zone"], changed["changed"]) == (
+        "Asia/Shanghai",
+        "Europe/Paris",
+        True,
+    )
+    assert site.json("report", "summary", station="counter-2", env=paris)
+    assert site.json("report", "summary", status=1)["error"] == "wrong_time_zone"
+    audited = site.sql(
+        "select before, after from audit_auditentry where action = 'office.time_zone'"
+    )
+    assert [tuple(map(_document, row)) for row in audited] == [
+        ({"time_zone": "Asia/Shanghai"}, {"time_zone": "Europe/Paris"})
+    ]
+
 
 def test_a_database_from_before_the_zone_was_recorded_takes_the_first_stations(site):
     site.sql("delete from reports_officetimezone")
@@ -111,3 +127,7 @@ def test_a_database_from_before_the_zone_was_recorded_takes_the_first_stations(s
     site.json("user", "register", "--name", "赵六", station="counter-2", env=paris)
     assert site.sql("select time_zone from reports_officetimezone") == [("Europe/Paris",)]
     assert site.json("account", "list", status=1)["error"] == "wrong_time_zone"
+
+
+def _document(value):
+    return json.loads(value) if isinstance(value, str) else value

@@ -47,6 +47,7 @@ COMMANDS = {
     "report": "report",
     "shift": "shift",
     "demo": "demo",
+    "office": "office",
 }
 # Command groups in the order help lists them.
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))

@@ -10,16 +10,22 @@ another zone is refused (``wrong_time_zone``) before it does anything.
 * The first ``prepaid init`` of a site records the zone; in a database from before it was
   recorded, the first command or server start after the upgrade records its own, without
   refusing. The recording is audited (``office.time_zone.record``).
+* An administrator changes it deliberately (:func:`change_office_time_zone`, ``prepaid office
+  time-zone ZONE``): the stored totals are counted again in the new zone at once.
 * The check costs one query per process: every ``prepaid`` command on the database makes it
   once before it runs, ``prepaid serve`` once before it starts serving.
 """
 
 from __future__ import annotations
 
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from prepaid.core.errors import PrepaidError, _
+from prepaid.core.errors import InvalidInput, PrepaidError, _
 
 
 def wrong_time_zone(station_zone: str, office_zone: str) -> PrepaidError:
@@ -34,6 +40,14 @@ def wrong_time_zone(station_zone: str, office_zone: str) -> PrepaidError:
         ),
         station_zone=station_zone,
         office_zone=office_zone,
+    )
+
+
+def unknown_time_zone(zone: str) -> InvalidInput:
+    return InvalidInput(
+        "unknown_time_zone",
+        _("“%(zone)s” is no time zone. Give one such as Asia/Shanghai."),
+        zone=zone,
     )
 
 
@@ -93,4 +107,68 @@ def _record(zone: str) -> str:
         recorded = office_time_zone()
         assert recorded is not None
         return recorded
+    return zone
+
+
+@dataclass(frozen=True)
+class ZoneChange:
+    before: str | None  # None: not recorded before
+    after: str
+    changed: bool
+    rebuilt: bool  # the stored totals were counted again in the new zone
+    open_shifts: int  # shifts still open: their times now read in the new zone
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "time_zone": self.after,
+            "before": self.before,
+            "changed": self.changed,
+            "totals_rebuilt": self.rebuilt,
+            "open_shifts": self.open_shifts,
+        }
+
+
+def change_office_time_zone(operator: Any, zone: str) -> ZoneChange:
+    """An administrator sets the office's zone: recorded, audited (the old and the new zone),
+    and the stored totals counted again in it, all in one transaction. Every station must then
+    run with ``PREPAID_TIME_ZONE`` set to it (those still running in the old zone are refused
+    from their next command, start or report)."""
+    from prepaid.audit.services import log_action
+    from prepaid.home import station_name
+    from prepaid.operators.services import require_admin
+    from prepaid.reports.aggregates import refresh_aggregates
+    from prepaid.reports.models import OfficeTimeZone
+    from prepaid.vending.models import Shift
+
+    require_admin(operator)
+    zone = _known_zone(zone)
+    station = station_name()
+    with transaction.atomic():
+        row = OfficeTimeZone.objects.select_for_update().filter(pk=OfficeTimeZone.SINGLETON).first()
+        before = row.time_zone if row is not None else None
+        open_shifts = Shift.objects.filter(closed_at__isnull=True).count()
+        if before == zone:
+            return ZoneChange(before, zone, False, False, open_shifts)
+        row = row or OfficeTimeZone(pk=OfficeTimeZone.SINGLETON)
+        row.time_zone, row.station, row.recorded_at = zone, station, timezone.now()
+        row.save()
+        log_action(
+            operator,
+            "office.time_zone",
+            row,
+            before={"time_zone": before},
+            after={"time_zone": zone},
+            station=station,
+        )
+        with timezone.override(zone):
+            rebuilt = refresh_aggregates().rebuilt_from is not None
+    return ZoneChange(before, zone, True, rebuilt, open_shifts)
+
+
+def _known_zone(zone: str) -> str:
+    """``zone`` when it names a time zone of the zone database, else refused."""
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise unknown_time_zone(zone) from exc
     return zone
