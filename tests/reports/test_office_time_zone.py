@@ -1,19 +1,22 @@
 """The office's time zone is recorded in the database: a station in another zone is refused
 (``wrong_time_zone``) before it does anything, an administrator changes it deliberately (the
-stored totals counted again in the new zone, the change audited)."""
+stored totals counted again in the new zone, the change audited), and a process still running
+in the old zone is refused by the stored totals instead of counting them back."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from prepaid.audit.models import AuditEntry
 from prepaid.core.errors import PrepaidError
 from prepaid.reports import services
 from prepaid.reports.aggregates import STATE, refresh_aggregates
-from prepaid.reports.models import AggregateState, OfficeTimeZone
+from prepaid.reports.models import AggregateState, OfficeTimeZone, SalesDay
 from prepaid.reports.services import Filters
 from prepaid.reports.time_zone import change_office_time_zone, require_office_time_zone
 from prepaid.vending.models import LedgerEntry
@@ -102,6 +105,33 @@ def test_the_administrator_changes_the_zone_and_the_totals_follow(demo, settings
     again = change_office_time_zone(demo.admin, ELSEWHERE)
     assert (again.changed, again.rebuilt) == (False, False)
     assert len(_entries("office.time_zone")) == 1
+
+
+def test_a_process_still_in_the_old_zone_is_refused_by_the_totals(demo, settings):
+    home = require_office_time_zone()
+    refresh_aggregates()
+    change_office_time_zone(demo.admin, ELSEWHERE)
+    days = sorted(SalesDay.objects.values_list("day", "amount_fen"))
+    rebuilds = _entries("aggregates.rebuild")
+
+    settings.TIME_ZONE = home  # a server started before the change, not restarted
+    refused = _refused(lambda: services.sales_summary(Filters(), period="day"))
+    assert refused.code == "wrong_time_zone"
+    assert (refused.params["station_zone"], refused.params["office_zone"]) == (home, ELSEWHERE)
+    # the totals stay counted in the office's zone: not counted back
+    assert AggregateState.objects.get(name=STATE).time_zone == ELSEWHERE
+    assert sorted(SalesDay.objects.values_list("day", "amount_fen")) == days
+    assert _entries("aggregates.rebuild") == rebuilds
+
+
+def test_totals_in_the_offices_zone_cost_no_look_at_it(demo):
+    require_office_time_zone()
+    refresh_aggregates()
+    with CaptureQueriesContext(connection) as queries:
+        refresh_aggregates()
+    table = OfficeTimeZone._meta.db_table
+    assert queries.captured_queries  # the refresh did run
+    assert not [q for q in queries.captured_queries if table in q["sql"]]
 
 
 def test_only_an_administrator_changes_it_and_only_to_a_zone(demo, clerk):

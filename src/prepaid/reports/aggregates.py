@@ -16,11 +16,13 @@ also absorbs clock differences between stations). SQLite commits one writer at a
 
 Days and months are local (``TIME_ZONE``): each key is a time range ``[start, end)`` in UTC,
 so the database needs no time-zone arithmetic and uses the ledger's time index. The state row
-records the zone they were counted in; when the office's zone is no longer that one (it was
-changed, or the zone was not recorded yet), the first refresh drops the totals and counts the
-whole ledger again in the current zone, under the same lock, and audits it
-(``aggregates.rebuild``, the old and the new zone): a summary must never give one zone's
-days while the sales detail gives another's.
+records the zone they were counted in; when the office's zone is no longer that one (an
+administrator changed it, ``prepaid office time-zone``, or the zone was not recorded yet), the
+refresh drops the totals and counts the whole ledger again in the office's zone, under the
+same lock, and audits it (``aggregates.rebuild``, the old and the new zone): a summary must
+never give one zone's days while the sales detail gives another's. A process whose zone is
+not the office's (a server still running in the old zone) is refused (``wrong_time_zone``,
+``prepaid.reports.time_zone``) rather than count them back in its own.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from prepaid.accounts.models import PriceVersion
 from prepaid.audit.services import log_action
 from prepaid.home import station_name
 from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay, SalesMonth
+from prepaid.reports.time_zone import office_time_zone, wrong_time_zone
 from prepaid.vending.models import LedgerEntry
 
 SETTLE = datetime.timedelta(minutes=10)
@@ -137,12 +140,18 @@ def refresh_aggregates(now: datetime.datetime | None = None) -> Refresh:
 
 
 def _follow_time_zone(state: AggregateState, created: bool, now: datetime.datetime) -> str | None:
-    """Drop totals counted in another zone than the office's current one, so that the refresh
-    counts the whole ledger again in this zone. Runs under the state row's lock: a second
-    station waits, then finds the totals in its zone. Returns the zone dropped, if any."""
+    """Drop totals counted in another zone than this process's, so that the refresh counts
+    the whole ledger again in this zone — when it is the office's: a process still running in
+    an old zone after the office's was changed (a server not yet restarted) is refused
+    (``wrong_time_zone``) instead of counting them back. Runs under the state row's lock: a
+    second station waits, then finds the totals in its zone. Returns the zone dropped, if
+    any. While the zones agree it costs no query."""
     zone = timezone.get_current_timezone_name()
     if state.time_zone == zone:
         return None
+    office = office_time_zone()
+    if office is not None and office != zone:
+        raise wrong_time_zone(zone, office)
     old = state.time_zone
     if not created:
         SalesDay.objects.all().delete()

@@ -13,7 +13,10 @@ another zone is refused (``wrong_time_zone``) before it does anything.
 * An administrator changes it deliberately (:func:`change_office_time_zone`, ``prepaid office
   time-zone ZONE``): the stored totals are counted again in the new zone at once.
 * The check costs one query per process: every ``prepaid`` command on the database makes it
-  once before it runs, ``prepaid serve`` once before it starts serving.
+  once before it runs, ``prepaid serve`` once before it starts serving. A server left running
+  while the zone is changed is stopped short by the stored totals, which compare the zone they
+  were counted in with the process's at no cost while they agree
+  (:func:`prepaid.reports.aggregates.refresh_aggregates`).
 """
 
 from __future__ import annotations
