@@ -92,7 +92,7 @@ def test_a_station_in_another_time_zone_is_refused_until_the_office_changes_zone
         ("user", "register", "--name", "赵六"),
         ("sell", "--quantity", "1"),
         ("report", "summary"),
-        ("serve", "--port", "1"),  # refused before it listens: no port is looked at
+        ("serve", "--port", "1"),  # refused before it starts listening
     ):
         refused = site.json(*args, status=1, station="counter-2", env=paris)
         assert refused["error"] == "wrong_time_zone", (args, refused)

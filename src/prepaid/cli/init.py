@@ -20,7 +20,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         ),
     )
     # the office's time zone is checked once the tables exist (prepaid.setup)
-    parser.set_defaults(handler=handle, any_time_zone=True)
+    parser.set_defaults(handler=handle, time_zone_check="own")
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -525,10 +525,13 @@ def _share_home(ctx: Any, args: argparse.Namespace) -> int | None:
 
 def _require_office_time_zone(ctx: Any, args: argparse.Namespace) -> None:
     """A command on the database runs in the office's time zone, or is refused before it does
-    anything (``wrong_time_zone``): one query. ``init`` checks after creating the tables; a
-    restore brings back a database with its own; the office's zone is changed by a station
-    still set to the old one. Without a data directory the command says so itself."""
-    if not getattr(args, "needs_django", True) or getattr(args, "any_time_zone", False):
+    anything (``wrong_time_zone``): one query. A command with ``time_zone_check="own"`` checks
+    itself (``init`` once the tables exist, ``serve`` once its port is free); ``"none"``: a
+    restore brings back a database with its own, and the office's zone is changed at a
+    station still set to the old one. Without a data directory the command says so itself."""
+    if not getattr(args, "needs_django", True):
+        return
+    if getattr(args, "time_zone_check", "before") != "before":
         return
     if not ctx.home.exists():
         return

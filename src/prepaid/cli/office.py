@@ -32,7 +32,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar=_("ZONE"),
         help=_("the office's new time zone, such as Asia/Shanghai"),
     )
-    zone.set_defaults(handler=handle_time_zone, any_time_zone=True)
+    zone.set_defaults(handler=handle_time_zone, time_zone_check="none")
 
 
 def handle_time_zone(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     # takes the data directory's lock alone itself, instead of shared as other commands do
     # the database restored brings the office's time zone of its backup
-    p.set_defaults(handler=handle, home_alone=True, any_time_zone=True)
+    p.set_defaults(handler=handle, home_alone=True, time_zone_check="none")
 
 
 def _check_overwrite(ctx: Any, force: bool) -> str:

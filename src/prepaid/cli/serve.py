@@ -23,12 +23,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=port_number, default=8000, help=_("port to listen on (default 8000)")
     )
-    parser.set_defaults(handler=handle)
+    # the office's time zone is checked once the port is known to be free
+    parser.set_defaults(handler=handle, time_zone_check="own")
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> None:
+    from prepaid.reports.time_zone import require_office_time_zone
     from prepaid.server import require_free_port, serve
 
     ctx.home.require()
     require_free_port(args.host, args.port)
+    require_office_time_zone()  # before the server starts: refused in another zone
     serve(args.host, args.port)
