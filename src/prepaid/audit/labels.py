@@ -79,6 +79,8 @@ ACTION_LABELS: dict[str, Label] = {
     "site.backup": L(gettext_noop("Backup"), "备份"),
     "site.restore": L(gettext_noop("Restore from a backup"), "恢复备份"),
     "aggregates.rebuild": L(gettext_noop("Report totals counted again"), "重新统计报表"),
+    "office.time_zone.record": L(gettext_noop("Office time zone recorded"), "记录营业厅时区"),
+    "office.time_zone": L(gettext_noop("Change office time zone"), "更改营业厅时区"),
 }
 
 # An entry's object type (the model's label) → what the office calls one.
@@ -97,6 +99,7 @@ OBJECT_LABELS: dict[str, Label] = {
     "operators.operator": L(gettext_noop("Operator"), "操作员"),
     "reports.suspiciousrules": L(gettext_noop("Suspicious-customer rules"), "可疑用户规则"),
     "reports.aggregatestate": L(gettext_noop("Report totals"), "报表统计"),
+    "reports.officetimezone": L(gettext_noop("Office time zone"), "营业厅时区"),
     "site": L(gettext_noop("Site"), "站点"),
 }
 
