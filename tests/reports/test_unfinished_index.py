@@ -1,0 +1,49 @@
+"""Pending and voided sales are read from their own partial index (migration reports 0010):
+the totals and the page never walk the office's completed purchases, whichever statuses are
+chosen."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from prepaid.reports import services
+
+pytestmark = pytest.mark.django_db
+# Known when the module is collected, before any database connection is made.
+POSTGRES = os.environ.get("PREPAID_TEST_DATABASE", "sqlite").lower() == "postgres"
+
+
+def test_the_unfinished_purchases_have_a_partial_index_and_the_status_index_is_gone():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "vending_purchase")
+    assert constraints["reports_purchase_unfinished"]["columns"] == [
+        "created_at",
+        "customer_account_id",
+        "amount_fen",
+        "quantity_centi",
+    ]
+    assert "reports_purchase_status_cover" not in constraints
+
+
+@pytest.mark.skipif(POSTGRES, reason="SQLite's query plan")
+@pytest.mark.parametrize("statuses", [(), ("pending",), ("voided",)])
+def test_pending_and_voided_sales_read_the_partial_index(statuses):
+    filters = services.Filters(statuses=statuses)
+    with CaptureQueriesContext(connection) as queries:
+        table = services.pending_and_voided(filters)
+        list(table.rows)
+    purchase_reads = []
+    for query in queries.captured_queries:
+        if "vending_purchase" not in query["sql"] or "status" not in query["sql"]:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plan = [row[3] for row in cursor.fetchall()]
+        purchase_reads.append(plan)
+        assert any("reports_purchase_unfinished" in step for step in plan), plan
+        assert not any(step.startswith("SCAN vending_customeraccount") for step in plan), plan
+    assert len(purchase_reads) == 2  # the totals and the page's ids
