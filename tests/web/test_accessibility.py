@@ -130,13 +130,13 @@ def test_every_page_labels_its_inputs(client, admin_client, clerk_client, office
     )
     _check(admin_client.post("/vending/correct/", {"action": "read"}), "correction")
     _check(admin_client.post("/vending/meter-change/", {"action": "read"}), "meter change")
-    _check(
-        admin_client.post(
-            "/vending/reissue/",
-            {"customer": number, "action": "review", "key": uuid.uuid4().hex, "payment": "cash"},
-        ),
-        "reissue review",
+    office.new_card("spare")  # the confirm step of a reissue wants a new card in the reader
+    reissue_review = admin_client.post(
+        "/vending/reissue/",
+        {"customer": number, "action": "review", "key": uuid.uuid4().hex, "payment": "cash"},
     )
+    assert 'data-testid="confirm"' in html(reissue_review)
+    _check(reissue_review, "reissue review")
     _check(
         admin_client.post(
             "/vending/open/",

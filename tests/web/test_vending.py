@@ -25,6 +25,11 @@ def _ledger_total() -> Decimal:
     return Decimal(sum(e.amount_fen for e in LedgerEntry.objects.all())) / 100
 
 
+def _refusals(page) -> list[str]:
+    """The refusals a page shows above its form."""
+    return re.findall(r"data-error>([^<]*)<", html(page))
+
+
 def _sale(client, key, **fields):
     data = {"action": "write", "key": key, "payment": "cash", "basis": "quantity", **fields}
     return client.post("/vending/sell/", data)
@@ -128,6 +133,65 @@ def test_open_needs_a_new_card(clerk_client, office):
     assert response.status_code == 200 and "not_a_new_card" in codes(response)
     assert _key(response) != data["key"]
     assert not LedgerEntry.objects.exists()
+
+
+def test_open_refuses_at_the_confirm_step_the_cards_its_write_refuses(clerk_client, admin, office):
+    """A factory-blank card, or another customer's card, in the reader: the confirm step says
+    so, as 写卡 would, instead of asking to confirm an opening that cannot be written."""
+    from prepaid.customers.services import register_customer
+
+    data = {
+        "customer": office.customer.user_number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+        "action": "review",
+    }
+    office.blank("factory")
+    office.insert("factory")
+    review = clerk_client.post("/vending/open/", data)
+    write = clerk_client.post("/vending/open/", {**data, "action": "write"})
+    assert "not_a_new_card" in codes(review) and 'data-testid="confirm"' not in html(review)
+    assert _refusals(review) == _refusals(write) != []
+    office.open("u1")  # 张三's card, then 李四 at the counter with it
+    other = register_customer(admin, name="李四", phone="13900000000", address="幸福路2号")
+    review = clerk_client.post("/vending/open/", {**data, "customer": other.user_number})
+    assert "not_a_new_card" in codes(review) and 'data-testid="confirm"' not in html(review)
+    assert Purchase.objects.count() == 1
+
+
+def test_open_confirms_another_account_on_the_customers_own_card(clerk_client, admin, office):
+    from prepaid.accounts.services import add_price, create_account
+
+    other = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="0",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="9",
+    )
+    power = add_price(admin, account_id=other.pk, name="居民用电", unit_price="0.4883")
+    office.open("u1")
+    review = clerk_client.post(
+        "/vending/open/",
+        {
+            "customer": office.customer.user_number,
+            "account": other.pk,
+            "price": power.pk,
+            "quantity": "10",
+            "basis": "quantity",
+            "payment": "cash",
+            "key": uuid.uuid4().hex,
+            "action": "review",
+        },
+    )
+    assert 'data-testid="confirm"' in html(review), codes(review)
 
 
 def test_open_with_an_empty_reader(clerk_client, office):
@@ -1223,6 +1287,48 @@ def test_reissue_needs_a_new_card_and_a_good_fee(clerk_client, office):
     )
     assert 'data-testid="confirm"' in html(review) and "¥10.50" in html(review)
     assert not LedgerEntry.objects.filter(kind="fee").exists()
+
+
+def test_reissue_refuses_at_the_confirm_step_the_cards_its_write_refuses(clerk_client, office):
+    """The customer's own card in use, or a factory-blank card, in the reader: the confirm
+    step refuses it as 写卡 would, instead of asking to write a new card and revoke the
+    current one."""
+    office.open("u1")
+    number = office.customer.user_number
+    base = {"customer": number, "fee": "5", "payment": "cash"}
+    for card in ("u1", "factory"):
+        if card == "factory":
+            office.blank("factory")
+            office.insert("factory")
+        review = clerk_client.post(
+            "/vending/reissue/", {**base, "action": "review", "key": uuid.uuid4().hex}
+        )
+        write = clerk_client.post(
+            "/vending/reissue/", {**base, "action": "write", "key": uuid.uuid4().hex}
+        )
+        assert "not_a_new_card" in codes(review) and 'data-testid="confirm"' not in html(review)
+        assert _refusals(review) == _refusals(write) != [], card
+    assert tr(
+        "A new card is needed; the card in the reader is this customer's card in use. A "
+        "reissue writes a new card in place of a lost or broken one: put a new card in the "
+        "reader."
+    ) not in html(review)  # the blank card's own reason, not the earlier one's
+    assert not LedgerEntry.objects.filter(kind="fee").exists()
+    assert office.customer.cards.get().status == "active"
+
+
+def test_reissue_confirm_step_for_a_customer_without_a_card(clerk_client, office):
+    office.new_card("u2")
+    review = clerk_client.post(
+        "/vending/reissue/",
+        {
+            "customer": office.customer.user_number,
+            "payment": "cash",
+            "action": "review",
+            "key": uuid.uuid4().hex,
+        },
+    )
+    assert "nothing_to_reissue" in codes(review) and 'data-testid="confirm"' not in html(review)
 
 
 def test_reissue_for_a_customer_without_a_card(clerk_client, office):

@@ -1195,9 +1195,9 @@ def _check_price_of(account: Account, price: Price) -> None:
 def check_opening(
     customer: Customer, account: Account, price: Price, quantity: Any, amount: Any
 ) -> Priced:
-    """Everything :func:`open_account` checks but the card: the price of that account, the
-    customer not open on it yet, the price, the meter's limit after its pre-stored quantity.
-    The opening screen's confirm step shows these refusals before the operator confirms."""
+    """Everything :func:`open_account` checks but the card (:func:`check_open` checks it
+    too): the price of that account, the customer not open on it yet, the price, the meter's
+    limit after its pre-stored quantity."""
     _check_price_of(account, price)
     existing = CustomerAccount.objects.filter(customer=customer, account=account).first()
     if existing is not None and existing.last_serial:
@@ -1211,6 +1211,18 @@ def check_opening(
     if priced.quote.quantity_centi > room:
         raise _over_limit(account.limit_centi, room)
     return priced
+
+
+@at_the_reader
+def check_open(
+    station: Station, customer: Customer, account: Account, price: Price, quantity: Any, amount: Any
+) -> Priced:
+    """Everything :func:`open_account` checks before it writes, the card in the reader
+    included: a new card, or the customer's own card to add an account to. The opening
+    screen's confirm step shows these refusals before the operator confirms."""
+    _check_price_of(account, price)
+    _card_for_opening(station, customer)
+    return check_opening(customer, account, price, quantity, amount)
 
 
 def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCard | None, Card]:
@@ -1514,27 +1526,17 @@ def reissue(
     replayed = _replay_reissue(customer, key)
     if replayed is not None:
         return _finish_reissue(station, replayed)
-    read = cardio.read(station.reader, station.site_key)
-    if read.card is None:
-        raise cardio.damaged(read)
-    registered = _registered_card(read.card.serial)
-    if read.card.type != CardType.NEW:
-        if _is_card_in_use(registered, customer) and read.card.type == CardType.USER:
-            raise cardio.own_card_in_use()
-        raise cardio.not_a_new_card(read.card.type.code)
+    card, registered = _card_for_reissue(station, customer)
     if registered is not None:
-        if not _is_card_in_use(registered, customer):
-            raise cardio.not_a_new_card("user")
         # A reissue whose card write failed: finish writing the same card, and answer with
         # that reissue (its fee, its receipt), charged once.
-        card = restore_card(station, registered, read.card)
         operation = _reissue_operation(card_serial=registered.serial, customer=customer)
-        if operation is None:  # the customer's first card, left unwritten by an opening
-            raise cardio.not_a_new_card("user")
+        assert operation is not None  # _card_for_reissue refuses the other cards
+        card = restore_card(station, registered, card)
         return replace(reissue_of(operation), card=card)
     with transaction.atomic():
         Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)  # one reissue at a time
-        record, revoked, operation = _swap_cards(station, customer, read.card, key)
+        record, revoked, operation = _swap_cards(station, customer, card, key)
         fee_entry = None
         if fee_fen:
             fee_entry = _entry(
@@ -1551,6 +1553,62 @@ def reissue(
             )
     card = cardio.write_office_area(station.reader, cardio.expected_card(record), station.site_key)
     return Reissue(operation, record, revoked, card, fee_entry)
+
+
+@at_the_reader
+def check_reissue(station: Station, customer: Customer, *, fee: Any = None) -> int:
+    """Everything :func:`reissue` checks before it writes: the fee, the card in the reader (a
+    new card, not the customer's own card in use), a card to replace, no purchase of the
+    customer's left pending. The reissue screen's confirm step shows these refusals before
+    the operator confirms. The fee in fen."""
+    fee_fen = reissue_fee_fen(fee)
+    _card, registered = _card_for_reissue(station, customer)
+    if registered is None:  # else a reissue whose write failed, finished by writing again
+        _check_reissuable(station, customer)
+    return fee_fen
+
+
+def _card_for_reissue(station: Station, customer: Customer) -> tuple[Card, CustomerCard | None]:
+    """The card in the reader for a reissue: a new card, or — with its record — the card an
+    earlier reissue of this customer's failed to write."""
+    read = cardio.read(station.reader, station.site_key)
+    if read.card is None:
+        raise cardio.damaged(read)
+    registered = _registered_card(read.card.serial)
+    if read.card.type != CardType.NEW:
+        if _is_card_in_use(registered, customer) and read.card.type == CardType.USER:
+            raise cardio.own_card_in_use()
+        raise cardio.not_a_new_card(read.card.type.code)
+    if registered is None:
+        return read.card, None
+    if not _is_card_in_use(registered, customer):
+        raise cardio.not_a_new_card("user")
+    if _reissue_operation(card_serial=registered.serial, customer=customer) is None:
+        raise cardio.not_a_new_card("user")  # the customer's first card, left unwritten
+    return read.card, registered
+
+
+def _check_reissuable(
+    station: Station, customer: Customer, *, has_card: bool | None = None
+) -> None:
+    """No purchase of the customer's pending (being written elsewhere, or left by a sale that
+    will not finish), and a card to replace. ``has_card``: whether the customer has a card in
+    use, when the caller has it locked."""
+    pending = list(
+        Purchase.objects.filter(
+            customer_account__customer=customer, status=Purchase.Status.PENDING
+        ).order_by("id")
+    )
+    if any(_in_flight(purchase, station) for purchase in pending):
+        raise sale_in_progress()
+    if pending:  # left by a sale that will not finish: someone must settle it first
+        raise stale_pending_purchase(pending[0])
+    if has_card is None:
+        has_card = customer.cards.filter(status=CustomerCard.Status.ACTIVE).exists()
+    if not has_card and not CustomerAccount.objects.filter(customer=customer).exists():
+        raise PrepaidError(
+            "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
+        )
 
 
 def _reissue_operation(**lookup: Any) -> CardOperation | None:
@@ -1675,19 +1733,7 @@ def _swap_cards(
         .first()
     )
     # After the card lock: a sale that got it first has committed its pending purchase.
-    pending = list(
-        Purchase.objects.filter(
-            customer_account__customer=customer, status=Purchase.Status.PENDING
-        ).order_by("id")
-    )
-    if any(_in_flight(purchase, station) for purchase in pending):
-        raise sale_in_progress()
-    if pending:  # left by a sale that will not finish: someone must settle it first
-        raise stale_pending_purchase(pending[0])
-    if old is None and not CustomerAccount.objects.filter(customer=customer).exists():
-        raise PrepaidError(
-            "nothing_to_reissue", _("This customer has no card to reissue: open an account first.")
-        )
+    _check_reissuable(station, customer, has_card=old is not None)
     at_risk = _transfers_at_risk(customer) if old is not None else []
     taken = _taken_on_earlier_cards(customer) if old is not None else []
     if old is not None:

@@ -419,8 +419,13 @@ def open_account(request: HttpRequest) -> HttpResponse:
         price = accounts.get_price(form.cleaned_data["price"])
         if action == "review":
             wanted = form.quantity_or_amount()
-            priced = vending.check_opening(
-                overview.customer, account, price, wanted.get("quantity"), wanted.get("amount")
+            priced = vending.check_open(
+                stations.station_for(request),
+                overview.customer,
+                account,
+                price,
+                wanted.get("quantity"),
+                wanted.get("amount"),
             )
             context.update(
                 stage="review",
@@ -481,7 +486,10 @@ def reissue(request: HttpRequest) -> HttpResponse:
     key = form.cleaned_data["key"]
     if action == "review":
         try:
-            context["fee_fen"] = vending.reissue_fee_fen(form.text("fee"))
+            station = stations.station_for(request)
+            context["fee_fen"] = vending.check_reissue(
+                station, overview.customer, fee=form.text("fee")
+            )
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
