@@ -98,6 +98,13 @@ def test_first_login_forces_the_password_change(client, fresh_admin):
     assert htmx["HX-Redirect"] == "/password/"
     page = client.get("/password/")
     assert page.status_code == 200 and "password_change_required" in codes(page)
+    # no menus that all lead back here; the language and logout stay
+    assert 'data-menu="vending"' not in html(page) and "/vending/sell/" not in html(page)
+    assert 'href="/"' not in html(page)
+    assert 'data-testid="logout"' in html(page) and 'data-testid="language-switch"' in html(page)
+    client.post("/password/", {"current": "1111", "new": "Good-pass-42", "repeat": "Good-pass-42"})
+    menus = html(client.get("/password/"))
+    assert 'data-menu="vending"' in menus and "/vending/sell/" in menus and 'href="/"' in menus
 
 
 def test_the_forced_password_change_can_switch_the_language_first(client, fresh_admin):
