@@ -279,6 +279,7 @@ def test_customer_page_shows_accounts_cards_and_purchases(clerk_client, office):
     page = html(clerk_client.get(f"/customers/{office.customer.user_number}/"))
     assert "居民用水" in page and 'data-card-status="active"' in page
     assert "¥34.50" in page
+    assert '<td class="num">10.00 m³</td>' in page  # the purchase's quantity, as sold
 
 
 def test_a_screen_reader_hears_which_fields_need_correcting(clerk_client, web_home):

@@ -112,12 +112,14 @@ def test_panel_shows_the_user_card(clerk_client, office):
     panel = html(clerk_client.get("/reader/", **HX))
     assert 'data-slot="1" data-swiped="yes"' in panel
     wrote = tr(
-        "Meter wrote back: balance %(balance)s, cumulative %(cumulative)s, applied #%(serial)s",
+        "Meter wrote back: balance %(balance)s %(unit)s, cumulative %(cumulative)s %(unit)s, "
+        "applied #%(serial)s",
         balance="15.00",
         cumulative="0.00",
         serial=1,
+        unit="m³",
     )
-    assert wrote in panel and "表回写：余量 15.00，累计用量 0.00，已执行 #1" in panel
+    assert wrote in panel and "表回写：余量 15.00 m³，累计用量 0.00 m³，已执行 #1" in panel
 
 
 def test_panel_shows_each_slot_with_its_meter_type_and_unit(clerk_client, office):
@@ -210,18 +212,26 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
             "Meter %(meter_id)s accepted the card (%(card_type)s); balance %(balance)s.",
             meter_id="M1",
             card_type=tr("Setting card"),
-            balance="5.00",
+            balance="5.00 m³",
         )
         in page
     )
+    assert "余量 5.00 m³。" in page
     office.open(quantity="10")
     page = html(clerk_client.post("/simulator/M1/swipe/", follow=True))
     assert 'data-state="bound"' in page and 'data-balance="15.00"' in page
+    applied = tr(
+        "Meter %(meter_id)s accepted the card (%(card_type)s); credit applied %(applied)s.",
+        meter_id="M1",
+        card_type=tr("User card"),
+        applied="10.00 m³",
+    )
+    assert applied in page
     assert 'data-valve="open"' in page
     page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "6"}, follow=True))
     # the valve closes once at the alarm level (10.00): only 5.00 of the 6.00 flow
     assert (
-        tr("Used %(used)s of %(requested)s.", used="5.00", requested="6.00") in page
+        tr("Used %(used)s of %(requested)s.", used="5.00 m³", requested="6.00 m³") in page
         and 'data-balance="10.00"' in page
     )
     assert 'data-valve="closed"' in page and 'class="flag on">' + tr("ALARM") in page
@@ -252,7 +262,7 @@ def test_meter_use_says_why_nothing_flows(clerk_client, office):
     clerk_client.post("/simulator/M1/use/", {"quantity": "5"})  # down to the alarm level
     clerk_client.post("/simulator/M1/swipe/")  # the card reopens the valve
     page = html(clerk_client.post("/simulator/M1/use/", {"quantity": "30"}, follow=True))
-    assert tr("Used %(used)s of %(requested)s.", used="15.00", requested="30.00") in page
+    assert tr("Used %(used)s of %(requested)s.", used="15.00 m³", requested="30.00 m³") in page
     assert (
         tr(
             "The credit is used up (the overdraft too): the valve stays closed until a "

@@ -1565,7 +1565,7 @@ def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
     assert 'data-testid="receipt"' in original and "paper-58" in original
     assert "REPRINT" not in original and "¥34.50" in original
     line = original.split('data-testid="receipt-line">')[1].split("</td>")[0]
-    assert line == "10.00 × ¥3.45"  # a flat price: no "阶梯 1:" on the line
+    assert line == "10.00 m³ × ¥3.45/m³"  # a flat price: no "阶梯 1:" on the line
     second = clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "a4"})
     reprint = html(clerk_client.get(second["Location"]))
     assert "重印 / REPRINT 2" in reprint and "size: A4" in reprint

@@ -54,6 +54,14 @@ def meter_detail(request: HttpRequest, meter_id: str) -> HttpResponse:
     return _meter_page(request, meter, MeterUseForm())
 
 
+def _quantity(meter: Any, quantity_centi: int) -> str:
+    """A quantity with the unit of the meter's type (5.00 m³); bare on a meter not set, which
+    has no type."""
+    params = meter.parameters
+    unit = params.meter_type.unit if params is not None else ""
+    return f"{format_centi(quantity_centi)} {unit}".rstrip()
+
+
 def _meter_page(request: HttpRequest, meter: Any, form: MeterUseForm) -> HttpResponse:
     shown = simulator.display(meter)
     return page(
@@ -82,7 +90,7 @@ def meter_swipe(request: HttpRequest, meter_id: str) -> HttpResponse:
             % {
                 "meter_id": meter_id,
                 "card_type": card_type,
-                "balance": format_centi(swipe.meter.balance_centi),
+                "balance": _quantity(swipe.meter, swipe.meter.balance_centi),
             },
             extra_tags="swipe-ok",
         )
@@ -93,7 +101,7 @@ def meter_swipe(request: HttpRequest, meter_id: str) -> HttpResponse:
             % {
                 "meter_id": meter_id,
                 "card_type": card_type,
-                "applied": format_centi(outcome.applied_centi),
+                "applied": _quantity(swipe.meter, outcome.applied_centi),
             },
             extra_tags="swipe-ok",
         )
@@ -119,8 +127,8 @@ def meter_use(request: HttpRequest, meter_id: str) -> HttpResponse:
             form.add_service_error(exc)
         else:
             text = _("Used %(used)s of %(requested)s.") % {
-                "used": format_centi(used),
-                "requested": format_centi(requested),
+                "used": _quantity(meter, used),
+                "requested": _quantity(meter, requested),
             }
             stopped = simulator.why_nothing_flows(meter) if used < requested else None
             if stopped is None:
