@@ -277,10 +277,16 @@ def test_open_offers_only_the_accounts_not_opened_yet(clerk_client, admin, offic
     price = page.split('name="price"')[1].split("</select>")[0]
     assert f'value="{other.pk}"' in account and f'value="{office.account.pk}"' not in account
     assert "居民用电" in price and office.price.name not in price
+    customer = html(clerk_client.get(f"/customers/{office.customer.user_number}/"))
+    assert 'data-testid="open-account"' in customer and 'data-testid="all-open"' not in customer
 
     delete_account(admin, other.pk)  # never used: the office has the water account only
     page = html(clerk_client.get(f"/vending/open/?customer={office.customer.user_number}"))
     assert 'data-testid="all-open"' in page and 'name="account"' not in page
+    # the customer's page offers no 开户 that can only say so: it says so itself
+    customer = html(clerk_client.get(f"/customers/{office.customer.user_number}/"))
+    assert f'data-testid="all-open">{tr("Opened on every account")}<' in customer
+    assert 'data-testid="open-account"' not in customer and "/vending/open/?" not in customer
 
 
 def test_the_quantity_fields_say_the_chosen_accounts_unit(clerk_client, admin_client, office):

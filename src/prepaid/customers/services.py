@@ -313,6 +313,14 @@ class CustomerOverview:
     reissued: set[str] = field(default_factory=set)
 
 
+def accounts_to_open(overview: CustomerOverview) -> list[Any]:
+    """The accounts (accounts.Account) the customer is not opened on yet: what 开户 offers."""
+    from prepaid.accounts.services import list_accounts
+
+    opened = {ca.account_id for ca in overview.accounts if ca.last_serial}
+    return [account for account in list_accounts() if account.pk not in opened]
+
+
 def customer_overview(user_number: str, *, history: int = HISTORY_LENGTH) -> CustomerOverview:
     """What the office shows for a customer looked up by user number (用户资料)."""
     from prepaid.cards.models import CardOperation

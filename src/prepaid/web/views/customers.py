@@ -171,4 +171,6 @@ def find(request: HttpRequest) -> HttpResponse:
 @operator_required
 def show(request: HttpRequest, user_number: str) -> HttpResponse:
     overview = or_404(customers.customer_overview, user_number)
-    return page(request, "customers/show.html", {"o": overview})
+    # 开户 is offered while an account is left to open
+    all_open = bool(overview.accounts) and not customers.accounts_to_open(overview)
+    return page(request, "customers/show.html", {"o": overview, "all_open": all_open})

@@ -391,9 +391,9 @@ def open_account(request: HttpRequest) -> HttpResponse:
         return _customer_picker(request, "vending/open.html")
     overview = or_404(customers.customer_overview, number)
     # Only the accounts the customer can still be opened on, and their prices.
-    opened = {ca.account_id for ca in overview.accounts if ca.last_serial}
-    account_list = [a for a in accounts.list_accounts() if a.pk not in opened]
-    price_list = [p for p in accounts.list_prices() if p.account_id not in opened]
+    account_list = customers.accounts_to_open(overview)
+    open_ids = {account.pk for account in account_list}
+    price_list = [p for p in accounts.list_prices() if p.account_id in open_ids]
     action = request.POST.get("action") if request.method == "POST" else None
     data: QueryDict | None = request.POST if action in ("review", "write") else None
     written = _written_before(request, data.get("key")) if data is not None else None
@@ -410,7 +410,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
         "overview": overview,
         "form": form,
         "customer": overview.customer,
-        "all_open": bool(opened) and not account_list,
+        "all_open": bool(overview.accounts) and not account_list,
     }
     if data is None or not form.is_valid():
         return page(request, "vending/open.html", context)
