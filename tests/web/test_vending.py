@@ -1371,6 +1371,8 @@ def test_meter_change(admin_client, office):
     assert done.status_code == 302
     page = html(admin_client.get(done["Location"]))
     assert 'data-testid="transfer">8.00 m³' in page  # 13 − 5 pre-stored
+    banner = page.split('data-testid="write-success"')[1].split("</div>")[0]
+    assert banner.split(">", 1)[1].strip() == "换表卡调整写卡成功"  # as 写卡成功: no full stop
     assert ">13.00 m³<" in page and ">5.00 m³<" in page
     assert 'data-testid="reason">坏表<' in page  # why the meter was changed, as recorded
     assert 'data-testid="old-readings">余量 ' in page  # the old meter's write-back read
