@@ -1729,3 +1729,29 @@ def test_a_quantity_typed_in_full_width_is_read_as_typed(clerk_client, office):
         },
     )
     assert 'data-amount="36.23"' in html(quote)  # 10.5 × ¥3.45 = 36.225 → 36.23
+
+
+def test_a_refused_opening_keeps_the_quantity_and_the_amount_computed(clerk_client, office):
+    """A refusal (no new card in the reader) at the confirm step or at 写卡: the form comes
+    back with 充值量 and the 充值金额 computed from it — also when the operator confirmed
+    before the live quote filled the amount in — not with the amount cleared."""
+    data = {
+        "customer": office.customer.user_number,
+        "account": office.account.pk,
+        "price": office.price.pk,
+        "quantity": "10",
+        "amount": "",
+        "basis": "quantity",
+        "payment": "cash",
+        "key": uuid.uuid4().hex,
+    }
+    for action, amount in (("review", ""), ("write", ""), ("write", "34.50")):
+        response = clerk_client.post("/vending/open/", {**data, "amount": amount, "action": action})
+        assert "no_card" in codes(response), action  # the confirm step checks the card too
+        page = html(response)
+        quantity = re.search(r'<input[^>]*name="quantity"[^>]*>', page).group(0)
+        shown = re.search(r'<input[^>]*name="amount"[^>]*>', page).group(0)
+        assert 'value="10"' in quantity and 'value="34.50"' in shown, (action, amount)
+    by_amount = {**data, "quantity": "", "amount": "34.50", "basis": "amount"}
+    page = html(clerk_client.post("/vending/open/", {**by_amount, "action": "review"}))
+    assert re.search(r'<input[^>]*name="quantity"[^>]*value="10.00"', page)

@@ -414,6 +414,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
     }
     if data is None or not form.is_valid():
         return page(request, "vending/open.html", context)
+    price = None
     try:
         account = accounts.get_account(form.cleaned_data["account"])
         price = accounts.get_price(form.cleaned_data["price"])
@@ -451,15 +452,40 @@ def open_account(request: HttpRequest) -> HttpResponse:
         first = _first_result(key, exc) if action == "write" else None
         if first is not None:
             return remember_done(request, key, _purchase_url(first), service_replays=True)
-        if action == "write":
-            form = OpenForm(_rekeyed(request.POST), accounts=account_list, prices=price_list)
-            form.is_valid()
-            context["form"] = form
+        shown = _rekeyed(request.POST) if action == "write" else request.POST
+        if price is not None:
+            shown = _with_computed(shown, form, price, _opened_on(overview.customer, price.account))
+        form = OpenForm(shown, accounts=account_list, prices=price_list)
+        form.is_valid()
+        context["form"] = form
         form.add_service_error(exc)
         return page(request, "vending/open.html", context)
     return remember_done(
         request, form.cleaned_data["key"], _purchase_url(purchase), service_replays=True
     )
+
+
+def _with_computed(
+    data: QueryDict, form: OpenForm, price: Any, target: CustomerAccount | None
+) -> QueryDict:
+    """The posted form with the half of quantity and amount the quote computes filled in, as
+    the live quote filled it (an operator who confirmed before the quote came back posted it
+    empty): a refused form comes back with both."""
+    basis = form.cleaned_data.get("basis") or ""
+    other = {"quantity": "amount", "amount": "quantity"}.get(basis)
+    if other is None or form.text(basis) is None or form.text(other) is not None:
+        return data
+    try:
+        quote = vending.price_purchase(
+            price, customer_account=target, **form.quantity_or_amount()
+        ).quote
+    except PrepaidError:
+        return data
+    filled = data.copy()
+    filled[other] = (
+        format_fen(quote.amount_fen) if other == "amount" else format_centi(quote.quantity_centi)
+    )
+    return filled
 
 
 # -- 补卡 reissue ----------
