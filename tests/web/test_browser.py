@@ -389,6 +389,12 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     admin.expect("[data-testid=customer-name]").to_have_text("张三")
+    # a 1366×768 screen shows 657 px of page: the sale's primary action is in sight at once
+    page.set_viewport_size({"width": 1366, "height": 657})
+    assert page.evaluate("window.scrollY") == 0
+    review = page.locator("[data-testid=review]").bounding_box()
+    assert review is not None and review["y"] + review["height"] <= 657, review
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.fill("#id_amount", "20")
     admin.expect("#id_quantity").to_have_value("5.79")
     admin.shot("16-sale-form")
@@ -417,6 +423,13 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     reprint = opened.value
     reprint.wait_for_load_state()
     assert "重印 / REPRINT 2" in reprint.locator("[data-testid=reprint]").inner_text()
+    line = reprint.locator("[data-testid=receipt-line]").inner_text()
+    assert line == "5.79 m³ × ¥3.45/m³", line
+    # the 58 mm receipt holds its lines: nothing wider than the paper
+    assert reprint.evaluate(
+        "(() => { const r = document.querySelector('[data-testid=receipt]');"
+        " return r.scrollWidth <= r.clientWidth; })()"
+    )
     reprint.screenshot(path=str(SCREENSHOTS / "20-receipt-reprint-58mm.png"), full_page=True)
     reprint.close()
     admin.go("/customers/00000001/")
