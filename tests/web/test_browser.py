@@ -435,6 +435,15 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     admin.go("/customers/00000001/")
     assert page.locator("text=#2").count() >= 1
     assert page.locator("text=#3").count() == 0, "the double click sold twice"
+    # 销售明细's filters: each label on its line's top, 工作站 beside the taller 类型 too
+    admin.go("/reports/sales/")
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('.report-filter')].map(f => {"
+        " const b = f.getBoundingClientRect(); return [b.top, b.bottom]; })"
+    )
+    for top, bottom in boxes:  # fields side by side (overlapping) start at the same height
+        beside = [other for other, end in boxes if other < bottom and end > top]
+        assert {round(other) for other in beside} == {round(top)}, boxes
 
 
 def test_07_correction(admin: Operator) -> None:
