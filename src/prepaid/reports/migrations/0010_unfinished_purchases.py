@@ -4,8 +4,8 @@ every purchase by status goes.
 查询 → pending and voided sales read a few thousand rows among millions of completed ones. With
 one index of all purchases by status, SQLite's statistics (an average over three statuses) made
 the planner walk every customer account and each one's purchases to total them: 8 s at
-2,000,000 sales. The partial index holds the unfinished purchases only, so the totals and the
-page read it alone, whatever the statistics say. A sale writes fewer index entries too: its
+2,000,000 sales. The partial index holds the unfinished purchases only, and all the totals
+read (the status too, or SQLite reads each row), so the totals and the page read it alone. A sale writes fewer index entries too: its
 pending purchase enters this index and leaves it at completion, where the index by status took
 an entry for each status it passed through and kept the last one.
 """
@@ -13,7 +13,7 @@ an entry for each status it passed through and kept the last one.
 from django.db import migrations
 
 UNFINISHED = "status IN ('pending', 'voided')"
-COLUMNS = "created_at, customer_account_id, amount_fen, quantity_centi"
+COLUMNS = "created_at, customer_account_id, amount_fen, quantity_centi, status"
 STATUS_COVER = "status, created_at, amount_fen, quantity_centi"
 
 
