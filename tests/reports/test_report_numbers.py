@@ -526,3 +526,31 @@ def test_the_fee_only_group_sells_no_quantity_in_the_summary_json_as_in_the_file
     document = services.summary_document(fees)
     assert [(r["quantity"], r["amount"]) for r in document["rows"]] == [(None, "10.00")]
     assert (document["total"]["quantity"], document["total"]["amount"]) == (None, "10.00")
+
+
+@pytest.mark.parametrize(
+    "kinds", [(), ("transfer",), ("sale", "reversal", "fee", "transfer"), ("reversal",)]
+)
+def test_sales_detail_totals_of_every_kind_match_the_ledger(demo, kinds):
+    """Without a customer the totals are summed from the day totals: kind by kind, as the
+    entries listed add up."""
+    wanted = set(kinds or MONEY)
+    rows = [r for r in ledger() if r["kind"] in wanted]
+    table = services.sales_detail(Filters(kinds=kinds), page_size=None)
+    listed = list(table.rows)
+    assert table.count == len(listed) == len(rows)
+    assert table.totals["amount"] == sum(r["amount_fen"] for r in rows)
+    assert table.totals["quantity"].parts == parts(per_account(rows))
+
+
+def test_sales_detail_totals_count_a_sale_made_since_the_day_totals_were_brought_up_to_date(
+    small_office,
+):
+    office = small_office
+    refresh_aggregates()
+    before = services.sales_detail(Filters(operator_id=office.clerk.pk))
+    office.open(quantity="4")  # a sale of 4 GJ at 45.00 by the clerk, after the refresh
+    after = services.sales_detail(Filters(operator_id=office.clerk.pk))
+    assert after.count == before.count + 1
+    assert after.totals["amount"] == before.totals["amount"] + 180_00
+    assert after.totals["quantity"].parts[-1] == ("热", "GJ", 4_00)

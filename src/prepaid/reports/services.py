@@ -215,6 +215,11 @@ def _quantity_totals(queryset: QuerySet[Any], account_field: str) -> tuple[int, 
         .values(account_field)
         .annotate(n=Count("id"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen"))
     )
+    return _summed(stats, account_field)
+
+
+def _summed(stats: Iterable[dict[str, Any]], account_field: str) -> tuple[int, dict[str, Any]]:
+    """Rows of a count ``n``, ``quantity`` and ``amount`` per account, added up."""
     count, amount, by_account = 0, 0, {}
     for row in stats:
         count += row["n"]
@@ -335,7 +340,7 @@ def sales_detail(
     quantity per account: m³ and kWh are not added)."""
     queryset = sales_queryset(filters)
     sort_key, order = t.ordering(SALES_COLUMNS, sort, "-time")
-    count, totals = _quantity_totals(queryset, "account_id")
+    count, totals = _sales_totals(filters, queryset)
     rows = queryset.order_by(*order)
     table = Table(
         SALES_TITLE,
@@ -347,6 +352,24 @@ def sales_detail(
         filters=filters.describe(),
     )
     return _paged(table, rows, page, page_size, _sales_row, _sales_values)
+
+
+def _sales_totals(filters: Filters, queryset: QuerySet[LedgerEntry]) -> tuple[int, dict[str, Any]]:
+    """The sales detail's count and totals. Narrowed to a customer, from the ledger entries
+    themselves; otherwise every filter is one the day totals are kept by (whole local days,
+    operator, account, price, payment method, station, kind), so they are summed from the day
+    totals, brought up to date first: the same figures without reading each entry (one
+    operator's two years of entries took 1.5 s at 2,000,000 sales)."""
+    if filters.customer:
+        return _quantity_totals(queryset, "account_id")
+    refresh_aggregates()
+    days = summary_queryset(filters, kinds=filters.kinds or DEFAULT_SALES_KINDS)
+    stats = (
+        days.order_by()
+        .values("account_id")
+        .annotate(n=Sum("entry_count"), quantity=Sum("quantity_centi"), amount=Sum("amount_fen"))
+    )
+    return _summed(stats, "account_id")
 
 
 def _sales_values(queryset: QuerySet[LedgerEntry]) -> QuerySet[Any]:
@@ -427,11 +450,13 @@ def _whole_months(filters: Filters) -> bool:
     )
 
 
-def summary_queryset(filters: Filters, *, monthly: bool = False) -> QuerySet[Any]:
+def summary_queryset(
+    filters: Filters, *, monthly: bool = False, kinds: Iterable[str] = MONEY_KINDS
+) -> QuerySet[Any]:
     """The aggregate rows a summary sums: per day, or per month (``monthly``, only for
-    periods of whole months)."""
+    periods of whole months), of the ledger entries of ``kinds``."""
     check_date_range(filters.date_from, filters.date_to)
-    condition = Q(kind__in=MONEY_KINDS)
+    condition = Q(kind__in=tuple(kinds))
     field_name = "month" if monthly else "day"
     if filters.date_from:
         start = month_start(filters.date_from) if monthly else filters.date_from
