@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
-from prepaid.core.errors import ReaderError
+from prepaid.core.errors import InvalidInput, ReaderError
+from prepaid.readers import pcsc as pcsc_module
 from prepaid.readers.base import CardReader
 from prepaid.readers.emulator import (
     MIFARE_1K_ATR,
@@ -21,11 +24,13 @@ from prepaid.readers.emulator import (
 )
 from prepaid.readers.pcsc import (
     Mifare1kProfile,
+    MifareKeySlots,
     PcscReader,
     Sle4442Profile,
     _changed_runs,
     command_for_log,
     mifare_block,
+    mifare_key_slots,
     response_for_log,
 )
 from prepaid.readers.testing_stack import READER_NAME, PcscStack
@@ -65,8 +70,9 @@ def sle_reader(dialect: str = "acs", psc: bytes = PSC) -> PcscReader:
     return PcscReader.from_settings(READER_NAME, "sle4442", psc, b"", dialect)
 
 
-def mifare_reader(key: bytes = MIFARE_KEY) -> PcscReader:
-    return PcscReader.from_settings(READER_NAME, "mifare1k", b"", key)
+def mifare_reader(key: bytes = MIFARE_KEY, slot: str = "", structure: str = "") -> PcscReader:
+    slots = mifare_key_slots(slot, structure)
+    return PcscReader.from_settings(READER_NAME, "mifare1k", b"", key, key_slots=slots)
 
 
 def sent(trace: list[tuple[str, str]]) -> list[str]:
@@ -136,6 +142,100 @@ def test_the_apdu_trace_masks_the_psc_and_the_keys() -> None:
     assert security_memory == "07 ** ** ** | 90 00"
     assert response_for_log(bytes.fromhex("FF200000035A1C3E"), b"", 0x9003) == "90 03"
     assert response_for_log(bytes.fromhex("FFB0000402"), b"\x01\x02", 0x9000) == "01 02 | 90 00"
+
+
+def test_mifare_key_slots_default_to_the_volatile_slots_0_and_1() -> None:
+    assert mifare_key_slots() == MifareKeySlots(0x00, 0x01, 0x00, permanent=False)
+    reader = PcscReader.from_environment({"PREPAID_CARD_PROFILE": "mifare1k"}, PSC, MIFARE_KEY)
+    assert isinstance(reader.profile, Mifare1kProfile)
+    assert reader.profile.slots == MifareKeySlots()
+
+
+@pytest.mark.parametrize(
+    ("slot", "structure", "expected"),
+    [
+        ("20", "", MifareKeySlots(0x20, 0x20, 0x00, permanent=False)),
+        ("20H", "", None),
+        (" 00,01 ", "00", MifareKeySlots(0x00, 0x01, 0x00, permanent=False)),
+        ("permanent:05", "20", MifareKeySlots(0x05, 0x05, 0x20, permanent=True)),
+        ("Permanent:00,01", "", MifareKeySlots(0x00, 0x01, 0x00, permanent=True)),
+    ],
+)
+def test_mifare_key_slot_settings(slot: str, structure: str, expected: object) -> None:
+    if expected is None:
+        with pytest.raises(InvalidInput) as refused:
+            mifare_key_slots(slot, structure)
+        assert refused.value.code == "bad_mifare_key_slot"
+        return
+    env = {
+        "PREPAID_CARD_PROFILE": "mifare1k",
+        "PREPAID_MIFARE_KEY_SLOT": slot,
+        "PREPAID_MIFARE_KEY_STRUCTURE": structure,
+    }
+    reader = PcscReader.from_environment(env, PSC, MIFARE_KEY)
+    assert isinstance(reader.profile, Mifare1kProfile) and reader.profile.slots == expected
+
+
+@pytest.mark.parametrize(
+    ("slot", "structure", "code"),
+    [
+        ("0", "", "bad_mifare_key_slot"),
+        ("100", "", "bad_mifare_key_slot"),
+        ("slot 1", "", "bad_mifare_key_slot"),
+        ("01,01", "", "bad_mifare_key_slot"),
+        ("00,01,02", "", "bad_mifare_key_slot"),
+        ("permanent:", "", "bad_mifare_key_slot"),
+        ("00", "40", "bad_mifare_key_structure"),
+        ("00", "volatile", "bad_mifare_key_structure"),
+        ("00", "20", "bad_mifare_key_structure"),  # permanent memory, not named so
+    ],
+)
+def test_bad_mifare_key_slot_settings_are_refused_in_the_operators_language(
+    slot: str, structure: str, code: str
+) -> None:
+    from prepaid.readers import reader_for_station
+
+    env = {
+        "PREPAID_READER": "pcsc",
+        "PREPAID_CARD_PROFILE": "mifare1k",
+        "PREPAID_MIFARE_KEY_SLOT": slot,
+        "PREPAID_MIFARE_KEY_STRUCTURE": structure,
+    }
+    secrets = SimpleNamespace(psc=PSC, mifare_key=MIFARE_KEY)
+    with pytest.raises(InvalidInput) as refused:
+        reader_for_station(None, secrets, env)  # type: ignore[arg-type]
+    assert refused.value.code == code
+    assert "PREPAID_MIFARE_KEY_S" in refused.value.message
+    with translation.override("zh-hans"):
+        chinese = refused.value.translate(translation.gettext)
+    assert "PREPAID_MIFARE_KEY_S" in chinese and chinese != refused.value.message
+
+
+class NamedChannel:
+    """A channel of a reader with a PC/SC name, recording what it is sent."""
+
+    def __init__(self, reader: str) -> None:
+        self.reader = reader
+        self.sent: list[bytes] = []
+
+    def command(self, apdu: bytes) -> bytes:
+        self.sent.append(apdu)
+        return b""
+
+
+@pytest.mark.parametrize("name", ["ACS ACR128U PICC Interface 00 00", "ACS ACM1281U 01"])
+def test_a_reader_whose_low_slots_are_permanent_gets_no_key_there(name: str) -> None:
+    """On an ACR128 key numbers 00-1F are the reader's permanent memory."""
+    channel = NamedChannel(name)
+    with pytest.raises(ReaderError) as refused:
+        Mifare1kProfile(MIFARE_KEY).prepare(channel)  # type: ignore[arg-type]
+    assert refused.value.code == "mifare_key_slot_permanent"
+    assert "PREPAID_MIFARE_KEY_SLOT=20" in refused.value.message
+    assert channel.sent == []
+    Mifare1kProfile(MIFARE_KEY, slots=mifare_key_slots("20")).prepare(channel)  # type: ignore[arg-type]
+    assert channel.sent == [bytes.fromhex("FF82002006") + MIFARE_KEY]
+    permanent = Mifare1kProfile(MIFARE_KEY, slots=mifare_key_slots("permanent:03"))
+    permanent.prepare(NamedChannel(name))  # type: ignore[arg-type]
 
 
 class ScriptedChannel:
@@ -474,6 +574,51 @@ def test_mifare_foreign_keys(insert_card: InsertCard) -> None:
         assert refused.value.code == "card_foreign_keys"
         assert "key" in refused.value.message
     assert not [c for c in sent(trace) if c.startswith("ffd6")]
+
+
+@pytest.fixture
+def reader_keys_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No permanent key slot loaded by an earlier test (the emulated reader is new)."""
+    monkeypatch.setattr(pcsc_module, "_permanent_keys", {})
+
+
+@pcsc
+def test_mifare_keys_in_the_one_temporary_slot_20h(insert_card: InsertCard) -> None:
+    """ACR128 / ACM1281U: keys A and B take turns in slot 20h; its permanent memory (00-1F)
+    is never written."""
+    access = make_access_bytes([(1, 0, 0)] * 3 + [(0, 1, 1)]).hex() + "69"  # write with B
+    card = mifare_card(access_hex=access)
+    card.key_memory = "acr128"
+    trace: list[tuple[str, str]] = []
+    insert_card(card, trace=trace)
+    reader = mifare_reader(MIFARE_KEY + MIFARE_KEY_B, slot="20")
+    reader.write(image(7))
+    assert reader.read() == image(7) == mifare_image(card)
+    assert card.permanent_key_loads == []
+    commands = sent(trace)
+    loads = [c[:10] for c in commands if c.startswith("ff82")]
+    assert loads and set(loads) == {"ff82002006"}
+    assert {c[-4:] for c in commands if c.startswith("ff86")} == {"6020", "6120"}
+    assert not [c for c in commands if c.startswith("ff82") and c[4:8] != "0020"]
+
+
+@pcsc
+def test_mifare_key_in_a_permanent_slot_named_so(
+    insert_card: InsertCard, reader_keys_forgotten: None
+) -> None:
+    """OMNIKEY 5x21 keeps no volatile key (69 86): the site key goes into its permanent memory
+    when the slot is named permanent, once, not at every connection."""
+    card = mifare_card()
+    card.key_memory = "omnikey"
+    insert_card(card)
+    with pytest.raises(ReaderError) as refused:
+        mifare_reader().read()
+    assert refused.value.code == "reader_failed" and "6986" in refused.value.message
+    reader = mifare_reader(slot="permanent:04", structure="20")
+    reader.write(image(8))
+    assert reader.read() == image(8) == mifare_image(card)
+    assert mifare_reader(slot="permanent:04", structure="20").read() == image(8)
+    assert card.permanent_key_loads == [0x04]
 
 
 @pcsc

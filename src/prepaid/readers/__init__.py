@@ -22,13 +22,7 @@ def reader_for_station(home: DataHome, secrets: SiteSecrets, env: Mapping[str, s
     if kind == "pcsc":
         from prepaid.readers.pcsc import PcscReader
 
-        return PcscReader.from_settings(
-            reader_pattern=env.get("PREPAID_PCSC_READER", ""),
-            profile=env.get("PREPAID_CARD_PROFILE", "sle4442"),
-            psc=secrets.psc,
-            mifare_key=secrets.mifare_key,
-            dialect=env.get("PREPAID_PCSC_DIALECT", "acs"),
-        )
+        return PcscReader.from_environment(env, psc=secrets.psc, mifare_key=secrets.mifare_key)
     raise InvalidInput(
         "bad_reader", _("PREPAID_READER must be “virtual” or “pcsc”, not “%(kind)s”."), kind=kind
     )

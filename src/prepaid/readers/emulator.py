@@ -286,6 +286,24 @@ def _is_trailer(block: int) -> bool:
     return block % 4 == 3
 
 
+def _key_memory(
+    volatile: list[tuple[int, int]], permanent: list[tuple[int, int]]
+) -> dict[tuple[int, int], str]:
+    return {**dict.fromkeys(volatile, "volatile"), **dict.fromkeys(permanent, "permanent")}
+
+
+# LOAD KEYS (P1 key structure, P2 key number) -> the reader memory it writes, as the readers'
+# manuals give it (docs/readers.md); any other P1 P2 is refused.
+READER_KEY_MEMORY: dict[str, dict[tuple[int, int], str]] = {
+    # ACS ACR122U / ACR1252U: two volatile key slots, 00 and 01
+    "acr122u": _key_memory([(0x00, 0x00), (0x00, 0x01)], []),
+    # ACS ACR128 / ACM1281U: 00-1F permanent, the one volatile slot 20h
+    "acr128": _key_memory([(0x00, 0x20)], [(0x00, n) for n in range(0x20)]),
+    # HID OMNIKEY 5x21: only non-volatile keys (P1 20h), 00-1F
+    "omnikey": _key_memory([], [(0x20, n) for n in range(0x20)]),
+}
+
+
 @dataclass
 class MifareClassic1kCard(EmulatedCard):
     """A Mifare Classic 1K as a PC/SC part 3 contactless reader (ACR122U, OMNIKEY 5x21…) shows it.
@@ -303,6 +321,10 @@ class MifareClassic1kCard(EmulatedCard):
     uid: bytes = bytes.fromhex("5A3C9E01")
     blocks: list[bytearray] = field(default_factory=list)
     loaded_keys: dict[int, bytes] = field(default_factory=dict)
+    # Whose key memory LOAD KEYS finds (READER_KEY_MEMORY); keys written into the reader's
+    # permanent memory are counted, by slot.
+    key_memory: str = "acr122u"
+    permanent_key_loads: list[int] = field(default_factory=list)
     authenticated: tuple[int, int] | None = None  # (sector, key type 60/61)
     refused_trailer_writes: int = 0
 
@@ -348,8 +370,12 @@ class MifareClassic1kCard(EmulatedCard):
     def _load_key(self, p1: int, p2: int, data: bytes) -> bytes:
         if len(data) != 6:
             return SW_WRONG_LENGTH
-        if p1 not in (0x00, 0x20) or p2 > 0x1F:
-            return SW_WRONG_P1P2
+        memory = READER_KEY_MEMORY[self.key_memory].get((p1, p2))
+        if memory is None:
+            # OMNIKEY 5x21 keeps no key in volatile memory: "command not allowed"
+            return SW_KEY_MISSING if p1 == 0x00 and self.key_memory == "omnikey" else SW_WRONG_P1P2
+        if memory == "permanent":
+            self.permanent_key_loads.append(p2)
         self.loaded_keys[p2] = bytes(data)
         return SW_OK
 

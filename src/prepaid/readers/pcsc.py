@@ -9,6 +9,8 @@ Two card profiles map the 256-byte logical card image onto a physical card
   factory (protected) memory and is never written.
 * ``mifare1k`` — Mifare Classic 1K on PC/SC contactless readers. The image's sixteen 16-byte
   blocks are the data blocks of sectors 1–6 (sector 0 and every sector trailer untouched).
+  The keys go into the reader's key slots ``PREPAID_MIFARE_KEY_SLOT`` (volatile 00 and 01 by
+  default; a reader's permanent key memory only when named ``permanent:NN``).
 
 Safety rules, because some card operations cannot be undone: the SLE4442 PSC is presented
 only after reading the error counter and never when only one try is left; write-protect
@@ -29,9 +31,10 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from prepaid.core.errors import ReaderError, _
+from prepaid.core.errors import InvalidInput, ReaderError, _
 from prepaid.readers.base import CARD_IMAGE_SIZE, check_region, no_card, write_failed
 
 PROFILES = ("sle4442", "mifare1k")
@@ -48,6 +51,14 @@ MIFARE_FIRST_SECTOR = 1
 # 69 84 reference key not usable. Anything else is the reader's failure, not the card's keys.
 MIFARE_AUTHENTICATION_REFUSED = frozenset({0x6300, 0x6982, 0x6983, 0x6984})
 IMAGE_BLOCKS = CARD_IMAGE_SIZE // 16
+# LOAD KEYS' P1, the key structure (PC/SC part 3): bit 5 set = the reader's non-volatile memory.
+KEY_STRUCTURE_VOLATILE = 0x00
+KEY_STRUCTURE_NON_VOLATILE = 0x20
+PERMANENT_SLOT_PREFIX = "permanent:"
+# Readers whose key numbers 00-1F are non-volatile and whose one volatile slot is 20h (ACR128,
+# ACM1281U): a key loaded below 20h there is written into the reader for good.
+VOLATILE_SLOT_20_READERS = ("ACR128", "ACM1281")
+READER_VOLATILE_SLOT = 0x20
 # Instructions whose command data is a secret: present PSC, change PSC, load key.
 SECRET_COMMAND_DATA = frozenset({0x20, 0xD2, 0x82})
 READ_SECURITY_MEMORY = 0xB1  # answers the error counter, then the PSC once it is presented
@@ -180,6 +191,54 @@ def reader_config(detail: str) -> ReaderError:
     )
 
 
+def bad_mifare_key_slot(value: str) -> InvalidInput:
+    return InvalidInput(
+        "bad_mifare_key_slot",
+        _(
+            "PREPAID_MIFARE_KEY_SLOT is no key slot: “%(value)s”. Give the reader's key number "
+            "in hex: 00 (ACR122U, ACR1252U; the default), 20 (ACR128, ACM1281U), two numbers "
+            "for key A and key B (00,01), or permanent:NN to store the site key in the reader's "
+            "permanent memory (docs/readers.md)."
+        ),
+        value=value,
+    )
+
+
+def bad_mifare_key_structure(value: str) -> InvalidInput:
+    return InvalidInput(
+        "bad_mifare_key_structure",
+        _(
+            "PREPAID_MIFARE_KEY_STRUCTURE must be 00 (the default) or 20 (the reader's "
+            "permanent memory, OMNIKEY 5x21), not “%(value)s”."
+        ),
+        value=value,
+    )
+
+
+def mifare_key_not_permanent() -> InvalidInput:
+    return InvalidInput(
+        "bad_mifare_key_structure",
+        _(
+            "PREPAID_MIFARE_KEY_STRUCTURE=20 stores the site's Mifare key in the reader's "
+            "permanent memory: name the slot permanent:NN in PREPAID_MIFARE_KEY_SLOT to mean "
+            "it (docs/readers.md)."
+        ),
+    )
+
+
+def mifare_key_slot_permanent(reader: str, slot: int) -> ReaderError:
+    return ReaderError(
+        "mifare_key_slot_permanent",
+        _(
+            "Key slot %(slot)s of the reader %(reader)s is its permanent key memory: the "
+            "site's Mifare key was not loaded. Set PREPAID_MIFARE_KEY_SLOT=20 (its temporary "
+            "slot), or permanent:%(slot)s to store the key in the reader (docs/readers.md)."
+        ),
+        slot=f"{slot:02X}",
+        reader=reader,
+    )
+
+
 def _load_scard() -> Any:
     try:
         from smartcard import scard
@@ -231,11 +290,12 @@ def _error_for(scard: Any, hresult: int) -> ReaderError:
 class Channel:
     """A connection to the card in the reader, inside a PC/SC transaction."""
 
-    def __init__(self, scard: Any, hcard: Any, protocol: int, atr: bytes) -> None:
+    def __init__(self, scard: Any, hcard: Any, protocol: int, atr: bytes, reader: str = "") -> None:
         self.scard = scard
         self.hcard = hcard
         self.protocol = protocol
         self.atr = atr
+        self.reader = reader  # its PC/SC name
         self.writes_done = 0  # write commands the card executed
         self.write_in_flight = False  # a write command sent, its answer not yet received
 
@@ -417,23 +477,68 @@ def mifare_block(image_block: int) -> int:
     return sector * 4 + image_block % 3
 
 
+@dataclass(frozen=True)
+class MifareKeySlots:
+    """Where LOAD KEYS puts the site's Mifare keys: P1 (the key structure) and the key numbers
+    GENERAL AUTHENTICATE then names. One slot for both keys: key B is loaded into it when a
+    write needs it, and key A again after. ``permanent``: the slots are the reader's permanent
+    key memory, named so explicitly (``permanent:NN``); such a slot is loaded once per process
+    and reader, not at every connection (each load writes the reader's memory)."""
+
+    key_a: int = 0x00
+    key_b: int = 0x01
+    structure: int = KEY_STRUCTURE_VOLATILE
+    permanent: bool = False
+
+
+def mifare_key_slots(slot: str = "", structure: str = "") -> MifareKeySlots:
+    """The key slots from ``PREPAID_MIFARE_KEY_SLOT`` and ``PREPAID_MIFARE_KEY_STRUCTURE``
+    (empty: the defaults, volatile slots 00 and 01 with P1 00); a bad value is refused."""
+    text = slot.strip().lower()
+    permanent = text.startswith(PERMANENT_SLOT_PREFIX)
+    numbers = text.removeprefix(PERMANENT_SLOT_PREFIX).split(",") if text else ["00", "01"]
+    if len(numbers) > 2 or not all(re.fullmatch(r"[0-9a-f]{2}", n.strip()) for n in numbers):
+        raise bad_mifare_key_slot(slot)
+    key_a, key_b = int(numbers[0], 16), int(numbers[-1], 16)
+    if len(numbers) == 2 and key_a == key_b:
+        raise bad_mifare_key_slot(slot)
+    p1 = structure.strip().lower() or "00"
+    if p1 not in ("00", "20"):
+        raise bad_mifare_key_structure(structure)
+    if int(p1, 16) & KEY_STRUCTURE_NON_VOLATILE and not permanent:
+        raise mifare_key_not_permanent()
+    return MifareKeySlots(key_a, key_b, int(p1, 16), permanent)
+
+
+# Permanent key slots loaded by this process: (reader, P1, slot) -> the key there.
+_permanent_keys: dict[tuple[str, int, int], bytes] = {}
+
+
 class Mifare1kProfile:
     """Mifare Classic 1K on a PC/SC part 3 contactless reader.
 
-    ``key`` is 6 bytes (key A reads and writes) or 12 bytes (key A reads, key B writes).
+    ``key`` is 6 bytes (key A reads and writes) or 12 bytes (key A reads, key B writes);
+    ``slots`` says where the reader keeps them (:class:`MifareKeySlots`).
     """
 
     name = "mifare1k"
     KEY_A = 0x60
     KEY_B = 0x61
 
-    def __init__(self, key: bytes, extra_atrs: tuple[bytes, ...] = ()) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        extra_atrs: tuple[bytes, ...] = (),
+        slots: MifareKeySlots = MifareKeySlots(),
+    ) -> None:
         if len(key) not in (6, 12):
             raise reader_config("the Mifare key must be 6 bytes (key A) or 12 bytes (A then B)")
         self.key_a = key[:6]
         self.key_b = key[6:] or None
         self.extra_atrs = extra_atrs
+        self.slots = slots
         self._authenticated: tuple[int, int] | None = None
+        self._loaded: dict[int, int] = {}  # slot -> key type loaded in it on this connection
 
     def accepts(self, atr: bytes) -> bool:
         if atr in self.extra_atrs:
@@ -443,9 +548,30 @@ class Mifare1kProfile:
 
     def prepare(self, channel: Channel) -> None:
         self._authenticated = None
-        channel.command(bytes.fromhex("FF82000006") + self.key_a)  # volatile key slot 0
-        if self.key_b is not None:
-            channel.command(bytes.fromhex("FF82000106") + self.key_b)  # slot 1
+        self._loaded = {}
+        self._refuse_permanent_slot(getattr(channel, "reader", ""))
+        self._load_key(channel, self.KEY_A)
+        if self.key_b is not None and self.slots.key_b != self.slots.key_a:
+            self._load_key(channel, self.KEY_B)
+
+    def _refuse_permanent_slot(self, reader: str) -> None:
+        """Never write the key into a reader's permanent memory unless told to."""
+        if self.slots.permanent or not any(m in reader for m in VOLATILE_SLOT_20_READERS):
+            return
+        for slot in {self.slots.key_a, self.slots.key_b}:
+            if slot != READER_VOLATILE_SLOT:
+                raise mifare_key_slot_permanent(reader, slot)
+
+    def _load_key(self, channel: Channel, key_type: int) -> None:
+        """Load the key of ``key_type`` into its slot (a permanent slot: unless it is there)."""
+        slot = self.slots.key_a if key_type == self.KEY_A else self.slots.key_b
+        key = self.key_a if key_type == self.KEY_A or self.key_b is None else self.key_b
+        remembered = (getattr(channel, "reader", ""), self.slots.structure, slot)
+        if not self.slots.permanent or _permanent_keys.get(remembered) != key:
+            channel.command(bytes([0xFF, 0x82, self.slots.structure, slot, 0x06]) + key)
+            if self.slots.permanent:
+                _permanent_keys[remembered] = key
+        self._loaded[slot] = key_type
 
     def card_serial(self, channel: Channel) -> str:
         return channel.command(bytes.fromhex("FFCA000000")).hex().upper()
@@ -455,10 +581,14 @@ class Mifare1kProfile:
         if self._authenticated == (sector, key_type):
             return
         self._authenticated = None
-        slot = 0 if key_type == self.KEY_A else 1
+        slot = self.slots.key_a if key_type == self.KEY_A else self.slots.key_b
+        if self._loaded.get(slot, key_type) != key_type:  # a slot shared by keys A and B
+            self._load_key(channel, key_type)
         _data, sw = channel.transmit(
             bytes([0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, key_type, slot])
         )
+        if sw != 0x9000 and self.slots.permanent:  # the reader may have lost it: load again
+            _permanent_keys.pop((getattr(channel, "reader", ""), self.slots.structure, slot), None)
         if sw in MIFARE_AUTHENTICATION_REFUSED:
             raise card_foreign_keys(block)
         if sw != 0x9000:  # e.g. 6D 00 / 6A 81: the reader has no GENERAL AUTHENTICATE
@@ -521,23 +651,28 @@ class PcscReader:
         psc: bytes,
         mifare_key: bytes,
         dialect: str = "acs",
+        key_slots: MifareKeySlots = MifareKeySlots(),
     ) -> PcscReader:
         """The reader from the site's settings; ``psc`` / ``mifare_key`` from its secrets."""
         if profile == "sle4442":
             return cls(Sle4442Profile(psc, dialect), reader_pattern)
         if profile == "mifare1k":
-            return cls(Mifare1kProfile(mifare_key), reader_pattern)
+            return cls(Mifare1kProfile(mifare_key, slots=key_slots), reader_pattern)
         raise reader_config(f"unknown card profile {profile!r} (sle4442 or mifare1k)")
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], psc: bytes, mifare_key: bytes) -> PcscReader:
-        """``PREPAID_PCSC_READER``, ``PREPAID_CARD_PROFILE``, ``PREPAID_PCSC_DIALECT``."""
+        """``PREPAID_PCSC_READER``, ``PREPAID_CARD_PROFILE``, ``PREPAID_PCSC_DIALECT``,
+        ``PREPAID_MIFARE_KEY_SLOT``, ``PREPAID_MIFARE_KEY_STRUCTURE``."""
         return cls.from_settings(
             env.get("PREPAID_PCSC_READER", ""),
             env.get("PREPAID_CARD_PROFILE", "sle4442"),
             psc,
             mifare_key,
             env.get("PREPAID_PCSC_DIALECT", "acs"),
+            mifare_key_slots(
+                env.get("PREPAID_MIFARE_KEY_SLOT", ""), env.get("PREPAID_MIFARE_KEY_STRUCTURE", "")
+            ),
         )
 
     # -- the CardReader protocol -------------------------------------------------------------
@@ -651,7 +786,7 @@ class PcscReader:
             with suppress(Exception):
                 scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
             raise _error_for(scard, hresult)
-        return Channel(scard, hcard, protocol, bytes(atr))
+        return Channel(scard, hcard, protocol, bytes(atr), reader)
 
 
 def _reader_matches(pattern: str, name: str) -> bool:
