@@ -106,6 +106,22 @@ def hold_home_alone(home: DataHome) -> int | None:
     return fd
 
 
+def require_station_ready(home: DataHome) -> None:
+    """What a station's web server checks before it serves, under ``prepaid serve`` or another
+    WSGI server (:mod:`prepaid.wsgi`): an initialised data directory, the office's time zone
+    (``wrong_time_zone``), the site's card key (``wrong_site_secrets``) and the reader's
+    settings (``bad_reader``, ``bad_mifare_key_slot``…). Any of them refuses the start."""
+    from prepaid.cards.site import require_site_key
+    from prepaid.readers import reader_for_station
+    from prepaid.reports.time_zone import require_office_time_zone
+
+    home.require()
+    require_office_time_zone()
+    secrets = home.load_secrets()
+    require_site_key(secrets.card_key)
+    reader_for_station(home, secrets, os.environ)  # only made, not opened: the settings
+
+
 def application() -> Any:
     """The WSGI application with the static files, warmed up: the URLs, the views they import
     and every template are loaded before the workers fork, so none pays for it on its first

@@ -28,10 +28,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> None:
-    from prepaid.reports.time_zone import require_office_time_zone
-    from prepaid.server import require_free_port, serve
+    from prepaid.server import require_free_port, require_station_ready, serve
 
     ctx.home.require()
     require_free_port(args.host, args.port)
-    require_office_time_zone()  # before the server starts: refused in another zone
+    # before the server starts: refused in another zone, with another site's key…
+    require_station_ready(ctx.home)
     serve(args.host, args.port)
