@@ -160,6 +160,15 @@ class Operator:
             .map(e => e.outerHTML)""")
         assert missing == [], missing
 
+    def action_in_sight(self) -> None:
+        """A 1366×768 screen shows 657 px of page: the form's primary action is in sight at once,
+        without scrolling, however far the form runs below the fold."""
+        self.page.set_viewport_size({"width": 1366, "height": 657})
+        assert self.page.evaluate("window.scrollY") == 0
+        review = self.page.locator("[data-testid=review]").bounding_box()
+        assert review is not None and review["y"] + review["height"] <= 657, review
+        self.page.set_viewport_size({"width": 1366, "height": 900})
+
     def expect(self, selector: str) -> Any:
         from playwright.sync_api import expect
 
@@ -346,6 +355,7 @@ def test_04_register_customer_then_open_account(admin: Operator) -> None:
     page.wait_for_url("**/vending/open/?customer=00000001")
     admin.panel_ready()
     admin.expect("[data-testid=reader-panel]").to_have_attribute("data-card-type", "new")
+    admin.action_in_sight()  # 开户's 下一步：确认 too
     page.select_option("#id_price", label="居民用水")
     page.fill("#id_quantity", "10")
     admin.expect("#id_amount").to_have_value("34.50")  # computed live
@@ -389,12 +399,7 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     admin.expect("[data-testid=customer-name]").to_have_text("张三")
-    # a 1366×768 screen shows 657 px of page: the sale's primary action is in sight at once
-    page.set_viewport_size({"width": 1366, "height": 657})
-    assert page.evaluate("window.scrollY") == 0
-    review = page.locator("[data-testid=review]").bounding_box()
-    assert review is not None and review["y"] + review["height"] <= 657, review
-    page.set_viewport_size({"width": 1366, "height": 900})
+    admin.action_in_sight()  # 下一步：确认 in sight on a 1366×768 screen
     page.fill("#id_amount", "20")
     admin.expect("#id_quantity").to_have_value("5.79")
     admin.shot("16-sale-form")
@@ -470,6 +475,7 @@ def test_08_reissue(admin: Operator) -> None:
     page.press("#id_q", "Enter")
     page.click('[data-customer="00000001"] a[href^="/vending/reissue/?customer="]')
     admin.expect("[data-testid=last-purchases]").to_contain_text("2.00")
+    admin.action_in_sight()
     page.fill("#id_fee", "5")
     page.click("[data-testid=review]")
     admin.expect("[data-testid=confirm]").to_be_visible()
@@ -506,6 +512,7 @@ def test_09_meter_change_with_zero_and_setting_cards(admin: Operator) -> None:
     admin.insert("u2")
     admin.menu("vending", "/vending/meter-change/")
     admin.read_card("/vending/meter-change/")
+    admin.action_in_sight()
     page.fill("#id_remaining", "13")
     page.fill("#id_reason", "表坏")
     page.click("[data-testid=review]")
