@@ -447,6 +447,74 @@ def test_a_check_card_read_back_shows_the_meters_readings(admin_client, office):
     assert office.customer.user_number in reading
 
 
+def test_a_check_card_gives_the_meters_balance_and_use_in_its_unit(admin_client, office):
+    """余量 and 累计用量 of a check card's reading with the unit of the meter type it read
+    (kWh from an electricity meter), as the sale pages give them, not bare numbers."""
+    from prepaid.accounts.services import create_account
+    from prepaid.cards.services import make_tool_card
+    from prepaid.web import simulator
+
+    power = create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="20",
+        alarm="5",
+        overdraft="0",
+        maintenance_code="1234",
+    )
+    simulator.add("M2")
+    office.blank("set2")
+    office.insert("set2")
+    make_tool_card(office.station(), "setting", power)  # the meter holds 20.00 pre-stored
+    assert office.swipe("M2").ok
+    office.blank("chk")
+    office.insert("chk")
+    make_tool_card(office.station(), "check", None)
+    assert office.swipe("M2").ok
+    panel = html(admin_client.get("/reader/", **HX))
+    reading = panel.split('data-testid="check-reading"')[1].split("</dl>")[0]
+    rows = dict(
+        re.findall(r'<dt class="col-6">([^<]*)</dt><dd class="col-6">([^<]*)</dd>', reading)
+    )
+    assert rows[tr("Balance")] == "20.00 kWh"
+    assert rows[tr("Cumulative use")] == "0.00 kWh"
+
+
+def test_a_setting_card_gives_its_parameters_in_the_meter_types_unit(admin_client, office):
+    """限购量, 预存量, 报警量 and 透支量 of a setting card with the unit of the meter type it
+    carries (kWh for an electricity account, m³ for water), not bare numbers."""
+    from prepaid.accounts.services import create_account
+    from prepaid.cards.services import make_tool_card
+
+    power = create_account(
+        office.admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="500",
+        prestore="20",
+        alarm="5",
+        overdraft="1.5",
+        maintenance_code="1234",
+    )
+    shown = {}
+    for account in (office.account, power):
+        office.blank(f"set{account.sub_meter}")
+        office.insert(f"set{account.sub_meter}")
+        make_tool_card(office.station(), "setting", account)
+        panel = html(admin_client.get("/reader/", **HX))
+        parameters = panel.split('data-testid="setting-parameters"')[1].split("</dl>")[0]
+        rows = re.findall(
+            r'<dt class="col-6">([^<]*)</dt><dd class="col-6">([^<]*)</dd>', parameters
+        )
+        shown[account.sub_meter] = dict(rows)
+    labels = [tr(label) for label in ("Purchase limit", "Pre-stored quantity", "Alarm level")]
+    assert [shown[1][label] for label in labels] == ["999.00 m³", "5.00 m³", "10.00 m³"]
+    assert [shown[2][label] for label in labels] == ["500.00 kWh", "20.00 kWh", "5.00 kWh"]
+    assert (shown[1][tr("Overdraft")], shown[2][tr("Overdraft")]) == ("5.00 m³", "1.50 kWh")
+
+
 def test_a_check_card_from_a_cleared_meter_names_no_meter_type(admin_client, office):
     """A cleared meter holds no parameters: the panel shows no sub-meter, meter type or
     maintenance code for it (not "0 · Water" and code 0), and no customer."""
@@ -467,6 +535,7 @@ def test_a_check_card_from_a_cleared_meter_names_no_meter_type(admin_client, off
     )
     for label in ("Sub-meter", "Maintenance code", "Bound to user"):
         assert rows[tr(label)] == "—", label
+    assert rows[tr("Balance")] == "0.00"  # no meter type, so no unit
 
 
 def test_the_meter_list_shows_results_by_name(clerk_client, office):

@@ -148,9 +148,18 @@ def purchase_status(code: str) -> str:
 
 @register.filter
 def unit(account: Any) -> str:
-    """The unit an account's quantities are in (m³, kWh…)."""
-    from prepaid.accounts.services import meter_unit
+    """The unit an account's quantities are in (m³, kWh…); also of a meter type code
+    (``water``), as a setting or check card carries it, and none for none (a cleared meter)."""
+    from prepaid.accounts.models import MeterTypeChoice
+    from prepaid.accounts.services import METER_UNITS, meter_unit
 
+    if account is None or account == "":
+        return ""
+    if isinstance(account, str):
+        try:
+            return METER_UNITS[MeterTypeChoice[account.upper()]]
+        except KeyError:
+            return ""
     return str(meter_unit(account))
 
 
