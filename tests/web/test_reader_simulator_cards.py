@@ -251,6 +251,22 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     assert f'<dd class="col-6">{flags}</dd>' in page
 
 
+def test_the_meter_page_gives_its_parameters_and_use_in_its_unit(clerk_client, office):
+    """The simulated meter's 累计用量, 限购量, 报警量 and 透支量 with the unit of its meter type,
+    as its balance has it, not bare numbers; a cleared meter, with no meter type, has none."""
+    from prepaid.web import simulator
+
+    simulator.add("M9")
+    page = html(clerk_client.get("/simulator/M9/"))
+    rows = dict(re.findall(r'<dt class="col-6">([^<]*)</dt><dd class="col-6">([^<]*)</dd>', page))
+    assert rows[tr("Cumulative use")] == "0.00"
+    office.meter("M1")
+    page = html(clerk_client.get("/simulator/M1/"))
+    rows = dict(re.findall(r'<dt class="col-6">([^<]*)</dt><dd class="col-6">([^<]*)</dd>', page))
+    labels = ("Cumulative use", "Purchase limit", "Alarm level", "Overdraft")
+    assert [rows[tr(label)] for label in labels] == ["0.00 m³", "999.00 m³", "10.00 m³", "5.00 m³"]
+
+
 def test_meter_use_says_why_nothing_flows(clerk_client, office):
     clerk_client.post("/simulator/", {"meter_id": "NEW"})
     page = html(clerk_client.post("/simulator/NEW/use/", {"quantity": "1"}, follow=True))
