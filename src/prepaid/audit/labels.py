@@ -61,6 +61,9 @@ ACTION_LABELS: dict[str, Label] = {
     "card.recycle": L(gettext_noop("Recycle card"), "卡片回收"),
     "card.recycle_user": L(gettext_noop("Recycle user card"), "回收用户卡"),
     "write_back.observe": L(gettext_noop("Meter write-back read"), "读取表计回写"),
+    "check_reading.record": L(
+        gettext_noop("Record meter reading (check card)"), "记录表计读数（检查卡）"
+    ),
     # 交班, 操作员
     "shift.open": L(gettext_noop("Shift opened"), "开班"),
     "shift.close": L(gettext_noop("Shift closed"), "交班"),
@@ -169,6 +172,7 @@ FIELD_LABELS: dict[str, Label] = {
     "paper": L(gettext_noop("Paper"), "纸张"),
     "card": L(gettext_noop("Card serial"), "卡号"),
     "records": L(gettext_noop("Meter write-back"), "表计回写"),
+    "reading": L(gettext_noop("Meter reading"), "表计读数"),
     "time_zone": L(gettext_noop("Time zone"), "时区"),
 }
 # A field some objects give another meaning: a card's serial is the card's, not a purchase's.

@@ -26,6 +26,7 @@ HISTORY_EVENTS = [
     "transfer",
     "fee",
     "swipe",
+    "check_reading",
     "format",
     "open",
     "reissue",

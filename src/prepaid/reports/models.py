@@ -3,7 +3,8 @@
 * :class:`ShiftSettlement` — the closing of a shift (日结/交班): takings per payment method,
   expected and counted cash. Written once, never changed.
 * :class:`WriteBackObservation` — what a meter wrote back on a customer's card, as the office
-  saw it when the card was read (the office learns about swipes only this way).
+  saw it when the card was read (the office learns about swipes only this way), and the
+  readings a check card brought back from a customer's meter (``source``).
 * :class:`SalesDay` and :class:`MonthlyPurchase` — aggregates of the append-only ledger,
   rebuilt by key from the ledger (``prepaid.reports.aggregates``); they hold nothing that the
   ledger does not, and can be dropped and rebuilt at any time.
@@ -57,7 +58,16 @@ class WriteBackObservation(models.Model):
     ``credited_centi`` is what the office had credited on this customer account up to the
     last serial the meter applied; ``meter_segment`` counts the meter changes before it, so
     readings of one physical meter can be compared with each other.
+
+    A check card's reading (``source`` ``check_card``) is stored the same way, under the
+    customer and customer account the meter is bound to: ``card_serial`` is then the check
+    card's, ``card_generation`` the generation of the user card the meter knows, ``result`` 0.
+    It is stored once per customer, sub-meter and meter clock, whichever check card brought it.
     """
+
+    class Source(models.TextChoices):
+        USER_CARD = "user_card"  # the meter's write-back on the customer's card
+        CHECK_CARD = "check_card"  # a check card's reading (检查卡)
 
     # Customer and customer account are looked up through the indexes below that start with them.
     customer = models.ForeignKey(
@@ -91,6 +101,7 @@ class WriteBackObservation(models.Model):
     # suspicious-customer report.
     use_centi = models.BigIntegerField(default=0)
     unexplained_centi = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.USER_CARD)
 
     class Meta:
         ordering = ["meter_time", "id"]
@@ -105,6 +116,11 @@ class WriteBackObservation(models.Model):
                     "cumulative_centi",
                 ],
                 name="write_back_observed_once",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "sub_meter", "meter_time"],
+                condition=models.Q(source="check_card"),
+                name="check_reading_recorded_once",
             ),
         ]
         indexes = [

@@ -718,6 +718,7 @@ EVENT_LABELS = {
     "transfer": L(gettext_noop("Meter-change transfer"), "换表转移"),
     "fee": L(gettext_noop("Fee"), "费用"),
     "swipe": L(gettext_noop("Swipe seen on the card"), "刷表回读"),
+    "check_reading": L(gettext_noop("Meter reading (check card)"), "检查卡读数"),
     "format": L(gettext_noop("New card made"), "制作新卡"),
     "open": L(gettext_noop("Open account"), "开户"),
     "reissue": L(gettext_noop("Reissue"), "补卡"),
@@ -865,20 +866,30 @@ def swipe_result_text(result: int) -> str:
     return text_of(SWIPE_RESULT_LABELS, code)
 
 
+D_CHECK_CARD = L(gettext_noop("check card %(card)s"), "检查卡 %(card)s")
+
+
 def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, Any]]:
+    """The meters' readings the office has seen: write-backs on the customer's card (a swipe
+    and its result) and readings brought by a check card (检查卡: no swipe result)."""
     rows = WriteBackObservation.objects.filter(
         _time_q("meter_time", filters), customer=customer
     ).select_related("account")
     for o in rows:
+        if o.source == WriteBackObservation.Source.CHECK_CARD:
+            event_code = "check_reading"
+            said = D_CHECK_CARD.text() % {"card": o.card_serial}
+        else:
+            event_code, said = "swipe", swipe_result_text(o.result)
         yield {
             "time": o.meter_time,
-            "event_code": "swipe",
+            "event_code": event_code,
             **_account_of(o.account),
             "account": o.account.name if o.account else str(o.sub_meter),
             "serial": o.last_serial,
             "balance": o.balance_centi,
             "cumulative": o.cumulative_centi,
-            "details": _details(swipe_result_text(o.result), _flags_text(o.status)),
+            "details": _details(said, _flags_text(o.status)),
         }
 
 
@@ -1037,6 +1048,7 @@ EVENT_ORDER = {
             "fee",
             "restore",
             "swipe",
+            "check_reading",
             "transfer",
             "meter_change",
             "recycle",

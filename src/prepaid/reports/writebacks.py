@@ -4,27 +4,44 @@ The office learns about a swipe only when the customer's card is read again: eac
 its record (last serial applied, balance, cumulative use, status flags, time) in the card's
 meter area. :func:`record_write_backs` stores each record once; the vending read path calls it
 after reading a user card, and so does the demo generator.
+
+A check card (检查卡) swiped on a meter brings back the meter's full readings; the office
+records one with :func:`record_check_reading` (``prepaid card read --record``, 记录表计读数 on
+the reader panel) as an observation of the same table (``source`` ``check_card``), so that the
+suspicious-customer rules count its cumulative use and status flags as they count a
+write-back's. A reading is recorded only for the customer account the meter belongs to (bound
+to a customer of this office, on one of the customer's sub-meters, with that account's
+maintenance code and meter type); any other is refused and nothing is recorded.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from prepaid.accounts.models import Account
 from prepaid.audit.services import log_action
-from prepaid.core.card.model import Card, CardType, WriteBack
+from prepaid.cards.documents import METER_STATE_NAMES, METER_STATES, user_number_text
+from prepaid.core.card.model import Card, CardType, CheckReading, WriteBack
+from prepaid.core.errors import Label, PrepaidError, _
+from prepaid.customers.models import Customer
+from prepaid.readers.lock import at_the_reader
 from prepaid.reports.models import WriteBackObservation
 from prepaid.rows import execute, table
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerAccount, CustomerCard
 
+if TYPE_CHECKING:
+    from prepaid.vending.services import Station
+
 OBSERVATIONS = table(WriteBackObservation)
 
 
-def meter_time(write_back: WriteBack) -> datetime.datetime:
+def meter_time(write_back: WriteBack | CheckReading) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(write_back.time, tz=datetime.UTC)
 
 
@@ -156,20 +173,19 @@ def _against_previous(row: WriteBackObservation) -> None:
     """Use and unexplained difference since the previous reading of the same meter.
 
     For an honest meter ``use = credit − (balance − previous balance)`` exactly: whatever
-    is left over is credit (or use) that no purchase explains."""
+    is left over is credit (or use) that no purchase explains. The differences are taken
+    against the meter's latest reading stored: a reading older than it (a card's write-back
+    read after a check card brought a later reading, or the other way round) falls inside a
+    span already counted, and counts no use of its own — else the report would count the
+    use of that span twice."""
     if row.customer_account is None or row.credited_centi is None:
         return
     previous = OBSERVATIONS.first(
-        "customer_account_id = %s AND meter_segment = %s AND meter_time < %s "
-        "AND credited_centi IS NOT NULL",
-        [
-            row.customer_account_id,
-            row.meter_segment,
-            connection.ops.adapt_datetimefield_value(row.meter_time),
-        ],
+        "customer_account_id = %s AND meter_segment = %s AND credited_centi IS NOT NULL",
+        [row.customer_account_id, row.meter_segment],
         order="meter_time DESC, id DESC",
     )
-    if previous is None:
+    if previous is None or previous.meter_time >= row.meter_time:
         return
     row.use_centi = row.cumulative_centi - previous.cumulative_centi
     credit = row.credited_centi - (previous.credited_centi or 0)
@@ -202,4 +218,186 @@ def _observation(
         observed_at=now,
         credited_centi=credited,
         meter_segment=segment,
+    )
+
+
+# -- check cards (检查卡) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedReading:
+    """A check card's reading as the office recorded it: ``new`` is false when the same
+    reading was recorded before (nothing was written then)."""
+
+    card: Card
+    observation: WriteBackObservation
+    customer: Customer
+    customer_account: CustomerAccount
+    new: bool
+
+
+def _not_a_check_card(card_type: str) -> PrepaidError:
+    from prepaid.cards.documents import CARD_TYPE_NAMES
+
+    return PrepaidError(
+        "not_a_check_card",
+        _("The card in the reader is not a check card (it is a %(type)s)."),
+        type=Label(CARD_TYPE_NAMES.get(card_type, _("unreadable card"))),
+    )
+
+
+def _no_reading(damaged: bool) -> PrepaidError:
+    if damaged:
+        return PrepaidError(
+            "no_check_reading",
+            _(
+                "The meter's part of this check card is damaged: swipe the check card on the "
+                "meter again, then record its reading."
+            ),
+        )
+    return PrepaidError(
+        "no_check_reading",
+        _("This check card carries no meter reading yet: swipe it on a meter first."),
+    )
+
+
+def _not_bound(reading: CheckReading) -> PrepaidError:
+    state = METER_STATES.get(reading.state, str(reading.state))
+    return PrepaidError(
+        "meter_not_bound",
+        _(
+            "The meter that wrote this reading is bound to no customer (meter state: "
+            "%(state)s); a reading is recorded only for a customer's meter. Nothing was "
+            "recorded."
+        ),
+        state=Label(METER_STATE_NAMES[state]) if state in METER_STATE_NAMES else state,
+    )
+
+
+def _unknown_user(reading: CheckReading) -> PrepaidError:
+    return PrepaidError(
+        "unknown_customer",
+        _(
+            "The meter that wrote this reading is bound to user number %(number)s, which is "
+            "no customer of this office. Nothing was recorded."
+        ),
+        number=user_number_text(reading.user_number),
+    )
+
+
+def _not_the_customers_meter(reading: CheckReading, customer: Customer) -> PrepaidError:
+    return PrepaidError(
+        "not_this_customers_meter",
+        _(
+            "Customer %(number)s has no account on sub-meter %(sub_meter)s with this meter's "
+            "type and maintenance code: the reading is of a meter this office does not sell "
+            "for. Nothing was recorded."
+        ),
+        number=customer.user_number,
+        sub_meter=reading.sub_meter,
+    )
+
+
+def _customer_account(reading: CheckReading) -> CustomerAccount:
+    """The customer account the meter that wrote ``reading`` belongs to, or the refusal."""
+    if METER_STATES.get(reading.state) != "bound" or not reading.user_number:
+        raise _not_bound(reading)
+    customer = Customer.objects.filter(user_number=user_number_text(reading.user_number)).first()
+    if customer is None:
+        raise _unknown_user(reading)
+    found = (
+        CustomerAccount.objects.select_related("account")
+        .filter(
+            customer=customer,
+            account__sub_meter=reading.sub_meter,
+            account__meter_type=int(reading.meter_type),
+            account__maintenance_code=reading.maintenance_code,
+        )
+        .first()
+    )
+    if found is None:
+        raise _not_the_customers_meter(reading, customer)
+    return found
+
+
+@at_the_reader
+def record_check_reading(station: Station) -> RecordedReading:
+    """记录表计读数: record the reading on the check card in the reader, once, under the
+    customer account of the meter that wrote it, and audit it. Reading the same card again
+    records nothing more (``new`` is false)."""
+    read = cardio.read(station.reader, station.site_key)
+    if read.card is None:
+        raise cardio.damaged(read)
+    card = read.card
+    if card.type != CardType.CHECK:
+        raise _not_a_check_card(card.type.code)
+    if card.check is None or card.write_back_damaged:
+        raise _no_reading(card.write_back_damaged)
+    return record_reading(card, card.check, operator=station.operator, station=station.name)
+
+
+def record_reading(
+    card: Card, reading: CheckReading, *, operator: Any, station: str = ""
+) -> RecordedReading:
+    """Store ``reading`` (read off the check card ``card``) unless it is stored already."""
+    customer_account = _customer_account(reading)
+    customer = customer_account.customer
+    when = meter_time(reading)
+    with transaction.atomic(savepoint=False):
+        row = _check_observation(card, reading, customer_account, when)
+        _against_previous(row)
+        new = OBSERVATIONS.insert(row, unless_present=True)
+        if not new:
+            stored = WriteBackObservation.objects.get(
+                source=WriteBackObservation.Source.CHECK_CARD,
+                customer=customer,
+                sub_meter=reading.sub_meter,
+                meter_time=when,
+            )
+            return RecordedReading(card, stored, customer, customer_account, new=False)
+        log_action(
+            operator,
+            "check_reading.record",
+            customer,
+            station=station,
+            after={
+                "card": card.serial,
+                "sub_meter": row.sub_meter,
+                "reading": {
+                    "last_serial": row.last_serial,
+                    "balance_centi": row.balance_centi,
+                    "cumulative_centi": row.cumulative_centi,
+                    "status": row.status,
+                    "meter_time": when.isoformat(),
+                },
+            },
+        )
+    return RecordedReading(card, row, customer, customer_account, new=True)
+
+
+def _check_observation(
+    card: Card,
+    reading: CheckReading,
+    customer_account: CustomerAccount,
+    when: datetime.datetime,
+) -> WriteBackObservation:
+    credited, segment = _credited_and_segment(customer_account, reading.last_serial)
+    account: Account = customer_account.account
+    return WriteBackObservation(
+        customer_id=customer_account.customer_id,
+        customer_account=customer_account,
+        account=account,
+        card_serial=card.serial,
+        card_generation=reading.generation,
+        sub_meter=reading.sub_meter,
+        last_serial=reading.last_serial,
+        balance_centi=reading.balance_centi,
+        cumulative_centi=reading.cumulative_centi,
+        status=int(reading.status),
+        result=0,
+        meter_time=when,
+        observed_at=timezone.now(),
+        credited_centi=credited,
+        meter_segment=segment,
+        source=WriteBackObservation.Source.CHECK_CARD,
     )
