@@ -287,3 +287,70 @@ def test_a_garbled_user_card_reads_as_damaged_not_blank(
     assert path.read_bytes() == bytes(image)
     (listed,) = cli("card", "list")
     assert listed["type"] == "bad"
+
+
+def test_card_read_record_records_a_check_cards_reading_once(cli: Cli) -> None:
+    """``card read --record`` records the reading of the customer's meter (and says so);
+    read and recorded again, nothing more; a plain ``card read`` records nothing."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.reports.models import WriteBackObservation
+
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    number = cli("user", "register", "--name", "张三")["user_number"]
+    price = cli("price", "add", "--account", cli.account, "--name", "R", "--unit-price", "3")
+    cli("open", number, "--account", cli.account, "--price", str(price["id"]), "--quantity", "1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check")
+    cli("meter", "swipe", "M1")
+    readings = WriteBackObservation.objects.filter(source="check_card")
+
+    cli("card", "read")
+    assert not readings.exists()
+    recorded = cli("card", "read", "--record")
+    assert recorded["type"] == "check" and recorded["reading"]["user_number"] == number
+    assert recorded["recorded"]["new"] and recorded["recorded"]["user_number"] == number
+    assert recorded["recorded"]["account"] == int(cli.account)
+    reading = readings.get()
+    assert reading.customer.user_number == number and reading.pk == recorded["recorded"]["id"]
+    text = cli("card", "read", "--record", json_output=False)
+    assert f"用户 {number} 张三 的这次表计读数此前已记录，未再记录。" in text, text
+    assert readings.count() == 1
+    assert AuditEntry.objects.filter(action="check_reading.record").count() == 1
+
+
+def test_card_read_record_refuses_a_reading_of_a_meter_bound_to_nobody(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+    from prepaid.reports.models import WriteBackObservation
+
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check")
+    cli("meter", "swipe", "M1")
+    capsys.readouterr()
+    try:
+        status = main(["card", "read", "--record", "--json", "--lang", "zh-hans"])
+    finally:
+        translation.deactivate()
+    refused = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert refused["error"] == "meter_not_bound"
+    assert "表状态：已设置" in refused["message"], refused
+    assert not WriteBackObservation.objects.filter(source="check_card").exists()

@@ -31,9 +31,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     sub.add_parser("list", parents=[common], help=_("list the card store")).set_defaults(
         handler=handle_list
     )
-    sub.add_parser("read", parents=[common], help=_("read the card in the reader")).set_defaults(
-        handler=handle_read
+    read = sub.add_parser("read", parents=[common], help=_("read the card in the reader"))
+    read.add_argument(
+        "--record",
+        action=_RecordReading,
+        nargs=0,
+        help=_(
+            "record the meter reading a check card carries under its customer's account "
+            "(记录表计读数; needs the database)"
+        ),
     )
+    read.set_defaults(handler=handle_read, record=False)
     sub.add_parser(
         "format", parents=[common], help=_("format the card as a new card (admin)")
     ).set_defaults(handler=handle_format, needs_django=True)
@@ -53,6 +61,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     sub.add_parser("tools", parents=[common], help=_("register of tool cards issued")).set_defaults(
         handler=handle_tools, needs_django=True
     )
+
+
+class _RecordReading(argparse.Action):
+    """``card read --record``: the plain read needs no database, recording one does."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, *args: Any) -> None:
+        namespace.record = True
+        namespace.needs_django = True
 
 
 def _store(ctx: Any) -> Any:
@@ -110,6 +126,8 @@ def handle_read(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.core.card.codec import decode
     from prepaid.core.errors import CardError
 
+    if args.record:
+        return _record_reading(ctx)
     ctx.home.require()
     reader = ctx.reader()
     try:
@@ -120,6 +138,33 @@ def handle_read(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     doc["name"] = reader.serial()
     for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)
+    return doc
+
+
+def _record_reading(ctx: Any) -> dict[str, Any]:
+    from prepaid.cli.vend import station
+    from prepaid.reports.writebacks import record_check_reading
+
+    here = station(ctx)
+    recorded = record_check_reading(here)
+    if recorded.new:
+        headline = ctx.gettext("Meter reading recorded for customer %(number)s %(name)s.")
+    else:
+        headline = ctx.gettext(
+            "This meter reading was recorded before for customer %(number)s %(name)s; "
+            "nothing was recorded again."
+        )
+    customer = recorded.customer
+    headline %= {"number": customer.user_number, "name": customer.name}
+    doc = _office_card(ctx, recorded.card, headline)
+    doc["name"] = here.reader.serial()
+    doc["recorded"] = {
+        "new": recorded.new,
+        "id": recorded.observation.pk,
+        "user_number": customer.user_number,
+        "account": recorded.customer_account.account_id,
+        "sub_meter": recorded.observation.sub_meter,
+    }
     return doc
 
 
