@@ -572,3 +572,45 @@ def test_a_meter_display_code_is_shown_with_its_meaning():
             "The purchase would exceed the meter's purchase limit."
         ) in swipe_result("E06")
         assert swipe_result(None) == "—"
+
+
+def test_a_check_cards_reading_is_recorded_from_the_panel_once(clerk_client, office):
+    """记录表计读数: the reading of the customer's meter goes into the customer's history (as
+    a check card's), once however often the button is pressed; a meter bound to nobody
+    offers no button, and recording its reading is refused with the reason."""
+    from prepaid.cards.services import make_tool_card
+    from prepaid.reports.models import WriteBackObservation
+    from prepaid.web import simulator
+
+    office.meter()
+    office.open()
+    office.swipe()
+    office.blank("chk")
+    office.insert("chk")
+    make_tool_card(office.station(), "check", None)
+    assert office.swipe().ok
+    panel = html(clerk_client.get("/reader/", **HX))
+    assert 'data-testid="record-reading"' in panel and tr("Record meter reading") in panel
+    readings = WriteBackObservation.objects.filter(source="check_card")
+    assert not readings.exists()  # showing the card records nothing
+
+    panel = html(clerk_client.post("/reader/record-reading/", **HX))
+    recorded = tr("Meter reading recorded for customer %(number)s %(name)s.") % {
+        "number": office.customer.user_number,
+        "name": office.customer.name,
+    }
+    assert recorded in panel
+    assert readings.get().customer == office.customer
+    panel = html(clerk_client.post("/reader/record-reading/", **HX))
+    assert recorded not in panel and readings.count() == 1
+    from django.urls import reverse
+
+    page = reverse("reports:customer", args=[office.customer.user_number])
+    assert tr("Meter reading (check card)") in html(clerk_client.get(page))
+
+    simulator.add("M9")
+    office.insert("chk")
+    assert office.swipe("M9").ok  # a cleared meter: bound to nobody
+    assert 'data-testid="record-reading"' not in html(clerk_client.get("/reader/", **HX))
+    assert "meter_not_bound" in codes(clerk_client.post("/reader/record-reading/", **HX))
+    assert readings.count() == 1

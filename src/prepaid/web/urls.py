@@ -72,6 +72,7 @@ urlpatterns = [
     path("reader/eject/", reader.eject, name="reader_eject"),
     path("reader/blank/", reader.blank, name="reader_blank"),
     path("reader/format/", reader.format_card, name="reader_format"),
+    path("reader/record-reading/", reader.record_reading, name="reader_record_reading"),
     # the meter simulator
     path("simulator/", simulator.meter_list, name="simulator"),
     path("simulator/<str:meter_id>/", simulator.meter_detail, name="meter"),

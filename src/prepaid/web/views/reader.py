@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
@@ -28,7 +30,9 @@ def panel_context(request: HttpRequest) -> dict[str, object]:
     }
 
 
-def _respond(request: HttpRequest, error: dict[str, str] | None = None) -> HttpResponse:
+def _respond(
+    request: HttpRequest, error: dict[str, str] | None = None, notice: str | None = None
+) -> HttpResponse:
     if not is_htmx(request):
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
@@ -36,6 +40,7 @@ def _respond(request: HttpRequest, error: dict[str, str] | None = None) -> HttpR
         return HttpResponseRedirect(target)
     context = panel_context(request)
     context["reader_error"] = error
+    context["reader_notice"] = notice
     response = page(request, "reader/_panel.html", context)
     response["HX-Trigger"] = "reader-changed"
     return response
@@ -109,3 +114,33 @@ def format_card(request: HttpRequest) -> HttpResponse:
     except PrepaidError as exc:
         return _respond(request, refusal(exc))
     return _respond(request)
+
+
+@require_POST
+@operator_required
+def record_reading(request: HttpRequest) -> HttpResponse:
+    """记录表计读数: record the meter reading on the check card in the reader under its
+    customer's account (once: the same reading recorded again changes nothing)."""
+    from prepaid.reports.writebacks import record_check_reading
+
+    try:
+        recorded = record_check_reading(stations.station_for(request))
+    except PrepaidError as exc:
+        error = refusal(exc)
+        if not is_htmx(request):  # shown on the page the browser goes back to
+            messages.error(request, error["message"])
+        return _respond(request, error)
+    customer = {"number": recorded.customer.user_number, "name": recorded.customer.name}
+    if recorded.new:
+        notice = _("Meter reading recorded for customer %(number)s %(name)s.") % customer
+    else:
+        notice = (
+            _(
+                "This meter reading was recorded before for customer %(number)s %(name)s; "
+                "nothing was recorded again."
+            )
+            % customer
+        )
+    if not is_htmx(request):
+        messages.success(request, notice)
+    return _respond(request, notice=notice)
