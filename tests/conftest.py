@@ -27,6 +27,20 @@ def _fast_password_hashing(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _language_restored(request):
+    """A command run in this process activates its language for the thread (as a program it
+    runs once and exits): each test starts from the site's default language again."""
+    yield
+    if request.config.pluginmanager.hasplugin("django"):
+        from django.conf import settings
+
+        if settings.configured:
+            from django.utils import translation
+
+            translation.deactivate()
+
+
 @pytest.fixture
 def site_key() -> bytes:
     return secrets.token_bytes(32)
