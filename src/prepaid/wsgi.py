@@ -44,6 +44,10 @@ def load() -> Any:
 application = load()
 
 # A server that loads the application before forking its workers: none inherits a connection.
+# (One inside a transaction is left alone: closing it would end that transaction, as it would
+# for a test importing this module.)
 from django.db import connections  # noqa: E402
 
-connections.close_all()
+for _connection in connections.all(initialized_only=True):
+    if not _connection.in_atomic_block:
+        _connection.close()
