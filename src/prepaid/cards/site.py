@@ -13,11 +13,11 @@ forgotten when the connection is replaced.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import connection
 
 from prepaid.core.card.mac import site_key_fingerprint
 from prepaid.core.errors import PrepaidError, _
+from prepaid.singletons import record_once
 
 # On the connection wrapper: (the DB-API connection the key was checked on, the key).
 _CHECKED = "_prepaid_site_key_checked"
@@ -67,28 +67,6 @@ def _recorded() -> str | None:
 def _record(fingerprint: str) -> str:
     """Record ``fingerprint`` as the site's; returns the one recorded (another station's when
     it got there first)."""
-    from prepaid.audit.services import log_action
     from prepaid.cards.models import SiteKey
-    from prepaid.home import station_name
 
-    station = station_name()
-    try:
-        with transaction.atomic():
-            row = SiteKey.objects.create(
-                pk=SiteKey.SINGLETON,
-                fingerprint=fingerprint,
-                station=station,
-                recorded_at=timezone.now(),
-            )
-            log_action(
-                None,
-                "site_key.record",
-                row,
-                after={"fingerprint": fingerprint, "station": station},
-                station=station,
-            )
-    except IntegrityError:  # another station recorded it first
-        recorded = _recorded()
-        assert recorded is not None
-        return recorded
-    return fingerprint
+    return record_once(SiteKey, "fingerprint", fingerprint, "site_key.record", _recorded)

@@ -25,10 +25,11 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.singletons import record_once
 
 
 def wrong_time_zone(station_zone: str, office_zone: str) -> PrepaidError:
@@ -86,31 +87,11 @@ def require_office_time_zone() -> str:
 def _record(zone: str) -> str:
     """Record ``zone`` as the office's; returns the one recorded (another station's when it
     got there first)."""
-    from prepaid.audit.services import log_action
-    from prepaid.home import station_name
     from prepaid.reports.models import OfficeTimeZone
 
-    station = station_name()
-    try:
-        with transaction.atomic():
-            row = OfficeTimeZone.objects.create(
-                pk=OfficeTimeZone.SINGLETON,
-                time_zone=zone,
-                station=station,
-                recorded_at=timezone.now(),
-            )
-            log_action(
-                None,
-                "office.time_zone.record",
-                row,
-                after={"time_zone": zone, "station": station},
-                station=station,
-            )
-    except IntegrityError:  # another station recorded it first
-        recorded = office_time_zone()
-        assert recorded is not None
-        return recorded
-    return zone
+    return record_once(
+        OfficeTimeZone, "time_zone", zone, "office.time_zone.record", office_time_zone
+    )
 
 
 @dataclass(frozen=True)
