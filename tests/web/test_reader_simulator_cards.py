@@ -614,3 +614,39 @@ def test_a_check_cards_reading_is_recorded_from_the_panel_once(clerk_client, off
     assert 'data-testid="record-reading"' not in html(clerk_client.get("/reader/", **HX))
     assert "meter_not_bound" in codes(clerk_client.post("/reader/record-reading/", **HX))
     assert readings.count() == 1
+
+
+def test_reader_refusals_without_htmx_are_said_on_the_page_gone_back_to(clerk_client, office):
+    """A plain form post (no JavaScript) redirects: the refusal goes along as a message
+    instead of being lost, on the page the form was sent from."""
+    office.blank("dup")
+    taken = clerk_client.post(
+        "/reader/blank/", {"name": "dup"}, HTTP_REFERER="http://testserver/vending/sell/"
+    )
+    assert taken.status_code == 302 and taken["Location"] == "http://testserver/vending/sell/"
+    page = html(clerk_client.get("/vending/sell/"))
+    assert 'data-message="error"' in page
+    message = re.search(r'data-message="error">([^<]*)<', page)
+    assert message is not None and "dup" in message.group(1)
+    missing = clerk_client.post("/reader/insert/", {"name": "nothere", "next": "/vending/sell/"})
+    assert missing["Location"] == "/vending/sell/"
+    page = html(clerk_client.get("/vending/sell/"))
+    assert page.count('data-message="error"') == 1 and "nothere" in page
+    assert 'data-message="error"' not in html(clerk_client.get("/vending/sell/"))  # said once
+
+
+def test_a_meter_reading_recorded_without_htmx_is_said_once(clerk_client, office):
+    from prepaid.cards.services import make_tool_card
+
+    office.meter()
+    office.open()
+    office.swipe()
+    office.blank("chk")
+    office.insert("chk")
+    make_tool_card(office.station(), "check", None)
+    assert office.swipe().ok
+    response = clerk_client.post("/reader/record-reading/", {"next": "/vending/sell/"})
+    assert response["Location"] == "/vending/sell/"
+    page = html(clerk_client.get("/vending/sell/"))
+    assert page.count('data-message="success"') == 1
+    assert office.customer.user_number in page

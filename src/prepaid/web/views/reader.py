@@ -30,14 +30,25 @@ def panel_context(request: HttpRequest) -> dict[str, object]:
     }
 
 
+def _back(request: HttpRequest) -> str:
+    """The page a plain form post goes back to: its ``next``, else the page it was sent from
+    (the panel's forms sit on the vending pages), else the start page."""
+    hosts = {request.get_host()}
+    for target in (request.POST.get("next", ""), request.headers.get("Referer", "")):
+        if target and url_has_allowed_host_and_scheme(target, hosts):
+            return target
+    return reverse("web:home")
+
+
 def _respond(
     request: HttpRequest, error: dict[str, str] | None = None, notice: str | None = None
 ) -> HttpResponse:
-    if not is_htmx(request):
-        target = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
-            target = reverse("web:home")
-        return HttpResponseRedirect(target)
+    if not is_htmx(request):  # a plain form: the page the browser goes back to says it
+        if error is not None:
+            messages.error(request, error["message"])
+        if notice is not None:
+            messages.success(request, notice)
+        return HttpResponseRedirect(_back(request))
     context = panel_context(request)
     context["reader_error"] = error
     context["reader_notice"] = notice
@@ -126,10 +137,7 @@ def record_reading(request: HttpRequest) -> HttpResponse:
     try:
         recorded = record_check_reading(stations.station_for(request))
     except PrepaidError as exc:
-        error = refusal(exc)
-        if not is_htmx(request):  # shown on the page the browser goes back to
-            messages.error(request, error["message"])
-        return _respond(request, error)
+        return _respond(request, refusal(exc))
     customer = {"number": recorded.customer.user_number, "name": recorded.customer.name}
     if recorded.new:
         notice = _("Meter reading recorded for customer %(number)s %(name)s.") % customer
@@ -141,6 +149,4 @@ def record_reading(request: HttpRequest) -> HttpResponse:
             )
             % customer
         )
-    if not is_htmx(request):
-        messages.success(request, notice)
     return _respond(request, notice=notice)
