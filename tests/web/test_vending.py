@@ -897,6 +897,15 @@ def test_tiered_quote_shows_the_split(clerk_client, office):
     assert 'data-testid="quote-tiers"' in page
     assert re.findall(r'data-tier="(\d)"', page) == ["1", "2", "3"]
     assert 'data-amount="700.00"' in page  # 10 × 5 + 80 × 7 + 10 × 9
+    # each tier's line says its unit, as the receipt does: 80.00 m³ at ¥7.00/m³
+    tier = re.search(r'data-tier="2">(.*?)</tr>', page)
+    assert tier is not None and "80.00 m³" in tier.group(1) and "¥7.00/m³" in tier.group(1)
+    from prepaid.vending.services import sell
+
+    sold = sell(office.station(), quantity="100", key=uuid.uuid4().hex)
+    done = html(clerk_client.get(f"/vending/purchases/{sold.pk}/"))
+    tiers = done[done.index('data-testid="done-tiers"') :]
+    assert "80.00 m³" in tiers and "¥7.00/m³" in tiers
 
 
 @pytest.mark.parametrize(("payment", "paid"), [("cash", True), ("wechat", False)])
