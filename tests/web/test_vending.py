@@ -1595,6 +1595,19 @@ def test_receipt_prints_are_counted_and_reprints_marked(clerk_client, office):
     assert "paper=80" in bad_paper["Location"]
 
 
+def test_the_paper_last_printed_on_is_offered_again(clerk_client, office):
+    """A station prints on one paper: after a 58 mm receipt (the page reloads to show the
+    print), the reprint and the next sale's receipt are offered on 58 mm, not back on 80 mm."""
+    selected = re.compile(r'<option value="([^"]+)" selected>')
+    purchase = office.open()
+    done = f"/vending/purchases/{purchase.pk}/"
+    assert selected.findall(html(clerk_client.get(done))) == ["80"]
+    clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "58"})
+    assert selected.findall(html(clerk_client.get(done))) == ["58"]
+    clerk_client.post(f"/vending/purchases/{purchase.pk}/print/", {"paper": "a4"})
+    assert selected.findall(html(clerk_client.get(done))) == ["a4"]
+
+
 def test_unknown_purchase_is_404(clerk_client, office):
     assert clerk_client.get("/vending/purchases/4242/").status_code == 404
     assert clerk_client.post("/vending/purchases/4242/print/").status_code == 404

@@ -744,12 +744,16 @@ def purchase_done(request: HttpRequest, purchase_id: int) -> HttpResponse:
 
 
 PAPERS = ("58", "80", "a4")
+PAPER_SESSION_KEY = "prepaid_receipt_paper"
 
 
 def _paper(request: HttpRequest) -> str:
-    """The paper a print was asked on (58 mm, 80 mm or A4), 80 mm by default."""
+    """The paper a print was asked on (58 mm, 80 mm or A4), 80 mm by default; remembered for
+    the session, so that the next receipt is offered on the station's paper again."""
     paper = request.POST.get("paper", "")
-    return paper if paper in PAPERS else "80"
+    paper = paper if paper in PAPERS else "80"
+    request.session[PAPER_SESSION_KEY] = paper
+    return paper
 
 
 @require_POST
