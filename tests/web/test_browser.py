@@ -399,6 +399,15 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     admin.expect("[data-testid=customer-name]").to_have_text("张三")
+    # the panel's slot table, with the meter's write-back line under the slot: 子表号 and
+    # “1 水表” each on one line, not broken character by character
+    lines = page.evaluate(
+        "[...document.querySelectorAll('[data-testid=reader-panel] table tr > :first-child')]"
+        ".filter(c => c.textContent.trim()).map(c => { const r = document.createRange();"
+        " r.selectNodeContents(c); return new Set([...r.getClientRects()]"
+        ".map(b => Math.round(b.top))).size; })"
+    )
+    assert lines and set(lines) == {1}, lines
     admin.action_in_sight()  # 下一步：确认 in sight on a 1366×768 screen
     page.fill("#id_amount", "20")
     admin.expect("#id_quantity").to_have_value("5.79")
