@@ -1613,6 +1613,26 @@ def test_unknown_purchase_is_404(clerk_client, office):
     assert clerk_client.post("/vending/purchases/4242/print/").status_code == 404
 
 
+def test_a_customer_opened_on_every_account_is_offered_no_opening_in_the_lists(
+    clerk_client, office
+):
+    """充值管理, 查找用户 and 开户's own list offer 开户 only to a customer with an account
+    left to open; one opened everywhere is said to be, as on the customer's page."""
+    from prepaid.customers.services import register_customer
+
+    other = register_customer(office.admin, name="李四")
+    opening = f'href="/vending/open/?customer={office.customer.user_number}"'
+    assert opening in html(clerk_client.get("/vending/"))
+    office.open()
+    for path in ("/vending/", "/vending/?q=张三", "/customers/", "/vending/open/"):
+        page = html(clerk_client.get(path))
+        row = page.split(f'data-customer="{office.customer.user_number}"')[1].split("</tr>")[0]
+        assert "/vending/open/?customer=" not in row, path
+        assert tr("Opened on every account") in row, path
+        if "?q=" not in path:  # the recently registered: 李四 has an account left to open
+            assert f'href="/vending/open/?customer={other.user_number}"' in page, path
+
+
 def test_vending_overview_finds_customers(clerk_client, office):
     page = html(clerk_client.get("/vending/?q=张三"))
     assert f'data-customer="{office.customer.user_number}"' in page

@@ -3,14 +3,14 @@ details (修改用户信息), find, show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -158,13 +158,39 @@ def recent_customers() -> list[Customer]:
     return list(Customer.objects.order_by("-id")[:RECENT])
 
 
+def opened_everywhere(rows: Iterable[Customer]) -> set[str]:
+    """The user numbers, among ``rows``, of customers opened on every account: a list offers
+    them no 开户 (the customer's page says the same), in one query for the whole list."""
+    from prepaid.accounts.services import list_accounts
+    from prepaid.vending.models import CustomerAccount
+
+    accounts = len(list_accounts())
+    customers = [row.pk for row in rows]
+    if not accounts or not customers:
+        return set()
+    opened = (
+        CustomerAccount.objects.filter(customer__in=customers, last_serial__gt=0)
+        .values("customer__user_number")
+        .annotate(accounts=Count("account", distinct=True))
+    )
+    return {row["customer__user_number"] for row in opened if row["accounts"] >= accounts}
+
+
+def customer_rows(found: FoundCustomers | list[Customer] | None) -> dict[str, object]:
+    """What the customer list template (``customers/_results.html``) shows: the customers a
+    search found, else the recently registered ones."""
+    recent = recent_customers() if found is None else None
+    rows = recent if found is None else found
+    return {"found": found, "recent": recent, "opened_everywhere": opened_everywhere(rows or [])}
+
+
 @operator_required
 def find(request: HttpRequest) -> HttpResponse:
     form, found = search(request)
     return page(
         request,
         "customers/find.html",
-        {"form": form, "found": found, "recent": recent_customers() if found is None else None},
+        {"form": form, **customer_rows(found)},
     )
 
 

@@ -41,7 +41,7 @@ from prepaid.web.forms import (
 )
 from prepaid.web.presenters import card_view
 from prepaid.web.views.common import done_before, or_404, page, refusal, remember_done
-from prepaid.web.views.customers import recent_customers, search
+from prepaid.web.views.customers import customer_rows, search
 
 FIRST_RESULT_WAIT = 5.0  # seconds a double submit waits for the first request to finish
 
@@ -378,8 +378,7 @@ def _customer_picker(request: HttpRequest, template: str) -> HttpResponse:
         {
             "stage": "pick",
             "search": form,
-            "found": found,
-            "recent": recent_customers() if found is None else None,
+            **customer_rows(found),
         },
     )
 
@@ -792,5 +791,5 @@ def overview(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "vending/index.html",
-        {"search": form, "found": found, "recent": recent_customers() if found is None else None},
+        {"search": form, **customer_rows(found)},
     )
