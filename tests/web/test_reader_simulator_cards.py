@@ -146,7 +146,7 @@ def test_panel_shows_each_slot_with_its_meter_type_and_unit(clerk_client, office
     panel = html(clerk_client.get("/reader/", **HX))
     quantities = re.findall(r'data-testid="slot-quantity">([^<]*)<', panel)
     assert quantities == ["10.00 m³", "150.00 kWh"]
-    rows = re.findall(r'data-slot="(\d)"[^>]*>\s*<td>([^<]*)</td>', panel)
+    rows = re.findall(r'data-slot="(\d)"[^>]*>\s*<td[^>]*>([^<]*)</td>', panel)
     assert rows == [("1", "1 水表"), ("2", "2 电表")]
 
 
