@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from prepaid.accounts import services as accounts
-from prepaid.audit.labels import ACTION_LABELS
+from prepaid.audit.labels import ACTION_LABELS, FIELD_LABELS, OBJECT_FIELD_LABELS, OBJECT_LABELS
 from prepaid.audit.models import AuditEntry
 from prepaid.audit.services import verify_chain
 from prepaid.cards import services as cards
@@ -91,7 +91,8 @@ def audited(*actions: str, log_only: bool = False) -> Iterator[None]:
     yield
     after = tables()
     changed = sorted(label for label, digest in after.items() if digest != before[label])
-    entries = list(AuditEntry.objects.filter(pk__gt=last).values_list("action", "object_type"))
+    new_entries = AuditEntry.objects.filter(pk__gt=last)
+    entries = list(new_entries.values_list("action", "object_type"))
     assert changed or log_only, (
         f"{actions}: nothing changed (the test does not exercise the change)"
     )
@@ -99,10 +100,24 @@ def audited(*actions: str, log_only: bool = False) -> Iterator[None]:
     assert set(actions) <= set(logged), f"expected {actions}, logged {logged}"
     unlabelled = sorted(set(logged) - set(ACTION_LABELS))
     assert not unlabelled, f"no label in prepaid.audit.labels (审计日志) for {unlabelled}"
+    unnamed_fields = _unlabelled_fields(new_entries)
+    assert not unnamed_fields, f"fields with no label in prepaid.audit.labels: {unnamed_fields}"
     named = {object_type for _action, object_type in entries}
     unnamed = [t for t in changed if t not in named and not BELONGS_TO.get(t, set()) & named]
     assert not unnamed, f"changed without an audit entry naming it: {unnamed} (logged {logged})"
     assert verify_chain().ok
+
+
+def _unlabelled_fields(entries: Iterable[AuditEntry]) -> list[str]:
+    """The fields of the product's objects the entries record that the audit log would show
+    by their code (last_taken：—) instead of the name their form gives them (审计日志)."""
+    return sorted(
+        f"{entry.action}: {key}"
+        for entry in entries
+        if entry.object_type in OBJECT_LABELS
+        for key in {*(entry.before or {}), *(entry.after or {})}
+        if key not in FIELD_LABELS and (entry.object_type, key) not in OBJECT_FIELD_LABELS
+    )
 
 
 @contextmanager

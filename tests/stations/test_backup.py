@@ -66,6 +66,16 @@ def test_round_trip_into_a_new_site_sells_and_verifies(backed_up, request, tmp_p
     restored.put_card("site", "u1", site.card("site", "u1"))
     fixed = restored.json("correct", "--quantity", "1")
     assert fixed["serial"] == 2  # sale 2 came back, and the card's MAC checks out
+    # 审计日志 names what a backup and a restore recorded as people read it, not by its codes
+    backup = site.json("--lang", "zh-hans", "audit", "list", "--action", "site.backup")["rows"][0]
+    assert backup["changes_label"].splitlines() == [
+        f"文件：{file}",
+        f"数据库：{backup['after']['engine']}",
+        f"审计记录数：{backup['after']['audit_entries']}",
+    ]
+    restore = restored.json("--lang", "en", "audit", "list", "--action", "site.restore")
+    shown = restore["rows"][0]["changes_label"].splitlines()
+    assert shown[0] == f"File: {file}" and shown[1].startswith("Backup made at: ")
 
 
 def test_a_backup_taken_while_another_station_audits_restores_as_matching(request, tmp_path):

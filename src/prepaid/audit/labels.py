@@ -169,16 +169,30 @@ FIELD_LABELS: dict[str, Label] = {
     "old_balance": L(gettext_noop("Old meter balance"), "旧表余量"),
     "old_cumulative": L(gettext_noop("Old meter cumulative use"), "旧表累计用量"),
     "reason": L(gettext_noop("Reason"), "原因"),
+    "last_taken": L(gettext_noop("The old meter took the last purchase"), "旧表已充入上次购买"),
+    "asked_serial": L(gettext_noop("Purchase asked about"), "询问的购买序号"),
+    "transfers_at_risk": L(
+        gettext_noop("Meter-change transfers on the old card no meter is known to have taken"),
+        "旧卡上未见任何表充入的换表转移",
+    ),
+    "versions": L(gettext_noop("Price versions"), "各价格版本"),
+    "prices": L(gettext_noop("Prices"), "价格"),
+    "fingerprint": L(gettext_noop("Key fingerprint"), "密钥指纹"),
     "paper": L(gettext_noop("Paper"), "纸张"),
     "card": L(gettext_noop("Card serial"), "卡号"),
     "records": L(gettext_noop("Meter write-back"), "表计回写"),
     "reading": L(gettext_noop("Meter reading"), "表计读数"),
     "time_zone": L(gettext_noop("Time zone"), "时区"),
+    # a backup and a restore (the site)
+    "file": L(gettext_noop("File"), "文件"),
+    "engine": L(gettext_noop("Database"), "数据库"),
+    "audit_entries": L(gettext_noop("Audit entries"), "审计记录数"),
 }
 # A field some objects give another meaning: a card's serial is the card's, not a purchase's.
 OBJECT_FIELD_LABELS: dict[tuple[str, str], Label] = {
     ("cards.cardoperation", "serial"): FIELD_LABELS["card_serial"],
     ("vending.customercard", "serial"): FIELD_LABELS["card_serial"],
+    ("site", "created_at"): L(gettext_noop("Backup made at"), "备份时间"),
 }
 # Coded values of those fields, by field.
 VALUE_LABELS: dict[str, dict[str, Label]] = {
