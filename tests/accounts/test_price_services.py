@@ -307,6 +307,33 @@ def test_adjust_adds_version_from_date_keeping_history(admin, account):
     }
 
 
+def test_every_announced_version_is_listed_in_the_order_it_takes_effect(admin, account):
+    """A price adjusted for two later dates announces both: the price list shows the change
+    coming first, not only the last one adjusted (which would hide the first)."""
+    from django.utils import translation
+
+    from prepaid.cli.price import price_document, price_line
+
+    price = _flat(admin, account)
+    soon = _today() + datetime.timedelta(days=10)
+    later = _today() + datetime.timedelta(days=100)
+    adjust_price(admin, price.pk, unit_price="3.70", effective_from=soon)
+    adjust_price(admin, price.pk, unit_price="3.80", effective_from=soon)  # replaces 3.70
+    adjust_price(admin, price.pk, unit_price="4.10", effective_from=later)
+    doc = price_document(price)
+    assert doc["current_version"]["unit_price"] == "3.45"
+    assert doc["next_version"]["unit_price"] == "3.80"
+    assert [(v["effective_from"], v["unit_price"]) for v in doc["upcoming_versions"]] == [
+        (soon.isoformat(), "3.80"),
+        (later.isoformat(), "4.10"),
+    ]
+    ctx = type("Ctx", (), {"gettext": staticmethod(translation.gettext)})
+    with translation.override("zh-hans"):
+        assert price_line(ctx, doc).endswith(
+            f"：3.45（自 {soon.isoformat()} 起：3.80）（自 {later.isoformat()} 起：4.10）"
+        )
+
+
 def test_adjust_today_replaces_current_from_now(admin, account):
     price = _flat(admin, account)
     v2 = adjust_price(admin, price.pk, unit_price="4")

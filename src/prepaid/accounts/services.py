@@ -587,6 +587,15 @@ def latest_version(price: Price) -> PriceVersion:
     return version
 
 
+def upcoming_versions(price: Price, day: datetime.date | None = None) -> list[PriceVersion]:
+    """The versions of ``price`` announced for after ``day`` (default: today, local time), in
+    the order they take effect: one a date, the last adjusted for it (the one sales will use)."""
+    day = timezone.localdate() if day is None else day
+    announced = PriceVersion.objects.filter(price=price, effective_from__gt=day)
+    by_date = {v.effective_from: v for v in announced.order_by("effective_from", "number")}
+    return list(by_date.values())
+
+
 def current_version(price: Price, day: datetime.date | None = None) -> PriceVersion:
     """The version of ``price`` in effect on ``day`` (default: today, local time).
 

@@ -87,14 +87,14 @@ def version_document(version: Any, *, used: bool | None = None) -> dict[str, Any
 def price_document(price: Any, *, history: bool = False) -> dict[str, Any]:
     from prepaid.accounts.services import (
         current_version_or_none,
-        latest_version,
         price_in_use,
+        upcoming_versions,
         version_in_use,
         versions_of,
     )
 
     current = current_version_or_none(price)
-    latest = latest_version(price)
+    upcoming = upcoming_versions(price)
     doc: dict[str, Any] = {
         "id": price.pk,
         "account": price.account_id,
@@ -103,8 +103,9 @@ def price_document(price: Any, *, history: bool = False) -> dict[str, Any]:
         "remarks": price.remarks,
         "current_version": None if current is None else version_document(current),
     }
-    if current is None or latest.pk != current.pk:
-        doc["next_version"] = version_document(latest)  # announced for a later date
+    if upcoming:  # announced for later dates: the next to take effect, and all of them
+        doc["next_version"] = version_document(upcoming[0])
+        doc["upcoming_versions"] = [version_document(v) for v in upcoming]
     if history:
         doc["in_use"] = price_in_use(price)
         doc["versions"] = [version_document(v, used=version_in_use(v)) for v in versions_of(price)]
@@ -129,10 +130,11 @@ def price_line(ctx: Any, doc: dict[str, Any]) -> str:
         **doc,
         "tariff": _tariff_text(ctx, doc["current_version"]),
     }
-    if doc.get("next_version"):
+    upcoming = doc.get("upcoming_versions") or [v for v in [doc.get("next_version")] if v]
+    for version in upcoming:
         announced = ctx.gettext("(from %(date)s: %(tariff)s)") % {
-            "date": doc["next_version"]["effective_from"],
-            "tariff": _tariff_text(ctx, doc["next_version"]),
+            "date": version["effective_from"],
+            "tariff": _tariff_text(ctx, version),
         }
         # A full-width bracket (Chinese) takes no space before it.
         line += announced if announced.startswith("（") else " " + announced
