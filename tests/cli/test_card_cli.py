@@ -212,6 +212,21 @@ def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     assert "清零卡" in text
 
 
+def test_the_tool_card_register_keeps_the_serials_in_one_column(cli: Cli) -> None:
+    """A card type's name longer than another's (clear-all card, zero card) does not push
+    its serial out of the column, in English as in Chinese."""
+    serials = []
+    for name, tool in (("t1", "clear-all"), ("t2", "zero"), ("t3", "check")):
+        cli("card", "blank", name)
+        cli("card", "insert", name)
+        made = cli("card", "make", tool, *(["--account", cli.account] if tool == "zero" else []))
+        serials.append(made["serial"])
+    for lang in ("en", "zh-hans"):
+        lines = cli("card", "tools", json_output=False, lang=lang).splitlines()
+        columns = {line.index(serial) for line in lines for serial in serials if serial in line}
+        assert len(columns) == 1, lines
+
+
 def test_card_read_of_a_check_card_runs_without_django(tmp_path: Path) -> None:
     """``card read`` starts without Django: naming the flags and the meter clock must not
     need it."""

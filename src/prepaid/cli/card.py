@@ -8,7 +8,7 @@ from typing import Any
 
 from prepaid.cards.documents import CARD_TYPE_NAMES
 from prepaid.cli.options import whole_number
-from prepaid.cli.text import pad
+from prepaid.cli.text import pad, width
 from prepaid.core.errors import _
 
 
@@ -212,8 +212,12 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from prepaid.moments import office_moment
 
     ctx.operator  # noqa: B018 - authenticates
+    operations = list(tool_card_register())
+    kinds = [ctx.gettext(CARD_TYPE_NAMES.get(op.tool_type, op.tool_type)) for op in operations]
+    # the serials in one column however long the card types' names (clear-all card, 清空卡)
+    columns = max((width(kind) for kind in kinds), default=0)
     rows = []
-    for op in tool_card_register():
+    for op, kind in zip(operations, kinds, strict=True):
         row = {
             "serial": op.card_serial,
             "type": op.tool_type,
@@ -223,10 +227,9 @@ def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
             "overwritten": op.overwritten,
         }
         rows.append(row)
-        kind = ctx.gettext(CARD_TYPE_NAMES.get(row["type"], row["type"]))
         state = ctx.gettext("overwritten since") if op.overwritten else ""
         ctx.say(
-            f"{timezone.localtime(op.time):%Y-%m-%d %H:%M:%S}  {pad(kind, 10)} {row['serial']}  "
-            f"{row['account'] or '-'}  {row['operator']}  {state}".rstrip()
+            f"{timezone.localtime(op.time):%Y-%m-%d %H:%M:%S}  {pad(kind, columns)}  "
+            f"{row['serial']}  {row['account'] or '-'}  {row['operator']}  {state}".rstrip()
         )
     return rows
