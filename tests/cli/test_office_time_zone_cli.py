@@ -95,6 +95,22 @@ def test_a_command_in_another_zone_is_refused_before_it_does_anything(cli, setti
     assert AuditEntry.objects.count() == entries  # not even a failed login
 
 
+def test_a_command_under_another_name_of_the_offices_zone_runs(cli, settings):
+    from prepaid.customers.models import Customer
+
+    cli("account", "list")
+    settings.TIME_ZONE = "PRC"  # a link to Asia/Shanghai: the same zone
+    assert cli("user", "register", "--name", "王五")["user_number"]
+    assert Customer.objects.count() == 1
+    settings.TIME_ZONE = "Asia/Taipei"  # UTC+8 today as well, another zone in its history
+    refused = cli("user", "register", "--name", "赵六", status=1)
+    assert refused["error"] == "wrong_time_zone"
+    assert "(PREPAID_TIME_ZONE=Asia/Taipei)" in refused["message"]
+    assert "Set PREPAID_TIME_ZONE=Asia/Shanghai on this station" in refused["message"]
+    assert Customer.objects.count() == 1
+    assert _office() == ["Asia/Shanghai"]
+
+
 def test_the_office_zone_is_shown_at_any_station(cli, settings):
     cli("account", "list")
     settings.TIME_ZONE = ELSEWHERE

@@ -112,3 +112,14 @@ def test_the_first_count_records_its_zone_and_audits_nothing(db, settings):
     assert refresh_aggregates().rebuilt_from is None
     assert AggregateState.objects.get(name=STATE).time_zone == ELSEWHERE
     assert not AuditEntry.objects.filter(action="aggregates.rebuild").exists()
+
+
+def test_another_name_of_the_same_zone_keeps_the_totals(demo, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    refresh_aggregates()
+    before = _rebuilds()
+    settings.TIME_ZONE = "PRC"  # the same zone data: the same days
+    assert refresh_aggregates().rebuilt_from is None
+    assert _rebuilds() == before
+    assert AggregateState.objects.get(name=STATE).time_zone == "Asia/Shanghai"
+    assert _summary_days() == _local_days()

@@ -18,7 +18,11 @@ from prepaid.reports import services
 from prepaid.reports.aggregates import STATE, refresh_aggregates
 from prepaid.reports.models import AggregateState, OfficeTimeZone, SalesDay
 from prepaid.reports.services import Filters
-from prepaid.reports.time_zone import change_office_time_zone, require_office_time_zone
+from prepaid.reports.time_zone import (
+    change_office_time_zone,
+    require_office_time_zone,
+    same_zone,
+)
 from prepaid.vending.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +71,63 @@ def test_a_station_in_another_zone_is_refused_and_told_both_zones(db, settings):
     assert f"请在本工作站设置 PREPAID_TIME_ZONE={home}" in chinese
     assert "营业厅的时区（" in chinese and "本次操作未执行。" in chinese
     assert _office() == [home]
+
+
+@pytest.mark.parametrize(
+    ("office", "station"),
+    [
+        ("Asia/Shanghai", "PRC"),
+        ("Asia/Shanghai", "Asia/Chongqing"),
+        ("PRC", "Asia/Shanghai"),
+        ("Asia/Harbin", "PRC"),
+    ],
+)
+def test_a_station_set_to_another_name_of_the_offices_zone_is_not_refused(
+    db, settings, office, station
+):
+    settings.TIME_ZONE = office
+    assert require_office_time_zone() == office
+    settings.TIME_ZONE = station
+    assert require_office_time_zone() == office
+    assert _office() == [office]  # the office's name stays as recorded
+    assert len(_entries("office.time_zone.record")) == 1
+
+
+def test_a_zone_that_agrees_with_the_offices_only_today_is_refused(db, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    require_office_time_zone()
+    settings.TIME_ZONE = "Asia/Taipei"  # UTC+8 today as well, not in its history
+    refused = _refused(require_office_time_zone)
+    assert refused.code == "wrong_time_zone"
+    assert (refused.params["station_zone"], refused.params["office_zone"]) == (
+        "Asia/Taipei",
+        "Asia/Shanghai",
+    )
+    with translation.override("en"):
+        message = refused.translate(translation.gettext)
+    assert "(PREPAID_TIME_ZONE=Asia/Taipei)" in message
+    assert "Set PREPAID_TIME_ZONE=Asia/Shanghai on this station" in message
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("Asia/Shanghai", "Asia/Shanghai", True),
+        ("Asia/Shanghai", "PRC", True),
+        ("Asia/Chongqing", "PRC", True),
+        ("Etc/UTC", "UTC", True),
+        ("Asia/Shanghai", "Asia/Taipei", False),
+        ("Asia/Shanghai", "Asia/Hong_Kong", False),
+        ("Europe/Paris", "Europe/Berlin", False),
+        ("Asia/Shanghai", "Mars/Olympus", False),
+        ("Asia/Shanghai", "asia/shanghai", False),
+        ("Asia/Shanghai", "../Asia/Shanghai", False),
+        ("Asia/Shanghai", "", False),
+    ],
+)
+def test_zones_are_compared_by_their_data_not_their_names(one, other, same):
+    assert same_zone(one, other) is same
+    assert same_zone(other, one) is same
 
 
 def test_the_administrator_changes_the_zone_and_the_totals_follow(demo, settings):

@@ -56,6 +56,19 @@ def test_a_station_in_another_time_zone_is_refused(
     assert f"PREPAID_TIME_ZONE={office}" in message and "营业厅的时区（" in message
 
 
+def test_a_station_under_another_name_of_the_offices_zone_serves(
+    wsgi: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"
+    require_office_time_zone()
+    settings.TIME_ZONE = "Asia/Chongqing"  # a link to Asia/Shanghai: the same zone
+    assert callable(wsgi.load())
+    settings.TIME_ZONE = "Asia/Taipei"  # UTC+8 today as well, another zone in its history
+    message = _refused(wsgi, caplog)
+    assert "PREPAID_TIME_ZONE=Asia/Taipei" in message
+    assert "营业厅的时区（Asia/Shanghai）" in message
+
+
 def test_a_station_with_another_sites_card_key_is_refused(
     wsgi: Any, web_home: DataHome, caplog: pytest.LogCaptureFixture
 ) -> None:

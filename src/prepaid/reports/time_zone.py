@@ -12,6 +12,10 @@ another zone is refused (``wrong_time_zone``) before it does anything.
   refusing. The recording is audited (``office.time_zone.record``).
 * An administrator changes it deliberately (:func:`change_office_time_zone`, ``prepaid office
   time-zone ZONE``): the stored totals are counted again in the new zone at once.
+* Zones are compared by their data, not their names: a station set to ``PRC`` or
+  ``Asia/Chongqing`` (names the zone database links to ``Asia/Shanghai``) counts its days as the
+  office's ``Asia/Shanghai`` does and is not refused; ``Asia/Taipei``, which agrees with
+  Shanghai today but not in its history, is another zone (:func:`same_zone`).
 * The check costs one query per process: every ``prepaid`` command on the database makes it
   once before it runs, ``prepaid serve`` once before it starts serving. A server left running
   while the zone is changed is stopped short by the stored totals, which compare the zone they
@@ -21,8 +25,11 @@ another zone is refused (``wrong_time_zone``) before it does anything.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import zoneinfo
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -79,9 +86,42 @@ def require_office_time_zone() -> str:
     recorded = office_time_zone()
     if recorded is None:
         recorded = _record(zone)
-    if recorded != zone:
+    if not same_zone(recorded, zone):
         raise wrong_time_zone(zone, recorded)
     return recorded
+
+
+def same_zone(one: str, other: str) -> bool:
+    """Whether two zone names are one zone: the same name, or two names whose zone data are
+    the same (a link and its zone: ``PRC``, ``Asia/Chongqing`` and ``Asia/Shanghai``;
+    ``UTC`` and ``Etc/UTC``). Zones that agree today but not in their history
+    (``Asia/Shanghai`` and ``Asia/Taipei``) are two, as are names that are no zone. The
+    same name costs nothing; two names are read once per process."""
+    if one == other:
+        return True
+    data = _zone_data(one)
+    return data is not None and data == _zone_data(other)
+
+
+@functools.cache
+def _zone_data(key: str) -> bytes | None:
+    """The zone data (TZif) :mod:`zoneinfo` loads for ``key``, found where it finds them: the
+    first directory of ``zoneinfo.TZPATH`` holding it, else the ``tzdata`` package. None for a
+    name that is no zone."""
+    try:
+        zoneinfo.ZoneInfo(key)  # also refuses a name leading out of the zone directories
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory, key)
+        if path.is_file():
+            return path.read_bytes()
+    *folders, name = key.split("/")
+    try:
+        package = importlib.resources.files(".".join(["tzdata.zoneinfo", *folders]))
+        return package.joinpath(name).read_bytes()
+    except (ImportError, OSError):
+        return None
 
 
 def _record(zone: str) -> str:
