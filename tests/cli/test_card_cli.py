@@ -198,6 +198,97 @@ def test_a_card_of_several_accounts_reads_with_each_slot_s_meter_type_and_unit(c
     assert "子表 3（燃气表）：购买序号 1，35.08 m³（购买），未刷表\n" in text, text
 
 
+def _english(cli: Cli, *argv: str) -> str:
+    """A command that starts without Django, in English: here Django is set up, and its
+    language is the one it reads in."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return cli(*argv, json_output=False, lang="en")
+
+
+def test_a_setting_card_and_a_check_card_read_with_the_unit_of_the_meter_type(cli: Cli) -> None:
+    """限购量, 预存量, 报警量 and 透支量 of a setting card, 余量 and 累计用量 of a check card's
+    reading: each with the unit of the meter type, in the documents as in the text."""
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", cli.account)
+    assert cli("card", "read")["parameters"]["unit"] == "m³"
+    text = cli("card", "read", json_output=False)
+    for label, value in (("限购量", "999.00"), ("预存量", "5.00"), ("报警量", "10.00")):
+        assert f"  {label}：{value} m³\n" in text, text
+    assert "  透支量：5.00 m³\n" in text, text
+    assert "  系统维护码：1234\n" in text and "单位" not in text, text
+    english = _english(cli, "card", "read")
+    assert "  purchase limit: 999.00 m³\n" in english, english
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check", "--account", cli.account)
+    cli("meter", "swipe", "M1")
+    reading = cli("card", "read")["reading"]
+    assert (reading["balance"], reading["cumulative"], reading["unit"]) == ("5.00", "0.00", "m³")
+    text = cli("card", "read", json_output=False)
+    assert "  余量：5.00 m³\n" in text and "  累计用量：0.00 m³\n" in text, text
+    assert "  子表号：1\n" in text and "  已执行的最后购买序号：0\n" in text, text
+
+
+def test_a_check_card_of_an_electricity_meter_reads_in_kwh(cli: Cli) -> None:
+    from prepaid.core.card import codec
+    from prepaid.core.card.model import Card, CardType, CheckReading, MeterStatus, MeterType
+    from prepaid.readers.virtual import CardStore
+
+    home = DataHome(Path(os.environ["PREPAID_HOME"]))
+    reading = CheckReading(
+        2, MeterType.ELECTRICITY, 1234, 2, 7, 1, 3, 12_50, 40_00, MeterStatus(0), 1_795_862_086
+    )
+    card = Card(CardType.CHECK, codec.new_serial(), 0, check=reading)
+    store = CardStore(home.cards)
+    store.create("chk", codec.encode(card, home.load_secrets().card_key))
+    store.insert("chk")
+    assert cli("card", "read")["reading"]["unit"] == "kWh"
+    text = cli("card", "read", json_output=False)
+    assert "  余量：12.50 kWh\n" in text and "  累计用量：40.00 kWh\n" in text, text
+
+
+def test_a_slot_marked_taken_at_a_reissue_says_so_when_read(cli: Cli) -> None:
+    """The slot's taken flag (a meter applied it before the card was reissued: no meter
+    credits it again) is read in words, beside swiped or not; an unmarked slot says nothing
+    of it. What the meter wrote back carries the unit of its meter type."""
+    from prepaid.core.card import codec
+    from prepaid.core.card.model import Card, CardType, MeterStatus, MeterType, Slot, WriteBack
+    from prepaid.readers.virtual import CardStore
+
+    home = DataHome(Path(os.environ["PREPAID_HOME"]))
+    slots = (
+        Slot(1, MeterType.WATER, 1234, 1, 20_00, taken=True),
+        Slot(2, MeterType.ELECTRICITY, 1234, 3, 150_00),
+    )
+    record = WriteBack(2, 2, 9_00, 40_00, MeterStatus(0), 0, 1_795_862_086)
+    card = Card(CardType.USER, codec.new_serial(), 2, 7, slots=slots, write_backs=(record,))
+    store = CardStore(home.cards)
+    store.create("u1", codec.encode(card, home.load_secrets().card_key))
+    store.insert("u1")
+    read = cli("card", "read")["slots"]
+    assert [(s["sub_meter"], s["taken"], s["swiped"]) for s in read] == [
+        (1, True, False),
+        (2, False, False),
+    ]
+    text = cli("card", "read", json_output=False)
+    assert (
+        "子表 1（水表）：购买序号 1，20.00 m³（购买），未刷表，"
+        "补卡前已被仪表接收，任何仪表都不会再次充入\n"
+    ) in text, text
+    assert "子表 2（电表）：购买序号 3，150.00 kWh（购买），未刷表\n" in text, text
+    assert "  表回写：余量 9.00 kWh，累计用量 40.00 kWh，已执行的最后购买序号 2\n" in text, text
+    english = _english(cli, "card", "read")
+    assert (
+        "(Purchase), not swiped, taken by a meter before the reissue: no meter credits it again\n"
+    ) in english, english
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 
@@ -261,6 +352,7 @@ def test_card_read_of_a_check_card_runs_without_django(tmp_path: Path) -> None:
     assert "表状态：已绑定用户" in result.stdout
     assert "状态：报警" in result.stdout
     assert "仪表时间：2026-11-28 18:34:46" in result.stdout
+    assert "  余量：12.50 m³\n" in result.stdout and "  累计用量：40.00 m³\n" in result.stdout
 
 
 def test_a_garbled_user_card_reads_as_damaged_not_blank(

@@ -38,6 +38,10 @@ FIELD_NAMES = {
     "time": _("meter time"),
 }
 
+# Quantities of a setting card's parameters and a check card's reading, shown with the unit of
+# the meter type (``unit`` in their documents).
+QUANTITY_FIELDS = frozenset({"limit", "prestore", "alarm", "overdraft", "balance", "cumulative"})
+
 METER_STATES = {0: "cleared", 1: "set", 2: "bound"}
 # The names people read for the codes of meter documents (translated where they are shown).
 METER_TYPE_NAMES = {
@@ -84,6 +88,7 @@ def _parameters(p: MeterParameters) -> dict[str, Any]:
         "prestore": format_centi(p.prestore_centi),
         "alarm": format_centi(p.alarm_centi),
         "overdraft": format_centi(p.overdraft_centi),
+        "unit": p.meter_type.unit,
     }
 
 
@@ -101,6 +106,7 @@ def _check(c: CheckReading) -> dict[str, Any]:
         "last_serial": c.last_serial,
         "balance": format_centi(c.balance_centi),
         "cumulative": format_centi(c.cumulative_centi),
+        "unit": None if cleared else c.meter_type.unit,
         "status": c.status.codes,
         "time": c.time,
     }
@@ -152,6 +158,12 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
         lines.append(gettext("User number: %(user_number)s") % doc)
     for slot in doc.get("slots", []):
         swiped = gettext("swiped") if slot["swiped"] else gettext("not swiped")
+        if slot.get("taken"):
+            # marked at a reissue: the office read a meter's write-back showing it applied
+            swiped = gettext("%(swiped)s, %(taken)s") % {
+                "swiped": swiped,
+                "taken": gettext("taken by a meter before the reissue: no meter credits it again"),
+            }
         kind = gettext(SLOT_KINDS.get(slot["kind"], slot["kind"]))
         # the meter type and unit: a card carrying water, electricity and gas must not show
         # three bare numbers
@@ -168,22 +180,24 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
             lines.append(
                 "  "
                 + gettext(
-                    "meter: balance %(balance)s, cumulative %(cumulative)s, "
+                    "meter: balance %(balance)s %(unit)s, cumulative %(cumulative)s %(unit)s, "
                     "last purchase applied %(last_serial)s"
                 )
-                % meter
+                % {**meter, "unit": slot["unit"]}
             )
             lines.extend("  " + line for line in _meter_said(meter, gettext, pgettext))
     for key in ("parameters", "reading"):
         if doc.get(key):
+            unit = doc[key].get("unit")
             lines.extend(
                 "  "
                 + gettext("%(label)s: %(value)s")
                 % {
                     "label": gettext(FIELD_NAMES.get(k, k)),
-                    "value": _shown_value(k, v, gettext, pgettext),
+                    "value": _with_unit(k, _shown_value(k, v, gettext, pgettext), unit),
                 }
                 for k, v in doc[key].items()
+                if k != "unit"
             )
     if "maintenance_code" in doc:
         lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
@@ -236,6 +250,11 @@ def _shown_value(field: str, value: Any, gettext: Any, pgettext: Any) -> Any:
         moment = datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
         return f"{moment.astimezone(_office_zone()):%Y-%m-%d %H:%M:%S}"
     return value
+
+
+def _with_unit(field: str, shown: Any, unit: str | None) -> Any:
+    """A quantity with the unit of the meter type (none for a cleared meter's reading)."""
+    return f"{shown} {unit}" if field in QUANTITY_FIELDS and unit else shown
 
 
 def _office_zone() -> zoneinfo.ZoneInfo:
