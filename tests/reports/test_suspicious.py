@@ -299,3 +299,88 @@ def test_a_reissue_that_left_a_transfer_on_the_revoked_card_is_flagged_until_it_
     office.store.insert("user")  # the lost card turns up: recycled, no longer at risk
     recycle_card(admin)
     assert reasons() == []
+
+
+def _first_purchase_reasons(office) -> list:
+    analysis = analyse()
+    mine = [s for s in analysis.suspects if s.customer_id == office.customer.pk]
+    return [r for s in mine for r in s.reasons if r.rule == "first_purchase_at_risk"]
+
+
+def _reissue_on_a_new_card(office) -> object:
+    from prepaid.cards.services import format_card
+    from prepaid.core.card import codec
+    from prepaid.vending import services as vending
+
+    office.store.create("user2", codec.blank_image())
+    office.store.insert("user2")
+    format_card(office.station(office.admin))
+    return vending.reissue(office.station(), office.customer, key=office.key())
+
+
+def test_a_reissue_of_a_first_purchase_no_meter_was_seen_taking_is_flagged_until_one_is(
+    small_office,
+):
+    """The customer swiped the opening, then lost the card before the office saw the
+    meter's write-back: the new card carries the first purchase unmarked, and a spare meter,
+    set and not yet bound, would credit it as well. Flagged with the reissue's day, the new
+    card and the purchase, until a write-back read from the new card shows it taken."""
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    assert office.swipe().ok  # the meter took it; the office never read it
+    result = _reissue_on_a_new_card(office)
+    assert result.operation.details["taken"] == []  # written unmarked, as it must be
+    card = result.record.serial
+
+    (reason,) = _first_purchase_reasons(office)
+    assert reason.weight == DEFAULT_RULES["weight_first_purchase_at_risk"]
+    assert reason.account == "热" and reason.unit == "GJ"
+    assert (reason.params["card"], reason.params["serial"]) == (card, 1)
+    assert reason.params["quantity"] == "10.00"
+    assert reason.period_from == timezone.localtime(result.operation.time).date()
+    with translation.override("zh-hans"):
+        text = reason.text()
+        assert f"补卡：新卡 {card} 上带有首次购买（序号 1，10.00），" in text, text
+        assert "已设置、尚未绑定用户的备用表也会充入这笔购买" in text, text
+        assert reason.label() == "补卡时首次购买未见表计充入"
+    with translation.override("en"):
+        assert f"the new card {card} carries first purchase 1 of 10.00" in reason.text()
+        assert reason.label() == "Reissued card carries a first purchase not seen taken"
+
+    # the customer's meter takes the new card (nothing added) and writes back; the office
+    # reads it: the first purchase is seen taken, and a spare meter now refuses that card
+    office.store.insert("user2")
+    assert office.swipe().ok
+    vending.read_user_card(office.station())
+    assert _first_purchase_reasons(office) == []
+
+
+def test_a_reissue_of_a_first_purchase_seen_taken_is_not_flagged(small_office):
+    """The office read the meter's write-back before the reissue: the new card's slot is
+    marked taken, no meter credits it again, nothing to flag."""
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    office.swipe()
+    office.store.insert("user")
+    vending.read_user_card(office.station())
+    result = _reissue_on_a_new_card(office)
+    assert result.operation.details["taken"] == [{"sub_meter": 4, "serial": 1}]
+    assert _first_purchase_reasons(office) == []
+
+
+def test_a_reissue_after_further_purchases_is_not_flagged_for_the_first(small_office):
+    """A later purchase on the card: the reissue carries that one, not the opening (and it
+    could be sold only once the opening was seen swiped)."""
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    office.swipe()
+    office.store.insert("user")
+    vending.sell(office.station(), quantity="5", key=office.key())
+    _reissue_on_a_new_card(office)
+    assert _first_purchase_reasons(office) == []

@@ -36,7 +36,12 @@ Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the set
     a reissue in the trailing or recent months revoked a card that still carried a
     meter-change transfer no meter was known to have taken (recorded with the reissue), and
     that card has not been recycled or formatted since: a set, not yet bound meter takes the
-    transfer from the lost card too (DESIGN §4), so an inspector checks the customer's meters.
+    transfer from the lost card too (DESIGN §4), so an inspector checks the customer's meters;
+``first_purchase_at_risk``
+    a reissue in the trailing or recent months wrote the customer's first purchase (the
+    opening) on the new card unmarked, as it must when no meter write-back the office read
+    showed it taken, and none read since shows it taken: a set, not yet bound meter of the
+    account (a spare) would credit the first purchase too, so an inspector checks the meters.
 
 Months are local calendar months: the *recent* window is the ``recent_months`` complete
 months before the month of the analysis date, the *trailing* window the ``trailing_months``
@@ -80,7 +85,7 @@ from prepaid.reports.aggregates import (
 from prepaid.reports.labels import L, Label
 from prepaid.reports.models import MonthlyPurchase, SuspicionRules, WriteBackObservation
 from prepaid.reports.tables import Column, Table
-from prepaid.vending.models import CustomerAccount, CustomerCard, LedgerEntry
+from prepaid.vending.models import CustomerAccount, CustomerCard, LedgerEntry, Purchase
 
 DEFAULT_RULES: dict[str, int] = {
     "recent_months": 3,
@@ -109,6 +114,7 @@ DEFAULT_RULES: dict[str, int] = {
     "weight_valve_forced": 4,
     "weight_wrong_meter": 2,
     "weight_transfer_at_risk": 3,
+    "weight_first_purchase_at_risk": 3,
     "min_score": 1,
 }
 RULES = (
@@ -121,6 +127,7 @@ RULES = (
     "valve_forced",
     "wrong_meter",
     "transfer_at_risk",
+    "first_purchase_at_risk",
 )
 RULE_LABELS = {
     "no_purchase": L(gettext_noop("No purchase for a long time"), "长期未购买"),
@@ -135,6 +142,10 @@ RULE_LABELS = {
     "wrong_meter": L(gettext_noop("Wrong-meter swipes"), "混刷/错表刷卡"),
     "transfer_at_risk": L(
         gettext_noop("Reissued card carried a meter-change transfer"), "补卡时旧卡带有换表转移"
+    ),
+    "first_purchase_at_risk": L(
+        gettext_noop("Reissued card carries a first purchase not seen taken"),
+        "补卡时首次购买未见表计充入",
     ),
 }
 FLAG_RULES = {
@@ -368,6 +379,7 @@ def analyse(
     _rule_use_vs_purchases(accounts, windows, names)
     _rule_flags(accounts, windows, names)
     _rule_transfer_at_risk(accounts, windows, names)
+    _rule_first_purchase_at_risk(accounts, windows, names)
     suspects = _suspects(accounts.values(), rules["min_score"])
     return Analysis(
         as_of,
@@ -902,6 +914,74 @@ def _rule_transfer_at_risk(
                 serial=transfer["serial"],
                 quantity=transfer["quantity"],
             )
+
+
+def _rule_first_purchase_at_risk(
+    accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
+) -> None:
+    """Reissues whose new card carries the customer's first purchase unmarked (a reissue
+    marks a slot taken only when a write-back it read shows it applied:
+    ``vending.services._taken_on_earlier_cards``), and no write-back or check-card reading
+    read up to the analysis's end shows it applied. A first purchase, like a transfer, is
+    credited by any set, not yet bound meter of the account (DESIGN §4): a spare meter would
+    credit it too. One reason per customer account, for the customer's latest reissue in the
+    windows (reissues are few)."""
+    start, end = day_range(windows.trailing_start)[0], windows.end_time
+    reissued = {
+        customer_id: (time, card)  # the latest in the windows
+        for customer_id, time, card in CardOperation.objects.filter(
+            kind=CardOperation.Kind.REISSUE, time__gte=start, time__lt=end
+        )
+        .order_by("time", "pk")
+        .values_list("customer_id", "time", "card_serial")
+    }
+    candidates = [a for a in accounts.values() if a.customer_id in reissued]
+    if not candidates:
+        return
+    ids = [a.id for a in candidates]
+    seen = set(
+        WriteBackObservation.objects.filter(
+            customer_account_id__in=ids, last_serial__gte=1, observed_at__lt=end
+        ).values_list("customer_account_id", flat=True)
+    )
+    # what the card could carry: the first purchase, and whether a second came before
+    written: dict[int, list[tuple[int, str, str, int, datetime.datetime]]] = defaultdict(list)
+    for pk, *row in Purchase.objects.filter(
+        customer_account_id__in=[pk for pk in ids if pk not in seen],
+        serial__lte=2,
+        status__in=(Purchase.Status.COMPLETED, Purchase.Status.CORRECTED),
+    ).values_list(
+        "customer_account_id", "serial", "kind", "status", "quantity_centi", "created_at"
+    ):
+        written[pk].append(tuple(row))  # type: ignore[arg-type]
+    for account in candidates:
+        time, card = reissued[account.customer_id]
+        before = [row for row in written.get(account.id, []) if row[4] < time]
+        if {serial for serial, *_rest in before} != {1}:
+            continue  # seen taken, opened after the reissue, or a later purchase on the card
+        # the opening as the card carried it (corrected before the reissue: the correction)
+        opening = [row for row in before if row[2] == Purchase.Status.COMPLETED]
+        if not opening or opening[0][1] != Purchase.Kind.PURCHASE:
+            continue
+        quantity = opening[0][3]
+        day = windows.local_date(time)
+        _reason(
+            account,
+            "first_purchase_at_risk",
+            names.get(account.account_id, ""),
+            (day, windows.as_of),
+            gettext_noop(
+                "Reissued on %(day)s: the new card %(card)s carries first purchase %(serial)s "
+                "of %(quantity)s, which no meter was known to have taken, and no meter "
+                "write-back read since shows it taken; a spare meter that is set and not yet "
+                "bound would credit it too."
+            ),
+            windows.rules,
+            day=day,
+            card=card,
+            serial=1,
+            quantity=format_centi(quantity),
+        )
 
 
 def _suspects(accounts: Any, min_score: int) -> list[Suspect]:
