@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_LEVEL = "WARNING"
+HOSTS_VARIABLE = "PREPAID_ALLOWED_HOSTS"
 
 
 class BadLogLevel(ValueError):
@@ -34,9 +36,13 @@ class OneWarningLine(logging.Filter):
     """A request refused for its Host header (``DisallowedHost``) is the client's mistake —
     a wrong address typed, a scanner — not the server's: Django logs it as an error with its
     traceback, once per request. It becomes one warning line, shown as the server's other
-    warnings are (``PREPAID_LOG_LEVEL``); the request is still refused with 400."""
+    warnings are (``PREPAID_LOG_LEVEL``); the request is still refused with 400. Django's
+    advice to add the host to ``ALLOWED_HOSTS`` names the variable a station sets instead,
+    ``PREPAID_ALLOWED_HOSTS`` (there is no ``ALLOWED_HOSTS`` variable to set)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = re.sub(r"\bALLOWED_HOSTS\b", HOSTS_VARIABLE, record.getMessage())
+        record.args = ()
         record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         record.exc_info = None
         record.exc_text = None

@@ -16,7 +16,8 @@ def test_a_request_for_another_host_is_one_warning_line(
     client: Any, web_home: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A host not in PREPAID_ALLOWED_HOSTS (a scanner, an address typed wrong) gets 400 and
-    one warning line in the log, not a traceback for every such request."""
+    one warning line in the log, not a traceback for every such request; the line names the
+    variable to set, not Django's setting (an ALLOWED_HOSTS variable would do nothing)."""
     with caplog.at_level(logging.WARNING):
         response = client.get("/", HTTP_HOST="evil.example")
     assert response.status_code == 400
@@ -26,7 +27,7 @@ def test_a_request_for_another_host_is_one_warning_line(
     line = logging.Formatter("%(levelname)s %(message)s").format(record)
     assert line == (
         "WARNING Invalid HTTP_HOST header: 'evil.example'. "
-        "You may need to add 'evil.example' to ALLOWED_HOSTS."
+        "You may need to add 'evil.example' to PREPAID_ALLOWED_HOSTS."
     )
     assert not [r for r in caplog.records if r.exc_info is not None]
 
