@@ -128,3 +128,45 @@ def test_every_command_and_option_named_in_the_text_exists(page):
     for command in inline_commands(page) + block_commands(page):
         unknown = unknown_names(parser, command)
         assert unknown is None, f"{_page_name(page)}: prepaid {command}: {unknown}"
+
+
+# Django settings the code reads by a PREPAID_ name, not environment variables.
+NOT_VARIABLES = {"PREPAID_SUSPICIOUS_RULES"}
+# Variables of the test run, named where the pages tell how to run the tests.
+TEST_VARIABLES = {"PREPAID_TEST_DATABASE"}
+VARIABLE = re.compile(r"\bPREPAID_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
+
+
+def variables_read_by_the_code() -> set[str]:
+    """The ``PREPAID_…`` names the package's Python code spells out as strings."""
+    names: set[str] = set()
+    for module in (ROOT / "src" / "prepaid").rglob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        names |= set(re.findall(r"[\"'](PREPAID_[A-Z][A-Z0-9_]*)[\"']", text))
+    return names - NOT_VARIABLES
+
+
+def variables_named_by(pages: list[Path]) -> set[str]:
+    return {name for page in pages for name in VARIABLE.findall(page.read_text("utf-8"))}
+
+
+def test_the_code_reads_variables():
+    assert {"PREPAID_HOME", "PREPAID_WEB_WORKERS"} <= variables_read_by_the_code()
+
+
+def test_every_variable_the_code_reads_is_in_the_readme_or_docs():
+    """An engineer sets a station up from README.md and docs/: a variable named only in the
+    code, or in a README under src/, is one they cannot find."""
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    missing = variables_read_by_the_code() - variables_named_by(pages)
+    assert not missing, f"named in no page of README.md or docs/: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_name)
+def test_every_variable_a_page_names_is_read_by_the_code(page):
+    """A variable the pages tell to set that the code never reads (misspelt, or removed)
+    would be set and silently do nothing."""
+    unknown = (
+        variables_named_by([page]) - variables_read_by_the_code() - TEST_VARIABLES - NOT_VARIABLES
+    )
+    assert not unknown, f"{_page_name(page)}: no such variable: {sorted(unknown)}"
