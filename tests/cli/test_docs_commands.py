@@ -170,3 +170,16 @@ def test_every_variable_a_page_names_is_read_by_the_code(page):
         variables_named_by([page]) - variables_read_by_the_code() - TEST_VARIABLES - NOT_VARIABLES
     )
     assert not unknown, f"{_page_name(page)}: no such variable: {sorted(unknown)}"
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_name)
+def test_every_link_to_a_file_of_the_repository_leads_to_one(page):
+    """A link between the pages (or to a screenshot, a source file) that a move or a rename
+    left behind."""
+    for target in LINK.findall(page.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{_page_name(page)}: no file {target}"
