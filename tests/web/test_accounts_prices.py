@@ -279,6 +279,40 @@ def test_adjust_price_adds_a_version(admin_client, office):
     assert PriceVersion.objects.filter(price=office.price).count() == 2
 
 
+def test_every_announced_version_is_shown_in_the_order_it_takes_effect(admin_client, office):
+    """A price adjusted for two later dates announces both, as ``prepaid price list`` does: the
+    change coming first is not hidden behind the one adjusted last."""
+    from django.utils import timezone
+
+    from prepaid.accounts.services import adjust_price
+
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=10)
+    later = today + datetime.timedelta(days=100)
+    adjust_price(office.admin, office.price.pk, unit_price="3.70", effective_from=soon)
+    # 3.80 replaces 3.70 for the same day
+    soon_version = adjust_price(office.admin, office.price.pk, unit_price="3.80",
+                                effective_from=soon)  # fmt: skip
+    later_version = adjust_price(office.admin, office.price.pk, unit_price="4.10",
+                                 effective_from=later)  # fmt: skip
+
+    def announced(page: str) -> list[tuple[str, str]]:
+        cell = re.search(r'data-testid="announced">(.*?)</(?:td|dd)>', page, re.S).group(1)
+        return re.findall(r'<div data-version="(\d+)">(.*?)</div>', cell, re.S)
+
+    listed = announced(html(admin_client.get("/prices/")))
+    assert [number for number, _ in listed] == [str(soon_version.number), str(later_version.number)]
+    assert "3.80" in listed[0][1] and "4.10" in listed[1][1]
+    assert "3.70" not in html(admin_client.get("/prices/"))
+    for action in ("adjust", "modify", "delete"):
+        shown = announced(html(admin_client.get(f"/prices/{office.price.pk}/{action}/")))
+        assert [number for number, _ in shown] == [
+            str(soon_version.number),
+            str(later_version.number),
+        ], action
+        assert f"（v{soon_version.number}，" in shown[0][1]
+
+
 def test_an_adjustment_sent_twice_adds_one_version(admin_client, office):
     """A second click, or the browser's Back and Confirm again, repeats no adjustment."""
     from prepaid.audit.models import AuditEntry

@@ -34,14 +34,16 @@ def version_view(version: Any) -> dict[str, Any] | None:
 
 
 def price_view(price: Any) -> dict[str, Any]:
+    """A price for its pages: the version in effect today and every version announced for a
+    later date, in the order they take effect."""
     current = accounts.current_version_or_none(price)
-    latest = accounts.latest_version(price)
+    upcoming = [version_view(v) for v in accounts.upcoming_versions(price)]
     return {
         "price": price,
         "account": price.account,
         "unit": accounts.meter_unit(price.account),
         "current": version_view(current),
-        "next": version_view(latest) if current is None or latest.pk != current.pk else None,
+        "upcoming": upcoming,
         "in_use": accounts.price_in_use(price),
     }
 
