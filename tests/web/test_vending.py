@@ -1226,6 +1226,63 @@ def _reissue(client, number, **fields):
     return done["Location"]
 
 
+def test_a_reissue_of_a_first_purchase_no_meter_was_seen_taking_warns_at_the_counter(
+    clerk_client, office
+):
+    """The customer swiped the opening, then lost the card before the office read the meter's
+    write-back: the new card carries the first purchase unmarked, and a spare meter, set and
+    not yet bound, would credit it too. 补卡成功 says so, with the purchase and its unit, so
+    that the customer swipes the new card on their own meter only."""
+    from prepaid.vending.services import read_user_card
+
+    office.meter()
+    office.open(quantity="10")
+    assert office.swipe().ok  # the meter took it; the office never read it
+    number = office.customer.user_number
+    office.new_card("u2")
+    page = html(clerk_client.get(_reissue(clerk_client, number)))
+    (warning,) = re.findall(r'data-testid="first-purchase-at-risk">([^<]*)<', page)
+    assert warning == tr(
+        "Warning: the new card carries the customer's first purchase %(serial)s "
+        "(%(quantity)s %(unit)s) on sub-meter %(sub_meter)s, which no meter is known to have "
+        "taken. A spare meter that is set and not yet bound would credit it too: tell the "
+        "customer to swipe the new card on their own meter only, and to bring the old card "
+        "back if it is found.",
+        serial=1,
+        quantity="10.00",
+        unit="m³",
+        sub_meter=office.account.sub_meter,
+    )
+    assert "（序号 1，10.00 m³）" in warning and "只在自家的表上刷新卡" in warning
+    assert 'data-testid="transfer-at-risk"' not in page
+
+    # the office reads the meter's write-back from the new card: a further reissue marks the
+    # first purchase taken, and there is nothing to warn about
+    office.insert("u2")
+    assert office.swipe().ok
+    read_user_card(office.station())
+    office.new_card("u3")
+    again = html(clerk_client.get(_reissue(clerk_client, number)))
+    assert 'data-testid="reissue-success"' in again
+    assert 'data-testid="first-purchase-at-risk"' not in again
+
+
+def test_a_reissue_after_a_second_purchase_gives_no_first_purchase_warning(clerk_client, office):
+    """The card carries a later purchase, not the opening: no warning."""
+    from prepaid.vending.services import read_user_card, sell
+
+    office.meter()
+    office.open(quantity="10")
+    assert office.swipe().ok
+    read_user_card(office.station())
+    sell(office.station(), quantity="5", key=uuid.uuid4().hex)
+    number = office.customer.user_number
+    office.new_card("u2")
+    page = html(clerk_client.get(_reissue(clerk_client, number)))
+    assert 'data-testid="reissue-success"' in page
+    assert 'data-testid="first-purchase-at-risk"' not in page
+
+
 def test_a_reissue_has_a_receipt_of_its_booked_fee_at_once_and_later_from_the_customer(
     clerk_client, office
 ):

@@ -1701,6 +1701,9 @@ def reissue_document(result: Reissue) -> dict[str, Any]:
         # meter-change transfers the revoked card still carries, not known to be taken by a
         # meter: a second new meter would take them from that card too (recycle it if found)
         "transfers_at_risk": operation.details.get("transfers_at_risk", []),
+        # the customer's first purchase, written on the new card unmarked: a spare meter, set
+        # and not yet bound, would credit it too (the customer swipes on their own meter only)
+        "first_purchases_at_risk": operation.details.get("first_purchases_at_risk", []),
     }
 
 
@@ -1736,6 +1739,7 @@ def _swap_cards(
     _check_reissuable(station, customer, has_card=old is not None)
     at_risk = _transfers_at_risk(customer) if old is not None else []
     taken = _taken_on_earlier_cards(customer) if old is not None else []
+    first_at_risk = _first_purchases_at_risk(customer, taken)
     if old is not None:
         old.status = CustomerCard.Status.REVOKED
         old.revoked_at = timezone.now()
@@ -1761,6 +1765,7 @@ def _swap_cards(
             "revoked": old.serial if old is not None else None,
             "key": key,
             "transfers_at_risk": at_risk,
+            "first_purchases_at_risk": first_at_risk,
             # written on the new card as taken: no meter credits them (cardio.taken_marks)
             "taken": taken,
         },
@@ -1792,6 +1797,34 @@ def _seen_applied(customer_account: CustomerAccount, purchase: Purchase) -> bool
     return WriteBackObservation.objects.filter(
         customer_account_id=customer_account.pk, last_serial__gte=purchase.serial
     ).exists()
+
+
+def _first_purchases_at_risk(
+    customer: Customer, taken: list[dict[str, int]]
+) -> list[dict[str, Any]]:
+    """The customer's first purchases (the opening, serial 1) the new card carries unmarked:
+    no meter write-back the office read shows them taken (``taken``). The customer's own
+    meter adds nothing for a serial it has applied, but a spare meter of the account, set and
+    not yet bound, binds to the new card and credits the opening again (DESIGN §4). The office
+    cannot tell; it says so at the counter, and the suspicious-customer report flags it
+    (``first_purchase_at_risk``) until a write-back shows it taken."""
+    marked = {(t["sub_meter"], t["serial"]) for t in taken}
+    at_risk = []
+    for customer_account in customer_accounts(customer):
+        last = cardio.live_purchase(customer_account)
+        if last is None or last.serial != 1 or last.kind != Purchase.Kind.PURCHASE:
+            continue
+        sub_meter = customer_account.account.sub_meter
+        if (sub_meter, last.serial) in marked:
+            continue
+        at_risk.append(
+            {
+                "sub_meter": sub_meter,
+                "serial": last.serial,
+                "quantity": format_centi(last.quantity_centi),
+            }
+        )
+    return at_risk
 
 
 def _transfers_at_risk(customer: Customer) -> list[dict[str, Any]]:
