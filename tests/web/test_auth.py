@@ -183,7 +183,9 @@ def test_wrong_current_passwords_that_lock_the_operator_end_the_session(client, 
 
 
 def test_logout_needs_post(admin_client):
-    assert admin_client.get("/logout/").status_code == 405
+    opened = admin_client.get("/logout/")  # by its address: the start page, still logged in
+    assert opened.status_code == 302 and opened["Location"] == "/"
+    assert admin_client.get("/").status_code == 200
     response = admin_client.post("/logout/")
     assert response["Location"] == "/login/"
     assert admin_client.get("/")["Location"].startswith("/login/")

@@ -8,6 +8,10 @@
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page, the language switch (to read that page in their own language) and logout until
   it is changed.
+* An address that takes a form only (POST: closing a shift, the card reader's buttons, a
+  receipt's print…) opened by its address, from a bookmark or the browser's history, goes to the
+  page that form is on (``FORM_PAGES``), or says what the address is for: never Django's blank
+  405 page.
 * A service refusal that escapes a page (no card reader connected, say) is shown as a page
   with its message (409), never as a server error; so is a database or data-directory file
   that could not be written (a full disk, a dropped database connection: 503).
@@ -24,18 +28,38 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, storage_failure
-from prepaid.web.http import redirect_to
+from prepaid.web.http import is_htmx, redirect_to
 
 log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 LAST_SEEN = "prepaid_last_seen"
 PASSWORD_EXEMPT = {"web:password", "web:language", "web:logout", "web:login", "web:favicon"}
+# The page whose form posts to a POST-only address, by the address's view name: where a GET of
+# that address goes (with the address's own parameters, when the page takes the same ones).
+FORM_PAGES = {
+    "web:logout": "web:home",
+    "web:language": "web:home",
+    "web:quote": "web:vending",
+    "web:reader_insert": "web:vending",
+    "web:reader_eject": "web:vending",
+    "web:reader_blank": "web:vending",
+    "web:reader_format": "web:vending",
+    "web:reader_record_reading": "web:vending",
+    "web:receipt_print": "web:purchase",
+    "web:meter_swipe": "web:meter",
+    "web:meter_use": "web:meter",
+    "web:operator_disable": "web:operators",
+    "web:operator_enable": "web:operators",
+    "reports:shift_close": "reports:shifts",
+}
 
 
 def idle_seconds() -> int:
@@ -49,6 +73,34 @@ def operator_language(request: HttpRequest) -> str:
         return language
     cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     return cookie if cookie in LANGUAGES else settings.LANGUAGE_CODE
+
+
+def form_page(request: HttpRequest, not_allowed: HttpResponse) -> HttpResponse:
+    """A GET of an address that takes a form only: the page the form is on, else a page
+    saying so (405, with its ``Allow``) — nothing is done either way."""
+    match = request.resolver_match
+    target = FORM_PAGES.get(match.view_name) if match is not None else None
+    if match is not None and target is not None:
+        try:
+            url = reverse(target, kwargs=match.kwargs)
+        except NoReverseMatch:
+            url = reverse(target)
+        if is_htmx(request):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
+    error = {
+        "code": "form_only",
+        "message": gettext(
+            "This address takes a form sent from its page; opened by itself it does nothing. "
+            "Go back to the page and use its button."
+        ),
+    }
+    response = render(request, "prepaid/web/refused.html", {"error": error}, status=405)
+    if "Allow" in not_allowed:
+        response["Allow"] = not_allowed["Allow"]
+    return response
 
 
 class OperatorMiddleware:
@@ -65,6 +117,8 @@ class OperatorMiddleware:
             response = redirect_to(request, "web:login", query=query)
         else:
             response = self.get_response(request)
+            if response.status_code == 405 and request.method in ("GET", "HEAD"):
+                response = form_page(request, response)
         response.headers.setdefault("Content-Language", language)
         if request.user.is_authenticated and not expired:
             # the last-seen time lives in a signed cookie: no database write per request
