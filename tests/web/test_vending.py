@@ -1023,7 +1023,7 @@ def test_a_correction_starts_on_the_account_that_can_still_be_corrected(clerk_cl
     assert re.search(rf'<option value="{office.account.pk}"[^>]*selected', sale)
 
 
-def test_correction_reverses_and_rewrites(clerk_client, office):
+def test_correction_reverses_and_rewrites(clerk_client, clerk, office):
     office.meter()
     office.open()
     office.swipe()
@@ -1058,7 +1058,16 @@ def test_correction_reverses_and_rewrites(clerk_client, office):
     kinds = list(LedgerEntry.objects.values_list("kind", "amount_fen"))
     assert kinds == [("sale", 3450), ("sale", 6900), ("reversal", -6900), ("sale", 690)]
     written = html(clerk_client.get(done["Location"]))
-    assert tr("corrects purchase #%(serial)s", serial=2) in written
+    # the correction keeps the purchase's serial: said once, in words, not "#2 · 修改购买 #2"
+    assert 'data-testid="done-serial">#2 · 充值修改（替换原第 2 次购买）<' in written
+    assert f'<dt class="col-sm-4">{tr("Purchase serial")}</dt>' in written
+    clerk.language = "en"
+    clerk.save(update_fields=["language"])
+    english = html(clerk_client.get(done["Location"]))
+    said = "#2 · Correction (replaces the original purchase 2)<"
+    assert f'data-testid="done-serial">{said}' in english
+    clerk.language = "zh-hans"
+    clerk.save(update_fields=["language"])
     # the money that changed hands stays on the page and the receipt: ¥69.00 → ¥6.90
     assert 'data-testid="correction-refund">¥62.10<' in written
     purchase_id = done["Location"].rstrip("/").split("/")[-1]
