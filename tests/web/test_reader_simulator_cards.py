@@ -251,6 +251,31 @@ def test_setting_card_then_user_card_then_use(clerk_client, office):
     assert f'<dd class="col-6">{flags}</dd>' in page
 
 
+def test_the_event_log_gives_quantities_in_the_meter_types_unit(clerk_client, office):
+    """预存量, 充入量 and the balance in the event log carry the unit of the meter type, as the
+    rest of the page does; events from before the meter was cleared, under parameters it no
+    longer knows, keep the bare number."""
+    from prepaid.cards.services import make_tool_card
+
+    def events(page: str) -> str:
+        return re.search(r'data-testid="meter-events".*?</table>', page, re.S).group(0)
+
+    office.meter()
+    office.open(quantity="10")
+    office.swipe()
+    log = events(html(clerk_client.get("/simulator/M1/")))
+    assert f"{tr('Pre-stored quantity')}：5.00 m³，" in log  # 预存量：5.00 m³
+    assert f"{tr('Credit applied')}：10.00 m³，" in log  # 充入量：10.00 m³
+    assert re.search(r"：\d+\.\d\d(?! m³)", log) is None  # no bare quantity
+
+    office.blank("clear1")
+    office.insert("clear1")
+    make_tool_card(office.station(), "clear_all", office.account)
+    office.swipe()
+    log = events(html(clerk_client.get("/simulator/M1/")))
+    assert f"{tr('Credit applied')}：10.00，" in log and "m³" not in log
+
+
 def test_the_meter_page_gives_its_parameters_and_use_in_its_unit(clerk_client, office):
     """The simulated meter's 累计用量, 限购量, 报警量 and 透支量 with the unit of its meter type,
     as its balance has it, not bare numbers; a cleared meter, with no meter type, has none."""

@@ -89,14 +89,15 @@ DETAIL_NAMES = {
 }
 
 
-def _detail(key: str, value: Any) -> str:
+def _detail(key: str, value: Any, unit: str = "") -> str:
     from django.utils import formats
 
     from prepaid.web import formatting
     from prepaid.web.presenters import CARD_TYPES
 
     if key.endswith("_centi"):
-        return formatting.quantity_centi(int(value))
+        quantity = formatting.quantity_centi(int(value))
+        return f"{quantity} {unit}" if unit else quantity
     if key == "card":
         return str(CARD_TYPES.get(str(value), CARD_TYPES["bad"]))
     if key == "result":
@@ -115,6 +116,10 @@ def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
     from django.utils import formats, timezone
     from django.utils.translation import gettext, pgettext
 
+    # Quantities in the unit of the meter type the meter is set for; events before its last
+    # clearing (newest first: from a clear-all or zero card on) were under parameters the
+    # meter no longer knows, and show the bare number.
+    unit = (shown.get("parameters") or {}).get("unit", "")
     rows = []
     for event in shown["events"]:
         when = ""
@@ -124,11 +129,13 @@ def event_log(shown: dict[str, Any]) -> list[dict[str, str]]:
         # 卡类型：检查卡，结果：OK / Card type: Check card, Result: OK
         details = pgettext("clause separator", ", ").join(
             gettext("%(label)s: %(value)s")
-            % {"label": DETAIL_NAMES.get(key, key), "value": _detail(key, value)}
+            % {"label": DETAIL_NAMES.get(key, key), "value": _detail(key, value, unit)}
             for key, value in event["details"].items()
         )
         name = str(EVENT_NAMES.get(event["code"], event["code"]))
         rows.append({"time": when, "code": event["code"], "name": name, "details": details})
+        if event["code"] in ("clear_all", "zero"):
+            unit = ""
     return rows
 
 
