@@ -22,6 +22,7 @@ import fcntl
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from prepaid.core.errors import InvalidInput, PrepaidError, _
@@ -42,6 +43,26 @@ def _configured(name: str) -> int:
     """A positive count from the environment, else 0."""
     value = os.environ.get(name, "")
     return int(value) if value.isdigit() else 0
+
+
+# The web server's settings that are counts: set, each must be a whole number of at least 1.
+WEB_COUNTS = ("PREPAID_WEB_WORKERS", "PREPAID_WEB_THREADS", "PREPAID_WEB_IDLE_MINUTES")
+
+
+def require_web_settings(env: Mapping[str, str]) -> None:
+    """Refuse the start (``bad_setting``) on a count that is not a whole number of at least 1,
+    instead of a server that ignores it or fails at its first request."""
+    for name in WEB_COUNTS:
+        value = env.get(name)
+        if value is None or value == "":
+            continue
+        if not (value.isascii() and value.isdigit() and int(value) >= 1):
+            raise InvalidInput(
+                "bad_setting",
+                _("%(name)s must be a whole number of at least 1, not “%(value)s”."),
+                name=name,
+                value=value,
+            )
 
 
 def _bind(host: str, port: int) -> str:
@@ -108,13 +129,15 @@ def hold_home_alone(home: DataHome) -> int | None:
 
 def require_station_ready(home: DataHome) -> None:
     """What a station's web server checks before it serves, under ``prepaid serve`` or another
-    WSGI server (:mod:`prepaid.wsgi`): an initialised data directory, the office's time zone
-    (``wrong_time_zone``), the site's card key (``wrong_site_secrets``) and the reader's
-    settings (``bad_reader``, ``bad_mifare_key_slot``…). Any of them refuses the start."""
+    WSGI server (:mod:`prepaid.wsgi`): the web server's counts (``bad_setting``), an
+    initialised data directory, the office's time zone (``wrong_time_zone``), the site's card
+    key (``wrong_site_secrets``) and the reader's settings (``bad_reader``,
+    ``bad_mifare_key_slot``…). Any of them refuses the start."""
     from prepaid.cards.site import require_site_key
     from prepaid.readers import reader_for_station
     from prepaid.reports.time_zone import require_office_time_zone
 
+    require_web_settings(os.environ)
     home.require()
     require_office_time_zone()
     secrets = home.load_secrets()

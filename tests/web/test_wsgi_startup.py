@@ -85,3 +85,33 @@ def test_a_bad_reader_setting_is_refused(
     monkeypatch.setenv("PREPAID_MIFARE_KEY_SLOT", "20h")
     message = _refused(wsgi, caplog)
     assert "PREPAID_MIFARE_KEY_SLOT" in message and "“20h”" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PREPAID_WEB_IDLE_MINUTES", "half an hour"),
+        ("PREPAID_WEB_IDLE_MINUTES", "0"),
+        ("PREPAID_WEB_WORKERS", "-2"),
+        ("PREPAID_WEB_THREADS", "４"),
+    ],
+)
+def test_a_web_count_that_is_no_whole_number_is_refused(
+    wsgi: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    value: str,
+) -> None:
+    """Before, a non-numeric idle time failed every request once the server ran."""
+    monkeypatch.setenv(name, value)
+    message = _refused(wsgi, caplog)
+    assert message == f"{name} 必须是不小于 1 的整数，而不是“{value}”。"
+
+
+def test_web_counts_that_are_whole_numbers_serve(
+    wsgi: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "45")
+    monkeypatch.setenv("PREPAID_WEB_WORKERS", "")
+    assert callable(wsgi.load())
