@@ -426,6 +426,18 @@ def test_a_meter_change_over_the_limit_says_the_most_remaining_that_can_be_enter
     assert refused["message"] == "新表余量将为 999.01，超过限购量 999.00：用户剩余量最多为 999.00。"
 
 
+def test_a_meter_change_with_too_many_decimals_names_the_remaining_quantity(cli: Cli) -> None:
+    """The field is named as the operator reads it, in English as in Chinese (用户剩余量)."""
+    _open(cli)
+    refused = cli("meter-change", "--remaining", "1.234", status=2)
+    assert refused["error"] == "too_many_decimals"
+    assert refused["message"] == "用户剩余量最多允许 2 位小数。"
+    english = cli("meter-change", "--remaining", "1.234", status=2, lang="en")
+    assert english["message"] == "Remaining quantity allows at most 2 decimal places."
+    english = cli("meter-change", "--remaining", "abc", status=2, lang="en")
+    assert english["message"] == "Remaining quantity must be a number, not “abc”."
+
+
 # ISO 8601 to the second with the office's UTC offset: 2026-11-28T15:25:00+08:00
 OFFICE_MOMENT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00"
 DATE_LIKE = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"

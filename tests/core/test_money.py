@@ -6,6 +6,7 @@ import ast
 import inspect
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -119,6 +120,33 @@ def test_refusal_message_names_field_and_value() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_money("21474836.48")
     assert caught.value.message == "amount is too large (at most 21474836.47)."
+
+
+def test_a_field_keyed_short_is_named_in_full() -> None:
+    """The meter change's ``remaining`` field is the remaining quantity (用户剩余量) to the
+    operator; its key stays in the parameters, where the web looks it up."""
+    with pytest.raises(InvalidInput) as caught:
+        parse_quantity("1.234", field="remaining", allow_zero=True, allow_negative=True)
+    assert caught.value.params["field"] == "remaining"
+    assert caught.value.message == "remaining quantity allows at most 2 decimal places."
+    assert caught.value.translate(lambda text: text) == (
+        "Remaining quantity allows at most 2 decimal places."
+    )
+
+
+def test_every_field_name_is_marked_for_translation() -> None:
+    """A field named in a message is translated: its name is among FIELD_NAMES."""
+    import re
+
+    from prepaid.core.errors import FIELD_NAMES, field_label
+
+    source = Path(__file__).resolve().parents[2] / "src" / "prepaid"
+    used = {
+        name
+        for path in source.rglob("*.py")
+        for name in re.findall(r'\bfield="([^"]+)"', path.read_text(encoding="utf-8"))
+    } | {"quantity", "amount", "unit price"}  # the parsers' defaults
+    assert {field_label(name) for name in used} - set(FIELD_NAMES) == set()
 
 
 def test_parse_options_zero_negative_maximum() -> None:

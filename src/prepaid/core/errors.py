@@ -38,7 +38,12 @@ class PrepaidError(Exception):
     @property
     def message(self) -> str:
         """The message in English (untranslated); the edge translates ``message_template``."""
-        return self.message_template % self.params if self.params else self.message_template
+        if not self.params:
+            return self.message_template
+        return self.message_template % {
+            name: field_label(value) if name == "field" and isinstance(value, str) else value
+            for name, value in self.params.items()
+        }
 
     def translate(self, gettext: Any) -> str:
         """The message through a translation function, parameters filled in afterwards.
@@ -61,9 +66,18 @@ class PrepaidError(Exception):
 def _translated(name: str, value: Any, gettext: Any) -> Any:
     if isinstance(value, PrepaidError):
         return value.translate(gettext)
-    if isinstance(value, Label) or (name == "field" and isinstance(value, str)):
+    if name == "field" and isinstance(value, str):
+        return str(gettext(field_label(value)))
+    if isinstance(value, Label):
         return str(gettext(value))
     return value
+
+
+def field_label(field: str) -> str:
+    """The name people read for an input field (untranslated): ``field`` itself unless its
+    key is short for it. The key stays in ``params`` (the web routes an error to its form
+    field by it)."""
+    return FIELD_LABELS.get(field, field)
 
 
 class InvalidInput(PrepaidError):
@@ -86,7 +100,7 @@ FIELD_NAMES = (
     _("amount"),
     _("unit price"),
     _("fee"),
-    _("remaining"),
+    _("remaining quantity"),
     _("reason"),
     _("name"),
     _("remarks"),
@@ -105,6 +119,10 @@ FIELD_NAMES = (
     _("maintenance code"),
     _("sub-meter number"),
 )
+
+# Fields whose key is not the name people read: the remaining quantity of a meter change
+# (用户剩余量) is the ``remaining`` field of the service and the form.
+FIELD_LABELS = {"remaining": _("remaining quantity")}
 
 
 # Why a file could not be read or written, in words the edge translates (the system's own
