@@ -397,9 +397,10 @@ def test_adjust_before_the_last_sale_at_the_price_refused(admin, account):
     )
     before = AuditEntry.objects.count()
     for day in (sale_day - datetime.timedelta(1), sale_day - datetime.timedelta(30)):
-        with pytest.raises(InvalidInput) as exc:
+        with pytest.raises(PrepaidError) as exc:
             adjust_price(admin, price.pk, unit_price="4", effective_from=day)
         assert exc.value.code == "effective_date_before_sales"
+        assert exc.value.exit_status == 1  # refused by the sales made, not bad input
         assert exc.value.params["last"] == sale_day.isoformat()
         assert sale_day.isoformat() in exc.value.message
     assert PriceVersion.objects.filter(price=price).count() == 1

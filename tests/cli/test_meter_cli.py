@@ -101,7 +101,7 @@ def test_add_and_show(cli: Cli) -> None:
     stored = json.loads((cli.home.meters / "M1.json").read_text())
     assert stored["meter_id"] == "M1" and stored["state"] == "cleared"
     status, error = cli("meter", "add", "M1")
-    assert status == 2 and error["error"] == "meter_exists"
+    assert status == 1 and error["error"] == "meter_exists"  # a refusal, not bad usage
 
 
 def test_swipe_setting_and_user_cards_then_use(cli: Cli) -> None:

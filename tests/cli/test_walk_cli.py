@@ -271,7 +271,7 @@ def test_a_price_adjustment_before_a_sale_made_at_the_price_is_refused(cli: Cli)
     _open(cli)
     yesterday = (today - datetime.timedelta(days=1)).isoformat()
     refused = cli("price", "adjust", cli.price, "--unit-price", "4", "--effective", yesterday,
-                  status=2)  # fmt: skip
+                  status=1)  # fmt: skip
     assert refused["error"] == "effective_date_before_sales"
     assert refused["message"] == (
         f"新价格不能从 {yesterday} 起生效：价格 老价格 在 {today.isoformat()} 已有销售，"
@@ -424,6 +424,32 @@ def test_a_meter_change_over_the_limit_says_the_most_remaining_that_can_be_enter
     assert cli("meter", "swipe", "NEW")["balance"] == "999.00"
     refused = cli("meter-change", "--remaining", "999.01", status=1)
     assert refused["message"] == "新表余量将为 999.01，超过限购量 999.00：用户剩余量最多为 999.00。"
+
+
+def test_refusals_by_what_the_office_holds_exit_1_and_bad_input_exits_2(cli: Cli) -> None:
+    """DESIGN §8: 1 refused by a business rule, 2 bad usage or input. A meter id, a card name
+    or a sub-meter number already taken, a price in use, an unswiped card, a second card
+    for a customer: well formed, refused by the office's state."""
+    _open(cli)
+    cli("meter", "add", "M1")
+    refusals = [
+        (("meter", "add", "M1"), "meter_exists"),
+        (("card", "blank", "u1"), "card_exists"),
+        (("price", "delete", cli.price), "price_in_use"),
+        (("sell", "--quantity", "1"), "card_not_swiped"),
+        (("account", "create", "--meter-type", "water", "--sub-meter", "1", "--limit", "9",
+          "--maintenance-code", "1234"), "sub_meter_taken"),
+    ]  # fmt: skip
+    for argv, code in refusals:
+        assert cli(*argv, status=1)["error"] == code, argv
+    usage = [
+        (("meter", "add", "M 1"), "bad_meter_id"),
+        (("card", "blank", "a/b"), "bad_card_name"),
+        (("sell", "--quantity", "1.234"), "too_many_decimals"),
+        (("user", "show", "99999999"), "unknown_customer"),
+    ]
+    for argv, code in usage:
+        assert cli(*argv, status=2)["error"] == code, argv
 
 
 def test_a_meter_change_with_too_many_decimals_names_the_remaining_quantity(cli: Cli) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from prepaid.core.card import codec
-from prepaid.core.errors import InvalidInput, ReaderError
+from prepaid.core.errors import InvalidInput, PrepaidError, ReaderError
 from prepaid.readers.base import CARD_IMAGE_SIZE, CardReader
 from prepaid.readers.virtual import CardStore, VirtualReader
 
@@ -92,6 +92,7 @@ def test_unknown_and_duplicate_cards(store):
         store.insert("ghost")
     assert refused.value.code == "unknown_card"
     store.create("a", codec.blank_image())
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(PrepaidError) as refused:
         store.create("a", codec.blank_image())
     assert refused.value.code == "card_exists"
+    assert refused.value.exit_status == 1  # a refusal, not bad usage

@@ -773,7 +773,7 @@ def _check_no_sale_since(price: Price, day: datetime.date) -> None:
         return  # no sale is made after today
     last_sale = _last_sale_day(price)
     if last_sale is not None and day < last_sale:
-        raise InvalidInput(
+        raise PrepaidError(  # the date is a day, refused by the sales made: exit 1
             "effective_date_before_sales",
             _(
                 "The new price cannot take effect on %(date)s: price %(name)s was already used "

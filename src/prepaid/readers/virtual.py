@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from prepaid.core.errors import InvalidInput, ReaderError, _
+from prepaid.core.errors import InvalidInput, PrepaidError, ReaderError, _
 from prepaid.home import atomic_write
 from prepaid.readers.base import CARD_IMAGE_SIZE, check_region, no_card, write_failed
 
@@ -63,7 +63,7 @@ class CardStore:
     def create(self, name: str, image: bytes) -> None:
         path = self.path(name)
         if path.exists():
-            raise InvalidInput(
+            raise PrepaidError(  # the name is well formed, only taken: a refusal (exit 1)
                 "card_exists", _("A card named “%(name)s” already exists."), name=name
             )
         self.root.mkdir(parents=True, exist_ok=True)

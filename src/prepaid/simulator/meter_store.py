@@ -69,7 +69,7 @@ class MeterStore:
         path = self.path(meter_id)
         with self.locked():
             if path.exists():
-                raise InvalidInput(
+                raise PrepaidError(  # the id is well formed, only taken: a refusal (exit 1)
                     "meter_exists",
                     _("A meter “%(meter_id)s” already exists."),
                     meter_id=meter_id,
