@@ -289,6 +289,22 @@ def test_a_slot_marked_taken_at_a_reissue_says_so_when_read(cli: Cli) -> None:
     ) in english, english
 
 
+def test_the_documents_of_a_card_written_name_it_as_card_read_does(cli: Cli) -> None:
+    """make, format and recycle answer with the document ``card read`` gives of the same
+    card: the same fields, its name in the card store among them (DESIGN §8)."""
+    cli("card", "blank", "tool-1")
+    cli("card", "insert", "tool-1")
+    for argv in (
+        ("card", "make", "setting", "--account", cli.account),
+        ("card", "make", "check", "--account", cli.account),
+        ("card", "format",),
+        ("card", "recycle",),
+    ):  # fmt: skip
+        written = cli(*argv)
+        assert written["name"] == "tool-1", argv
+        assert written == cli("card", "read"), argv
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 

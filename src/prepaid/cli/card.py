@@ -156,8 +156,7 @@ def _record_reading(ctx: Any) -> dict[str, Any]:
         )
     customer = recorded.customer
     headline %= {"number": customer.user_number, "name": customer.name}
-    doc = _office_card(ctx, recorded.card, headline)
-    doc["name"] = here.reader.serial()
+    doc = _office_card(ctx, here, recorded.card, headline)
     doc["recorded"] = {
         "new": recorded.new,
         "id": recorded.observation.pk,
@@ -168,10 +167,13 @@ def _record_reading(ctx: Any) -> dict[str, Any]:
     return doc
 
 
-def _office_card(ctx: Any, card: Any, headline: str) -> dict[str, Any]:
+def _office_card(ctx: Any, here: Any, card: Any, headline: str) -> dict[str, Any]:
+    """The document of the card the office just wrote, named as ``card read`` names it (the
+    card's name in the card store, the chip's serial on a real reader)."""
     from prepaid.cards.documents import card_document, card_lines
 
     doc = card_document(card)
+    doc["name"] = here.reader.serial()
     ctx.say(headline)
     for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)
@@ -182,16 +184,16 @@ def handle_format(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cards.services import format_card
     from prepaid.cli.vend import station
 
-    return _office_card(
-        ctx, format_card(station(ctx)), ctx.gettext("Card formatted as a new card.")
-    )
+    here = station(ctx)
+    return _office_card(ctx, here, format_card(here), ctx.gettext("Card formatted as a new card."))
 
 
 def handle_recycle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cards.services import recycle_card
     from prepaid.cli.vend import station
 
-    return _office_card(ctx, recycle_card(station(ctx)), ctx.gettext("Card recycled."))
+    here = station(ctx)
+    return _office_card(ctx, here, recycle_card(here), ctx.gettext("Card recycled."))
 
 
 def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -202,7 +204,7 @@ def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     here = station(ctx)
     account = lookups.account(args.account) if args.account is not None else None
     card = make_tool_card(here, args.tool, account)
-    return _office_card(ctx, card, ctx.gettext("Tool card written successfully."))
+    return _office_card(ctx, here, card, ctx.gettext("Tool card written successfully."))
 
 
 def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
