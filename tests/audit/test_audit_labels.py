@@ -5,6 +5,7 @@ name them and times as the report pages write them; the JSON keeps the codes bes
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 from pathlib import Path
 
@@ -145,3 +146,37 @@ def test_the_json_keeps_the_codes_and_values_beside_the_labels(client, admin):
     assert row["object_label"] == f"用户 {customer.user_number}"
     assert "联系电话：13900000000" in row["changes_label"].splitlines()
     json.dumps(row)  # plain values only
+
+
+@pytest.mark.django_db
+def test_a_write_back_and_an_absent_value_read_as_people_read_them():
+    """A meter's write-back in quantities with the unit of its meter type, not as JSON in centi
+    units; a payment method a transfer does not have and empty tiers as —, not as None."""
+    from prepaid.audit.services import changes_label
+
+    meter_time = "2026-11-29T01:08:47+00:00"
+    with translation.override("zh-hans"):
+        shown = formats.date_format(
+            timezone.localtime(datetime.datetime.fromisoformat(meter_time)),
+            "SHORT_DATETIME_FORMAT",
+        )
+    record = {"sub_meter": 1, "meter_type": "water", "last_serial": 2, "balance_centi": 1700,
+              "cumulative_centi": 300, "status": 0, "meter_time": meter_time}  # fmt: skip
+    after = {"card": "7890427157e32e0e", "records": [record, {**record, "status": 3}]}
+    with translation.override("zh-hans"):
+        lines = changes_label("vending.customercard", None, after).splitlines()
+        ledger = changes_label("vending.ledgerentry", None, {"payment": "", "tiers": []})
+        account = changes_label("accounts.account", None, {"meter_type": "water"})
+    reading = f"子表号 1：余量 17.00 m³，累计用量 3.00 m³，购买序号 2，表计时间 {shown}"
+    flagged = f"{reading}，状态：报警、阀门关闭"
+    assert lines == ["卡号：7890427157e32e0e", f"表计回写：{reading}；{flagged}"]
+    assert ledger.splitlines() == ["支付方式：—", "阶梯：—"]
+    assert account == "仪表类型：水表"
+    with translation.override("en"):
+        older = {**record, "meter_type": None}  # written before entries named the meter type
+        english = changes_label("vending.customercard", None, {"records": [older]})
+        ledger = changes_label("vending.ledgerentry", None, {"payment": ""})
+    assert english.startswith(
+        "Meter write-back: sub-meter 1: balance 17.00, total used 3.00, purchase serial 2, "
+    )
+    assert ledger == "Payment method: —"

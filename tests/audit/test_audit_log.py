@@ -77,7 +77,7 @@ def test_a_row_reads_who_where_what_on_which_object_and_what_changed(admin):
         # for people: no label for this code; a customer the office no longer has by its id
         "action_label": "test.modify",
         "object_label": "用户 17",
-        "changes_label": "联系电话：139 → 138\n备注： → 新地址",
+        "changes_label": "联系电话：139 → 138\n备注：— → 新地址",
         "before": {"name": "张三", "phone": "139", "remarks": ""},
         "after": {"name": "张三", "phone": "138", "remarks": "新地址"},
     }

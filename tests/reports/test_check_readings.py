@@ -74,6 +74,13 @@ def test_a_reading_is_recorded_once_under_its_customer_account_and_audited(small
     audited = AuditEntry.objects.filter(action="check_reading.record")
     assert audited.filter(object_id=str(office.customer.pk)).count() == 1
     assert audited.get().after["reading"]["cumulative_centi"] == 30
+    from prepaid.audit.services import changes_label
+
+    with translation.override("en"):
+        shown = changes_label("customers.customer", None, audited.get().after)
+    expected = "sub-meter 4: balance 5.70 GJ, total used 0.30 GJ, purchase serial 1, meter time"
+    assert f"Meter reading: {expected} " in shown
+    assert shown.endswith(", status: Tamper")
 
     again = record_check_reading(office.station())  # the same reading, read again
     assert not again.new and again.observation.pk == reading.pk

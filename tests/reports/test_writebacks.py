@@ -5,6 +5,7 @@ them (the ``user_card_read`` signal, received in ``ReportsConfig.ready``)."""
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from prepaid.audit.models import AuditEntry
 from prepaid.core.card.model import MeterStatus
@@ -51,6 +52,15 @@ def test_each_record_is_stored_once_with_credit_and_flags(small_office):
     assert observation.account == office.account
     observed = AuditEntry.objects.filter(action="write_back.observe", object_id=str(record.pk))
     assert observed.count() == 2
+    # the log names the meter type, so that the log shows the quantities in its unit
+    from prepaid.audit.services import changes_label
+
+    (written,) = observed.order_by("id").last().after["records"]
+    assert (written["meter_type"], written["balance_centi"]) == ("heat", 600)
+    with translation.override("zh-hans"):
+        shown = changes_label("vending.customercard", None, observed.order_by("id").last().after)
+    assert "表计回写：子表号 4：余量 6.00 GJ，累计用量 0.00 GJ，购买序号 1，表计时间 " in shown
+    assert "balance_centi" not in shown
 
     office.meter.use(80, office.meter.clock + 10)  # stays above the alarm level
     office.meter.tamper(office.meter.clock + 20)

@@ -194,12 +194,26 @@ OBJECT_FIELD_LABELS: dict[tuple[str, str], Label] = {
     ("vending.customercard", "serial"): FIELD_LABELS["card_serial"],
     ("site", "created_at"): L(gettext_noop("Backup made at"), "备份时间"),
 }
-# Coded values of those fields, by field.
+# Coded values of those fields, by field (an empty one, a transfer's payment method say, is
+# absent: shown as —, not as a method called None).
 VALUE_LABELS: dict[str, dict[str, Label]] = {
-    "payment": PAYMENT_LABELS,
+    "payment": {code: label for code, label in PAYMENT_LABELS.items() if code},
     "status": {**PURCHASE_STATUS_LABELS, **CARD_STATUS_LABELS},
     "kind": PURCHASE_KIND_LABELS,
     "type": CARD_TYPE_LABELS,
     "previous": CARD_TYPE_LABELS,
-    "tool_type": {**TOOL_CARD_LABELS, "": L(gettext_noop("None"), "无")},
+    "tool_type": TOOL_CARD_LABELS,
+    "meter_type": {
+        "water": L(gettext_noop("Water"), "水表"),
+        "electricity": L(gettext_noop("Electricity"), "电表"),
+        "gas": L(gettext_noop("Gas"), "燃气表"),
+        "heat": L(gettext_noop("Heat"), "热量表"),
+    },
+    "role": {
+        "operator": L(gettext_noop("Operator"), "操作员"),
+        "admin": L(gettext_noop("Administrator"), "管理员"),
+    },
 }
+# Fields holding what a meter wrote back to a card: a list of records (``records``, read off
+# user cards) or one (``reading``, off a check card), quantities in centi units.
+METER_READING_FIELDS = frozenset({"records", "reading"})

@@ -9,7 +9,6 @@ administrators.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import json
@@ -28,15 +27,18 @@ from django.utils.translation import gettext, gettext_noop, pgettext
 from prepaid.audit.labels import (
     ACTION_LABELS,
     FIELD_LABELS,
+    METER_READING_FIELDS,
     OBJECT_FIELD_LABELS,
     OBJECT_LABELS,
     VALUE_LABELS,
 )
 from prepaid.audit.models import AuditEntry, AuditHead
 from prepaid.core import days
+from prepaid.core.card.model import MeterType, meter_status
 from prepaid.core.errors import InvalidInput, _
+from prepaid.core.money import format_centi
 from prepaid.reports import tables as t
-from prepaid.reports.labels import L, Label
+from prepaid.reports.labels import METER_FLAG_LABELS, L, Label
 from prepaid.rows import execute, table
 
 GENESIS = "0" * 64
@@ -424,16 +426,64 @@ def changes_label(
 
 
 def _value_label(key: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return NO_VALUE  # not given, or not for this entry (a transfer's payment method, tiers)
+    if key in METER_READING_FIELDS:
+        records = value if isinstance(value, list) else [value]
+        if all(isinstance(record, dict) for record in records):
+            return pgettext("list separator", "; ").join(map(_meter_reading_label, records))
     labels = VALUE_LABELS.get(key)
     if isinstance(value, str) and labels is not None and value in labels:
         return labels[value].text()
     if isinstance(value, str) and ISO_MOMENT.match(value):
-        with contextlib.suppress(ValueError):
-            moment = datetime.datetime.fromisoformat(value)
-            return formats.date_format(t.local(moment), "SHORT_DATETIME_FORMAT")
+        return _moment_label(value)
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     return _value_text(value)
+
+
+def _moment_label(value: str) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return formats.date_format(t.local(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _meter_reading_label(record: dict[str, Any]) -> str:
+    """What a meter wrote back, as a person reads it: 子表号 1：余量 17.00 m³，累计用量
+    3.00 m³，购买序号 2，表计时间 … (the unit when the entry names the meter type, which
+    entries written before it did not)."""
+    meter_type = record.get("meter_type")
+    unit = MeterType[meter_type.upper()].unit if meter_type in METER_TYPE_CODES else ""
+
+    def quantity(centi: Any) -> str:
+        if not isinstance(centi, int) or isinstance(centi, bool):
+            return NO_VALUE
+        return f"{format_centi(centi)} {unit}".rstrip()
+
+    time = record.get("meter_time")
+    text = gettext(
+        "sub-meter %(sub_meter)s: balance %(balance)s, total used %(cumulative)s, "
+        "purchase serial %(serial)s, meter time %(time)s"
+    ) % {
+        "sub_meter": record.get("sub_meter", NO_VALUE),
+        "balance": quantity(record.get("balance_centi")),
+        "cumulative": quantity(record.get("cumulative_centi")),
+        "serial": record.get("last_serial", NO_VALUE),
+        "time": _moment_label(time) if isinstance(time, str) else NO_VALUE,
+    }
+    status = record.get("status")
+    flags = meter_status(status).codes if isinstance(status, int) and status > 0 else []
+    if flags:
+        names = pgettext("list separator", ", ").join(
+            METER_FLAG_LABELS[flag].text() if flag in METER_FLAG_LABELS else flag for flag in flags
+        )
+        text += gettext(", status: %(status)s") % {"status": names}
+    return text
+
+
+METER_TYPE_CODES = frozenset(meter_type.code for meter_type in MeterType)
 
 
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

@@ -26,7 +26,7 @@ from django.utils import timezone
 from prepaid.accounts.models import Account
 from prepaid.audit.services import log_action
 from prepaid.cards.documents import METER_STATE_NAMES, METER_STATES, user_number_text
-from prepaid.core.card.model import Card, CardType, CheckReading, WriteBack
+from prepaid.core.card.model import Card, CardType, CheckReading, MeterType, WriteBack
 from prepaid.core.errors import Label, PrepaidError, _
 from prepaid.customers.models import Customer
 from prepaid.readers.lock import at_the_reader
@@ -155,6 +155,7 @@ def record_write_backs(
                     "records": [
                         {
                             "sub_meter": r.sub_meter,
+                            "meter_type": _meter_type_code(r),
                             "last_serial": r.last_serial,
                             "balance_centi": r.balance_centi,
                             "cumulative_centi": r.cumulative_centi,
@@ -167,6 +168,11 @@ def record_write_backs(
                 },
             )
     return stored
+
+
+def _meter_type_code(row: WriteBackObservation) -> str | None:
+    """The meter type of the account a reading is of (the audit log shows its unit)."""
+    return MeterType(row.account.meter_type).code if row.account is not None else None
 
 
 def _against_previous(row: WriteBackObservation) -> None:
@@ -364,6 +370,8 @@ def record_reading(
                 "card": card.serial,
                 "sub_meter": row.sub_meter,
                 "reading": {
+                    "sub_meter": row.sub_meter,
+                    "meter_type": _meter_type_code(row),
                     "last_serial": row.last_serial,
                     "balance_centi": row.balance_centi,
                     "cumulative_centi": row.cumulative_centi,
