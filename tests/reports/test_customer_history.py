@@ -157,6 +157,16 @@ def test_swipes_meter_change_and_card_operations(history):
     assert change.get("amount") is None  # a value, not money taken
     transfer = next(r for r in rows if r["event_code"] == "transfer")
     assert (transfer["quantity"], transfer["amount"], transfer["serial"]) == (3_50, None, 3)
+    # the card operations report gives the quantity moved in the account's unit (heat: GJ)
+    cards = services.card_operations(services.Filters(), page_size=None).rows
+    mine = [r for r in cards if r["user_number"] == office.customer.user_number]
+    assert [r["details"] for r in mine if "转入新表" in r["details"]] == [
+        "转入新表 3.50 GJ · 原因：表坏"
+    ]
+    with translation.override("en"):
+        cards = services.card_operations(services.Filters(), page_size=None).rows
+        mine = [r for r in cards if r["user_number"] == office.customer.user_number]
+        assert any(r["details"].startswith("3.50 GJ moved to the new meter") for r in mine)
 
     codes = [r["event_code"] for r in rows]
     assert codes.count("format") == 2  # both of the customer's cards were made here

@@ -894,10 +894,16 @@ def _history_swipes(customer: Customer, filters: Filters) -> Iterator[dict[str, 
 
 
 def card_operation_details(
-    kind: str, card_serial: str, details: dict[str, Any], *, with_card: bool = True
+    kind: str,
+    card_serial: str,
+    details: dict[str, Any],
+    *,
+    with_card: bool = True,
+    unit: str = "",
 ) -> str:
     """What a card operation did, in the operator's language (no stored keys or codes);
-    ``with_card=False`` where the card serial has a column of its own."""
+    ``with_card=False`` where the card serial has a column of its own; a quantity moved in
+    ``unit``, the unit of the operation's account (转入新表 145.00 m³)."""
     details = details or {}
     previous = details.get("previous")
     previous_text = text_of(CARD_TYPE_LABELS, previous) if previous else ""
@@ -917,7 +923,8 @@ def card_operation_details(
     if details.get("purchase") is not None:
         parts.append(D_FIRST_PURCHASE.text())
     if details.get("transfer") is not None:
-        parts.append(D_TRANSFER.text() % {"transfer": details["transfer"]})
+        transfer = f"{details['transfer']} {unit}".rstrip()
+        parts.append(D_TRANSFER.text() % {"transfer": transfer})
     if details.get("reason"):
         parts.append(D_REASON.text() % {"reason": details["reason"]})
     return _details(*parts)
@@ -938,11 +945,14 @@ def _history_card_operations(customer: Customer, filters: Filters) -> Iterator[d
         .select_related("account", "operator")
     )
     for op in rows:
+        account = _account_of(op.account)
         yield {
             "time": op.time,
             "event_code": op.kind,
-            **_account_of(op.account),
-            "details": card_operation_details(op.kind, op.card_serial, op.details),
+            **account,
+            "details": card_operation_details(
+                op.kind, op.card_serial, op.details, unit=account["unit"]
+            ),
             "operator": op.operator.username,
             "station": op.station,
         }
@@ -1127,6 +1137,7 @@ def card_operations(
         "station",
         "details",
         account_name=F("account__name"),
+        account_meter_type=F("account__meter_type"),
         user_number=F("customer__user_number"),
         customer_name=F("customer__name"),
         operator_name=F("operator__username"),
@@ -1154,7 +1165,11 @@ def _card_row(row: dict[str, Any]) -> dict[str, Any]:
         "operator": row["operator_name"],
         "station": row["station"],
         "details": card_operation_details(
-            row["kind"], row["card_serial"], row["details"], with_card=False
+            row["kind"],
+            row["card_serial"],
+            row["details"],
+            with_card=False,
+            unit=unit_of(row["account_meter_type"]),
         ),
     }
 
