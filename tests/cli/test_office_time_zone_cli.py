@@ -140,6 +140,16 @@ def test_the_administrator_changes_the_zone_and_every_station_must_follow(cli, s
     assert len(_audited("office.time_zone")) == 1
 
 
+def test_another_name_of_the_offices_zone_is_recorded_and_the_stations_go_on(cli):
+    cli("account", "list")
+    said = cli("office", "time-zone", "PRC", text=True, lang="zh-hans")
+    assert "营业厅时区现记录为 PRC（原为 Asia/Shanghai），这是同一时区的另一个名称" in said
+    assert "PREPAID_TIME_ZONE" not in said  # no station has anything to change
+    assert _office() == ["PRC"]
+    assert _audited("office.time_zone") == [({"time_zone": "Asia/Shanghai"}, {"time_zone": "PRC"})]
+    assert cli("account", "list") == []  # this station, set to Asia/Shanghai, runs
+
+
 def test_an_unknown_zone_is_refused_in_the_operators_language(cli):
     cli("account", "list")
     refused = cli("office", "time-zone", "Asia/Beijing", status=2, lang="zh-hans")

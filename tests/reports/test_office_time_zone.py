@@ -219,3 +219,41 @@ def test_a_change_counts_the_shifts_left_open(demo):
     change = change_office_time_zone(demo.admin, ELSEWHERE)
     assert change.open_shifts == Shift.objects.filter(closed_at__isnull=True).count()
     assert change.document()["open_shifts"] == change.open_shifts
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-8", "Etc/UTC", "UTC", "Asia/Shanghai"])
+def test_the_office_records_the_zone_by_its_name_not_its_abbreviation(db, settings, zone):
+    """Django names a fixed-offset zone by its abbreviation (+08 for Etc/GMT-8, UTC for
+    Etc/UTC), which is no zone: recorded, the office's zone could not be set on a station."""
+    settings.TIME_ZONE = zone
+    assert require_office_time_zone() == zone
+    assert _office() == [zone]
+    assert _entries("office.time_zone.record")[0][1]["time_zone"] == zone
+    refresh_aggregates()  # the stored totals agree with the office: nothing refused
+    assert AggregateState.objects.get(name=STATE).time_zone == zone
+    assert require_office_time_zone() == zone
+
+
+def test_another_name_of_the_offices_zone_is_recorded_and_counts_nothing_again(db, settings, admin):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    require_office_time_zone()
+    refresh_aggregates()
+    rebuilds = len(_entries("aggregates.rebuild"))
+    change = change_office_time_zone(admin, "PRC")
+    assert (change.before, change.after, change.changed, change.renamed, change.rebuilt) == (
+        "Asia/Shanghai",
+        "PRC",
+        True,
+        True,
+        False,
+    )
+    assert change.document()["renamed"] is True
+    assert _office() == ["PRC"]  # as asked, and audited
+    assert [(b, a) for b, a, _station in _entries("office.time_zone")] == [
+        ({"time_zone": "Asia/Shanghai"}, {"time_zone": "PRC"})
+    ]
+    assert len(_entries("aggregates.rebuild")) == rebuilds
+    assert AggregateState.objects.get(name=STATE).time_zone == "Asia/Shanghai"
+    assert require_office_time_zone() == "PRC"  # a station still set to Asia/Shanghai runs
+    refresh_aggregates()
+    assert len(_entries("aggregates.rebuild")) == rebuilds

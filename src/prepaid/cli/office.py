@@ -59,6 +59,16 @@ def handle_time_zone(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
             % {"zone": change.after}
         )
         return document
+    if change.renamed:
+        ctx.say(
+            ctx.gettext(
+                "The office's time zone is now recorded as %(zone)s (it was %(before)s), "
+                "another name of the same zone: its days are the same, the stored report "
+                "totals stand and the stations go on as they are."
+            )
+            % {"zone": change.after, "before": change.before}
+        )
+        return document
     ctx.say(
         ctx.gettext(
             "The office's time zone is now %(zone)s (it was %(before)s); the stored report "

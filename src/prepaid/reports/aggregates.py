@@ -38,7 +38,12 @@ from prepaid.accounts.models import PriceVersion
 from prepaid.audit.services import log_action
 from prepaid.home import station_name
 from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay, SalesMonth
-from prepaid.reports.time_zone import office_time_zone, same_zone, wrong_time_zone
+from prepaid.reports.time_zone import (
+    office_time_zone,
+    same_zone,
+    station_time_zone,
+    wrong_time_zone,
+)
 from prepaid.vending.models import LedgerEntry
 
 SETTLE = datetime.timedelta(minutes=10)
@@ -146,7 +151,7 @@ def _follow_time_zone(state: AggregateState, created: bool, now: datetime.dateti
     (``wrong_time_zone``) instead of counting them back. Runs under the state row's lock: a
     second station waits, then finds the totals in its zone. Returns the zone dropped, if
     any. While the zones agree it costs no query."""
-    zone = timezone.get_current_timezone_name()
+    zone = station_time_zone()
     if same_zone(state.time_zone, zone):
         return None
     office = office_time_zone()

@@ -11,7 +11,9 @@ another zone is refused (``wrong_time_zone``) before it does anything.
   recorded, the first command or server start after the upgrade records its own, without
   refusing. The recording is audited (``office.time_zone.record``).
 * An administrator changes it deliberately (:func:`change_office_time_zone`, ``prepaid office
-  time-zone ZONE``): the stored totals are counted again in the new zone at once.
+  time-zone ZONE``): the stored totals are counted again in the new zone at once. Another
+  name of the same zone (``PRC`` for ``Asia/Shanghai``) is recorded and audited as asked,
+  but counts nothing again: the days are the same.
 * Zones are compared by their data, not their names: a station set to ``PRC`` or
   ``Asia/Chongqing`` (names the zone database links to ``Asia/Shanghai``) counts its days as the
   office's ``Asia/Shanghai`` does and is not refused; ``Asia/Taipei``, which agrees with
@@ -63,8 +65,13 @@ def unknown_time_zone(zone: str) -> InvalidInput:
 
 
 def station_time_zone() -> str:
-    """The zone this process counts days in (``PREPAID_TIME_ZONE``, Django's ``TIME_ZONE``)."""
-    return timezone.get_current_timezone_name()
+    """The zone this process counts days in (``PREPAID_TIME_ZONE``, Django's ``TIME_ZONE``),
+    by its key in the zone database: ``Etc/GMT-8``, not the abbreviation ``+08`` Django's
+    ``get_current_timezone_name()`` gives for a fixed-offset zone, which is no zone name
+    (recorded, it would refuse every station set to the zone itself)."""
+    current = timezone.get_current_timezone()
+    key = getattr(current, "key", None)
+    return key if isinstance(key, str) and key else timezone.get_current_timezone_name()
 
 
 def office_time_zone() -> str | None:
@@ -141,12 +148,14 @@ class ZoneChange:
     changed: bool
     rebuilt: bool  # the stored totals were counted again in the new zone
     open_shifts: int  # shifts still open: their times now read in the new zone
+    renamed: bool = False  # another name of the same zone: recorded, nothing counted again
 
     def document(self) -> dict[str, Any]:
         return {
             "time_zone": self.after,
             "before": self.before,
             "changed": self.changed,
+            "renamed": self.renamed,
             "totals_rebuilt": self.rebuilt,
             "open_shifts": self.open_shifts,
         }
@@ -156,7 +165,10 @@ def change_office_time_zone(operator: Any, zone: str) -> ZoneChange:
     """An administrator sets the office's zone: recorded, audited (the old and the new zone),
     and the stored totals counted again in it, all in one transaction. Every station must then
     run with ``PREPAID_TIME_ZONE`` set to it (those still running in the old zone are refused
-    from their next command, start or report)."""
+    from their next command, start or report). Another name of the recorded zone (``PRC`` for
+    ``Asia/Shanghai``, :func:`same_zone`) is recorded and audited as asked, the operator having
+    asked for that name, but the totals stand and no station is refused: the days are the
+    same."""
     from prepaid.audit.services import log_action
     from prepaid.home import station_name
     from prepaid.operators.services import require_admin
@@ -173,6 +185,7 @@ def change_office_time_zone(operator: Any, zone: str) -> ZoneChange:
         open_shifts = Shift.objects.filter(closed_at__isnull=True).count()
         if before == zone:
             return ZoneChange(before, zone, False, False, open_shifts)
+        renamed = before is not None and same_zone(before, zone)
         row = row or OfficeTimeZone(pk=OfficeTimeZone.SINGLETON)
         row.time_zone, row.station, row.recorded_at = zone, station, timezone.now()
         row.save()
@@ -184,6 +197,8 @@ def change_office_time_zone(operator: Any, zone: str) -> ZoneChange:
             after={"time_zone": zone},
             station=station,
         )
+        if renamed:
+            return ZoneChange(before, zone, True, False, open_shifts, renamed=True)
         with timezone.override(zone):
             rebuilt = refresh_aggregates().rebuilt_from is not None
     return ZoneChange(before, zone, True, rebuilt, open_shifts)
