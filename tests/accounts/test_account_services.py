@@ -82,11 +82,19 @@ def test_create_stores_integers_and_audits(admin):
     assert verify_chain().ok
 
 
-def test_default_name_is_meter_type_and_sub_meter(admin):
+def test_default_name_is_meter_type_and_sub_meter_in_the_offices_language(admin, settings):
+    """The name is stored and shown in every list, Chinese ones too: it is in the office's
+    language (LANGUAGE_CODE), not that of the operator who created the account."""
     with translation.override("en"):
         account = create_account(admin, **_fields(meter_type="electricity", sub_meter=3))
-    assert account.name == "Electricity 3"
+        assert translation.get_language() == "en"  # the operator's language is left as it was
+    assert account.name == "电表 3"
+    assert Account.objects.get(pk=account.pk).name == "电表 3"
     assert meter_unit(account) == "kWh"
+    settings.LANGUAGE_CODE = "en"  # an office that works in English
+    with translation.override("zh-hans"):
+        account = create_account(admin, **_fields(meter_type="heat", sub_meter=4))
+    assert account.name == "Heat 4"
 
 
 def test_given_name_is_stripped_and_may_be_any_script(admin):

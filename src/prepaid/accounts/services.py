@@ -26,8 +26,9 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from prepaid.accounts.models import Account, MeterTypeChoice, Price, PriceVersion
 from prepaid.audit.services import log_action
@@ -273,7 +274,7 @@ def create_account(
     check_account_limits(limit_centi, prestore_centi, alarm_centi)
     code = parse_maintenance_code(maintenance_code)
     label = clean_text(name, field="name", max_length=MAX_NAME_LENGTH)
-    label = label or f"{kind.label} {number}"[:MAX_NAME_LENGTH]
+    label = label or default_account_name(kind, number)
     check_room_for_account(number)
     account = Account(
         name=label,
@@ -293,6 +294,13 @@ def create_account(
         raise _sub_meter_taken(number) from None
     log_action(operator, "account.create", account, after=account_snapshot(account))
     return account
+
+
+def default_account_name(kind: MeterTypeChoice, sub_meter: int) -> str:
+    """The name an account gets when none is given (水表 1): stored, and shown to everyone,
+    so in the office's language (``LANGUAGE_CODE``), not in that of whoever created it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return f"{kind.label} {sub_meter}"[:MAX_NAME_LENGTH]
 
 
 def list_accounts() -> list[Account]:
