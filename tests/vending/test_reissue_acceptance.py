@@ -94,6 +94,107 @@ def test_a_reissue_after_the_transfer_was_taken_warns_of_nothing(office, key):
     assert result.card.slot(1).serial == transfer.serial
 
 
+def _unchanged_by(office, check):
+    """Run ``check`` and assert it wrote and audited nothing: no audit entry, card operation,
+    card record or ledger row more, the card in the reader as it was."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.cards.models import CardOperation
+    from prepaid.vending.models import CustomerCard, LedgerEntry
+
+    def counts():
+        return [
+            model.objects.count()
+            for model in (AuditEntry, CardOperation, CustomerCard, LedgerEntry)
+        ]
+
+    before, image = counts(), office.station.reader.read()
+    result = check()
+    assert counts() == before and office.station.reader.read() == image
+    assert office.customer.cards.get(status="active").generation == 1
+    return result
+
+
+def test_the_reissue_confirm_step_gives_the_transfer_at_risk_the_reissue_then_records(office, key):
+    """The operator hears of the transfer the lost card still carries before 写卡, to tell
+    the customer first: the confirm step's check finds the same list the reissue records,
+    and writes nothing."""
+    transfer, _new_meter = _transfer_written(office, key)
+    office.new_card("u2")
+    review = _unchanged_by(
+        office, lambda: vending.check_reissue(office.station, office.customer, fee="5")
+    )
+    at_risk = [{"sub_meter": 1, "serial": transfer.serial, "quantity": "8.00"}]
+    assert (review.fee_fen, review.transfers_at_risk) == (500, at_risk)
+    assert review.first_purchases_at_risk == []
+    assert vending.reissue_risks(office.customer).transfers_at_risk == at_risk
+    result = vending.reissue(office.station, office.customer, key=key())
+    document = vending.reissue_document(result)
+    assert document["transfers_at_risk"] == review.transfers_at_risk
+    assert document["first_purchases_at_risk"] == review.first_purchases_at_risk
+
+
+def test_the_reissue_confirm_step_gives_the_first_purchase_at_risk_the_reissue_then_records(
+    office, key
+):
+    """The meter took the opening, the office never read it back: the confirm step says the
+    new card will carry the first purchase unmarked, as 补卡成功 then does. Once a
+    write-back shows it taken, neither says so."""
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    assert office.swipe(meter).ok  # not read by the office
+    office.new_card("u2")
+    review = _unchanged_by(office, lambda: vending.check_reissue(office.station, office.customer))
+    first = [{"sub_meter": 1, "serial": 1, "quantity": "10.00"}]
+    assert (review.fee_fen, review.first_purchases_at_risk) == (0, first)
+    assert review.transfers_at_risk == []
+    result = vending.reissue(office.station, office.customer, key=key())
+    document = vending.reissue_document(result)
+    assert document["first_purchases_at_risk"] == review.first_purchases_at_risk == first
+    assert document["transfers_at_risk"] == []
+
+    assert office.swipe(meter).ok
+    vending.read_user_card(office.station)  # the write-back shows purchase 1 taken
+    office.new_card("u3")
+    review = vending.check_reissue(office.station, office.customer)
+    assert review.first_purchases_at_risk == review.transfers_at_risk == []
+    result = vending.reissue(office.station, office.customer, key=key())
+    assert vending.reissue_document(result)["first_purchases_at_risk"] == []
+
+
+def test_the_confirm_step_of_a_reissue_whose_write_failed_gives_what_it_recorded(office, key):
+    """The card of a reissue whose write was cut is back in the reader: 写卡 finishes that
+    reissue, so the confirm step gives the warnings it recorded, not those of a new one."""
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    assert office.swipe(meter).ok
+    from prepaid.cards.models import CardOperation
+    from prepaid.core.errors import ReaderError
+    from prepaid.readers.virtual import VirtualReader
+
+    office.new_card("u2")
+    pulled = vending.Station(
+        operator=office.station.operator,
+        reader=VirtualReader(office.store, cut_after=0),
+        site_key=office.site_key,
+        name=office.station.name,
+    )
+    with pytest.raises(ReaderError):
+        vending.reissue(pulled, office.customer, key=key())
+    recorded = CardOperation.objects.get(kind="reissue").details["first_purchases_at_risk"]
+    assert recorded == [{"sub_meter": 1, "serial": 1, "quantity": "10.00"}]
+    office.insert("u2")
+    review = vending.check_reissue(office.station, office.customer)
+    assert review.first_purchases_at_risk == recorded and review.transfers_at_risk == []
+    finished = vending.reissue(office.station, office.customer, key=key())
+    assert vending.reissue_document(finished)["first_purchases_at_risk"] == recorded
+
+
 def test_a_reissue_onto_the_customer_s_own_card_in_use_says_so(office, key):
     """Not "recycle it if no longer used": the office knows it is this customer's card in
     use, and a reissue replaces a lost or broken card. Nothing changes."""

@@ -1276,6 +1276,72 @@ def test_a_reissue_of_a_first_purchase_no_meter_was_seen_taking_warns_at_the_cou
     assert 'data-testid="first-purchase-at-risk"' not in again
 
 
+def _reissue_review(client, number):
+    """The reissue's confirm step; it must write and audit nothing."""
+    from prepaid.audit.models import AuditEntry
+    from prepaid.cards.models import CardOperation
+    from prepaid.vending.models import CustomerCard
+
+    def counts():
+        return [m.objects.count() for m in (AuditEntry, CardOperation, CustomerCard, LedgerEntry)]
+
+    before = counts()
+    data = {"customer": number, "key": uuid.uuid4().hex, "payment": "cash", "fee": "5"}
+    review = html(client.post("/vending/reissue/", {**data, "action": "review"}))
+    assert 'data-testid="confirm"' in review
+    assert counts() == before
+    return review
+
+
+def test_the_reissue_confirm_step_warns_of_a_first_purchase_no_meter_was_seen_taking(
+    clerk_client, office
+):
+    """Before 写卡, so that the operator tells the customer first: the same purchase the
+    补卡成功 page then warns of, and nothing written or audited by the confirm step."""
+    office.meter()
+    office.open(quantity="10")
+    assert office.swipe().ok  # the meter took it; the office never read it
+    number = office.customer.user_number
+    office.new_card("u2")
+    review = _reissue_review(clerk_client, number)
+    (warning,) = re.findall(r'data-testid="first-purchase-at-risk">([^<]*)<', review)
+    assert warning == tr(
+        "Warning: the new card will carry the customer's first purchase %(serial)s "
+        "(%(quantity)s %(unit)s) on sub-meter %(sub_meter)s, which no meter is known to have "
+        "taken. A spare meter that is set and not yet bound would credit it too: tell the "
+        "customer before writing the card to swipe the new card on their own meter only, and "
+        "to bring the old card back if it is found.",
+        serial=1,
+        quantity="10.00",
+        unit="m³",
+        sub_meter=office.account.sub_meter,
+    )
+    assert "（序号 1，10.00 m³）" in warning and "写卡前请告知用户" in warning
+    assert 'data-testid="transfer-at-risk"' not in review
+    assert office.customer.cards.get().status == "active"
+    done = html(clerk_client.get(_reissue(clerk_client, number)))
+    assert 'data-testid="first-purchase-at-risk">' in done
+
+
+def test_the_reissue_confirm_step_warns_of_a_transfer_the_card_to_revoke_carries(
+    admin_client, office
+):
+    office.meter("OLD")
+    office.open(quantity="20")
+    office.swipe("OLD")
+    key = _key(admin_client.post("/vending/meter-change/", {"action": "read"}))
+    data = {"key": key, "account": office.account.pk, "remaining": "13", "reason": "坏表"}
+    assert admin_client.post("/vending/meter-change/", {**data, "action": "write"}).status_code
+    number = office.customer.user_number
+    office.new_card("u2")
+    review = _reissue_review(admin_client, number)
+    (warning,) = re.findall(r'data-testid="transfer-at-risk">([^<]*)<', review)
+    assert "子表 1 的换表转移（序号 2，8.00 m³）" in warning and "写卡前请告知用户" in warning
+    assert 'data-testid="first-purchase-at-risk"' not in review
+    done = html(admin_client.get(_reissue(admin_client, number)))
+    assert done.count('data-testid="transfer-at-risk">') == 1
+
+
 def test_a_reissue_after_a_second_purchase_gives_no_first_purchase_warning(clerk_client, office):
     """The card carries a later purchase, not the opening: no warning."""
     from prepaid.vending.services import read_user_card, sell

@@ -1555,17 +1555,61 @@ def reissue(
     return Reissue(operation, record, revoked, card, fee_entry)
 
 
+@dataclass(frozen=True)
+class ReissueRisks:
+    """What a reissue records and warns of (see :func:`reissue_document`): the meter-change
+    transfers the card it revokes still carries that no meter is known to have taken, and the
+    first purchases the new card carries unmarked; ``taken``: the purchases the new card
+    carries marked taken."""
+
+    transfers_at_risk: list[dict[str, Any]]
+    first_purchases_at_risk: list[dict[str, Any]]
+    taken: list[dict[str, int]]
+
+
+@dataclass(frozen=True)
+class ReissueReview:
+    """What the reissue screen's confirm step shows before 写卡: the fee in fen, and what the
+    reissue will warn of, so that the operator tells the customer first."""
+
+    fee_fen: int
+    transfers_at_risk: list[dict[str, Any]]
+    first_purchases_at_risk: list[dict[str, Any]]
+
+
+def reissue_risks(customer: Customer, *, has_card: bool | None = None) -> ReissueRisks:
+    """What a reissue of the customer's card would record and warn of if written now: the
+    same computation :func:`reissue` records, so that the confirm step and 补卡成功 cannot
+    disagree. Reads only. ``has_card``: whether the customer has a card in use, when the
+    caller has it locked."""
+    if has_card is None:
+        has_card = customer.cards.filter(status=CustomerCard.Status.ACTIVE).exists()
+    # Without a card being revoked, nothing is carried by a lost card nor seen taken on it.
+    at_risk = _transfers_at_risk(customer) if has_card else []
+    taken = _taken_on_earlier_cards(customer) if has_card else []
+    return ReissueRisks(at_risk, _first_purchases_at_risk(customer, taken), taken)
+
+
 @at_the_reader
-def check_reissue(station: Station, customer: Customer, *, fee: Any = None) -> int:
+def check_reissue(station: Station, customer: Customer, *, fee: Any = None) -> ReissueReview:
     """Everything :func:`reissue` checks before it writes: the fee, the card in the reader (a
     new card, not the customer's own card in use), a card to replace, no purchase of the
     customer's left pending. The reissue screen's confirm step shows these refusals before
-    the operator confirms. The fee in fen."""
+    the operator confirms, and what the reissue will warn of (:func:`reissue_risks`; for a
+    reissue whose write failed, what it recorded). Writes and audits nothing."""
     fee_fen = reissue_fee_fen(fee)
     _card, registered = _card_for_reissue(station, customer)
-    if registered is None:  # else a reissue whose write failed, finished by writing again
-        _check_reissuable(station, customer)
-    return fee_fen
+    if registered is not None:  # a reissue whose write failed, finished by writing again
+        operation = _reissue_operation(card_serial=registered.serial, customer=customer)
+        assert operation is not None  # _card_for_reissue refuses the other cards
+        return ReissueReview(
+            fee_fen,
+            operation.details.get("transfers_at_risk", []),
+            operation.details.get("first_purchases_at_risk", []),
+        )
+    _check_reissuable(station, customer)
+    risks = reissue_risks(customer)
+    return ReissueReview(fee_fen, risks.transfers_at_risk, risks.first_purchases_at_risk)
 
 
 def _card_for_reissue(station: Station, customer: Customer) -> tuple[Card, CustomerCard | None]:
@@ -1737,9 +1781,7 @@ def _swap_cards(
     )
     # After the card lock: a sale that got it first has committed its pending purchase.
     _check_reissuable(station, customer, has_card=old is not None)
-    at_risk = _transfers_at_risk(customer) if old is not None else []
-    taken = _taken_on_earlier_cards(customer) if old is not None else []
-    first_at_risk = _first_purchases_at_risk(customer, taken)
+    risks = reissue_risks(customer, has_card=old is not None)
     if old is not None:
         old.status = CustomerCard.Status.REVOKED
         old.revoked_at = timezone.now()
@@ -1750,7 +1792,7 @@ def _swap_cards(
             old,
             station=station.name,
             before={"status": "active"},
-            after={"status": "revoked", "transfers_at_risk": at_risk},
+            after={"status": "revoked", "transfers_at_risk": risks.transfers_at_risk},
         )
     record = _register_card(station, customer, None, new_card)
     operation = CardOperation.objects.create(
@@ -1764,10 +1806,10 @@ def _swap_cards(
             "generation": record.generation,
             "revoked": old.serial if old is not None else None,
             "key": key,
-            "transfers_at_risk": at_risk,
-            "first_purchases_at_risk": first_at_risk,
+            "transfers_at_risk": risks.transfers_at_risk,
+            "first_purchases_at_risk": risks.first_purchases_at_risk,
             # written on the new card as taken: no meter credits them (cardio.taken_marks)
-            "taken": taken,
+            "taken": risks.taken,
         },
     )
     return record, old, operation

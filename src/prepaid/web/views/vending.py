@@ -512,13 +512,11 @@ def reissue(request: HttpRequest) -> HttpResponse:
     if action == "review":
         try:
             station = stations.station_for(request)
-            context["fee_fen"] = vending.check_reissue(
-                station, overview.customer, fee=form.text("fee")
-            )
+            review = vending.check_reissue(station, overview.customer, fee=form.text("fee"))
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
-            context["stage"] = "review"
+            context.update(stage="review", fee_fen=review.fee_fen, review=review)
         return page(request, "vending/reissue.html", context)
     replay = done_before(request, key)
     if replay is not None:
