@@ -180,3 +180,68 @@ def test_a_write_back_and_an_absent_value_read_as_people_read_them():
         "Meter write-back: sub-meter 1: balance 17.00, total used 3.00, purchase serial 2, "
     )
     assert ledger == "Payment method: —"
+
+
+@pytest.mark.django_db
+def test_a_sale_s_tiers_and_a_price_s_versions_read_as_people_read_them(admin):
+    """Not as JSON: a sale's tier lines as its receipt gives them (第 1 阶梯：10.00 GJ × 5.00 =
+    50.00) and a price's versions as its unit price or tiers from their effective date, with
+    the unit of the account the entry names, or of the price it is about (deleted since, as
+    here: the unit its account had)."""
+    from prepaid.accounts.services import add_price as add
+    from prepaid.accounts.services import (
+        adjust_price,
+        create_account,
+        delete_account,
+        delete_price,
+    )
+    from prepaid.audit.services import AuditFilters, audit_log, changes_label
+
+    heat = create_account(admin, meter_type="heat", sub_meter=2, limit="999", prestore="0",
+                          alarm="1", overdraft="0", maintenance_code="1234")  # fmt: skip
+    flat = add(admin, account_id=heat.pk, name="居民供热", unit_price="3.45",
+               effective_from="2026-01-01")  # fmt: skip
+    adjust_price(admin, flat.pk, tiers="0-180:5.00,180-:7.5", period="year",
+                 effective_from="2026-07-01")  # fmt: skip
+    delete_price(admin, flat.pk)
+    sale = {"account": heat.pk, "serial": 1, "tiers": [
+        {"tier": 1, "quantity": "10.00", "unit_price": "5.00", "amount": "50.00"},
+        {"tier": 2, "quantity": "2.00", "unit_price": "7.50", "amount": "15.00"},
+    ]}  # fmt: skip
+    log_action(admin, "sale.begin", object_type="vending.purchase", object_id="1", after=sale)
+
+    def day(text):
+        return formats.date_format(datetime.date.fromisoformat(text), "SHORT_DATE_FORMAT")
+
+    def changes(action):
+        (row,) = audit_log(admin, AuditFilters(action=action)).rows
+        return row["changes_label"].splitlines()
+
+    with translation.override("zh-hans"):
+        jan, jul = day("2026-01-01"), day("2026-07-01")
+        flat_v1 = f"版本 1，{jan} 起：3.45/GJ"
+        tiered_v2 = f"版本 2，{jul} 起：0.00–180.00 GJ：5.00/GJ、180.00–∞ GJ：7.50/GJ（按年累计）"
+        assert f"价格版本：{flat_v1}" in changes("price.create")
+        assert changes("price.adjust") == [f"价格版本：{flat_v1} → {tiered_v2}"]
+        assert f"各价格版本：{flat_v1}；{tiered_v2} → —" in changes("price.delete")
+        assert "阶梯：第 1 阶梯：10.00 GJ × 5.00 = 50.00；第 2 阶梯：2.00 GJ × 7.50 = 15.00" in (
+            changes("sale.begin")
+        )
+        assert changes_label("vending.purchase", None, {"tiers": []}) == "阶梯：—"
+        # an entry naming no account: the quantities without a unit
+        unnamed = changes_label("vending.purchase", None, {"tiers": sale["tiers"][:1]})
+        assert unnamed == "阶梯：第 1 阶梯：10.00 × 5.00 = 50.00"
+    with translation.override("en"):
+        assert f"Price version: version 1 from {day('2026-01-01')}: 3.45/GJ" in changes(
+            "price.create"
+        )
+        assert "Tiers: tier 1: 10.00 GJ × 5.00 = 50.00; tier 2: 2.00 GJ × 7.50 = 15.00" in (
+            changes("sale.begin")
+        )
+    # an account deleted with its prices: each price by name with its versions
+    water = create_account(admin, meter_type="water", sub_meter=3, limit="999", prestore="0",
+                           alarm="1", overdraft="0", maintenance_code="1234")  # fmt: skip
+    add(admin, account_id=water.pk, name="居民用水", unit_price="2", effective_from="2026-01-01")
+    delete_account(admin, water.pk)
+    with translation.override("zh-hans"):
+        assert f"价格：居民用水：版本 1，{jan} 起：2.00/m³ → —" in changes("account.delete")

@@ -217,3 +217,6 @@ VALUE_LABELS: dict[str, dict[str, Label]] = {
 # Fields holding what a meter wrote back to a card: a list of records (``records``, read off
 # user cards) or one (``reading``, off a check card), quantities in centi units.
 METER_READING_FIELDS = frozenset({"records", "reading"})
+# Fields holding a tariff: a sale's tier lines (``tiers``), a price's version or versions (as
+# ``accounts.services.version_snapshot`` records them), a deleted account's prices.
+TARIFF_FIELDS = frozenset({"tiers", "version", "versions", "prices"})

@@ -30,13 +30,15 @@ from prepaid.audit.labels import (
     METER_READING_FIELDS,
     OBJECT_FIELD_LABELS,
     OBJECT_LABELS,
+    TARIFF_FIELDS,
     VALUE_LABELS,
 )
 from prepaid.audit.models import AuditEntry, AuditHead
 from prepaid.core import days
 from prepaid.core.card.model import MeterType, meter_status
-from prepaid.core.errors import InvalidInput, _
-from prepaid.core.money import format_centi
+from prepaid.core.errors import InvalidInput, PrepaidError, _
+from prepaid.core.money import format_centi, format_hao
+from prepaid.core.pricing import Period, Tariff
 from prepaid.reports import tables as t
 from prepaid.reports.labels import METER_FLAG_LABELS, L, Label
 from prepaid.rows import execute, table
@@ -374,6 +376,42 @@ class _ObjectNames:
     def __init__(self) -> None:
         self.known: dict[tuple[str, str], str] = {}
 
+    def unit(self, object_type: str, object_id: str) -> str:
+        """The unit of an account's meter type, or of a price's account; of one deleted since,
+        as the entry that created it recorded it; none for another object."""
+        if object_type not in ("accounts.account", "accounts.price") or not object_id.isdigit():
+            return ""
+        key = ("unit", f"{object_type}:{object_id}")
+        if key not in self.known:
+            self.known[key] = self._unit(object_type, int(object_id))
+        return self.known[key]
+
+    def _unit(self, object_type: str, pk: int) -> str:
+        from prepaid.accounts.models import Account, Price
+
+        if object_type == "accounts.price":
+            account = Price.objects.filter(pk=pk).values_list("account_id", flat=True).first()
+            if account is None:
+                account = self._created("price.create", object_type, pk).get("account")
+            if not isinstance(account, int):
+                return ""
+            return self.unit("accounts.account", str(account))
+        meter_type = Account.objects.filter(pk=pk).values_list("meter_type", flat=True).first()
+        if meter_type is not None:
+            return MeterType(meter_type).unit
+        code = self._created("account.create", object_type, pk).get("meter_type")
+        return MeterType[code.upper()].unit if code in METER_TYPE_CODES else ""
+
+    @staticmethod
+    def _created(action: str, object_type: str, pk: int) -> dict[str, Any]:
+        """What the entry that created an object recorded of it."""
+        after = (
+            AuditEntry.objects.filter(action=action, object_type=object_type, object_id=str(pk))
+            .values_list("after", flat=True)
+            .first()
+        )
+        return after if isinstance(after, dict) else {}
+
     def name(self, object_type: str, object_id: str) -> str:
         lookup = self.LOOKUPS.get(object_type)
         if lookup is None or not object_id.isdigit():
@@ -404,34 +442,64 @@ def object_label(object_type: str, object_id: str, names: _ObjectNames | None = 
 
 
 def changes_label(
-    object_type: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    object_type: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    object_id: str = "",
+    names: _ObjectNames | None = None,
 ) -> str:
     """:func:`changes_text` as people read it: for the product's objects, each field named as
     its form names it (限购量：999.00 → 500.00), coded values by their labels (现金) and times
-    as the report pages write them; an object of another kind as :func:`changes_text`."""
+    as the report pages write them; a sale's tiers and a price's versions as its pages give
+    them, with the unit of the account the entry names (or its object, a price); an object
+    of another kind as :func:`changes_text`."""
     if object_type not in OBJECT_LABELS:
         return changes_text(before, after)
     separator = pgettext("label separator", ": ")
     old, new = before or {}, after or {}
+    unit = ""
+    if TARIFF_FIELDS.intersection(old) or TARIFF_FIELDS.intersection(new):
+        unit = _entry_unit(object_type, object_id, old, new, names or _ObjectNames())
     lines = []
     for key in dict.fromkeys([*old, *new]):
         field = OBJECT_FIELD_LABELS.get((object_type, key)) or FIELD_LABELS.get(key)
         name = field.text() if field is not None else key
-        shown_new = _value_label(key, new.get(key))
+        shown_new = _value_label(key, new.get(key), unit)
         if before is None:
             lines.append(f"{name}{separator}{shown_new}")
         elif key not in old or key not in new or old[key] != new[key]:
-            lines.append(f"{name}{separator}{_value_label(key, old.get(key))} → {shown_new}")
+            shown_old = _value_label(key, old.get(key), unit)
+            lines.append(f"{name}{separator}{shown_old} → {shown_new}")
     return "\n".join(lines)
 
 
-def _value_label(key: str, value: Any) -> str:
+def _entry_unit(
+    object_type: str, object_id: str, old: dict[str, Any], new: dict[str, Any], names: _ObjectNames
+) -> str:
+    """The unit of what an entry sold or priced: of the meter type it names (an account), of
+    the account it names (a purchase, a price added or deleted), else of its object's account
+    (a price adjusted); none when it names none of them."""
+    for values in (new, old):
+        meter_type = values.get("meter_type")
+        if meter_type in METER_TYPE_CODES:
+            return MeterType[meter_type.upper()].unit
+    account = new.get("account", old.get("account"))
+    if isinstance(account, int) and not isinstance(account, bool):
+        return names.unit("accounts.account", str(account))
+    return names.unit(object_type, object_id)
+
+
+def _value_label(key: str, value: Any, unit: str = "") -> str:
     if value is None or value == "" or value == []:
         return NO_VALUE  # not given, or not for this entry (a transfer's payment method, tiers)
     if key in METER_READING_FIELDS:
         records = value if isinstance(value, list) else [value]
         if all(isinstance(record, dict) for record in records):
             return pgettext("list separator", "; ").join(map(_meter_reading_label, records))
+    shown = _tariff_value_label(key, value, unit)
+    if shown is not None:
+        return shown
     labels = VALUE_LABELS.get(key)
     if isinstance(value, str) and labels is not None and value in labels:
         return labels[value].text()
@@ -486,6 +554,68 @@ def _meter_reading_label(record: dict[str, Any]) -> str:
 METER_TYPE_CODES = frozenset(meter_type.code for meter_type in MeterType)
 
 
+def _tariff_value_label(key: str, value: Any, unit: str) -> str | None:
+    """A sale's tier lines, a price's version or versions, a deleted account's prices, as
+    people read them; None for another field, or a value not of the shape recorded."""
+    items = value if isinstance(value, list) else [value]
+    if key not in TARIFF_FIELDS or not all(isinstance(item, dict) for item in items):
+        return None
+    try:
+        if key == "tiers":
+            return pgettext("list separator", "; ").join(_tier_line_label(i, unit) for i in items)
+        if key == "prices":
+            return pgettext("list separator", "; ").join(_price_label(i, unit) for i in items)
+        return pgettext("list separator", "; ").join(_version_label(i, unit) for i in items)
+    except (KeyError, TypeError, ValueError, PrepaidError):
+        return None  # not as recorded by this version: as JSON
+
+
+def _tier_line_label(line: dict[str, Any], unit: str) -> str:
+    """One tier of a sale: 第 1 阶梯：10.00 m³ × 5.00 = 50.00."""
+    return gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = %(amount)s") % {
+        "tier": line["tier"],
+        "quantity": f"{line['quantity']} {unit}".rstrip(),
+        "unit_price": line["unit_price"],
+        "amount": line["amount"],
+    }
+
+
+def _version_label(version: dict[str, Any], unit: str) -> str:
+    """A price version (version_snapshot) as the price list gives it: 版本 2，2026-01-01 起：
+    3.45/m³, or its tiers and the period they count over."""
+    tariff = Tariff.parse_tiers(version["tiers"], version["period"])
+    per_unit = f"/{unit}" if unit else ""
+    if tariff.is_tiered:
+        tiers = pgettext("list separator", ", ").join(
+            f"{format_centi(tier.start_centi)}–"
+            f"{'∞' if tier.end_centi is None else format_centi(tier.end_centi)} {unit}".rstrip()
+            + f"{pgettext('label separator', ': ')}{format_hao(tier.unit_price_hao)}{per_unit}"
+            for tier in tariff.tiers
+        )
+        over_year = tariff.period is Period.YEAR
+        text = tiers + (
+            gettext(" (cumulative over the year)")
+            if over_year
+            else gettext(" (cumulative over the month)")
+        )
+    else:
+        text = f"{format_hao(tariff.tiers[0].unit_price_hao)}{per_unit}"
+    effective = datetime.date.fromisoformat(version["effective_from"])
+    return gettext("version %(number)s from %(date)s: %(tariff)s") % {
+        "number": version["number"],
+        "date": formats.date_format(effective, "SHORT_DATE_FORMAT"),
+        "tariff": text,
+    }
+
+
+def _price_label(price: dict[str, Any], unit: str) -> str:
+    """A price deleted with its account: its name and its versions."""
+    versions = pgettext("list separator", "; ").join(
+        _version_label(version, unit) for version in price["versions"]
+    )
+    return f"{price['name']}{pgettext('label separator', ': ')}{versions}"
+
+
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -500,7 +630,9 @@ def _audit_row(entry: AuditEntry, names: _ObjectNames | None = None) -> dict[str
         "object": object_text(entry.object_type, entry.object_id),
         "object_label": object_label(entry.object_type, entry.object_id, names),
         "changes": changes_text(entry.before, entry.after),
-        "changes_label": changes_label(entry.object_type, entry.before, entry.after),
+        "changes_label": changes_label(
+            entry.object_type, entry.before, entry.after, object_id=entry.object_id, names=names
+        ),
         "before": entry.before,
         "after": entry.after,
     }
