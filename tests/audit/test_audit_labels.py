@@ -245,3 +245,29 @@ def test_a_sale_s_tiers_and_a_price_s_versions_read_as_people_read_them(admin):
     delete_account(admin, water.pk)
     with translation.override("zh-hans"):
         assert f"价格：居民用水：版本 1，{jan} 起：2.00/m³ → —" in changes("account.delete")
+
+
+def test_a_revoked_card_s_transfers_at_risk_read_as_people_read_them():
+    """The transfers a revoked card still carries, which no meter is known to have taken: by
+    sub-meter, serial and quantity, not as JSON."""
+    from prepaid.audit.services import changes_label
+
+    after = {
+        "status": "revoked",
+        "transfers_at_risk": [
+            {"sub_meter": 1, "serial": 3, "quantity": "13.96"},
+            {"sub_meter": 2, "serial": 5, "quantity": "2.50"},
+        ],
+    }
+    with translation.override("zh-hans"):
+        lines = changes_label("vending.customercard", None, after).splitlines()
+        empty = changes_label("vending.customercard", None, {"transfers_at_risk": []})
+    assert lines[1] == (
+        "旧卡上未见任何表充入的换表转移：子表号 1：购买序号 3，13.96；子表号 2：购买序号 5，2.50"
+    )
+    assert empty == "旧卡上未见任何表充入的换表转移：—"
+    with translation.override("en"):
+        english = changes_label("vending.customercard", None, after).splitlines()[1]
+    assert english.endswith(
+        "sub-meter 1: purchase serial 3, 13.96; sub-meter 2: purchase serial 5, 2.50"
+    )

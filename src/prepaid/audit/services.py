@@ -497,6 +497,9 @@ def _value_label(key: str, value: Any, unit: str = "") -> str:
         records = value if isinstance(value, list) else [value]
         if all(isinstance(record, dict) for record in records):
             return pgettext("list separator", "; ").join(map(_meter_reading_label, records))
+    if key in AT_RISK_FIELDS and isinstance(value, list):
+        if all(isinstance(item, dict) for item in value):
+            return pgettext("list separator", "; ").join(map(_at_risk_label, value))
     shown = _tariff_value_label(key, value, unit)
     if shown is not None:
         return shown
@@ -508,6 +511,19 @@ def _value_label(key: str, value: Any, unit: str = "") -> str:
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     return _value_text(value)
+
+
+# Fields holding a revoked or reissued card's purchases no meter is known to have taken, as
+# ``vending.services.reissue_risks`` records them: sub-meter, serial and quantity.
+AT_RISK_FIELDS = frozenset({"transfers_at_risk", "first_purchases_at_risk"})
+
+
+def _at_risk_label(item: dict[str, Any]) -> str:
+    return gettext("sub-meter %(sub_meter)s: purchase serial %(serial)s, %(quantity)s") % {
+        "sub_meter": item.get("sub_meter", NO_VALUE),
+        "serial": item.get("serial", NO_VALUE),
+        "quantity": item.get("quantity", NO_VALUE),
+    }
 
 
 def _moment_label(value: str) -> str:
