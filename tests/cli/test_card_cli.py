@@ -305,6 +305,67 @@ def test_the_documents_of_a_card_written_name_it_as_card_read_does(cli: Cli) -> 
         assert written == cli("card", "read"), argv
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [("card", "make", "check"), ("card", "format"), ("card", "recycle")],
+    ids=["make", "format", "recycle"],
+)
+def test_a_card_taken_out_once_written_is_named_as_the_card_written(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    """The card's name is asked of the reader before anything is written: a card taken out
+    of the reader once written and read back was written and recorded, and the command says
+    so with the card's name, not “no card in the reader” for a card it wrote."""
+    from prepaid.cards.models import CardOperation
+    from prepaid.readers.virtual import VirtualReader
+
+    cli("card", "blank", "tool-1")
+    cli("card", "insert", "tool-1")
+    write, read = VirtualReader.write, VirtualReader.read
+
+    def written(self: VirtualReader, data: bytes, offset: int = 0) -> None:
+        write(self, data, offset)
+        self.written = True  # type: ignore[attr-defined]
+
+    def read_back_then_taken_out(self: VirtualReader) -> bytes:
+        image = read(self)
+        if getattr(self, "written", False):
+            self.store.eject()
+        return image
+
+    monkeypatch.setattr(VirtualReader, "write", written)
+    monkeypatch.setattr(VirtualReader, "read", read_back_then_taken_out)
+    operations = CardOperation.objects.count()
+
+    document = cli(*argv)
+
+    assert document["name"] == "tool-1"
+    assert CardOperation.objects.count() == operations + 1
+    monkeypatch.setattr(VirtualReader, "write", write)
+    monkeypatch.setattr(VirtualReader, "read", read)
+    cli("card", "insert", "tool-1")
+    assert cli("card", "read") == document
+
+
+def test_a_card_command_with_an_empty_reader_writes_and_records_nothing(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prepaid.cards.models import CardOperation
+    from prepaid.cli.main import main
+
+    cli("card", "blank", "tool-1")
+    for argv in (["card", "make", "check"], ["card", "format"], ["card", "recycle"]):
+        capsys.readouterr()
+        assert main([*argv, "--json"]) == 1
+        assert json.loads(capsys.readouterr().out)["error"] == "no_card"
+    capsys.readouterr()  # the input is refused before the card is asked for, as it was
+    assert main(["card", "make", "setting", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"] == "account_required"
+    assert not CardOperation.objects.exists()
+    cli("card", "insert", "tool-1")
+    assert cli("card", "read")["type"] == "blank"
+
+
 def test_the_tool_card_register_shows_the_office_clock(cli: Cli) -> None:
     from django.utils import timezone
 

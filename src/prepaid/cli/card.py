@@ -4,6 +4,8 @@ card operations (format, tool cards, recycle)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from prepaid.cards.documents import CARD_TYPE_NAMES
@@ -146,7 +148,8 @@ def _record_reading(ctx: Any) -> dict[str, Any]:
     from prepaid.reports.writebacks import record_check_reading
 
     here = station(ctx)
-    recorded = record_check_reading(here)
+    with _named_card(here) as card_name:
+        recorded = record_check_reading(here)
     if recorded.new:
         headline = ctx.gettext("Meter reading recorded for customer %(number)s %(name)s.")
     else:
@@ -156,7 +159,7 @@ def _record_reading(ctx: Any) -> dict[str, Any]:
         )
     customer = recorded.customer
     headline %= {"number": customer.user_number, "name": customer.name}
-    doc = _office_card(ctx, here, recorded.card, headline)
+    doc = _office_card(ctx, card_name.name, recorded.card, headline)
     doc["recorded"] = {
         "new": recorded.new,
         "id": recorded.observation.pk,
@@ -167,13 +170,45 @@ def _record_reading(ctx: Any) -> dict[str, Any]:
     return doc
 
 
-def _office_card(ctx: Any, here: Any, card: Any, headline: str) -> dict[str, Any]:
-    """The document of the card the office just wrote, named as ``card read`` names it (the
-    card's name in the card store, the chip's serial on a real reader)."""
+class _NamedCard:
+    """The name of the card in the reader (its name in the card store, the chip's serial on a
+    real reader), asked before the operation writes anything: asked after, a card taken out
+    once written and read back would fail a command that had written and recorded it."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.asked: str | None = None
+
+    @property
+    def name(self) -> str:
+        # No card at the question: the operation refused in its own words (the operator's
+        # role, the input, then “no card”) before writing, or a card was put in meanwhile.
+        return self.asked if self.asked is not None else self.reader.serial()
+
+
+@contextlib.contextmanager
+def _named_card(here: Any) -> Iterator[_NamedCard]:
+    """Hold the reader for the question and the operation in the block, so that the name is
+    that of the card written."""
+    from prepaid.core.errors import ReaderError
+    from prepaid.readers.lock import holding
+
+    named = _NamedCard(here.reader)
+    with holding(here.reader):
+        try:
+            named.asked = here.reader.serial()
+        except ReaderError as exc:
+            if exc.code != "no_card":
+                raise
+        yield named
+
+
+def _office_card(ctx: Any, name: str, card: Any, headline: str) -> dict[str, Any]:
+    """The document of the card the office just wrote, named as ``card read`` names it."""
     from prepaid.cards.documents import card_document, card_lines
 
     doc = card_document(card)
-    doc["name"] = here.reader.serial()
+    doc["name"] = name
     ctx.say(headline)
     for line in card_lines(doc, ctx.gettext, ctx.pgettext):
         ctx.say(line)
@@ -185,7 +220,9 @@ def handle_format(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.vend import station
 
     here = station(ctx)
-    return _office_card(ctx, here, format_card(here), ctx.gettext("Card formatted as a new card."))
+    with _named_card(here) as card_name:
+        card = format_card(here)
+    return _office_card(ctx, card_name.name, card, ctx.gettext("Card formatted as a new card."))
 
 
 def handle_recycle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -193,7 +230,9 @@ def handle_recycle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.vend import station
 
     here = station(ctx)
-    return _office_card(ctx, here, recycle_card(here), ctx.gettext("Card recycled."))
+    with _named_card(here) as card_name:
+        card = recycle_card(here)
+    return _office_card(ctx, card_name.name, card, ctx.gettext("Card recycled."))
 
 
 def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -203,8 +242,9 @@ def handle_make(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
     here = station(ctx)
     account = lookups.account(args.account) if args.account is not None else None
-    card = make_tool_card(here, args.tool, account)
-    return _office_card(ctx, here, card, ctx.gettext("Tool card written successfully."))
+    with _named_card(here) as card_name:
+        card = make_tool_card(here, args.tool, account)
+    return _office_card(ctx, card_name.name, card, ctx.gettext("Tool card written successfully."))
 
 
 def handle_tools(ctx: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
