@@ -32,6 +32,21 @@ def log_level() -> str:
     return value.upper()
 
 
+def log_without_django() -> None:
+    """The log of a command that runs without Django (``card read``, ``card list``, the meter
+    simulator): the root logger as ``LOGGING`` in :mod:`prepaid.settings` sets it up for the
+    others — one handler on standard error, the messages as they are, at
+    ``$PREPAID_LOG_LEVEL`` — so that ``PREPAID_LOG_LEVEL=DEBUG prepaid card read`` shows the
+    PC/SC reader's APDU trace as ``card format`` does. Set by hand: ``logging.config`` alone
+    would add tens of milliseconds to these commands' start. Raises :class:`BadLogLevel`."""
+    level = log_level()
+    root = logging.getLogger()
+    # Called again in one process (tests), or after Django's set-up: one handler, not two.
+    if not any(type(handler) is logging.StreamHandler for handler in root.handlers):
+        root.addHandler(logging.StreamHandler())
+    root.setLevel(level)
+
+
 class OneWarningLine(logging.Filter):
     """A request refused for its Host header (``DisallowedHost``) is the client's mistake —
     a wrong address typed, a scanner — not the server's: Django logs it as an error with its

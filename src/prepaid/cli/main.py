@@ -416,7 +416,7 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
     and the arguments, or the exit status of a usage error."""
     from prepaid.cli.context import Context
     from prepaid.home import DataHome, default_home
-    from prepaid.logs import LEVELS, BadLogLevel
+    from prepaid.logs import BadLogLevel, log_without_django
 
     json_output = "--json" in argv
     try:
@@ -438,10 +438,7 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
                 ) % {"zone": os.environ.get("PREPAID_TIME_ZONE", "")}
                 return _fail(json_output, "bad_time_zone", message, 2)
             if isinstance(exc, BadLogLevel):
-                message = ctx.gettext(
-                    "PREPAID_LOG_LEVEL is no log level: %(level)s. Give one of %(levels)s."
-                ) % {"level": exc.value, "levels": ", ".join(LEVELS)}
-                return _fail(json_output, "bad_log_level", message, 2)
+                return _bad_log_level(ctx, exc)
             if not _postgres_driver_missing(exc):
                 raise
             message = ctx.gettext(
@@ -450,7 +447,22 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
                 "pip install 'prepaid[postgres]'."
             )
             return _fail(json_output, "postgres_driver_missing", message, 1)
+    else:
+        try:
+            log_without_django()
+        except BadLogLevel as exc:
+            return _bad_log_level(ctx, exc)
     return ctx, args
+
+
+def _bad_log_level(ctx: Any, exc: Any) -> int:
+    """``$PREPAID_LOG_LEVEL`` names no level: refused before anything runs (exit 2)."""
+    from prepaid.logs import LEVELS
+
+    message = ctx.gettext(
+        "PREPAID_LOG_LEVEL is no log level: %(level)s. Give one of %(levels)s."
+    ) % {"level": exc.value, "levels": ", ".join(LEVELS)}
+    return _fail(ctx.json_output, "bad_log_level", message, 2)
 
 
 def _bad_time_zone(exc: Exception) -> bool:
