@@ -33,6 +33,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.vend import station
     from prepaid.core.errors import PrepaidError
+    from prepaid.reports.labels import PURCHASE_STATUS_LABELS, text_of
     from prepaid.vending.services import (
         check_card_against_office,
         pending_purchases,
@@ -59,8 +60,9 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
         settled = [purchase_document(p) for p in Purchase.objects.filter(pk__in=before - after)]
     pending = [purchase_document(p) for p in pending_purchases()]
-    for doc in settled:
-        ctx.say(ctx.gettext("Purchase %(serial)s of user %(user_number)s: %(status)s") % doc)
+    for doc in settled:  # the outcome in words (已作废, 已完成), as the reports name it
+        shown = {**doc, "status": text_of(PURCHASE_STATUS_LABELS, doc["status"])}
+        ctx.say(ctx.gettext("Purchase %(serial)s of user %(user_number)s: %(status)s") % shown)
     if card_error:
         ctx.say(card_error["message"])
     ctx.say(ctx.gettext("%(count)s purchases still pending.") % {"count": len(pending)})

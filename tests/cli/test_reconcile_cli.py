@@ -1,0 +1,113 @@
+"""``prepaid reconcile`` says how each pending purchase was settled in the operator's words
+(已作废, 已完成), as the reports name purchase statuses; the JSON keeps the status codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prepaid.home import DataHome
+
+PASSWORD = "Reconcile-pw-1"
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str, lang: str = "zh-hans") -> Any:
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+
+    capsys.readouterr()
+    try:
+        status = main([*argv, "--lang", lang])
+    finally:
+        translation.deactivate()
+    out = capsys.readouterr()
+    assert status == 0, out
+    return json.loads(out.out) if "--json" in argv else out.out
+
+
+def _pending_sales(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three customers' cards opened, each taken out at the first byte of its write: three
+    purchases left pending."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.customers.services import register_customer
+    from prepaid.operators.models import Operator
+    from prepaid.readers.virtual import VirtualReader
+
+    boss = Operator.objects.get(username="boss")
+    account = create_account(
+        boss, meter_type="water", sub_meter=1, limit="999", prestore="5", alarm="10",
+        overdraft="5", maintenance_code="1234",
+    )  # fmt: skip
+    price = add_price(boss, account_id=account.pk, name="居民用水", unit_price="3.00")
+    for name in ("u1", "u2", "u3"):
+        _run(capsys, "card", "blank", name, "--json")
+        _run(capsys, "card", "insert", name, "--json")
+        _run(capsys, "card", "format", "--json")
+    original = VirtualReader.__init__
+
+    def pulled_at_once(self: VirtualReader, store: Any, cut_after: int | None = None) -> None:
+        original(self, store, cut_after=0)
+
+    monkeypatch.setattr(VirtualReader, "__init__", pulled_at_once)
+    from prepaid.cli.main import main
+
+    for name in ("u1", "u2", "u3"):
+        customer = register_customer(boss, name=f"用户{name}")
+        _run(capsys, "card", "insert", name, "--json")
+        argv = ["open", customer.user_number, "--account", str(account.pk)]
+        assert main([*argv, "--price", str(price.pk), "--quantity", "2", "--json"]) == 1
+    monkeypatch.setattr(VirtualReader, "__init__", original)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataHome:
+    from prepaid.operators.models import Operator, Role
+
+    home = DataHome(tmp_path / "home")
+    home.ensure_secrets()
+    monkeypatch.setenv("PREPAID_HOME", str(home.root))
+    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
+    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
+    monkeypatch.delenv("PREPAID_READER", raising=False)
+    boss = Operator(username="boss", role=Role.ADMIN, is_staff=True)
+    boss.set_password(PASSWORD)
+    boss.save()
+    return home
+
+
+@pytest.mark.parametrize(
+    ("lang", "line", "words"),
+    [
+        ("zh-hans", "用户 {user_number} 的购买序号 {serial}：{status}\n", ("已作废", "已完成")),
+        ("en", "Purchase {serial} of user {user_number}: {status}\n", ("Voided", "Completed")),
+    ],
+)
+def test_reconcile_says_how_each_purchase_was_settled_in_words(
+    home: DataHome,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    lang: str,
+    line: str,
+    words: tuple[str, str],
+) -> None:
+    _pending_sales(capsys, monkeypatch)
+    pending = _run(capsys, "reconcile", "--json")["pending"]
+    assert [p["status"] for p in pending] == ["pending"] * 3
+    first, second, third = sorted(pending, key=lambda p: p["purchase_id"])
+
+    _run(capsys, "card", "eject", "--json")  # the cards lost: an administrator settles them
+    text = _run(capsys, "reconcile", "--void", str(first["purchase_id"]), lang=lang)
+    assert line.format(**{**first, "status": words[0]}) in text, text
+    assert "voided" not in text
+    text = _run(capsys, "reconcile", "--complete", str(second["purchase_id"]), lang=lang)
+    assert line.format(**{**second, "status": words[1]}) in text, text
+    assert "completed" not in text
+
+    settled = _run(capsys, "reconcile", "--void", str(third["purchase_id"]), "--json")
+    assert [p["status"] for p in settled["settled"]] == ["voided"]  # the JSON keeps its codes
