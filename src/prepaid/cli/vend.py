@@ -273,6 +273,18 @@ def say_reissue(ctx: Any, doc: dict[str, Any]) -> None:
             )
             % transfer
         )
+    units = {slot["sub_meter"]: slot["unit"] for slot in doc["slots"]}
+    for first in doc["first_purchases_at_risk"]:  # the opening, on the new card unmarked
+        ctx.say(
+            ctx.gettext(
+                "Warning: the new card carries the customer's first purchase %(serial)s "
+                "(%(quantity)s %(unit)s) on sub-meter %(sub_meter)s, which no meter is known to "
+                "have taken. A spare meter that is set and not yet bound would credit it too: "
+                "tell the customer to swipe the new card on their own meter only, and to bring "
+                "the old card back if it is found."
+            )
+            % {**first, "unit": units.get(first["sub_meter"], "")}
+        )
     ctx.say(ctx.gettext("The customer must swipe the new card on the meter before the next sale."))
 
 
