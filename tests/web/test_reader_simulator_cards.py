@@ -675,3 +675,19 @@ def test_a_meter_reading_recorded_without_htmx_is_said_once(clerk_client, office
     page = html(clerk_client.get("/vending/sell/"))
     assert page.count('data-message="success"') == 1
     assert office.customer.user_number in page
+
+
+def test_the_meter_list_gives_each_balance_in_its_unit_and_ids_unbroken(clerk_client, office):
+    """The list of meters, like each meter's page, gives the balance in the unit of the meter's
+    type (a water meter's m³ beside an electricity meter's kWh), a cleared meter's without
+    one; a meter id such as 00000001-1 is not broken at its hyphen in a narrow column."""
+    from prepaid.web import simulator
+
+    office.meter("M1")
+    simulator.add("M9")
+    listed = html(clerk_client.get("/simulator/"))
+    row = listed.split('data-meter="M1"')[1].split("</tr>")[0]
+    assert '<td class="num text-nowrap">5.00 m³</td>' in row
+    row = listed.split('data-meter="M9"')[1].split("</tr>")[0]
+    assert '<td class="num text-nowrap">0.00</td>' in row
+    assert '<td class="text-nowrap"><a href="/simulator/M1/">M1</a></td>' in listed
