@@ -311,13 +311,32 @@ def test_the_customer_page_leads_to_the_edit_page_prefilled(request, office, who
     number = office.customer.user_number
     shown = html(browser.get(f"/customers/{number}/"))
     url = f"/customers/{number}/modify/"
-    assert f'href="{url}"' in shown and tr("Edit customer") in shown
+    assert f'href="{url}"' in shown and tr("Modify customer") in shown
     page = html(browser.get(url))
-    assert tr("Edit customer") in page
+    assert tr("Modify customer") in page
     assert 'value="张三"' in page and 'value="13800000000"' in page
     assert 'value="幸福路1号"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert 'name="open_now"' not in page
+
+
+def test_modifying_a_customer_is_called_so_in_english_as_in_the_audit_log(
+    clerk_client, clerk, office
+):
+    """修改用户信息 is “Modify customer” on the customer's page and the page it leads to, as
+    the audit log names the action and as 修改账户 and 修改价格 are “Modify account” and
+    “Modify price”, not “Edit customer”."""
+    from prepaid.audit.labels import ACTION_LABELS
+    from prepaid.operators.models import Operator
+
+    Operator.objects.filter(pk=clerk.pk).update(language="en")
+    number = office.customer.user_number
+    shown = html(clerk_client.get(f"/customers/{number}/"))
+    page = html(clerk_client.get(f"/customers/{number}/modify/"))
+    said = ACTION_LABELS["customer.modify"].english
+    assert said == "Modify customer"
+    assert f">{said}</a>" in shown and f'<h1 class="page-title">{said}</h1>' in page
+    assert "Edit customer" not in shown + page
 
 
 @pytest.mark.parametrize("who", ["clerk_client", "admin_client"])
