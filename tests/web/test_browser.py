@@ -658,6 +658,14 @@ def test_12_english_pass(admin: Operator) -> None:
     admin.expect("[data-testid=write-success]").to_have_text("Card written successfully.")
     admin.expect("[data-testid=done-amount]").to_have_text("¥3.45")
     admin.go("/")
+    # the start page's labels (“Card reader”, “Meter simulator”) and the shift's opening time
+    # each on one line in their narrow cards
+    lines = page.evaluate(
+        "() => [...document.querySelectorAll('dl.label-pairs dt, dl.label-pairs dd.text-nowrap')]"
+        ".map(e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return [e.innerText, r.getClientRects().length === 1]; })"
+    )
+    assert len(lines) == 8 and all(one for _, one in lines), lines
     admin.switch_language("zh-hans")
     admin.expect("html").to_have_attribute("lang", "zh-hans")
     assert admin.errors == []

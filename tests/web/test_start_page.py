@@ -84,3 +84,23 @@ def test_my_shift_shows_the_open_shift_sales_and_takings(admin_client, clerk_cli
 def test_the_meter_change_is_on_the_start_page_of_an_administrator_only(admin_client, clerk_client):
     assert 'href="/vending/meter-change/"' in html(admin_client.get("/"))
     assert 'href="/vending/meter-change/"' not in html(clerk_client.get("/"))
+
+
+def test_the_start_pages_labels_are_never_broken_in_a_narrow_card(admin_client, office):
+    """我的班次 and 本工作站 in a fifth of a 1366-pixel screen: “Card reader” and “Meter
+    simulator” in English are wider than Bootstrap's five-twelfths of such a card and broke over
+    two lines, the shift's opening time too. The labels take their own width (a grid of
+    max-content and the rest), and the time stays on one line."""
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    office.meter()
+    office.open(quantity="10")
+    page = html(admin_client.get("/"))
+    lists = re.findall(r"<dl [^>]*>.*?</dl>", page, re.S)
+    assert len(lists) == 2 and all('class="label-pairs' in dl for dl in lists), lists
+    assert not any('class="col-' in dl for dl in lists)
+    assert '<dd class="text-nowrap">' in lists[0]  # the shift's opening time
+    css = Path(finders.find("prepaid/web.css")).read_text(encoding="utf-8")
+    assert ".label-pairs { display: grid; grid-template-columns: max-content minmax(0, 1fr);" in css
