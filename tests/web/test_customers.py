@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import codes, field_errors, html, tr
+from web_helpers import codes, field_errors, html, session_now, session_read_as, tr
 
 from prepaid.customers.models import Customer
 
@@ -65,6 +65,19 @@ def test_a_register_form_sent_twice_registers_the_customer_once(clerk_client, we
     other = dict(data, key=_form_key(clerk_client.get("/customers/register/")))
     clerk_client.post("/customers/register/", other)
     assert Customer.objects.count() == 2
+
+
+def test_a_register_form_sent_twice_at_once_registers_the_customer_once(clerk_client, web_home):
+    """Two fast clicks that both reach the server: the second post, which read its session
+    before the first was done, goes to the first result too, not to a second customer."""
+    key = _form_key(clerk_client.get("/customers/register/"))
+    data = {"name": "王五", "key": key, "open_now": "on"}
+    before = session_now(clerk_client)
+    first = clerk_client.post("/customers/register/", data)
+    with session_read_as(before):
+        again = clerk_client.post("/customers/register/", data)
+    assert Customer.objects.count() == 1
+    assert again.status_code == 302 and again["Location"] == first["Location"]
 
 
 def test_a_register_form_refused_keeps_its_key_and_registers_once_corrected(clerk_client, web_home):

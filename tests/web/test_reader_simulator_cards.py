@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from web_helpers import codes, field_errors, html, tr
+from web_helpers import codes, field_errors, html, session_now, session_read_as, tr
 
 from prepaid.cards.models import CardOperation
 
@@ -397,6 +397,21 @@ def test_card_making_double_submit_writes_once(admin_client, office):
     admin_client.post("/cards/", {"action": "format", "key": key})
     admin_client.post("/cards/", {"action": "format", "key": key})
     assert CardOperation.objects.filter(kind="format").count() == 1
+
+
+@pytest.mark.parametrize("action", ["format", "make"])
+def test_card_making_sent_twice_at_once_writes_once(admin_client, office, action):
+    """Two fast clicks on 写卡 that both reach the server: the second post, which read its
+    session before the first was done, writes nothing and goes to the first result."""
+    office.blank("t1")
+    office.insert("t1")
+    data = {"action": action, "tool": "zero", "account": "", "key": uuid.uuid4().hex}
+    before = session_now(admin_client)
+    first = admin_client.post("/cards/", data)
+    with session_read_as(before):
+        again = admin_client.post("/cards/", data)
+    assert CardOperation.objects.count() == 1
+    assert again.status_code == 302 and again["Location"] == first["Location"]
 
 
 def test_card_making_refusals(admin_client, office):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 
 def html(response: Any) -> str:
@@ -32,3 +35,28 @@ def tr(message: str, language: str = "zh-hans", **params: Any) -> str:
     with translation.override(language):
         text = translation.gettext(message)
     return str(escape(text % params if params else text))
+
+
+def session_now(client: Any) -> dict[str, Any]:
+    """What ``client``'s session holds now (for :func:`session_read_as`)."""
+    return dict(client.session.items())
+
+
+@contextmanager
+def session_read_as(then: dict[str, Any]) -> Iterator[None]:
+    """The request made inside reads its session as ``then``, though requests since changed
+    it: a second click that reached the server while the first was still being done. Only
+    its first read: a later read sees the session as stored."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    real_load = SessionStore.load
+    reads: list[bool] = []
+
+    def load(store: SessionStore) -> dict[str, Any]:
+        if reads:
+            return real_load(store)
+        reads.append(True)
+        return dict(then)
+
+    with patch.object(SessionStore, "load", load):
+        yield

@@ -16,13 +16,18 @@ from prepaid.web.decorators import admin_required
 from prepaid.web.errors import field_of
 from prepaid.web.forms import ToolCardForm, new_key, posted_key
 from prepaid.web.presenters import CARD_TYPES, card_view
-from prepaid.web.views.common import done_before, page, refusal, remember_done
+from prepaid.web.views.common import done_before, page, refusal, remember_done, sent_once
 
 ACTIONS = ("make", "format", "recycle")
 
 
 @admin_required
 def card_making(request: HttpRequest) -> HttpResponse:
+    with sent_once(request.POST.get("key") if request.method == "POST" else None):
+        return _card_making(request)
+
+
+def _card_making(request: HttpRequest) -> HttpResponse:
     account_list = accounts.list_accounts()
     action = request.POST.get("action") if request.method == "POST" else None
     form = ToolCardForm(request.POST if action == "make" else None, accounts=account_list)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +20,7 @@ from prepaid.web.forms import is_key
 
 DONE_KEYS = "prepaid_done"  # idempotency key → URL of the result, per session
 DONE_KEEP = 50
+SENT_LOCKS = 64  # lock files the keys of forms being done are spread over
 
 
 def page(
@@ -51,11 +57,37 @@ def delete_page(
     return page(request, template, {**context(), "error": error}, status=409 if error else 200)
 
 
+def _done_urls(request: HttpRequest) -> dict[str, str]:
+    """The results remembered in the session as stored now: a post of the same form that
+    finished since this request read its session is among them."""
+    session = request.session
+    stored = session if session.session_key is None else type(session)(session.session_key)
+    return dict(stored.get(DONE_KEYS, {}))
+
+
+@contextmanager
+def sent_once(key: str | None) -> Iterator[None]:
+    """Hold a form's idempotency key while its post is done. The same form sent again
+    meanwhile (two fast clicks that both reach the server) waits here, then finds the first
+    result with ``done_before`` instead of doing it twice. Forms with no key are not held."""
+    if not is_key(key):
+        yield
+        return
+    stripe = int(hashlib.sha256(str(key).encode()).hexdigest(), 16) % SENT_LOCKS
+    path = os.path.join(tempfile.gettempdir(), f"prepaid-sent-{os.getuid()}-{stripe}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
     """A resubmitted form (same idempotency key) goes to the first result again."""
     if not is_key(key):
         return None
-    url = request.session.get(DONE_KEYS, {}).get(key)
+    url = _done_urls(request).get(str(key))
     return HttpResponseRedirect(url) if url else None
 
 
@@ -63,11 +95,13 @@ def remember_done(
     request: HttpRequest, key: str | None, url: str, *, service_replays: bool = False
 ) -> HttpResponse:
     """Go to the result; remember it for a resubmit of the same key, unless the service itself
-    answers a replayed key with the first result (purchases do: no session write needed)."""
+    answers a replayed key with the first result (purchases do: no session write needed).
+    Stored at once, so that a resubmit waiting in ``sent_once`` finds it."""
     if is_key(key) and not service_replays:
-        done = dict(request.session.get(DONE_KEYS, {}))
-        done[key] = url
+        done = _done_urls(request)
+        done[str(key)] = url
         request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])
+        request.session.save()
     return HttpResponseRedirect(url)
 
 

@@ -22,7 +22,7 @@ from prepaid.customers.models import Customer
 from prepaid.web.decorators import operator_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import CustomerForm, CustomerModifyForm, SearchForm
-from prepaid.web.views.common import done_before, or_404, page, remember_done
+from prepaid.web.views.common import done_before, or_404, page, remember_done, sent_once
 
 RECENT = 20
 CUSTOMERS_PER_PAGE = 50  # customers a search lists on one page
@@ -35,6 +35,13 @@ def _details(data: dict[str, Any]) -> dict[str, Any]:
 
 @operator_required
 def register(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _register(request)
+    with sent_once(request.POST.get("key")):
+        return _register(request)
+
+
+def _register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         replay = done_before(request, request.POST.get("key"))
         if replay is not None:
