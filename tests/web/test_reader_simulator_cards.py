@@ -395,8 +395,12 @@ def test_card_making_double_submit_writes_once(admin_client, office):
     office.insert("t1")
     key = uuid.uuid4().hex
     admin_client.post("/cards/", {"action": "format", "key": key})
-    admin_client.post("/cards/", {"action": "format", "key": key})
+    html(admin_client.get("/cards/"))  # the first result read: 卡片已格式化为新卡
+    again = admin_client.post("/cards/", {"action": "format", "key": key})
     assert CardOperation.objects.filter(kind="format").count() == 1
+    # the browser's Back and Confirm again: the page says nothing was written again
+    said = tr("This form was already sent: the card was written then. Nothing was written again.")
+    assert said in html(admin_client.get(again["Location"]))
 
 
 @pytest.mark.parametrize("action", ["format", "make"])

@@ -34,7 +34,14 @@ def _card_making(request: HttpRequest) -> HttpResponse:
     error = None
     if action in ACTIONS:
         replay = done_before(request, request.POST.get("key"))
-        if replay is not None:
+        if replay is not None:  # the browser's Back and Confirm again: say nothing was done
+            messages.warning(
+                request,
+                _(
+                    "This form was already sent: the card was written then. "
+                    "Nothing was written again."
+                ),
+            )
             return replay
         try:
             key = posted_key(request.POST)
