@@ -1216,6 +1216,12 @@ def test_reissue_then_the_new_card_must_be_swiped(clerk_client, office):
     )
     assert again["Location"] == done["Location"]
     assert [e.amount_fen for e in LedgerEntry.objects.filter(kind="fee")] == [500]
+    # the browser's Back and Confirm again: 补卡成功 says nothing was charged or written again
+    said = tr(
+        "This form was already sent: the new card was written then. "
+        "Nothing was charged or written again."
+    )
+    assert said in html(clerk_client.get(again["Location"]))
     assert "card_not_swiped" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))
     office.insert("u1")
     assert "card_revoked" in codes(clerk_client.post("/vending/sell/", {"action": "read"}))

@@ -519,7 +519,14 @@ def reissue(request: HttpRequest) -> HttpResponse:
             context.update(stage="review", fee_fen=review.fee_fen, review=review)
         return page(request, "vending/reissue.html", context)
     replay = done_before(request, key)
-    if replay is not None:
+    if replay is not None:  # the browser's Back and Confirm again: say nothing was done
+        messages.warning(
+            request,
+            gettext(
+                "This form was already sent: the new card was written then. "
+                "Nothing was charged or written again."
+            ),
+        )
         return replay
     try:
         station = stations.station_for(request)
