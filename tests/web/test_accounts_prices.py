@@ -6,7 +6,7 @@ import datetime
 import re
 
 import pytest
-from web_helpers import codes, field_errors, html, tr
+from web_helpers import codes, field_errors, html, session_now, session_read_as, tr
 
 from prepaid.accounts.models import Account, Price, PriceVersion
 
@@ -331,6 +331,21 @@ def test_an_adjustment_sent_twice_adds_one_version(admin_client, office):
         "This form was already sent: the price was adjusted then. Nothing was adjusted again."
     )
     assert said in html(admin_client.get("/prices/"))
+
+
+def test_an_adjustment_sent_twice_at_once_adds_one_version(admin_client, office):
+    """Two fast clicks that both reach the server: the second post, which read its session
+    before the first was done, goes to the first result too, not to a second version."""
+    url = f"/prices/{office.price.pk}/adjust/"
+    key = re.search(r'name="key" value="([0-9a-f]{32})"', html(admin_client.get(url))).group(1)
+    data = {"kind": "flat", "unit_price": "3.80", "key": key}
+    before = session_now(admin_client)
+    first = admin_client.post(url, data)
+    with session_read_as(before):
+        again = admin_client.post(url, data)
+    assert again.status_code == 302 and again["Location"] == first["Location"] == "/prices/"
+    versions = PriceVersion.objects.filter(price=office.price).order_by("number")
+    assert [v.tiers for v in versions] == ["0-:3.45", "0-:3.80"]
 
 
 def test_adjust_price_before_a_sale_made_at_it_is_refused_inline(admin_client, office):

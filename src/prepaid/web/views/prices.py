@@ -15,7 +15,14 @@ from prepaid.web.decorators import admin_required
 from prepaid.web.errors import raise_if_forbidden
 from prepaid.web.forms import PriceAddForm, PriceAdjustForm, PriceModifyForm
 from prepaid.web.presenters import price_view, tariff_initial
-from prepaid.web.views.common import delete_page, done_before, or_404, page, remember_done
+from prepaid.web.views.common import (
+    delete_page,
+    done_before,
+    or_404,
+    page,
+    remember_done,
+    sent_once,
+)
 
 ACTIONS = ("adjust", "modify", "delete")
 
@@ -61,6 +68,11 @@ def price_add(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def price_adjust(request: HttpRequest, price_id: int) -> HttpResponse:
+    with sent_once(request.POST.get("key") if request.method == "POST" else None):
+        return _price_adjust(request, price_id)
+
+
+def _price_adjust(request: HttpRequest, price_id: int) -> HttpResponse:
     price = or_404(accounts.get_price, price_id)
     if request.method == "POST":
         replay = done_before(request, request.POST.get("key"))
