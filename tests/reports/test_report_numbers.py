@@ -284,6 +284,20 @@ def test_charts_data_match_the_record_and_the_ledger(demo):
         assert sum(series[name]) == demo.record.quantity_by_account[account_id]
 
 
+def test_monthly_quantity_refuses_a_range_that_ends_before_it_starts(db):
+    # Within one month too: the months would be the same, the days are not.
+    for start, end in (
+        (datetime.date(2027, 1, 1), datetime.date(2026, 11, 29)),
+        (datetime.date(2026, 11, 20), datetime.date(2026, 11, 5)),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            services.monthly_quantity_per_account(start, end)
+        assert refused.value.code == "bad_date_range"
+    with pytest.raises(InvalidInput) as refused:
+        services.daily_takings(datetime.date(2026, 11, 20), datetime.date(2026, 11, 5))
+    assert refused.value.code == "bad_date_range"
+
+
 # -- aggregates -------------------------------------------------------------------------------
 
 

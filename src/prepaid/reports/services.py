@@ -663,7 +663,10 @@ def daily_takings(
 def monthly_quantity_per_account(
     month_from: datetime.date, month_to: datetime.date, *, refresh: bool = True
 ) -> tuple[list[datetime.date], dict[str, list[int]]]:
-    """Net quantity sold per account and local month: (months, {account name: values})."""
+    """Net quantity sold per account and local month: (months, {account name: values}).
+    A range that starts after it ends is refused, as the daily takings refuse it, not drawn
+    as a chart of no months that reads as nothing sold."""
+    check_date_range(month_from, month_to)
     if refresh:
         refresh_aggregates()
     month_from, month_to = month_start(month_from), month_start(month_to)
