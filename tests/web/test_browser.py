@@ -535,13 +535,29 @@ def test_09_meter_change_with_zero_and_setting_cards(admin: Operator) -> None:
 
 
 def test_10_tool_cards_check_and_clear_all(admin: Operator) -> None:
+    page = admin.page
     admin.make_tool_card("check1", "check")
     admin.swipe("M2")
     admin.go("/cards/")
     admin.panel_ready()
     admin.expect("[data-testid=reader-panel]").to_have_attribute("data-card-type", "check")
     admin.expect("[data-testid=reader-panel]").to_contain_text("13.00")
-    admin.make_tool_card("clear1", "clear-all")
+    # 卡片制作 from the keyboard, as the vending pages: the cursor in the card type, ↓ chooses,
+    # Enter writes the card (from the account select too), Esc cancels
+    admin.expect("#id_tool").to_be_focused()
+    admin.new_blank_card("clear1")
+    page.focus("#id_tool")
+    page.keyboard.press("ArrowDown")
+    admin.expect("#id_tool").to_have_value("clear-all")
+    page.keyboard.press("Tab")
+    admin.expect("#id_account").to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    admin.expect("[data-message=success]").to_contain_text("清空卡")
+    admin.expect("#id_tool").to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Escape")
+    admin.expect("[data-message=success]").to_have_count(0)
     admin.expect("[data-testid=tool-register] tbody tr").to_have_count(4)
     admin.shot("25-card-making")
     admin.swipe("M2")

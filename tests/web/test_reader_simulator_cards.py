@@ -465,6 +465,28 @@ def test_a_missing_reader_is_a_refusal_not_a_server_error(clerk_client, office, 
     assert panel.status_code == 409 and "bad_reader" in codes(panel)
 
 
+def test_card_making_is_keyboard_ready(admin_client, office):
+    """As on the vending pages: the cursor in the first field (the one refused when the page
+    comes back refused), Enter writes the tool card, Esc cancels, both said on the page."""
+    page = html(admin_client.get("/cards/"))
+    tool_form = re.search(r'<form[^>]*id="tool-form"[^>]*>.*?</form>', page, re.S).group(0)
+    assert "data-focus-first" in tool_form.split(">")[0]
+    assert re.search(r'<button[^>]*data-hotkey-enter[^>]*data-testid="make-tool-card"', tool_form)
+    assert re.search(r'<a[^>]*href="/cards/"[^>]*data-hotkey-esc', tool_form)
+    assert page.count("data-hotkey-enter") == 1 and page.count("data-hotkey-esc") == 1
+    assert tr("Enter: write the card · Esc: cancel") in tool_form
+    office.blank("t1")
+    office.insert("t1")
+    missing = html(
+        admin_client.post(
+            "/cards/",
+            {"action": "make", "tool": "setting", "account": "", "key": uuid.uuid4().hex},
+        )
+    )
+    assert re.search(r'<select[^>]*name="account"[^>]*aria-invalid="true"', missing)
+    assert not re.search(r'<select[^>]*name="tool"[^>]*aria-invalid', missing)
+
+
 def test_the_only_account_is_preselected_for_tool_cards(admin_client, office):
     page = html(admin_client.get("/cards/"))
     assert f'<option value="{office.account.pk}" selected>' in page

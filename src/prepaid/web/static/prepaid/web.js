@@ -37,7 +37,9 @@
     });
   });
 
-  // Keyboard: Enter reads the card (or does the page's main action), Esc cancels.
+  // Keyboard: Enter reads the card (or does the page's main action), Esc cancels. Enter in a
+  // select of the main action's form does it too (as in a text field; a select would only open
+  // its list), so a form of choices alone (卡片制作) is sent from the keyboard.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       var cancel = document.querySelector("[data-hotkey-esc]");
@@ -49,10 +51,27 @@
     }
     if (event.key === "Enter" && !event.isComposing) {
       var active = document.activeElement;
-      if (active && active !== document.body) { return; }
       var target = document.querySelector("[data-hotkey-enter]");
-      if (target && !target.disabled) { event.preventDefault(); target.click(); }
+      if (!target || target.disabled) { return; }
+      var inItsSelect = active && active.tagName === "SELECT" && active.form && active.form === target.form;
+      if (active && active !== document.body && !inItsSelect) { return; }
+      event.preventDefault();
+      target.click();
     }
+  });
+
+  // A form marked data-focus-first takes the cursor in its first field (the first one refused,
+  // when the page comes back with a refusal) unless the page gives it to something else.
+  function firstField(form) {
+    return form.querySelector("[aria-invalid=true]") ||
+      form.querySelector("select, textarea, input:not([type=hidden])");
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-focus-first]");
+    var active = document.activeElement;
+    if (!form || document.querySelector("[autofocus]") || (active && active !== document.body)) { return; }
+    var field = firstField(form);
+    if (field) { field.focus(); }
   });
 
   // The card store's filter: only the cards whose name holds what is typed stay listed.
