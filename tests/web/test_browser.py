@@ -343,7 +343,6 @@ def test_03_add_adjust_modify_delete_prices(admin: Operator) -> None:
 
 def test_04_register_customer_then_open_account(admin: Operator) -> None:
     page = admin.page
-    admin.format_new_card("u1")  # card store: a new blank card, formatted as a new card
     admin.menu("customers", "/customers/register/")
     page.fill("#id_name", "张三")
     page.fill("#id_phone", "13800000000")
@@ -353,8 +352,14 @@ def test_04_register_customer_then_open_account(admin: Operator) -> None:
     admin.shot("10-register-customer")
     page.click("button[type=submit]")
     page.wait_for_url("**/vending/open/?customer=00000001")
-    admin.panel_ready()
+    admin.expect("#id_amount").to_be_focused()
+    # a new blank card from the card store, formatted as a new card in the reader panel: the
+    # cursor goes back to the form after each button, where Enter confirms
+    admin.new_blank_card("u1")
+    admin.expect("#id_amount").to_be_focused()
+    page.click("[data-testid=panel-format-card]")
     admin.expect("[data-testid=reader-panel]").to_have_attribute("data-card-type", "new")
+    admin.expect("#id_amount").to_be_focused()
     admin.action_in_sight()  # 开户's 下一步：确认 too
     page.select_option("#id_price", label="居民用水")
     page.fill("#id_quantity", "10")
@@ -546,7 +551,7 @@ def test_10_tool_cards_check_and_clear_all(admin: Operator) -> None:
     # Enter writes the card (from the account select too), Esc cancels
     admin.expect("#id_tool").to_be_focused()
     admin.new_blank_card("clear1")
-    page.focus("#id_tool")
+    admin.expect("#id_tool").to_be_focused()  # back in its field after the panel's button
     page.keyboard.press("ArrowDown")
     admin.expect("#id_tool").to_have_value("clear-all")
     page.keyboard.press("Tab")

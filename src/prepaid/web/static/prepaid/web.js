@@ -115,10 +115,36 @@
       window.htmx.trigger("#reader-panel", "reader-refresh");
     }
   });
+  // A panel action (格式化, 插卡, 读卡…) replaces the button clicked, and the focus would fall to
+  // the page body, where Enter does nothing: it goes back to the page's field last typed in,
+  // else to where the page's keyboard flow starts. A field the operator is in keeps it.
+  var lastField = null;
+  document.addEventListener("focusin", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("input, select, textarea") && !field.closest("#reader-panel")) {
+      lastField = field;
+    }
+  });
+  function usable(element) {
+    return element && element.isConnected && !element.disabled && element.getClientRects().length > 0;
+  }
+  function onPage(selector) {
+    return Array.prototype.filter.call(document.querySelectorAll(selector), function (element) {
+      return usable(element) && !element.closest("#reader-panel");
+    })[0];
+  }
+  function keyboardStart() {
+    var form = document.querySelector("form[data-focus-first]");
+    return onPage("[autofocus]") || (form && firstField(form)) || onPage("[data-hotkey-enter]");
+  }
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!event.target || event.target.id !== "reader-panel") { return; }
     var write = event.target.querySelector("[data-reader-action=write]");
     if (write) { write.disabled = !document.getElementById("write-form"); }
+    var active = document.activeElement;
+    if (active && active !== document.body) { return; }
+    var back = usable(lastField) ? lastField : keyboardStart();
+    if (back) { back.focus(); }
   });
 
   // 开户: the price types offered are the chosen account's (the prices come grouped by account,
