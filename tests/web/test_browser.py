@@ -486,8 +486,17 @@ def test_08_reissue(admin: Operator) -> None:
     admin.format_new_card("u2")
     admin.menu("vending", "/vending/reissue/")
     page.fill("#id_q", "张三")
-    page.press("#id_q", "Enter")
-    page.click('[data-customer="00000001"] a[href^="/vending/reissue/?customer="]')
+    with page.expect_navigation():
+        page.press("#id_q", "Enter")
+    # the results come with the cursor in the search box: ↓ goes to the customer's 补卡, ↑ back
+    admin.expect("#id_q").to_be_focused()
+    page.keyboard.press("ArrowDown")
+    admin.expect('[data-customer="00000001"] [data-pick]').to_be_focused()
+    page.keyboard.press("ArrowUp")
+    admin.expect("#id_q").to_be_focused()
+    page.keyboard.press("ArrowDown")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     admin.expect("[data-testid=last-purchases]").to_contain_text("2.00")
     admin.action_in_sight()
     page.fill("#id_fee", "5")

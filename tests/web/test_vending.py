@@ -329,6 +329,23 @@ def test_open_picker_lists_customers(clerk_client, office):
     assert f"/vending/open/?customer={office.customer.user_number}" in page
 
 
+@pytest.mark.parametrize("pick", ["open", "reissue"])
+def test_the_customer_pickers_reach_the_results_from_the_keyboard(clerk_client, office, pick):
+    """↓ from the search box goes through the customers' choose buttons (marked for the page's
+    script), said beside 查找 once there are customers to choose; none to choose, nothing said."""
+    number = office.customer.user_number
+    found = html(clerk_client.get(f"/vending/{pick}/", {"q": number}))
+    picker = found.split("data-customer-picker>")[1]
+    assert re.search(r'<input[^>]*type="search"', picker)
+    choose = re.findall(r'<a [^>]*data-pick[^>]*href="([^"]+)"', picker)
+    assert choose == [f"/vending/{pick}/?customer={number}"]
+    hint = tr("↓ ↑: go through the customers · Enter: choose")
+    assert hint in picker
+    none = html(clerk_client.get(f"/vending/{pick}/", {"q": "nobody-by-this-name"}))
+    assert "data-pick" not in none and hint not in none
+    assert "data-pick" not in html(clerk_client.get("/vending/", {"q": number}))
+
+
 # -- 销售 ----------------------------------------------------------------------------------
 
 

@@ -74,6 +74,23 @@
     if (field) { field.focus(); }
   });
 
+  // The customer pickers (开户, 补卡): ↓ in the search box goes to the first customer's choose
+  // button, ↓ and ↑ go from one to the next, ↑ from the first goes back to the search box; Enter
+  // on a button chooses. The cursor stays in the search box when the results come, to search
+  // again as easily.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") { return; }
+    var active = document.activeElement;
+    var picker = active && active.closest ? active.closest("[data-customer-picker]") : null;
+    if (!picker) { return; }
+    var search = picker.querySelector("input[type=search]");
+    var choices = Array.prototype.slice.call(picker.querySelectorAll("[data-pick]"));
+    var at = choices.indexOf(active);
+    if (at < 0 && active !== search) { return; }
+    var next = event.key === "ArrowDown" ? choices[at + 1] : (at === 0 ? search : choices[at - 1]);
+    if (next) { event.preventDefault(); next.focus(); }
+  });
+
   // The card store's filter: only the cards whose name holds what is typed stay listed.
   document.addEventListener("input", function (event) {
     var input = event.target;
