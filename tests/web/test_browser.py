@@ -405,7 +405,9 @@ def test_06_sale_refused_until_swiped_then_sold(admin: Operator) -> None:
     page.wait_for_load_state()
     admin.expect("[data-testid=customer-name]").to_have_text("张三")
     # the panel's slot table, with the meter's write-back line under the slot: 子表号 and
-    # “1 水表” each on one line, not broken character by character
+    # “1 水表” each on one line, not broken character by character (once the panel, which
+    # htmx loads after the page, shows the card's slots)
+    admin.expect("[data-testid=reader-panel] tr[data-slot]").to_have_count(1)
     lines = page.evaluate(
         "[...document.querySelectorAll('[data-testid=reader-panel] table tr > :first-child')]"
         ".filter(c => c.textContent.trim()).map(c => { const r = document.createRange();"
