@@ -467,3 +467,60 @@ def test_the_account_filter_gives_the_sub_meter_in_the_pages_brackets(operator_c
     clerk.save(update_fields=["language"])  # rolled back after the test
     page = operator_client.get(reverse("reports:sales")).content.decode()
     assert f">{account.name} ({account.sub_meter})</option>" in page
+
+
+def test_amounts_and_quantities_are_grouped_on_the_page_as_the_locale_groups_them(
+    operator_client, demo
+):
+    """The report pages write 48,520.86 and 1,537.00 in English, as the vending pages do
+    (1026.00 read as a code); Chinese writes no separator. The files stay machine-readable:
+    48520.86 in CSV, a number formatted 0.00 in Excel."""
+    import re
+    from decimal import Decimal
+
+    from prepaid.core.money import centi_to_decimal, fen_to_decimal
+
+    url = reverse("reports:sales")
+    query = {"date_from": demo.result.start.isoformat(), "date_to": demo.result.end.isoformat()}
+    page = operator_client.get(url, query)
+    totals = page.context["table"].totals
+    amount = fen_to_decimal(totals["amount"])
+    assert amount >= 1000 and totals["quantity"].single is None  # water and electricity
+    plain = str(amount)
+    grouped = f"{amount:,}"
+    water = next(c for name, _, c in totals["quantity"].parts if centi_to_decimal(c) >= 1000)
+
+    def footer(response):
+        html = response.content.decode()
+        return re.search(r"<tfoot>.*?</tfoot>", html, re.S).group(0)
+
+    assert plain in footer(page) and grouped not in footer(page)  # zh-Hans: no separator
+    Operator.objects.filter(pk=page.context["user"].pk).update(language="en")
+    english = footer(operator_client.get(url, query))
+    assert grouped in english and f">{plain}<" not in english
+    assert f" {centi_to_decimal(water):,} " in english
+
+    csv_text = b"".join(
+        operator_client.get(url, {**query, "format": "csv"}).streaming_content
+    ).decode("utf-8")
+    *_, total_row = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")))
+    assert plain in total_row and grouped not in total_row
+    workbook = operator_client.get(url, {**query, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(workbook.content)).worksheets[0]
+    numbers = [
+        (Decimal(str(c.value)), c.number_format)
+        for c in sheet[sheet.max_row]
+        if c.data_type == "n" and c.value is not None
+    ]
+    assert (amount, "0.00") in numbers, numbers
+
+
+def test_the_settlement_groups_its_amounts_as_the_locale_groups_them():
+    from django.utils import translation
+
+    from prepaid.reports.templatetags.prepaid_reports import yuan
+
+    with translation.override("en"):
+        assert yuan(12_345_678) == "123,456.78" and yuan(-150) == "-1.50"
+    with translation.override("zh-hans"):
+        assert yuan(12_345_678) == "123456.78"

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from prepaid.audit import services as audit
 from prepaid.core import days
 from prepaid.core.errors import PrepaidError
+from prepaid.core.money import fen_to_decimal
 from prepaid.customers import services as customers
 from prepaid.customers.models import Customer
 from prepaid.home import station_name
@@ -45,6 +46,7 @@ from prepaid.reports.labels import (
     text_of,
 )
 from prepaid.vending.models import Shift
+from prepaid.web import formatting
 from prepaid.web.errors import message, raise_if_forbidden
 from prepaid.web.views.customers import found_page
 
@@ -168,7 +170,7 @@ def table_context(
             link = None
             if column.key in links and value:
                 link = reverse(links[column.key], args=[value])
-            text = t.cell_screen(column, value)
+            text = screen_text(column, value)
             cells.append({"text": text, "link": link, "classes": _cell_classes(column, text)})
         rows.append(cells)
     totals = None
@@ -516,6 +518,23 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
 
+def screen_text(column: t.Column, value: Any) -> str:
+    """A cell as the page shows it: :func:`tables.cell_screen`, with money and quantities
+    grouped as the operator's locale groups them (``48,520.86`` in English), as the vending
+    pages give them; the CSV, Excel and terminal keep the plain ``48520.86``."""
+    if isinstance(value, t.Quantities):
+        if value.single is not None:
+            return formatting.quantity_centi(value.single)
+        return t.QUANTITIES_SEPARATOR.join(
+            f"{name} {formatting.quantity_centi(centi)} {unit}" for name, unit, centi in value.parts
+        )
+    if value is not None and column.kind == t.MONEY:
+        return formatting.number(fen_to_decimal(value))
+    if value is not None and column.kind == t.QUANTITY:
+        return formatting.quantity_centi(value)
+    return t.cell_screen(column, value)
+
+
 # A word or a number this short is never broken over lines (销售, 已完成, 自来水, a user
 # number, an operator): the long texts beside it (details, reasons) wrap instead.
 SHORT_TEXT = 10
@@ -535,7 +554,7 @@ def _total_cell(column: t.Column, value: Any) -> dict[str, str]:
     are one line each, so that their column is as wide as one of them."""
     if value is None:
         return {"text": "", "classes": "num"}
-    text = t.cell_screen(column, value)
+    text = screen_text(column, value)
     if isinstance(value, t.Quantities):
         text = text.replace(t.QUANTITIES_SEPARATOR, "\n")
     return {"text": text, "classes": _cell_classes(column, text)}
