@@ -35,6 +35,18 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ADMIN_PASSWORD = "Admin-pass-2025"
+# The report pages under 查询, each with the rows the walk has made by then.
+REPORT_PAGES = (
+    "/reports/",
+    "/reports/sales/",
+    "/reports/summary/?by=day&group=operator",
+    "/reports/customers/00000001/",
+    "/reports/cards/",
+    "/reports/pending/",
+    "/reports/shifts/",
+    "/reports/suspicious/",
+    "/reports/audit/",
+)
 
 pytestmark = pytest.mark.slow
 
@@ -168,6 +180,23 @@ class Operator:
         review = self.page.locator("[data-testid=review]").bounding_box()
         assert review is not None and review["y"] + review["height"] <= 657, review
         self.page.set_viewport_size({"width": 1366, "height": 900})
+
+    def reports_fit(self) -> None:
+        """Every report page, and the settlement of the operator's shift, fits the counter's
+        1366-pixel screen: neither the page nor a table in it scrolls sideways."""
+        self.go("/reports/shifts/")
+        shift = self.page.locator("[data-testid=my-shift]").get_attribute("href")
+        too_wide = {}
+        for path in (*REPORT_PAGES, shift):
+            self.go(path)
+            widths = self.page.evaluate(
+                "() => [document.documentElement.scrollWidth - window.innerWidth,"
+                " ...[...document.querySelectorAll('.table-responsive')]"
+                ".map(e => e.scrollWidth - e.clientWidth)]"
+            )
+            if max(widths) > 0:
+                too_wide[path] = widths
+        assert too_wide == {}, too_wide
 
     def expect(self, selector: str) -> Any:
         from playwright.sync_api import expect
@@ -698,6 +727,21 @@ def test_12_english_pass(admin: Operator) -> None:
         " return [e.innerText, r.getClientRects().length === 1]; })"
     )
     assert len(lines) == 8 and all(one for _, one in lines), lines
+    # the reports fit the screen in English too, each event of a customer's history on a line
+    # of its own (“Swipe seen on the card”, not broken over three)
+    admin.reports_fit()
+    admin.go("/reports/customers/00000001/")
+    events = page.evaluate(
+        "() => { const i = [...document.querySelectorAll('.report-table thead th')]"
+        ".findIndex(th => th.dataset.key === 'event');"
+        " return [...document.querySelectorAll('.report-table tbody tr')].map(tr => {"
+        " const r = document.createRange(); r.selectNodeContents(tr.cells[i]);"
+        " return [tr.cells[i].innerText, r.getClientRects().length]; }); }"
+    )
+    assert "Swipe seen on the card" in dict(events), events
+    assert {lines for _, lines in events} == {1}, events
+    admin.shot("32-english-customer-history")
     admin.switch_language("zh-hans")
     admin.expect("html").to_have_attribute("lang", "zh-hans")
+    admin.reports_fit()
     assert admin.errors == []

@@ -526,7 +526,8 @@ def screen_text(column: t.Column, value: Any) -> str:
         if value.single is not None:
             return formatting.quantity_centi(value.single)
         return t.QUANTITIES_SEPARATOR.join(
-            f"{name} {formatting.quantity_centi(centi)} {unit}" for name, unit, centi in value.parts
+            f"{name} {formatting.quantity_centi(centi)}\N{NO-BREAK SPACE}{unit}"
+            for name, unit, centi in value.parts
         )
     if value is not None and column.kind == t.MONEY:
         return formatting.number(fen_to_decimal(value))
@@ -536,22 +537,39 @@ def screen_text(column: t.Column, value: Any) -> str:
 
 
 # A word or a number this short is never broken over lines (销售, 已完成, 自来水, a user
-# number, an operator): the long texts beside it (details, reasons) wrap instead.
+# number, an operator): the long texts beside it (details, reasons) wrap instead. Two short
+# words (WeChat Pay, Bank card) may go one under the other on a crowded screen, each whole.
 SHORT_TEXT = 10
+
+
+# A customer's history names each event on one line (刷表回读, Swipe seen on the card), not
+# broken word by word under the next; its details beside it wrap instead.
+TERM_COLUMNS = frozenset({"event"})
+# A card serial (16 hexadecimal digits, no word to break at) may break in two halves rather
+# than widen the table past the screen.
+SERIAL_COLUMNS = frozenset({"card_serial"})
 
 
 def _cell_classes(column: t.Column, text: str) -> str:
     classes = ["num"] if column.numeric else []
     if "\n" in text:
         classes.append("multiline")
-    elif not column.numeric and (column.kind in (t.DATE, t.DATETIME) or len(text) <= SHORT_TEXT):
+    elif column.key in SERIAL_COLUMNS:
+        classes.append("serial")
+    elif column.numeric:
+        pass
+    elif column.kind in (t.DATE, t.DATETIME) or column.key in TERM_COLUMNS:
         classes.append("nowrap")
+    elif len(text) <= SHORT_TEXT:
+        classes.append("words" if " " in text else "nowrap")
     return " ".join(classes)
 
 
 def _total_cell(column: t.Column, value: Any) -> dict[str, str]:
     """A total under its column. Quantities of several accounts (m³ and kWh, never added)
-    are one line each, so that their column is as wide as one of them."""
+    are one line each, so that their column is as wide as one of them; on a crowded screen
+    each breaks once more, after its account (自来水 / 91.08 m³), never inside a number
+    and its unit."""
     if value is None:
         return {"text": "", "classes": "num"}
     text = screen_text(column, value)
