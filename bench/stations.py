@@ -13,7 +13,12 @@ Printed: sales/s, latency p50/p99, anomalies (duplicated purchase serials, purch
 pending, ledger ≠ the credit the meters applied — all must be 0), and the rate of a raw
 psycopg transaction doing the sale's three essential statements (UPDATE the serial counter,
 INSERT the purchase, INSERT the ledger entry) with as many clients: the physical limit of
-this machine and server. A benchmark, not a test: it prints figures and asserts nothing
+this machine and server. Beside it, the floor of the sale protocol itself with as many
+clients and no application code: phase one (the account locked, no purchase pending, the
+purchase inserted pending with its audit row, committed), the card's office area written to a
+file and read back, phase two (completed, serial advanced, ledger entry and audit row,
+committed): the two-phase sale issue 3 requires, and how much of the raw rate it leaves to
+everything else a sale does. A benchmark, not a test: it prints figures and asserts nothing
 about time.
 """
 
@@ -115,6 +120,23 @@ def anomalies(site: Site, reports: list[dict]) -> dict[str, int]:
     }
 
 
+FLOOR_SCHEMA = """
+CREATE TABLE floor_account (id bigint PRIMARY KEY, last_serial integer NOT NULL);
+CREATE TABLE floor_purchase (id bigserial PRIMARY KEY, account_id bigint NOT NULL,
+    serial integer NOT NULL, quantity_centi bigint NOT NULL, amount_fen bigint NOT NULL,
+    status varchar(16) NOT NULL, idempotency_key varchar(64) UNIQUE NOT NULL,
+    created_at timestamptz NOT NULL, resolved_at timestamptz,
+    UNIQUE (account_id, serial));
+CREATE INDEX floor_pending ON floor_purchase (account_id) WHERE status = 'pending';
+CREATE TABLE floor_ledger (id bigserial PRIMARY KEY, purchase_id bigint NOT NULL,
+    quantity_centi bigint NOT NULL, amount_fen bigint NOT NULL,
+    idempotency_key varchar(80) UNIQUE NOT NULL, time timestamptz NOT NULL);
+CREATE TABLE floor_audit (id bigserial PRIMARY KEY, action varchar(40) NOT NULL,
+    object_id bigint NOT NULL, after jsonb NOT NULL, hash char(64) NOT NULL,
+    time timestamptz NOT NULL);
+"""
+
+
 # -- the raw rate ----------------------------------------------------------------------------
 
 
@@ -149,20 +171,87 @@ def raw_client(
     out.put(done)
 
 
-def raw_rate(server: PostgresServer, clients: int, seconds: float) -> float:
+def floor_client(
+    dsn: str, client: int, seconds: float, start: float, out: multiprocessing.Queue
+) -> None:
+    """The two-phase sale with no application code (see the module's docstring)."""
+    import os
+
     import psycopg
 
-    server.create_database("raw")
-    with psycopg.connect(server.dsn("raw"), autocommit=True) as connection:
-        connection.execute(RAW_SCHEMA)
+    area = bytes(112)  # the office area of a card image
+    done = 0
+    with (
+        psycopg.connect(dsn) as connection,
+        tempfile.NamedTemporaryFile(dir=scratch_dir()) as card,
+    ):
+        card.write(bytes(1024))
+        card.flush()
+        time.sleep(max(0.0, start - time.time()))
+        while time.time() < start + seconds:
+            with connection.transaction():
+                serial = connection.execute(
+                    "SELECT last_serial FROM floor_account WHERE id = %s FOR UPDATE", [client]
+                ).fetchone()[0]
+                connection.execute(
+                    "SELECT EXISTS (SELECT 1 FROM floor_purchase WHERE account_id = %s "
+                    "AND status = 'pending')",
+                    [client],
+                ).fetchone()
+                key = f"{client}-{serial + 1}"
+                purchase = connection.execute(
+                    "INSERT INTO floor_purchase (account_id, serial, quantity_centi, amount_fen,"
+                    " status, idempotency_key, created_at) "
+                    "VALUES (%s, %s, 100, 345, 'pending', %s, now()) RETURNING id",
+                    [client, serial + 1, key],
+                ).fetchone()[0]
+                connection.execute(
+                    "INSERT INTO floor_audit (action, object_id, after, hash, time) "
+                    "VALUES ('sale.begin', %s, '{}', md5(%s) || md5(%s), now())",
+                    [purchase, key, key],
+                )
+            os.pwrite(card.fileno(), area, 0x20)
+            os.fdatasync(card.fileno())
+            assert os.pread(card.fileno(), len(area), 0x20) == area
+            with connection.transaction():
+                connection.execute(
+                    "UPDATE floor_purchase SET status = 'completed', resolved_at = now() "
+                    "WHERE id = %s AND status = 'pending'",
+                    [purchase],
+                )
+                connection.execute(
+                    "UPDATE floor_account SET last_serial = %s WHERE id = %s",
+                    [serial + 1, client],
+                )
+                connection.execute(
+                    "INSERT INTO floor_ledger (purchase_id, quantity_centi, amount_fen, "
+                    "idempotency_key, time) VALUES (%s, 100, 345, %s, now())",
+                    [purchase, key + ":book"],
+                )
+                connection.execute(
+                    "INSERT INTO floor_audit (action, object_id, after, hash, time) "
+                    "VALUES ('sale.complete', %s, '{}', md5(%s) || md5(%s), now())",
+                    [purchase, key, key],
+                )
+            done += 1
+    out.put(done)
+
+
+def raw_rate(server: PostgresServer, clients: int, seconds: float, kind: str = "raw") -> float:
+    """Transactions per second of ``raw_client`` (kind ``raw``) or ``floor_client``
+    (``floor``) with ``clients`` processes."""
+    import psycopg
+
+    server.create_database(kind)
+    with psycopg.connect(server.dsn(kind), autocommit=True) as connection:
+        connection.execute(RAW_SCHEMA if kind == "raw" else FLOOR_SCHEMA)
         for client in range(clients):
-            connection.execute("INSERT INTO raw_account VALUES (%s, 0)", [client])
+            connection.execute(f"INSERT INTO {kind}_account VALUES (%s, 0)", [client])
     queue: multiprocessing.Queue = multiprocessing.Queue()
     start = time.time() + 1.0
+    target = raw_client if kind == "raw" else floor_client
     processes = [
-        multiprocessing.Process(
-            target=raw_client, args=(server.dsn("raw"), c, seconds, start, queue)
-        )
+        multiprocessing.Process(target=target, args=(server.dsn(kind), c, seconds, start, queue))
         for c in range(clients)
     ]
     for process in processes:
@@ -222,6 +311,7 @@ def main() -> None:
     ):
         stations = run_stations(server, Path(scratch), args)
         raw = raw_rate(server, args.stations, args.seconds)
+        floor = raw_rate(server, args.stations, args.seconds, kind="floor")
     print(
         f"stations: {args.stations} processes × {args.customers} customers, "
         f"{args.seconds:.0f} s, PostgreSQL (fsync on)"
@@ -233,6 +323,10 @@ def main() -> None:
     print(f"refusals: {stations['refusals'] or 'none'}")
     print(f"anomalies: {stations['anomalies']}  (all must be 0)")
     print(f"raw psycopg UPDATE+INSERT+INSERT, {args.stations} clients: {raw:.1f} tx/s")
+    print(
+        f"two-phase floor (2 transactions, 9 statements, card write; no application code), "
+        f"{args.stations} clients: {floor:.1f} sales/s = {100 * floor / raw:.1f} % of raw"
+    )
     print(f"service / raw: {100 * stations['sales_per_s'] / raw:.1f} %  (target ≥ 40 %)")
     if any(stations["anomalies"].values()):
         raise SystemExit(1)
