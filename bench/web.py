@@ -20,7 +20,11 @@ A virtual reader holds one card per data directory, so the server runs with
 own (as trainees in a classroom sharing one server), and the clients sell concurrently.
 Accounts, customers, cards and meters are set up through the services before the server
 starts. Prints latency percentiles (all requests and per step) and requests per second;
-asserts nothing about time (target: p95 ≤ 50 ms). ``BENCH_PROFILE_SERVER=FILE`` profiles
+asserts nothing about time (target: p95 ≤ 50 ms). Then, as a same-run baseline, the floor of
+the server itself: the same clients, logged in, asking as fast as they can for the smallest
+thing it serves (``/favicon.ico``: every middleware — session, operator, CSRF — and a view that
+does nothing), so that what the pages add can be told from what 20 clients with no think time
+cost on this machine whatever the page. ``BENCH_PROFILE_SERVER=FILE`` profiles
 every request the server handles (``PREPAID_SERVE_PROFILE``) and merges the workers' profiles
 into FILE; ``PREPAID_WEB_WORKERS`` and ``PREPAID_WEB_THREADS`` pass through to the server.
 
@@ -147,7 +151,7 @@ class Browser:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        text = response.read().decode()
+        text = response.read().decode(errors="replace")
         self.timings[step].append(time.perf_counter() - start)
         connection.close()
         for header, value in response.getheaders():
@@ -299,6 +303,9 @@ def main() -> None:
             before = cpu_seconds(server.pid)
             result = run(port, people, args.seconds, args.think_ms / 1000)
             report(result, args, cpu_seconds(server.pid) - before)
+            before = cpu_seconds(server.pid)
+            floor = run_floor(port, people, min(args.seconds, 10.0), args.think_ms / 1000)
+            report_floor(floor, cpu_seconds(server.pid) - before)
         finally:
             server.send_signal(signal.SIGINT)  # serve stops cleanly (and writes its profile)
             server.wait(timeout=30)
@@ -359,6 +366,47 @@ def run(
             if step not in ("login", "home"):
                 timings[step].extend(values)
     return timings, elapsed, sales[0], failures
+
+
+def run_floor(
+    port: int, people: list[dict[str, str]], seconds: float, think: float
+) -> tuple[list[float], float]:
+    """The same clients asking for ``/favicon.ico`` as fast as they can: the latencies and
+    the elapsed time."""
+    browsers = []
+    for person in people:
+        browser = Browser(port, defaultdict(list))
+        browser.login(person["operator"])
+        browsers.append(browser)
+    start_line = threading.Barrier(len(browsers) + 1)
+    stop_at = [0.0]
+
+    def client(browser: Browser) -> None:
+        start_line.wait()
+        while time.monotonic() < stop_at[0]:
+            time.sleep(think)
+            browser.request("floor", "GET", "/favicon.ico")
+
+    threads = [threading.Thread(target=client, args=(b,)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.monotonic() + seconds
+    began = time.monotonic()
+    start_line.wait()
+    for thread in threads:
+        thread.join()
+    return [v for b in browsers for v in b.timings["floor"]], time.monotonic() - began
+
+
+def report_floor(floor: tuple[list[float], float], server_cpu: float) -> None:
+    values, elapsed = floor
+    ms = 1000.0
+    print(
+        f"\nfloor, the same clients on /favicon.ico (every middleware, a view doing nothing): "
+        f"{len(values) / elapsed:.1f} req/s, p50 {percentile(values, 50) * ms:.1f} ms, "
+        f"p95 {percentile(values, 95) * ms:.1f} ms, p99 {percentile(values, 99) * ms:.1f} ms; "
+        f"server CPU {server_cpu / max(1, len(values)) * ms:.1f} ms per request"
+    )
 
 
 def report(
