@@ -100,7 +100,8 @@ def bench_sales(sales: int, home: Path) -> list[float]:
     return latencies
 
 
-def bench_raw(transactions: int, path: Path) -> float:
+def _raw_database(path: Path) -> sqlite3.Connection:
+    """The baselines' database: the sale's tables, stripped, with the same pragmas."""
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -109,8 +110,15 @@ def bench_raw(transactions: int, path: Path) -> float:
         " quantity INTEGER, amount INTEGER, status TEXT, key TEXT UNIQUE);"
         "CREATE TABLE ledger (id INTEGER PRIMARY KEY, purchase INTEGER,"
         " amount INTEGER, key TEXT UNIQUE);"
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, action TEXT, object INTEGER,"
+        " after TEXT, hash TEXT);"
         "INSERT INTO ca VALUES (1, 0);"
     )
+    return db
+
+
+def bench_raw(transactions: int, path: Path) -> float:
+    db = _raw_database(path)
     start = time.perf_counter()
     for i in range(transactions):
         db.execute("BEGIN IMMEDIATE")
@@ -133,18 +141,7 @@ def bench_protocol_floor(sales: int, path: Path, card: Path) -> list[float]:
     latency of each."""
     from prepaid.core.card.codec import OFFICE_AREA
 
-    db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-        "CREATE TABLE ca (id INTEGER PRIMARY KEY, last_serial INTEGER);"
-        "CREATE TABLE purchase (id INTEGER PRIMARY KEY, ca INTEGER, serial INTEGER,"
-        " quantity INTEGER, amount INTEGER, status TEXT, key TEXT UNIQUE);"
-        "CREATE TABLE ledger (id INTEGER PRIMARY KEY, purchase INTEGER,"
-        " amount INTEGER, key TEXT UNIQUE);"
-        "CREATE TABLE audit (id INTEGER PRIMARY KEY, action TEXT, object INTEGER,"
-        " after TEXT, hash TEXT);"
-        "INSERT INTO ca VALUES (1, 0);"
-    )
+    db = _raw_database(path)
     card.write_bytes(bytes(1024))
     area = bytes(range(OFFICE_AREA.stop - OFFICE_AREA.start))
     latencies = []

@@ -313,6 +313,32 @@ def main() -> None:
             merge_profiles(home, Path(profile))
 
 
+def _logged_in(port: int, people: list[dict[str, str]]) -> list[Browser]:
+    browsers = []
+    for person in people:
+        browser = Browser(port, defaultdict(list))
+        browser.login(person["operator"])
+        browsers.append(browser)
+    return browsers
+
+
+def _race(
+    threads: list[threading.Thread],
+    start_line: threading.Barrier,
+    stop_at: list[float],
+    seconds: float,
+) -> float:
+    """Start the clients together, let them run for ``seconds``: the time they took."""
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.monotonic() + seconds
+    began = time.monotonic()
+    start_line.wait()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - began
+
+
 def run(
     port: int, people: list[dict[str, str]], seconds: float, think: float
 ) -> tuple[dict[str, list[float]], float, int, list[str]]:
@@ -320,11 +346,7 @@ def run(
     lock = threading.Lock()
     sales = [0]
     failures: list[str] = []
-    browsers = []
-    for person in people:
-        browser = Browser(port, defaultdict(list))
-        browser.login(person["operator"])
-        browsers.append(browser)
+    browsers = _logged_in(port, people)
     start_line = threading.Barrier(len(people) + 1)
     stop_at = [0.0]
 
@@ -353,14 +375,7 @@ def run(
         threading.Thread(target=client, args=(b, p, think * i / len(people)))
         for i, (b, p) in enumerate(zip(browsers, people, strict=True))
     ]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.monotonic() + seconds
-    began = time.monotonic()
-    start_line.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - began
+    elapsed = _race(threads, start_line, stop_at, seconds)
     for browser in browsers:
         for step, values in browser.timings.items():
             if step not in ("login", "home"):
@@ -373,11 +388,7 @@ def run_floor(
 ) -> tuple[list[float], float]:
     """The same clients asking for ``/favicon.ico`` as fast as they can: the latencies and
     the elapsed time."""
-    browsers = []
-    for person in people:
-        browser = Browser(port, defaultdict(list))
-        browser.login(person["operator"])
-        browsers.append(browser)
+    browsers = _logged_in(port, people)
     start_line = threading.Barrier(len(browsers) + 1)
     stop_at = [0.0]
 
@@ -388,14 +399,8 @@ def run_floor(
             browser.request("floor", "GET", "/favicon.ico")
 
     threads = [threading.Thread(target=client, args=(b,)) for b in browsers]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.monotonic() + seconds
-    began = time.monotonic()
-    start_line.wait()
-    for thread in threads:
-        thread.join()
-    return [v for b in browsers for v in b.timings["floor"]], time.monotonic() - began
+    elapsed = _race(threads, start_line, stop_at, seconds)
+    return [v for b in browsers for v in b.timings["floor"]], elapsed
 
 
 def report_floor(floor: tuple[list[float], float], server_cpu: float) -> None:
