@@ -301,19 +301,25 @@ def test_a_reissue_that_left_a_transfer_on_the_revoked_card_is_flagged_until_it_
     assert reasons() == []
 
 
-def _first_purchase_reasons(office) -> list:
+def _first_purchase_reasons(office, card: str | None = None) -> list:
+    """The customer's ``first_purchase_at_risk`` reasons; those naming ``card`` if given."""
     analysis = analyse()
     mine = [s for s in analysis.suspects if s.customer_id == office.customer.pk]
-    return [r for s in mine for r in s.reasons if r.rule == "first_purchase_at_risk"]
+    return [
+        r
+        for s in mine
+        for r in s.reasons
+        if r.rule == "first_purchase_at_risk" and card in (None, r.params["card"])
+    ]
 
 
-def _reissue_on_a_new_card(office) -> object:
+def _reissue_on_a_new_card(office, name: str = "user2") -> object:
     from prepaid.cards.services import format_card
     from prepaid.core.card import codec
     from prepaid.vending import services as vending
 
-    office.store.create("user2", codec.blank_image())
-    office.store.insert("user2")
+    office.store.create(name, codec.blank_image())
+    office.store.insert(name)
     format_card(office.station(office.admin))
     return vending.reissue(office.station(), office.customer, key=office.key())
 
@@ -334,7 +340,7 @@ def test_a_reissue_of_a_first_purchase_no_meter_was_seen_taking_is_flagged_until
     assert result.operation.details["taken"] == []  # written unmarked, as it must be
     card = result.record.serial
 
-    (reason,) = _first_purchase_reasons(office)
+    (reason,) = _first_purchase_reasons(office, card)  # the lost card has its own (below)
     assert reason.weight == DEFAULT_RULES["weight_first_purchase_at_risk"]
     assert reason.account == "热" and reason.unit == "GJ"
     assert (reason.params["card"], reason.params["serial"]) == (card, 1)
@@ -354,7 +360,7 @@ def test_a_reissue_of_a_first_purchase_no_meter_was_seen_taking_is_flagged_until
     office.store.insert("user2")
     assert office.swipe().ok
     vending.read_user_card(office.station())
-    assert _first_purchase_reasons(office) == []
+    assert _first_purchase_reasons(office, card) == []
 
 
 def test_a_reissue_of_a_first_purchase_seen_taken_is_not_flagged(small_office):
@@ -384,3 +390,76 @@ def test_a_reissue_after_further_purchases_is_not_flagged_for_the_first(small_of
     vending.sell(office.station(), quantity="5", key=office.key())
     _reissue_on_a_new_card(office)
     assert _first_purchase_reasons(office) == []
+
+
+def test_a_revoked_card_still_carrying_the_first_purchase_is_flagged_until_it_is_recycled(
+    small_office,
+):
+    """The customer lost the card before ever swiping the opening: the lost card's copy is
+    unmarked, and a spare meter, set and not yet bound, would credit it. The new card's copy
+    is seen taken once the customer's meter writes back on it, but the lost card's is not:
+    flagged with the reissue's day, the revoked card and the purchase until that card is
+    recycled."""
+    from prepaid.cards.services import recycle_card
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    revoked = office.customer.cards.get(status="active").serial
+    result = _reissue_on_a_new_card(office)
+    assert result.revoked.serial == revoked
+    assert len(_first_purchase_reasons(office, result.record.serial)) == 1
+
+    (reason,) = _first_purchase_reasons(office, revoked)
+    assert reason.weight == DEFAULT_RULES["weight_first_purchase_at_risk"]
+    assert reason.account == "热" and reason.unit == "GJ"
+    assert (reason.params["serial"], reason.params["quantity"]) == (1, "10.00")
+    assert reason.period_from == timezone.localtime(result.operation.time).date()
+    with translation.override("zh-hans"):
+        text = reason.text()
+        assert f"补卡：已作废的旧卡 {revoked} 上仍带有首次购买（序号 1，10.00），" in text, text
+        assert "此后该卡也未回收" in text and "备用表也会从该卡充入这笔购买" in text, text
+        assert reason.label() == "补卡时首次购买未见表计充入"
+    with translation.override("en"):
+        assert f"the revoked card {revoked} still carries first purchase 1 of 10.00" in (
+            reason.text()
+        )
+
+    # the customer's meter takes the new card's copy and writes back; the office reads it:
+    # the new card is done with, the lost card still carries its unmarked copy
+    office.store.insert("user2")
+    assert office.swipe().ok
+    vending.read_user_card(office.station())
+    assert _first_purchase_reasons(office) == [reason]
+
+    office.store.insert("user")  # the lost card turns up: recycled, no longer at risk
+    recycle_card(office.station(office.admin))
+    assert _first_purchase_reasons(office) == []
+
+
+def test_a_revoked_card_whose_first_purchase_was_seen_taken_on_it_or_marked_is_not_flagged(
+    small_office,
+):
+    """Only a revoked card whose copy of the opening may be unmarked is flagged. The first
+    card, lost before any swipe, is. The second card was swiped and its meter's write-back
+    read before it was lost in turn: the meter's record on it makes a spare refuse it. The
+    third was written by a reissue that had seen the opening taken: its slot is marked taken.
+    Neither is flagged, and the card in use is marked too."""
+    from prepaid.vending import services as vending
+
+    office = small_office
+    office.open(quantity="10")
+    first = office.customer.cards.get(status="active").serial
+    second = _reissue_on_a_new_card(office, "user2")
+    assert second.operation.details["taken"] == []  # nothing seen taken yet: unmarked
+    office.store.insert("user2")
+    assert office.swipe().ok
+    vending.read_user_card(office.station())  # the write-back on the second card
+    third = _reissue_on_a_new_card(office, "user3")
+    assert third.operation.details["taken"] == [{"sub_meter": 4, "serial": 1}]
+    fourth = _reissue_on_a_new_card(office, "user4")
+    assert fourth.operation.details["taken"] == [{"sub_meter": 4, "serial": 1}]
+
+    (reason,) = _first_purchase_reasons(office)
+    assert reason.params["card"] == first
+    assert reason.period_from == timezone.localtime(second.operation.time).date()

@@ -41,7 +41,12 @@ Rules (thresholds in :data:`DEFAULT_RULES`, all integers; overridable in the set
     a reissue in the trailing or recent months wrote the customer's first purchase (the
     opening) on the new card unmarked, as it must when no meter write-back the office read
     showed it taken, and none read since shows it taken: a set, not yet bound meter of the
-    account (a spare) would credit the first purchase too, so an inspector checks the meters.
+    account (a spare) would credit the first purchase too, so an inspector checks the meters;
+    also, with its own reason, when the card the reissue revoked still carries the first
+    purchase unmarked as far as the office knows (written unmarked, and no write-back read
+    from that card before the reissue showed it taken) and has not been recycled or formatted
+    since — after the new card's copy is seen taken as well, for a spare would credit the
+    lost card's.
 
 Months are local calendar months: the *recent* window is the ``recent_months`` complete
 months before the month of the analysis date, the *trailing* window the ``trailing_months``
@@ -380,6 +385,7 @@ def analyse(
     _rule_flags(accounts, windows, names)
     _rule_transfer_at_risk(accounts, windows, names)
     _rule_first_purchase_at_risk(accounts, windows, names)
+    _rule_revoked_opening(accounts, windows, names)
     suspects = _suspects(accounts.values(), rules["min_score"])
     return Analysis(
         as_of,
@@ -870,6 +876,17 @@ def _rule_flags(accounts: dict[int, _Account], windows: _Windows, names: dict[in
             )
 
 
+def _recycled_since(card: str, time: Any, end: Any) -> bool:
+    """Whether the card ``card`` was recycled or formatted from ``time`` on (before ``end``):
+    what it carried is gone."""
+    return CardOperation.objects.filter(
+        kind__in=(CardOperation.Kind.RECYCLE, CardOperation.Kind.FORMAT),
+        details__previous_serial=card,  # formatting gives the card a new serial
+        time__gte=time,
+        time__lt=end,
+    ).exists()
+
+
 def _rule_transfer_at_risk(
     accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
 ) -> None:
@@ -885,12 +902,7 @@ def _rule_transfer_at_risk(
         revoked = details.get("revoked")
         if not details.get("transfers_at_risk") or not revoked:
             continue
-        if CardOperation.objects.filter(
-            kind__in=(CardOperation.Kind.RECYCLE, CardOperation.Kind.FORMAT),
-            details__previous_serial=revoked,  # formatting gives the card a new serial
-            time__gte=time,
-            time__lt=end,
-        ).exists():
+        if _recycled_since(revoked, time, end):
             continue
         day = windows.local_date(time)
         for transfer in details["transfers_at_risk"]:
@@ -916,6 +928,38 @@ def _rule_transfer_at_risk(
             )
 
 
+# A customer account's purchase 1 or 2 as written: serial, kind, status, quantity, written at.
+_Early = tuple[int, str, str, int, datetime.datetime]
+
+
+def _early_purchases(ids: list[int]) -> dict[int, list[_Early]]:
+    """Purchases 1 and 2 of these customer accounts, completed or corrected: whether a card
+    written at some moment carried the first purchase, and which quantity."""
+    written: dict[int, list[_Early]] = defaultdict(list)
+    for pk, *row in Purchase.objects.filter(
+        customer_account_id__in=ids,
+        serial__lte=2,
+        status__in=(Purchase.Status.COMPLETED, Purchase.Status.CORRECTED),
+    ).values_list(
+        "customer_account_id", "serial", "kind", "status", "quantity_centi", "created_at"
+    ):
+        written[pk].append(tuple(row))  # type: ignore[arg-type]
+    return written
+
+
+def _opening_carried(written: list[_Early], time: Any) -> int | None:
+    """The quantity of the first purchase (the opening) a card written at ``time`` carried as
+    the account's last purchase; None when it carried none, or a later one."""
+    before = [row for row in written if row[4] < time]
+    if {serial for serial, *_rest in before} != {1}:
+        return None  # opened after that moment, or a later purchase on the card
+    # the opening as the card carried it (corrected before then: the correction)
+    opening = [row for row in before if row[2] == Purchase.Status.COMPLETED]
+    if not opening or opening[0][1] != Purchase.Kind.PURCHASE:
+        return None
+    return opening[0][3]
+
+
 def _rule_first_purchase_at_risk(
     accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
 ) -> None:
@@ -925,7 +969,7 @@ def _rule_first_purchase_at_risk(
     read up to the analysis's end shows it applied. A first purchase, like a transfer, is
     credited by any set, not yet bound meter of the account (DESIGN §4): a spare meter would
     credit it too. One reason per customer account, for the customer's latest reissue in the
-    windows (reissues are few)."""
+    windows (reissues are few). The card the reissue revoked: :func:`_rule_revoked_opening`."""
     start, end = day_range(windows.trailing_start)[0], windows.end_time
     reissued = {
         customer_id: (time, card)  # the latest in the windows
@@ -944,26 +988,12 @@ def _rule_first_purchase_at_risk(
             customer_account_id__in=ids, last_serial__gte=1, observed_at__lt=end
         ).values_list("customer_account_id", flat=True)
     )
-    # what the card could carry: the first purchase, and whether a second came before
-    written: dict[int, list[tuple[int, str, str, int, datetime.datetime]]] = defaultdict(list)
-    for pk, *row in Purchase.objects.filter(
-        customer_account_id__in=[pk for pk in ids if pk not in seen],
-        serial__lte=2,
-        status__in=(Purchase.Status.COMPLETED, Purchase.Status.CORRECTED),
-    ).values_list(
-        "customer_account_id", "serial", "kind", "status", "quantity_centi", "created_at"
-    ):
-        written[pk].append(tuple(row))  # type: ignore[arg-type]
+    written = _early_purchases([pk for pk in ids if pk not in seen])
     for account in candidates:
         time, card = reissued[account.customer_id]
-        before = [row for row in written.get(account.id, []) if row[4] < time]
-        if {serial for serial, *_rest in before} != {1}:
-            continue  # seen taken, opened after the reissue, or a later purchase on the card
-        # the opening as the card carried it (corrected before the reissue: the correction)
-        opening = [row for row in before if row[2] == Purchase.Status.COMPLETED]
-        if not opening or opening[0][1] != Purchase.Kind.PURCHASE:
-            continue
-        quantity = opening[0][3]
+        quantity = _opening_carried(written.get(account.id, []), time)
+        if quantity is None:
+            continue  # seen taken, or not the opening the new card carries
         day = windows.local_date(time)
         _reason(
             account,
@@ -982,6 +1012,90 @@ def _rule_first_purchase_at_risk(
             serial=1,
             quantity=format_centi(quantity),
         )
+
+
+def _rule_revoked_opening(
+    accounts: dict[int, _Account], windows: _Windows, names: dict[int, str]
+) -> None:
+    """``first_purchase_at_risk`` of the card a reissue revoked: it carried the customer's
+    first purchase as its last, in a slot unmarked as far as the office knows — written
+    unmarked (by the opening, or by a reissue that had seen no meter take it: that reissue's
+    ``details.taken``), and no meter write-back read from that card before the reissue showed
+    it taken (a meter's record on the card makes a spare refuse it, E12) — and the card has
+    not been recycled or formatted since. A spare meter, set and not yet bound, would credit
+    it from that card; seeing the new card's copy taken changes nothing for it. One reason per
+    such reissue and customer account (reissues are few)."""
+    end = windows.end_time
+    reissues = _revoked_cards(accounts, windows)
+    if not reissues:
+        return
+    cards = {card for _customer, _time, card in reissues}
+    customers = {customer_id for customer_id, _time, _card in reissues}
+    candidates = [a for a in accounts.values() if a.customer_id in customers]
+    written = _early_purchases([a.id for a in candidates])
+    marked = {  # (card, sub-meter, serial) written marked taken by the reissue that made it
+        (card, mark["sub_meter"], mark["serial"])
+        for card, details in CardOperation.objects.filter(
+            kind=CardOperation.Kind.REISSUE, card_serial__in=cards
+        ).values_list("card_serial", "details")
+        for mark in details.get("taken", [])
+    }
+    first_seen: dict[tuple[str, int], Any] = {}  # (card, customer account): first read taken
+    for card, pk, observed in WriteBackObservation.objects.filter(
+        source=WriteBackObservation.Source.USER_CARD,
+        card_serial__in=cards,
+        customer_account_id__in=[a.id for a in candidates],
+        last_serial__gte=1,
+        observed_at__lt=end,
+    ).values_list("card_serial", "customer_account_id", "observed_at"):
+        first_seen[card, pk] = min(first_seen.get((card, pk), observed), observed)
+    sub_meters = dict(Account.objects.values_list("id", "sub_meter"))
+    for customer_id, time, card in reissues:
+        for account in (a for a in candidates if a.customer_id == customer_id):
+            quantity = _opening_carried(written.get(account.id, []), time)
+            seen = first_seen.get((card, account.id))
+            if (
+                quantity is None
+                or (card, sub_meters.get(account.account_id), 1) in marked
+                or (seen is not None and seen < time)
+            ):
+                continue
+            day = windows.local_date(time)
+            _reason(
+                account,
+                "first_purchase_at_risk",
+                names.get(account.account_id, ""),
+                (day, windows.as_of),
+                gettext_noop(
+                    "Reissued on %(day)s: the revoked card %(card)s still carries first "
+                    "purchase %(serial)s of %(quantity)s, which no meter write-back read from "
+                    "that card before the reissue showed taken, and it has not been recycled "
+                    "since; a spare meter that is set and not yet bound would credit it from "
+                    "that card too."
+                ),
+                windows.rules,
+                day=day,
+                card=card,
+                serial=1,
+                quantity=format_centi(quantity),
+            )
+
+
+def _revoked_cards(accounts: dict[int, _Account], windows: _Windows) -> list[tuple[int, Any, str]]:
+    """The reissues in the windows of customers with an active card that revoked a card not
+    recycled or formatted since: customer, time, revoked card (reissues are few)."""
+    start, end = day_range(windows.trailing_start)[0], windows.end_time
+    customers = {a.customer_id for a in accounts.values()}
+    reissues = CardOperation.objects.filter(
+        kind=CardOperation.Kind.REISSUE, time__gte=start, time__lt=end
+    ).values_list("customer_id", "time", "details")
+    return [
+        (customer_id, time, details["revoked"])
+        for customer_id, time, details in reissues
+        if customer_id in customers
+        and details.get("revoked")
+        and not _recycled_since(details["revoked"], time, end)
+    ]
 
 
 def _suspects(accounts: Any, min_score: int) -> list[Suspect]:
