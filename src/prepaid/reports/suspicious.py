@@ -1086,15 +1086,25 @@ def _revoked_cards(accounts: dict[int, _Account], windows: _Windows) -> list[tup
     recycled or formatted since: customer, time, revoked card (reissues are few)."""
     start, end = day_range(windows.trailing_start)[0], windows.end_time
     customers = {a.customer_id for a in accounts.values()}
-    reissues = CardOperation.objects.filter(
-        kind=CardOperation.Kind.REISSUE, time__gte=start, time__lt=end
-    ).values_list("customer_id", "time", "details")
-    return [
+    reissues = [
         (customer_id, time, details["revoked"])
-        for customer_id, time, details in reissues
-        if customer_id in customers
-        and details.get("revoked")
-        and not _recycled_since(details["revoked"], time, end)
+        for customer_id, time, details in CardOperation.objects.filter(
+            kind=CardOperation.Kind.REISSUE, time__gte=start, time__lt=end
+        ).values_list("customer_id", "time", "details")
+        if customer_id in customers and details.get("revoked")
+    ]
+    emptied: dict[str, list[Any]] = defaultdict(list)  # card: when it was recycled or formatted
+    for card, time in CardOperation.objects.filter(
+        kind__in=(CardOperation.Kind.RECYCLE, CardOperation.Kind.FORMAT),
+        details__previous_serial__in=sorted({card for _c, _t, card in reissues}),
+        time__gte=start,
+        time__lt=end,
+    ).values_list("details__previous_serial", "time"):
+        emptied[card].append(time)
+    return [
+        (customer_id, time, card)
+        for customer_id, time, card in reissues
+        if not any(moment >= time for moment in emptied.get(card, ()))
     ]
 
 
