@@ -198,7 +198,7 @@ def test_idle_session_expires(admin_client, monkeypatch):
     signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
     admin_client.cookies["prepaid_last_seen"] = signer.sign(str(int(time.time()) - 31 * 60))
     response = admin_client.get("/")
-    assert response.status_code == 302 and response["Location"] == "/login/?expired=1"
+    assert response.status_code == 302 and response["Location"] == "/login/?expired=1&next=%2F"
     assert "session_expired" in codes(admin_client.get(response["Location"]))
     assert admin_client.get("/")["Location"].startswith("/login/")
 
@@ -241,8 +241,19 @@ def test_idle_session_expiry_on_a_post_says_nothing_was_done(admin_client, monke
     signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
     admin_client.cookies["prepaid_last_seen"] = signer.sign(str(int(time.time()) - 31 * 60))
     response = admin_client.post("/vending/sell/", {"action": "write"})
-    assert response["Location"] == "/login/?expired=1&unsent=1"
+    assert response["Location"] == "/login/?expired=1&next=%2Fvending%2Fsell%2F&unsent=1"
     assert "session_ended_unsent" in codes(admin_client.get(response["Location"]))
+
+
+def test_logging_out_of_an_idle_session_is_no_form_left_undone(admin_client, monkeypatch):
+    """退出 after the idle time: logged out, as asked; the login page does not say that what
+    was sent was not done, nor lead back to the page."""
+    monkeypatch.setenv("PREPAID_WEB_IDLE_MINUTES", "30")
+    signer = get_cookie_signer(salt="prepaid_last_seen" * 2)
+    admin_client.cookies["prepaid_last_seen"] = signer.sign(str(int(time.time()) - 31 * 60))
+    response = admin_client.post("/logout/", HTTP_REFERER="http://testserver/vending/sell/")
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert admin_client.get("/")["Location"].startswith("/login/")
 
 
 def test_a_forged_last_seen_cookie_is_ignored(admin_client, monkeypatch):

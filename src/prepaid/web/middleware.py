@@ -4,7 +4,9 @@
   before login the language chosen on the login page or of the last operator on this browser
   (the language cookie), else the site default (zh-hans) — not the browser's Accept-Language:
   the office decides. A first login keeps the login page's language.
-* A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out.
+* A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out: the request goes
+  to the login page, which leads back to the page the operator was on; a form it sent (写卡, a
+  reader button…) is not done, and the login page says so.
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page, the language switch (to read that page in their own language) and logout until
   it is changed.
@@ -28,7 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -36,7 +38,7 @@ from django.utils.translation import gettext
 
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, storage_failure
-from prepaid.web.http import is_htmx, redirect_to
+from prepaid.web.http import login_again, redirect_to, redirect_whole_page
 
 log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -85,11 +87,7 @@ def form_page(request: HttpRequest, not_allowed: HttpResponse) -> HttpResponse:
             url = reverse(target, kwargs=match.kwargs)
         except NoReverseMatch:
             url = reverse(target)
-        if is_htmx(request):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return HttpResponseRedirect(url)
+        return redirect_whole_page(request, url)
     error = {
         "code": "form_only",
         "message": gettext(
@@ -112,9 +110,10 @@ class OperatorMiddleware:
         language = operator_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-        if expired:
-            query = "expired=1&unsent=1" if request.method == "POST" else "expired=1"
-            response = redirect_to(request, "web:login", query=query)
+        if expired and request.path == reverse("web:logout"):
+            response = redirect_to(request, "web:login")  # logged out, as asked
+        elif expired:
+            response = login_again(request, expired=True)
         else:
             response = self.get_response(request)
             if response.status_code == 405 and request.method in ("GET", "HEAD"):
