@@ -315,6 +315,7 @@ def test_a_session_ended_before_the_confirm_does_nothing_and_leads_back(
     browser = Browser()
     browser.log_in(username)
     confirm = reach(browser, office)
+    old_token = browser.token()  # the form token of the page left open
     before = office_state(office)
 
     browser.idle_too_long()
@@ -333,6 +334,24 @@ def test_a_session_ended_before_the_confirm_does_nothing_and_leads_back(
     back = browser.get(confirm.page)
     assert back.status_code == 200 and confirm.marker in html(back)
     logged_in = office_state(office)  # the login is audited; nothing else
+
+    # the page left open, sent again: its form token is no longer valid since the login
+    stale = browser.post(
+        confirm.url, confirm.data, page=confirm.page, htmx=confirm.htmx, token=old_token
+    )
+    assert office_state(office) == logged_in
+    said = tr(
+        "This form was opened before your last login, or not on this site, so it was not "
+        "done: nothing was charged and no card was written. Open its page again and send it "
+        "once more."
+    )
+    if confirm.htmx:  # htmx shows no error page: the page is opened again, saying so
+        assert stale.status_code == 403 and stale["HX-Redirect"] == confirm.page
+        assert said in html(browser.get(confirm.page))
+    else:
+        assert stale.status_code == 403 and "csrf" in codes(stale)
+        assert said in html(stale)
+        assert f'href="{htmlib.escape(confirm.page)}"' in html(stale)  # the way back
 
     # sent from its page again: done, and once only however often it is sent
     first = browser.post(confirm.url, confirm.data, page=confirm.page, htmx=confirm.htmx)
@@ -386,3 +405,46 @@ def test_a_next_address_of_another_site_is_not_followed(office, clerk, web_home)
     )
     query = parse_qs(urlsplit(sent["Location"]).query)
     assert query.get("next") == ["/vending/sell/"]  # the address it was sent to
+
+
+def test_the_live_quote_of_a_page_opened_before_the_login_opens_the_page_again(
+    office, clerk, web_home
+):
+    """The live quote (htmx, on every key typed) from a page opened before the last login:
+    the sale page opens again with a fresh form and says why, where htmx would show nothing."""
+    office.meter()
+    office.open()
+    office.swipe()
+    browser = Browser()
+    browser.log_in("clerk")
+    browser.get("/vending/sell/")
+    old_token = browser.token()
+    browser.post("/logout/", {}, page="/vending/sell/", htmx=False)
+    browser.log_in("clerk")
+    data = {"mode": "sale", "basis": "quantity", "quantity": "5", "account": office.account.pk}
+    quote = browser.post("/vending/quote/", data, page="/vending/sell/", htmx=True, token=old_token)
+    assert quote.status_code == 403 and quote["HX-Redirect"] == "/vending/sell/"
+    page = html(browser.get("/vending/sell/"))
+    assert (
+        tr(
+            "This form was opened before your last login, or not on this site, so it was not "
+            "done: nothing was charged and no card was written. Open its page again and send it "
+            "once more."
+        )
+        in page
+    )
+
+
+def test_a_form_from_another_site_leads_back_to_no_page_of_it(office, clerk, web_home):
+    browser = Browser()
+    browser.log_in("clerk")
+    before = office_state(office)
+    response = browser.client.post(
+        "/customers/register/",
+        {"name": "x", "csrfmiddlewaretoken": "x" * 32},
+        HTTP_REFERER="http://evil.example/form/",
+    )
+    assert response.status_code == 403 and "csrf" in codes(response)
+    assert "evil.example" not in html(response)
+    assert 'href="/customers/register/"' in html(response)  # the address it was sent to
+    assert office_state(office) == before

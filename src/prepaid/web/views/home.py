@@ -3,6 +3,7 @@ site icon."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,6 +16,7 @@ from prepaid.reports import shifts
 from prepaid.web import getting_started
 from prepaid.web import station as stations
 from prepaid.web.decorators import operator_required
+from prepaid.web.http import is_htmx, page_of, redirect_whole_page
 from prepaid.web.views.common import page
 
 
@@ -44,19 +46,24 @@ def queries(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """The form was too old (session expired, or opened before a login): a clear 403."""
-    return render(
-        request,
-        "403.html",
-        {
-            "exception": _(
-                "This form has expired or was not sent by this page. Go back, reload "
-                "the page and try again."
-            ),
-            "csrf": True,
-        },
-        status=403,
+    """A form whose token is not this browser's: the page was opened before the last login
+    (a login changes the token: the session had ended meanwhile), or the form came from
+    another site. Nothing was done; the page says so and leads back to the form's page (403).
+    From htmx (the reader panel's buttons, the live quote), which shows no error page, the
+    whole page opens again with a fresh form and says so."""
+    said = _(
+        "This form was opened before your last login, or not on this site, so it was not "
+        "done: nothing was charged and no card was written. Open its page again and send it "
+        "once more."
     )
+    back = page_of(request)
+    if is_htmx(request):
+        messages.error(request, said, extra_tags="csrf")
+        response = redirect_whole_page(request, back)
+        response.status_code = 403
+        return response
+    context = {"exception": said, "csrf": True, "back": back}
+    return render(request, "403.html", context, status=403)
 
 
 FAVICON = "prepaid/favicon.ico"
