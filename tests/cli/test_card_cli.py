@@ -12,8 +12,6 @@ import pytest
 
 from prepaid.home import DataHome
 
-PASSWORD = "Card-admin-pw1"
-
 pytestmark = pytest.mark.django_db
 
 
@@ -39,19 +37,11 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(home: DataHome, capsys: pytest.CaptureFixture[str]) -> Cli:
     from prepaid.accounts.services import create_account
-    from prepaid.operators.models import Operator, Role
+    from prepaid.operators.models import Operator
 
-    home = tmp_path / "home"
-    DataHome(home).ensure_secrets()
-    monkeypatch.setenv("PREPAID_HOME", str(home))
-    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
-    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
-    monkeypatch.delenv("PREPAID_READER", raising=False)
-    admin = Operator(username="boss", role=Role.ADMIN, is_staff=True)
-    admin.set_password(PASSWORD)
-    admin.save()
+    admin = Operator.objects.get(username="boss")
     account = create_account(
         admin,
         meter_type="water",

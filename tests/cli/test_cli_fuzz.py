@@ -22,8 +22,6 @@ from hypothesis import strategies as st
 
 from prepaid.home import DataHome
 
-PASSWORD = "Fuzz-admin-pw1"
-
 pytestmark = pytest.mark.django_db
 
 # Placeholders for the prepared office's own objects, filled in when a command runs.
@@ -387,24 +385,20 @@ class Office:
 
 @pytest.fixture
 def office(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    home: DataHome,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Office:
     from prepaid.accounts.services import add_price, create_account
     from prepaid.operators.models import Operator, Role
 
-    home = tmp_path / "home"
-    DataHome(home).ensure_secrets()
     monkeypatch.chdir(tmp_path)  # files a command writes (backup, --output) land here
-    monkeypatch.setenv("PREPAID_HOME", str(home))
-    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
-    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
-    for name in ("PREPAID_READER", "PREPAID_LANG", "PREPAID_BACKUP_PASSPHRASE", "DATABASE_URL"):
+    for name in ("PREPAID_LANG", "PREPAID_BACKUP_PASSPHRASE", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     served: list[tuple[str, int]] = []
     monkeypatch.setattr("prepaid.server.serve", lambda host, port: served.append((host, port)))
-    admin = Operator(username="boss", role=Role.ADMIN, is_staff=True)
-    admin.set_password(PASSWORD)
-    admin.save()
+    admin = Operator.objects.get(username="boss")
     clerk = Operator(username="clerk", role=Role.OPERATOR)
     clerk.set_password("Fuzz-clerk-pw1")
     clerk.save()
@@ -419,7 +413,7 @@ def office(
         maintenance_code="1234",
     )
     price = add_price(admin, account_id=account.pk, name="居民用水", unit_price="3.45")
-    office = Office(home, capsys)
+    office = Office(home.root, capsys)
     office.served = served
     office.names.update({ACCOUNT: str(account.pk), PRICE: str(price.pk)})
     office("card", "blank", "s1")

@@ -4,14 +4,11 @@ sentence saying there is none (in the operator's language), and the documents wi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prepaid.home import DataHome
-
-PASSWORD = "Lists-admin-pw1"
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +39,11 @@ class Cli:
 
 
 @pytest.fixture
-def admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from prepaid.operators.models import Operator, Role
+def admin(home: DataHome) -> Any:
+    """The administrator ``boss`` the commands sign in as (not the suite's ``admin``)."""
+    from prepaid.operators.models import Operator
 
-    home = tmp_path / "home"
-    DataHome(home).ensure_secrets()
-    monkeypatch.setenv("PREPAID_HOME", str(home))
-    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
-    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
-    boss = Operator(username="boss", role=Role.ADMIN, is_staff=True)
-    boss.set_password(PASSWORD)
-    boss.save()
-    return boss
+    return Operator.objects.get(username="boss")
 
 
 @pytest.fixture

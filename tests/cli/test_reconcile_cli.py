@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prepaid.home import DataHome
-
-PASSWORD = "Reconcile-pw-1"
 
 pytestmark = pytest.mark.django_db
 
@@ -63,22 +60,6 @@ def _pending_sales(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monke
         argv = ["open", customer.user_number, "--account", str(account.pk)]
         assert main([*argv, "--price", str(price.pk), "--quantity", "2", "--json"]) == 1
     monkeypatch.setattr(VirtualReader, "__init__", original)
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataHome:
-    from prepaid.operators.models import Operator, Role
-
-    home = DataHome(tmp_path / "home")
-    home.ensure_secrets()
-    monkeypatch.setenv("PREPAID_HOME", str(home.root))
-    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
-    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
-    monkeypatch.delenv("PREPAID_READER", raising=False)
-    boss = Operator(username="boss", role=Role.ADMIN, is_staff=True)
-    boss.set_password(PASSWORD)
-    boss.save()
-    return home
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prepaid.home import DataHome
-
-PASSWORD = "Sell-admin-pw1"
 
 pytestmark = pytest.mark.django_db
 
@@ -28,22 +25,6 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str, lang: str = "en") -> tu
     finally:
         translation.deactivate()
     return status, capsys.readouterr()
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataHome:
-    from prepaid.operators.models import Operator, Role
-
-    home = DataHome(tmp_path / "home")
-    home.ensure_secrets()
-    monkeypatch.setenv("PREPAID_HOME", str(home.root))
-    monkeypatch.setenv("PREPAID_OPERATOR", "boss")
-    monkeypatch.setenv("PREPAID_PASSWORD", PASSWORD)
-    monkeypatch.delenv("PREPAID_READER", raising=False)
-    boss = Operator(username="boss", role=Role.ADMIN, is_staff=True)
-    boss.set_password(PASSWORD)
-    boss.save()
-    return home
 
 
 def test_sell_after_the_meter_refused_the_card(home: DataHome, capsys) -> None:
