@@ -63,10 +63,20 @@ def _pending_sales(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    ("lang", "line", "words"),
+    ("lang", "line", "words", "not_words"),
     [
-        ("zh-hans", "用户 {user_number} 的购买序号 {serial}：{status}\n", ("已作废", "已完成")),
-        ("en", "Purchase {serial} of user {user_number}: {status}\n", ("Voided", "Completed")),
+        (
+            "zh-hans",
+            "用户 {user_number} 的购买序号 {serial}：{status}\n",
+            ("已作废", "已完成"),
+            ("voided", "completed"),  # not the status codes
+        ),
+        (
+            "en",
+            "Purchase {serial} of user {user_number}: {status}\n",
+            ("voided", "completed"),  # lower case after the colon, as English says it
+            ("Voided", "Completed"),  # not the reports' column labels
+        ),
     ],
 )
 def test_reconcile_says_how_each_purchase_was_settled_in_words(
@@ -76,6 +86,7 @@ def test_reconcile_says_how_each_purchase_was_settled_in_words(
     lang: str,
     line: str,
     words: tuple[str, str],
+    not_words: tuple[str, str],
 ) -> None:
     _pending_sales(capsys, monkeypatch)
     pending = _run(capsys, "reconcile", "--json")["pending"]
@@ -85,10 +96,10 @@ def test_reconcile_says_how_each_purchase_was_settled_in_words(
     _run(capsys, "card", "eject", "--json")  # the cards lost: an administrator settles them
     text = _run(capsys, "reconcile", "--void", str(first["purchase_id"]), lang=lang)
     assert line.format(**{**first, "status": words[0]}) in text, text
-    assert "voided" not in text
+    assert not_words[0] not in text
     text = _run(capsys, "reconcile", "--complete", str(second["purchase_id"]), lang=lang)
     assert line.format(**{**second, "status": words[1]}) in text, text
-    assert "completed" not in text
+    assert not_words[1] not in text
 
     settled = _run(capsys, "reconcile", "--void", str(third["purchase_id"]), "--json")
     assert [p["status"] for p in settled["settled"]] == ["voided"]  # the JSON keeps its codes

@@ -10,6 +10,14 @@ from typing import Any
 from prepaid.cli.options import whole_number
 from prepaid.core.errors import _
 
+# How each purchase was settled, a sentence per outcome (the reports' words: 已完成, 已作废), so
+# that English says it in lower case after the colon. A pending purchase is settled one of
+# these two ways only.
+SETTLED_LINES = {
+    "completed": _("Purchase %(serial)s of user %(user_number)s: completed"),
+    "voided": _("Purchase %(serial)s of user %(user_number)s: voided"),
+}
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
@@ -33,7 +41,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from prepaid.cli.vend import station
     from prepaid.core.errors import PrepaidError
-    from prepaid.reports.labels import PURCHASE_STATUS_LABELS, text_of
     from prepaid.vending.services import (
         check_card_against_office,
         pending_purchases,
@@ -60,9 +67,8 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
         settled = [purchase_document(p) for p in Purchase.objects.filter(pk__in=before - after)]
     pending = [purchase_document(p) for p in pending_purchases()]
-    for doc in settled:  # the outcome in words (已作废, 已完成), as the reports name it
-        shown = {**doc, "status": text_of(PURCHASE_STATUS_LABELS, doc["status"])}
-        ctx.say(ctx.gettext("Purchase %(serial)s of user %(user_number)s: %(status)s") % shown)
+    for doc in settled:
+        ctx.say(ctx.gettext(SETTLED_LINES[doc["status"]]) % doc)
     if card_error:
         ctx.say(card_error["message"])
     ctx.say(ctx.gettext("%(count)s purchases still pending.") % {"count": len(pending)})
