@@ -548,7 +548,11 @@ def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from django.utils import timezone
 
     from prepaid.reports.charts import stack
-    from prepaid.reports.figures import daily_takings_svg, monthly_quantity_svgs
+    from prepaid.reports.figures import (
+        daily_takings_svg,
+        monthly_quantity_period,
+        monthly_quantity_svgs,
+    )
 
     _ready(ctx)
     today = timezone.localdate()
@@ -556,8 +560,8 @@ def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         start = args.date_from or today - datetime.timedelta(days=29)
         svg = daily_takings_svg(start, args.date_to or today)
     else:
-        start = args.date_from or today.replace(day=1) - datetime.timedelta(days=335)
-        svg = stack(monthly_quantity_svgs(start, args.date_to or today))
+        period = monthly_quantity_period(args.date_from, args.date_to)
+        svg = stack(monthly_quantity_svgs(*period))
     try:
         with open(args.output, "w", encoding="utf-8") as stream:
             stream.write(svg)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from prepaid.accounts.models import Account
 from prepaid.accounts.services import meter_unit
 from prepaid.core.money import format_centi, format_fen
 from prepaid.reports import charts
+from prepaid.reports.aggregates import add_months, month_start
 from prepaid.reports.labels import L
 from prepaid.reports.services import Filters, daily_takings, monthly_quantity_per_account
 
 DAILY_TAKINGS = L(gettext_noop("Daily takings"), "每日收款")
 MONTHLY_QUANTITY = L(gettext_noop("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
+MONTHLY_QUANTITY_MONTHS = 12  # the monthly quantity chart's usual period: this month and 11
 YUAN = L(gettext_noop("yuan"), "元")
 WITH_UNIT = L(gettext_noop("%(title)s (%(unit)s)"), "%(title)s（%(unit)s）")
 
@@ -58,3 +61,13 @@ def monthly_quantity_svgs(date_from: datetime.date, date_to: datetime.date) -> l
             )
         )
     return svgs
+
+
+def monthly_quantity_period(
+    date_from: datetime.date | None, date_to: datetime.date | None
+) -> tuple[datetime.date, datetime.date]:
+    """The days the monthly quantity chart covers: those given; without an end up to today,
+    without a start from the first of the month 11 months before this one (12 months)."""
+    today = timezone.localdate()
+    start = date_from or add_months(month_start(today), 1 - MONTHLY_QUANTITY_MONTHS)
+    return start, date_to or today

@@ -36,7 +36,11 @@ from prepaid.reports import services, shifts, suspicious
 from prepaid.reports import tables as t
 from prepaid.reports.charts import stack
 from prepaid.reports.exports import BOM, CONTENT_TYPES, csv_records, write_xlsx
-from prepaid.reports.figures import daily_takings_svg, monthly_quantity_svgs
+from prepaid.reports.figures import (
+    daily_takings_svg,
+    monthly_quantity_period,
+    monthly_quantity_svgs,
+)
 from prepaid.reports.forms import AuditFilterForm, FilterForm
 from prepaid.reports.labels import (
     CARD_OPERATION_LABELS,
@@ -220,9 +224,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "reports/index.html",
         {
             "daily_svg": daily_takings_svg(today - datetime.timedelta(days=29), today),
-            "monthly_svgs": monthly_quantity_svgs(
-                (today.replace(day=1) - datetime.timedelta(days=335)).replace(day=1), today
-            ),
+            "monthly_svgs": monthly_quantity_svgs(*monthly_quantity_period(None, None)),
             "open_shift": shifts.open_shift_of(request.user, station_name()),
         },
     )
@@ -508,11 +510,7 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
     if name == "daily-takings":
         svg = daily_takings_svg(start or today - datetime.timedelta(days=29), end)
     elif name == "monthly-quantity":
-        svg = stack(
-            monthly_quantity_svgs(
-                start or (today.replace(day=1) - datetime.timedelta(days=335)), end
-            )
-        )
+        svg = stack(monthly_quantity_svgs(*monthly_quantity_period(start, end)))
     else:
         raise Http404(_("There is no such chart."))
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
