@@ -62,3 +62,29 @@ def test_the_monthly_charts_draw_twelve_months_on_the_page_and_at_their_address(
         assert len(months) == 12 and months[-1] == today.strftime("%Y-%m"), months
     stacked = client.get(reverse("reports:chart", args=["monthly-quantity"])).content.decode()
     assert len(_bars(stacked)) == 12 * len(svgs)
+
+
+@pytest.mark.parametrize(("name", "count"), [("daily-takings", 30), ("monthly-quantity", 12)])
+def test_a_chart_address_given_only_its_end_draws_its_usual_period_up_to_it(
+    client, demo, name: str, count: int
+) -> None:
+    client.force_login(Operator.objects.filter(role="operator").order_by("username").first())
+    end = demo.result.start + datetime.timedelta(days=75)  # long before the last 30 days
+    response = client.get(reverse("reports:chart", args=[name]), {"to": end.isoformat()})
+    assert response.status_code == 200, response.content.decode()
+    drawn = list(dict.fromkeys(bar.split(":")[0] for bar in _bars(response.content.decode())))
+    label = "%m-%d" if name == "daily-takings" else "%Y-%m"
+    assert len(drawn) == count and drawn[-1] == end.strftime(label), drawn
+
+
+def test_a_chart_address_started_after_today_names_today(client, demo) -> None:
+    client.force_login(Operator.objects.filter(role="operator").order_by("username").first())
+    today = timezone.localdate()
+    start = today + datetime.timedelta(days=1)
+    url = reverse("reports:chart", args=["daily-takings"])
+    response = client.get(url, {"from": start.isoformat()})
+    assert response.status_code == 409
+    assert (
+        f"起始日期 {start.isoformat()} 晚于今天（{today.isoformat()}）。"
+        in response.content.decode()
+    )

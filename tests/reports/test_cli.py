@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -237,6 +239,44 @@ def test_report_chart_writes_svg(cli, demo, tmp_path):
         str(target),
     )
     assert status == 0 and target.read_text().startswith("<svg")
+
+
+def _bar_labels(svg: str) -> list[str]:
+    return re.findall(r"<title>([^:<]+): ", svg)
+
+
+@pytest.mark.parametrize(
+    ("chart", "label", "count"),
+    [("daily-takings", "%m-%d", 30), ("monthly-quantity", "%Y-%m", 12)],
+)
+def test_a_chart_given_only_its_end_covers_its_usual_period_up_to_it(
+    cli, demo, tmp_path, chart, label, count
+):
+    """Not refused as ending before a start the operator never typed (the last 30 days' or
+    12 months' first day): the period ending on the day given."""
+    end = demo.result.start + datetime.timedelta(days=75)  # long before the last 30 days
+    target = tmp_path / "chart.svg"
+    status, document = cli("report", "chart", chart, "--to", end.isoformat(), "-o", str(target))
+    assert status == 0, document
+    drawn = list(dict.fromkeys(_bar_labels(target.read_text())))  # each account's months
+    assert len(drawn) == count and drawn[-1] == end.strftime(label), drawn
+
+
+def test_a_chart_started_after_today_is_refused_as_after_today(cli, tmp_path):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    start = today + datetime.timedelta(days=3)
+    target = tmp_path / "chart.svg"
+    argv = ["report", "chart", "daily-takings", "--from", start.isoformat(), "-o", str(target)]
+    status, document = cli(*argv)
+    assert (status, document["error"]) == (2, "bad_date_range")
+    assert document["message"] == f"起始日期 {start.isoformat()} 晚于今天（{today.isoformat()}）。"
+    status, document = cli(*argv, "--lang", "en")
+    assert document["message"] == (
+        f"The start date {start.isoformat()} is after today, {today.isoformat()}."
+    )
+    assert not target.exists()
 
 
 def _run(

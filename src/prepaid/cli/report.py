@@ -197,8 +197,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "chart",
         choices=["daily-takings", "monthly-quantity"],
         help=_(
-            "daily-takings (每日收款; without dates the last 30 days) or monthly-quantity "
-            "(每月售出量; the last 12 months)"
+            "daily-takings (每日收款; without --from the 30 days up to --to or today) or "
+            "monthly-quantity (每月售出量; without --from the 12 months up to --to or today)"
         ),
     )
     p.add_argument("--from", dest="date_from", type=iso_date, help=_("first day (YYYY-MM-DD)"))
@@ -545,23 +545,10 @@ def handle_suspicious(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | No
 
 
 def handle_chart(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from django.utils import timezone
-
-    from prepaid.reports.charts import stack
-    from prepaid.reports.figures import (
-        daily_takings_svg,
-        monthly_quantity_period,
-        monthly_quantity_svgs,
-    )
+    from prepaid.reports.figures import chart_svg
 
     _ready(ctx)
-    today = timezone.localdate()
-    if args.chart == "daily-takings":
-        start = args.date_from or today - datetime.timedelta(days=29)
-        svg = daily_takings_svg(start, args.date_to or today)
-    else:
-        period = monthly_quantity_period(args.date_from, args.date_to)
-        svg = stack(monthly_quantity_svgs(*period))
+    svg = chart_svg(args.chart, args.date_from, args.date_to)
     try:
         with open(args.output, "w", encoding="utf-8") as stream:
             stream.write(svg)

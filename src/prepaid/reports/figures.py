@@ -9,6 +9,7 @@ from django.utils.translation import gettext_noop
 
 from prepaid.accounts.models import Account
 from prepaid.accounts.services import meter_unit
+from prepaid.core.errors import InvalidInput, _
 from prepaid.core.money import format_centi, format_fen
 from prepaid.reports import charts
 from prepaid.reports.aggregates import add_months, month_start
@@ -17,6 +18,7 @@ from prepaid.reports.services import Filters, daily_takings, monthly_quantity_pe
 
 DAILY_TAKINGS = L(gettext_noop("Daily takings"), "每日收款")
 MONTHLY_QUANTITY = L(gettext_noop("Monthly quantity sold: %(account)s"), "每月售出量：%(account)s")
+DAILY_TAKINGS_DAYS = 30  # the daily takings chart's usual period
 MONTHLY_QUANTITY_MONTHS = 12  # the monthly quantity chart's usual period: this month and 11
 YUAN = L(gettext_noop("yuan"), "元")
 WITH_UNIT = L(gettext_noop("%(title)s (%(unit)s)"), "%(title)s（%(unit)s）")
@@ -63,11 +65,47 @@ def monthly_quantity_svgs(date_from: datetime.date, date_to: datetime.date) -> l
     return svgs
 
 
+def daily_takings_period(
+    date_from: datetime.date | None, date_to: datetime.date | None
+) -> tuple[datetime.date, datetime.date]:
+    """The days the daily takings chart covers: those given; without an end up to today,
+    without a start the 30 days up to the end (the last 30 days when no day is given)."""
+    end = _chart_end(date_from, date_to)
+    return date_from or end - datetime.timedelta(days=DAILY_TAKINGS_DAYS - 1), end
+
+
 def monthly_quantity_period(
     date_from: datetime.date | None, date_to: datetime.date | None
 ) -> tuple[datetime.date, datetime.date]:
     """The days the monthly quantity chart covers: those given; without an end up to today,
-    without a start from the first of the month 11 months before this one (12 months)."""
+    without a start the 12 months up to the end's month (the last 12 months when no day is
+    given)."""
+    end = _chart_end(date_from, date_to)
+    return date_from or add_months(month_start(end), 1 - MONTHLY_QUANTITY_MONTHS), end
+
+
+def _chart_end(date_from: datetime.date | None, date_to: datetime.date | None) -> datetime.date:
+    """The chart's last day: the one given, else today. The usual period is counted back from
+    it, so an end alone is never before a start the operator did not give; a start alone
+    after today is refused as after today, not after an end date never typed."""
     today = timezone.localdate()
-    start = date_from or add_months(month_start(today), 1 - MONTHLY_QUANTITY_MONTHS)
-    return start, date_to or today
+    if date_to is None and date_from is not None and date_from > today:
+        raise InvalidInput(
+            "bad_date_range",
+            _("The start date %(start)s is after today, %(today)s."),
+            start=date_from.isoformat(),
+            today=today.isoformat(),
+        )
+    return date_to or today
+
+
+CHART_PERIODS = {"daily-takings": daily_takings_period, "monthly-quantity": monthly_quantity_period}
+
+
+def chart_svg(name: str, date_from: datetime.date | None, date_to: datetime.date | None) -> str:
+    """A chart by its name (``charts/NAME.svg``, ``prepaid report chart NAME``) as one SVG
+    document, over the days given or its usual period (:data:`CHART_PERIODS`)."""
+    start, end = CHART_PERIODS[name](date_from, date_to)
+    if name == "daily-takings":
+        return daily_takings_svg(start, end)
+    return charts.stack(monthly_quantity_svgs(start, end))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime
 import io
 import itertools
 from typing import Any
@@ -34,9 +33,11 @@ from prepaid.customers.models import Customer
 from prepaid.home import station_name
 from prepaid.reports import services, shifts, suspicious
 from prepaid.reports import tables as t
-from prepaid.reports.charts import stack
 from prepaid.reports.exports import BOM, CONTENT_TYPES, csv_records, write_xlsx
 from prepaid.reports.figures import (
+    CHART_PERIODS,
+    chart_svg,
+    daily_takings_period,
     daily_takings_svg,
     monthly_quantity_period,
     monthly_quantity_svgs,
@@ -218,12 +219,11 @@ def _sort(request: HttpRequest, default: str) -> str:
 
 @reports_view
 def index(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
     return _render(
         request,
         "reports/index.html",
         {
-            "daily_svg": daily_takings_svg(today - datetime.timedelta(days=29), today),
+            "daily_svg": daily_takings_svg(*daily_takings_period(None, None)),
             "monthly_svgs": monthly_quantity_svgs(*monthly_quantity_period(None, None)),
             "open_shift": shifts.open_shift_of(request.user, station_name()),
         },
@@ -504,15 +504,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 @reports_view
 def chart(request: HttpRequest, name: str) -> HttpResponse:
-    today = timezone.localdate()
-    start = days.parse_day(request.GET.get("from"))
-    end = days.parse_day(request.GET.get("to")) or today
-    if name == "daily-takings":
-        svg = daily_takings_svg(start or today - datetime.timedelta(days=29), end)
-    elif name == "monthly-quantity":
-        svg = stack(monthly_quantity_svgs(*monthly_quantity_period(start, end)))
-    else:
+    if name not in CHART_PERIODS:
         raise Http404(_("There is no such chart."))
+    start, end = (days.parse_day(request.GET.get(key)) for key in ("from", "to"))
+    svg = chart_svg(name, start, end)
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
 
