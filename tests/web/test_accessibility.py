@@ -71,7 +71,6 @@ def test_every_page_labels_its_inputs(client, admin_client, clerk_client, office
     gets = [
         "/",
         "/password/",
-        "/queries/",
         "/accounts/",
         "/accounts/create/",
         f"/accounts/{office.account.pk}/created/",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from web_helpers import codes, html
 
 pytestmark = pytest.mark.django_db
@@ -127,18 +127,15 @@ def test_operator_pages_are_open_to_operators(clerk_client, office):
         "/vending/correct/",
         "/vending/reissue/",
         "/simulator/",
-        "/queries/",
         "/password/",
         "/reader/",
     ):
         assert clerk_client.get(url).status_code == 200, url
 
 
-def test_queries_menu_links_to_the_reports_when_they_exist(admin_client):
-    try:
-        expected = reverse("reports:index")
-    except NoReverseMatch:
-        expected = reverse("web:queries")
+def test_queries_menu_links_to_the_reports(admin_client):
+    expected = reverse("reports:index")
     page = html(admin_client.get("/"))
     assert f'data-menu="queries"><a class="nav-link" href="{expected}"' in page
     assert admin_client.get(expected).status_code == 200
+    assert admin_client.get("/queries/").status_code == 404  # the old stand-in page is gone

@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import NoReverseMatch, get_urlconf, reverse
+from django.urls import get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,13 +84,6 @@ MENUS = (
 )
 
 
-def _reports_url() -> str:
-    try:
-        return reverse("reports:index")
-    except NoReverseMatch:  # the reports app has no pages yet
-        return reverse("web:queries")
-
-
 def menus_for(operator: Any) -> list[dict[str, Any]]:
     """The menus this operator sees, with URLs resolved (labels translate when rendered)."""
     return menus_for_admin(bool(getattr(operator, "is_admin", False)))
@@ -107,9 +100,7 @@ def _menus(admin: bool, urlconf: Any) -> list[dict[str, Any]]:
         if menu.admin and not admin:
             continue
         entry: dict[str, Any] = {"key": menu.key, "label": menu.label, "items": []}
-        if menu.view == "reports:index":
-            entry["url"] = _reports_url()
-        elif menu.view:
+        if menu.view:
             entry["url"] = reverse(menu.view)
         for item in menu.items:
             if item.admin and not admin:

@@ -23,7 +23,6 @@ urlpatterns = [
     path("logout/", auth.logout_view, name="logout"),
     path("password/", auth.password_view, name="password"),
     path("language/", auth.language_view, name="language"),
-    path("queries/", home.queries, name="queries"),
     # 账户管理
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/create/", accounts.account_create, name="account_create"),

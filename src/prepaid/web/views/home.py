@@ -1,5 +1,4 @@
-"""The start page, the fallback of 查询 until the reports app has pages, error pages and the
-site icon."""
+"""The start page, error pages and the site icon."""
 
 from __future__ import annotations
 
@@ -38,11 +37,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "checklist": getting_started.checklist(request.user.is_admin),
         },
     )
-
-
-@operator_required
-def queries(request: HttpRequest) -> HttpResponse:
-    return page(request, "queries.html")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
