@@ -124,13 +124,13 @@ def test_the_reissue_confirm_step_gives_the_transfer_at_risk_the_reissue_then_re
         office, lambda: vending.check_reissue(office.station, office.customer, fee="5")
     )
     at_risk = [{"sub_meter": 1, "serial": transfer.serial, "quantity": "8.00"}]
-    assert (review.fee_fen, review.transfers_at_risk) == (500, at_risk)
-    assert review.first_purchases_at_risk == []
+    assert (review.fee_fen, review.risks.transfers_at_risk) == (500, at_risk)
+    assert review.risks.first_purchases_at_risk == []
     assert vending.reissue_risks(office.customer).transfers_at_risk == at_risk
     result = vending.reissue(office.station, office.customer, key=key())
     document = vending.reissue_document(result)
-    assert document["transfers_at_risk"] == review.transfers_at_risk
-    assert document["first_purchases_at_risk"] == review.first_purchases_at_risk
+    assert document["transfers_at_risk"] == review.risks.transfers_at_risk
+    assert document["first_purchases_at_risk"] == review.risks.first_purchases_at_risk
 
 
 def test_the_reissue_confirm_step_gives_the_first_purchase_at_risk_the_reissue_then_records(
@@ -148,18 +148,18 @@ def test_the_reissue_confirm_step_gives_the_first_purchase_at_risk_the_reissue_t
     office.new_card("u2")
     review = _unchanged_by(office, lambda: vending.check_reissue(office.station, office.customer))
     first = [{"sub_meter": 1, "serial": 1, "quantity": "10.00"}]
-    assert (review.fee_fen, review.first_purchases_at_risk) == (0, first)
-    assert review.transfers_at_risk == []
+    assert (review.fee_fen, review.risks.first_purchases_at_risk) == (0, first)
+    assert review.risks.transfers_at_risk == []
     result = vending.reissue(office.station, office.customer, key=key())
     document = vending.reissue_document(result)
-    assert document["first_purchases_at_risk"] == review.first_purchases_at_risk == first
+    assert document["first_purchases_at_risk"] == review.risks.first_purchases_at_risk == first
     assert document["transfers_at_risk"] == []
 
     assert office.swipe(meter).ok
     vending.read_user_card(office.station)  # the write-back shows purchase 1 taken
     office.new_card("u3")
     review = vending.check_reissue(office.station, office.customer)
-    assert review.first_purchases_at_risk == review.transfers_at_risk == []
+    assert review.risks.first_purchases_at_risk == review.risks.transfers_at_risk == []
     result = vending.reissue(office.station, office.customer, key=key())
     assert vending.reissue_document(result)["first_purchases_at_risk"] == []
 
@@ -190,7 +190,7 @@ def test_the_confirm_step_of_a_reissue_whose_write_failed_gives_what_it_recorded
     assert recorded == [{"sub_meter": 1, "serial": 1, "quantity": "10.00"}]
     office.insert("u2")
     review = vending.check_reissue(office.station, office.customer)
-    assert review.first_purchases_at_risk == recorded and review.transfers_at_risk == []
+    assert review.risks.first_purchases_at_risk == recorded and review.risks.transfers_at_risk == []
     finished = vending.reissue(office.station, office.customer, key=key())
     assert vending.reissue_document(finished)["first_purchases_at_risk"] == recorded
 

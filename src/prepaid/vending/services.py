@@ -1573,8 +1573,7 @@ class ReissueReview:
     reissue will warn of, so that the operator tells the customer first."""
 
     fee_fen: int
-    transfers_at_risk: list[dict[str, Any]]
-    first_purchases_at_risk: list[dict[str, Any]]
+    risks: ReissueRisks
 
 
 def reissue_risks(customer: Customer, *, has_card: bool | None = None) -> ReissueRisks:
@@ -1602,14 +1601,15 @@ def check_reissue(station: Station, customer: Customer, *, fee: Any = None) -> R
     if registered is not None:  # a reissue whose write failed, finished by writing again
         operation = _reissue_operation(card_serial=registered.serial, customer=customer)
         assert operation is not None  # _card_for_reissue refuses the other cards
-        return ReissueReview(
-            fee_fen,
-            operation.details.get("transfers_at_risk", []),
-            operation.details.get("first_purchases_at_risk", []),
+        details = operation.details
+        recorded = ReissueRisks(
+            details.get("transfers_at_risk", []),
+            details.get("first_purchases_at_risk", []),
+            details.get("taken", []),
         )
+        return ReissueReview(fee_fen, recorded)
     _check_reissuable(station, customer)
-    risks = reissue_risks(customer)
-    return ReissueReview(fee_fen, risks.transfers_at_risk, risks.first_purchases_at_risk)
+    return ReissueReview(fee_fen, reissue_risks(customer))
 
 
 def _card_for_reissue(station: Station, customer: Customer) -> tuple[Card, CustomerCard | None]:
