@@ -40,6 +40,8 @@ from prepaid.readers.base import CardReader
 from prepaid.readers.lock import at_the_reader
 from prepaid.rows import execute, scalar, table
 from prepaid.vending import cardio
+from prepaid.vending import confirmed as confirm
+from prepaid.vending.confirmed import Confirmed
 from prepaid.vending.models import (
     CustomerAccount,
     CustomerCard,
@@ -578,6 +580,54 @@ def _tier_lines(quote: pricing.Quote) -> list[dict[str, Any]]:
         }
         for line in quote.lines
     ]
+
+
+# -- what the confirm step showed (prepaid.vending.confirmed) -----------------------------
+
+
+def purchase_confirmation(
+    station: Station,
+    card_serial: str,
+    serial: int,
+    priced: Priced,
+    replaces: Purchase | None = None,
+) -> Confirmed:
+    """What a confirm step shows of a purchase — an opening, a sale, or a correction of
+    ``replaces`` — for its 写卡 to post back."""
+    return confirm.confirmation(
+        station.operator,
+        station.name,
+        card_serial,
+        serial=serial,
+        replaces=replaces.pk if replaces is not None else 0,
+        quantity_centi=priced.quote.quantity_centi,
+        amount_fen=priced.quote.amount_fen,
+    )
+
+
+def _check_confirmed(
+    station: Station,
+    confirmed: Confirmed | None,
+    priced: Priced,
+    account: Account,
+    customer_account: CustomerAccount | None = None,
+    replaces: Purchase | None = None,
+) -> None:
+    """The purchase about to be written is the one confirmed: on the purchase serial shown
+    (nothing written on the customer's card since; ``customer_account`` None for an opening,
+    always serial 1), replacing the purchase shown, for the quantity and amount shown, in
+    the shift then open."""
+    if confirmed is None:
+        return
+    from prepaid.accounts.services import meter_unit
+
+    if customer_account is not None:
+        serial = replaces.serial if replaces is not None else customer_account.last_serial + 1
+        replaced = replaces.pk if replaces is not None else 0
+        confirm.check_purchase(confirmed, customer_account, serial=serial, replaces=replaced)
+    quote = priced.quote
+    confirm.check_quote(confirmed, meter_unit(account), quote.quantity_centi, quote.amount_fen)
+    confirm.check_shift(confirmed, station.operator, station.name)
 
 
 # -- phase one: a pending purchase --------------------------------------------------------
@@ -1138,11 +1188,13 @@ def open_account(
     amount: Any = None,
     payment: str = "cash",
     key: str,
+    confirmed: Confirmed | None = None,
 ) -> Purchase:
     """Give a registered customer a card on an account, with a first purchase.
 
     The card in the reader is a new card, or the customer's own card to which another
-    account (sub-meter) is added."""
+    account (sub-meter) is added. ``confirmed``: what the confirm step showed (refused,
+    nothing done, when anything else would be written; :mod:`prepaid.vending.confirmed`)."""
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
@@ -1151,7 +1203,9 @@ def open_account(
         return replayed
     _check_price_of(account, price)
     card_record, card = _card_for_opening(station, customer)
+    confirm.check_card(confirmed, card.serial)
     priced = check_opening(customer, account, price, quantity, amount)
+    _check_confirmed(station, confirmed, priced, account)
     with transaction.atomic():
         customer_account = _open_customer_account(station, customer, account, price)
         customer_account = _lock_for_purchase(customer_account, key)
@@ -1216,13 +1270,15 @@ def check_opening(
 @at_the_reader
 def check_open(
     station: Station, customer: Customer, account: Account, price: Price, quantity: Any, amount: Any
-) -> Priced:
+) -> tuple[Priced, Confirmed]:
     """Everything :func:`open_account` checks before it writes, the card in the reader
     included: a new card, or the customer's own card to add an account to. The opening
-    screen's confirm step shows these refusals before the operator confirms."""
+    screen's confirm step shows these refusals before the operator confirms; its 写卡 posts
+    back the confirmation."""
     _check_price_of(account, price)
-    _card_for_opening(station, customer)
-    return check_opening(customer, account, price, quantity, amount)
+    _record, card = _card_for_opening(station, customer)
+    priced = check_opening(customer, account, price, quantity, amount)
+    return priced, purchase_confirmation(station, card.serial, 1, priced)
 
 
 def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCard | None, Card]:
@@ -1315,8 +1371,11 @@ def sell(
     amount: Any = None,
     payment: str = "cash",
     key: str,
+    confirmed: Confirmed | None = None,
 ) -> Purchase:
-    """A further purchase written to the customer's card (the card in the reader)."""
+    """A further purchase written to the customer's card (the card in the reader).
+    ``confirmed``: what the confirm step showed (refused, nothing done, when anything else
+    would be written or charged; :mod:`prepaid.vending.confirmed`)."""
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
     _check_payment(payment)
@@ -1326,8 +1385,10 @@ def sell(
     user_card = read_user_card(station, observe=False)
     accounts = customer_accounts(user_card.customer)
     with _WriteBacks(station, user_card, accounts) as write_backs:
+        confirm.check_card(confirmed, user_card.record.serial)
         customer_account = _customer_account(user_card.customer, account_id, accounts)
         priced = check_sale(user_card, customer_account, quantity, amount)
+        _check_confirmed(station, confirmed, priced, customer_account.account, customer_account)
         with transaction.atomic(), appended_together():
             customer_account = _lock_for_purchase(customer_account, key)
             _check_card_matches(user_card, customer_account)
@@ -1388,17 +1449,23 @@ def correct(
     amount: Any = None,
     payment: str | None = None,
     key: str,
+    confirmed: Confirmed | None = None,
 ) -> Purchase:
     """Change the last purchase while it is not yet swiped: the original is reversed in the
-    ledger and the new quantity written under the same purchase serial."""
+    ledger and the new quantity written under the same purchase serial. ``confirmed``: as
+    :func:`sell`'s, naming the purchase replaced."""
     _check_key(key)
     check_quantity_or_amount(quantity, amount)
     replayed = _replay(station, key)
     if replayed is not None:
         return replayed
     user_card = read_user_card(station)
+    confirm.check_card(confirmed, user_card.record.serial)
     customer_account = _customer_account(user_card.customer, account_id)
     original, priced = check_correction(user_card, customer_account, quantity, amount)
+    _check_confirmed(
+        station, confirmed, priced, customer_account.account, customer_account, original
+    )
     payment = _check_payment(payment or original.payment_method or "cash")
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account, key)
@@ -1516,10 +1583,19 @@ def reissue_fee_fen(fee: Any) -> int:
 
 @at_the_reader
 def reissue(
-    station: Station, customer: Customer, *, fee: Any = None, payment: str = "cash", key: str
+    station: Station,
+    customer: Customer,
+    *,
+    fee: Any = None,
+    payment: str = "cash",
+    key: str,
+    confirmed: Confirmed | None = None,
 ) -> Reissue:
     """A new card for a lost or broken one: same last purchases, generation + 1. The old
-    card is revoked at once here, and in the meter at the new card's first swipe."""
+    card is revoked at once here, and in the meter at the new card's first swipe.
+    ``confirmed``: what the confirm step showed (:attr:`ReissueReview.confirmed`): refused,
+    nothing done, when another card than the one it named would be revoked, or its fee would
+    go into a shift opened after the operator's shift closed."""
     _check_key(key)
     _check_payment(payment)
     fee_fen = reissue_fee_fen(fee)
@@ -1536,7 +1612,9 @@ def reissue(
         return replace(reissue_of(operation), card=card)
     with transaction.atomic():
         Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)  # one reissue at a time
-        record, revoked, operation = _swap_cards(station, customer, card, key)
+        if fee_fen:
+            confirm.check_shift(confirmed, station.operator, station.name)
+        record, revoked, operation = _swap_cards(station, customer, card, key, confirmed)
         fee_entry = None
         if fee_fen:
             fee_entry = _entry(
@@ -1574,6 +1652,8 @@ class ReissueReview:
 
     fee_fen: int
     risks: ReissueRisks
+    # the card it revokes and the fee, for its 写卡 to post back (prepaid.vending.confirmed)
+    confirmed: Confirmed
 
 
 def reissue_risks(customer: Customer, *, has_card: bool | None = None) -> ReissueRisks:
@@ -1607,9 +1687,19 @@ def check_reissue(station: Station, customer: Customer, *, fee: Any = None) -> R
             details.get("first_purchases_at_risk", []),
             details.get("taken", []),
         )
-        return ReissueReview(fee_fen, recorded)
+        confirmed = confirm.confirmation(
+            station.operator, station.name, details.get("revoked") or "", amount_fen=fee_fen
+        )
+        return ReissueReview(fee_fen, recorded, confirmed)
     _check_reissuable(station, customer)
-    return ReissueReview(fee_fen, reissue_risks(customer))
+    in_use = customer.cards.filter(status=CustomerCard.Status.ACTIVE).first()
+    confirmed = confirm.confirmation(
+        station.operator,
+        station.name,
+        in_use.serial if in_use is not None else "",
+        amount_fen=fee_fen,
+    )
+    return ReissueReview(fee_fen, reissue_risks(customer), confirmed)
 
 
 def _card_for_reissue(station: Station, customer: Customer) -> tuple[Card, CustomerCard | None]:
@@ -1772,13 +1862,14 @@ def carried_amounts(result: Reissue) -> dict[int, str]:
 
 
 def _swap_cards(
-    station: Station, customer: Customer, new_card: Card, key: str
+    station: Station, customer: Customer, new_card: Card, key: str, confirmed: Confirmed | None
 ) -> tuple[CustomerCard, CustomerCard | None, CardOperation]:
     old = (
         CustomerCard.objects.select_for_update(no_key=True)
         .filter(customer=customer, status=CustomerCard.Status.ACTIVE)
         .first()
     )
+    confirm.check_revoked(confirmed, old)  # not a card another station reissued meanwhile
     # After the card lock: a sale that got it first has committed its pending purchase.
     _check_reissuable(station, customer, has_card=old is not None)
     risks = reissue_risks(customer, has_card=old is not None)
@@ -1906,6 +1997,7 @@ def meter_change(
     reason: str = "",
     last_taken: bool | None = None,
     key: str,
+    confirmed: Confirmed | None = None,
 ) -> tuple[Purchase, MeterChange]:
     """Move the customer's remaining credit from a replaced meter to the new one (admin).
 
@@ -1913,7 +2005,8 @@ def meter_change(
     unswiped last purchase. It is written as a transfer that only a set, not yet bound
     meter takes, so the old meter can never take it too. ``last_taken`` is the admin's
     answer, read off the old meter's display, when the office cannot tell whether the old
-    meter took the last purchase (see :func:`check_meter_change`)."""
+    meter took the last purchase (see :func:`check_meter_change`). ``confirmed``: what the
+    confirm step showed (refused, nothing written, when the transfer would now differ)."""
     require_admin(station.operator)
     _check_key(key)
     if len(reason) > 200:
@@ -1930,12 +2023,15 @@ def meter_change(
     if replayed is not None:
         return replayed, MeterChange.objects.get(transfer=replayed)
     user_card = read_user_card(station)
+    confirm.check_card(confirmed, user_card.record.serial)
     customer_account = _customer_account(user_card.customer, account_id)
     change = check_meter_change(user_card, customer_account, remaining, last_taken)
+    _check_confirmed_transfer(confirmed, customer_account, change)
     with transaction.atomic():
         customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
+        _check_confirmed_transfer(confirmed, customer_account, change)
         _lock_active_card(user_card.record)
         purchase = _new_purchase(
             station,
@@ -1987,6 +2083,38 @@ def check_meter_change(
     )
     _check_card_matches(user_card, customer_account)
     return _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
+
+
+def meter_change_confirmation(
+    station: Station,
+    user_card: UserCard,
+    customer_account: CustomerAccount,
+    plan: MeterChangePlan,
+) -> Confirmed:
+    """What the meter change's confirm step shows, for its 写卡 to post back."""
+    return confirm.confirmation(
+        station.operator,
+        station.name,
+        user_card.record.serial,
+        serial=customer_account.last_serial + 1,
+        quantity_centi=plan.transfer_centi,
+        amount_fen=plan.value_fen,
+    )
+
+
+def _check_confirmed_transfer(
+    confirmed: Confirmed | None, customer_account: CustomerAccount, plan: MeterChangePlan
+) -> None:
+    """The transfer about to be written is the one confirmed: nothing written on the card
+    since, the same quantity moved, of the same value."""
+    if confirmed is None:
+        return
+    from prepaid.accounts.services import meter_unit
+
+    serial = customer_account.last_serial + 1
+    confirm.check_purchase(confirmed, customer_account, serial=serial)
+    unit = meter_unit(customer_account.account)
+    confirm.check_transfer(confirmed, unit, plan.transfer_centi, plan.value_fen)
 
 
 def meter_change_question(

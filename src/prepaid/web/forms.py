@@ -29,6 +29,7 @@ from prepaid.accounts.services import meter_unit
 from prepaid.core.errors import InvalidInput, PrepaidError
 from prepaid.core.money import parse_quantity
 from prepaid.customers import services as customers
+from prepaid.vending.confirmed import Confirmed
 from prepaid.web.errors import field_of, message
 
 PAYMENT_CHOICES = (
@@ -105,6 +106,19 @@ def posted_key(data: Any) -> str:
     if not is_key(key):
         raise damaged_form()
     return str(key)
+
+
+def posted_confirmation(data: Any) -> Confirmed | None:
+    """What the confirm step showed, as its 写卡 posted it back (None: posted without one,
+    compared with nothing); refused as a damaged form unless it is one that a confirm step
+    makes."""
+    text = data.get("confirmed", "")
+    if not text:
+        return None
+    confirmed = Confirmed.parse(text)
+    if confirmed is None:
+        raise damaged_form()
+    return confirmed
 
 
 class ServiceForm(forms.Form):

@@ -37,6 +37,7 @@ from prepaid.web.forms import (
     last_taken_answer,
     new_key,
     posted_account_id,
+    posted_confirmation,
     posted_key,
 )
 from prepaid.web.presenters import card_view
@@ -221,11 +222,15 @@ def _sale_like(request: HttpRequest, *, correction: bool) -> HttpResponse:
     if write_error is not None:
         form.is_valid()
         form.add_service_error(write_error)
+        if not (correction or sellable) and write_error.code != "card_not_swiped":
+            # no form to show the refusal in (the card in the reader now buys nothing): above
+            # the card's own refusals; not swiped, those say it already
+            context["error"] = refusal(write_error)
         return page(request, template, context)
     if action == "review" and form.is_valid():
-        review = _review_sale(form, context, correction=correction)
+        review = _review_sale(station, form, context, correction=correction)
         if review is not None:
-            context.update(stage="review", quote=review["quote"], chosen=review["chosen"])
+            context.update(stage="review", **review)
     return page(request, template, context)
 
 
@@ -243,7 +248,7 @@ def _correction_initial(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _review_sale(
-    form: SaleForm, context: dict[str, Any], *, correction: bool
+    station: vending.Station, form: SaleForm, context: dict[str, Any], *, correction: bool
 ) -> dict[str, Any] | None:
     user_card, wanted = context["user_card"], form.quantity_or_amount()
     original = None
@@ -259,7 +264,15 @@ def _review_sale(
         form.add_service_error(exc)
         return None
     unit = accounts.meter_unit(chosen.account)
-    review = {"chosen": chosen, "quote": quote_view(priced, unit, form.cleaned_data.get("payment"))}
+    serial = original.serial if original is not None else chosen.last_serial + 1
+    confirmed = vending.purchase_confirmation(
+        station, user_card.record.serial, serial, priced, replaces=original
+    )
+    review = {
+        "chosen": chosen,
+        "quote": quote_view(priced, unit, form.cleaned_data.get("payment")),
+        "confirmed": confirmed.token(),
+    }
     if original is not None:
         review["quote"]["corrected"] = _corrected_view(original, priced.quote.amount_fen, unit)
     return review
@@ -285,6 +298,7 @@ def _write_sale(
 ) -> HttpResponse | PrepaidError:
     try:
         key = posted_key(data)
+        confirmed = posted_confirmation(data)
     except PrepaidError as exc:
         return exc
     form = WriteSaleForm(data)
@@ -300,6 +314,7 @@ def _write_sale(
             account_id=account_id,
             payment=form.text("payment") or (None if correction else "cash"),
             key=key,
+            confirmed=confirmed,
             **form.quantity_or_amount(),
         )
     except PrepaidError as exc:
@@ -419,7 +434,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
         price = accounts.get_price(form.cleaned_data["price"])
         if action == "review":
             wanted = form.quantity_or_amount()
-            priced = vending.check_open(
+            priced, confirmed = vending.check_open(
                 stations.station_for(request),
                 overview.customer,
                 account,
@@ -434,6 +449,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
                 quote=quote_view(
                     priced, accounts.meter_unit(account), form.cleaned_data.get("payment")
                 ),
+                confirmed=confirmed.token(),
             )
             return page(request, "vending/open.html", context)
         station = stations.station_for(request)
@@ -444,6 +460,7 @@ def open_account(request: HttpRequest) -> HttpResponse:
             price,
             payment=form.cleaned_data["payment"],
             key=form.cleaned_data["key"],
+            confirmed=posted_confirmation(request.POST),
             **form.quantity_or_amount(),
         )
     except PrepaidError as exc:
@@ -536,6 +553,7 @@ def reissue(request: HttpRequest) -> HttpResponse:
             fee=form.text("fee"),
             payment=form.cleaned_data["payment"],
             key=key,
+            confirmed=posted_confirmation(request.POST),
         )
     except PrepaidError as exc:
         form = ReissueForm(_rekeyed(request.POST))
@@ -610,6 +628,7 @@ def _write_meter_change(
 ) -> HttpResponse | PrepaidError:
     try:
         key = posted_key(data)
+        confirmed = posted_confirmation(data)
     except PrepaidError as exc:
         return exc
     try:
@@ -620,6 +639,7 @@ def _write_meter_change(
             reason=(data.get("reason") or "").strip(),
             last_taken=last_taken_answer(data.get("last_taken")),
             key=key,
+            confirmed=confirmed,
         )
     except PrepaidError as exc:
         first = _first_result(key, exc)
@@ -683,7 +703,10 @@ def meter_change(request: HttpRequest) -> HttpResponse:
             form.add_service_error(exc)
         else:
             unit = accounts.meter_unit(chosen.account)
-            context.update(stage="review", chosen=chosen, plan=plan, unit=unit)
+            confirmed = vending.meter_change_confirmation(station, user_card, chosen, plan)
+            context.update(
+                stage="review", chosen=chosen, plan=plan, unit=unit, confirmed=confirmed.token()
+            )
     return page(request, template, context)
 
 
