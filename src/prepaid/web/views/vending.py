@@ -533,7 +533,12 @@ def reissue(request: HttpRequest) -> HttpResponse:
         except PrepaidError as exc:
             form.add_service_error(exc)
         else:
-            context.update(stage="review", fee_fen=review.fee_fen, risks=review.risks)
+            context.update(
+                stage="review",
+                fee_fen=review.fee_fen,
+                risks=review.risks,
+                confirmed=review.confirmed.token(),
+            )
         return page(request, "vending/reissue.html", context)
     replay = done_before(request, key)
     if replay is not None:  # the browser's Back and Confirm again: say nothing was done
