@@ -202,8 +202,13 @@ def sell_once(browser: Browser, person: dict[str, str]) -> None:
         "review", "POST", "/vending/sell/", {**sale, "action": "review"}
     )
     assert 'data-testid="confirm"' in page, "review failed"
+    confirmed = re.search(r'name="confirmed" value="([^"]+)"', page)
+    assert confirmed, "the confirm step posts back no confirmation"
     status, location, _ = browser.request(
-        "write card", "POST", "/vending/sell/", {**sale, "action": "write"}
+        "write card",
+        "POST",
+        "/vending/sell/",
+        {**sale, "action": "write", "confirmed": confirmed.group(1)},
     )
     assert status == 302 and "/purchases/" in location, "write failed"
     browser.request("write success", "GET", location)
