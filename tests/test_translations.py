@@ -64,6 +64,33 @@ def test_every_message_has_a_chinese_translation(extracted):
     assert not missing, f"{len(missing)} messages without a zh-Hans translation: {missing[:20]}"
 
 
+# Entries the catalog keeps on purpose although extracting the code and templates does not
+# produce them, each with who asks for it at run time. Keep it short: a message the code
+# translates through a variable is marked where it is defined (``gettext_noop``, or the
+# module's own ``_`` marker), which extraction finds, rather than listed here.
+DELIBERATE_EXTRAS: frozenset[tuple[str | None, str]] = frozenset()
+
+
+def test_the_catalog_holds_no_message_nothing_uses(extracted):
+    """An entry neither extracted nor listed above is a leftover (a wording since changed, a
+    message since removed): it would pile up unnoticed, and translators would keep it."""
+    in_use = {(e.msgctxt, e.msgid) for e in extracted} | DELIBERATE_EXTRAS
+    committed = polib.pofile(str(CATALOG / "django.po"))
+    leftovers = [e.msgid for e in committed if e.obsolete or (e.msgctxt, e.msgid) not in in_use]
+    assert not leftovers, (
+        f"{len(leftovers)} catalog entries no code or template uses (remove them, or mark the "
+        f"message where the code defines it): {leftovers[:20]}"
+    )
+
+
+def test_the_deliberate_extras_are_still_extras(extracted):
+    """A listed entry the catalog lost, or that extraction now finds, is listed for nothing."""
+    keys = {(e.msgctxt, e.msgid) for e in polib.pofile(str(CATALOG / "django.po"))}
+    assert DELIBERATE_EXTRAS <= keys, sorted(DELIBERATE_EXTRAS - keys, key=str)
+    found = DELIBERATE_EXTRAS & {(e.msgctxt, e.msgid) for e in extracted}
+    assert not found, sorted(found, key=str)
+
+
 def test_translations_keep_their_placeholders():
     import re
 
