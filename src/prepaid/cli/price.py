@@ -112,8 +112,8 @@ def price_document(price: Any, *, history: bool = False) -> dict[str, Any]:
     return doc
 
 
-# The periods of a tiered price by name, as the catalog has them.
-PERIOD_NAMES = {"month": "Month", "year": "Year"}
+# The periods of a tiered price by name, translated when shown.
+PERIOD_NAMES = {"month": _("Month"), "year": _("Year")}
 
 
 def _tariff_text(ctx: Any, version: dict[str, Any] | None) -> str:

@@ -2363,9 +2363,9 @@ def pending_purchases() -> list[Purchase]:
 
 # What a purchase that is no longer pending has become, as ``not_pending`` names it.
 SETTLED_STATUSES = {
-    Purchase.Status.COMPLETED: Label("Completed"),
-    Purchase.Status.VOIDED: Label("Voided"),
-    Purchase.Status.CORRECTED: Label("Corrected"),
+    Purchase.Status.COMPLETED: Label(_("Completed")),
+    Purchase.Status.VOIDED: Label(_("Voided")),
+    Purchase.Status.CORRECTED: Label(_("Corrected")),
 }
 
 
