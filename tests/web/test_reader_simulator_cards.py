@@ -60,11 +60,65 @@ def test_a_blank_card_is_formatted_from_the_panel(admin_client, clerk_client, of
     office.insert("b1")
     assert 'data-testid="panel-format-card"' not in html(clerk_client.get("/reader/", **HX))
     assert clerk_client.post("/reader/format/", **HX).status_code == 403
-    panel = html(admin_client.get("/reader/", **HX))
-    assert 'data-testid="panel-format-card"' in panel
-    panel = html(admin_client.post("/reader/format/", **HX))
+    shown = admin_client.get("/reader/", **HX)
+    assert 'data-testid="panel-format-card"' in html(shown)
+    panel = html(admin_client.post("/reader/format/", {"key": _key(shown)}, **HX))
     assert 'data-card-type="new"' in panel and 'data-testid="panel-format-card"' not in panel
     assert CardOperation.objects.filter(kind="format").count() == 1
+
+
+def _formats():
+    from prepaid.audit.models import AuditEntry
+
+    return (
+        CardOperation.objects.filter(kind="format").count(),
+        AuditEntry.objects.filter(action="card.format").count(),
+    )
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain form"])
+def test_the_panels_format_sent_again_formats_nothing(admin_client, office, htmx):
+    """格式化 sent again (Back and resend, a page left open): the new card is not formatted
+    again under a fresh serial; the panel shows the card formatted then and says so."""
+    office.blank("b1")
+    office.insert("b1")
+    form = {"key": _key(admin_client.get("/reader/", **HX)), "next": "/vending/open/"}
+    headers = HX if htmx else {}
+    first = admin_client.post("/reader/format/", form, **headers)
+    image = office.store.path("b1").read_bytes()
+    again = admin_client.post("/reader/format/", form, **headers)
+    assert _formats() == (1, 1)
+    assert office.store.path("b1").read_bytes() == image  # its serial kept
+    said = tr("This form was already sent: the card was written then. Nothing was written again.")
+    if htmx:
+        assert 'data-card-type="new"' in html(again) and said in html(again)
+        assert said not in html(first)
+    else:
+        assert again.status_code == 302 and again["Location"] == first["Location"]
+        assert said in html(admin_client.get(again["Location"]))
+
+
+def test_the_panels_format_sent_twice_at_once_formats_once(admin_client, office):
+    """Two posts of the one form that both reach the server, the second reading its session
+    before the first was done: one format."""
+    office.blank("b1")
+    office.insert("b1")
+    form = {"key": _key(admin_client.get("/reader/", **HX))}
+    before = session_now(admin_client)
+    admin_client.post("/reader/format/", form, **HX)
+    with session_read_as(before):
+        again = admin_client.post("/reader/format/", form, **HX)
+    assert _formats() == (1, 1)
+    assert 'data-card-type="new"' in html(again)
+
+
+def test_the_panels_format_without_its_key_is_a_damaged_form(admin_client, office):
+    office.blank("b1")
+    office.insert("b1")
+    refused = admin_client.post("/reader/format/", {"key": "x"}, **HX)
+    assert "damaged_form" in codes(refused) and _formats() == (0, 0)
+    assert 'data-testid="panel-format-card"' in html(refused)  # with a fresh key to send again
+    assert re.search(r'name="key" value="[0-9a-f]{32}"', html(refused))
 
 
 def test_a_garbled_user_card_is_shown_damaged_not_blank_and_not_offered_to_format(

@@ -16,7 +16,14 @@ from prepaid.web.decorators import admin_required
 from prepaid.web.errors import field_of
 from prepaid.web.forms import ToolCardForm, new_key, posted_key
 from prepaid.web.presenters import CARD_TYPES, card_view
-from prepaid.web.views.common import done_before, page, refusal, remember_done, sent_once
+from prepaid.web.views.common import (
+    card_written_before,
+    done_before,
+    page,
+    refusal,
+    remember_done,
+    sent_once,
+)
 
 ACTIONS = ("make", "format", "recycle")
 
@@ -35,13 +42,7 @@ def _card_making(request: HttpRequest) -> HttpResponse:
     if action in ACTIONS:
         replay = done_before(request, request.POST.get("key"))
         if replay is not None:  # the browser's Back and Confirm again: say nothing was done
-            messages.warning(
-                request,
-                _(
-                    "This form was already sent: the card was written then. "
-                    "Nothing was written again."
-                ),
-            )
+            messages.warning(request, card_written_before())
             return replay
         try:
             key = posted_key(request.POST)

@@ -83,6 +83,15 @@ def sent_once(key: str | None) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def card_written_before() -> str:
+    """What a card-writing form sent again says: its first send wrote the card."""
+    from django.utils.translation import gettext
+
+    return gettext(
+        "This form was already sent: the card was written then. Nothing was written again."
+    )
+
+
 def done_before(request: HttpRequest, key: str | None) -> HttpResponse | None:
     """A resubmitted form (same idempotency key) goes to the first result again."""
     if not is_key(key):
@@ -95,14 +104,21 @@ def remember_done(
     request: HttpRequest, key: str | None, url: str, *, service_replays: bool = False
 ) -> HttpResponse:
     """Go to the result; remember it for a resubmit of the same key, unless the service itself
-    answers a replayed key with the first result (purchases do: no session write needed).
-    Stored at once, so that a resubmit waiting in ``sent_once`` finds it."""
-    if is_key(key) and not service_replays:
-        done = _done_urls(request)
-        done[str(key)] = url
-        request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])
-        request.session.save()
+    answers a replayed key with the first result (purchases do: no session write needed)."""
+    if not service_replays:
+        remember(request, key, url)
     return HttpResponseRedirect(url)
+
+
+def remember(request: HttpRequest, key: str | None, url: str) -> None:
+    """Remember the page of a form's result for a resubmit of the same key (``done_before``).
+    Stored at once, so that a resubmit waiting in ``sent_once`` finds it."""
+    if not is_key(key):
+        return
+    done = _done_urls(request)
+    done[str(key)] = url
+    request.session[DONE_KEYS] = dict(list(done.items())[-DONE_KEEP:])
+    request.session.save()
 
 
 def or_404(function: Any, *args: Any, **kwargs: Any) -> Any:

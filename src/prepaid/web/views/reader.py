@@ -14,10 +14,17 @@ from prepaid.core.card.codec import blank_image
 from prepaid.core.errors import PrepaidError
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required, operator_required
-from prepaid.web.forms import BlankCardForm
+from prepaid.web.forms import BlankCardForm, new_key, posted_key
 from prepaid.web.http import is_htmx
 from prepaid.web.presenters import reader_view
-from prepaid.web.views.common import page, refusal
+from prepaid.web.views.common import (
+    card_written_before,
+    done_before,
+    page,
+    refusal,
+    remember,
+    sent_once,
+)
 
 
 def panel_context(request: HttpRequest) -> dict[str, object]:
@@ -27,6 +34,7 @@ def panel_context(request: HttpRequest) -> dict[str, object]:
         "reader": reader_view(station, store),
         "reader_kind": stations.reader_kind(),
         "station_name": station.name,
+        "format_key": new_key(),  # 格式化 sent again (Back, an old page) formats nothing
     }
 
 
@@ -41,17 +49,23 @@ def _back(request: HttpRequest) -> str:
 
 
 def _respond(
-    request: HttpRequest, error: dict[str, str] | None = None, notice: str | None = None
+    request: HttpRequest,
+    error: dict[str, str] | None = None,
+    notice: str | None = None,
+    warning: str | None = None,
 ) -> HttpResponse:
     if not is_htmx(request):  # a plain form: the page the browser goes back to says it
         if error is not None:
             messages.error(request, error["message"])
         if notice is not None:
             messages.success(request, notice)
+        if warning is not None:
+            messages.warning(request, warning)
         return HttpResponseRedirect(_back(request))
     context = panel_context(request)
     context["reader_error"] = error
     context["reader_notice"] = notice
+    context["reader_warning"] = warning
     response = page(request, "reader/_panel.html", context)
     response["HX-Trigger"] = "reader-changed"
     return response
@@ -117,13 +131,30 @@ def blank(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_required
 def format_card(request: HttpRequest) -> HttpResponse:
-    """Make the blank card in the reader a new card, without leaving the page (制作新卡)."""
+    """Make the blank card in the reader a new card, without leaving the page (制作新卡).
+
+    The form carries an idempotency key, as 卡片制作's do: sent again (Back and resend, an old
+    page), it goes to the first result, the panel showing the card formatted then, instead of
+    formatting the now-new card again under a fresh serial."""
+    with sent_once(request.POST.get("key")):
+        return _format_card(request)
+
+
+def _format_card(request: HttpRequest) -> HttpResponse:
     from prepaid.cards import services as cards
 
+    replay = done_before(request, request.POST.get("key"))
+    if replay is not None:
+        if is_htmx(request):
+            return _respond(request, warning=card_written_before())
+        messages.warning(request, card_written_before())
+        return replay
     try:
+        key = posted_key(request.POST)
         cards.format_card(stations.station_for(request))
     except PrepaidError as exc:
         return _respond(request, refusal(exc))
+    remember(request, key, _back(request))
     return _respond(request)
 
 
