@@ -463,3 +463,17 @@ def test_a_revoked_card_whose_first_purchase_was_seen_taken_on_it_or_marked_is_n
     (reason,) = _first_purchase_reasons(office)
     assert reason.params["card"] == first
     assert reason.period_from == timezone.localtime(second.operation.time).date()
+
+
+def test_the_figures_of_a_reason_are_rounded_half_up_as_every_figure_is():
+    """The one rounding rule (prepaid.core.money.round_half_up) holds for the percentages and
+    day counts a reason shows too, not Decimal's default half-to-even."""
+    from prepaid.reports.suspicious import _days, _pct
+
+    assert _pct(Fraction(1, 8)) == "13"  # 12.5 %
+    assert _pct(Fraction(5, 2)) == "250"
+    assert _pct(Fraction(1, 3)) == "33"
+    assert _days(Fraction(49, 4)) == "12.3"  # 12.25 days
+    assert _days(Fraction(25, 2)) == "12.5"
+    assert _days(Fraction(0)) == "0.0"
+    assert _days(Fraction(7)) == "7.0"

@@ -580,11 +580,13 @@ def _q(value: Fraction | int) -> str:
 
 
 def _pct(value: Fraction) -> str:
-    return str((Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("1")))
+    """A ratio as a whole percentage, rounded half up as every figure is (12.5 % is 13)."""
+    return str(round_half_up(value.numerator * 100, value.denominator))
 
 
 def _days(value: Fraction) -> str:
-    return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1")))
+    """A number of days (or purchases) with one decimal, rounded half up (12.25 is 12.3)."""
+    return str(Decimal(round_half_up(value.numerator * 10, value.denominator)).scaleb(-1))
 
 
 def _reason(
