@@ -6,6 +6,8 @@ linger in the documentation."""
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import re
 import shlex
 from pathlib import Path
@@ -19,9 +21,11 @@ PAGES = sorted(
     [
         ROOT / "README.md",
         *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "docs" / "decisions").glob("*.md"),
         *(ROOT / "src" / "prepaid").glob("*/README.md"),
     ]
 )
+DECISIONS = sorted((ROOT / "docs" / "decisions").glob("*.md"))
 FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
@@ -183,3 +187,84 @@ def test_every_link_to_a_file_of_the_repository_leads_to_one(page):
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (page.parent / target).exists(), f"{_page_name(page)}: no file {target}"
+
+
+def test_the_decision_records_are_checked():
+    assert {"README.md", "0001-money-as-integers.md"} <= {page.name for page in DECISIONS}
+    assert all(page in PAGES for page in DECISIONS)
+
+
+# Names of other software a record names (what it rules out, or a setting it needs), beside
+# those of Python and Django's models, which are looked up there.
+OTHER_SOFTWARE = {
+    "ATOMIC_REQUESTS": "Django's per-database setting",
+    "max_prepared_statements": "PgBouncer's setting",
+}
+PLATFORM_MODULES = ("builtins", "django.db.models", "django.db.models.signals")
+DOTTED = re.compile(r"prepaid(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+REPOSITORY_PATH = re.compile(r"(?:src|tests|bench|docs)/[\w./-]*")
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``prepaid.a.b.c`` names a module, or an attribute of the longest module."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for name in parts[end:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+@functools.cache
+def _words_of_the_code() -> frozenset[str]:
+    words: set[str] = set()
+    for folder in ("src", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".js", ".html", ".toml") and path.is_file():
+                words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text("utf-8")))
+    words |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", (ROOT / "pyproject.toml").read_text()))
+    return frozenset(words)
+
+
+def _of_the_platform(name: str) -> bool:
+    if name in OTHER_SOFTWARE:
+        return True
+    return any(hasattr(importlib.import_module(module), name) for module in PLATFORM_MODULES)
+
+
+def unknown_code_names(page: Path) -> list[str]:
+    """The code spans of a decision record that name nothing in the repository: a dotted
+    ``prepaid.…`` name that does not import, a path that does not exist, or an identifier
+    (a function, a constraint, an error code) that appears nowhere in the code."""
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    unknown = []
+    for span in re.findall(r"`([^`]+)`", text):
+        name = span.removesuffix("()")
+        if DOTTED.fullmatch(name):
+            found = _resolves(name)
+        elif REPOSITORY_PATH.fullmatch(name):
+            found = (ROOT / name).exists()
+        elif IDENTIFIER.fullmatch(name):
+            found = all(part in _words_of_the_code() for part in name.split(".")) or (
+                _of_the_platform(name)
+            )
+        else:
+            continue  # a command line, SQL, a value: checked elsewhere or not a name
+        if not found:
+            unknown.append(span)
+    return unknown
+
+
+@pytest.mark.parametrize("page", DECISIONS, ids=_page_name)
+def test_every_name_a_decision_record_gives_is_in_the_code(page):
+    """A decision record says where in the code it lives; a function renamed or a module
+    moved must not leave it pointing at nothing."""
+    unknown = unknown_code_names(page)
+    assert not unknown, f"{_page_name(page)}: names found nowhere in the code: {unknown}"
