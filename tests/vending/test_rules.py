@@ -198,6 +198,55 @@ def test_opening_on_another_customers_card_says_to_take_a_new_card(office, admin
     assert not other.cards.exists()
 
 
+@pytest.mark.parametrize(
+    "in_reader", ["another customer's card", "the customer's old card", "a setting card"]
+)
+def test_adding_an_account_with_another_card_in_the_reader_names_the_customers_card(
+    office, admin, key, in_reader
+):
+    """A customer with a card in use adds an account on that card: any other card in the
+    reader is refused as not that card (customer_has_card, naming it), not as "a new card is
+    needed" — a new card would be refused all the same."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.customers.services import register_customer
+
+    _opened(office, key)  # 张三's card u1
+    electricity = create_account(
+        admin,
+        meter_type="electricity",
+        sub_meter=2,
+        limit="999",
+        prestore="5",
+        alarm="10",
+        overdraft="5",
+        maintenance_code="1234",
+    )
+    price = add_price(admin, account_id=electricity.pk, name="居民用电", unit_price="0.50")
+    if in_reader == "another customer's card":
+        other = register_customer(admin, name="李四")
+        office.new_card("u2")
+        vending.open_account(
+            office.station, other, office.account, office.price, quantity="1", key=key()
+        )
+    elif in_reader == "the customer's old card":
+        office.new_card("u2")
+        vending.reissue(office.station, office.customer, key=key())
+        office.insert("u1")  # revoked by the reissue
+    else:
+        office.blank("s1")
+        office.insert("s1")
+        cards.make_tool_card(office.station, "setting", office.account)
+    in_use = office.customer.cards.get(status="active")
+    before = Unchanged(office)
+    with pytest.raises(PrepaidError) as refused:
+        vending.open_account(
+            office.station, office.customer, electricity, price, quantity="1", key=key()
+        )
+    assert refused.value.code == "customer_has_card"
+    assert in_use.serial in refused.value.message
+    before.check()
+
+
 def test_open_refuses_above_the_limit(office, key):
     office.new_card("u1")
     before = Unchanged(office)

@@ -1289,9 +1289,7 @@ def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCar
         return user_card.record, user_card.card
     if read.card is None:
         raise cardio.damaged(read)
-    if read.card.type != CardType.NEW:
-        raise cardio.not_a_new_card(read.card.type.code)
-    if active is not None:
+    if active is not None:  # the account goes on that card: a new card would not do either
         raise PrepaidError(
             "customer_has_card",
             _(
@@ -1300,6 +1298,8 @@ def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCar
             ),
             serial=active.serial,
         )
+    if read.card.type != CardType.NEW:
+        raise cardio.not_a_new_card(read.card.type.code)
     if CustomerCard.objects.filter(serial=read.card.serial).exists():
         raise cardio.not_a_new_card("user")
     return None, read.card
