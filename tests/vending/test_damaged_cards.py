@@ -154,8 +154,8 @@ def test_the_customers_own_damaged_card_names_the_customer_and_the_restore(
     office, key, neighbour, damage
 ):
     """Its serial is still readable and registered: reading it at the sale screen restores
-    it; any other use refuses it, saying whose it is — an administrator's format too, which
-    would leave the customer's credit on no card."""
+    it; any other use refuses it, saying whose it is — an administrator's format or
+    recycling too, which would leave the customer's credit on no card."""
     _opened(office, key)
     _garble(office, "u1", CUSTOMERS_DAMAGES[damage])
     before = Unchanged(office)
@@ -165,6 +165,7 @@ def test_the_customers_own_damaged_card_names_the_customer_and_the_restore(
         ),
         lambda: cards.make_tool_card(office.station, "zero", office.account),
         lambda: cards.format_card(office.station),
+        lambda: cards.recycle_card(office.station),
     ):
         with pytest.raises(CardError) as refused:
             attempt()

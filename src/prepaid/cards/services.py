@@ -136,14 +136,8 @@ def recycle_card(station: Station) -> Card:
     current, serial = read.card, read.serial
     record = _registered_user_card(current.serial if current else serial)
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
-        if current is None:
-            raise PrepaidError(
-                "bad_card",
-                _(
-                    "This card is damaged: read it at the sale "
-                    "screen to restore it before recycling."
-                ),
-            )
+        if current is None:  # what is wrong, whose card it is, and its restore
+            raise cardio.damaged(read, record)
         unswiped = [slot for slot in current.slots if not current.swiped(slot.sub_meter)]
         if unswiped:
             raise _recycle_not_swiped(record, unswiped)
