@@ -11,9 +11,10 @@ from django.utils import translation
 
 from prepaid.audit.models import AuditEntry
 from prepaid.cards import services as cards
+from prepaid.cards.models import CardOperation
 from prepaid.core.card import codec
 from prepaid.core.card.model import Card, CardType, MeterType, Slot
-from prepaid.core.errors import CardError, ReaderError
+from prepaid.core.errors import CardError, PrepaidError, ReaderError
 from prepaid.readers.virtual import VirtualReader
 from prepaid.vending import services as vending
 from prepaid.vending.models import CustomerCard, LedgerEntry, Purchase
@@ -195,3 +196,52 @@ def test_a_damaged_card_the_customer_no_longer_uses_is_refused_and_kept(office, 
     assert recycled.type == CardType.NEW
     old = CustomerCard.objects.get(customer=office.customer, generation=1)
     assert old.status == CustomerCard.Status.RECYCLED
+
+
+@pytest.mark.parametrize("cut", ["opening", "reissue"])
+def test_a_customers_card_in_use_left_unwritten_is_not_written_over(office, key, neighbour, cut):
+    """An opening or a reissue registers the new card as the customer's card in use before
+    writing it; a write cut before its first byte leaves a card that still reads as new. It
+    is the customer's card all the same: a format, a recycling or a tool card over it would
+    leave the card in use (and the opening's pending purchase) on no card. Reading it at the
+    sale screen writes it from the records."""
+    cutting = vending.Station(
+        operator=office.station.operator,
+        reader=VirtualReader(office.store, cut_after=0),
+        site_key=office.site_key,
+        name=office.station.name,
+    )
+    customer = neighbour
+    if cut == "reissue":
+        _opened(office, key)
+        customer = office.customer
+    office.new_card("u2")
+    with pytest.raises(ReaderError):
+        if cut == "reissue":
+            vending.reissue(cutting, customer, key=key())
+        else:
+            vending.open_account(
+                cutting, customer, office.account, office.price, quantity="1", key=key()
+            )
+    office.insert("u2")
+    assert codec.decode(office.station.reader.read(), office.site_key).type == CardType.NEW
+    before = Unchanged(office)
+    operations_before = CardOperation.objects.count()
+    for attempt in (
+        lambda: cards.format_card(office.station),
+        lambda: cards.recycle_card(office.station),
+        lambda: cards.make_tool_card(office.station, "setting", office.account),
+        lambda: cards.make_tool_card(office.station, "check", None),
+    ):
+        with pytest.raises(PrepaidError) as refused:
+            attempt()
+        assert refused.value.code == "card_not_written"
+        text = _zh(refused.value)
+        assert f"用户 {customer.user_number} {customer.name} 正在使用的卡" in text, text
+        assert "请在销售界面读卡" in text, text
+        before.check()
+        assert CardOperation.objects.count() == operations_before
+    assert customer.cards.get(serial=vending.read_user_card(office.station).card.serial).status == (
+        CustomerCard.Status.ACTIVE
+    )
+    assert not Purchase.objects.filter(status="pending").exists()

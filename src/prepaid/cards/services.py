@@ -96,10 +96,12 @@ def format_card(station: Station) -> Card:
     Blank, new, tool, torn and foreign cards may be formatted; a user card is recycled. A
     card that fails its checks but still shows the serial of a customer's card in use is
     refused, naming the customer: formatting it would leave the customer's credit on no
-    card, when reading it at the sale screen restores it."""
+    card, when reading it at the sale screen restores it. So is a new card that is a
+    customer's card in use, left unwritten by a cut opening or reissue."""
     require_admin(station.operator)
     read = _read_any(station)
     current = read.card
+    _refuse_unwritten(current)
     record = _registered_user_card(read.serial) if current is None else None
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         raise cardio.damaged(read, record)
@@ -127,6 +129,16 @@ def _registered_user_card(serial: str | None) -> CustomerCard | None:
     return CustomerCard.objects.select_related("customer").filter(serial=serial).first()
 
 
+def _refuse_unwritten(current: Card | None) -> None:
+    """Refuse (``card_not_written``) a new card that is a customer's card in use, left
+    unwritten by a cut opening or reissue: only reading it at the sale screen writes it."""
+    if current is None or current.type != CardType.NEW:
+        return
+    record = _registered_user_card(current.serial)
+    if record is not None and record.status == CustomerCard.Status.ACTIVE:
+        raise cardio.card_not_written(record)
+
+
 @at_the_reader
 def recycle_card(station: Station) -> Card:
     """卡片回收: format any card back to a new card. A customer's active card may be
@@ -134,6 +146,7 @@ def recycle_card(station: Station) -> Card:
     require_admin(station.operator)
     read = _read_any(station)
     current, serial = read.card, read.serial
+    _refuse_unwritten(current)
     record = _registered_user_card(current.serial if current else serial)
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         if current is None:  # what is wrong, whose card it is, and its restore
@@ -237,6 +250,7 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
     current = read.card
     if current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool:
         raise cardio.not_a_new_card(current.type.code)
+    _refuse_unwritten(current)
     card = Card(
         type=card_type,
         # A fresh serial: a cut write can then never pair new content with an old reading.

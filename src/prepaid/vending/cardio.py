@@ -68,6 +68,24 @@ def own_card_in_use() -> PrepaidError:
     )
 
 
+def card_not_written(record: CustomerCard) -> PrepaidError:
+    """A new card that is a customer's card in use: the opening or reissue that registered
+    it was cut before writing it. Reading it at the sale screen writes it from the office's
+    records; formatting it, recycling it or writing a tool card over it would leave the
+    customer's card in use, and what it is to carry, on no card."""
+    customer = record.customer
+    return PrepaidError(
+        "card_not_written",
+        _(
+            "This new card is the card in use of customer %(user_number)s %(name)s: writing "
+            "it (an opening or a reissue) was interrupted. Read it at the sale screen to write "
+            "it from the office's records; nothing was written to it now."
+        ),
+        user_number=customer.user_number,
+        name=customer.name,
+    )
+
+
 def unknown_card() -> PrepaidError:
     return PrepaidError("unknown_card", _("This user card is not known to this office."))
 
