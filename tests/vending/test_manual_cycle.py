@@ -428,6 +428,38 @@ def test_a_purchase_is_not_corrected_when_the_meter_s_record_on_the_card_is_dama
     assert refused.value.code == "already_swiped"
 
 
+def test_a_sale_or_a_recycling_says_when_the_meter_s_record_on_the_card_is_damaged(office, key):
+    """The meter took purchase 2 but its write-back was cut: the card cannot show it swiped,
+    so a sale and a recycling are refused as not swiped (the manual's sentence) — and say
+    why the card shows no swipe, which the customer did make. A swipe writes it back."""
+    from django.utils import translation
+
+    from prepaid.cards import services as cards
+
+    meter = office.meter()
+    office.new_card("u1")
+    vending.open_account(
+        office.station, office.customer, office.account, office.price, quantity="10", key=key()
+    )
+    office.swipe(meter)
+    vending.sell(office.station, quantity="7", key=key())
+    _swipe_cut_short(office, meter)
+    for attempt in (
+        lambda: vending.sell(office.station, quantity="1", key=key()),
+        lambda: cards.recycle_card(office.station),
+    ):
+        with pytest.raises(PrepaidError) as refused:
+            attempt()
+        assert refused.value.code == "card_not_swiped"
+        with translation.override("zh-hans"):
+            text = refused.value.translate(translation.gettext)
+        assert text.startswith("该卡没有刷表，请刷表后再进行操作。"), text
+        assert "卡上的表回写数据已损坏（表写卡时卡片被拔出）" in text, text
+        assert "表还没有充入" not in text, text  # it has: the card cannot show it
+    office.swipe(meter)  # the meter writes its record again
+    assert vending.sell(office.station, quantity="1", key=key()).serial == 3
+
+
 @pytest.mark.parametrize("taken", [True, False])
 def test_a_meter_change_asks_when_the_meter_s_record_on_the_card_is_damaged(office, key, taken):
     """The old meter's write-back of the last purchase was cut, then the meter broke: only

@@ -25,7 +25,7 @@ from prepaid.operators.services import require_admin
 from prepaid.readers.lock import at_the_reader
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerCard
-from prepaid.vending.services import Station, card_not_swiped
+from prepaid.vending.services import Station, card_not_swiped, meter_record_damaged
 
 TOOL_TYPES = {
     "setting": CardType.SETTING,
@@ -153,7 +153,7 @@ def recycle_card(station: Station) -> Card:
             raise cardio.damaged(read, record)
         unswiped = [slot for slot in current.slots if not current.swiped(slot.sub_meter)]
         if unswiped:
-            raise _recycle_not_swiped(record, unswiped)
+            raise _recycle_not_swiped(record, unswiped, current.write_back_damaged)
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
     with transaction.atomic():
         if record is not None and record.status != CustomerCard.Status.RECYCLED:
@@ -181,11 +181,27 @@ def recycle_card(station: Station) -> Card:
     return card
 
 
-def _recycle_not_swiped(record: CustomerCard, unswiped: list[Slot]) -> PrepaidError:
+def _recycle_not_swiped(
+    record: CustomerCard, unswiped: list[Slot], damaged: bool = False
+) -> PrepaidError:
     """The manual's refusal (该卡没有刷表，请刷表后再进行操作), then why the office refuses to
     recycle this card: whose card in use it is and which credit on it the meter has not
-    taken yet, which recycling would lose. The code stays ``card_not_swiped``."""
+    taken yet, which recycling would lose — or, when the meter's record on the card is
+    ``damaged``, that the card cannot show it taken. The code stays ``card_not_swiped``."""
     customer = record.customer
+    if damaged:
+        return PrepaidError(
+            "card_not_swiped",
+            _(
+                "%(damaged)s This is the card in use of user %(user_number)s %(name)s: "
+                "recycling it could lose what it carries (%(credit)s). A card that is lost or "
+                "broken is replaced by a reissue (补卡), which carries the credit."
+            ),
+            damaged=meter_record_damaged(),
+            user_number=customer.user_number,
+            name=customer.name,
+            credit=_slots_text(unswiped),
+        )
     return PrepaidError(
         "card_not_swiped",
         _(

@@ -107,6 +107,21 @@ def card_not_swiped(refused: WriteBack | None = None) -> PrepaidError:
     )
 
 
+def meter_record_damaged() -> PrepaidError:
+    """The manual's refusal for a card whose meter record fails its check (the card pulled
+    while a meter wrote back): the card cannot show what the meter took, swiped or not. A
+    swipe writes the record again."""
+    return PrepaidError(
+        "card_not_swiped",
+        _(
+            "%(not_swiped)s What the meter wrote back on this card is damaged (the card was "
+            "pulled while the meter wrote), so the card cannot show whether the meter has "
+            "taken what it carries. Swipe the card on the meter: it writes back again."
+        ),
+        not_swiped=card_not_swiped(),
+    )
+
+
 # What to do about a refusal the meter writes back onto its customer's card (docs/vending.md,
 # the meter's display codes): it writes back only these and ``ok``.
 METER_REFUSAL_ADVICE = {
@@ -127,7 +142,10 @@ def not_swiped(
 ) -> PrepaidError:
     """The refusal of a sale on an account whose ``last`` purchase the card says is not
     swiped: with what the meter showed when its write-back says it refused the card since
-    that purchase was written, else the manual's message alone."""
+    that purchase was written, or that the meter's record on the card is damaged, else the
+    manual's message alone."""
+    if card.write_back_damaged:
+        return meter_record_damaged()
     return card_not_swiped(_meter_refusal(card, customer_account.account.sub_meter, last))
 
 
