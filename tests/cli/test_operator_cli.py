@@ -155,7 +155,11 @@ def test_disable_then_enable_again_each_audited_once(cli: Cli) -> None:
     again = cli("operator", "disable", "clerk", json_output=False)
     assert again == "操作员 clerk 已是停用状态，未作更改。\n"
     assert _audits("operator.disable") == 1
-    assert cli("account", "list", status=1, **CLERK)["error"] == "auth_failed"
+    refused = cli("account", "list", status=1, **CLERK)
+    assert refused == {
+        "error": "operator_disabled",
+        "message": "操作员 clerk 已被停用，请联系管理员重新启用。",
+    }
 
     said = cli("operator", "enable", "clerk", json_output=False)
     assert said == "操作员 clerk 已启用。\n"
@@ -177,3 +181,20 @@ def test_enable_refusals(cli: Cli) -> None:
     assert unknown == {"error": "unknown_operator", "message": "没有名为 nobody 的操作员。"}
     assert cli("operator", "enable", status=2)["error"] == "usage"
     assert _audits("operator.enable") == 0
+
+
+def test_a_disabled_operator_is_told_so_only_with_the_right_password(cli: Cli) -> None:
+    """PREPAID_OPERATOR of a disabled operator: ``operator_disabled`` (exit 1) with the right
+    password, in the operator's language; a wrong one is refused as for a name nobody has."""
+    _clerk(cli)
+    cli("operator", "disable", "clerk")
+    english = cli("account", "list", status=1, lang="en", **CLERK)
+    assert english == {
+        "error": "operator_disabled",
+        "message": "Operator clerk has been disabled. Ask an administrator to enable it again.",
+    }
+    own = cli("operator", "passwd", "clerk", status=1, stdin="Clerk-new-2\n", **CLERK)
+    assert own["error"] == "operator_disabled"  # not even their own password
+    wrong = cli("account", "list", status=1, operator="clerk", password="wrong-pw")
+    nobody = cli("account", "list", status=1, operator="nobody", password="wrong-pw")
+    assert wrong == nobody and wrong["error"] == "auth_failed"

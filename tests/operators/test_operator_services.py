@@ -69,13 +69,51 @@ def test_five_failures_lock_the_operator_for_fifteen_minutes(clerk):
 
 
 def test_unknown_and_disabled_operators_cannot_log_in(admin, clerk):
-    with pytest.raises(PrepaidError) as refused:
+    """A disabled operator is told so with the right password only; with a wrong one the
+    refusal is word for word that of a name nobody has."""
+    with pytest.raises(PrepaidError) as nobody:
         services.authenticate("nobody", "x")
-    assert refused.value.code == "auth_failed"
+    assert nobody.value.code == "auth_failed"
     services.disable_operator(admin, "clerk")
     with pytest.raises(PrepaidError) as refused:
         services.authenticate("clerk", "s3cret-clerk")
-    assert refused.value.code == "auth_failed"
+    assert refused.value.code == "operator_disabled"
+    assert refused.value.message == (
+        "Operator clerk has been disabled. Ask an administrator to enable it again."
+    )
+    with pytest.raises(PrepaidError) as wrong:
+        services.authenticate("clerk", "x")
+    assert (wrong.value.code, wrong.value.message) == (nobody.value.code, nobody.value.message)
+
+
+def test_wrong_passwords_of_a_disabled_operator_count_towards_the_lock(admin, clerk):
+    """Else the password of a disabled operator could be tried without limit, the right one
+    telling itself by “disabled”."""
+    services.disable_operator(admin, "clerk")
+    for _ in range(4):
+        assert _code(services.authenticate, "clerk", "wrong") == "auth_failed"
+    assert _code(services.authenticate, "clerk", "wrong") == "account_locked"
+    assert _code(services.authenticate, "clerk", "s3cret-clerk") == "account_locked"
+    actions = AuditEntry.objects.filter(object_id=str(clerk.pk)).values_list("action", flat=True)
+    assert sorted(actions) == ["operator.disable", "operator.lock"] + ["operator.login_failed"] * 4
+    Operator.objects.filter(pk=clerk.pk).update(locked_until=timezone.now() - timedelta(1))
+    assert _code(services.authenticate, "clerk", "s3cret-clerk") == "operator_disabled"
+
+
+def test_a_name_nobody_has_costs_a_password_hash_as_a_real_one_does(clerk, monkeypatch):
+    """The time a refusal takes does not tell a name nobody has from an operator's."""
+    from django.contrib.auth import base_user
+
+    hashed = []
+    real = base_user.make_password
+
+    def make_password(password, *args, **kwargs):
+        hashed.append(password)
+        return real(password, *args, **kwargs)
+
+    monkeypatch.setattr(base_user, "make_password", make_password)
+    assert _code(services.authenticate, "nobody", "some-guess") == "auth_failed"
+    assert hashed == ["some-guess"]
 
 
 def test_only_admins_manage_operators(admin, clerk):
@@ -182,7 +220,7 @@ def test_a_password_an_administrator_resets_must_be_changed_again(admin, clerk):
 def test_a_disabled_operator_is_enabled_again_with_the_same_password(admin, clerk):
     operator, changed = services.disable_operator(admin, "clerk")
     assert changed and not operator.is_active
-    assert _code(services.authenticate, "clerk", "s3cret-clerk") == "auth_failed"
+    assert _code(services.authenticate, "clerk", "s3cret-clerk") == "operator_disabled"
     operator, changed = services.enable_operator(admin, "clerk")
     assert changed and operator.is_active
     entry = AuditEntry.objects.get(action="operator.enable")

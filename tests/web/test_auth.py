@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -354,9 +355,62 @@ def test_csrf_token_round_trip_works(admin, web_home):
     assert response.status_code == 302
 
 
-def test_disabled_operator_cannot_log_in(client, web_home):
-    operator = Operator(username="gone", role=Role.OPERATOR, is_active=False)
-    operator.set_password("whatever-123")
+# -- a disabled operator -------------------------------------------------------------------
+
+
+def _disabled_operator(name="gone", password="whatever-123"):
+    operator = Operator(username=name, role=Role.OPERATOR, is_active=False)
+    operator.set_password(password)
     operator.save()
+    return operator
+
+
+def test_a_disabled_operator_with_the_right_password_is_told_to_ask_an_administrator(
+    client, web_home
+):
+    _disabled_operator()
     response = client.post("/login/", {"username": "gone", "password": "whatever-123"})
-    assert "auth_failed" in codes(response)
+    assert codes(response) == {"operator_disabled"}
+    said = "操作员 gone 已被停用，请联系管理员重新启用。"
+    assert said == tr(
+        "Operator %(name)s has been disabled. Ask an administrator to enable it again.",
+        name="gone",
+    )
+    assert said in html(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_password_does_not_tell_a_disabled_operator_from_a_name_nobody_has(
+    client, web_home
+):
+    """Only who knows the password learns that the operator is disabled: with a wrong one the
+    page is the one a name nobody has gets, word for word."""
+    _disabled_operator()
+    disabled = client.post("/login/", {"username": "gone", "password": "wrong-pass"})
+    nobody = client.post("/login/", {"username": "nobody", "password": "wrong-pass"})
+    assert codes(disabled) == codes(nobody) == {"auth_failed"}
+    assert "停用" not in html(disabled)
+    assert _without_tokens(disabled).replace("gone", "nobody") == _without_tokens(nobody)
+
+
+def _without_tokens(response):
+    return re.sub(r"[A-Za-z0-9]{64}", "TOKEN", html(response))  # CSRF tokens differ per page
+
+
+def test_wrong_passwords_lock_a_disabled_operator_too_audited(client, web_home):
+    """The password of a disabled operator cannot be guessed without limit (the right one
+    would say “disabled”): five failures lock them as any operator, each audited."""
+    operator = _disabled_operator()
+    for _ in range(4):
+        response = client.post("/login/", {"username": "gone", "password": "wrong"})
+        assert codes(response) == {"auth_failed"}
+    response = client.post("/login/", {"username": "gone", "password": "wrong"})
+    assert codes(response) == {"account_locked"}
+    response = client.post("/login/", {"username": "gone", "password": "whatever-123"})
+    assert codes(response) == {"account_locked"}  # locked: the right password says no more
+    actions = list(
+        AuditEntry.objects.filter(object_id=str(operator.pk)).values_list("action", flat=True)
+    )
+    assert sorted(actions) == ["operator.lock"] + ["operator.login_failed"] * 4
+    operator.refresh_from_db()
+    assert operator.locked_until is not None and not operator.is_active

@@ -31,6 +31,14 @@ def auth_failed() -> PrepaidError:
     return PrepaidError("auth_failed", _("Wrong operator name or password."))
 
 
+def operator_disabled(operator: Operator) -> PrepaidError:
+    return PrepaidError(
+        "operator_disabled",
+        _("Operator %(name)s has been disabled. Ask an administrator to enable it again."),
+        name=operator.username,
+    )
+
+
 def permission_denied() -> PrepaidError:
     return PrepaidError("permission_denied", _("Only an administrator may do this."))
 
@@ -77,15 +85,23 @@ def authenticate(username: str, password: str) -> Operator:
 
     Returns the operator even when the password must still be changed: callers that do
     anything else first call :func:`require_password_changed`.
+
+    A disabled operator is told so only with the right password (``operator_disabled``):
+    a wrong one is ``auth_failed`` as for a name nobody has, counted towards the lock as any
+    operator's, so that the password of a disabled operator cannot be guessed without limit.
+    A name nobody has costs a password hash too: the time taken does not tell it apart.
     """
     now = timezone.now()
     with transaction.atomic():
         operator = Operator.objects.select_for_update(no_key=True).filter(username=username).first()
-        if operator is None or not operator.is_active:
+        if operator is None:
+            Operator().set_password(password)
             raise auth_failed()
         if operator.locked_until is not None and operator.locked_until > now:
             raise account_locked(operator)
         if operator.check_password(password):
+            if not operator.is_active:
+                raise operator_disabled(operator)
             if operator.failed_logins or operator.locked_until:
                 before = _login_state(operator)
                 operator.failed_logins = 0
