@@ -414,3 +414,87 @@ def test_wrong_passwords_lock_a_disabled_operator_too_audited(client, web_home):
     assert sorted(actions) == ["operator.lock"] + ["operator.login_failed"] * 4
     operator.refresh_from_db()
     assert operator.locked_until is not None and not operator.is_active
+
+
+DISABLED_SAID = (
+    "Operator %(name)s has been disabled by an administrator and logged out. Ask an "
+    "administrator to enable it again."
+)
+DISABLED_UNSENT = (
+    "Operator %(name)s has been disabled by an administrator and logged out, so what you sent "
+    "was not done: nothing was charged and no card was written. Ask an administrator to "
+    "enable it again."
+)
+
+
+def test_a_disabled_operators_open_session_is_told_why_it_ended(admin, clerk_client, clerk):
+    from prepaid.operators.services import disable_operator, enable_operator
+
+    assert clerk_client.get("/vending/sell/").status_code == 200
+    disable_operator(admin, "clerk")
+    response = clerk_client.get("/vending/sell/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=%2Fvending%2Fsell%2F"
+    assert "_auth_user_id" not in clerk_client.session  # ended, not only forgotten
+    page = clerk_client.get(response["Location"])
+    assert codes(page) == {"operator_disabled"}
+    assert tr(DISABLED_SAID, name="clerk") in html(page)
+    assert "操作员 clerk 已被管理员停用，已退出登录。请联系管理员重新启用。" in html(page)
+    assert "session_ended" not in html(page) and "session_expired" not in html(page)
+    assert codes(clerk_client.get("/login/")) == set()  # said once
+    # enabled again, the old session does not come back to life: the operator logs in
+    enable_operator(admin, "clerk")
+    assert clerk_client.get("/vending/sell/").status_code == 302
+
+
+def test_a_disabled_operators_form_says_it_was_not_done_and_why(admin, clerk_client, clerk):
+    from prepaid.operators.services import disable_operator
+
+    disable_operator(admin, "clerk")
+    sent = clerk_client.post("/vending/sell/", {"action": "write", "quantity": "1"})
+    assert sent.status_code == 302 and "unsent=1" in sent["Location"]
+    page = clerk_client.get(sent["Location"])
+    assert codes(page) == {"operator_disabled"}
+    assert tr(DISABLED_UNSENT, name="clerk") in html(page)
+
+
+def test_a_disabled_operators_htmx_request_takes_the_whole_page_to_the_login(
+    admin, clerk_client, clerk
+):
+    from prepaid.operators.services import disable_operator
+
+    disable_operator(admin, "clerk")
+    response = clerk_client.get("/reader/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"].startswith("/login/")
+    assert codes(clerk_client.get(response["HX-Redirect"])) == {"operator_disabled"}
+
+
+def test_a_disabled_operator_who_logs_out_or_opens_the_login_page_is_told_too(
+    admin, clerk_client, clerk, settings
+):
+    from prepaid.operators.services import disable_operator
+
+    disable_operator(admin, "clerk")
+    logged_out = clerk_client.post("/logout/")
+    assert logged_out.status_code == 302 and logged_out["Location"] == "/login/"
+    assert codes(clerk_client.get("/login/")) == {"operator_disabled"}
+
+    other = Client()
+    other.force_login(clerk)  # an English-speaking operator's browser, straight to the login
+    other.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = other.get("/login/")
+    assert codes(page) == {"operator_disabled"}
+    assert tr(DISABLED_SAID, "en", name="clerk") in html(page)
+
+
+def test_another_operator_logs_in_over_a_disabled_operators_session(admin, clerk, web_home):
+    """A counter's browser still holding a disabled operator's session: the next operator's
+    login is done, not sent back to the login page."""
+    from prepaid.operators.services import disable_operator
+
+    browser = Client()
+    browser.force_login(clerk)
+    disable_operator(admin, "clerk")
+    response = browser.post("/login/", {"username": "admin", "password": "s3cret-admin"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert browser.get("/").status_code == 200

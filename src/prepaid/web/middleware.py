@@ -7,6 +7,10 @@
 * A session idle for ``PREPAID_WEB_IDLE_MINUTES`` (default 30) is logged out: the request goes
   to the login page, which leads back to the page the operator was on; a form it sent (写卡, a
   reader button…) is not done, and the login page says so.
+* An operator an administrator disabled while logged in is logged out at the next request: the
+  login page says the operator was disabled (and, for a form sent, that it was not done) —
+  Django's authentication only forgets a disabled operator, whose page would then say nothing
+  or that the session had ended.
 * An operator who must change the password (``must_change_password``) reaches nothing but the
   password page, the language switch (to read that page in their own language) and logout until
   it is changed.
@@ -28,8 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import SESSION_KEY, logout
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -43,6 +47,7 @@ from prepaid.web.http import login_again, redirect_to, redirect_whole_page
 log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 LAST_SEEN = "prepaid_last_seen"
+DISABLED = "prepaid_disabled"  # the name of the operator logged out as disabled, for the login page
 PASSWORD_EXEMPT = {"web:password", "web:language", "web:logout", "web:login", "web:favicon"}
 # The page whose form posts to a POST-only address, by the address's view name: where a GET of
 # that address goes (with the address's own parameters, when the page takes the same ones).
@@ -107,6 +112,7 @@ class OperatorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         expired = self._expire_idle(request)
+        disabled = self._end_disabled(request)
         language = operator_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
@@ -114,6 +120,10 @@ class OperatorMiddleware:
             response = redirect_to(request, "web:login")  # logged out, as asked
         elif expired:
             response = login_again(request, expired=True)
+        elif disabled and request.path == reverse("web:logout"):
+            response = redirect_to(request, "web:login")  # the login page says why
+        elif disabled and request.path != reverse("web:login"):
+            response = login_again(request)
         else:
             response = self.get_response(request)
             if response.status_code == 405 and request.method in ("GET", "HEAD"):
@@ -134,6 +144,26 @@ class OperatorMiddleware:
             logout(request)
             return True
         return False
+
+    def _end_disabled(self, request: HttpRequest) -> bool:
+        """A session of an operator disabled since it began: Django's authentication takes
+        the request for an anonymous one but keeps the session, which would come back to life
+        were the operator enabled again. It ends here, and the new session keeps the
+        operator's name for the login page (only this browser's page says who was disabled)."""
+        if request.user.is_authenticated or SESSION_KEY not in request.session:
+            return False
+        from prepaid.operators.models import Operator
+
+        try:
+            pk = Operator._meta.pk.to_python(request.session[SESSION_KEY])
+        except ValidationError:
+            return False
+        operator = Operator.objects.filter(pk=pk, is_active=False).first()
+        if operator is None:
+            return False
+        logout(request)
+        request.session[DISABLED] = operator.username
+        return True
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any

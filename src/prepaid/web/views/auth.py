@@ -19,6 +19,7 @@ from prepaid.operators.models import Operator
 from prepaid.web.decorators import operator_required
 from prepaid.web.errors import message
 from prepaid.web.forms import LanguageForm, LoginForm, PasswordChangeForm
+from prepaid.web.middleware import DISABLED
 from prepaid.web.views.common import page
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -43,6 +44,8 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
+    # the operator whose session ended because an administrator disabled them (middleware)
+    disabled = request.session.pop(DISABLED, None)
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,6 +69,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "expired": "expired" in request.GET,
+            "disabled": disabled if request.method != "POST" else None,
             "unsent": "unsent" in request.GET,
             "next": request.GET.get("next", ""),
         },
