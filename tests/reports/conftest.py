@@ -36,18 +36,18 @@ class Demo:
 
 @pytest.fixture(scope="package")
 def demo(django_db_setup, django_db_blocker):
-    from django.db import transaction
     from django.test import override_settings
 
     from prepaid.demo.generator import DemoConfig, generate
     from prepaid.operators.models import Operator, Role
+    from rolled_back import rolled_back
 
     customers, months, seed = DEMO
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
-        with transaction.atomic():
+        with rolled_back():  # a test's kind: the demo's use cases run inside it
             admin = Operator(username="demo-admin", role=Role.ADMIN, is_staff=True)
             admin.set_password(DEMO_PASSWORD)
             admin.save()
@@ -60,7 +60,6 @@ def demo(django_db_setup, django_db_blocker):
                 f"{result.record.sales} sales in {seconds:.1f} s"
             )
             yield Demo(result, admin, key, seconds)
-            transaction.set_rollback(True)
 
 
 # -- a small office of its own, for tests that change things ----------------------------------

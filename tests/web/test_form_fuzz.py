@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import transaction
 from django.test import Client
 from web_helpers import field_errors, html
+
+from rolled_back import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -516,23 +517,18 @@ def _cases(form: Form) -> list[tuple[str, str, set[str]]]:
     return cases
 
 
-class _RolledBack(Exception):
-    pass
-
-
 def _post_rolled_back(
     client: Any, office: Any, url: str, data: dict[str, Any], check: Callable[..., None]
 ) -> None:
-    """Post in a savepoint, check, then undo whatever the post did (rows and files)."""
+    """Post in a savepoint, check, then undo whatever the post did (rows and files). The
+    savepoint is of the kind a test's transaction is (:func:`rolled_back`): a sale, which
+    refuses to run inside a caller's transaction, runs inside it."""
     saved = _files(office.home)
     try:
-        with transaction.atomic():
+        with rolled_back():
             before = _checksum(office.home)
             response = client.post(url, data)
             check(response, before, _checksum(office.home))
-            raise _RolledBack
-    except _RolledBack:
-        pass
     finally:
         _restore(office.home, saved)
         client.force_login(client.operator)  # a password change made a session rolled back
