@@ -1,7 +1,10 @@
 """Card operations of the office: format (new card), recycle, tool cards, read any card.
 
 Tool cards and formatting are for administrators. Every card written is registered as a
-``CardOperation``; tool cards so form the register of every tool card issued.
+``CardOperation``; tool cards so form the register of every tool card issued. The card is
+written first, then registered in a transaction of its own (durable); a use case called
+inside a caller's transaction is refused before the card is touched
+(:func:`prepaid.vending.services.outside_transactions`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from prepaid.operators.services import require_admin
 from prepaid.readers.lock import at_the_reader
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerCard
-from prepaid.vending.services import Station, card_not_swiped, meter_record_damaged
+from prepaid.vending.services import (
+    Station,
+    card_not_swiped,
+    meter_record_damaged,
+    outside_transactions,
+)
 
 TOOL_TYPES = {
     "setting": CardType.SETTING,
@@ -89,6 +97,7 @@ def _record(
     )
 
 
+@outside_transactions
 @at_the_reader
 def format_card(station: Station) -> Card:
     """Make the card in the reader a new card (新卡) with a fresh random serial (admin).
@@ -110,7 +119,7 @@ def format_card(station: Station) -> Card:
             "user_card_recycle", _("This is a user card: recycle it instead of formatting it.")
         )
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _record(
             station,
             CardOperation.Kind.FORMAT,
@@ -139,6 +148,7 @@ def _refuse_unwritten(current: Card | None) -> None:
         raise cardio.card_not_written(record)
 
 
+@outside_transactions
 @at_the_reader
 def recycle_card(station: Station) -> Card:
     """卡片回收: format any card back to a new card. A customer's active card may be
@@ -155,7 +165,7 @@ def recycle_card(station: Station) -> Card:
         if unswiped:
             raise _recycle_not_swiped(record, unswiped, current.write_back_damaged)
     card = _write_whole(station, Card(type=CardType.NEW, serial=codec.new_serial()))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if record is not None and record.status != CustomerCard.Status.RECYCLED:
             before = record.status
             record.status = CustomerCard.Status.RECYCLED
@@ -247,6 +257,7 @@ def parameters_of(account: Account) -> MeterParameters:
     )
 
 
+@outside_transactions
 @at_the_reader
 def make_tool_card(station: Station, tool: str, account: Account | None) -> Card:
     """Write a setting, clear-all, zero or check card from an account's parameters (admin)."""
@@ -277,7 +288,7 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
         else 0,
     )
     card = _write_whole(station, card)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if account is not None:
             _check_unchanged(account)
         _record(

@@ -8,7 +8,9 @@ the database (with the pending purchase on it). So no sale is ever charged witho
 the card, nor credited without a charge.
 
 Services take explicit arguments (operator, reader, site key, station) and own their
-transactions; views and CLI commands call one of them and render the result.
+transactions; views and CLI commands call one of them and render the result. A use case that
+writes a card is refused inside a caller's transaction (:func:`outside_transactions`): its
+transactions around the card write are durable, committed when they end.
 """
 
 from __future__ import annotations
@@ -77,6 +79,35 @@ class Station:
     reader: CardReader
     site_key: bytes
     name: str
+
+
+def outside_transactions(use_case: Callable[P, R]) -> Callable[P, R]:
+    """A use case that writes a card, refused (``RuntimeError``) when called inside the
+    caller's transaction, before it reads or writes anything (docs/decisions/0012): its own
+    transactions must commit before and after the card write, not become savepoints of the
+    caller's that a crash or a rollback would take back while the card keeps what was
+    written. Its transactions are durable too (``transaction.atomic(durable=True)``); this
+    checks by the same rule up front, as soon as the use case is called — before it restores
+    a torn card, settles a pending purchase, or writes a card and records it afterwards (a
+    format, a recycling, a tool card). Like Django's durable blocks, it lets through the
+    transactions Django's ``TestCase`` (and pytest-django's ``db`` fixture) wrap each test in."""
+
+    @functools.wraps(use_case)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if transaction.get_connection().in_atomic_block:
+            try:
+                # Django's own rule, at no cost: nested, an empty block without a savepoint
+                # runs no statement; it raises inside any atomic block but a test's.
+                with transaction.atomic(savepoint=False, durable=True):
+                    pass
+            except RuntimeError as exc:
+                raise RuntimeError(
+                    f"{use_case.__qualname__} writes a card and owns its transactions: call it "
+                    "outside transaction.atomic() (docs/decisions/0012)"
+                ) from exc
+        return use_case(*args, **kwargs)
+
+    return run
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -245,6 +276,7 @@ class UserCard:
         return self.record.customer
 
 
+@outside_transactions
 @at_the_reader
 def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
     """读卡 for vending: identify the customer's card, restore it if a write was torn, and
@@ -345,7 +377,7 @@ def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -
     """Write the card back as the database knows it (a torn or unwritten card)."""
     expected = cardio.expected_card(record, write_backs=damaged)
     written = cardio.write_office_area(station.reader, expected, station.site_key)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         CardOperation.objects.create(
             kind=CardOperation.Kind.RESTORE,
             card_serial=record.serial,
@@ -922,13 +954,13 @@ def _after_failed_write(station: Station, purchase: Purchase) -> None:
         void_purchase(station, purchase.pk, reason="card write failed")
 
 
-@transaction.atomic
 def complete_purchase(
     station: Station, purchase_id: int, known: Purchase | None = None
 ) -> Purchase:
-    """Phase two: the card carries the purchase, so it is booked. ``known`` is the purchase as
-    this station wrote it, with its relations at hand."""
-    with appended_together():
+    """Phase two: the card carries the purchase, so it is booked, in a transaction of its own
+    (durable: committed when this returns). ``known`` is the purchase as this station wrote
+    it, with its relations at hand."""
+    with transaction.atomic(durable=True), appended_together():
         return _complete(station, purchase_id, known)
 
 
@@ -1194,6 +1226,7 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
 # -- 开户 open account -------------------------------------------------------------------------
 
 
+@outside_transactions
 @at_the_reader
 @_once_per_key
 def open_account(
@@ -1224,7 +1257,7 @@ def open_account(
     confirm.check_card(confirmed, card.serial)
     priced = check_opening(customer, account, price, quantity, amount)
     _check_confirmed(station, confirmed, priced, account)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         customer_account = _open_customer_account(station, customer, account, price)
         customer_account = _lock_for_purchase(customer_account, key)
         if customer_account.last_serial:
@@ -1379,6 +1412,7 @@ def _register_card(
 # -- 销售 sale --------------------------------------------------------------------------------
 
 
+@outside_transactions
 @at_the_reader
 @_once_per_key
 def sell(
@@ -1407,7 +1441,7 @@ def sell(
         customer_account = _customer_account(user_card.customer, account_id, accounts)
         priced = check_sale(user_card, customer_account, quantity, amount)
         _check_confirmed(station, confirmed, priced, customer_account.account, customer_account)
-        with transaction.atomic(), appended_together():
+        with transaction.atomic(durable=True), appended_together():
             customer_account = _lock_for_purchase(customer_account, key)
             _check_card_matches(user_card, customer_account)
             _lock_active_card(user_card.record)
@@ -1457,6 +1491,7 @@ def _check_limit(
 # -- 充值修改 correction ------------------------------------------------------------------------
 
 
+@outside_transactions
 @at_the_reader
 @_once_per_key
 def correct(
@@ -1485,7 +1520,7 @@ def correct(
         station, confirmed, priced, customer_account.account, customer_account, original
     )
     payment = _check_payment(payment or original.payment_method or "cash")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         customer_account = _lock_for_purchase(customer_account, key)
         if cardio.live_purchase(customer_account) != original:  # corrected elsewhere
             raise card_mismatch(customer_account.last_serial)
@@ -1599,6 +1634,7 @@ def reissue_fee_fen(fee: Any) -> int:
     return parse_money(fee, field="fee", allow_zero=True)
 
 
+@outside_transactions
 @at_the_reader
 def reissue(
     station: Station,
@@ -1628,7 +1664,7 @@ def reissue(
         assert operation is not None  # _card_for_reissue refuses the other cards
         card = restore_card(station, registered, card)
         return replace(reissue_of(operation), card=card)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)  # one reissue at a time
         if fee_fen:
             confirm.check_shift(confirmed, station.operator, station.name)
@@ -2005,6 +2041,7 @@ def _transfers_at_risk(customer: Customer) -> list[dict[str, Any]]:
 # -- 换表 meter change -------------------------------------------------------------------------
 
 
+@outside_transactions
 @at_the_reader
 @_once_per_key
 def meter_change(
@@ -2045,7 +2082,7 @@ def meter_change(
     customer_account = _customer_account(user_card.customer, account_id)
     change = check_meter_change(user_card, customer_account, remaining, last_taken)
     _check_confirmed_transfer(confirmed, customer_account, change)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         customer_account = _lock_for_purchase(customer_account, key)
         _check_card_matches(user_card, customer_account)  # not sold to elsewhere meanwhile
         change = _plan_meter_change(user_card, customer_account, remaining_centi, last_taken)
@@ -2415,4 +2452,5 @@ def resolve_lost_card(station: Station, purchase_id: int, outcome: str) -> Purch
         )
     if outcome == "void":
         return void_purchase(station, purchase_id, reason="settled by an administrator")
-    return complete_purchase(station, purchase_id)
+    with appended_together():  # in this transaction: no card is written
+        return _complete(station, purchase_id, None)
