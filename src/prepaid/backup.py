@@ -6,24 +6,34 @@ as the database, so a backup carries both and is always encrypted with a passphr
 File format, version 1::
 
     PREPAID-BACKUP 1\\n
-    scrypt n=32768 r=8 p=1 salt=<32 hex digits>\\n
+    scrypt n=32768 r=8 p=1 salt=<32 hex digits> sha256=<64 hex digits>\\n
     <Fernet token>          AES-128-CBC + HMAC-SHA256 of the payload, key from scrypt
 
 The payload is a tar archive of ``manifest.json``, ``secrets.json`` and the database:
 ``database.sqlite3`` (SQLite's online backup API: a consistent copy while stations work) or
-``database.sql`` (``pg_dump``, plain format, one snapshot). A wrong passphrase and a
-tampered file are both refused by the Fernet MAC before anything is touched.
+``database.sql`` (``pg_dump``, plain format, one snapshot). ``sha256`` is the digest of the
+whole file without that field (`` sha256=…`` taken out of the second line): a file cut short
+or damaged is told from a wrong passphrase before the passphrase is tried. Files written
+before it was added have no such field; both kinds read alike otherwise. A wrong passphrase
+and a tampered file are both refused by the Fernet MAC before anything is touched, and
+what the file holds is checked (engine, format, database, schema) before anything is
+written (:func:`check_restorable`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
+import hmac
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -34,15 +44,19 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from prepaid.core.errors import InvalidInput, PrepaidError, _, database_reason, os_reason
+from prepaid.core.errors import InvalidInput, Label, PrepaidError, _, database_reason, os_reason
 from prepaid.home import DataHome, atomic_write
 
+MAGIC_PREFIX = b"PREPAID-BACKUP "
 MAGIC = b"PREPAID-BACKUP 1\n"
 FORMAT = 1
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+SALT_BYTES = 16
+DIGEST_FIELD = b" sha256="
 MIN_PASSPHRASE = 8
 SQLITE_MEMBER = "database.sqlite3"
 POSTGRES_MEMBER = "database.sql"
+ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}  # the names people know them by
 
 
 def backup_error(code: str, message: str, **params: Any) -> PrepaidError:
@@ -64,31 +78,135 @@ def encrypt(payload: bytes, passphrase: str) -> bytes:
             _("The backup passphrase must have at least %(minimum)s characters."),
             minimum=MIN_PASSPHRASE,
         )
-    salt = secrets.token_bytes(16)
-    params = f"scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P} salt={salt.hex()}\n".encode()
+    salt = secrets.token_bytes(SALT_BYTES)
+    params = f"scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P} salt={salt.hex()}".encode()
     token = _fernet(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P).encrypt(payload)
-    return MAGIC + params + token
+    digest = _file_digest(params, token)
+    return MAGIC + params + DIGEST_FIELD + digest.encode() + b"\n" + token
+
+
+def _file_digest(params: bytes, token: bytes) -> str:
+    """SHA-256 of the file as it would be without its ``sha256`` field."""
+    return hashlib.sha256(MAGIC + params + b"\n" + token).hexdigest()
 
 
 def not_a_backup() -> PrepaidError:
     return InvalidInput("not_a_backup", _("This file is not a Prepaid backup."))
 
 
+def backup_damaged() -> PrepaidError:
+    return InvalidInput(
+        "backup_damaged",
+        _(
+            "This backup file is damaged or incomplete (cut short, or changed since it was "
+            "written): nothing was restored. Restore another copy of the backup."
+        ),
+    )
+
+
+def backup_too_new(version: int) -> PrepaidError:
+    return PrepaidError(
+        "backup_too_new",
+        _(
+            "This backup is in file format %(version)s, newer than this version of Prepaid "
+            "reads (format %(supported)s): nothing was restored. Restore it with a newer "
+            "Prepaid."
+        ),
+        version=version,
+        supported=FORMAT,
+    )
+
+
+@dataclass(frozen=True)
+class Header:
+    """The clear part of a backup file: how its key is derived, and its digest if it has one."""
+
+    params: bytes
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    digest: str | None
+    token: bytes
+
+
+def read_header(blob: bytes) -> Header:
+    """The header of a backup file, or the refusal that says what the file is instead: not a
+    backup at all, one of a newer format, or one damaged or cut short in its header."""
+    if not blob:
+        raise InvalidInput("not_a_backup", _("This file is empty: it is not a Prepaid backup."))
+    if not blob.startswith(MAGIC_PREFIX):
+        raise backup_damaged() if MAGIC.startswith(blob) else not_a_backup()
+    magic, found, rest = blob.partition(b"\n")
+    version = magic[len(MAGIC_PREFIX) :]
+    if not found or not re.fullmatch(rb"[1-9][0-9]{0,8}", version):
+        raise backup_damaged()
+    if int(version) != FORMAT:
+        if _damaged_magic(rest):
+            raise backup_damaged()
+        raise backup_too_new(int(version))
+    return _read_key_line(rest)
+
+
+def _damaged_magic(rest: bytes) -> bool:
+    """Whether a file whose magic names another format is this format's with that digit
+    damaged: the rest is whole by its own digest, taken with this format's magic."""
+    try:
+        header = _read_key_line(rest)
+    except PrepaidError:
+        return False
+    digest = _file_digest(header.params, header.token)
+    return header.digest is not None and hmac.compare_digest(header.digest, digest)
+
+
+def _read_key_line(rest: bytes) -> Header:
+    """The key-derivation line and what follows it (the token)."""
+    line, found, token = rest.partition(b"\n")
+    if not found:
+        raise backup_damaged()
+    params, has_digest, digest = line.partition(DIGEST_FIELD)
+    if has_digest and not re.fullmatch(rb"[0-9a-f]{64}", digest):
+        raise backup_damaged()
+    words = params.split(b" ")
+    fields = dict(word.partition(b"=")[::2] for word in words[1:])
+    if words[0] != b"scrypt" or set(fields) != {b"n", b"r", b"p", b"salt"}:
+        raise backup_damaged()
+    try:
+        n, r, p = (int(fields[name]) for name in (b"n", b"r", b"p"))
+        salt = bytes.fromhex(fields[b"salt"].decode("ascii"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise backup_damaged() from exc
+    # scrypt's own limits, and no header crafted to exhaust memory
+    if n < 2 or n & (n - 1) or n > 2**20 or not 1 <= r <= 32 or not 1 <= p <= 16:
+        raise backup_damaged()
+    if len(salt) != SALT_BYTES:
+        raise backup_damaged()
+    return Header(params, n, r, p, salt, digest.decode() if has_digest else None, token)
+
+
+def _token_complete(token: bytes) -> bool:
+    """Whether a Fernet token is whole in form (version byte, timestamp, IV, whole AES blocks,
+    HMAC): a file cut short almost never is, whatever the passphrase."""
+    try:
+        raw = base64.b64decode(token, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= 1 + 8 + 16 + 16 + 32 and raw[0] == 0x80 and (len(raw) - 57) % 16 == 0
+
+
 def decrypt(blob: bytes, passphrase: str) -> bytes:
-    if not blob.startswith(MAGIC):
-        raise not_a_backup()
-    params_line, _sep, token = blob[len(MAGIC) :].partition(b"\n")
+    header = read_header(blob)
+    token = header.token.rstrip(b"\r\n")
+    if header.digest is not None:
+        if not hmac.compare_digest(header.digest, _file_digest(header.params, header.token)):
+            raise backup_damaged()
+    elif not _token_complete(token):
+        raise backup_damaged()
     try:
-        fields = dict(item.split("=", 1) for item in params_line.decode().split()[1:])
-        n, r, p = int(fields["n"]), int(fields["r"]), int(fields["p"])
-        salt = bytes.fromhex(fields["salt"])
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
-        raise not_a_backup() from exc
-    if n > 2**20 or r > 32 or p > 16:  # refuse a header crafted to exhaust memory
-        raise not_a_backup()
-    try:
-        return _fernet(passphrase, salt, n, r, p).decrypt(token)
+        return _fernet(passphrase, header.salt, header.n, header.r, header.p).decrypt(token)
     except InvalidToken as exc:
+        if header.digest is not None:  # the file is whole: only the passphrase is left
+            raise PrepaidError("bad_passphrase", _("Wrong passphrase for this backup.")) from exc
         raise PrepaidError(
             "bad_passphrase", _("Wrong passphrase, or the backup file has been altered.")
         ) from exc
@@ -129,22 +247,62 @@ class Backup:
         return str(self.manifest["engine"])
 
 
-def read_backup(path: Path, passphrase: str) -> Backup:
+def read_backup_file(path: Path) -> bytes:
+    """The bytes of a backup file; a path that is no readable file is refused plainly."""
     try:
-        blob = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            # a device or a pipe, which could be read for ever
+            raise cannot_read(path, Label(_("it is not a regular file")))
+        return path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(
-            "no_such_file",
-            _("Cannot read %(path)s: %(reason)s"),
-            path=str(path),
-            reason=os_reason(exc),
-        ) from exc
-    members = unpack(decrypt(blob, passphrase))
-    manifest = json.loads(members["manifest.json"])
-    if manifest.get("format") != FORMAT:
+        raise cannot_read(path, os_reason(exc), missing=isinstance(exc, FileNotFoundError)) from exc
+
+
+def cannot_read(path: Path, reason: str, *, missing: bool = False) -> PrepaidError:
+    return InvalidInput(
+        "no_such_file" if missing else "cannot_read",
+        _("Cannot read %(path)s: %(reason)s"),
+        path=str(path),
+        reason=reason,
+    )
+
+
+def read_backup(path: Path, passphrase: str) -> Backup:
+    members = _members(decrypt(read_backup_file(path), passphrase))
+    try:
+        manifest = json.loads(members["manifest.json"])
+        version = manifest["format"]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise not_a_backup() from exc
+    if isinstance(version, int) and version > FORMAT:
+        raise backup_too_new(version)
+    kind = manifest.get("engine")
+    member = SQLITE_MEMBER if kind == "sqlite" else POSTGRES_MEMBER
+    if version != FORMAT or kind not in ENGINES or not isinstance(manifest.get("audit"), dict):
         raise not_a_backup()
-    member = SQLITE_MEMBER if manifest["engine"] == "sqlite" else POSTGRES_MEMBER
+    if not _is_moment(manifest.get("created_at")):
+        raise not_a_backup()
+    if "secrets.json" not in members or member not in members:
+        raise not_a_backup()
     return Backup(manifest, members["secrets.json"], members[member])
+
+
+def _members(payload: bytes) -> dict[str, bytes]:
+    """The archive's members; what the passphrase opened but is no archive of ours is refused
+    (another program's file in this format)."""
+    try:
+        return unpack(payload)
+    except (tarfile.TarError, EOFError, ValueError) as exc:
+        raise not_a_backup() from exc
+
+
+def _is_moment(value: Any) -> bool:
+    import datetime
+
+    try:
+        return datetime.datetime.fromisoformat(value).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
 
 
 # -- database engines ------------------------------------------------------------------------
@@ -321,7 +479,8 @@ def load_postgres(dump: bytes) -> None:
 
 
 def load_sqlite(data: bytes) -> None:
-    """Copy the backup into the live database through the backup API (one transaction)."""
+    """Copy the backup into the live database through the backup API (one transaction); the
+    copy was checked whole before (:func:`check_restorable`)."""
     from django.db import connection, connections
 
     connections.close_all()
@@ -334,8 +493,6 @@ def load_sqlite(data: bytes) -> None:
             source = sqlite3.connect(str(copy))
             target = sqlite3.connect(str(live), timeout=30)
             try:
-                if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                    raise not_a_backup()
                 source.backup(target)  # one transaction: the live database whole, or untouched
             finally:
                 target.close()
@@ -458,21 +615,151 @@ def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
         ) from exc
 
 
+# -- what a backup holds, checked before anything is written ---------------------------------
+
+
+def engine_mismatch(backup: str, site: str) -> PrepaidError:
+    return backup_error(
+        "engine_mismatch",
+        _(
+            "This backup is of a %(backup)s database and this site uses %(site)s: a backup "
+            "is restored only onto the kind of database it was made from. Nothing was "
+            "restored."
+        ),
+        backup=ENGINES.get(backup, backup),
+        site=ENGINES.get(site, site),
+    )
+
+
+def database_damaged(reason: str) -> PrepaidError:
+    return InvalidInput(
+        "backup_damaged",
+        _(
+            "The database in this backup is damaged (%(reason)s): nothing was restored. "
+            "Restore another backup."
+        ),
+        reason=reason.strip().splitlines()[0][:200] if reason.strip() else "?",
+    )
+
+
+def check_restorable(backup: Backup) -> None:
+    """Refuse, before anything is written, a backup this site cannot take: of another kind
+    of database, with secrets or a database that are not whole, or made by a newer Prepaid
+    (its database has migrations this version does not know, which it would run on as if
+    they were not there)."""
+    from prepaid import __version__
+
+    site = engine()
+    if backup.engine != site:
+        raise engine_mismatch(backup.engine, site)
+    backup_secrets(backup)
+    if backup.engine == "sqlite":
+        applied = _sqlite_migrations(backup.database)
+    else:
+        applied = _dump_migrations(backup.database)
+    newer = newer_migrations(applied)
+    if newer:
+        raise backup_error(
+            "backup_too_new",
+            _(
+                "This backup was made by a newer Prepaid (%(version)s; this is %(program)s): "
+                "its database has changes this version does not know (%(migrations)s). "
+                "Nothing was restored; restore it with Prepaid %(version)s or newer."
+            ),
+            version=str(backup.manifest.get("prepaid_version", "?")),
+            program=__version__,
+            migrations=", ".join(newer),
+        )
+
+
+def backup_secrets(backup: Backup) -> Any:
+    """The backup's site secrets (a :class:`prepaid.home.SiteSecrets`)."""
+    from prepaid.home import SiteSecrets
+
+    try:
+        return SiteSecrets.from_json(backup.secrets_json.decode())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise not_a_backup() from exc
+
+
+def _sqlite_migrations(data: bytes) -> list[tuple[str, str]]:
+    """The migrations applied to a SQLite database copy, read in memory after checking it
+    whole (nothing is written: no room is needed to be refused)."""
+    image = bytearray(data)
+    if not image.startswith(b"SQLite format 3\x00") or len(image) < 100:
+        raise database_damaged("file is not a database")
+    image[18] = image[19] = 1  # a database in memory has no WAL: read it as a rollback one
+    database = sqlite3.connect(":memory:")
+    try:
+        database.deserialize(bytes(image))
+        check = database.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise database_damaged(str(check))
+        rows = database.execute("SELECT app, name FROM django_migrations").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            raise not_a_backup() from exc
+        raise database_damaged(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:  # not a database, malformed
+        raise database_damaged(str(exc)) from exc
+    finally:
+        database.close()
+    return [(str(app), str(name)) for app, name in rows]
+
+
+# pg_dump's plain format: the rows of django_migrations as one COPY block, ended by "\."
+_COPY_MIGRATIONS = re.compile(rb"^COPY (?:\S+\.)?django_migrations \(([^)]*)\) FROM stdin;$", re.M)
+
+
+def _dump_migrations(dump: bytes) -> list[tuple[str, str]]:
+    """The migrations applied to the database of a ``pg_dump`` (its django_migrations rows)."""
+    match = _COPY_MIGRATIONS.search(dump)
+    end = dump.find(b"\n\\.\n", match.end()) if match else -1
+    if match is None or end < 0:
+        raise not_a_backup()
+    columns = [column.strip().strip(b'"') for column in match.group(1).split(b",")]
+    if b"app" not in columns or b"name" not in columns:
+        raise not_a_backup()
+    app, name = columns.index(b"app"), columns.index(b"name")
+    rows = [line.split(b"\t") for line in dump[match.end() + 1 : end].split(b"\n") if line]
+    try:
+        return [(row[app].decode(), row[name].decode()) for row in rows]
+    except (IndexError, UnicodeDecodeError) as exc:
+        raise not_a_backup() from exc
+
+
+def newer_migrations(applied: list[tuple[str, str]]) -> list[str]:
+    """The applied migrations (``app.name``) this program does not know and that come after
+    its own last of their app: a newer Prepaid's. An unknown one numbered lower is an old
+    migration since squashed away, which Django passes over."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    known = set(loader.disk_migrations)
+    for migration in loader.disk_migrations.values():
+        known.update(migration.replaces)
+    latest: dict[str, int] = {}
+    for app, name in known:
+        latest[app] = max(latest.get(app, 0), _migration_number(name))
+    return sorted(
+        f"{app}.{name}"
+        for app, name in applied
+        if (app, name) not in known and app in latest and _migration_number(name) > latest[app]
+    )
+
+
+def _migration_number(name: str) -> int:
+    digits = re.match(r"\d+", name)
+    return int(digits.group()) if digits else 0
+
+
 def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
     """Put the backup's secrets and database in place, migrate, and verify the audit log."""
     from django.core.management import call_command
 
     from prepaid.audit.services import verify_chain
-    from prepaid.home import SiteSecrets
 
-    if backup.engine != engine():
-        raise backup_error(
-            "engine_mismatch",
-            _("This backup is of a %(backup)s database; this site uses %(site)s."),
-            backup=backup.engine,
-            site=engine(),
-        )
-    SiteSecrets.from_json(backup.secrets_json.decode())  # refuse a damaged secrets file
+    check_restorable(backup)
     home.create_dirs()
     if backup.engine == "sqlite":
         load_sqlite(backup.database)

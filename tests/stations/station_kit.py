@@ -9,12 +9,14 @@ Commands run as real ``prepaid`` processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +166,52 @@ class Site:
         with psycopg.connect(self.database_url) as connection:
             cursor = connection.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
+
+
+# SQLite's own files (its WAL and shared-memory index change as the database is merely read)
+# and the lock every command on the database takes: not what a refused command may not touch.
+NOT_STATE = {"prepaid.sqlite3", "prepaid.sqlite3-wal", "prepaid.sqlite3-shm",
+             "prepaid.sqlite3-journal", ".serving.lock"}  # fmt: skip
+
+
+def site_state(site: Site) -> dict[str, Any]:
+    """What a refused command must leave as it was: a digest of every table's rows (None
+    without a database), and every file of the data directory by its digest (None without
+    one) — secrets, card store, meters."""
+    files = None
+    if site.home.exists():
+        files = {
+            str(path.relative_to(site.home)): (
+                hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+            )
+            for path in sorted(site.home.rglob("*"))
+            if path.name not in NOT_STATE
+        }
+    return {"database": database_digest(site), "files": files}
+
+
+def database_digest(site: Site) -> str | None:
+    digest = hashlib.sha256()
+    if site.database_url is None:
+        path = site.home / "prepaid.sqlite3"
+        if not path.exists():
+            return None
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            for line in connection.iterdump():
+                digest.update(line.encode() + b"\n")
+        return digest.hexdigest()
+    import psycopg
+
+    with psycopg.connect(site.database_url) as connection:
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        ).fetchall()
+        if not tables:
+            return None
+        for (table,) in tables:
+            rows = connection.execute(f'SELECT * FROM "{table}"').fetchall()
+            digest.update(f"{table}:{sorted(map(repr, rows))!r}\n".encode())
+    return digest.hexdigest()
 
 
 def open_customer(site: Site, station: str = "site", card: str = "u1") -> tuple[str, Any]:

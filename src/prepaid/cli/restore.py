@@ -2,7 +2,9 @@
 
 Into an empty site (no secrets, no tables) anyone holding the backup and its passphrase may
 restore. A site in use is overwritten only with ``--force`` and by an administrator of it.
-Stop every station of the site first. Afterwards the audit chain is verified.
+The file and what it holds are checked before anything is written, so a refused restore
+leaves the site as it was. Stop every station of the site first. Afterwards the audit chain
+is verified.
 """
 
 from __future__ import annotations
@@ -76,12 +78,13 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import transaction
 
     from prepaid.audit.services import log_action
-    from prepaid.backup import read_backup, restore_backup
+    from prepaid.backup import check_restorable, read_backup, restore_backup
     from prepaid.cli.backup import manifest_document, read_passphrase
 
     actor = _check_overwrite(ctx, args.force)
     path = Path(args.file).resolve()
     backup = read_backup(path, read_passphrase(ctx, confirm=False))
+    check_restorable(backup)  # the file and what it holds, before anything is written
     result = restore_backup(ctx.home, backup)
     with transaction.atomic():
         log_action(

@@ -136,6 +136,8 @@ OS_REASONS = {
     errno.ENOSPC: _("no space left on the device"),
     errno.EROFS: _("the file system is read-only"),
     errno.EEXIST: _("the file already exists"),
+    errno.EIO: _("input/output error (the disk or the file may be damaged)"),
+    errno.ENAMETOOLONG: _("the name is too long"),
 }
 
 
