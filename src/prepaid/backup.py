@@ -753,6 +753,34 @@ def _migration_number(name: str) -> int:
     return int(digits.group()) if digits else 0
 
 
+def site_fingerprint(home: DataHome) -> str | None:
+    """The fingerprint of this site's card key: the one its database recorded, else its
+    ``secrets.json``'s; None for a site with neither."""
+    from django.db import connection
+
+    from prepaid.cards.site import recorded_fingerprint
+    from prepaid.core.card.mac import site_key_fingerprint
+
+    if database_in_use() and "cards_sitekey" in connection.introspection.table_names():
+        recorded = recorded_fingerprint()
+        if recorded:
+            return recorded
+    if home.exists():
+        try:
+            return site_key_fingerprint(home.load_secrets().card_key)
+        except (OSError, ValueError, KeyError):
+            return None
+    return None
+
+
+def is_other_site(home: DataHome, backup: Backup) -> bool:
+    """Whether the backup is of another site than this one: its card key is not this site's."""
+    from prepaid.core.card.mac import site_key_fingerprint
+
+    ours = site_fingerprint(home)
+    return ours is not None and ours != site_key_fingerprint(backup_secrets(backup).card_key)
+
+
 def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
     """Put the backup's secrets and database in place, migrate, and verify the audit log."""
     from django.core.management import call_command

@@ -1,16 +1,16 @@
 """Damaged and foreign backup files.
 
 Whatever file ``prepaid restore`` is given — empty, text, another format, a directory, a file
-that cannot be read, a backup cut short or with a byte changed anywhere, one of the other
-database engine, one of a newer format or made by a newer Prepaid — it is refused with a
-clear message in the operator's language (Chinese by default, English with ``--lang en``),
-exit status 1 or 2 (DESIGN §8), no traceback, and nothing changes: every table's rows and
-every file of the data directory (secrets.json, card store, meters) stay as they were, and no
-audit entry is written.
+that cannot be read, a backup cut short or with a byte changed anywhere, another site's, one
+of the other database engine, one of a newer format or made by a newer Prepaid — it is
+refused with a clear message in the operator's language (Chinese by default, English with
+``--lang en``), exit status 1 or 2 (DESIGN §8), no traceback, and nothing changes: every
+table's rows and every file of the data directory (secrets.json, card store, meters) stay as
+they were, and no audit entry is written.
 
-Each file is restored over the site in use (with ``--force``) and into an empty data directory
-(on PostgreSQL with an empty database). The refusals of one data directory run in one process
-(cli_batch.py); a few run as ``prepaid`` processes of their own too.
+Each file is restored over the site in use (with and without ``--force``) and into an empty
+data directory (on PostgreSQL with an empty database). The refusals of one data directory run
+in one process (cli_batch.py); a few run as ``prepaid`` processes of their own too.
 """
 
 from __future__ import annotations
@@ -238,8 +238,12 @@ def zipped(data: bytes) -> bytes:
 
 # -- the cases ---------------------------------------------------------------------------------
 
-SITE_FORCE, EMPTY_SITE = "over the site in use, --force", "into an empty site"
-ALL_TARGETS = (SITE_FORCE, EMPTY_SITE)
+SITE_FORCE, SITE, EMPTY_SITE = (
+    "over the site in use, --force",
+    "over the site in use",
+    "into an empty site",
+)
+ALL_TARGETS = (SITE_FORCE, SITE, EMPTY_SITE)
 Messages = tuple[str, str]  # (English, Chinese)
 
 
@@ -330,6 +334,32 @@ def sqlite_file(origin: Origin) -> bytes:
         database.execute("CREATE TABLE readings (meter TEXT, quantity INTEGER)")
     database.close()
     return path.read_bytes()
+
+
+def _other_site(path: str) -> Messages:
+    if ON_POSTGRES:
+        overwrite = (
+            "This site's database already has data; restoring replaces all of it, for every "
+            "station that uses it. Stop prepaid (the web server and any command) on every "
+            "station of this database first: this station cannot see whether the others are "
+            "running. Then use --force to overwrite it.",
+            "本站点的数据库已有数据，恢复将替换全部数据，使用该数据库的所有工作站都受影响。"
+            "请先在该数据库的每个工作站上停止预付费系统（网页服务和所有命令）：本工作站无法"
+            "看到其他工作站是否在运行。然后使用 --force 覆盖。",
+        )
+    else:
+        overwrite = (
+            "This site already has data; restoring replaces all of it. Use --force to "
+            "overwrite it.",
+            "本站点已有数据，恢复将替换全部数据。如需覆盖，请使用 --force。",
+        )
+    return (
+        "This backup is of another site: its card key is not this site's, so the cards this "
+        "site issued could no longer be read once it is restored (unless this site is a new "
+        "set-up waiting for its backup). " + overwrite[0],
+        "该备份属于另一个站点：其卡密钥不是本站点的，恢复后本站点发出的卡将无法再读取"
+        "（除非本站点是等待恢复备份的新安装）。" + overwrite[1],
+    )
 
 
 CASES = [
@@ -429,6 +459,14 @@ CASES = [
         "engine_mismatch",
         1,
         engine_mismatch(OTHER_ENGINE, ENGINE),
+    ),
+    Case(
+        "of another site",
+        lambda o: o.other_backup.read_bytes(),
+        "restore_other_site",
+        1,
+        _other_site,
+        targets=(SITE,),
     ),
     *(
         []
@@ -619,7 +657,22 @@ def test_a_backup_from_before_the_digest_still_restores(origin: Origin, request,
     old.write_bytes(without_digest(_good(origin)))
     restored = new_site(request, tmp_path / "restored")
     done = restored.json("restore", str(old), env=WITH_PASSPHRASE)
-    assert done["audit_ok"] and done["audit_matches_backup"]
+    assert done["audit_ok"] and done["audit_matches_backup"] and not done["other_site"]
+
+
+def test_another_sites_backup_with_force_replaces_the_site_and_says_so(origin: Origin):
+    """With --force the administrator means it: the site becomes the backup's, its card key
+    with it, and the restore says so."""
+    other = origin.other
+    said = other.run(
+        "restore", str(origin.backup), "--force", env={**WITH_PASSPHRASE, "PREPAID_LANG": ""}
+    )
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert "该备份属于另一个站点：本站点现在使用该站点的卡密钥（secrets.json）" in said.stdout
+    assert other.site_key == origin.site.site_key
+    assert other.json("audit", "verify")["ok"]
+    again = other.json("restore", str(origin.backup), "--force", env=WITH_PASSPHRASE)
+    assert again["other_site"] is False  # the same site now
 
 
 def test_a_backup_of_the_other_engine_made_by_a_real_site_is_refused(

@@ -44,7 +44,7 @@ def require_site_key(site_key: bytes) -> None:
     if checked is not None and checked[1] == site_key and checked[0] is connection.connection:
         return
     fingerprint = site_key_fingerprint(site_key)
-    recorded = _recorded()
+    recorded = recorded_fingerprint()
     if recorded is None:
         if _record(fingerprint) != fingerprint:
             raise wrong_site_secrets()
@@ -56,7 +56,7 @@ def require_site_key(site_key: bytes) -> None:
     setattr(connection, _CHECKED, (connection.connection, site_key))
 
 
-def _recorded() -> str | None:
+def recorded_fingerprint() -> str | None:
     from prepaid.cards.models import SiteKey
 
     return (
@@ -69,4 +69,4 @@ def _record(fingerprint: str) -> str:
     it got there first)."""
     from prepaid.cards.models import SiteKey
 
-    return record_once(SiteKey, "fingerprint", fingerprint, "site_key.record", _recorded)
+    return record_once(SiteKey, "fingerprint", fingerprint, "site_key.record", recorded_fingerprint)

@@ -1,10 +1,11 @@
 """``prepaid restore FILE``: put a backup's database and site secrets in place.
 
 Into an empty site (no secrets, no tables) anyone holding the backup and its passphrase may
-restore. A site in use is overwritten only with ``--force`` and by an administrator of it.
-The file and what it holds are checked before anything is written, so a refused restore
-leaves the site as it was. Stop every station of the site first. Afterwards the audit chain
-is verified.
+restore. A site in use is overwritten only with ``--force`` and by an administrator of it;
+without it the refusal says whether the backup is of another site (another card key). The
+file and what it holds are checked before anything is written, so a refused restore leaves
+the site as it was. Stop every station of the site first. Afterwards the audit chain is
+verified.
 """
 
 from __future__ import annotations
@@ -32,21 +33,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=handle, home_alone=True, time_zone_check="none")
 
 
-def _check_overwrite(ctx: Any, force: bool) -> str:
-    """Who restores: an admin of the site when it is in use (and only with --force). An
-    operator is refused as such first, not told to add --force."""
+def _restorer(ctx: Any) -> str | None:
+    """Who restores: None into an empty site (anyone holding the backup and its passphrase),
+    else an admin of the site in use. An operator is refused as such first, not told to add
+    --force."""
     from prepaid.backup import database_in_use
     from prepaid.operators.services import require_admin
 
     if not (ctx.home.exists() or database_in_use()):
-        return "system"
+        return None
     require_admin(ctx.operator)
-    if not force:
-        raise _would_overwrite()
     return str(ctx.operator.username)
 
 
-def _would_overwrite() -> PrepaidError:
+def _would_overwrite(other_site: bool) -> PrepaidError:
     from django.db import connection
 
     if connection.vendor == "sqlite":  # this data directory's: its commands are noticed
@@ -60,7 +60,18 @@ def _would_overwrite() -> PrepaidError:
             "station of this database first: this station cannot see whether the others are "
             "running. Then use --force to overwrite it."
         )
-    return PrepaidError("restore_would_overwrite", message)
+    refusal = PrepaidError("restore_would_overwrite", message)
+    if not other_site:
+        return refusal
+    return PrepaidError(
+        "restore_other_site",
+        _(
+            "This backup is of another site: its card key is not this site's, so the cards "
+            "this site issued could no longer be read once it is restored (unless this site "
+            "is a new set-up waiting for its backup). %(overwrite)s"
+        ),
+        overwrite=refusal,
+    )
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -78,14 +89,18 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import transaction
 
     from prepaid.audit.services import log_action
-    from prepaid.backup import check_restorable, read_backup, restore_backup
+    from prepaid.backup import check_restorable, is_other_site, read_backup, restore_backup
     from prepaid.cli.backup import manifest_document, read_passphrase
 
-    actor = _check_overwrite(ctx, args.force)
+    restorer = _restorer(ctx)
     path = Path(args.file).resolve()
     backup = read_backup(path, read_passphrase(ctx, confirm=False))
     check_restorable(backup)  # the file and what it holds, before anything is written
+    other_site = restorer is not None and is_other_site(ctx.home, backup)
+    if restorer is not None and not args.force:
+        raise _would_overwrite(other_site)
     result = restore_backup(ctx.home, backup)
+    actor = restorer or "system"
     with transaction.atomic():
         log_action(
             SimpleNamespace(pk=None, username=actor),
@@ -114,4 +129,16 @@ def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
         % {"created": created}
     )
-    return {"file": str(path), "manifest": manifest_document(backup.manifest), **result}
+    if other_site:
+        ctx.say(
+            ctx.gettext(
+                "The backup was of another site: this site now has that site's card key "
+                "(secrets.json), and the cards it issued before are not read any more."
+            )
+        )
+    return {
+        "file": str(path),
+        "manifest": manifest_document(backup.manifest),
+        **result,
+        "other_site": other_site,
+    }
