@@ -71,13 +71,17 @@ def _fernet(passphrase: str, salt: bytes, n: int, r: int, p: int) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt(payload: bytes, passphrase: str) -> bytes:
+def check_passphrase(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput(
             "weak_passphrase",
             _("The backup passphrase must have at least %(minimum)s characters."),
             minimum=MIN_PASSPHRASE,
         )
+
+
+def encrypt(payload: bytes, passphrase: str) -> bytes:
+    check_passphrase(passphrase)
     salt = secrets.token_bytes(SALT_BYTES)
     params = f"scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P} salt={salt.hex()}".encode()
     token = _fernet(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P).encrypt(payload)
@@ -595,24 +599,78 @@ def make_backup(home: DataHome, passphrase: str) -> tuple[bytes, dict[str, Any]]
     return encrypt(payload, passphrase), manifest
 
 
+def check_backup_target(home: DataHome, path: Path, force: bool) -> None:
+    """Refuse, before the database is dumped, a backup file that cannot or must not be
+    written: one of the site's own files (``--force`` would destroy it), a directory, a file
+    that exists without ``--force``, or one in a folder that does not exist (created, it would
+    send the backup of an unplugged disk's folder onto the station's own disk)."""
+    try:
+        if _is_site_file(home, path):
+            raise InvalidInput(
+                "backup_onto_site_file",
+                _(
+                    "%(path)s is one of this site's own files (its database, secrets or card "
+                    "store): a backup written onto it would destroy it. Write the backup to "
+                    "another file, best on another disk."
+                ),
+                path=str(path),
+            )
+        if path.is_dir():
+            raise cannot_write(path, Label(_("it is a directory")))
+        if path.exists() and not force:
+            raise file_exists(path)
+        if path.parent.exists() and not path.parent.is_dir():
+            raise cannot_write(path, Label(_("a part of the path is not a directory")))
+        if not path.parent.exists():
+            raise InvalidInput(
+                "cannot_write",
+                _(
+                    "Cannot write %(path)s: the folder %(folder)s does not exist. Create it "
+                    "first, or connect the disk it is on."
+                ),
+                path=str(path),
+                folder=str(path.parent),
+            )
+    except OSError as exc:  # a name too long, a folder that cannot be looked into
+        raise cannot_write(path, os_reason(exc)) from exc
+
+
+def _is_site_file(home: DataHome, path: Path) -> bool:
+    """Whether ``path`` is the site's database (or one of SQLite's files beside it), its
+    secrets, its lock, or in its card store or meters."""
+    from django.db import connection
+
+    databases = {home.database}
+    if connection.vendor == "sqlite":
+        databases.add(Path(str(connection.settings_dict["NAME"])))
+    own = {home.secrets_file, home.serving_lock}
+    for database in {p.resolve() for p in databases}:
+        own.update(database.with_name(database.name + suffix) for suffix in SQLITE_FILES)
+    target = path.resolve()
+    if target in {p.resolve() for p in own}:
+        return True
+    return any(target.is_relative_to(folder.resolve()) for folder in (home.cards, home.meters))
+
+
+SQLITE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def file_exists(path: Path) -> PrepaidError:
+    return backup_error(
+        "file_exists",
+        _("%(path)s already exists: choose another name or use --force."),
+        path=str(path),
+    )
+
+
 def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
     if path.exists() and not force:
-        raise backup_error(
-            "file_exists",
-            _("%(path)s already exists: choose another name or use --force."),
-            path=str(path),
-        )
+        raise file_exists(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, blob)
         os.chmod(path, 0o600)
     except OSError as exc:
-        raise InvalidInput(
-            "cannot_write",
-            _("Cannot write %(path)s: %(reason)s"),
-            path=str(path),
-            reason=os_reason(exc),
-        ) from exc
+        raise cannot_write(path, os_reason(exc)) from exc
 
 
 # -- what a backup holds, checked before anything is written ---------------------------------

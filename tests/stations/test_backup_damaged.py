@@ -1,4 +1,4 @@
-"""Damaged and foreign backup files.
+"""Damaged and foreign backup files, and backup files that cannot be written.
 
 Whatever file ``prepaid restore`` is given — empty, text, another format, a directory, a file
 that cannot be read, a backup cut short or with a byte changed anywhere, another site's, one
@@ -6,7 +6,8 @@ of the other database engine, one of a newer format or made by a newer Prepaid �
 refused with a clear message in the operator's language (Chinese by default, English with
 ``--lang en``), exit status 1 or 2 (DESIGN §8), no traceback, and nothing changes: every
 table's rows and every file of the data directory (secrets.json, card store, meters) stay as
-they were, and no audit entry is written.
+they were, and no audit entry is written. So with ``prepaid backup`` onto a path that cannot
+or must not take the file.
 
 Each file is restored over the site in use (with and without ``--force``) and into an empty
 data directory (on PostgreSQL with an empty database). The refusals of one data directory run
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from station_kit import HERE, Site, database_url_for, open_customer, site_state
+from station_kit import HERE, NOT_STATE, Site, database_url_for, open_customer, site_state
 
 PASSPHRASE = "correct horse battery"
 WITH_PASSPHRASE = {"PREPAID_BACKUP_PASSPHRASE": PASSPHRASE}
@@ -489,6 +490,158 @@ CASES = [
 ]
 
 
+@dataclass(frozen=True)
+class BackupCase:
+    """A path ``prepaid backup`` must not or cannot write, and its refusal."""
+
+    name: str
+    target: Callable[[Origin], Path]
+    code: str
+    status: int
+    message: Callable[[str], list[Messages]]  # of the path: any of these
+    force: bool = False
+    passphrase: str | None = PASSPHRASE  # None: none in the environment, standard input's
+    stdin: str = ""
+
+
+def onto_site_file(path: str) -> list[Messages]:
+    return [
+        (
+            f"{path} is one of this site's own files (its database, secrets or card store): a "
+            "backup written onto it would destroy it. Write the backup to another file, best on "
+            "another disk.",
+            f"{path} 是本站点自己的文件（数据库、密钥或卡片库）：把备份写到它上面会毁掉它。"
+            "请把备份写到另一个文件，最好在另一块磁盘上。",
+        )
+    ]
+
+
+NO_PASSPHRASE = [
+    (
+        "No backup passphrase: set PREPAID_BACKUP_PASSPHRASE or give it on standard input.",
+        "没有备份口令：请设置 PREPAID_BACKUP_PASSPHRASE，或从标准输入提供。",
+    )
+]
+
+BACKUP_CASES = [
+    BackupCase(
+        "into a folder that does not exist",
+        lambda o: o.files / "unplugged" / "site.backup",
+        "cannot_write",
+        2,
+        lambda path: [
+            (
+                f"Cannot write {path}: the folder {Path(path).parent} does not exist. Create it "
+                "first, or connect the disk it is on.",
+                f"无法写入 {path}：文件夹 {Path(path).parent} 不存在。"
+                "请先创建它，或接上它所在的磁盘。",
+            )
+        ],
+    ),
+    BackupCase(
+        "onto an existing file",
+        lambda o: o.backup,
+        "file_exists",
+        1,
+        lambda path: [
+            (
+                f"{path} already exists: choose another name or use --force.",
+                f"{path} 已存在：请换一个文件名，或使用 --force。",
+            )
+        ],
+    ),
+    BackupCase(
+        "onto a directory",
+        lambda o: o.files,
+        "cannot_write",
+        2,
+        lambda path: [cannot("write", path, IS_A_DIRECTORY)],
+        force=True,
+    ),
+    BackupCase(
+        "onto a read-only location",
+        # sysfs takes no new file from anyone: EACCES even for root (EROFS where /sys is
+        # mounted read-only)
+        lambda o: Path("/sys/prepaid.backup"),
+        "cannot_write",
+        2,
+        lambda path: [
+            cannot("write", path, ("permission denied", "没有权限")),
+            cannot("write", path, ("the file system is read-only", "文件系统为只读")),
+        ],
+    ),
+    BackupCase(
+        "secrets.json",
+        lambda o: o.site.home / "secrets.json",
+        "backup_onto_site_file",
+        2,
+        onto_site_file,
+        force=True,
+    ),
+    BackupCase(
+        "a card of the card store",
+        lambda o: o.site.home / "cards" / "u1.card",
+        "backup_onto_site_file",
+        2,
+        onto_site_file,
+        force=True,
+    ),
+    *(
+        []
+        if ON_POSTGRES
+        else [
+            BackupCase(
+                "the database",
+                lambda o: o.site.home / "prepaid.sqlite3",
+                "backup_onto_site_file",
+                2,
+                onto_site_file,
+                force=True,
+            ),
+            BackupCase(
+                "the database's WAL",
+                lambda o: o.site.home / "prepaid.sqlite3-wal",
+                "backup_onto_site_file",
+                2,
+                onto_site_file,
+                force=True,
+            ),
+        ]
+    ),
+    BackupCase(
+        "empty passphrase on standard input",
+        lambda o: o.files / "new.backup",
+        "no_passphrase",
+        2,
+        lambda path: NO_PASSPHRASE,
+        passphrase=None,
+        stdin="\n",
+    ),
+    BackupCase(
+        "nothing on standard input",
+        lambda o: o.files / "new.backup",
+        "no_passphrase",
+        2,
+        lambda path: NO_PASSPHRASE,
+        passphrase=None,
+    ),
+    BackupCase(
+        "a passphrase too short",
+        lambda o: o.files / "new.backup",
+        "weak_passphrase",
+        2,
+        lambda path: [
+            (
+                "The backup passphrase must have at least 8 characters.",
+                "备份口令至少需要 8 个字符。",
+            )
+        ],
+        passphrase=None,
+        stdin="short\n",
+    ),
+]
+
+
 # -- running them ------------------------------------------------------------------------------
 
 
@@ -509,8 +662,10 @@ class Run:
 @dataclass
 class Sweep:
     restores: dict[tuple[str, str], list[Run]]  # by (case, target)
+    backups: dict[str, list[Run]]  # by case
     paths: dict[str, str]  # the path each case gave
     before: dict[str, dict[str, Any]]  # the state of the site and the empty one before
+    backup_targets: dict[str, dict[str, Any]]  # each backup case's path: (exists, bytes)
 
 
 def _in_batch(site: Site, runs: list[Run], scratch: Path) -> None:
@@ -560,17 +715,34 @@ def sweep(origin: Origin, request: pytest.FixtureRequest) -> Sweep:
                 restores[case.name, target] = _languages([*argv, "--force"], env=env)
             else:
                 restores[case.name, target] = [Run(argv, "zh", env=env)]
+    backups: dict[str, list[Run]] = {}
+    backup_targets = {}
+    for backup in BACKUP_CASES:
+        target = backup.target(origin)
+        paths[backup.name] = str(target)
+        backup_targets[backup.name] = _file(target)
+        argv = ["backup", str(target), "--json", *(["--force"] if backup.force else [])]
+        env = {"PREPAID_BACKUP_PASSPHRASE": backup.passphrase}
+        backups[backup.name] = _languages(argv, env=env, stdin=backup.stdin)
     before = {"site": site_state(origin.site), "empty": site_state(empty)}
     on_site = [
         run for (_case, target), runs in restores.items() if target != EMPTY_SITE for run in runs
     ]
+    on_site += [run for runs in backups.values() for run in runs]
     _in_batch(origin.site, on_site, origin.root)
     _in_batch(
         empty,
         [run for (_c, t), runs in restores.items() if t == EMPTY_SITE for run in runs],
         origin.root,
     )
-    return Sweep(restores, paths, before)
+    return Sweep(restores, backups, paths, before, backup_targets)
+
+
+def _file(path: Path) -> dict[str, Any]:
+    try:
+        return {"exists": path.exists(), "bytes": path.read_bytes() if path.is_file() else None}
+    except OSError:
+        return {"exists": path.exists(), "bytes": None}
 
 
 def _refused(run: Run, code: str, status: int, messages: list[Messages]) -> None:
@@ -599,6 +771,19 @@ def test_a_bad_backup_file_is_refused_and_changes_nothing(sweep: Sweep, case: Ca
             _refused(run, case.code, case.status, [case.messages(shown)])
             before = sweep.before["empty" if target == EMPTY_SITE else "site"]
             assert run.state == before, (target, run.argv)
+
+
+@pytest.mark.parametrize("case", BACKUP_CASES, ids=lambda case: case.name)
+def test_a_backup_onto_a_path_that_cannot_take_it_is_refused(
+    sweep: Sweep, origin: Origin, case: BackupCase
+) -> None:
+    path = sweep.paths[case.name]
+    for run in sweep.backups[case.name]:
+        _refused(run, case.code, case.status, case.message(path))
+        assert run.state == sweep.before["site"], run.argv  # no audit entry either
+    if Path(path).name not in NOT_STATE:  # SQLite's own files: as the database's state says
+        assert _file(Path(path)) == sweep.backup_targets[case.name]  # as it was, or absent
+    assert not (origin.files / "unplugged").exists()
 
 
 def test_a_refusal_reads_as_one_line_without_a_traceback(origin: Origin) -> None:
@@ -673,6 +858,14 @@ def test_another_sites_backup_with_force_replaces_the_site_and_says_so(origin: O
     assert other.json("audit", "verify")["ok"]
     again = other.json("restore", str(origin.backup), "--force", env=WITH_PASSPHRASE)
     assert again["other_site"] is False  # the same site now
+
+
+def test_a_backup_onto_an_existing_file_with_force_replaces_it(origin: Origin, tmp_path: Path):
+    target = tmp_path / "evening.backup"
+    target.write_bytes(b"yesterday's")
+    done = origin.site.json("backup", str(target), "--force", env=WITH_PASSPHRASE)
+    assert done["file"] == str(target) and target.read_bytes().startswith(b"PREPAID-BACKUP 1\n")
+    assert target.stat().st_mode & 0o077 == 0
 
 
 def test_a_backup_of_the_other_engine_made_by_a_real_site_is_refused(

@@ -60,13 +60,21 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import transaction
 
     from prepaid.audit.services import log_action
-    from prepaid.backup import make_backup, write_backup_file
+    from prepaid.backup import (
+        check_backup_target,
+        check_passphrase,
+        make_backup,
+        write_backup_file,
+    )
     from prepaid.operators.services import require_admin
 
     ctx.home.require()
     require_admin(ctx.operator)
     path = Path(args.file).resolve()
-    blob, manifest = make_backup(ctx.home, read_passphrase(ctx, confirm=True))
+    check_backup_target(ctx.home, path, args.force)  # before the passphrase and the dump
+    passphrase = read_passphrase(ctx, confirm=True)
+    check_passphrase(passphrase)
+    blob, manifest = make_backup(ctx.home, passphrase)
     write_backup_file(path, blob, args.force)
     with transaction.atomic():
         log_action(
