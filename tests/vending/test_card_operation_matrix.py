@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.utils import translation
 
 from prepaid.cards import services as cards
@@ -34,6 +33,7 @@ from prepaid.core.errors import CardError, PrepaidError, ReaderError
 from prepaid.reports.writebacks import record_check_reading
 from prepaid.vending import services as vending
 from prepaid.vending.models import Purchase
+from rolled_back import rolled_back
 from vending.card_deck import CARDS, Deck, Snapshot, build_deck, key
 
 pytestmark = pytest.mark.django_db
@@ -220,10 +220,6 @@ def test_the_matrix_covers_every_card_and_operation():
 # -- running a cell -------------------------------------------------------------------------
 
 
-class _Undo(Exception):
-    """Rolls back what a cell did to the database."""
-
-
 def _outcome(attempt: Callable[[], Any]) -> str | PrepaidError:
     try:
         attempt()
@@ -271,11 +267,8 @@ def _run_cell(deck: Deck, operation: str, expected: Any) -> list[str]:
     before = Snapshot(deck)
     problems: list[str] = []
     try:
-        with transaction.atomic():
+        with rolled_back():  # as a test's own transaction: the use cases run inside it
             problems = _check_cell(deck, operation, expected, before)
-            raise _Undo
-    except _Undo:
-        pass
     finally:
         before.put_back()
     return problems

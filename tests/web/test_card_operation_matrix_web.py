@@ -162,7 +162,7 @@ CELLS = [
     Cell(
         "own unswiped",
         "reader panel, format",
-        lambda client, deck: client.post("/reader/format/", **HX),
+        lambda client, deck: client.post("/reader/format/", {"key": uuid.uuid4().hex}, **HX),
         "user_card_recycle",
         "这是用户卡：请进行卡片回收",
     ),
