@@ -6,3 +6,5 @@ urlpatterns = [
     path("reports/", include("prepaid.reports.urls")),
     path("", include("prepaid.web.urls")),
 ]
+
+handler403 = "prepaid.web.views.home.permission_denied"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,10 +74,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory of the server the walk runs against."""
+    return tmp_path_factory.mktemp("browser-home")
+
+
+@pytest.fixture(scope="module")
+def server(server_home: Path) -> Iterator[str]:
     """``prepaid init`` (admin/1111, to be changed) and ``prepaid serve`` on a free port."""
     _require_chromium()
-    home = tmp_path_factory.mktemp("browser-home")
+    home = server_home
     env = {
         **os.environ,
         "PREPAID_HOME": str(home),
@@ -744,4 +751,43 @@ def test_12_english_pass(admin: Operator) -> None:
     admin.switch_language("zh-hans")
     admin.expect("html").to_have_attribute("lang", "zh-hans")
     admin.reports_fit()
+    assert admin.errors == []
+
+
+def _set_role(home: Path, username: str, role: str) -> None:
+    """Change an operator's role in the server's database, as another administrator's tool
+    would: no page or command lowers a role."""
+    from prepaid.home import DataHome
+
+    with sqlite3.connect(DataHome(home).database, timeout=10) as database:
+        database.execute(
+            "UPDATE operators_operator SET role = ? WHERE username = ?", (role, username)
+        )
+    database.close()
+
+
+def test_13_a_refusal_on_the_reader_panel_is_shown(admin: Operator, server_home: Path) -> None:
+    """格式化 on the reader panel by an administrator lowered to operator since the page was
+    shown: the panel says why and that nothing was done, where htmx, which swaps no 403 unless
+    told to, would have left a button that seems dead."""
+    page = admin.page
+    admin.go("/vending/sell/")
+    admin.new_blank_card("lowered1")
+    admin.expect("[data-testid=panel-format-card]").to_be_visible()
+    _set_role(server_home, "admin", "operator")
+    try:
+        page.click("[data-testid=panel-format-card]")
+        panel = "[data-testid=reader-panel]"
+        admin.expect(f"{panel} [data-code=permission_denied]").to_contain_text(
+            "只有管理员才能进行此操作。"
+        )
+        admin.expect(f"{panel} [data-testid=not-done]").to_have_text(
+            "刚才提交的操作未执行：没有收费，也没有写卡。"
+        )
+        admin.expect("[data-testid=panel-format-card]").to_have_count(0)  # an operator's panel
+        admin.expect(panel).to_have_attribute("data-card-type", "blank")  # not formatted
+        admin.expect("nav.navbar").to_have_count(1)  # the panel, not a page inside the page
+        admin.shot("33-panel-refused")
+    finally:
+        _set_role(server_home, "admin", "admin")
     assert admin.errors == []

@@ -20,7 +20,10 @@
   405 page.
 * A service refusal that escapes a page (no card reader connected, say) is shown as a page
   with its message (409), never as a server error; so is a database or data-directory file
-  that could not be written (a full disk, a dropped database connection: 503).
+  that could not be written (a full disk, a dropped database connection: 503). Asked by htmx
+  (the reader panel, the live quote), the answer is the part of the page that asked, with the
+  refusal in it (``views.common.refused``): htmx swaps it in (``responseHandling`` in
+  base.html), where a whole page would have nested the menus in the panel.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -43,6 +45,7 @@ from django.utils.translation import gettext
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, storage_failure
 from prepaid.web.http import login_again, redirect_to, redirect_whole_page
+from prepaid.web.views.common import refused
 
 log = logging.getLogger("prepaid.web")
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -100,7 +103,7 @@ def form_page(request: HttpRequest, not_allowed: HttpResponse) -> HttpResponse:
             "Go back to the page and use its button."
         ),
     }
-    response = render(request, "prepaid/web/refused.html", {"error": error}, status=405)
+    response = refused(request, error, 405)
     if "Allow" in not_allowed:
         response["Allow"] = not_allowed["Allow"]
     return response
@@ -188,9 +191,4 @@ class OperatorMiddleware:
             exception, status = failure, 503
         if exception.code == "permission_denied":
             raise PermissionDenied(message(exception)) from exception
-        return render(
-            request,
-            "prepaid/web/refused.html",
-            {"error": {"code": exception.code, "message": message(exception)}},
-            status=status,
-        )
+        return refused(request, {"code": exception.code, "message": message(exception)}, status)

@@ -1,4 +1,4 @@
-"""What every page needs: rendering with the reader panel, the 403 page, done-once posts."""
+"""What every page needs: rendering with the reader panel, refusals, done-once posts."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import messages
+from django.db import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, raise_if_forbidden
 from prepaid.web.forms import is_key
+from prepaid.web.http import is_htmx
 
 DONE_KEYS = "prepaid_done"  # idempotency key → URL of the result, per session
 DONE_KEEP = 50
@@ -33,6 +35,25 @@ def refusal(exc: PrepaidError) -> dict[str, str]:
     """A service refusal for the template: its stable code and the localized message."""
     raise_if_forbidden(exc)
     return {"code": exc.code, "message": message(exc)}
+
+
+def refused(request: HttpRequest, error: dict[str, Any], status: int) -> HttpResponse:
+    """A refusal shown where the operator looks. A page or a plain form gets the refusal page.
+    htmx (the reader panel's buttons, its reload, the live quote) swaps the answer into one
+    part of the page, so it gets that part only — a whole page there would nest the menus
+    inside the panel: the reader panel again with the refusal in it when the panel asked, else
+    the refusal alone. ``error`` is ``{"code", "message"}``, with ``not_done`` when what was
+    sent is known to have done nothing."""
+    if not is_htmx(request):
+        return page(request, "refused.html", {"error": error}, status=status)
+    if request.headers.get("HX-Target") == "reader-panel" and request.user.is_authenticated:
+        from prepaid.web.views.reader import refused_panel
+
+        try:
+            return refused_panel(request, error, status)
+        except (PrepaidError, DatabaseError, OSError):
+            pass  # no panel to show it in (the reader or the database is failing): alone
+    return page(request, "_refusal.html", {"error": error}, status=status)
 
 
 def delete_page(

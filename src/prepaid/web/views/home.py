@@ -16,7 +16,7 @@ from prepaid.web import getting_started
 from prepaid.web import station as stations
 from prepaid.web.decorators import operator_required
 from prepaid.web.http import is_htmx, page_of, redirect_whole_page
-from prepaid.web.views.common import page
+from prepaid.web.views.common import page, refused
 
 
 @operator_required
@@ -57,6 +57,23 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         response.status_code = 403
         return response
     context = {"exception": said, "csrf": True, "back": back}
+    return render(request, "403.html", context, status=403)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403: a page or an action for administrators only (or an operator whose role was lowered
+    while on an administrator's page). The permission is checked before anything is done, so a
+    form sent here did nothing: the page says so. From htmx (the reader panel's 格式化) the
+    refusal replaces the part of the page that asked, instead of a page htmx would not show."""
+    said = str(exception)
+    if is_htmx(request):
+        error = {
+            "code": "permission_denied",
+            "message": said or _("Only an administrator may do this."),
+            "not_done": request.method == "POST",
+        }
+        return refused(request, error, 403)
+    context = {"exception": said, "not_done": request.method == "POST"}
     return render(request, "403.html", context, status=403)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -69,6 +71,14 @@ def _respond(
     response = page(request, "reader/_panel.html", context)
     response["HX-Trigger"] = "reader-changed"
     return response
+
+
+def refused_panel(request: HttpRequest, error: dict[str, Any], status: int) -> HttpResponse:
+    """The panel again with a refusal the request that asked for it met outside the panel's
+    own views (a 403 for an operator no longer an administrator, a refusal that escaped)."""
+    context = panel_context(request)
+    context["reader_error"] = error
+    return page(request, "reader/_panel.html", context, status=status)
 
 
 @operator_required
