@@ -528,3 +528,48 @@ def test_card_read_record_refuses_a_reading_of_a_meter_bound_to_nobody(
     assert refused["error"] == "meter_not_bound"
     assert "表状态：已设置" in refused["message"], refused
     assert not WriteBackObservation.objects.filter(source="check_card").exists()
+
+
+def test_a_check_card_with_an_unrecorded_reading_is_not_formatted_or_made_over(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``card format``, ``card recycle`` and ``card make`` over a check card carrying a reading
+    of a customer's meter the office has not recorded: refused (exit 1), the card as it was;
+    after ``card read --record``, done."""
+    from django.utils import translation
+
+    from prepaid.cli.main import main
+
+    cli("card", "blank", "set1")
+    cli("card", "insert", "set1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    number = cli("user", "register", "--name", "张三")["user_number"]
+    price = cli("price", "add", "--account", cli.account, "--name", "R", "--unit-price", "3")
+    cli("open", number, "--account", cli.account, "--price", str(price["id"]), "--quantity", "1")
+    cli("meter", "swipe", "M1")
+    cli("card", "blank", "chk1")
+    cli("card", "insert", "chk1")
+    cli("card", "make", "check")
+    cli("meter", "swipe", "M1")
+    path = Path(os.environ["PREPAID_HOME"]) / "cards" / "chk1.card"
+    image = path.read_bytes()
+
+    for argv in (["card", "format"], ["card", "recycle"], ["card", "make", "zero"]):
+        capsys.readouterr()
+        try:
+            status = main([*argv, "--json", "--lang", "zh-hans"])
+        finally:
+            translation.deactivate()
+        refused = json.loads(capsys.readouterr().out)
+        assert status == 1 and refused["error"] == "check_reading_unrecorded", refused
+        assert f"该检查卡上的表计读数尚未记录（用户 {number} 张三，子表号 1）" in refused["message"]
+        assert "prepaid card read --record" in refused["message"]
+        assert path.read_bytes() == image
+
+    cli("card", "read", "--record")
+    assert cli("card", "format")["type"] == "new"

@@ -103,6 +103,14 @@ CELLS = [
         "读卡器上的卡片不是检查卡（而是清零卡）。",
         "(it is a zero card)",
     ),
+    Cell(
+        "check with reading",
+        ("card", "recycle"),
+        "check_reading_unrecorded",
+        "该检查卡上的表计读数尚未记录（用户 00000001 张三，子表号 1）",
+        "Record the reading first (“Record meter reading” on the reader panel, or “prepaid "
+        "card read --record”)",
+    ),
     # bad input is refused as such (exit 2), whatever card is in the reader
     Cell(
         "own",

@@ -205,3 +205,57 @@ def test_only_a_check_card_with_a_reading_is_recorded(small_office):
     with pytest.raises(PrepaidError) as refused:
         record_check_reading(office.station())
     assert refused.value.code == "no_check_reading"
+
+
+@pytest.mark.parametrize("overwrite", ["check card", "zero card", "format", "recycle"])
+def test_a_check_card_is_not_written_over_while_its_reading_is_unrecorded(small_office, overwrite):
+    """A tool card made, a format or a recycling over a check card carrying a reading of a
+    customer's meter that the office has not recorded would lose it: refused, the card and
+    the office's records as they were; once the reading is recorded (记录表计读数), done."""
+    from prepaid.cards import services as cards
+    from prepaid.cards.models import CardOperation
+
+    office = small_office
+    office.open(quantity="4")
+    office.swipe()
+    office.meter.use(30, office.meter.clock + 10)
+    _check(office)
+    station = office.station(office.admin)
+    write = {
+        "check card": lambda: cards.make_tool_card(station, "check", None),
+        "zero card": lambda: cards.make_tool_card(station, "zero", office.account),
+        "format": lambda: cards.format_card(station),
+        "recycle": lambda: cards.recycle_card(station),
+    }[overwrite]
+    image = office.store.path("check").read_bytes()
+    operations = CardOperation.objects.count()
+
+    with pytest.raises(PrepaidError) as refused:
+        write()
+
+    assert refused.value.code == "check_reading_unrecorded"
+    with translation.override("zh-hans"):
+        said = refused.value.translate(translation.gettext)
+    number = office.customer.user_number
+    assert f"该检查卡上的表计读数尚未记录（用户 {number} 王五，子表号 4）" in said
+    assert "读卡器面板上的“记录表计读数”" in said and "prepaid card read --record" in said
+    with translation.override("en"):
+        assert "Record the reading first" in refused.value.translate(translation.gettext)
+    assert office.store.path("check").read_bytes() == image
+    assert CardOperation.objects.count() == operations
+    assert not _readings(office).exists()
+
+    assert record_check_reading(office.station()).new
+    write()
+    assert CardOperation.objects.count() == operations + 1
+
+
+def test_a_check_card_whose_reading_no_account_takes_may_be_written_over(small_office):
+    """A reading of a meter bound to nobody cannot be recorded: nothing to lose."""
+    from prepaid.cards.services import format_card
+
+    office = small_office  # the meter is set, no user card swiped on it yet
+    _check(office)
+    image = office.store.path("check").read_bytes()
+    assert codec.decode(image, office.site_key).check is not None  # it carries a reading
+    assert format_card(office.station(office.admin)).type.code == "new"

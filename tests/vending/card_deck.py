@@ -275,6 +275,14 @@ def _check_with_reading(deck: Deck) -> None:
     assert deck.swipe().ok
 
 
+def _check_with_recorded_reading(deck: Deck) -> None:
+    """A check card swiped on 张三's meter, its reading recorded (记录表计读数)."""
+    from prepaid.reports.writebacks import record_check_reading
+
+    _check_with_reading(deck)
+    assert record_check_reading(deck.station).new
+
+
 def _of_another_site(deck: Deck) -> None:
     """A user card of 张三's number written under another site's key."""
     card = Card(
@@ -369,6 +377,7 @@ CARDS: dict[str, Callable[[Deck], None]] = {
     "zero": _tool("zero"),
     "check": _tool("check"),
     "check with reading": _check_with_reading,
+    "check with recorded reading": _check_with_recorded_reading,
     "another site": _of_another_site,
     "torn sale": _torn_sale,
     "torn format": _torn_format,

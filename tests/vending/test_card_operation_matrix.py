@@ -168,7 +168,11 @@ MATRIX: dict[str, dict[str, Any]] = {
     "clear-all": _no_customers_card(),
     "zero": _no_customers_card(),
     "check": _no_customers_card(**{"record reading": "no_check_reading"}),
-    "check with reading": _no_customers_card(**{"record reading": OK}),
+    "check with reading": _no_customers_card(  # of 张三's meter, not recorded: it would be lost
+        **dict.fromkeys((*TOOLS, "format", "recycle"), "check_reading_unrecorded"),
+        **{"record reading": OK},
+    ),
+    "check with recorded reading": _no_customers_card(**{"record reading": OK}),
     "own": _customers_card(
         **{"add account": OK, "meter change": OK, "read": OK, "recycle": OK},
         sell=OK,

@@ -153,6 +153,20 @@ CELLS = [
         "这是用户 00000001 张三 正在使用的卡",
     ),
     Cell(
+        "check with reading",
+        "card making, check card",
+        _card_making("make", tool="check"),
+        "check_reading_unrecorded",
+        "请先记录表计读数（读卡器面板上的“记录表计读数”，或 “prepaid card read --record”）",
+    ),
+    Cell(
+        "check with reading",
+        "card making, format",
+        _card_making("format"),
+        "check_reading_unrecorded",
+        "该检查卡上的表计读数尚未记录（用户 00000001 张三，子表号 1）",
+    ),
+    Cell(
         "zero",
         "reader panel, record reading",
         lambda client, deck: client.post("/reader/record-reading/", **HX),

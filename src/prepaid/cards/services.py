@@ -1,10 +1,11 @@
 """Card operations of the office: format (new card), recycle, tool cards, read any card.
 
-Tool cards and formatting are for administrators. Every card written is registered as a
-``CardOperation``; tool cards so form the register of every tool card issued. The card is
-written first, then registered in a transaction of its own (durable); a use case called
-inside a caller's transaction is refused before the card is touched
-(:func:`prepaid.vending.services.outside_transactions`).
+Tool cards and formatting are for administrators. None of them writes over a check card
+carrying a meter reading the office has not recorded (记录表计读数): it would be lost. Every
+card written is registered as a ``CardOperation``; tool cards so form the register of every
+tool card issued. The card is written first, then registered in a transaction of its own
+(durable); a use case called inside a caller's transaction is refused before the card is
+touched (:func:`prepaid.vending.services.outside_transactions`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from prepaid.core.errors import CardError, InvalidInput, PrepaidError, _
 from prepaid.core.money import format_centi
 from prepaid.operators.services import require_admin
 from prepaid.readers.lock import at_the_reader
+from prepaid.reports.writebacks import refuse_unrecorded_reading
 from prepaid.vending import cardio
 from prepaid.vending.models import CustomerCard
 from prepaid.vending.services import (
@@ -111,6 +113,7 @@ def format_card(station: Station) -> Card:
     read = _read_any(station)
     current = read.card
     _refuse_unwritten(current)
+    refuse_unrecorded_reading(current)
     record = _registered_user_card(read.serial) if current is None else None
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         raise cardio.damaged(read, record)
@@ -157,6 +160,7 @@ def recycle_card(station: Station) -> Card:
     read = _read_any(station)
     current, serial = read.card, read.serial
     _refuse_unwritten(current)
+    refuse_unrecorded_reading(current)
     record = _registered_user_card(current.serial if current else serial)
     if record is not None and record.status == CustomerCard.Status.ACTIVE:
         if current is None:  # what is wrong, whose card it is, and its restore
@@ -278,6 +282,7 @@ def make_tool_card(station: Station, tool: str, account: Account | None) -> Card
     if current.type not in (CardType.NEW, CardType.BLANK) and not current.type.is_tool:
         raise cardio.not_a_new_card(current.type.code)
     _refuse_unwritten(current)
+    refuse_unrecorded_reading(current)
     card = Card(
         type=card_type,
         # A fresh serial: a cut write can then never pair new content with an old reading.

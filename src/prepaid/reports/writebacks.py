@@ -11,7 +11,9 @@ the reader panel) as an observation of the same table (``source`` ``check_card``
 suspicious-customer rules count its cumulative use and status flags as they count a
 write-back's. A reading is recorded only for the customer account the meter belongs to (bound
 to a customer of this office, on one of the customer's sub-meters, with that account's
-maintenance code and meter type); any other is refused and nothing is recorded.
+maintenance code and meter type); any other is refused and nothing is recorded. Until it is
+recorded, no tool card, format or recycling writes over the check card
+(:func:`refuse_unrecorded_reading`): the reading would be lost.
 """
 
 from __future__ import annotations
@@ -324,6 +326,49 @@ def _customer_account(reading: CheckReading) -> CustomerAccount:
     if found is None:
         raise _not_the_customers_meter(reading, customer)
     return found
+
+
+def _recorded(customer_account: CustomerAccount, reading: CheckReading) -> bool:
+    """Whether the office recorded ``reading`` (by whichever check card brought it): the key
+    of ``check_reading_recorded_once``."""
+    recorded = WriteBackObservation.objects.filter(
+        source=WriteBackObservation.Source.CHECK_CARD,
+        customer_id=customer_account.customer_id,
+        sub_meter=reading.sub_meter,
+        meter_time=meter_time(reading),
+    )
+    return bool(recorded.exists())
+
+
+def refuse_unrecorded_reading(card: Card | None) -> None:
+    """Refuse (``check_reading_unrecorded``) to write a card over a check card carrying a
+    reading the office could record (of a customer's meter) and has not: a tool card made, a
+    format or a recycling would lose it for good, and with it the cumulative use and status
+    flags the suspicious-customer rules look at. A reading recorded already, one no customer's
+    account takes (a meter bound to nobody, or not sold by this office) and a damaged one are
+    nothing to lose."""
+    if card is None or card.type != CardType.CHECK or card.check is None:
+        return
+    reading = card.check
+    try:
+        customer_account = _customer_account(reading)
+    except PrepaidError:
+        return
+    if _recorded(customer_account, reading):
+        return
+    customer = customer_account.customer
+    raise PrepaidError(
+        "check_reading_unrecorded",
+        _(
+            "This check card carries a meter reading the office has not recorded (customer "
+            "%(number)s %(name)s, sub-meter %(sub_meter)s): writing over the card would lose it. "
+            "Record the reading first (“Record meter reading” on the reader panel, or "
+            "“prepaid card read --record”), then write the card."
+        ),
+        number=customer.user_number,
+        name=customer.name,
+        sub_meter=reading.sub_meter,
+    )
 
 
 @at_the_reader
