@@ -4,6 +4,7 @@ a restore alone (``prepaid.home.share_home``, ``prepaid.server.hold_home_alone``
 from __future__ import annotations
 
 import os
+import stat
 import threading
 
 import pytest
@@ -63,3 +64,37 @@ def test_no_data_directory_no_lock(tmp_path):
     home = DataHome(tmp_path / "none")
     assert share_home(home) is None and hold_home_alone(home) is None
     assert not home.root.exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
+def test_a_private_file_is_the_owners_alone_from_its_creation(tmp_path, monkeypatch, umask):
+    """The site secrets and a backup: mode 0600 from the moment the file exists, whatever the
+    umask; never readable by others while it is written, nor when it is renamed into place."""
+    from prepaid.home import atomic_write
+
+    modes: list[tuple[str, int]] = []
+    real_write, real_replace = os.write, os.replace
+
+    def write(fd: int, data: bytes) -> int:
+        modes.append(("write", stat.S_IMODE(os.fstat(fd).st_mode)))
+        return real_write(fd, data)
+
+    def replace(source: str, target: str) -> None:
+        modes.append(("rename", stat.S_IMODE(os.stat(source).st_mode)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "secrets.json"
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    old = os.umask(umask)
+    try:
+        atomic_write(target, b"the card key", private=True)
+    finally:
+        os.umask(old)
+    assert [step for step, _mode in modes] == ["write", "rename"]
+    assert all(mode == 0o600 for _step, mode in modes), modes
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_bytes() == b"the card key"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.json"]

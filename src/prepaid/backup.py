@@ -667,8 +667,7 @@ def write_backup_file(path: Path, blob: bytes, force: bool) -> None:
     if path.exists() and not force:
         raise file_exists(path)
     try:
-        atomic_write(path, blob)
-        os.chmod(path, 0o600)
+        atomic_write(path, blob, private=True)  # it holds the card key
     except OSError as exc:
         raise cannot_write(path, os_reason(exc)) from exc
 

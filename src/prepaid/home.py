@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,12 +160,30 @@ def share_home(home: DataHome, waiting: Callable[[], object] | None = None) -> i
     return fd
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: write a temporary file, fsync, rename, fsync the dir."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def atomic_write(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Replace ``path`` with ``data``: write a temporary file, fsync, rename, fsync the dir.
+    ``private`` (the site secrets, a backup): the file is its owner's alone (0600) from the
+    moment it is created, never readable by others in between."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    write_new(tmp, data, private=private)
+    try:
+        put_in_place(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # nothing left behind when the rename fails
+        raise
+
+
+def write_new(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write ``data`` into a file made anew at ``path``, fsync'ed; removed again when the
+    write fails. One left there before (a crash) is removed first rather than reused: it
+    could have another mode, or be open elsewhere. ``private``: mode 0600 from its creation,
+    whatever the umask (which can take bits away from the mode asked for, never add any)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
     try:
         try:
+            if private:
+                os.fchmod(fd, 0o600)  # exactly the owner's, before anything is written
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -172,11 +191,21 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # nothing left behind when the write or rename fails
+        path.unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+
+
+def put_in_place(written: Path, path: Path) -> None:
+    """Rename a file :func:`write_new` wrote onto ``path`` (atomically: a crash leaves the
+    old file or the new one), and make the rename durable."""
+    os.replace(written, path)
+    sync_directory(path.parent)
+
+
+def sync_directory(folder: Path) -> None:
+    """fsync a directory: the names made, renamed or removed in it survive a crash."""
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

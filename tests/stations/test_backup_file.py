@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from prepaid.backup import write_backup_file
@@ -36,3 +39,23 @@ def test_file_errors_read_in_chinese(tmp_path):
     with translation.override("zh-hans"):
         said = refused.value.translate(translation.gettext)
     assert said == f"无法读取 {missing}：文件或目录不存在"
+
+
+def test_a_backup_file_is_the_owners_alone_before_it_is_renamed_into_place(tmp_path, monkeypatch):
+    """It holds the card key: mode 0600 already when it is renamed into place (and from its
+    creation, tests/test_home.py), not made private only afterwards."""
+    seen: list[int] = []
+    real_replace = os.replace
+
+    def replace(source: str, target: str) -> None:
+        seen.append(stat.S_IMODE(os.stat(source).st_mode))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    old = os.umask(0o022)
+    try:
+        write_backup_file(tmp_path / "evening.backup", b"encrypted", force=False)
+    finally:
+        os.umask(old)
+    assert seen == [0o600]
+    assert stat.S_IMODE((tmp_path / "evening.backup").stat().st_mode) == 0o600
