@@ -45,7 +45,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from prepaid.core.errors import InvalidInput, Label, PrepaidError, _, database_reason, os_reason
-from prepaid.home import DataHome, atomic_write
+from prepaid.home import DataHome, atomic_write, put_in_place, sync_directory, write_new
 
 MAGIC_PREFIX = b"PREPAID-BACKUP "
 MAGIC = b"PREPAID-BACKUP 1\n"
@@ -643,7 +643,7 @@ def _is_site_file(home: DataHome, path: Path) -> bool:
     databases = {home.database}
     if connection.vendor == "sqlite":
         databases.add(Path(str(connection.settings_dict["NAME"])))
-    own = {home.secrets_file, home.serving_lock}
+    own = {home.secrets_file, home.restoring_secrets, home.serving_lock}
     for database in {p.resolve() for p in databases}:
         own.update(database.with_name(database.name + suffix) for suffix in SQLITE_FILES)
     target = path.resolve()
@@ -839,23 +839,37 @@ def is_other_site(home: DataHome, backup: Backup) -> bool:
 
 
 def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
-    """Put the backup's secrets and database in place, migrate, and verify the audit log."""
+    """Put the backup's secrets and database in place, migrate, and verify the audit log.
+
+    The database and ``secrets.json`` change together as far as the file system allows: the
+    secrets are written beside ``secrets.json`` first (``secrets.json.restoring``, fsync'ed),
+    the database is loaded (one transaction), and only then are they renamed into place. A
+    failure before the database is loaded leaves both as they were; a crash between the
+    load and the rename leaves a database whose recorded card key is not ``secrets.json``'s
+    (each station refuses with ``wrong_site_secrets`` rather than misread a card) and the
+    right secrets beside it (docs/backup.md, "A restore cut short")."""
     from django.core.management import call_command
 
     from prepaid.audit.services import verify_chain
 
     check_restorable(backup)
-    home.create_dirs()
-    if backup.engine == "sqlite":
-        load_sqlite(backup.database)
-    else:
+    if backup.engine == "postgresql":
         refuse_while_stations_connected()
-        load_postgres(backup.database)
+    _write_restoring_secrets(home, backup)
     try:
-        atomic_write(home.secrets_file, backup.secrets_json)
-        os.chmod(home.secrets_file, 0o600)
+        if backup.engine == "sqlite":
+            load_sqlite(backup.database)
+        else:
+            load_postgres(backup.database)
+    except Exception:  # the load refused: the old secrets stay with the old database
+        # (interrupted, it may have committed: the secrets stay beside, as after a crash)
+        home.restoring_secrets.unlink(missing_ok=True)
+        raise
+    try:
+        put_in_place(home.restoring_secrets, home.secrets_file)
     except OSError as exc:
-        raise cannot_write(home.secrets_file, os_reason(exc)) from exc
+        raise secrets_not_in_place(home, os_reason(exc)) from exc
+    home.create_dirs()
     call_command("migrate", interactive=False, verbosity=0)
     report = verify_chain()
     return {
@@ -864,3 +878,31 @@ def restore_backup(home: DataHome, backup: Backup) -> dict[str, Any]:
         "audit_reason": report.reason,
         "audit_matches_backup": audit_state() == backup.manifest["audit"],
     }
+
+
+def _write_restoring_secrets(home: DataHome, backup: Backup) -> None:
+    """The backup's secrets beside ``secrets.json``, durably (a crash after the database
+    load finds them), the owner's alone from the start."""
+    path = home.restoring_secrets
+    try:
+        home.root.mkdir(parents=True, exist_ok=True)
+        write_new(path, backup.secrets_json, private=True)
+        sync_directory(home.root)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise cannot_write(path, os_reason(exc)) from exc
+
+
+def secrets_not_in_place(home: DataHome, reason: str) -> PrepaidError:
+    return PrepaidError(
+        "secrets_not_in_place",
+        _(
+            "The database is restored, but its site secrets could not be put in place as "
+            "%(secrets)s (%(reason)s): this station is refused (wrong_site_secrets) until "
+            "they are. They are in %(restoring)s: run the restore again, or rename that file "
+            "to secrets.json and run “prepaid init” (which brings the database up to date)."
+        ),
+        secrets=str(home.secrets_file),
+        reason=reason,
+        restoring=str(home.restoring_secrets),
+    )

@@ -91,6 +91,13 @@ class DataHome:
         return self.root / SECRETS_FILE
 
     @property
+    def restoring_secrets(self) -> Path:
+        """The site secrets of a backup being restored: written before its database is loaded,
+        renamed to ``secrets.json`` once it is. Found after a restore was cut short between
+        the two (docs/backup.md, "A restore cut short")."""
+        return self.root / (SECRETS_FILE + ".restoring")
+
+    @property
     def cards(self) -> Path:
         return self.root / "cards"
 

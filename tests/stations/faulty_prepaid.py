@@ -12,12 +12,17 @@
                          after it has started and before the database is copied
     line:N               killed at the N-th line the product's own code runs (N = 0: never;
                          the number of lines it ran is printed to stderr as ``LINES n``)
+    secrets_no_room      no room for a new file named secrets.json… (ENOSPC at its creation)
+    restore_load_fails   ``prepaid restore`` cannot load the database (refused, untouched)
+    after_restore_load   killed after ``prepaid restore`` loaded the database
+    secrets_rename_fails the rename onto secrets.json fails (EIO)
 
 Killing is SIGKILL: no cleanup, no finally blocks, like a pulled power cord.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -92,6 +97,36 @@ def torn_write(cut_after: int) -> None:
     VirtualReader.write = write  # type: ignore[method-assign]
 
 
+def no_room_for_secrets() -> None:
+    real = os.open
+
+    def open_(path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
+        if flags & os.O_CREAT and os.path.basename(path).lstrip(".").startswith("secrets.json"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, flags, mode, **kw)
+
+    os.open = open_  # type: ignore[assignment]
+
+
+def renaming_onto_secrets_fails() -> None:
+    real = os.replace
+
+    def replace(source: Any, target: Any, **kw: Any) -> None:
+        if os.path.basename(target) == "secrets.json":
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(target))
+        real(source, target, **kw)
+
+    os.replace = replace  # type: ignore[assignment]
+
+
+def load_refused() -> None:
+    from pathlib import Path
+
+    from prepaid import backup
+
+    raise backup.cannot_write(Path(os.environ["PREPAID_HOME"]), "no space left on the device")
+
+
 def kill_at_line(target: int) -> None:
     """Count the lines run in ``src/prepaid`` from here on; die at the ``target``-th."""
     import atexit
@@ -129,6 +164,16 @@ def install(fault: str) -> None:
         "drop_before_commit": lambda: after(vending, "_new_purchase", terminate_my_connection),
         "disk_full": lambda: after(vending, "_new_purchase", disk_full),
         "line": lambda: kill_at_line(int(argument)),
+        "secrets_no_room": no_room_for_secrets,
+        "restore_load_fails": lambda: (
+            before(backup, "load_sqlite", load_refused),
+            before(backup, "load_postgres", load_refused),
+        ),
+        "after_restore_load": lambda: (
+            after(backup, "load_sqlite", die),
+            after(backup, "load_postgres", die),
+        ),
+        "secrets_rename_fails": renaming_onto_secrets_fails,
         "audit_during_backup": lambda: (
             before(backup, "dump_sqlite", another_station_audits),
             before(backup, "dump_postgres", another_station_audits),

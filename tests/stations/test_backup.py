@@ -361,3 +361,88 @@ def test_restore_over_a_site_in_use_needs_force(backed_up):
     site.json("restore", str(file), "--force", env=WITH_PASSPHRASE)
     assert site.json("user", "show", later, status=2)["error"] == "unknown_customer"
     assert site.json("audit", "verify")["ok"]
+
+
+# -- the database and secrets.json change together --------------------------------------------
+
+RESTORING = "secrets.json.restoring"
+
+
+@pytest.fixture
+def two_sites(request, tmp_path):
+    """A site in use and a backup of another site (a card key of its own) to restore over it."""
+    site = fresh_site(request, tmp_path / "ours")
+    site.init()
+    other = fresh_site(request, tmp_path / "theirs")
+    other.init()
+    file = tmp_path / "theirs.backup"
+    other.json("backup", str(file), env=WITH_PASSPHRASE)
+    ours, theirs = _fingerprints(site), _fingerprints(other)
+    assert ours[0] == ours[1] and theirs[0] == theirs[1] and ours != theirs
+    return site, theirs[0], file
+
+
+def _fingerprints(site: Site, secrets: str = "secrets.json") -> tuple[str | None, str]:
+    """The card key fingerprint the site's database recorded (``wrong_site_secrets`` compares
+    with it), and that of the card key in its data directory's ``secrets``."""
+    from prepaid.core.card.mac import site_key_fingerprint
+
+    rows = site.sql("SELECT fingerprint FROM cards_sitekey")
+    key = json.loads((site.home / secrets).read_text())["card_key"]
+    return (rows[0][0] if rows else None), site_key_fingerprint(bytes.fromhex(key))
+
+
+def _restore_with(fault: str, site: Site, file) -> subprocess.CompletedProcess[str]:
+    return site.run(
+        "restore", str(file), "--force", "--json",
+        argv0=[sys.executable, str(HERE / "faulty_prepaid.py")],
+        env={**WITH_PASSPHRASE, "PREPAID_FAULT": fault},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", ["secrets_no_room", "restore_load_fails"])
+def test_a_restore_that_fails_changes_neither_the_database_nor_the_secrets(two_sites, fault):
+    """No room for the backup's secrets.json, or a database load that fails: the database
+    keeps its card key and secrets.json keeps the same, so the station still works."""
+    site, _theirs, file = two_sites
+    before = _fingerprints(site)
+    result = _restore_with(fault, site, file)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert json.loads(result.stdout)["error"] == "cannot_write"
+    assert _fingerprints(site) == before
+    assert not (site.home / RESTORING).exists()
+    assert site.json("reconcile")  # the card key is the site's: no wrong_site_secrets
+
+
+def test_a_restore_cut_short_after_its_database_load_is_told_and_run_again(two_sites):
+    """Killed between the database load and the rename of the secrets: the station refuses
+    (wrong_site_secrets) rather than misread a card, the restored site's secrets are beside
+    secrets.json, and the restore run again puts the pair right."""
+    site, theirs, file = two_sites
+    result = _restore_with("after_restore_load", site, file)
+    assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
+    assert _fingerprints(site)[0] == theirs != _fingerprints(site)[1]
+    assert _fingerprints(site, RESTORING) == (theirs, theirs)
+    assert (site.home / RESTORING).stat().st_mode & 0o777 == 0o600
+    assert site.json("reconcile", status=1)["error"] == "wrong_site_secrets"
+    again = site.json("restore", str(file), "--force", env=WITH_PASSPHRASE)
+    assert again["audit_ok"] and not again["other_site"]
+    assert _fingerprints(site) == (theirs, theirs)
+    assert not (site.home / RESTORING).exists()
+    assert (site.home / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_restore_whose_secrets_cannot_be_renamed_into_place_says_where_they_are(two_sites):
+    site, theirs, file = two_sites
+    result = _restore_with("secrets_rename_fails", site, file)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    refused = json.loads(result.stdout)
+    assert refused["error"] == "secrets_not_in_place"
+    assert str(site.home / RESTORING) in refused["message"]
+    assert _fingerprints(site, RESTORING) == (theirs, theirs)
+    (site.home / RESTORING).rename(site.home / "secrets.json")  # as the message says
+    site.init()
+    assert _fingerprints(site) == (theirs, theirs)
+    assert site.json("reconcile") and site.json("audit", "verify")["ok"]
