@@ -72,6 +72,15 @@ def _fernet(passphrase: str, salt: bytes, n: int, r: int, p: int) -> Fernet:
 
 
 def check_passphrase(passphrase: str) -> None:
+    if not passphrase.strip():  # spaces only (a full-width one too): no secret at all
+        raise InvalidInput(
+            "weak_passphrase",
+            _(
+                "The backup passphrase is only spaces: choose one of at least %(minimum)s "
+                "characters that are not all spaces."
+            ),
+            minimum=MIN_PASSPHRASE,
+        )
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput(
             "weak_passphrase",

@@ -639,6 +639,21 @@ BACKUP_CASES = [
         passphrase=None,
         stdin="short\n",
     ),
+    BackupCase(
+        "a passphrase of only spaces",
+        lambda o: o.files / "new.backup",
+        "weak_passphrase",
+        2,
+        lambda path: [
+            (
+                "The backup passphrase is only spaces: choose one of at least 8 characters "
+                "that are not all spaces.",
+                "备份口令只有空格：请选择至少 8 个字符、且不全是空格的口令。",
+            )
+        ],
+        passphrase=None,
+        stdin=" " * 8 + "\n",
+    ),
 ]
 
 
