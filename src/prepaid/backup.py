@@ -107,6 +107,33 @@ def not_a_backup() -> PrepaidError:
     return InvalidInput("not_a_backup", _("This file is not a Prepaid backup."))
 
 
+# what a backup compressed for mailing or storing begins with, by the name people know
+COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+    b"Rar!\x1a\x07": "RAR",
+    b"\xfd7zXZ\x00": "xz",
+    b"BZh": "bzip2",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+
+
+def compressed(blob: bytes) -> PrepaidError | None:
+    """The refusal of a compressed file (a backup someone compressed): decompress it first."""
+    for magic, kind in COMPRESSED.items():
+        if blob.startswith(magic):
+            return InvalidInput(
+                "not_a_backup",
+                _(
+                    "This file is compressed (%(kind)s), not a Prepaid backup itself: "
+                    "decompress it first, then restore the backup file it holds."
+                ),
+                kind=kind,
+            )
+    return None
+
+
 def backup_damaged() -> PrepaidError:
     return InvalidInput(
         "backup_damaged",
@@ -149,7 +176,9 @@ def read_header(blob: bytes) -> Header:
     if not blob:
         raise InvalidInput("not_a_backup", _("This file is empty: it is not a Prepaid backup."))
     if not blob.startswith(MAGIC_PREFIX):
-        raise backup_damaged() if MAGIC.startswith(blob) else not_a_backup()
+        if MAGIC.startswith(blob):
+            raise backup_damaged()
+        raise compressed(blob) or not_a_backup()
     magic, found, rest = blob.partition(b"\n")
     version = magic[len(MAGIC_PREFIX) :]
     if not found or not re.fullmatch(rb"[1-9][0-9]{0,8}", version):

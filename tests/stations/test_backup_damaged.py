@@ -101,6 +101,14 @@ WRONG_OR_ALTERED = (
 )
 
 
+def compressed(kind: str) -> tuple[str, str]:
+    return (
+        f"This file is compressed ({kind}), not a Prepaid backup itself: decompress it first, "
+        "then restore the backup file it holds.",
+        f"该文件是压缩文件（{kind}），本身不是预付费系统的备份：请先解压缩，再恢复其中的备份文件。",
+    )
+
+
 def too_new(version: int) -> tuple[str, str]:
     return (
         f"This backup is in file format {version}, newer than this version of Prepaid reads "
@@ -366,8 +374,14 @@ def _other_site(path: str) -> Messages:
 CASES = [
     Case("empty file", lambda o: b"", "not_a_backup", 2, EMPTY),
     Case("text file", lambda o: "收费日报\nwater 3.45\n".encode(), "not_a_backup", 2, NOT_A_BACKUP),
-    Case("zip of a backup", lambda o: zipped(_good(o)), "not_a_backup", 2, NOT_A_BACKUP),
-    Case("gzip of a backup", lambda o: gzip.compress(_good(o)), "not_a_backup", 2, NOT_A_BACKUP),
+    Case("zip of a backup", lambda o: zipped(_good(o)), "not_a_backup", 2, compressed("zip")),
+    Case(
+        "gzip of a backup",
+        lambda o: gzip.compress(_good(o)),
+        "not_a_backup",
+        2,
+        compressed("gzip"),
+    ),
     Case("sqlite database", sqlite_file, "not_a_backup", 2, NOT_A_BACKUP),
     Case(
         "directory",

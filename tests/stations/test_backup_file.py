@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
 import stat
+import zipfile
 
 import pytest
 
@@ -59,3 +64,42 @@ def test_a_backup_file_is_the_owners_alone_before_it_is_renamed_into_place(tmp_p
         os.umask(old)
     assert seen == [0o600]
     assert stat.S_IMODE((tmp_path / "evening.backup").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("kind", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("zip", lambda data: _zipped(data)),
+        ("xz", lzma.compress),
+        ("bzip2", bz2.compress),
+        ("7z", lambda data: b"7z\xbc\xaf\x27\x1c\x00\x04" + data),
+        ("RAR", lambda data: b"Rar!\x1a\x07\x01\x00" + data),
+        ("zstd", lambda data: b"\x28\xb5\x2f\xfd\x24" + data),
+    ],
+)
+def test_a_compressed_backup_is_told_to_be_decompressed_first(kind, compress):
+    """Someone compressed the backup to mail it: not "not a backup" alone, but what to do."""
+    from django.utils import translation
+
+    from prepaid.backup import MAGIC, read_header
+
+    with pytest.raises(InvalidInput) as refused:
+        read_header(compress(MAGIC + b"scrypt n=32768 r=8 p=1 salt=00\n" + b"x" * 200))
+    assert refused.value.code == "not_a_backup"
+    assert refused.value.message == (
+        f"This file is compressed ({kind}), not a Prepaid backup itself: decompress it "
+        "first, then restore the backup file it holds."
+    )
+    with translation.override("zh-hans"):
+        assert refused.value.translate(translation.gettext) == (
+            f"该文件是压缩文件（{kind}），本身不是预付费系统的备份：请先解压缩，"
+            "再恢复其中的备份文件。"
+        )
+
+
+def _zipped(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("site.backup", data)
+    return buffer.getvalue()
