@@ -66,6 +66,30 @@ def test_no_data_directory_no_lock(tmp_path):
     assert not home.root.exists()
 
 
+def test_a_command_waiting_on_a_lock_file_a_refused_restore_removed_takes_the_new_one(tmp_path):
+    """A restore refused in a data directory that had no lock file removes the one it made,
+    while it still holds it: a command that was waiting on that file must not run on a lock
+    no one else sees, beside a restore that takes the new file."""
+    from prepaid.server import let_go_of_home
+
+    home = DataHome(tmp_path / "empty")
+    home.root.mkdir()
+    restore = hold_home_alone(home)
+    assert restore is not None
+    told = threading.Event()
+    held: list[int | None] = []
+    command = threading.Thread(target=lambda: held.append(share_home(home, told.set)))
+    command.start()
+    assert told.wait(timeout=30)
+    let_go_of_home(home, restore, remove=True)
+    command.join(timeout=30)
+    assert held and held[0] is not None
+    with pytest.raises(PrepaidError) as refused:  # the command holds the lock file there is
+        hold_home_alone(home)
+    assert refused.value.code == "server_running"
+    os.close(held[0])
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
 def test_a_private_file_is_the_owners_alone_from_its_creation(tmp_path, monkeypatch, umask):
     """The site secrets and a backup: mode 0600 from the moment the file exists, whatever the

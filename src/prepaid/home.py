@@ -154,17 +154,34 @@ def share_home(home: DataHome, waiting: Callable[[], object] | None = None) -> i
     it, releases the lock), or None without a data directory (``prepaid init`` makes it)."""
     import fcntl  # loaded already with Django: subprocess imports it
 
+    while True:
+        try:
+            fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # no data directory yet, or one this user cannot write
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+                waiting = None  # said once
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        if lock_still_named(fd, home.serving_lock):
+            return fd
+        os.close(fd)  # the restore waited for removed the lock file: take the new one
+
+
+def lock_still_named(fd: int, path: Path) -> bool:
+    """Whether the lock file open as ``fd`` is still the one named ``path``. A restore
+    refused in a data directory that had no lock file removes the one it made while it
+    holds it (:func:`prepaid.server.let_go_of_home`): a command that waited on that file
+    would hold a lock on a file no one else opens any more."""
     try:
-        fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # no data directory yet, or one this user cannot write
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        if waiting is not None:
-            waiting()
-        fcntl.flock(fd, fcntl.LOCK_SH)
-    return fd
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def atomic_write(path: Path, data: bytes, *, private: bool = False) -> None:

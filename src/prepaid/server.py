@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from prepaid.core.errors import InvalidInput, PrepaidError, _
-from prepaid.home import DataHome
+from prepaid.home import DataHome, lock_still_named
 
 THREADS = 4
 
@@ -107,24 +107,43 @@ def hold_home_alone(home: DataHome) -> int | None:
     serve`` or a command runs on it (each holds it shared, :func:`prepaid.home.share_home`),
     and held until the descriptor returned is closed, so that none starts meanwhile. None
     without a data directory (nothing runs on it)."""
+    while True:
+        try:
+            fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise server_running(home) from exc
+        if lock_still_named(fd, home.serving_lock):
+            return fd
+        os.close(fd)  # another restore removed the lock file meanwhile: take the new one
+
+
+def let_go_of_home(home: DataHome, fd: int, *, remove: bool) -> None:
+    """Release the lock :func:`hold_home_alone` took; ``remove``: the lock file was made for
+    a restore that was refused, and goes again (removed while still held, so that no
+    command can be holding it: one waiting for it takes the new one, see
+    :func:`prepaid.home.lock_still_named`)."""
     try:
-        fd = os.open(home.serving_lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
+        if remove:
+            home.serving_lock.unlink(missing_ok=True)
+    finally:
         os.close(fd)
-        raise PrepaidError(
-            "server_running",
-            _(
-                "Prepaid is running on the data directory %(path)s: a web server (prepaid "
-                "serve) or a command (a report, a sale, the demo…). Stop it, and every other "
-                "station, before restoring."
-            ),
-            path=str(home.root),
-        ) from exc
-    return fd
+
+
+def server_running(home: DataHome) -> PrepaidError:
+    return PrepaidError(
+        "server_running",
+        _(
+            "Prepaid is running on the data directory %(path)s: a web server (prepaid "
+            "serve) or a command (a report, a sale, the demo…). Stop it, and every other "
+            "station, before restoring."
+        ),
+        path=str(home.root),
+    )
 
 
 def require_station_ready(home: DataHome) -> None:

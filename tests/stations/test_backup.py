@@ -446,3 +446,22 @@ def test_a_restore_whose_secrets_cannot_be_renamed_into_place_says_where_they_ar
     site.init()
     assert _fingerprints(site) == (theirs, theirs)
     assert site.json("reconcile") and site.json("audit", "verify")["ok"]
+
+
+def test_a_refused_restore_leaves_an_empty_data_directory_empty(backed_up, tmp_path):
+    """A data directory made ready (empty) for a site to be restored into: a wrong passphrase
+    or a compressed file is refused, and the directory is as it was, without even the lock
+    file the restore held while it ran."""
+    import gzip
+
+    _site, file = backed_up
+    empty = Site(tmp_path / "new", None)
+    empty.home.mkdir(parents=True)
+    compressed = tmp_path / "site.backup.gz"
+    compressed.write_bytes(gzip.compress(file.read_bytes()))
+    wrong = empty.json("restore", str(file), env={"PREPAID_BACKUP_PASSPHRASE": "x" * 12}, status=1)
+    assert wrong["error"] == "bad_passphrase"
+    assert list(empty.home.iterdir()) == []
+    refused = empty.json("restore", str(compressed), env=WITH_PASSPHRASE, status=2)
+    assert refused["error"] == "not_a_backup" and "compressed (gzip)" in refused["message"]
+    assert list(empty.home.iterdir()) == []

@@ -11,7 +11,6 @@ verified.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -75,14 +74,19 @@ def _would_overwrite(other_site: bool) -> PrepaidError:
 
 
 def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from prepaid.server import hold_home_alone
+    from prepaid.server import hold_home_alone, let_go_of_home
 
+    had_lock_file = ctx.home.serving_lock.exists()
     lock = hold_home_alone(ctx.home)
+    restored = False
     try:
-        return _restore(ctx, args)
+        result = _restore(ctx, args)
+        restored = True
+        return result
     finally:
-        if lock is not None:
-            os.close(lock)  # commands waiting for the restore go on
+        if lock is not None:  # commands waiting for the restore go on
+            # a refused restore leaves an empty data directory as empty as it was
+            let_go_of_home(ctx.home, lock, remove=not (restored or had_lock_file))
 
 
 def _restore(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
