@@ -337,7 +337,7 @@ def _recorded(customer_account: CustomerAccount, reading: CheckReading) -> bool:
         sub_meter=reading.sub_meter,
         meter_time=meter_time(reading),
     )
-    return bool(recorded.exists())
+    return recorded.exists()
 
 
 def refuse_unrecorded_reading(card: Card | None) -> None:

@@ -635,20 +635,30 @@ def _tier_lines(quote: pricing.Quote) -> list[dict[str, Any]]:
 # -- what the confirm step showed (prepaid.vending.confirmed) -----------------------------
 
 
+def _serial_written(
+    customer_account: CustomerAccount | None, replaces: Purchase | None = None
+) -> int:
+    """The purchase serial a purchase is written under: an opening's 1 (no customer account
+    yet), a correction's that of the purchase it ``replaces``, else the account's next."""
+    if replaces is not None:
+        return replaces.serial
+    return 1 if customer_account is None else customer_account.last_serial + 1
+
+
 def purchase_confirmation(
     station: Station,
     card_serial: str,
-    serial: int,
     priced: Priced,
+    customer_account: CustomerAccount | None = None,
     replaces: Purchase | None = None,
 ) -> Confirmed:
-    """What a confirm step shows of a purchase — an opening, a sale, or a correction of
-    ``replaces`` — for its 写卡 to post back."""
+    """What a confirm step shows of a purchase — an opening (no ``customer_account`` yet), a
+    sale, or a correction of ``replaces`` — for its 写卡 to post back."""
     return confirm.confirmation(
         station.operator,
         station.name,
         card_serial,
-        serial=serial,
+        serial=_serial_written(customer_account, replaces),
         replaces=replaces.pk if replaces is not None else 0,
         quantity_centi=priced.quote.quantity_centi,
         amount_fen=priced.quote.amount_fen,
@@ -672,7 +682,7 @@ def _check_confirmed(
     from prepaid.accounts.services import meter_unit
 
     if customer_account is not None:
-        serial = replaces.serial if replaces is not None else customer_account.last_serial + 1
+        serial = _serial_written(customer_account, replaces)
         replaced = replaces.pk if replaces is not None else 0
         confirm.check_purchase(confirmed, customer_account, serial=serial, replaces=replaced)
     quote = priced.quote
@@ -1329,7 +1339,7 @@ def check_open(
     _check_price_of(account, price)
     _record, card = _card_for_opening(station, customer)
     priced = check_opening(customer, account, price, quantity, amount)
-    return priced, purchase_confirmation(station, card.serial, 1, priced)
+    return priced, purchase_confirmation(station, card.serial, priced)
 
 
 def _card_for_opening(station: Station, customer: Customer) -> tuple[CustomerCard | None, Card]:
@@ -2151,7 +2161,7 @@ def meter_change_confirmation(
         station.operator,
         station.name,
         user_card.record.serial,
-        serial=customer_account.last_serial + 1,
+        serial=_serial_written(customer_account),
         quantity_centi=plan.transfer_centi,
         amount_fen=plan.value_fen,
     )
@@ -2166,8 +2176,7 @@ def _check_confirmed_transfer(
         return
     from prepaid.accounts.services import meter_unit
 
-    serial = customer_account.last_serial + 1
-    confirm.check_purchase(confirmed, customer_account, serial=serial)
+    confirm.check_purchase(confirmed, customer_account, serial=_serial_written(customer_account))
     unit = meter_unit(customer_account.account)
     confirm.check_transfer(confirmed, unit, plan.transfer_centi, plan.value_fen)
 

@@ -264,9 +264,8 @@ def _review_sale(
         form.add_service_error(exc)
         return None
     unit = accounts.meter_unit(chosen.account)
-    serial = original.serial if original is not None else chosen.last_serial + 1
     confirmed = vending.purchase_confirmation(
-        station, user_card.record.serial, serial, priced, replaces=original
+        station, user_card.record.serial, priced, chosen, replaces=original
     )
     review = {
         "chosen": chosen,
