@@ -3,7 +3,8 @@ the command line: the refusal's JSON code, the exit status (1 refused, 2 bad inp
 message in Chinese by default and in English with ``--lang en``, and nothing changed.
 
 The commands on the database run in this process (the test database); ``card read``, which
-needs no database, and a usage error run as programs.
+needs no database, and a usage error run as programs too (Django never set up), ``card read``
+in this process as well (Django set up by an earlier command: it speaks its own language).
 """
 
 from __future__ import annotations
@@ -230,6 +231,56 @@ def test_card_read_of_a_card_it_cannot_read_as_a_program(home, deck, card):
         assert document["error"] == code, document
         assert words in document["message"], document["message"]
         assert result.stderr == ""
+
+
+UNREADABLE = {
+    "garbage": ("bad_card", "请在销售界面读卡", "Read it at the sale screen"),
+    "no card": ("no_card", "读卡器上没有卡片。", "There is no card in the reader."),
+}
+
+
+@pytest.mark.parametrize("card", list(UNREADABLE))
+def test_card_read_in_this_process_speaks_the_language_of_its_command_line(
+    home, deck, card, capsys
+):
+    """``card read`` starts without Django, but ``main()`` called where Django is set up
+    already (this process; a program calling ``prepaid.cli.main``) answers in the language of
+    the command line all the same — English with ``--lang en``, then Chinese by default —
+    not in the one Django has active."""
+    CARDS[card](deck)
+    code, zh, en = UNREADABLE[card]
+    status, document = _run(["card", "read", "--lang", "en"], capsys)
+    assert (status, document["error"]) == (1, code), document
+    assert en in document["message"], document["message"]
+    status, document = _run(["card", "read"], capsys)
+    assert (status, document["error"]) == (1, code), document
+    assert zh in document["message"], document["message"]
+
+
+def test_commands_one_after_another_in_one_process_each_speak_their_own_language(
+    home, deck, capsys
+):
+    """``main()`` called again and again in one process, nothing reset in between: a command
+    without Django after one on the database in English is in Chinese by default (and in
+    English when asked after one in Chinese), not in the previous command's language."""
+    from prepaid.cli.main import main
+
+    CARDS["no card"](deck)
+    code, zh, en = UNREADABLE["no card"]
+    for argv, words in (
+        (["account", "list", "--lang", "en"], None),
+        (["card", "read"], zh),
+        (["account", "list"], None),
+        (["card", "read", "--lang", "en"], en),
+    ):
+        capsys.readouterr()
+        status = main([*argv, "--json"])
+        document = json.loads(capsys.readouterr().out)
+        if words is None:
+            assert status == 0, document
+            continue
+        assert (status, document["error"]) == (1, code), document
+        assert words in document["message"], (argv, document["message"])
 
 
 def test_a_wrong_tool_card_name_is_bad_usage_as_a_program(home):

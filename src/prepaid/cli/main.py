@@ -448,11 +448,26 @@ def _start(argv: list[str]) -> int | tuple[Any, argparse.Namespace]:
             )
             return _fail(json_output, "postgres_driver_missing", message, 1)
     else:
+        _speak_if_django_ready(language)
         try:
             log_without_django()
         except BadLogLevel as exc:
             return _bad_log_level(ctx, exc)
     return ctx, args
+
+
+def _speak_if_django_ready(language: str) -> None:
+    """A command that starts without Django speaks its own language when Django is set up in
+    this process all the same (a program calling :func:`main` more than once, the tests):
+    its messages go through Django's catalog then (``Context.gettext``), in the language
+    active for the thread — the previous command's, or the site's default — unless the
+    command activates its own, as a command on the database does."""
+    apps_module = sys.modules.get("django.apps")  # not imported: Django is not set up
+    if apps_module is None or not apps_module.apps.ready:
+        return
+    from django.utils import translation
+
+    translation.activate(language)
 
 
 def _bad_log_level(ctx: Any, exc: Any) -> int:
