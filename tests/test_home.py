@@ -66,6 +66,36 @@ def test_no_data_directory_no_lock(tmp_path):
     assert not home.root.exists()
 
 
+def test_a_command_leaves_a_data_directory_that_is_no_site_without_its_lock_file(tmp_path):
+    """A command refused in an empty data directory (no ``secrets.json``): the lock file it
+    made goes when it leaves, once no other command holds it — the last one removes it."""
+    from prepaid.home import leave_home
+
+    home = DataHome(tmp_path / "empty")
+    home.root.mkdir()
+    one, two = share_home(home), share_home(home)
+    assert one is not None and two is not None
+    leave_home(home, one)
+    assert home.serving_lock.exists()  # the other still holds it
+    with pytest.raises(PrepaidError):
+        hold_home_alone(home)
+    leave_home(home, two)
+    assert list(home.root.iterdir()) == []
+
+
+def test_a_command_leaves_the_lock_file_of_a_site(home):
+    from prepaid.home import leave_home
+
+    home.ensure_secrets()
+    command = share_home(home)
+    assert command is not None
+    leave_home(home, command)
+    assert home.serving_lock.exists()
+    restore = hold_home_alone(home)  # released all the same
+    assert restore is not None
+    os.close(restore)
+
+
 def test_a_command_waiting_on_a_lock_file_a_refused_restore_removed_takes_the_new_one(tmp_path):
     """A restore refused in a data directory that had no lock file removes the one it made,
     while it still holds it: a command that was waiting on that file must not run on a lock

@@ -171,6 +171,27 @@ def share_home(home: DataHome, waiting: Callable[[], object] | None = None) -> i
         os.close(fd)  # the restore waited for removed the lock file: take the new one
 
 
+def leave_home(home: DataHome, fd: int) -> None:
+    """Release the lock :func:`share_home` took. In a data directory that is still no site
+    (no ``secrets.json``: the command was refused there, or ``prepaid init`` failed before
+    making it) the lock file goes too, so that a command refused on an empty directory leaves
+    it as it was — removed while held alone, as a refused restore removes its own
+    (:func:`prepaid.server.let_go_of_home`); while another command still holds it, the last
+    one to leave removes it."""
+    import fcntl
+
+    try:
+        if home.exists() or not lock_still_named(fd, home.serving_lock):
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another command holds it too
+        home.serving_lock.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
 def lock_still_named(fd: int, path: Path) -> bool:
     """Whether the lock file open as ``fd`` is still the one named ``path``. A restore
     refused in a data directory that had no lock file removes the one it made while it

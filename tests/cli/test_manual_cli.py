@@ -291,6 +291,29 @@ def test_every_command_without_a_data_directory_says_run_init(tmp_path, args):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("account", "list"),
+        ("serve",),
+        ("card", "format"),
+        ("report", "sales"),
+        ("office", "time-zone"),
+        ("backup", "site.backup"),
+    ],
+)
+def test_a_command_refused_in_an_empty_data_directory_leaves_it_empty(tmp_path, args):
+    """A data directory made ready (existing, empty) before ``prepaid init`` or a restore: a
+    command refused there leaves nothing behind, not even the lock it held meanwhile
+    (``.serving.lock``)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cli = Cli(empty)
+    result = cli.run(*args, status=2, PREPAID_BACKUP_PASSPHRASE="a long passphrase here")
+    assert result["error"] == "no_data_directory", result
+    assert sorted(path.name for path in empty.iterdir()) == []
+
+
 def test_init_where_a_file_stands_is_refused_plainly(tmp_path):
     (tmp_path / "taken").write_text("not a directory")
     cli = Cli(tmp_path / "taken")

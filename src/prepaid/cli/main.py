@@ -495,6 +495,7 @@ def _postgres_driver_missing(exc: Exception) -> bool:
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
     from prepaid.core.errors import PrepaidError
+    from prepaid.home import leave_home
 
     if getattr(args, "needs_django", True):
         from django.db.backends.signals import connection_created
@@ -528,7 +529,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         return _fail(ctx.json_output, "database_error", message, 1)
     finally:
         if lock is not None:
-            os.close(lock)
+            leave_home(ctx.home, lock)
     ctx.emit(document)
     return 0
 
