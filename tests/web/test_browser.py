@@ -791,3 +791,59 @@ def test_13_a_refusal_on_the_reader_panel_is_shown(admin: Operator, server_home:
     finally:
         _set_role(server_home, "admin", "admin")
     assert admin.errors == []
+
+
+def _answer_lost(route: Any) -> None:
+    """The request reaches the server, which does it; its answer never comes back."""
+    route.fetch()
+    route.abort("connectionreset")
+
+
+def test_14_no_answer_from_the_server_is_said_where_refusals_are(admin: Operator) -> None:
+    """htmx gets no answer at all (the server down or restarting, the connection dropped):
+    the page says so where a refusal would be, instead of a button that seems dead. What
+    changes nothing (the panel's reload, the live quote) says nothing was done; what changes
+    something may have reached the server: a card write (格式化) says to read the card to see
+    whether it was written, and reading it shows it was."""
+    page = admin.page
+    panel = "#reader-panel"
+    admin.go("/customers/register/")
+    page.fill("#id_name", "赵六")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/vending/open/?customer=*")
+    page.route("**/reader/", lambda route: route.abort("connectionrefused"))
+    page.reload()  # the panel loads from a server that is not there
+    admin.expect(f"{panel} [data-unreachable=nothing-done]").to_have_text(
+        "无法连接服务器，操作未完成，请检查网络后重试。"
+    )
+    page.unroute("**/reader/")
+    page.reload()
+    admin.panel_ready()
+    page.route("**/vending/quote/", lambda route: route.abort("connectionrefused"))
+    page.fill("#id_quantity", "3")
+    admin.expect("#quote [data-unreachable=nothing-done]").to_be_visible()
+    page.unroute("**/vending/quote/")
+    page.fill("#id_quantity", "4")
+    admin.expect("#quote [data-testid=quote]").to_be_visible()
+    admin.expect("#quote [data-unreachable]").to_have_count(0)
+    admin.new_blank_card("offline1")
+    page.route("**/reader/eject/", lambda route: route.abort("connectionrefused"))
+    page.click("[data-testid=eject]")
+    admin.expect(f"{panel} [data-unreachable=maybe-done]").to_have_text(
+        "无法连接服务器，不能确定操作是否已完成。请检查网络，然后读卡查看当前情况，再决定是否重试。"
+    )
+    page.unroute("**/reader/eject/")
+    page.route("**/reader/format/", _answer_lost)
+    page.click("[data-testid=panel-format-card]")
+    admin.expect(f"{panel} [data-unreachable=card-write]").to_have_text(
+        "无法连接服务器，不能确定是否已写卡。请检查网络，然后读卡查看卡片是否已写入，再决定是否重试。"
+    )
+    admin.expect(f"{panel} [data-unreachable]").to_have_count(1)  # the latest alone
+    admin.expect("[data-testid=reader-panel]").to_have_attribute("data-card-type", "blank")
+    admin.expect("[data-testid=panel-format-card]").to_be_enabled()  # not a dead button
+    admin.shot("34-server-unreachable")
+    page.unroute("**/reader/format/")
+    page.click("[data-reader-action=read]")  # 读卡: it was written
+    admin.expect("[data-testid=reader-panel]").to_have_attribute("data-card-type", "new")
+    admin.expect("[data-unreachable]").to_have_count(0)
+    assert admin.errors == []

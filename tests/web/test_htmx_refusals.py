@@ -2,7 +2,9 @@
 answered with the part of the page that asked, the refusal in it, and htmx is configured to
 swap them in: a 403, 405, 409 or 503 there is never a button that seems dead, nor a whole page
 (with its menus) nested inside the panel. The 403 page of a form sent says nothing was done.
-The browser side is walked in tests/web/test_browser.py (test_13)."""
+No answer at all (the server down, the connection dropped) is said by the page itself, in the
+operator's language, from words each page carries. The browser side is walked in
+tests/web/test_browser.py (test_13, test_14)."""
 
 from __future__ import annotations
 
@@ -146,3 +148,40 @@ def test_the_403_page_of_a_form_sent_says_nothing_was_done(clerk_client, office,
     assert "刚才提交的操作未执行：没有收费，也没有写卡。" in html(sent)
     opened = clerk_client.get(url)
     assert opened.status_code == 403 and 'data-testid="not-done"' not in html(opened)
+
+
+UNREACHABLE = {
+    "nothing-done": (
+        "The server could not be reached; nothing was done. Check the connection and try again."
+    ),
+    "card-write": (
+        "The server could not be reached, so whether the card was written is not known. Check "
+        "the connection, then read the card to see whether it was written before trying again."
+    ),
+    "maybe-done": (
+        "The server could not be reached, so whether this was done is not known. Check the "
+        "connection, then read the card to see where things stand before trying again."
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_page_carries_what_to_say_when_the_server_cannot_be_reached(
+    admin_client, admin, office, language
+):
+    """htmx meeting no server gets no answer to swap in: web.js shows the page's own words
+    (template#unreachable-…), in the operator's language, as a refusal is shown; the requests
+    say which they need — the quote changes nothing, 格式化 writes a card."""
+    admin.language = language
+    admin.save(update_fields=["language"])
+    page = html(admin_client.get(f"/vending/open/?customer={office.customer.user_number}"))
+    for kind, words in UNREACHABLE.items():
+        found = re.search(rf'<template id="unreachable-{kind}">(.*?)</template>', page, re.S)
+        assert found is not None and found.group(1) == tr(words, language), kind
+    assert "server_unreachable" not in codes(admin_client.get("/"))  # no refusal on a page
+    assert re.search(r'<div id="quote"[^>]* data-changes-nothing', page)
+    office.blank("b1")
+    office.insert("b1")
+    panel = html(admin_client.get("/reader/", **FROM_THE_PANEL))
+    assert re.search(r'<form [^>]*hx-post="/reader/format/"[^>]* data-card-write', panel)
+    assert "data-refusals" in panel

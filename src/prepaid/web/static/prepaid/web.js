@@ -164,6 +164,42 @@
     if (back) { back.focus(); }
   });
 
+  // No answer at all to an htmx request (the server down or restarting, the connection
+  // dropped): said where a refusal would be (the reader panel's refusals, else the part of the
+  // page that asked), or the button would seem dead. The browser cannot tell whether the
+  // request reached the server before the connection failed, so only a request that changes
+  // nothing (a GET, the live quote: data-changes-nothing) says nothing was done; a card write
+  // (格式化: data-card-write) says to read the card to see whether it was written; any other
+  // (the card store's buttons, 记录表计读数) that whether it was done is not known. The words
+  // are the page's, in the operator's language (base.html, template#unreachable-…).
+  function unreachableKind(detail) {
+    var elt = detail.elt && detail.elt.closest ? detail.elt : null;
+    var verb = detail.requestConfig ? detail.requestConfig.verb : "";
+    if (verb === "get" || (elt && elt.closest("[data-changes-nothing]"))) { return "nothing-done"; }
+    if (elt && elt.closest("[data-card-write]")) { return "card-write"; }
+    return "maybe-done";
+  }
+  document.addEventListener("htmx:sendError", function (event) {
+    var target = event.detail.target;
+    var kind = unreachableKind(event.detail);
+    var words = document.getElementById("unreachable-" + kind);
+    if (!target || !target.isConnected || !words) { return; }
+    target.querySelectorAll("[data-code=server_unreachable]").forEach(function (said) { said.remove(); });
+    var notice = document.createElement("div");  // as prepaid/web/_refusal.html shows a refusal
+    notice.className = "alert alert-danger";
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("data-error", "");
+    notice.setAttribute("data-code", "server_unreachable");
+    notice.setAttribute("data-unreachable", kind);
+    notice.textContent = words.content.textContent.trim();
+    var place = target.querySelector("[data-refusals]");
+    if (place) {
+      place.insertBefore(notice, place.firstChild);
+    } else {
+      target.replaceChildren(notice);
+    }
+  });
+
   // 开户: the price types offered are the chosen account's (the prices come grouped by account,
   // each group labelled as the account is in the account list).
   function pricesOfAccount(form) {
