@@ -12,9 +12,13 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
     from django.core.management import call_command
 
     from prepaid.cards.site import require_site_key
-    from prepaid.operators.services import ensure_admin
+    from prepaid.operators.services import check_admin_password, ensure_admin
     from prepaid.reports.time_zone import require_office_time_zone
 
+    if admin_password is not None and not home.exists():
+        # a new site's admin: a password refused leaves the directory as it was, not a site
+        # made (secrets, database) without its administrator
+        check_admin_password(admin_password)
     try:
         home.create_dirs()
         if not home.secrets_file.exists() and _site_exists():

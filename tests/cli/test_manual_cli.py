@@ -329,3 +329,16 @@ def test_init_says_the_first_password_and_that_it_must_be_changed(tmp_path):
     assert "初始密码为 1111，首次登录时须修改" in told, told
     unattended = Cli(tmp_path / "other").text("init", "--admin-password", "Given-pw-123")
     assert "1111" not in unattended and "已创建操作员“admin”。" in unattended
+
+
+def test_init_with_a_password_refused_leaves_the_data_directory_as_it_was(tmp_path):
+    """A password ``--admin-password`` gives is checked before anything is made: an empty
+    data directory stays empty, a missing one is not created."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = Cli(empty).run("init", "--admin-password", "123", status=2)
+    assert result["error"] == "weak_password", result
+    assert sorted(path.name for path in empty.iterdir()) == []
+    result = Cli(tmp_path / "none").run("init", "--admin-password", "1111", status=2)
+    assert result["error"] == "weak_password", result
+    assert not (tmp_path / "none").exists()

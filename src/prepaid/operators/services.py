@@ -80,6 +80,12 @@ def ensure_admin(password: str | None) -> tuple[Operator, bool]:
     return admin, True
 
 
+def check_admin_password(password: str) -> None:
+    """The password given for ``admin`` (``prepaid init --admin-password``), held to the rules
+    :func:`ensure_admin` holds it to, before anything of a new site is made."""
+    _validate_password(password, Operator(username=DEFAULT_ADMIN, role=Role.ADMIN))
+
+
 def authenticate(username: str, password: str) -> Operator:
     """Check a name and password; 5 failures lock the operator for 15 minutes.
 
