@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
+from append_only_guard import guard_lifted
 from prepaid.audit.models import AuditEntry
 from prepaid.audit.services import log_action, verify_chain
 
@@ -42,8 +43,9 @@ def test_chain_verifies_and_links_each_row_to_the_previous(admin):
     ],
 )
 def test_tampering_is_detected(admin, sql):
+    """By someone who drops the database's append-only triggers first (docs/decisions/0014)."""
     _log(admin, 5)
-    with connection.cursor() as cursor:
+    with guard_lifted(connection), connection.cursor() as cursor:
         cursor.execute(sql)
     report = verify_chain()
     assert not report.ok

@@ -43,8 +43,18 @@ def _sql(home: Path, statement: str) -> None:
         connection.execute(statement)
 
 
+def _tamper(home: Path, statement: str) -> None:
+    """An edit of the log by someone who first drops the database's append-only triggers,
+    which refuse it otherwise (docs/decisions/0014): the chain still finds it."""
+    with pytest.raises(sqlite3.IntegrityError, match="audit_append_only"):
+        _sql(home, statement)
+    _sql(home, "DROP TRIGGER audit_entries_append_only_update")
+    _sql(home, "DROP TRIGGER audit_entries_append_only_delete")
+    _sql(home, statement)
+
+
 def test_an_edited_entry_is_reported_in_chinese(home):
-    _sql(home, "UPDATE audit_auditentry SET operator_name = 'x' WHERE id = 2")
+    _tamper(home, "UPDATE audit_auditentry SET operator_name = 'x' WHERE id = 2")
     result = _prepaid(home, "audit", "verify")
     assert result.returncode == 1
     document = json.loads(result.stdout)
@@ -53,7 +63,7 @@ def test_an_edited_entry_is_reported_in_chinese(home):
 
 
 def test_entries_missing_at_the_end_are_reported_without_an_entry_number(home):
-    _sql(home, "DELETE FROM audit_auditentry WHERE id = (SELECT max(id) FROM audit_auditentry)")
+    _tamper(home, "DELETE FROM audit_auditentry WHERE id = (SELECT max(id) FROM audit_auditentry)")
     result = _prepaid(home, "audit", "verify")
     assert result.returncode == 1
     assert json.loads(result.stdout)["message"] == "审计日志已被篡改：日志末尾的记录缺失。"

@@ -301,12 +301,56 @@ def test_tampered_audit_row_after_restore_is_detected(backed_up, request, tmp_pa
     _site, file = backed_up
     restored = fresh_site(request, tmp_path / "elsewhere")
     restored.json("restore", str(file), env=WITH_PASSPHRASE)
-    restored.sql(
+    forge = (
         "UPDATE audit_auditentry SET station = 'forged' "
         "WHERE id = (SELECT min(id) + 3 FROM audit_auditentry)"
     )
+    # the restored database refuses the edit (its append-only triggers came back with it) …
+    with pytest.raises(Exception, match="audit_append_only: UPDATE refused"):
+        restored.sql(forge)
+    # … and the chain finds it once someone has dropped them (docs/decisions/0014)
+    if restored.database_url is None:
+        restored.sql("DROP TRIGGER audit_entries_append_only_update")
+    else:
+        restored.sql("DROP TRIGGER audit_entries_append_only ON audit_auditentry")
+    restored.sql(forge)
     broken = restored.json("audit", "verify", status=1)
     assert broken["error"] == "audit_broken" and broken["first_bad_id"] is not None
+
+
+def test_a_backup_made_before_the_append_only_guard_is_restored_with_it(request, tmp_path):
+    """A backup of a database without the ledger's and the audit log's append-only triggers
+    (an older Prepaid's: ``vending`` and ``audit`` migrations 0006 not applied) is restored, and
+    the restore's migrations put them in place (docs/decisions/0014)."""
+    old = fresh_site(request, tmp_path / "old")
+    old.init()
+    old.account, old.price = old.water_account()
+    open_customer(old)
+    for app, migration in (
+        ("vending", "0005_purchase_cover_by_time_and_period"),
+        ("audit", "0005_receipt_prints_of_any_object"),
+    ):
+        back = old.run(
+            "migrate",
+            app,
+            migration,
+            argv0=[sys.executable, "-m", "django"],
+            env={"DJANGO_SETTINGS_MODULE": "prepaid.settings"},
+        )
+        assert back.returncode == 0, back.stderr
+    old.sql("UPDATE vending_ledgerentry SET remarks = remarks")  # not refused there yet
+    file = tmp_path / "old.backup"
+    old.json("backup", str(file), env=WITH_PASSPHRASE)
+
+    restored = fresh_site(request, tmp_path / "restored")
+    assert restored.json("restore", str(file), env=WITH_PASSPHRASE)["audit_ok"]
+    for statement in (
+        "UPDATE vending_ledgerentry SET remarks = 'x'",
+        "DELETE FROM audit_auditentry",
+    ):
+        with pytest.raises(Exception, match=r"(ledger|audit)_append_only: (UPDATE|DELETE) refused"):
+            restored.sql(statement)
+    assert restored.json("audit", "verify")["ok"]
 
 
 def test_restore_over_a_site_a_station_is_still_connected_to_is_refused(backed_up):
