@@ -40,6 +40,27 @@ def test_a_lost_database_connection_names_the_reason(clerk_client, office, monke
     assert "server closed the connection unexpectedly" in html(response)
 
 
+def test_the_database_refusing_to_change_a_ledger_entry_is_a_localized_refusal(
+    clerk_client, office, monkeypatch
+):
+    """The ledger is append-only in the database (docs/decisions/0014): should a change of an
+    entry ever reach it, the operator reads why it was refused (409), not a storage failure."""
+    from django.db import connection, transaction
+
+    office.open()
+
+    def edits_the_ledger(*_args, **_kwargs):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE vending_ledgerentry SET amount_fen = 1")
+
+    monkeypatch.setattr("prepaid.vending.services.read_user_card", edits_the_ledger)
+    response = clerk_client.post("/vending/sell/", {"action": "read"})
+    assert response.status_code == 409
+    assert codes(response) >= {"ledger_append_only"} and "database_error" not in codes(response)
+    page = html(response)
+    assert "流水只能追加" in page and "ledger_append_only: UPDATE refused" not in page
+
+
 def test_a_full_disk_on_a_meter_swipe_is_a_localized_page(clerk_client, office, monkeypatch):
     clerk_client.post("/simulator/", {"meter_id": "M1"})
 

@@ -512,6 +512,12 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     except Exception as exc:
         if not _is_database_error(exc):
             raise
+        from prepaid.append_only import append_only_refusal
+
+        refused = append_only_refusal(exc)
+        if refused is not None:  # the database refused to change a ledger or audit entry
+            message = refused.translate(ctx.gettext)
+            return _fail(ctx.json_output, refused.code, message, refused.exit_status)
         reason = str(exc).strip() or type(exc).__name__
         if _never_connected() and not _storage_failed(reason):
             # Down, unreachable, or refused (a wrong DATABASE_URL or password): nothing ran.

@@ -42,6 +42,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from prepaid.append_only import append_only_refusal
 from prepaid.core.errors import PrepaidError
 from prepaid.web.errors import message, storage_failure
 from prepaid.web.http import login_again, redirect_to, redirect_whole_page
@@ -181,14 +182,16 @@ class OperatorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A refusal no page caught (the card reader missing, say) is shown, not a 500; so is a
-        full disk or a lost database connection."""
+        full disk or a lost database connection (503), and the database's refusal to change a
+        ledger or audit entry (409: ``ledger_append_only``, ``audit_append_only``)."""
         status = 409
         if not isinstance(exception, PrepaidError):
-            failure = storage_failure(exception)
+            append_only = append_only_refusal(exception)
+            failure = append_only or storage_failure(exception)
             if failure is None:
                 return None
             log.error("%s: %s", request.path, exception, exc_info=exception)
-            exception, status = failure, 503
+            exception, status = failure, 409 if append_only else 503
         if exception.code == "permission_denied":
             raise PermissionDenied(message(exception)) from exception
         return refused(request, {"code": exception.code, "message": message(exception)}, status)
