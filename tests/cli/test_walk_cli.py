@@ -112,6 +112,26 @@ def test_register_with_open_still_opens_with_the_payment_given(cli: Cli) -> None
     assert "opened" not in plain and _customers() == 2
 
 
+def test_register_with_open_refused_at_the_card_says_the_customer_is_registered(
+    cli: Cli,
+) -> None:
+    """An opening refused at the card (a blank card, not yet a new one) leaves the customer
+    registered. The operator reads it beside the refusal, with the user number to open on,
+    instead of registering the customer a second time to try again."""
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    opening = ("--open", "--account", cli.account, "--price", cli.price, "--quantity", "5")
+    said = cli("user", "register", "--name", "王五", *opening, status=1, json_output=False)
+    assert "王五" in said and "00000001" in said and "已注册" in said, said
+    assert "prepaid open 00000001" in said and "不要重复注册" in said, said
+    refused = cli("user", "register", "--name", "赵六", *opening, status=1)
+    assert refused["error"] == "not_a_new_card" and refused["user_number"] == "00000002"
+    english = cli("user", "register", "--name", "钱七", *opening, status=1, json_output=False,
+                  lang="en")  # fmt: skip
+    assert "No account was opened" in english and "prepaid open 00000003" in english, english
+    assert _customers() == 3
+
+
 def test_labelled_lines_take_a_full_width_colon_in_chinese(cli: Cli) -> None:
     cli("card", "blank", "s1")
     cli("card", "insert", "s1")

@@ -240,8 +240,17 @@ def _open_after_registering(ctx: Any, args: argparse.Namespace, customer: Any) -
             key=request_key(args),
         )
     except PrepaidError as exc:
-        # The customer stays registered: say so with the refusal.
+        # The customer stays registered: say so with the refusal, or the operator who reads
+        # only the refusal registers the customer again (a duplicate) to try once more.
         exc.extra = {"user_number": customer.user_number}  # type: ignore[attr-defined]
+        ctx.say(
+            ctx.gettext(
+                "No account was opened. Open it with “prepaid open %(user_number)s” once the "
+                "card is ready; do not register the customer again."
+            )
+            % {"user_number": customer.user_number}
+        )
+        ctx.emit(None)  # the lines said so far, before the refusal (nothing with --json)
         raise
     opened = purchase_document(purchase)
     say_purchase(ctx, opened, ctx.gettext("Card written successfully."))
