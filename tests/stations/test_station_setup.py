@@ -21,6 +21,8 @@ def test_init_without_the_sites_secrets_is_refused(site):
     chinese = site.run("init", station="counter-2", env={"PREPAID_LANG": "zh-hans"})
     assert chinese.returncode == 1 and "secrets.json" in chinese.stderr
     assert "站点" in chinese.stderr, chinese.stderr
+    # copied from the first station (工作站), for this station: not from a "site" (站点)
+    assert "从第一个工作站复制" in chinese.stderr and "本工作站" in chinese.stderr, chinese.stderr
 
     site.add_station("counter-3")  # secrets copied first, as the docs say: harmless
     again = site.run("init", "--json", station="counter-3")
