@@ -192,9 +192,12 @@ def _load_templates() -> None:
 
 
 def serve(host: str, port: int) -> None:
+    from django.utils.translation import gettext
     from gunicorn.app.base import BaseApplication
 
     wsgi = application()
+    url = f"http://{_bind(host, port)}/"
+    ready = gettext("Prepaid serving on %(url)s (Ctrl+C to stop)") % {"url": url}
     profile = os.environ.get("PREPAID_SERVE_PROFILE")
     if profile:
         wsgi = _Profiled(wsgi, profile)
@@ -216,9 +219,7 @@ def serve(host: str, port: int) -> None:
                 "errorlog": "-",
                 "loglevel": "warning",
                 "pre_fork": _pre_fork,
-                "when_ready": lambda _arbiter: sys.stderr.write(
-                    f"Prepaid serving on http://{_bind(host, port)}/ (Ctrl+C to stop)\n"
-                ),
+                "when_ready": lambda _arbiter: sys.stderr.write(ready + "\n"),
             }
             if profile:
                 options["worker_exit"] = lambda _arbiter, _worker: wsgi.dump()
