@@ -184,3 +184,46 @@ def test_reissue_over_a_purchase_a_crashed_sale_left_pending_says_how_to_settle_
     vending.resolve_lost_card(s.one.station, pending.pk, "void")  # as the message says
     reissued = vending.reissue(s.one.station, s.customer, key=next_key())
     assert reissued.card.slot(1).serial == 1
+
+
+def test_a_sale_left_pending_at_a_stopped_station_is_refused_elsewhere_saying_until_when(
+    two_stations, monkeypatch
+):
+    """Station one dies after phase one; the customer takes the card to station two. Within
+    the minute the purchase may still be being written, so station two refuses — but "wait
+    for it to finish" alone would keep the operator waiting for a station that will never
+    finish. The refusal names the station and the time after which reading the card again
+    settles the purchase; then it does."""
+    from datetime import timedelta
+
+    from django.utils import timezone, translation
+
+    s = two_stations
+    opened(s)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("station killed")
+
+    monkeypatch.setattr(vending, "_write_and_complete", crash)
+    with pytest.raises(RuntimeError):
+        vending.sell(s.one.station, quantity="7", key=next_key())
+    monkeypatch.undo()
+    pending = Purchase.objects.get(status="pending")
+    s.two.take(s.one, "u1")  # the customer carries the card to the other counter
+
+    with pytest.raises(PrepaidError) as refused:
+        vending.sell(s.two.station, quantity="2", key=next_key())
+    assert refused.value.code == "sale_in_progress"
+    until = timezone.localtime(pending.created_at + vending.IN_FLIGHT).strftime("%H:%M:%S")
+    message = refused.value.message
+    assert f"No. {pending.pk}" in message and "counter-1" in message and until in message
+    with translation.override("zh-hans"):
+        chinese = refused.value.translate(translation.gettext)
+    assert "counter-1" in chinese and until in chinese and "之后" in chinese, chinese
+
+    Purchase.objects.filter(pk=pending.pk).update(
+        created_at=timezone.now() - vending.IN_FLIGHT - timedelta(seconds=1)
+    )
+    sold = vending.sell(s.two.station, quantity="2", key=next_key())  # read again, later
+    assert (sold.status, sold.serial) == ("completed", 2)
+    assert Purchase.objects.get(pk=pending.pk).status == "voided"  # the card never got it

@@ -303,6 +303,8 @@ def test_a_sale_made_and_swiped_elsewhere_after_the_confirm_step_refuses_the_wri
 def test_a_sale_being_written_at_another_station_refuses_the_write(
     clerk_client, office, monkeypatch
 ):
+    from django.utils import timezone
+
     from prepaid.vending import services as vending
 
     _ready(office)
@@ -316,12 +318,19 @@ def test_a_sale_being_written_at_another_station_refuses_the_write(
     refused = clerk_client.post(SELL, write)
 
     assert "sale_in_progress" in codes(refused)
-    assert tr(
-        "A purchase for this customer is still being written at another station; wait for "
-        "it to finish and read the card again."
+    pending = Purchase.objects.get(status="pending")
+    assert pending.station == "counter-2"
+    assert tr(  # where, and after when a stopped station's purchase is settled
+        "Purchase No. %(id)s of this customer is still being written at station "
+        "%(station)s (begun %(time)s); wait for it to finish and read the card again. If "
+        "that station has stopped, read the card again after %(until)s: the purchase is "
+        "then settled by what the card carries.",
+        id=pending.pk,
+        station="counter-2",
+        time=timezone.localtime(pending.created_at).strftime("%H:%M:%S"),
+        until=timezone.localtime(pending.created_at + vending.IN_FLIGHT).strftime("%H:%M:%S"),
     ) in html(refused)
     assert _state(office) == before
-    assert Purchase.objects.get(status="pending").station == "counter-2"
 
 
 def _station_killed(*args: Any, **kwargs: Any) -> Any:

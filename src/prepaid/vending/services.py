@@ -206,13 +206,30 @@ def _meter_refusal(card: Card, sub_meter: int, last: Purchase | None) -> WriteBa
     return None if seen_before else write_back
 
 
-def sale_in_progress() -> PrepaidError:
+def sale_in_progress(purchase: Purchase | None = None) -> PrepaidError:
+    """Another station's purchase that may still be being written. Named, the refusal says
+    where and until when: a station that died mid-sale never finishes, and the operator is
+    not left waiting for it (it is settled by a reading of the card after ``IN_FLIGHT``)."""
+    if purchase is None:
+        return PrepaidError(
+            "sale_in_progress",
+            _(
+                "A purchase for this customer is still being written at another "
+                "station; wait for it to finish and read the card again."
+            ),
+        )
     return PrepaidError(
         "sale_in_progress",
         _(
-            "A purchase for this customer is still being written at another "
-            "station; wait for it to finish and read the card again."
+            "Purchase No. %(id)s of this customer is still being written at station "
+            "%(station)s (begun %(time)s); wait for it to finish and read the card again. If "
+            "that station has stopped, read the card again after %(until)s: the purchase is "
+            "then settled by what the card carries."
         ),
+        id=purchase.pk,
+        station=purchase.station or "-",
+        time=timezone.localtime(purchase.created_at).strftime("%H:%M:%S"),
+        until=timezone.localtime(purchase.created_at + IN_FLIGHT).strftime("%H:%M:%S"),
     )
 
 
@@ -410,7 +427,7 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
         if cardio.carries(card, purchase):
             complete_purchase(station, purchase.pk)
         elif _in_flight(purchase, station):
-            raise sale_in_progress()
+            raise sale_in_progress(purchase)
         else:
             void_purchase(station, purchase.pk, reason="card does not carry it")
 
@@ -819,7 +836,7 @@ def _finish_pending(station: Station, purchase: Purchase) -> Purchase:
     purchase is written now, read back, and completes it. Another card, or none, is refused
     and nothing changes."""
     if _in_flight(purchase, station):
-        raise sale_in_progress()
+        raise sale_in_progress(purchase)
     try:
         read = cardio.read(station.reader, station.site_key)
     except ReaderError as exc:
@@ -1797,8 +1814,9 @@ def _check_reissuable(
             customer_account__customer=customer, status=Purchase.Status.PENDING
         ).order_by("id")
     )
-    if any(_in_flight(purchase, station) for purchase in pending):
-        raise sale_in_progress()
+    in_flight = [purchase for purchase in pending if _in_flight(purchase, station)]
+    if in_flight:
+        raise sale_in_progress(in_flight[0])
     if pending:  # left by a sale that will not finish: someone must settle it first
         raise stale_pending_purchase(pending[0])
     if has_card is None:
