@@ -103,3 +103,29 @@ def test_reconcile_says_how_each_purchase_was_settled_in_words(
 
     settled = _run(capsys, "reconcile", "--void", str(third["purchase_id"]), "--json")
     assert [p["status"] for p in settled["settled"]] == ["voided"]  # the JSON keeps its codes
+
+
+def test_reconcile_without_the_cards_says_which_purchases_are_pending_and_how_to_settle_them(
+    home: DataHome, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a station without those cards a count alone ("3 purchases still pending") leaves the
+    operator to find out whose cards to ask for: each is named, with the way to settle it."""
+    _pending_sales(capsys, monkeypatch)
+    pending = _run(capsys, "reconcile", "--json")["pending"]
+    _run(capsys, "card", "eject", "--json")
+
+    text = _run(capsys, "reconcile")
+    assert "仍有 3 笔购买未完成。" in text, text
+    for purchase in pending:
+        assert f"{purchase['purchase_id']} 号：用户 {purchase['user_number']}" in text, text
+        assert purchase["card_serial"] in text and "2.00 m³" in text
+    assert "prepaid reconcile --void" in text and "--complete" in text, text
+    english = _run(capsys, "reconcile", lang="en")
+    first = pending[0]
+    assert f"  No. {first['purchase_id']}: user {first['user_number']} " in english, english
+    assert "an administrator settles the purchase of a card that is lost" in english
+
+    for purchase in pending:
+        _run(capsys, "reconcile", "--void", str(purchase["purchase_id"]), "--json")
+    done = _run(capsys, "reconcile")
+    assert "No." not in done and "号：" not in done and "--void" not in done, done

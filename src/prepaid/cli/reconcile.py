@@ -66,10 +66,44 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         from prepaid.vending.models import Purchase
 
         settled = [purchase_document(p) for p in Purchase.objects.filter(pk__in=before - after)]
-    pending = [purchase_document(p) for p in pending_purchases()]
+    still = pending_purchases()
+    pending = [purchase_document(p) for p in still]
     for doc in settled:
         ctx.say(ctx.gettext(SETTLED_LINES[doc["status"]]) % doc)
     if card_error:
         ctx.say(card_error["message"])
     ctx.say(ctx.gettext("%(count)s purchases still pending.") % {"count": len(pending)})
+    _say_which(ctx, still, pending)
     return {"settled": settled, "pending": pending, "card_error": card_error}
+
+
+def _say_which(ctx: Any, purchases: list[Any], documents: list[dict[str, Any]]) -> None:
+    """Which purchases are still pending and how each is settled: a count alone sends the
+    operator to the JSON or the reports to learn whose card to ask for."""
+    from django.utils import timezone
+
+    from prepaid.cli.user import meter_unit
+
+    for purchase, doc in zip(purchases, documents, strict=True):
+        when = timezone.localtime(purchase.created_at).strftime("%Y-%m-%d %H:%M")
+        ctx.say(
+            ctx.gettext(
+                "  No. %(purchase_id)s: user %(user_number)s %(customer)s, purchase "
+                "%(serial)s, %(quantity)s %(unit)s for %(amount)s, card %(card_serial)s, at "
+                "%(station)s %(time)s"
+            )
+            % {
+                **doc,
+                "unit": meter_unit(purchase.customer_account.account),
+                "station": purchase.station or "-",
+                "time": when,
+            }
+        )
+    if purchases:
+        ctx.say(
+            ctx.gettext(
+                "Put the card of each in the reader and run “prepaid reconcile” again; an "
+                "administrator settles the purchase of a card that is lost with “prepaid "
+                "reconcile --void ID” (the card did not get it) or “--complete ID” (it did)."
+            )
+        )
