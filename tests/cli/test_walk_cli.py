@@ -607,3 +607,38 @@ def test_a_meter_change_after_a_reissue_asks_what_the_old_meter_shows(cli: Cli) 
     changed = cli("meter-change", "--remaining", "22", "--last-taken", "yes")
     assert (changed["carried"], changed["transfer"]) == ("0.00", "17.00")  # 22 − 5
     assert (changed["last_taken"], changed["asked_serial"]) == (True, 2)
+
+
+def test_a_meter_change_says_whose_card_how_the_transfer_is_made_and_why(cli: Cli) -> None:
+    """换表卡调整 in the terminal says what its page says: the customer and the transfer's
+    serial, the remaining quantity less the new meter's pre-stored plus the unswiped purchase
+    carried over, the old meter's last readings, the reason, and the manual's word that the
+    customer swipes the new meter before the next sale."""
+    number = _open(cli)  # 10.00, swiped below on the old meter
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "OLD")
+    cli("meter", "swipe", "OLD")  # set: 5.00 pre-stored
+    cli("card", "insert", "u1")
+    cli("meter", "swipe", "OLD")  # 15.00 written back on the card
+    cli("sell", "--quantity", "3")  # serial 2, not swiped: carried over
+    cli("meter", "use", "OLD", "2.5")
+    told = cli("meter-change", "--remaining", "12.5", "--reason", "表坏", json_output=False)
+    assert f"用户 {number} 王五，子表 1，购买序号 3（换表转移）\n" in told, told
+    assert "  用户剩余量 12.50 − 预存量 5.00 + 未刷表购买 3.00 = 转入 10.50\n" in told, told
+    assert "  旧表上次刷表时的读数：余量 15.00，累计用量 0.00\n" in told, told
+    assert "  原因：表坏\n" in told, told
+    assert "用户必须到新表上刷卡，将旧表的余量输到新表中，才可进行下次销售。" in told, told
+
+
+def test_a_meter_change_in_english_says_how_the_transfer_is_made(cli: Cli) -> None:
+    _open(cli)  # 10.00, never swiped: no readings on the card, no reason given
+    told = cli("meter-change", "--remaining", "7", json_output=False, lang="en")
+    assert ", sub-meter 1, meter-change transfer 2\n" in told, told
+    assert (
+        "  remaining on the old meter 7.00 − pre-stored 5.00 + unswiped purchase carried over "
+        "10.00 = 12.00\n"
+    ) in told, told
+    assert "readings" not in told and "reason" not in told, told
+    assert "The customer must swipe the card on the new meter before the next sale." in told

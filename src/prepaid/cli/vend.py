@@ -322,4 +322,37 @@ def handle_meter_change(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
         % doc
     )
+    say_meter_change(ctx, doc)
     return doc
+
+
+def say_meter_change(ctx: Any, doc: dict[str, Any]) -> None:
+    """What the web's 换表卡调整写卡成功 page shows beside the transfer: whose card and which
+    serial, how the transfer was worked out, the old meter's last readings and the reason."""
+    ctx.say(
+        ctx.gettext(
+            "User %(user_number)s %(customer)s, sub-meter %(sub_meter)s, meter-change "
+            "transfer %(serial)s"
+        )
+        % doc
+    )
+    ctx.say(
+        "  "
+        + ctx.gettext(
+            "remaining on the old meter %(remaining)s − pre-stored %(prestore_deducted)s "
+            "+ unswiped purchase carried over %(carried)s = %(transfer)s"
+        )
+        % doc
+    )
+    if doc["old_balance"] is not None:
+        ctx.say(
+            "  "
+            + ctx.gettext(
+                "the old meter's readings at the card's last swipe: balance %(old_balance)s, "
+                "cumulative use %(old_cumulative)s"
+            )
+            % doc
+        )
+    if doc["reason"]:
+        ctx.say("  " + ctx.gettext("reason: %(reason)s") % doc)
+    ctx.say(ctx.gettext("The customer must swipe the card on the new meter before the next sale."))
