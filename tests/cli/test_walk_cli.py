@@ -642,3 +642,12 @@ def test_a_meter_change_in_english_says_how_the_transfer_is_made(cli: Cli) -> No
     ) in told, told
     assert "readings" not in told and "reason" not in told, told
     assert "The customer must swipe the card on the new meter before the next sale." in told
+
+
+def test_a_meter_change_in_json_has_no_payment_tendered_or_change(cli: Cli) -> None:
+    """A transfer moves credit, not money: like a correction's, its tendered and change are
+    null, not ¥0.00 paid with ¥0.00 change; its value is what the credit is worth."""
+    _open(cli)
+    moved = cli("meter-change", "--remaining", "7")
+    assert (moved["kind"], moved["transfer"], moved["value"]) == ("transfer", "12.00", "41.40")
+    assert (moved["tendered"], moved["change"], moved["difference"]) == (None, None, None)

@@ -1216,9 +1216,11 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
 
     ``tendered`` and ``change`` are what a sale by amount was paid and what it hands back;
     a correction has neither (``null``): its customer paid for the purchase it replaces, and
-    the money that changes hands is its ``difference`` alone."""
+    the money that changes hands is its ``difference`` alone. Nor has a meter-change
+    transfer, which no one pays for."""
     customer_account = purchase.customer_account
     correction = purchase.supersedes_id is not None
+    unpaid = correction or purchase.kind == Purchase.Kind.TRANSFER
     return {
         "purchase_id": purchase.pk,
         "user_number": customer_account.customer.user_number,
@@ -1230,8 +1232,8 @@ def purchase_document(purchase: Purchase) -> dict[str, Any]:
         "status": purchase.status,
         "quantity": format_centi(purchase.quantity_centi),
         "amount": format_fen(purchase.amount_fen),
-        "tendered": None if correction else format_fen(purchase.tendered_fen),
-        "change": None if correction else format_fen(purchase.tendered_fen - purchase.amount_fen),
+        "tendered": None if unpaid else format_fen(purchase.tendered_fen),
+        "change": None if unpaid else format_fen(purchase.tendered_fen - purchase.amount_fen),
         "price": customer_account.price.name,
         "price_version": purchase.price_version.number if purchase.price_version else None,
         "tiers": purchase.tier_lines,
