@@ -651,3 +651,36 @@ def test_a_meter_change_in_json_has_no_payment_tendered_or_change(cli: Cli) -> N
     moved = cli("meter-change", "--remaining", "7")
     assert (moved["kind"], moved["transfer"], moved["value"]) == ("transfer", "12.00", "41.40")
     assert (moved["tendered"], moved["change"], moved["difference"]) == (None, None, None)
+
+
+def test_a_sale_at_a_flat_price_is_not_told_as_a_tier(cli: Cli) -> None:
+    """A flat price has no tiers: its line is the quantity at the unit price, as the receipt
+    prints it, not “第 1 阶梯”; a tiered price's lines keep their tier numbers."""
+    from prepaid.accounts.services import add_price
+    from prepaid.operators.models import Operator
+
+    cli("card", "blank", "u1")
+    cli("card", "insert", "u1")
+    cli("card", "format")
+    told = cli("user", "register", "--name", "王五", "--open", "--account", cli.account,
+               "--price", cli.price, "--quantity", "10", json_output=False)  # fmt: skip
+    assert "\n  10.00 × 3.45 = 34.50\n" in told and "阶梯" not in told, told
+    tiered = add_price(Operator.objects.get(username="boss"), account_id=int(cli.account),
+                       name="阶梯水价", tiers="0-10:3.00,10-:4.50", period="year")  # fmt: skip
+    cli("card", "blank", "u2")
+    cli("card", "insert", "u2")
+    cli("card", "format")
+    number = cli("user", "register", "--name", "赵六")["user_number"]
+    told = cli("open", number, "--account", cli.account, "--price", str(tiered.pk),
+               "--quantity", "12", json_output=False, lang="en")  # fmt: skip
+    assert "  tier 1: 10.00 × 3.00 = 30.00\n  tier 2: 2.00 × 4.50 = 9.00\n" in told, told
+    cli("card", "insert", "u1")
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "insert", "u1")
+    cli("meter", "swipe", "M1")
+    told = cli("sell", "--amount", "10", json_output=False, lang="en")
+    assert "\n  2.89 × 3.45 = 9.97\n" in told and "tier" not in told, told

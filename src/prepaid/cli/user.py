@@ -223,7 +223,7 @@ def handle_modify(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _open_after_registering(ctx: Any, args: argparse.Namespace, customer: Any) -> dict[str, Any]:
-    from prepaid.cli.vend import request_key, say_purchase, station
+    from prepaid.cli.vend import at_a_flat_price, request_key, say_purchase, station
     from prepaid.core.errors import PrepaidError
     from prepaid.vending import lookups
     from prepaid.vending.services import open_account, purchase_document
@@ -253,7 +253,8 @@ def _open_after_registering(ctx: Any, args: argparse.Namespace, customer: Any) -
         ctx.emit(None)  # the lines said so far, before the refusal (nothing with --json)
         raise
     opened = purchase_document(purchase)
-    say_purchase(ctx, opened, ctx.gettext("Card written successfully."))
+    flat = at_a_flat_price(purchase)
+    say_purchase(ctx, opened, ctx.gettext("Card written successfully."), flat=flat)
     return opened
 
 

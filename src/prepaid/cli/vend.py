@@ -118,7 +118,17 @@ def request_key(args: argparse.Namespace) -> str:
     return args.key or uuid.uuid4().hex
 
 
-def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
+def at_a_flat_price(purchase: Any) -> bool:
+    """Whether the purchase was priced at a flat price (one unit price, no tiers)."""
+    from prepaid.accounts.services import flat_unit_price_hao
+
+    version = purchase.price_version
+    return version is not None and flat_unit_price_hao(version) is not None
+
+
+def say_purchase(ctx: Any, doc: dict[str, Any], headline: str, *, flat: bool = False) -> None:
+    """The purchase as its receipt gives it: the quantity and amount, then the tier lines
+    (a flat price's one line without a tier number: it has no tiers)."""
     ctx.say(headline)
     ctx.say(
         ctx.gettext(
@@ -128,6 +138,9 @@ def say_purchase(ctx: Any, doc: dict[str, Any], headline: str) -> None:
         % doc
     )
     for line in doc.get("tiers", []):
+        if flat:
+            ctx.say(f"  {line['quantity']} × {line['unit_price']} = {line['amount']}")
+            continue
         ctx.say(
             "  " + ctx.gettext("tier %(tier)s: %(quantity)s × %(unit_price)s = %(amount)s") % line
         )
@@ -165,7 +178,8 @@ def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         key=request_key(args),
     )
     doc = purchase_document(purchase)
-    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    flat = at_a_flat_price(purchase)
+    say_purchase(ctx, doc, ctx.gettext("Card written successfully."), flat=flat)
     return doc
 
 
@@ -200,7 +214,8 @@ def _write_purchase(ctx: Any, args: argparse.Namespace, service: Any) -> dict[st
             exc.extra = {"meter_result": exc.params["result"]}  # type: ignore[attr-defined]
         raise
     doc = purchase_document(purchase)
-    say_purchase(ctx, doc, ctx.gettext("Card written successfully."))
+    flat = at_a_flat_price(purchase)
+    say_purchase(ctx, doc, ctx.gettext("Card written successfully."), flat=flat)
     return doc
 
 
