@@ -573,3 +573,22 @@ def test_a_check_card_with_an_unrecorded_reading_is_not_formatted_or_made_over(
 
     cli("card", "read", "--record")
     assert cli("card", "format")["type"] == "new"
+
+
+@pytest.mark.parametrize("tool", ["clear-all", "zero"])
+def test_a_clear_all_or_zero_card_without_an_account_reads_as_fit_for_any_meter(
+    cli: Cli, tool: str
+) -> None:
+    """Made without an account, the card carries maintenance code 0, which every meter takes
+    (docs/card-format.md): read, it says so rather than a bare 0 the operator would take for
+    a code no meter has; made on an account, it shows that account's code."""
+    cli("card", "blank", "t1")
+    cli("card", "insert", "t1")
+    made = cli("card", "make", tool, json_output=False)
+    assert "系统维护码：0（任何仪表均可使用）\n" in made, made
+    read = cli("card", "read", json_output=False, lang="en")
+    assert "Maintenance code: 0 (any meter)\n" in read, read
+    assert cli("card", "read")["maintenance_code"] == 0
+    cli("card", "make", tool, "--account", cli.account)
+    read = cli("card", "read", json_output=False)
+    assert "系统维护码：1234\n" in read and "任何仪表" not in read, read

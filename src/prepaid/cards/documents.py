@@ -200,7 +200,13 @@ def card_lines(doc: dict[str, Any], gettext: Any, pgettext: Any = None) -> list[
                 if k != "unit"
             )
     if "maintenance_code" in doc:
-        lines.append(gettext("Maintenance code: %(code)s") % {"code": doc["maintenance_code"]})
+        # 0: made without an account, the card works in a meter of any maintenance code
+        said = (
+            gettext("Maintenance code: %(code)s (any meter)")
+            if doc["maintenance_code"] == 0
+            else gettext("Maintenance code: %(code)s")
+        )
+        lines.append(said % {"code": doc["maintenance_code"]})
     if doc.get("write_back_damaged"):
         # torn or edited: what the meter wrote is not trusted (the sub-meters read "not
         # swiped", a check card shows no reading) until a swipe writes it again
