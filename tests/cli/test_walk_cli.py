@@ -684,3 +684,26 @@ def test_a_sale_at_a_flat_price_is_not_told_as_a_tier(cli: Cli) -> None:
     cli("meter", "swipe", "M1")
     told = cli("sell", "--amount", "10", json_output=False, lang="en")
     assert "\n  2.89 × 3.45 = 9.97\n" in told and "tier" not in told, told
+
+
+def test_the_sales_detail_names_the_price_version_each_sale_kept(cli: Cli) -> None:
+    """调整价格: a sale made before the adjustment keeps its version, and the sales detail
+    says which (the amounts alone do not: 10 m³ for 34.50 at version 1, 2 m³ for 8.00 at
+    version 2); a fee has none."""
+    _open(cli)  # 10.00 at 3.45
+    cli("card", "blank", "s1")
+    cli("card", "insert", "s1")
+    cli("card", "make", "setting", "--account", cli.account)
+    cli("meter", "add", "M1")
+    cli("meter", "swipe", "M1")
+    cli("card", "insert", "u1")
+    cli("meter", "swipe", "M1")
+    cli("price", "adjust", cli.price, "--unit-price", "4")
+    cli("sell", "--quantity", "2")
+    rows = cli("report", "sales", "--kind", "sale")["rows"]
+    assert [(r["serial"], r["price_version"], r["amount"]) for r in rows] == [
+        (2, 2, "8.00"),
+        (1, 1, "34.50"),
+    ]
+    table = cli("report", "sales", json_output=False)
+    assert "价格版本" in table.splitlines()[2], table

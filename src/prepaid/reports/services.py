@@ -273,6 +273,8 @@ SALES_COLUMNS = [
     Column("customer", L(gettext_noop("Customer"), "用户名称")),
     Column("account", L(gettext_noop("Account"), "账户"), t.TEXT, "account__sub_meter"),
     Column("price", L(gettext_noop("Price"), "价格类型")),
+    # the version of the price the entry was priced at: a past sale keeps its own (调整价格)
+    Column("price_version", L(gettext_noop("Price version"), "价格版本"), t.INT),
     Column("serial", L(gettext_noop("Purchase serial"), "购买序号"), t.INT),
     Column("quantity", L(gettext_noop("Quantity"), "购买量"), t.QUANTITY, "quantity_centi"),
     Column("unit", L(gettext_noop("Unit"), "单位")),
@@ -317,6 +319,7 @@ def _sales_row(row: dict[str, Any]) -> dict[str, Any]:
         "customer": row["customer_name"],
         "account": row["account_name"] or "",
         "price": row["price_name"] or "",
+        "price_version": row["price_version_number"],
         "serial": row["serial"],
         # a fee (补卡费) sells no quantity: its cell is empty, not 0.00
         "quantity": None if row["kind"] == LedgerEntry.Kind.FEE else row["quantity_centi"],
@@ -388,6 +391,7 @@ def _sales_values(queryset: QuerySet[LedgerEntry]) -> QuerySet[Any]:
         account_name=F("account__name"),
         meter_type=F("account__meter_type"),
         price_name=F("price_version__price__name"),
+        price_version_number=F("price_version__number"),
         operator_name=F("operator__username"),
     )
 
