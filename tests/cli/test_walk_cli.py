@@ -707,3 +707,31 @@ def test_the_sales_detail_names_the_price_version_each_sale_kept(cli: Cli) -> No
     ]
     table = cli("report", "sales", json_output=False)
     assert "价格版本" in table.splitlines()[2], table
+
+
+def test_a_correction_on_a_card_of_two_accounts_takes_the_one_not_yet_swiped(cli: Cli) -> None:
+    """充值修改 corrects a purchase the meter has not taken: on a card carrying water and
+    electricity, with the electricity purchase swiped, the water purchase is the only one to
+    correct, and no account need be named; with both unswiped the operator chooses."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.operators.models import Operator
+
+    boss = Operator.objects.get(username="boss")
+    power = create_account(boss, meter_type="electricity", sub_meter=2, limit="500",
+                           prestore="10", alarm="20", overdraft="10",
+                           maintenance_code="1234")  # fmt: skip
+    tariff = add_price(boss, account_id=power.pk, name="居民用电", unit_price="0.56")
+    number = _open(cli)  # water: 10.00 at 3.45, not swiped
+    cli("open", number, "--account", str(power.pk), "--price", str(tariff.pk), "--quantity", "100")
+    refused = cli("correct", "--quantity", "4", status=2)
+    assert refused["error"] == "account_required", refused
+    cli("card", "blank", "s2")
+    cli("card", "insert", "s2")
+    cli("card", "make", "setting", "--account", str(power.pk))
+    cli("meter", "add", "E1")
+    cli("meter", "swipe", "E1")
+    cli("card", "insert", "u1")
+    cli("meter", "swipe", "E1")  # the electricity purchase is taken; the water one is not
+    fixed = cli("correct", "--quantity", "4")
+    assert (fixed["account"], fixed["serial"], fixed["quantity"]) == (int(cli.account), 1, "4.00")
+    assert (fixed["amount"], fixed["difference"]) == ("13.80", "-20.70")

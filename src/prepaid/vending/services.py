@@ -1543,7 +1543,7 @@ def correct(
         return replayed
     user_card = read_user_card(station)
     confirm.check_card(confirmed, user_card.record.serial)
-    customer_account = _customer_account(user_card.customer, account_id)
+    customer_account = _account_to_correct(user_card, account_id)
     original, priced = check_correction(user_card, customer_account, quantity, amount)
     _check_confirmed(
         station, confirmed, priced, customer_account.account, customer_account, original
@@ -1567,6 +1567,23 @@ def correct(
             supersedes=original,
         )
     return _write_and_complete(station, purchase, user_card.record, user_card.card)
+
+
+def _account_to_correct(user_card: UserCard, account_id: int | None) -> CustomerAccount:
+    """The account whose last purchase is corrected: the one asked for, else the customer's
+    only one, else — on a card of several accounts — the only one whose last purchase the
+    meter has not taken yet, the one purchase there is to correct (the correction screen
+    offers it first). Several such: the operator chooses (``account_required``)."""
+    if account_id is None:
+        opened = [ca for ca in customer_accounts(user_card.customer) if ca.last_serial]
+        unswiped = [
+            ca
+            for ca in opened
+            if not _last_purchase_swiped(user_card, ca, cardio.live_purchase(ca))
+        ]
+        if len(opened) > 1 and len(unswiped) == 1:
+            return unswiped[0]
+    return _customer_account(user_card.customer, account_id)
 
 
 def check_correction(
