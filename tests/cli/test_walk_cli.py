@@ -735,3 +735,28 @@ def test_a_correction_on_a_card_of_two_accounts_takes_the_one_not_yet_swiped(cli
     fixed = cli("correct", "--quantity", "4")
     assert (fixed["account"], fixed["serial"], fixed["quantity"]) == (int(cli.account), 1, "4.00")
     assert (fixed["amount"], fixed["difference"]) == ("13.80", "-20.70")
+
+
+def test_a_sales_detail_of_two_accounts_keeps_its_columns_narrow_under_the_quantity_total(
+    cli: Cli,
+) -> None:
+    """The quantity total of water and electricity is text (水表 1 10.00 m³ · 电 100.00 kWh,
+    never one sum): in the terminal it takes the empty cells on its left in the totals row
+    instead of widening the quantity column of every row."""
+    from prepaid.accounts.services import add_price, create_account
+    from prepaid.cli.text import width
+    from prepaid.operators.models import Operator
+
+    boss = Operator.objects.get(username="boss")
+    power = create_account(boss, meter_type="electricity", sub_meter=2, limit="500",
+                           prestore="10", alarm="20", overdraft="10", maintenance_code="1234",
+                           name="电")  # fmt: skip
+    tariff = add_price(boss, account_id=power.pk, name="居民用电", unit_price="0.56")
+    number = _open(cli)  # water: 10.00 at 3.45
+    cli("open", number, "--account", str(power.pk), "--price", str(tariff.pk), "--quantity", "100")
+    lines = cli("report", "sales", json_output=False).splitlines()
+    header, rule, *body = lines[2:]
+    assert "购买序号  充值量  单位" in header, header
+    total = next(line for line in body if "合计" in line)
+    assert total.endswith("  水表 1 10.00 m³ · 电 100.00 kWh        90.50"), total
+    assert width(total) <= width(rule), (total, rule)

@@ -272,14 +272,18 @@ def table_lines(table: Any) -> list[str]:
     rows = [
         [cell_text(c, row.get(c.key)).replace("\n", " | ") for c in columns] for row in table.rows
     ]
+    header = [c.label.text() for c in columns]
+    widths = [max([width(header[i])] + [width(r[i]) for r in rows]) for i in range(len(columns))]
+    total = None
     if table.totals is not None:
         total = [
             cell_text(c, table.totals[c.key]) if c.key in table.totals else "" for c in columns
         ]
         total[0] = total[0] or TOTAL.text()  # “合计”, as in the CSV and Excel files
-        rows.append(total)
-    header = [c.label.text() for c in columns]
-    widths = [max([width(header[i])] + [width(r[i]) for r in rows]) for i in range(len(columns))]
+        spans = _total_spans(total, widths)
+        for start, end in spans:  # a total wider than its columns widens the last of them
+            room = sum(widths[start:end]) + 2 * (end - start - 1)
+            widths[end - 1] += max(0, width(total[end - 1]) - room)
     widths = [min(w, 60) for w in widths]
     lines = [
         "  ".join(
@@ -293,7 +297,30 @@ def table_lines(table: Any) -> list[str]:
                 pad(v, w, c.numeric) for v, w, c in zip(row, widths, columns, strict=True)
             ).rstrip()
         )
+    if total is not None:
+        cells = []
+        for start, end in _total_spans(total, widths):
+            room = sum(widths[start:end]) + 2 * (end - start - 1)
+            cells.append(pad(total[end - 1], room, columns[end - 1].numeric))
+        lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def _total_spans(total: list[str], widths: list[int]) -> list[tuple[int, int]]:
+    """The totals row's cells as column ranges: a total wider than its column (the quantities
+    of several accounts, 自来水 30.44 m³ · 电 183.34 kWh) takes the empty cells on its left
+    rather than widening its column on every row."""
+    spans: list[tuple[int, int]] = []
+    end = len(total)
+    while end > 0:
+        start = end - 1
+        room = widths[start]
+        while width(total[end - 1]) > room and start > 1 and total[start - 1] == "":
+            start -= 1
+            room += widths[start] + 2
+        spans.append((start, end))
+        end = start
+    return spans[::-1]
 
 
 def emit_table(
