@@ -369,7 +369,9 @@ def test_a_correction_says_the_money_to_give_back_or_collect(cli: Cli) -> None:
     up = cli("correct", "--quantity", "12")
     assert (up["corrects"], up["corrects_amount"], up["difference"]) == (1, "6.90", "34.50")
     english = cli("correct", "--quantity", "12", json_output=False, lang="en")
-    assert "give back" not in english and "collect" not in english  # the same again: nothing
+    # the same again: no money to give back or collect, and the operator is told so
+    assert "give back 0" not in english and "collect 0" not in english, english
+    assert "(41.40): the same amount, nothing to give back or collect." in english, english
 
 
 def test_reconcile_refuses_a_purchase_that_does_not_exist_or_is_not_pending(cli: Cli) -> None:
@@ -760,3 +762,16 @@ def test_a_sales_detail_of_two_accounts_keeps_its_columns_narrow_under_the_quant
     total = next(line for line in body if "合计" in line)
     assert total.endswith("  水表 1 10.00 m³ · 电 100.00 kWh        90.50"), total
     assert width(total) <= width(rule), (total, rule)
+
+
+def test_a_correction_to_the_same_amount_still_says_which_purchase_it_replaced(cli: Cli) -> None:
+    """A correction that costs what the purchase cost (10 m³ again) moves no money, but it
+    did replace the purchase (a reversal and a new entry in the ledger): the operator reads
+    so, as the correction's page shows the purchase replaced."""
+    _open(cli)  # 10.00 for 34.50
+    told = cli("correct", "--quantity", "10", json_output=False)
+    assert "替换第 1 次购买（34.50）：金额不变，无需退还或补收。" in told, told
+    english = cli("correct", "--amount", "34.50", json_output=False, lang="en")
+    assert "Replaces purchase 1 (34.50): the same amount, nothing to give back or collect." in (
+        english
+    ), english

@@ -157,6 +157,12 @@ def say_purchase(ctx: Any, doc: dict[str, Any], headline: str, *, flat: bool = F
         elif difference != "0.00":
             line = ctx.gettext("Replaces purchase %(serial)s (%(amount)s): collect %(money)s.")
             ctx.say(line % {**replaced, "money": difference})
+        else:  # the same money: nothing changes hands, but the purchase was still replaced
+            line = ctx.gettext(
+                "Replaces purchase %(serial)s (%(amount)s): the same amount, nothing to give "
+                "back or collect."
+            )
+            ctx.say(line % replaced)
 
 
 def handle_open(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
