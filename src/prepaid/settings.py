@@ -169,6 +169,8 @@ TIME_ZONE = office_time_zone()
 STATIC_URL = "static/"
 STATIC_ROOT = HOME.root / "static"
 
+# Django's own, imported when an error is reported rather than at every start.
+DEFAULT_EXCEPTION_REPORTER = "prepaid.logs.ExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

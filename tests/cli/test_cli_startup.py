@@ -142,6 +142,31 @@ def test_a_command_imports_what_it_uses_only(tmp_path):
     assert "prepaid.cli.vend" not in report["modules"]
 
 
+# What no command imports at start: Django's error report, with the debug page's template
+# tags and views (imported when an error is reported).
+NOT_AT_START = {
+    "django.views.debug",
+    "django.template.defaulttags",
+    "django.template.defaultfilters",
+}
+
+
+def test_django_set_up_leaves_out_what_no_command_uses(tmp_path):
+    code = "import json, sys, django\ndjango.setup()\nprint(json.dumps(sorted(sys.modules)))\n"
+    env = {
+        **os.environ,
+        "PREPAID_HOME": str(tmp_path / "data"),
+        "DJANGO_SETTINGS_MODULE": "prepaid.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    modules = set(json.loads(result.stdout))
+    assert "prepaid.vending.models" in modules  # set up indeed
+    assert not modules & NOT_AT_START
+
+
 def test_run_as_a_program_start_up_leaves_garbage_collection_on(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["prepaid", "--lang", "xx", "operator", "list"])
     try:

@@ -49,3 +49,29 @@ def test_an_allowed_host_logs_nothing(
         response = client.get("/login/", HTTP_HOST="localhost")
     assert response.status_code == 200
     assert not [r for r in caplog.records if r.name == HOST_LOGGER]
+
+
+def test_an_unhandled_error_is_reported_as_django_reports_it(rf: Any) -> None:
+    """Django's error report is imported when an error is reported, not at start-up
+    (``DEFAULT_EXCEPTION_REPORTER``): the debug page and the report of Django's mail handler
+    are Django's own, with the error in them."""
+    import sys
+
+    from django.utils.log import AdminEmailHandler
+    from django.views import debug
+
+    request = rf.get("/sell/")
+    try:
+        raise ValueError("the meter exploded")
+    except ValueError:
+        error = sys.exc_info()
+    page = debug.technical_500_response(request, *error)
+    assert page.status_code == 500
+    assert b"the meter exploded" in page.content and b"ValueError" in page.content
+
+    (handler,) = (
+        h for h in logging.getLogger("django").handlers if isinstance(h, AdminEmailHandler)
+    )
+    report = handler.reporter_class(request, *error, is_email=True)
+    assert isinstance(report, debug.ExceptionReporter)
+    assert report.get_traceback_text().startswith("ValueError at /sell/\nthe meter exploded\n")
