@@ -28,7 +28,6 @@ another zone is refused (``wrong_time_zone``) before it does anything.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +122,9 @@ def _zone_data(key: str) -> bytes | None:
         path = Path(directory, key)
         if path.is_file():
             return path.read_bytes()
+    # Only where the zone directories lack it (imported here: every command checks the zone)
+    import importlib.resources
+
     *folders, name = key.split("/")
     try:
         package = importlib.resources.files(".".join(["tzdata.zoneinfo", *folders]))
