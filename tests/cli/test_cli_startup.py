@@ -178,16 +178,19 @@ def test_commands_that_change_nothing_import_what_they_use_only(tmp_path):
     account += ["--alarm", "10", "--overdraft", "5", "--maintenance-code", "1234"]
     assert _modules_after(home, "--json", "account", "create", *account)["status"] == 0
 
-    for argv in [
-        ["operator", "list"],
-        ["account", "list"],
-        ["user", "find", "王"],
-        ["report", "sales"],
-        ["report", "summary"],
+    # the card and meter models: for the reports of swipes and cards, the lines of an
+    # account list (the names of meter types), which --json prints none of
+    models = {"prepaid.core.card.model", "prepaid.core.meter"}
+    for argv, left_out in [
+        (["operator", "list"], NOT_WITHOUT_USE),
+        (["account", "list"], NOT_WITHOUT_USE | models),
+        (["user", "find", "王"], NOT_WITHOUT_USE),
+        (["report", "sales"], NOT_WITHOUT_USE | models),
+        (["report", "summary"], NOT_WITHOUT_USE | models),
     ]:
         done = _modules_after(home, "--json", *argv)
         assert done["status"] == 0, argv
-        assert not set(done["modules"]) & NOT_WITHOUT_USE, argv
+        assert not set(done["modules"]) & left_out, argv
 
 
 def test_run_as_a_program_start_up_leaves_garbage_collection_on(monkeypatch):

@@ -78,7 +78,10 @@ def say_listed(
     nothing: str,
 ) -> list[dict[str, Any]]:
     """A line for each document listed, or the catalog message ``nothing`` when none is;
-    the documents, for ``--json``."""
+    the documents, for ``--json`` (which prints no line: none is made then, nor what making
+    them imports, such as the card model for the names of meter types)."""
+    if ctx.json_output:
+        return docs
     for doc in docs:
         ctx.say(line(doc))
     if not docs:

@@ -21,9 +21,7 @@ from django.utils.translation import gettext_noop, pgettext
 from prepaid.accounts.models import Account, MeterTypeChoice, Price
 from prepaid.accounts.services import METER_UNITS
 from prepaid.cards.models import CardOperation
-from prepaid.core.card.model import MeterStatus
 from prepaid.core.errors import InvalidInput, _
-from prepaid.core.meter import SwipeResult
 from prepaid.core.money import format_centi, format_fen
 from prepaid.customers.models import Customer
 from prepaid.operators.models import Operator
@@ -53,8 +51,6 @@ from prepaid.reports.labels import (
 from prepaid.reports.models import SalesDay, SalesMonth, ShiftSettlement, WriteBackObservation
 from prepaid.reports.tables import Column, Table
 from prepaid.vending.models import CustomerCard, LedgerEntry, MeterChange, Purchase, Shift
-
-SUSPICIOUS_FLAGS = MeterStatus.TAMPER | MeterStatus.VALVE_FORCED | MeterStatus.WRONG_METER
 
 # -- common filter ---------------------------------------------------------------------------
 
@@ -782,6 +778,8 @@ def _account_of(account: Account | None) -> dict[str, Any]:
 
 
 def _flags_text(status: int) -> str:
+    from prepaid.core.card.model import MeterStatus  # imported by the reports naming flags
+
     flags = MeterStatus(status)
     return _listed(text_of(METER_FLAG_LABELS, code) for code in flags.codes)
 
@@ -866,6 +864,8 @@ def _history_ledger(customer: Customer, filters: Filters) -> Iterator[dict[str, 
 
 def swipe_result_text(result: int) -> str:
     """The meter's display code after a swipe, by name (正常, E06 超过限购量 …)."""
+    from prepaid.core.meter import SwipeResult  # imported by the reports naming swipes
+
     try:
         code = SwipeResult(result).code
     except ValueError:
