@@ -177,16 +177,22 @@ def test_commands_that_change_nothing_import_what_they_use_only(tmp_path):
     account = ["--meter-type", "water", "--sub-meter", "1", "--limit", "999", "--prestore", "5"]
     account += ["--alarm", "10", "--overdraft", "5", "--maintenance-code", "1234"]
     assert _modules_after(home, "--json", "account", "create", *account)["status"] == 0
+    registered = _modules_after(home, "--json", "user", "register", "--name", "王五")
+    assert registered["status"] == 0
 
     # the card and meter models: for the reports of swipes and cards, the lines of an
-    # account list (the names of meter types), which --json prints none of
+    # account list (the names of meter types); what makes the lines of a customer or the
+    # table of a report for the terminal: --json prints none of them
     models = {"prepaid.core.card.model", "prepaid.core.meter"}
+    lines = {"prepaid.reports.labels"}
+    table = {"prepaid.reports.exports"}
     for argv, left_out in [
         (["operator", "list"], NOT_WITHOUT_USE),
         (["account", "list"], NOT_WITHOUT_USE | models),
         (["user", "find", "王"], NOT_WITHOUT_USE),
-        (["report", "sales"], NOT_WITHOUT_USE | models),
-        (["report", "summary"], NOT_WITHOUT_USE | models),
+        (["user", "show", "00000001"], NOT_WITHOUT_USE | models | lines),
+        (["report", "sales"], NOT_WITHOUT_USE | models | table),
+        (["report", "summary"], NOT_WITHOUT_USE | models | table),
     ]:
         done = _modules_after(home, "--json", *argv)
         assert done["status"] == 0, argv

@@ -338,6 +338,7 @@ def emit_table(
     document = document or t.json_document(table)
     if args.format == "json":
         ctx.json_output = True
+    if ctx.json_output:  # the document alone is printed: no terminal table is made for it
         return document
     ctx.say(table.title.text())
     for label, value in table.filters:

@@ -273,6 +273,8 @@ def handle_show(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _say_overview(ctx: Any, doc: dict[str, Any]) -> None:
+    if ctx.json_output:  # the document alone is printed: no lines are made for it
+        return
     from prepaid.cli.text import office_time
     from prepaid.reports.labels import (
         CARD_STATUS_LABELS,
