@@ -180,16 +180,16 @@ def test_commands_that_change_nothing_import_what_they_use_only(tmp_path):
     registered = _modules_after(home, "--json", "user", "register", "--name", "王五")
     assert registered["status"] == 0
 
-    # the card and meter models: for the reports of swipes and cards, the lines of an
-    # account list (the names of meter types); what makes the lines of a customer or the
-    # table of a report for the terminal: --json prints none of them
-    models = {"prepaid.core.card.model", "prepaid.core.meter"}
+    # the card, meter and pricing models: for the reports of swipes and cards, the lines of
+    # an account list (the names of meter types), the commands that make tariffs; what makes
+    # the lines of a customer or the table of a report for the terminal: --json prints none
+    models = {"prepaid.core.card.model", "prepaid.core.meter", "prepaid.core.pricing"}
     lines = {"prepaid.reports.labels"}
     table = {"prepaid.reports.exports"}
     for argv, left_out in [
-        (["operator", "list"], NOT_WITHOUT_USE),
+        (["operator", "list"], NOT_WITHOUT_USE | models),
         (["account", "list"], NOT_WITHOUT_USE | models),
-        (["user", "find", "王"], NOT_WITHOUT_USE),
+        (["user", "find", "王"], NOT_WITHOUT_USE | models),
         (["user", "show", "00000001"], NOT_WITHOUT_USE | models | lines),
         (["report", "sales"], NOT_WITHOUT_USE | models | table),
         (["report", "summary"], NOT_WITHOUT_USE | models | table),

@@ -24,7 +24,7 @@ import datetime
 import re
 import unicodedata
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -34,9 +34,13 @@ from prepaid.accounts.models import Account, MeterTypeChoice, Price, PriceVersio
 from prepaid.audit import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_centi, parse_quantity, parse_unit_price
-from prepaid.core.pricing import Period, Tariff
 from prepaid.operators.services import require_admin
 from prepaid.rows import table
+
+if TYPE_CHECKING:
+    # imported by the functions that make tariffs: the lists of accounts and customers and
+    # the reports, which make none, start without the pricing model
+    from prepaid.core.pricing import Tariff
 
 MAX_ACCOUNTS = 4  # one per sub-meter number of a card (一卡通)
 SUB_METERS = range(1, MAX_ACCOUNTS + 1)
@@ -495,6 +499,8 @@ def delete_account(operator: Any, account_id: int | str) -> dict[str, Any]:
 
 def tariff_of(version: PriceVersion) -> Tariff:
     """The tariff a price version stands for (what quotes are computed with)."""
+    from prepaid.core.pricing import Tariff
+
     return Tariff.parse_tiers(version.tiers, version.period)
 
 
@@ -516,6 +522,8 @@ def build_tariff(
     With ``base`` (the version being adjusted or corrected), what was not typed is taken from
     it: new tiers keep its period, a new period keeps its tiers.
     """
+    from prepaid.core.pricing import Period, Tariff
+
     if unit_price is not None and tiers is not None:
         raise InvalidInput("bad_tariff", _("Give either a unit price or tiers, not both."))
     if unit_price is not None:
