@@ -530,7 +530,9 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         # left pending is settled by the next read of the card or by `prepaid reconcile`.
         message = ctx.gettext(
             "The database could not complete the operation (%(reason)s). Nothing was "
-            "half-written; read the card again or run “prepaid reconcile”."
+            "half-written, but a card written just before may carry a purchase not yet booked: "
+            "read the card again (or run “prepaid reconcile”) to settle it before taking or "
+            "giving back any money."
         ) % {"reason": _reason(reason, ctx.gettext)}
         return _fail(ctx.json_output, "database_error", message, 1)
     finally:

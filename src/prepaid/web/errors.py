@@ -34,7 +34,9 @@ def storage_failure(exc: Exception) -> PrepaidError | None:
             "database_error",
             _(
                 "The database could not complete the operation (%(reason)s). Nothing was "
-                "half-written; read the card again or run “prepaid reconcile”."
+                "half-written, but a card written just before may carry a purchase not yet booked: "
+                "read the card again (or run “prepaid reconcile”) to settle it before taking or "
+                "giving back any money."
             ),
             reason=database_reason(str(exc).strip() or type(exc).__name__),
         )
