@@ -19,7 +19,7 @@ import contextlib
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -51,6 +51,7 @@ from prepaid.vending.models import (
     MeterChange,
     Purchase,
 )
+from prepaid.vending.settled import Settled, settled_of, tell
 from prepaid.vending.shifts import current_shift, still_open
 from prepaid.vending.signals import user_card_read
 
@@ -287,6 +288,8 @@ def _check_payment(payment: str) -> str:
 class UserCard:
     record: CustomerCard
     card: Card
+    # purchases left pending that this read settled (:mod:`prepaid.vending.settled`)
+    settled: tuple[Settled, ...] = field(default=(), compare=False)
 
     @property
     def customer(self) -> Customer:
@@ -318,9 +321,10 @@ def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
         raise cardio.card_revoked()
     if record.status != CustomerCard.Status.ACTIVE:
         raise cardio.unknown_card()
+    settled: tuple[Settled, ...] = ()
     if getattr(record, "has_pending", True):  # as read with the card's record
-        _settle_pending(station, record, card)
-    user_card = UserCard(record, card)
+        settled = _settle_pending(station, record, card)
+    user_card = UserCard(record, card, settled)
     if observe:
         _WriteBacks(station, user_card).record()
     return user_card
@@ -414,22 +418,33 @@ def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -
     return written
 
 
-def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
+def _settle_pending(station: Station, record: CustomerCard, card: Card) -> tuple[Settled, ...]:
+    """Settle the customer's pending purchases by what ``card`` carries; each one settled is
+    told as it is (:func:`prepaid.vending.settled.tell`: a later one still in flight raises)."""
     pendings = PURCHASES.select(
         "status = 'pending' AND customer_account_id IN "
         "(SELECT id FROM vending_customeraccount WHERE customer_id = %s)",
         [record.customer_id],
     )
+    settled = []
     for purchase in pendings:
         purchase.customer_account = cardio.with_account(
             cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id)
         )
         if cardio.carries(card, purchase):
-            complete_purchase(station, purchase.pk)
+            done = complete_purchase(station, purchase.pk, reason=SETTLED_BY_READ)
         elif _in_flight(purchase, station):
             raise sale_in_progress(purchase)
         else:
-            void_purchase(station, purchase.pk, reason="card does not carry it")
+            done = void_purchase(station, purchase.pk, reason="card does not carry it")
+        done.customer_account = purchase.customer_account
+        settled.append(settled_of(done))
+        tell(settled[-1])
+    return tuple(settled)
+
+
+# The reason a completion settled by a read of the card gives in its audit entry.
+SETTLED_BY_READ = "card carries it"
 
 
 # -- the customer's account on the card ---------------------------------------------------
@@ -982,16 +997,19 @@ def _after_failed_write(station: Station, purchase: Purchase) -> None:
 
 
 def complete_purchase(
-    station: Station, purchase_id: int, known: Purchase | None = None
+    station: Station, purchase_id: int, known: Purchase | None = None, reason: str = ""
 ) -> Purchase:
     """Phase two: the card carries the purchase, so it is booked, in a transaction of its own
     (durable: committed when this returns). ``known`` is the purchase as this station wrote
-    it, with its relations at hand."""
+    it, with its relations at hand; ``reason``, for the audit, when another read than the
+    sale's own settles it."""
     with transaction.atomic(durable=True), appended_together():
-        return _complete(station, purchase_id, known)
+        return _complete(station, purchase_id, known, reason)
 
 
-def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Purchase:
+def _complete(
+    station: Station, purchase_id: int, known: Purchase | None, reason: str = ""
+) -> Purchase:
     booking = None
     if known is not None and known.pk == purchase_id and _completed_as_known(known):
         purchase, customer_account = known, known.customer_account
@@ -1026,7 +1044,11 @@ def _complete(station: Station, purchase_id: int, known: Purchase | None) -> Pur
         purchase,
         station=station.name,
         before={"status": "pending"},
-        after={"status": "completed", "serial": purchase.serial},
+        after={
+            "status": "completed",
+            "serial": purchase.serial,
+            **({"reason": reason} if reason else {}),
+        },
     )
     return purchase
 
