@@ -129,3 +129,50 @@ def test_reconcile_without_the_cards_says_which_purchases_are_pending_and_how_to
         _run(capsys, "reconcile", "--void", str(purchase["purchase_id"]), "--json")
     done = _run(capsys, "reconcile")
     assert "No." not in done and "号：" not in done and "--void" not in done, done
+
+
+
+def test_a_read_that_settles_a_pending_purchase_says_so_in_text_and_json(
+    home: DataHome, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The openings left pending are settled by the next read of each card — ``reconcile``'s
+    or a sale's — and each command says which purchase it settled, how, and where booked."""
+    from prepaid.cli.main import main
+    from prepaid.vending.models import Purchase
+
+    _pending_sales(capsys, monkeypatch)
+    first, second, third = Purchase.objects.order_by("pk")
+
+    _run(capsys, "card", "insert", "u1", "--json")
+    done = _run(capsys, "reconcile", "--json")
+    (told,) = done["settled_by_read"]
+    assert {k: told[k] for k in ("outcome", "purchase_id", "serial", "quantity")} == {
+        "outcome": "completed",
+        "purchase_id": first.pk,
+        "serial": 1,
+        "quantity": "2.00",
+    }
+    assert (told["amount"], told["unit"], told["station"], told["operator"]) == (
+        "6.00",
+        "m³",
+        first.station,
+        "boss",
+    )
+    assert told["shift"] == first.shift_id and told["began_at"]
+    assert [doc["purchase_id"] for doc in done["settled"]] == [first.pk]
+
+    _run(capsys, "card", "insert", "u2", "--json")
+    text = _run(capsys, "reconcile")
+    assert f"第 {second.pk} 号购买（序号 1，2.00 m³，¥6.00，工作站 {second.station}，操作员 boss" in text
+    assert f"已在卡上，现已记入班次 {second.shift_id}（boss，{second.station}）的流水。" in text
+    assert "：已完成" not in text, text  # said once, in full
+
+    # a sale whose read settles one and is then refused (the card not yet swiped): the
+    # settlement stands and is said with the refusal
+    _run(capsys, "card", "insert", "u3", "--json")
+    capsys.readouterr()
+    assert main(["sell", "--quantity", "1", "--lang", "en"]) != 0
+    err = capsys.readouterr().err
+    assert f"Purchase No. {third.pk} of user" in err and "is now booked in shift" in err, err
+    assert main(["reconcile", "--json"]) == 0
+    assert "settled_by_read" not in json.loads(capsys.readouterr().out)  # nothing more

@@ -502,12 +502,18 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
 
         connection_created.connect(_note_connection, dispatch_uid="prepaid.cli.connected")
     lock = _share_home(ctx, args)
+    settled: list[Any] = []  # prepaid.vending.settled.Settled
     try:
         _require_office_time_zone(ctx, args)
-        document = args.handler(ctx, args)
+        with _telling_settled(ctx, settled):
+            document = args.handler(ctx, args)
     except PrepaidError as exc:
         message = exc.translate(ctx.gettext)
         extra = getattr(exc, "extra", None) or {}
+        if settled:  # settled before the refusal: it stands, and the operator must know it
+            extra = {**extra, "settled_by_read": [one.document() for one in settled]}
+            if not ctx.json_output:
+                sys.stderr.writelines(f"prepaid: {_notice(one, ctx)}\n" for one in settled)
         return _fail(ctx.json_output, exc.code, message, exc.exit_status, extra)
     except Exception as exc:
         if not _is_database_error(exc):
@@ -538,8 +544,36 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     finally:
         if lock is not None:
             leave_home(ctx.home, lock)
+    if settled and isinstance(document, dict):
+        document["settled_by_read"] = [one.document() for one in settled]
     ctx.emit(document)
     return 0
+
+
+@contextlib.contextmanager
+def _telling_settled(ctx: Any, settled: list[Any]) -> Iterator[None]:
+    """Pending purchases a read of the card settles while the command runs (a station that
+    stopped mid-sale): each is said as it is settled, and listed in the JSON document as
+    ``settled_by_read``."""
+    from django.apps import apps
+
+    if not apps.ready:
+        yield
+        return
+    from prepaid.vending.settled import telling_settled
+
+    def tell(one: Any) -> None:
+        settled.append(one)
+        ctx.say(_notice(one, ctx))
+
+    with telling_settled(tell):
+        yield
+
+
+def _notice(settled: Any, ctx: Any) -> str:
+    from prepaid.vending.settled import notice
+
+    return notice(settled, ctx.gettext)
 
 
 def _share_home(ctx: Any, args: argparse.Namespace) -> int | None:

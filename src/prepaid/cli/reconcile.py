@@ -68,8 +68,9 @@ def handle(ctx: Any, args: argparse.Namespace) -> dict[str, Any]:
         settled = [purchase_document(p) for p in Purchase.objects.filter(pk__in=before - after)]
     still = pending_purchases()
     pending = [purchase_document(p) for p in still]
-    for doc in settled:
-        ctx.say(ctx.gettext(SETTLED_LINES[doc["status"]]) % doc)
+    if args.void or args.complete:  # those the card's read settled are told as it does
+        for doc in settled:
+            ctx.say(ctx.gettext(SETTLED_LINES[doc["status"]]) % doc)
     if card_error:
         ctx.say(card_error["message"])
     ctx.say(ctx.gettext("%(count)s purchases still pending.") % {"count": len(pending)})

@@ -522,6 +522,15 @@ def say_shift(ctx: Any, doc: dict[str, Any], table: Any) -> None:
             len(doc["pending"]),
         )
         ctx.say(pending % {"counter": len(doc["pending"])})
+    for item in doc["voided"]:
+        ctx.say(
+            ctx.gettext(
+                "Voided, not booked: purchase No. %(purchase)s (serial %(serial)s) of "
+                "%(user_number)s, %(amount)s, voided %(time)s; if the customer paid, the "
+                "drawer holds it"
+            )
+            % {**item, "time": office_time(item["voided_at"])}
+        )
     for item in doc["corrections_of_earlier_shifts"]:
         ctx.say(ctx.gettext("Correction of a sale of shift %(original_shift)s: %(amount)s") % item)
     for item in doc["corrected_in_later_shifts"]:

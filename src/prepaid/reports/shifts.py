@@ -247,6 +247,9 @@ class ShiftReport:
     # Reversals booked in later shifts of this shift's sales: (entry, shift id).
     corrected_later: list[tuple[LedgerEntry, int]] = field(default_factory=list)
     pending: list[Purchase] = field(default_factory=list)  # begun in this shift, not settled
+    # Begun in this shift and voided (the card never got them; by whichever station read the
+    # card later): nothing booked, yet the customer may have paid at this shift's counter.
+    voided: list[Purchase] = field(default_factory=list)
     # Sales of earlier (closed) shifts completed in this shift: the money is in their drawer.
     completed_from_earlier: list[LedgerEntry] = field(default_factory=list)
     # Sales of this shift completed after it closed, booked in another shift.
@@ -298,6 +301,12 @@ def shift_report(shift: Shift) -> ShiftReport:
     pending = Purchase.objects.filter(shift=shift, status=Purchase.Status.PENDING).select_related(
         "customer_account__customer"
     )
+    voided = (
+        Purchase.objects.filter(shift=shift, status=Purchase.Status.VOIDED)
+        .exclude(kind=Purchase.Kind.TRANSFER)  # no money
+        .select_related("customer_account__customer")
+        .order_by("id")
+    )
     sales = LedgerEntry.objects.filter(
         kind=LedgerEntry.Kind.SALE, purchase__isnull=False
     ).select_related("customer", "operator", "purchase__shift__operator")
@@ -314,6 +323,7 @@ def shift_report(shift: Shift) -> ShiftReport:
         ],
         corrected_later=[(e, e.shift_id) for e in later],
         pending=list(pending),
+        voided=list(voided),
         completed_from_earlier=list(from_earlier),
         completed_later=list(completed_later),
     )
@@ -380,6 +390,17 @@ def shift_report_document(report: ShiftReport) -> dict[str, Any]:
             for e, shift_id in report.corrected_later
         ],
         "pending": [p.pk for p in report.pending],
+        "voided": [
+            {
+                "purchase": p.pk,
+                "serial": p.serial,
+                "user_number": p.customer_account.customer.user_number,
+                "amount": format_fen(p.amount_fen),
+                "payment": p.payment_method,
+                "voided_at": office_moment(p.resolved_at),
+            }
+            for p in report.voided
+        ],
         "completed_from_earlier_shifts": [
             {
                 "entry": e.pk,

@@ -16,14 +16,16 @@ import contextvars
 import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from prepaid.core.errors import _
 from prepaid.core.money import format_centi, format_fen
 from prepaid.moments import office_moment
-from prepaid.vending.models import LedgerEntry, Purchase
+
+if TYPE_CHECKING:
+    from prepaid.vending.models import Purchase
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,11 @@ def settled_of(purchase: Purchase) -> Settled:
     """The settlement of ``purchase`` as it stands now (completed or voided), with its
     customer account at hand."""
     from prepaid.accounts.services import meter_unit
+    from prepaid.vending.models import LedgerEntry
 
     customer_account = purchase.customer_account
     shift_id = shift_operator = shift_station = None
-    if purchase.status == Purchase.Status.COMPLETED:
+    if purchase.status == "completed":
         entry = (
             LedgerEntry.objects.filter(
                 purchase_id=purchase.pk,
@@ -150,7 +153,7 @@ def notice(settled: Settled, gettext: Callable[[str], str]) -> str:
     """What the operator reads about ``settled``, in the language of ``gettext``."""
     doc = settled.document()
     doc["time"] = timezone.localtime(settled.began_at).strftime("%Y-%m-%d %H:%M:%S")
-    if settled.outcome == Purchase.Status.VOIDED:
+    if settled.outcome == "voided":
         return gettext(VOIDED_NOTICE) % doc
     return gettext(COMPLETED_NOTICE) % {
         **doc,

@@ -7,7 +7,9 @@ idempotency key made when the form is rendered; the services charge a resubmitte
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +26,7 @@ from prepaid.customers import services as customers
 from prepaid.vending import cardio
 from prepaid.vending import services as vending
 from prepaid.vending.models import CustomerAccount, MeterChange, Purchase
+from prepaid.vending.settled import notice, telling_settled
 from prepaid.web import station as stations
 from prepaid.web.decorators import admin_required, operator_required
 from prepaid.web.errors import raise_if_forbidden
@@ -48,6 +51,24 @@ FIRST_RESULT_WAIT = 5.0  # seconds a double submit waits for the first request t
 
 
 # -- helpers ----------
+
+
+def _telling_settled(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A page that reads the customer's card says which purchase left pending by a stopped
+    station the read settled (voided: the customer may have paid for it there; completed:
+    the card carries a purchase this operator did not sell), on this page or the next."""
+
+    @functools.wraps(view)
+    def run(request: HttpRequest) -> HttpResponse:
+        def tell(settled: Any) -> None:
+            messages.warning(request, notice(settled, gettext))
+
+        with telling_settled(tell):
+            return view(request)
+
+    return run
 
 
 def _rekeyed(data: QueryDict) -> QueryDict:
@@ -326,11 +347,13 @@ def _write_sale(
 
 
 @operator_required
+@_telling_settled
 def sell(request: HttpRequest) -> HttpResponse:
     return _sale_like(request, correction=False)
 
 
 @operator_required
+@_telling_settled
 def correct(request: HttpRequest) -> HttpResponse:
     return _sale_like(request, correction=True)
 
@@ -398,6 +421,7 @@ def _customer_picker(request: HttpRequest, template: str) -> HttpResponse:
 
 
 @operator_required
+@_telling_settled
 def open_account(request: HttpRequest) -> HttpResponse:
     number = request.POST.get("customer") or request.GET.get("customer")
     if not number:
@@ -507,6 +531,7 @@ def _with_computed(
 
 
 @operator_required
+@_telling_settled
 def reissue(request: HttpRequest) -> HttpResponse:
     number = request.POST.get("customer") or request.GET.get("customer")
     if not number:
@@ -655,6 +680,7 @@ def _write_meter_change(
 
 
 @admin_required
+@_telling_settled
 def meter_change(request: HttpRequest) -> HttpResponse:
     template = "vending/meter_change.html"
     if request.method != "POST":
