@@ -131,7 +131,6 @@ def test_reconcile_without_the_cards_says_which_purchases_are_pending_and_how_to
     assert "No." not in done and "号：" not in done and "--void" not in done, done
 
 
-
 def test_a_read_that_settles_a_pending_purchase_says_so_in_text_and_json(
     home: DataHome, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,7 +162,10 @@ def test_a_read_that_settles_a_pending_purchase_says_so_in_text_and_json(
 
     _run(capsys, "card", "insert", "u2", "--json")
     text = _run(capsys, "reconcile")
-    assert f"第 {second.pk} 号购买（序号 1，2.00 m³，¥6.00，工作站 {second.station}，操作员 boss" in text
+    assert (
+        f"第 {second.pk} 号购买（序号 1，2.00 m³，¥6.00，工作站 {second.station}，操作员 boss"
+        in text
+    )
     assert f"已在卡上，现已记入班次 {second.shift_id}（boss，{second.station}）的流水。" in text
     assert "：已完成" not in text, text  # said once, in full
 

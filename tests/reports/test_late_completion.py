@@ -172,3 +172,43 @@ def test_a_sale_completed_after_its_shift_closed_is_named_by_both_shifts(client,
     assert (
         f"用户 {user} 的购买序号 {pending.serial}：45.00，计入 office-admin 的班次 {admin_shift.pk}"
     ) in page
+
+
+def test_a_sale_voided_by_a_read_at_another_station_is_listed_by_its_shift(
+    client, small_office, monkeypatch
+):
+    """The card never got the clerk's sale; read at the admin's desk after the sale could
+    still be running, it is voided and nothing is booked. The clerk's settlement lists it, so
+    the drawer's difference (the customer paid at desk-1) is explained."""
+    from datetime import timedelta
+
+    office = small_office
+    pending = _pending_sale_of_the_clerk(office)  # killed before the write
+    clerk_shift = open_shift_of(office.clerk, "desk-1")
+    monkeypatch.setattr(vending, "IN_FLIGHT", timedelta(0))
+    (settled,) = vending.read_user_card(office.station(office.admin, "desk-9")).settled
+    assert (settled.outcome, settled.purchase_id) == ("voided", pending.pk)
+    assert not LedgerEntry.objects.filter(purchase=pending).exists()
+    settlement = close_shift(office.clerk, "desk-1", counted_cash=format_fen(5 * 4500))
+    assert settlement.variance_fen == pending.amount_fen
+
+    report = _report(clerk_shift)
+    assert [p.pk for p in report.voided] == [pending.pk]
+    (voided,) = shift_report_document(report)["voided"]
+    assert {k: voided[k] for k in ("purchase", "serial", "user_number", "amount", "payment")} == {
+        "purchase": pending.pk,
+        "serial": pending.serial,
+        "user_number": office.customer.user_number,
+        "amount": "45.00",
+        "payment": "cash",
+    }
+    user = office.customer.user_number
+    line = f"已作废，未记账：用户 {user} 的第 {pending.pk} 号购买（序号 {pending.serial}），45.00"
+    assert any(text.startswith(line) for text in _slip(clerk_shift)), _slip(clerk_shift)
+    assert open_shift_of(office.admin, "desk-9") is None  # the void booked nothing there
+    client.force_login(office.admin)
+    page = client.get(reverse("reports:shift", args=[clerk_shift.pk])).content.decode()
+    assert (
+        f"用户 {user} 的第 {pending.pk} 号购买（序号 {pending.serial}）：45.00，"
+        "没有写入卡片，已作废"
+    ) in page

@@ -1952,3 +1952,53 @@ def test_a_refused_opening_keeps_the_quantity_and_the_amount_computed(clerk_clie
     by_amount = {**data, "quantity": "", "amount": "34.50", "basis": "amount"}
     page = html(clerk_client.post("/vending/open/", {**by_amount, "action": "review"}))
     assert re.search(r'<input[^>]*name="quantity"[^>]*value="10.00"', page)
+
+
+def test_a_pending_purchase_a_read_settles_is_told_on_the_sale_screen_and_result_page(
+    clerk_client, office, monkeypatch
+):
+    """Counter 1 dies before writing its sale: the clerk's 读卡 at the web station voids it
+    (the card does not carry it) and the page says so, with where and by whom it was begun;
+    again for a sale whose own read settles one, on the sale's result page."""
+    from datetime import timedelta
+
+    from prepaid.readers.virtual import VirtualReader
+    from prepaid.vending import services as vending
+
+    class Killed(BaseException):
+        pass
+
+    class KilledBeforeWrite(VirtualReader):
+        def write(self, data, offset=0):
+            raise Killed
+
+    def crashed_sale() -> Purchase:
+        counter_1 = vending.Station(
+            operator=office.admin,
+            reader=KilledBeforeWrite(office.store),
+            site_key=office.site_key,
+            name="counter-1",
+        )
+        with pytest.raises(Killed):
+            vending.sell(counter_1, quantity="2", key=uuid.uuid4().hex)
+        return Purchase.objects.get(status="pending")
+
+    monkeypatch.setattr(vending, "IN_FLIGHT", timedelta(0))
+    office.meter()
+    office.open()
+    office.swipe()
+    pending = crashed_sale()
+    read = clerk_client.post("/vending/sell/", {"action": "read"})
+    page = html(read)
+    assert f"第 {pending.pk} 号购买（序号 2，2.00 m³，¥6.90，工作站 counter-1，操作员 admin" in page
+    assert (
+        "没有写入卡片，已作废，没有记账。如果用户已为它付款，请在工作站 counter-1 退款或重新充值。"
+        in page
+    )
+    assert Purchase.objects.get(pk=pending.pk).status == "voided"
+
+    pending = crashed_sale()
+    done = _sale(clerk_client, _key(read), account=office.account.pk, quantity="1")
+    assert done.status_code == 302
+    result = html(clerk_client.get(done["Location"]))
+    assert f"第 {pending.pk} 号购买" in result and "已作废，没有记账" in result
