@@ -555,9 +555,8 @@ def _telling_settled(ctx: Any, settled: list[Any]) -> Iterator[None]:
     """Pending purchases a read of the card settles while the command runs (a station that
     stopped mid-sale): each is said as it is settled, and listed in the JSON document as
     ``settled_by_read``."""
-    from django.apps import apps
-
-    if not apps.ready:
+    django_apps = sys.modules.get("django.apps")  # a command without Django never imports it
+    if django_apps is None or not django_apps.apps.ready:
         yield
         return
     from prepaid.vending.settled import telling_settled
