@@ -152,3 +152,21 @@ def test_a_private_file_is_the_owners_alone_from_its_creation(tmp_path, monkeypa
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert target.read_bytes() == b"the card key"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.json"]
+
+
+def test_a_new_data_directory_is_the_owners_alone(tmp_path):
+    """The data directory holds the customers' records, the site's secrets and the cards: made
+    0700 whatever the umask, its card and meter folders too; one that exists keeps its mode."""
+    old = os.umask(0o022)
+    try:
+        home = DataHome(tmp_path / "site" / "data")
+        home.ensure_secrets()
+        for path in (home.root, home.cards, home.meters):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o750)
+        os.chmod(shared, 0o750)
+        DataHome(shared).create_dirs()
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o750
+    finally:
+        os.umask(old)

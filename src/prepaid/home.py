@@ -125,8 +125,11 @@ class DataHome:
         return self
 
     def create_dirs(self) -> None:
+        """The data directory and its card and meter folders, made the owner's alone (0700):
+        they hold the customers' records, the site's secrets and the cards. A folder that
+        already exists keeps the permissions it was given."""
         for path in (self.root, self.cards, self.meters):
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def ensure_secrets(self) -> bool:
         """Create the secrets file (mode 0600) unless present. True when it was created."""
