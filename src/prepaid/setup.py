@@ -20,9 +20,10 @@ def initialise(home: DataHome, admin_password: str | None = None) -> dict[str, A
         # made (secrets, database) without its administrator
         check_admin_password(admin_password)
     try:
-        home.create_dirs()
+        # refused before anything is made: a station joining without the site's secrets
         if not home.secrets_file.exists() and _site_exists():
             raise site_secrets_missing(home)
+        home.create_dirs()
         created_secrets = home.ensure_secrets()
     except OSError as exc:
         raise InvalidInput(
@@ -64,10 +65,14 @@ def site_secrets_missing(home: DataHome) -> PrepaidError:
 def _site_exists() -> bool:
     """Whether the database already holds a site (its operators): a further station, or a
     data directory whose secrets were lost. Either way new secrets must not be made."""
+    from pathlib import Path
+
     from django.db import connection
 
     from prepaid.operators.models import Operator
 
+    if connection.vendor == "sqlite" and not Path(str(connection.settings_dict["NAME"])).exists():
+        return False  # no database file yet (connecting would make one): no site
     if Operator._meta.db_table not in connection.introspection.table_names():
         return False
     return Operator.objects.exists()

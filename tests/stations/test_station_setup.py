@@ -30,6 +30,20 @@ def test_init_without_the_sites_secrets_is_refused(site):
     assert json.loads(again.stdout)["secrets_created"] is False
 
 
+def test_a_refused_station_init_makes_nothing(site):
+    """Refused for want of the site's secrets, ``init`` leaves the station's directory as it
+    found it: no card or meter folders, no secrets."""
+    home = site.root / "counter-4"
+    home.mkdir()
+    if site.database_url is None:
+        (home / "prepaid.sqlite3").symlink_to(site.home / "prepaid.sqlite3")
+    before = sorted(p.name for p in home.iterdir())
+    result = site.run("init", "--json", station="counter-4")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert json.loads(result.stdout)["error"] == "site_secrets_missing"
+    assert sorted(p.name for p in home.iterdir()) == before
+
+
 def _foreign_secrets(home) -> None:
     """Give a station's data directory secrets of its own (another site's, or made anew)."""
     from prepaid.home import SiteSecrets
