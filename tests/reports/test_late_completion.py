@@ -24,6 +24,7 @@ from prepaid.reports.shifts import (
 )
 from prepaid.vending import services as vending
 from prepaid.vending.models import LedgerEntry, Purchase, Shift
+from prepaid.vending.settled import telling_settled
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +187,10 @@ def test_a_sale_voided_by_a_read_at_another_station_is_listed_by_its_shift(
     pending = _pending_sale_of_the_clerk(office)  # killed before the write
     clerk_shift = open_shift_of(office.clerk, "desk-1")
     monkeypatch.setattr(vending, "IN_FLIGHT", timedelta(0))
-    (settled,) = vending.read_user_card(office.station(office.admin, "desk-9")).settled
+    told = []
+    with telling_settled(told.append):
+        vending.read_user_card(office.station(office.admin, "desk-9"))
+    (settled,) = told
     assert (settled.outcome, settled.purchase_id) == ("voided", pending.pk)
     assert not LedgerEntry.objects.filter(purchase=pending).exists()
     settlement = close_shift(office.clerk, "desk-1", counted_cash=format_fen(5 * 4500))

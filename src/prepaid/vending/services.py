@@ -19,7 +19,7 @@ import contextlib
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -51,7 +51,7 @@ from prepaid.vending.models import (
     MeterChange,
     Purchase,
 )
-from prepaid.vending.settled import Settled, settled_of, tell
+from prepaid.vending.settled import settled_of, tell
 from prepaid.vending.shifts import current_shift, still_open
 from prepaid.vending.signals import user_card_read
 
@@ -288,8 +288,6 @@ def _check_payment(payment: str) -> str:
 class UserCard:
     record: CustomerCard
     card: Card
-    # purchases left pending that this read settled (:mod:`prepaid.vending.settled`)
-    settled: tuple[Settled, ...] = field(default=(), compare=False)
 
     @property
     def customer(self) -> Customer:
@@ -321,10 +319,9 @@ def read_user_card(station: Station, *, observe: bool = True) -> UserCard:
         raise cardio.card_revoked()
     if record.status != CustomerCard.Status.ACTIVE:
         raise cardio.unknown_card()
-    settled: tuple[Settled, ...] = ()
     if getattr(record, "has_pending", True):  # as read with the card's record
-        settled = _settle_pending(station, record, card)
-    user_card = UserCard(record, card, settled)
+        _settle_pending(station, record, card)
+    user_card = UserCard(record, card)
     if observe:
         _WriteBacks(station, user_card).record()
     return user_card
@@ -418,7 +415,7 @@ def restore_card(station: Station, record: CustomerCard, damaged: Card | None) -
     return written
 
 
-def _settle_pending(station: Station, record: CustomerCard, card: Card) -> tuple[Settled, ...]:
+def _settle_pending(station: Station, record: CustomerCard, card: Card) -> None:
     """Settle the customer's pending purchases by what ``card`` carries; each one settled is
     told as it is (:func:`prepaid.vending.settled.tell`: a later one still in flight raises)."""
     pendings = PURCHASES.select(
@@ -426,7 +423,6 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> tuple
         "(SELECT id FROM vending_customeraccount WHERE customer_id = %s)",
         [record.customer_id],
     )
-    settled = []
     for purchase in pendings:
         purchase.customer_account = cardio.with_account(
             cardio.CUSTOMER_ACCOUNTS.get(purchase.customer_account_id)
@@ -438,9 +434,7 @@ def _settle_pending(station: Station, record: CustomerCard, card: Card) -> tuple
         else:
             done = void_purchase(station, purchase.pk, reason="card does not carry it")
         done.customer_account = purchase.customer_account
-        settled.append(settled_of(done))
-        tell(settled[-1])
-    return tuple(settled)
+        tell(settled_of(done))
 
 
 # The reason a completion settled by a read of the card gives in its audit entry.

@@ -4,9 +4,9 @@ A sale whose station stopped between its two phases (killed, a power cut, the da
 leaves its purchase pending; the next read of that customer's card, at any station, settles
 it (``services._settle_pending``): completed and booked when the card carries it, voided when
 it does not. Money is at stake either way — the customer may have paid at the counter that
-stopped — so each settlement is a plain value (:class:`Settled`) on the read's result
-(``UserCard.settled``) and is told, as it happens, to whoever listens for it around a use
-case (:func:`telling_settled`): the CLI prints it, the web shows it as a message.
+stopped — so each settlement, a plain value (:class:`Settled`), is told as it happens to
+whoever listens for it around the use case (:func:`telling_settled`; the use cases return
+their own results): the CLI prints it, the web shows it as a message.
 """
 
 from __future__ import annotations
