@@ -462,12 +462,18 @@ def _speak_if_django_ready(language: str) -> None:
     its messages go through Django's catalog then (``Context.gettext``), in the language
     active for the thread — the previous command's, or the site's default — unless the
     command activates its own, as a command on the database does."""
-    apps_module = sys.modules.get("django.apps")  # not imported: Django is not set up
-    if apps_module is None or not apps_module.apps.ready:
+    if not _django_ready():
         return
     from django.utils import translation
 
     translation.activate(language)
+
+
+def _django_ready() -> bool:
+    """Whether Django is set up in this process, without importing it (a command that needs
+    no database starts without it)."""
+    apps_module = sys.modules.get("django.apps")
+    return apps_module is not None and bool(apps_module.apps.ready)
 
 
 def _bad_log_level(ctx: Any, exc: Any) -> int:
@@ -555,8 +561,7 @@ def _telling_settled(ctx: Any, settled: list[Any]) -> Iterator[None]:
     """Pending purchases a read of the card settles while the command runs (a station that
     stopped mid-sale): each is said as it is settled, and listed in the JSON document as
     ``settled_by_read``."""
-    django_apps = sys.modules.get("django.apps")  # a command without Django never imports it
-    if django_apps is None or not django_apps.apps.ready:
+    if not _django_ready():
         yield
         return
     from prepaid.vending.settled import telling_settled
