@@ -96,3 +96,30 @@ def test_unknown_and_duplicate_cards(store):
         store.create("a", codec.blank_image())
     assert refused.value.code == "card_exists"
     assert refused.value.exit_status == 1  # a refusal, not bad usage
+
+
+def test_the_reader_holds_no_card_when_its_slot_names_none_that_is_there(store):
+    reader = VirtualReader(store)
+    store.create("a", codec.blank_image())
+    store.insert("a")
+    assert reader.read() == codec.blank_image()
+    for slot in ("", "  \n", "gone"):  # emptied, or naming a card since taken out of the store
+        store.slot_file.write_text(slot)
+        with pytest.raises(ReaderError) as refused:
+            reader.read()
+        assert refused.value.code == "no_card"
+        assert not reader.card_present()
+    (store.root / "folder.card").mkdir()  # not a card file
+    store.slot_file.write_text("folder")
+    with pytest.raises(ReaderError) as refused:
+        reader.read()
+    assert refused.value.code == "no_card"
+    store.slot_file.write_text("a")  # put back by another process: read anew each time
+    assert reader.read() == codec.blank_image()
+
+
+def test_a_name_written_in_the_slot_by_hand_is_checked_as_any_name(store):
+    store.slot_file.write_text("../secrets")
+    with pytest.raises(InvalidInput) as refused:
+        VirtualReader(store).read()
+    assert refused.value.code == "bad_card_name"

@@ -42,9 +42,15 @@ class CardStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.slot_file = root / "READER"
+        self._paths: dict[str, Path] = {}
 
     def path(self, name: str) -> Path:
-        return self.root / (check_card_name(name) + SUFFIX)
+        path = self._paths.get(name)
+        if path is None:
+            path = self.root / (check_card_name(name) + SUFFIX)
+            if len(self._paths) < 1024:  # names seen are few; checked once each
+                self._paths[name] = path
+        return path
 
     def names(self) -> list[str]:
         return sorted(p.name[: -len(SUFFIX)] for p in self.root.glob("*" + SUFFIX))
@@ -70,11 +76,20 @@ class CardStore:
         atomic_write(path, image)
 
     def inserted(self) -> str | None:
-        try:
-            name = self.slot_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
+        name = self.in_slot()
         return name if name and self.exists(name) else None
+
+    def in_slot(self) -> str:
+        """The name written in the reader's slot ("" when none), whether or not that card
+        is in the store. Read anew each time: another process puts cards in."""
+        try:
+            fd = os.open(self.slot_file, os.O_RDONLY)
+        except FileNotFoundError:
+            return ""
+        try:
+            return os.read(fd, 4096).decode("utf-8").strip()
+        finally:
+            os.close(fd)
 
     def insert(self, name: str) -> None:
         self.require(name)
@@ -104,7 +119,19 @@ class VirtualReader:
 
     def read(self) -> bytes:
         # A damaged file of the wrong size is handed over as it is: the codec refuses it.
-        return self.store.path(self.serial()).read_bytes()
+        name = self.store.in_slot()
+        if not name:
+            raise no_card()
+        try:
+            fd = os.open(self.store.path(name), os.O_RDONLY)
+        except FileNotFoundError:
+            raise no_card() from None
+        try:
+            return _read_all(fd)
+        except IsADirectoryError:  # not a card file
+            raise no_card() from None
+        finally:
+            os.close(fd)
 
     def write(self, data: bytes, offset: int = 0) -> None:
         check_region(data, offset)
@@ -125,6 +152,13 @@ class VirtualReader:
             written = path.read_bytes()[offset : offset + len(data)]
         if written != data:
             raise write_failed()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _whole_image(image: bytes) -> bytes:
