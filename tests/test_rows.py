@@ -147,3 +147,36 @@ def test_on_postgresql_the_statements_are_prepared_once(db):
     assert len(mine) == 1 and "$1" in mine[0]  # the parameter apart from the text
     CARDS.select("t.serial = %s", ["8899aabbccddeeff"])
     assert [s for s in prepared() if "vending_customercard" in s] == mine  # reused
+
+
+def test_new_makes_the_instance_the_models_constructor_makes(admin):
+    customer = register_customer(admin, name="新建")
+    fields = {
+        "customer": customer,
+        "serial": "a1b2c3d4e5f60718",
+        "generation": 2,
+        "status": CustomerCard.Status.ACTIVE,
+        "issued_at": timezone.now(),
+    }
+    mine, theirs = CARDS.new(**fields), CustomerCard(**fields)
+    for field in CustomerCard._meta.concrete_fields:
+        assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.name
+    assert mine.customer is customer  # at hand, as the ORM keeps it: no query
+    assert mine._state.adding and mine._state.db is None
+    fields.pop("customer")
+    by_attname = CARDS.new(**fields, customer_id=customer.pk)
+    assert by_attname.customer_id == customer.pk
+    with transaction.atomic():
+        CARDS.insert(mine)
+    assert CustomerCard.objects.get(pk=mine.pk).customer_id == customer.pk
+
+
+def test_new_takes_the_defaults_and_refuses_what_is_not_a_field(db):
+    entry = OBSERVATIONS.new(card_serial="x", sub_meter=1)
+    theirs = WriteBackObservation(card_serial="x", sub_meter=1)
+    for field in WriteBackObservation._meta.concrete_fields:  # every default, as the ORM sets it
+        assert getattr(entry, field.attname) == getattr(theirs, field.attname), field.name
+    with pytest.raises(TypeError, match="no field"):
+        ENTRIES.new(tme=timezone.now())
+    with pytest.raises(TypeError, match="must be a"):
+        CARDS.new(customer="not a customer")

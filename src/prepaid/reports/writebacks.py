@@ -210,7 +210,7 @@ def _observation(
     credited, segment = (
         _credited_and_segment(customer_account, wb.last_serial) if customer_account else (None, 0)
     )
-    return WriteBackObservation(
+    return OBSERVATIONS.new(
         customer_id=card_record.customer_id,
         customer_account=customer_account,
         account=customer_account.account if customer_account else None,

@@ -743,7 +743,7 @@ def _new_purchase(
     """Phase one's purchase, pending. The caller holds the account's and the card's row locks
     (:func:`_lock_for_purchase`, then :func:`_lock_active_card`)."""
     assert transaction.get_connection().in_atomic_block
-    purchase = Purchase(
+    purchase = PURCHASES.new(
         customer_account=customer_account,
         serial=serial,
         kind=kind,
@@ -1152,7 +1152,7 @@ def _entry(
     if booking is None:  # not a purchase's (a fee): taken now, by this operator, here
         shift = current_shift(station.operator, station.name)
         booking = _Booking(shift.pk, station.operator.pk, station.name)
-    entry = LedgerEntry(
+    entry = LEDGER.new(
         kind=kind,
         time=timezone.now(),
         customer=customer,
