@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+from decimal import Decimal
+
 import pytest
 from django.db import connection, transaction
 
@@ -55,3 +59,34 @@ def test_tampering_is_detected(admin, sql):
 def test_audit_must_run_inside_the_changes_transaction(admin):
     with pytest.raises(AssertionError):
         log_action(admin, "test.change", object_type="thing", object_id="1")
+
+
+class _Code(str):
+    """A str of another type (as Django's choices are): JSON writes it as its text."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"amount": "5.18", "serial": 3, "ok": True, "none": None, "names": ["张三", {"n": 1}]},
+        {"amount": Decimal("5.18"), "day": datetime.date(2026, 11, 29)},
+        {"pair": (1, 2), "nested": {"set": [Decimal("1.5")]}},
+        {"code": _Code("sale"), "ratio": 0.5, 7: "int key"},
+    ],
+)
+def test_an_entrys_values_are_kept_as_they_read_back_from_json(admin, value):
+    with transaction.atomic():
+        entry = log_action(admin, "test.change", object_type="thing", object_id="1", after=value)
+    expected = json.loads(json.dumps(value, default=str))
+    assert entry.after == expected
+    assert AuditEntry.objects.get(pk=entry.pk).after == expected
+    assert verify_chain().ok
+
+
+def test_an_entry_keeps_its_values_when_the_callers_dict_changes_after(admin):
+    after = {"records": [{"serial": 1}]}
+    with transaction.atomic():
+        entry = log_action(admin, "test.change", object_type="thing", object_id="1", after=after)
+    after["records"][0]["serial"] = 2
+    assert entry.after == {"records": [{"serial": 1}]}
+    assert verify_chain().ok

@@ -91,7 +91,7 @@ def log_action(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    entry = AuditEntry(
+    entry = ENTRIES.new(
         time=timezone.now(),
         operator=operator if getattr(operator, "pk", None) else None,
         operator_name=getattr(operator, "username", "") or "system",
@@ -160,10 +160,39 @@ def _locked_head() -> tuple[str, int] | None:
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``value`` as it reads back from JSON (anything else than JSON's own types as its
+    ``str``): what the entry's hash is computed over. Most entries hold JSON's types only and
+    are taken as they are (a copy, so that the caller's dict is not the entry's)."""
     if value is None:
         return None
+    if _plain_json(value):
+        return _copied(value)
     result: dict[str, Any] = json.loads(json.dumps(value, default=str))
     return result
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's own types alone (no float: its text may differ)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return False
+
+
+def _copied(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
