@@ -505,3 +505,14 @@ def test_tier_lines_add_up_to_the_amount_with_four_decimal_prices() -> None:
     # rounded one by one they would be 1.23 + 0.02 = 1.25: the fen left goes to the larger
     # remainder (0.45 of a fen against 0.3456)
     assert [line.amount_fen for line in quote.lines] == [124, 2]
+
+
+def test_a_stored_versions_tariff_is_parsed_once_and_a_bad_one_refused_every_time():
+    text = "0-180:5.00,180-260:7.00,260-:9.00"
+    first = Tariff.parsed(text, "month")
+    assert first == Tariff.parse_tiers(text, "month")
+    assert Tariff.parsed(text, "month") is first
+    assert Tariff.parsed(text, "year") == Tariff.parse_tiers(text, "year") != first
+    for _ in range(2):
+        with pytest.raises(InvalidInput):
+            Tariff.parsed("0-180:5.00", "month")

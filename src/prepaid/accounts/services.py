@@ -501,7 +501,7 @@ def tariff_of(version: PriceVersion) -> Tariff:
     """The tariff a price version stands for (what quotes are computed with)."""
     from prepaid.core.pricing import Tariff
 
-    return Tariff.parse_tiers(version.tiers, version.period)
+    return Tariff.parsed(version.tiers, version.period)
 
 
 def flat_unit_price_hao(version: PriceVersion) -> int | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import functools
 from collections.abc import Iterator
 from itertools import pairwise
 
@@ -89,6 +90,13 @@ class Tariff:
             _parse_tier(position, item) for position, item in enumerate(_split_tiers(text), start=1)
         )
         return cls(tiers, _parse_period(period))
+
+    @staticmethod
+    @functools.lru_cache(maxsize=256)
+    def parsed(text: str, period: str) -> Tariff:
+        """:meth:`parse_tiers`, remembered: every sale prices by a stored version's tiers, and
+        a tariff is immutable."""
+        return Tariff.parse_tiers(text, period)
 
     def format_tiers(self) -> str:
         """The tiers in the syntax :meth:`parse_tiers` reads (its inverse)."""
