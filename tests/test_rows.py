@@ -180,3 +180,50 @@ def test_new_takes_the_defaults_and_refuses_what_is_not_a_field(db):
         ENTRIES.new(tme=timezone.now())
     with pytest.raises(TypeError, match="must be a"):
         CARDS.new(customer="not a customer")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(2026, 11, 29, 10, 7, 54, 319842, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 11, 29, 10, 7, 54, tzinfo=datetime.UTC),  # no microseconds
+        datetime.datetime(
+            2026, 11, 29, 18, 7, 54, tzinfo=datetime.timezone(datetime.timedelta(hours=8))
+        ),
+        timezone.now(),
+    ],
+)
+def test_times_are_written_and_read_as_the_orm_writes_and_reads_them(admin, value):
+    customer = register_customer(admin, name="时间")
+    mine = CARDS.new(customer=customer, serial="1", generation=1, status="active", issued_at=value)
+    with transaction.atomic():
+        CARDS.insert(mine)
+    theirs = CustomerCard.objects.create(
+        customer=customer, serial="2", generation=2, status="revoked", issued_at=value
+    )
+    sql = "SELECT issued_at FROM vending_customercard WHERE id = %s"
+    assert scalar(sql, [mine.pk]) == scalar(sql, [theirs.pk])  # stored alike
+    read, by_orm = CARDS.get(mine.pk).issued_at, CustomerCard.objects.get(pk=theirs.pk).issued_at
+    assert read == by_orm == value
+    assert read.tzinfo == by_orm.tzinfo
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-29 10:07:54+08:00", "2026-11-29T10:07:54", "2026-11-29 10:07", None]
+)
+def test_a_time_stored_in_another_form_is_read_as_the_orm_reads_it(admin, text):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite keeps times as text")
+    card = CustomerCard.objects.create(
+        customer=register_customer(admin, name="时间"),
+        serial="1",
+        generation=1,
+        status="active",
+        issued_at=timezone.now(),
+    )
+    scalar("UPDATE vending_customercard SET revoked_at = %s WHERE id = %s", [text, card.pk])
+    read, by_orm = CARDS.get(card.pk).revoked_at, CustomerCard.objects.get(pk=card.pk).revoked_at
+    assert read == by_orm
+    assert getattr(read, "tzinfo", None) == getattr(by_orm, "tzinfo", None)
