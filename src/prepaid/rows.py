@@ -355,7 +355,7 @@ def _utc_text_of(
 def _quicker(convert: Converter, db: BaseDatabaseWrapper) -> Converter:
     """``convert``, or one giving the same values quicker (a time read from SQLite, which
     Python's driver has already parsed: naive, in UTC)."""
-    if convert != db.ops.convert_datetimefield_value or not _utc_text(db):
+    if not _utc_text(db) or convert != db.ops.convert_datetimefield_value:
         return convert
 
     def in_utc(value: Any, expression: Any, db: Any) -> Any:
