@@ -134,7 +134,7 @@ def test_the_json_keeps_the_codes_and_values_beside_the_labels(client, admin):
     client.force_login(admin)
     response = client.get(reverse("reports:audit"), {"action": "customer.register"})
     table = response.context["table"]
-    from prepaid.audit.services import audit_document
+    from prepaid.audit.log import audit_document
 
     with translation.override("zh-hans"):
         (row,) = audit_document(table)["rows"]
@@ -152,7 +152,7 @@ def test_the_json_keeps_the_codes_and_values_beside_the_labels(client, admin):
 def test_a_write_back_and_an_absent_value_read_as_people_read_them():
     """A meter's write-back in quantities with the unit of its meter type, not as JSON in centi
     units; a payment method a transfer does not have and empty tiers as —, not as None."""
-    from prepaid.audit.services import changes_label
+    from prepaid.audit.log import changes_label
 
     meter_time = "2026-11-29T01:08:47+00:00"
     with translation.override("zh-hans"):
@@ -195,7 +195,7 @@ def test_a_sale_s_tiers_and_a_price_s_versions_read_as_people_read_them(admin):
         delete_account,
         delete_price,
     )
-    from prepaid.audit.services import AuditFilters, audit_log, changes_label
+    from prepaid.audit.log import AuditFilters, audit_log, changes_label
 
     heat = create_account(admin, meter_type="heat", sub_meter=2, limit="999", prestore="0",
                           alarm="1", overdraft="0", maintenance_code="1234")  # fmt: skip
@@ -250,7 +250,7 @@ def test_a_sale_s_tiers_and_a_price_s_versions_read_as_people_read_them(admin):
 def test_a_revoked_card_s_transfers_at_risk_read_as_people_read_them():
     """The transfers a revoked card still carries, which no meter is known to have taken: by
     sub-meter, serial and quantity, not as JSON."""
-    from prepaid.audit.services import changes_label
+    from prepaid.audit.log import changes_label
 
     after = {
         "status": "revoked",

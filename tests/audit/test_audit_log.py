@@ -10,7 +10,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone, translation
 
-from prepaid.audit.services import AuditFilters, audit_log, changes_text, log_action
+from prepaid.audit.log import AuditFilters, audit_log, changes_text
+from prepaid.audit.services import log_action
 from prepaid.core.errors import PrepaidError
 
 pytestmark = pytest.mark.django_db

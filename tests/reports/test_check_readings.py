@@ -74,7 +74,7 @@ def test_a_reading_is_recorded_once_under_its_customer_account_and_audited(small
     audited = AuditEntry.objects.filter(action="check_reading.record")
     assert audited.filter(object_id=str(office.customer.pk)).count() == 1
     assert audited.get().after["reading"]["cumulative_centi"] == 30
-    from prepaid.audit.services import changes_label
+    from prepaid.audit.log import changes_label
 
     with translation.override("en"):
         shown = changes_label("customers.customer", None, audited.get().after)

@@ -53,7 +53,7 @@ def test_each_record_is_stored_once_with_credit_and_flags(small_office):
     observed = AuditEntry.objects.filter(action="write_back.observe", object_id=str(record.pk))
     assert observed.count() == 2
     # the log names the meter type, so that the log shows the quantities in its unit
-    from prepaid.audit.services import changes_label
+    from prepaid.audit.log import changes_label
 
     (written,) = observed.order_by("id").last().after["records"]
     assert (written["meter_type"], written["balance_centi"]) == ("heat", 600)

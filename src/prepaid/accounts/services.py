@@ -31,7 +31,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from prepaid.accounts.models import Account, MeterTypeChoice, Price, PriceVersion
-from prepaid.audit import log_action
+from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.money import format_centi, parse_quantity, parse_unit_price
 from prepaid.operators.services import require_admin

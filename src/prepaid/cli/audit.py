@@ -40,7 +40,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle_list(ctx: Any, args: argparse.Namespace) -> dict[str, Any] | None:
-    from prepaid.audit.services import AuditFilters, audit_document, audit_log
+    from prepaid.audit.log import AuditFilters, audit_document, audit_log
     from prepaid.cli.report import _paging, emit_table
 
     ctx.home.require()

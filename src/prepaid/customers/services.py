@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from prepaid.accounts.services import clean_text
-from prepaid.audit import log_action
+from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.core.full_width import read_full_width
 from prepaid.customers.models import Customer

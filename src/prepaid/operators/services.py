@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ngettext_lazy
 
-from prepaid.audit import log_action
+from prepaid.audit.services import log_action
 from prepaid.core.errors import InvalidInput, PrepaidError, _
 from prepaid.operators.models import Operator, Role
 

@@ -35,7 +35,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from prepaid.accounts.models import PriceVersion
-from prepaid.audit import log_action
+from prepaid.audit.services import log_action
 from prepaid.home import station_name
 from prepaid.reports.models import AggregateState, MonthlyPurchase, SalesDay, SalesMonth
 from prepaid.reports.time_zone import (

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prepaid.accounts.models import Account, Price
-from prepaid.audit.services import AuditFilters
+from prepaid.audit.log import AuditFilters
 from prepaid.core import days
 from prepaid.operators.models import Operator
 from prepaid.reports.labels import PAYMENT_LABELS

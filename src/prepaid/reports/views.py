@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from prepaid.audit import services as audit
+from prepaid.audit import log as audit
 from prepaid.core import days
 from prepaid.core.errors import PrepaidError
 from prepaid.core.money import fen_to_decimal
