@@ -19,6 +19,7 @@ alone leaves to everything else a sale does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import statistics
@@ -26,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _setup(home: Path):
@@ -85,7 +88,9 @@ def _swipe(station, meter, now: int) -> None:
     station.reader.write(outcome.meter_area, codec.METER_AREA.start)
 
 
-def bench_sales(sales: int, home: Path) -> list[float]:
+def bench_sales(sales: int, home: Path) -> tuple[list[float], dict[str, float]]:
+    """The latency of each of ``sales`` sales; then, over as many more, where a sale's time
+    goes (:func:`_parts`)."""
     station, meter = _setup(home)
     from prepaid.vending.services import sell
 
@@ -97,7 +102,53 @@ def bench_sales(sales: int, home: Path) -> list[float]:
         latencies.append(time.perf_counter() - start)
         assert purchase.status == "completed"
         _swipe(station, meter, 3 + i)
-    return latencies
+    with _parts() as spent:
+        for i in range(sales, 2 * sales):
+            start = time.perf_counter()
+            sell(station, quantity="1.5", key=f"bench-{i}")
+            spent["sale"] += time.perf_counter() - start
+            _swipe(station, meter, 3 + i)
+    return latencies, {part: seconds / sales for part, seconds in spent.items()}
+
+
+@contextlib.contextmanager
+def _parts() -> Iterator[dict[str, float]]:
+    """Time spent in the sale's SQL statements (those of ``prepaid.rows``, and the start of
+    each transaction), in its commits and in the card reader, while the block runs; also the
+    number of statements. Timing them costs a little: these sales are not the ones above."""
+    from django.db import connection
+
+    import prepaid.rows as rows
+    from prepaid.readers.virtual import VirtualReader
+
+    spent = {"sale": 0.0, "sql": 0.0, "commit": 0.0, "card": 0.0, "statements": 0}
+
+    def timed(part: str, run: Callable[..., Any]) -> Callable[..., Any]:
+        def timing(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return run(*args, **kwargs)
+            finally:
+                spent[part] += time.perf_counter() - start
+                if run is execute:
+                    spent["statements"] += 1
+
+        return timing
+
+    execute, read, write = rows._execute, VirtualReader.read, VirtualReader.write
+    connection.ensure_connection()
+    commit, begin = connection._commit, connection._start_transaction_under_autocommit
+    rows._execute = timed("sql", execute)
+    VirtualReader.read = timed("card", read)  # type: ignore[method-assign]
+    VirtualReader.write = timed("card", write)  # type: ignore[method-assign]
+    connection._commit = timed("commit", commit)
+    connection._start_transaction_under_autocommit = timed("sql", begin)
+    try:
+        yield spent
+    finally:
+        rows._execute = execute
+        VirtualReader.read, VirtualReader.write = read, write  # type: ignore[method-assign]
+        del connection._commit, connection._start_transaction_under_autocommit
 
 
 def _raw_database(path: Path) -> sqlite3.Connection:
@@ -212,7 +263,7 @@ def main() -> None:
         floor = bench_protocol_floor(
             args.sales * 3, Path(tmp) / "floor.sqlite3", Path(tmp) / "card"
         )
-        latencies = bench_sales(args.sales, Path(tmp) / "home")
+        latencies, parts = bench_sales(args.sales, Path(tmp) / "home")
         cli_seconds = bench_cli(Path(tmp) / "home")
     rate, p50, p99 = _figures(latencies)
     floor_rate, floor_p50, floor_p99 = _figures(floor)
@@ -227,6 +278,13 @@ def main() -> None:
         f"p50 {floor_p50:6.2f} ms, p99 {floor_p99:6.2f} ms"
     )
     print(f"sales / raw:        {100 * rate / raw_rate:5.1f} %  (target >= 12 %)")
+    ms = {part: seconds * 1000 for part, seconds in parts.items()}
+    rest = ms["sale"] - ms["sql"] - ms["commit"] - ms["card"]
+    print(
+        f"a sale's time, by parts ({len(latencies)} more sales): {ms['sale']:.2f} ms = "
+        f"SQL {ms['sql']:.2f} ({parts['statements']:.0f} statements) + commits "
+        f"{ms['commit']:.2f} + card reader {ms['card']:.2f} + the rest (Python) {rest:.2f}"
+    )
     print(
         f"CLI command (prepaid card list), median of 5: {cli_seconds * 1000:6.0f} ms "
         "(target <= 400 ms)"
