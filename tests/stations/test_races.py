@@ -148,7 +148,7 @@ def test_reissue_over_a_purchase_a_crashed_sale_left_pending_says_how_to_settle_
     refusal says how to settle it; only a recent purchase of another station is in flight."""
     from datetime import timedelta
 
-    from django.utils import timezone
+    from django.utils import timezone, translation
 
     s = two_stations
     opened(s)
@@ -173,6 +173,13 @@ def test_reissue_over_a_purchase_a_crashed_sale_left_pending_says_how_to_settle_
     with pytest.raises(PrepaidError) as in_flight:
         vending.reissue(s.two.station, s.customer, key=next_key())
     assert in_flight.value.code == "sale_in_progress"
+    # the card is lost: not "read the card again", but when to reissue again
+    until = timezone.localtime(pending.created_at + vending.IN_FLIGHT).strftime("%H:%M:%S")
+    assert "read the card" not in in_flight.value.message
+    assert f"reissue again after {until}" in in_flight.value.message
+    with translation.override("zh-hans"):
+        chinese = in_flight.value.translate(translation.gettext)
+    assert "读卡" not in chinese and f"{until} 之后再补卡" in chinese, chinese
     Purchase.objects.filter(pk=pending.pk).update(
         created_at=timezone.now() - vending.IN_FLIGHT - timedelta(seconds=1)
     )

@@ -207,10 +207,26 @@ def _meter_refusal(card: Card, sub_meter: int, last: Purchase | None) -> WriteBa
     return None if seen_before else write_back
 
 
-def sale_in_progress(purchase: Purchase | None = None) -> PrepaidError:
+def sale_in_progress(purchase: Purchase | None = None, *, reissue: bool = False) -> PrepaidError:
     """Another station's purchase that may still be being written. Named, the refusal says
     where and until when: a station that died mid-sale never finishes, and the operator is
-    not left waiting for it (it is settled by a reading of the card after ``IN_FLIGHT``)."""
+    not left waiting for it (it is settled by a reading of the card after ``IN_FLIGHT``).
+    ``reissue``: refusing a reissue, whose card is lost — no reading of it settles anything;
+    after ``IN_FLIGHT`` the reissue itself says how to settle the purchase."""
+    if purchase is not None and reissue:
+        return PrepaidError(
+            "sale_in_progress",
+            _(
+                "Purchase No. %(id)s of this customer is still being written at station "
+                "%(station)s (begun %(time)s); wait for it to finish and reissue the card "
+                "again. If that station has stopped, reissue again after %(until)s: you are "
+                "then told how to settle the purchase."
+            ),
+            id=purchase.pk,
+            station=purchase.station or "-",
+            time=timezone.localtime(purchase.created_at).strftime("%H:%M:%S"),
+            until=timezone.localtime(purchase.created_at + IN_FLIGHT).strftime("%H:%M:%S"),
+        )
     if purchase is None:
         return PrepaidError(
             "sale_in_progress",
@@ -1851,7 +1867,7 @@ def _check_reissuable(
     )
     in_flight = [purchase for purchase in pending if _in_flight(purchase, station)]
     if in_flight:
-        raise sale_in_progress(in_flight[0])
+        raise sale_in_progress(in_flight[0], reissue=True)
     if pending:  # left by a sale that will not finish: someone must settle it first
         raise stale_pending_purchase(pending[0])
     if has_card is None:
