@@ -213,20 +213,6 @@ def sale_in_progress(purchase: Purchase | None = None, *, reissue: bool = False)
     not left waiting for it (it is settled by a reading of the card after ``IN_FLIGHT``).
     ``reissue``: refusing a reissue, whose card is lost — no reading of it settles anything;
     after ``IN_FLIGHT`` the reissue itself says how to settle the purchase."""
-    if purchase is not None and reissue:
-        return PrepaidError(
-            "sale_in_progress",
-            _(
-                "Purchase No. %(id)s of this customer is still being written at station "
-                "%(station)s (begun %(time)s); wait for it to finish and reissue the card "
-                "again. If that station has stopped, reissue again after %(until)s: you are "
-                "then told how to settle the purchase."
-            ),
-            id=purchase.pk,
-            station=purchase.station or "-",
-            time=timezone.localtime(purchase.created_at).strftime("%H:%M:%S"),
-            until=timezone.localtime(purchase.created_at + IN_FLIGHT).strftime("%H:%M:%S"),
-        )
     if purchase is None:
         return PrepaidError(
             "sale_in_progress",
@@ -235,14 +221,23 @@ def sale_in_progress(purchase: Purchase | None = None, *, reissue: bool = False)
                 "station; wait for it to finish and read the card again."
             ),
         )
-    return PrepaidError(
-        "sale_in_progress",
-        _(
+    if reissue:
+        message = _(
+            "Purchase No. %(id)s of this customer is still being written at station "
+            "%(station)s (begun %(time)s); wait for it to finish and reissue the card "
+            "again. If that station has stopped, reissue again after %(until)s: you are "
+            "then told how to settle the purchase."
+        )
+    else:
+        message = _(
             "Purchase No. %(id)s of this customer is still being written at station "
             "%(station)s (begun %(time)s); wait for it to finish and read the card again. If "
             "that station has stopped, read the card again after %(until)s: the purchase is "
             "then settled by what the card carries."
-        ),
+        )
+    return PrepaidError(
+        "sale_in_progress",
+        message,
         id=purchase.pk,
         station=purchase.station or "-",
         time=timezone.localtime(purchase.created_at).strftime("%H:%M:%S"),
